@@ -1,0 +1,51 @@
+"""rtstyle: real-time neural style transfer for webcams and video files.
+
+    import rtstyle
+    style = rtstyle.load_style("starry_night")
+    painted = style(rgb_frame)                      # H x W x 3 uint8 in, same out
+    rtstyle.render("in.mp4", "out.mp4", style="starry_night")
+"""
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from rtstyle.errors import ModelError, RtstyleError, SinkError, SourceError, StyleNotFoundError
+from rtstyle.models import ModelCard, list_models
+from rtstyle.pipeline import RenderReport, render_video
+from rtstyle.sinks import VideoFileSink, check_output, write_image
+from rtstyle.sources import VideoFileSource, read_image
+from rtstyle.stylizer import Stylizer
+
+__all__ = ["ModelCard", "ModelError", "RenderReport", "RtstyleError", "SinkError", "SourceError",
+           "StyleNotFoundError", "Stylizer", "list_models", "load_style", "render", "stylize_image"]
+__version__ = "0.1.0"
+
+
+def load_style(style: str | Path, **options) -> Stylizer:
+    """Load a style by model name or ``.onnx`` path; options go to :class:`Stylizer`."""
+    return Stylizer(style, **options)
+
+
+def stylize_image(src: str | Path, dst: str | Path, style: str | Path | Stylizer, overwrite: bool = False) -> None:
+    """Stylize one still image file into another (format from the suffix)."""
+    check_output(dst, overwrite)
+    stylizer = style if isinstance(style, Stylizer) else load_style(style)
+    write_image(dst, stylizer(read_image(src)))
+
+
+def render(src: str | Path, dst: str | Path, style: str | Path | Stylizer, overwrite: bool = False,
+           on_frame: Callable[[RenderReport], None] | None = None, stop: threading.Event | None = None,
+           crf: int = 18) -> RenderReport:
+    """Render a video file in a style to an H.264 file, keeping timestamps and audio."""
+    dst = check_output(dst, overwrite)
+    stylizer = style if isinstance(style, Stylizer) else load_style(style)
+    source = VideoFileSource(src)
+    try:
+        sink = VideoFileSink(dst, source.width, source.height, source.time_base, source.fps,
+                             audio_from=str(src) if source.has_audio else None, start_time=source.start_time, crf=crf)
+    except BaseException:
+        source.close()
+        raise
+    return render_video(source, sink, stylizer, on_frame=on_frame, stop=stop)

@@ -1,0 +1,4 @@
+"""``python -m rtstyle`` runs the command line."""
+from rtstyle.cli import main
+
+main()

@@ -1,0 +1,82 @@
+"""Frame type and pre/post-processing around the network.
+
+Pre: RGB uint8 HxWx3 -> float tensor in the model's layout and value range, reflection
+padded to a multiple of the network stride (and to its minimum size). Post: crop back
+to the frame's own size, optional strength blend and colour preservation, back to uint8.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from rtstyle.models import ModelCard
+
+
+@dataclass
+class VideoFrame:
+    """One decoded frame travelling through the pipeline."""
+
+    image: np.ndarray      # RGB uint8, H x W x 3
+    index: int             # 0-based position in the source
+    pts: int | None = None  # presentation timestamp in the source's time base
+    time: float = 0.0      # seconds from the start of the source
+    captured_at: float = 0.0  # time.monotonic() when the frame entered the pipeline
+
+
+def as_rgb(image: np.ndarray) -> np.ndarray:
+    """Accept grey, RGB or RGBA uint8 arrays and return contiguous RGB uint8."""
+    if image.dtype != np.uint8:
+        raise ValueError(f"expected uint8 pixels, got {image.dtype}")
+    if image.ndim == 2:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+    if image.ndim == 3 and image.shape[2] == 4:
+        return cv2.cvtColor(image, cv2.COLOR_RGBA2RGB)
+    if image.ndim == 3 and image.shape[2] == 3:
+        return np.ascontiguousarray(image)
+    raise ValueError(f"expected an H x W x 3 image, got shape {image.shape}")
+
+
+def pad_amounts(size: int, stride: int, min_size: int) -> tuple[int, int]:
+    """Padding (before, after) that makes ``size`` a multiple of stride and at least min_size."""
+    target = max(min_size, -(-size // stride) * stride)
+    extra = target - size
+    return extra // 2, extra - extra // 2
+
+
+def to_tensor(rgb: np.ndarray, card: ModelCard) -> np.ndarray:
+    """RGB uint8 frame -> padded float32 tensor (1 x 3 x H' x W' or 1 x H' x W' x 3)."""
+    h, w = rgb.shape[:2]
+    (top, bottom), (left, right) = pad_amounts(h, card.stride, card.min_size), pad_amounts(w, card.stride, card.min_size)
+    x = rgb.astype(np.float32) * (card.value_range / 255.0)
+    if top or bottom or left or right:
+        # Reflection keeps edge statistics natural; a 1-pixel side cannot reflect, so edge.
+        mode = "reflect" if min(h, w) > 1 else "edge"
+        x = np.pad(x, ((top, bottom), (left, right), (0, 0)), mode=mode)
+    if card.layout == "NCHW":
+        x = x.transpose(2, 0, 1)
+    return np.ascontiguousarray(x[None])
+
+
+def from_tensor(y: np.ndarray, card: ModelCard, height: int, width: int) -> np.ndarray:
+    """Network output -> RGB uint8 frame cropped back to ``height`` x ``width``."""
+    img = y[0].transpose(1, 2, 0) if card.layout == "NCHW" else y[0]
+    top = pad_amounts(height, card.stride, card.min_size)[0]
+    left = pad_amounts(width, card.stride, card.min_size)[0]
+    img = img[top:top + height, left:left + width]
+    return np.clip(img * (255.0 / card.value_range) + 0.5, 0, 255).astype(np.uint8)
+
+
+def blend(stylized: np.ndarray, original: np.ndarray, strength: float) -> np.ndarray:
+    """Mix the stylized frame with the original: 1.0 is full style, 0.0 the input."""
+    if strength >= 1.0:
+        return stylized
+    return cv2.addWeighted(stylized, strength, original, 1.0 - strength, 0.0)
+
+
+def keep_colours(stylized: np.ndarray, original: np.ndarray) -> np.ndarray:
+    """Style's luminance with the original's chroma (Gatys et al. 2016, colour preservation)."""
+    y = cv2.cvtColor(stylized, cv2.COLOR_RGB2YCrCb)[..., :1]
+    crcb = cv2.cvtColor(original, cv2.COLOR_RGB2YCrCb)[..., 1:]
+    return cv2.cvtColor(np.concatenate([y, crcb], axis=2), cv2.COLOR_YCrCb2RGB)

@@ -1,0 +1,125 @@
+"""Find shipped and user style models on disk and read their model cards.
+
+A model is an ONNX file whose ``metadata_props`` hold a JSON model card under the key
+``rtstyle``. Search order: directories in ``$RTSTYLE_MODEL_PATH`` (``os.pathsep``
+separated), the user folder (``$XDG_DATA_HOME/rtstyle/models``), then the models shipped
+with the package. Nothing is ever downloaded.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import onnxruntime as ort
+
+from rtstyle.errors import ModelError, StyleNotFoundError
+
+CARD_KEY = "rtstyle"
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """What rtstyle needs to know to run a model, plus its provenance for people."""
+
+    name: str
+    path: Path
+    layout: str = "NCHW"            # NCHW or NHWC, RGB channel order
+    value_range: float = 1.0        # 1.0: floats in [0, 1]; 255.0: floats in [0, 255]
+    stride: int = 4                 # input sides are padded to a multiple of this
+    min_size: int = 16              # smaller inputs are padded up to this
+    info: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def title(self) -> str:
+        return str(self.info.get("title", self.name))
+
+    def summary(self) -> str:
+        """One line for listings: name, title, cost."""
+        macs = self.info.get("macs_per_pixel")
+        cost = f"{macs / 1000:.0f}k MAC/px" if macs else "MAC/px unknown"
+        return f"{self.name:<24} {self.title} ({self.info.get('architecture', 'unknown architecture')}, {cost})"
+
+
+def shipped_dir() -> Path:
+    """Models shipped with the package (installed as ``rtstyle/_models``, or ``models/`` in a checkout)."""
+    installed = Path(__file__).parent / "_models"
+    return installed if installed.is_dir() else Path(__file__).resolve().parent.parent / "models"
+
+
+def user_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "rtstyle" / "models"
+
+
+def search_path() -> list[Path]:
+    extra = [Path(p) for p in os.environ.get("RTSTYLE_MODEL_PATH", "").split(os.pathsep) if p]
+    return [*extra, user_dir(), shipped_dir()]
+
+
+def read_card(path: str | Path) -> ModelCard:
+    """Read the card of an ONNX model; a model without one gets defaults named after the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"model file not found: {path}")
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    opts.log_severity_level = 4
+    try:
+        meta = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"]).get_modelmeta()
+    except Exception as e:  # ORT raises several unrelated types for a bad file
+        raise ModelError(f"{path.name} is not a usable ONNX model ({_first_line(e)})") from None
+    return card_from_metadata(path, meta.custom_metadata_map)
+
+
+def card_from_metadata(path: Path, props: dict[str, str]) -> ModelCard:
+    try:
+        info = json.loads(props.get(CARD_KEY, "{}"))
+    except json.JSONDecodeError as e:
+        raise ModelError(f"{path.name}: model card is not valid JSON ({e})") from None
+    return ModelCard(
+        name=info.get("name", path.stem),
+        path=path,
+        layout=info.get("layout", "NCHW"),
+        value_range=float(info.get("value_range", 1.0)),
+        stride=int(info.get("stride", 4)),
+        min_size=int(info.get("min_size", 16)),
+        info=info,
+    )
+
+
+def list_models() -> list[ModelCard]:
+    """All models on the search path; an earlier folder shadows a later one of the same name."""
+    seen: dict[str, ModelCard] = {}
+    for folder in search_path():
+        for f in sorted(folder.glob("*.onnx")) if folder.is_dir() else []:
+            try:
+                card = read_card(f)
+            except ModelError:
+                continue  # a broken file in a user folder must not hide the others
+            seen.setdefault(card.name, card)
+    return list(seen.values())
+
+
+def find_model(style: str | Path) -> ModelCard:
+    """Resolve a style given as a path to an ``.onnx`` file or as a model name."""
+    p = Path(style)
+    if p.suffix == ".onnx" or p.exists():
+        return read_card(p)
+    for folder in search_path():
+        candidate = folder / f"{style}.onnx"
+        if candidate.is_file():
+            return read_card(candidate)
+    models = list_models()
+    for card in models:
+        if card.name == style:
+            return card
+    names = ", ".join(sorted(c.name for c in models)) or "none"
+    raise StyleNotFoundError(f"unknown style '{style}' (available: {names})")
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return text[-1][:200] if text else type(e).__name__

@@ -1,0 +1,150 @@
+"""Threads and bounded queues that move frames from a source through a style to a sink.
+
+Offline rendering is lossless: every decoded frame is stylized and written in order.
+Decode, inference and encode overlap in three threads; the queues between them are
+bounded so memory stays flat however long the video is.
+"""
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import TypeVar
+
+import numpy as np
+
+from rtstyle.frames import VideoFrame
+from rtstyle.sinks import VideoFileSink
+from rtstyle.sources import VideoFileSource
+
+T = TypeVar("T")
+_END = object()
+
+
+@dataclass
+class RenderReport:
+    frames_in: int = 0
+    frames_out: int = 0
+    skipped_packets: int = 0   # rejected by the decoder: their frames are missing
+    damaged_packets: int = 0   # decoded with errors the decoder concealed
+    seconds: float = 0.0
+    interrupted: bool = False
+    audio: str = "none"  # what happened to the source's audio
+
+    @property
+    def fps(self) -> float:
+        return self.frames_out / self.seconds if self.seconds else 0.0
+
+
+class Stage(threading.Thread):
+    """Runs ``work`` over items from an iterable into a bounded queue; errors are re-raised by the consumer."""
+
+    def __init__(self, name: str, items: Iterable[T], work: Callable[[T], object] | None, stop: threading.Event,
+                 maxsize: int = 4):
+        super().__init__(name=name, daemon=True)
+        self.items, self.work, self.stop = items, work, stop
+        self.out: queue.Queue = queue.Queue(maxsize=maxsize)
+        self.error: BaseException | None = None
+
+    def _put(self, item: object) -> bool:
+        while not self.stop.is_set():
+            try:
+                self.out.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run(self) -> None:
+        try:
+            for item in self.items:
+                if self.stop.is_set() or not self._put(self.work(item) if self.work else item):
+                    break
+        except BaseException as e:  # handed to the consumer thread, which raises it
+            self.error = e
+        finally:
+            # The end marker must get through, or the consumer waits forever. Only when
+            # stopping may queued items be dropped to make room for it.
+            while not self._put(_END):
+                try:
+                    self.out.get_nowait()
+                except queue.Empty:
+                    pass
+                try:
+                    self.out.put_nowait(_END)
+                    break
+                except queue.Full:
+                    continue
+
+    def results(self) -> Iterator[object]:
+        """Consume this stage's output in order until its end marker."""
+        while True:
+            item = self.out.get()
+            if item is _END:
+                if self.error is not None:
+                    raise self.error
+                return
+            yield item
+
+
+def chain(source: Iterable[T], steps: list[tuple[str, Callable | None]], stop: threading.Event,
+          maxsize: int = 4) -> list[Stage]:
+    """Start one thread per step, each feeding the next through a bounded queue.
+
+    Consume ``stages[-1].results()``; after ``stop`` is set, join them all before closing
+    what they read from.
+    """
+    items: Iterable = source
+    stages = []
+    for name, work in steps:
+        stage = Stage(name, items, work, stop, maxsize)
+        stage.start()
+        stages.append(stage)
+        items = stage.results()
+    return stages
+
+
+def render_video(source: VideoFileSource, sink: VideoFileSink, stylize: Callable[[np.ndarray], np.ndarray],
+                 on_frame: Callable[[RenderReport], None] | None = None,
+                 stop: threading.Event | None = None) -> RenderReport:
+    """Stylize every frame of ``source`` into ``sink``: decode, inference and encode overlap.
+
+    KeyboardInterrupt (Ctrl-C, or SIGTERM mapped to it by the CLI) or ``stop`` ends the
+    render early; the sink is closed either way so the file holds every finished frame
+    and the audio up to the last one.
+    """
+    stop = stop or threading.Event()
+    report = RenderReport(audio=sink.audio.action if sink.audio else "none")
+
+    def work(frame: VideoFrame) -> VideoFrame:
+        frame.image = stylize(frame.image)
+        return frame
+
+    t0 = time.perf_counter()
+    complete = False
+    stages = chain(source.frames(), [("decode", None), ("stylize", work)], stop)
+    try:
+        for frame in stages[-1].results():
+            sink.write(frame.image, frame.pts)
+            report.frames_out += 1
+            report.frames_in = frame.index + 1
+            if on_frame:
+                on_frame(report)
+            if stop.is_set():
+                break
+        complete = not stop.is_set()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop.set()
+        for stage in stages:
+            stage.join(timeout=10)
+        report.interrupted = not complete
+        report.skipped_packets = source.skipped_packets
+        report.damaged_packets = source.damaged_packets
+        report.seconds = time.perf_counter() - t0
+        sink.close(complete=complete)
+        source.close()
+    return report

@@ -1,0 +1,51 @@
+"""Shared fixtures: real clips from tests/data and small models built with the project's own export."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="session")
+def data() -> Path:
+    return DATA
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small random-weight transformer net exported by tools.export (fast to run)."""
+    torch = pytest.importorskip("torch")
+    from tools.export import export
+    from tools.transformer_net import NetConfig, TransformerNet
+
+    torch.manual_seed(0)
+    net = TransformerNet(NetConfig((8, 16, 32), 2))
+    path = tmp_path_factory.mktemp("models") / "tiny.onnx"
+    export(net, path, {"name": "tiny", "title": "tiny random test net"})
+    return path
+
+
+def decode_video(path: Path) -> list[np.ndarray]:
+    with av.open(str(path)) as c:
+        return [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+
+
+def stream_info(path: Path) -> dict:
+    """Frame count and durations (seconds) measured by decoding, not from headers."""
+    with av.open(str(path)) as c:
+        v = c.streams.video[0]
+        times = [float(f.pts * f.time_base) for f in c.decode(v)]
+    info = {"frames": len(times), "video_duration": times[-1] - times[0] + (times[-1] - times[-2]) if len(times) > 1 else 0.0,
+            "video_times": times, "audio_duration": None}
+    with av.open(str(path)) as c:
+        if c.streams.audio:
+            a = c.streams.audio[0]
+            samples, rate = 0, a.codec_context.sample_rate
+            for f in c.decode(a):
+                samples += f.samples
+            info["audio_duration"] = samples / rate
+    return info

@@ -1,0 +1,86 @@
+"""End-to-end renders of real clips: frames, timestamps, audio, determinism, interruption."""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import rtstyle
+from conftest import decode_video, stream_info
+
+
+@pytest.fixture(scope="module")
+def style(tiny_model: Path) -> rtstyle.Stylizer:
+    return rtstyle.load_style(tiny_model, threads=2)
+
+
+@pytest.mark.parametrize("clip, audio", [("walk_tone.mp4", "copied (aac)"), ("walk_pcm.mkv", "transcoded pcm_s16le -> aac")])
+def test_render_keeps_frames_timestamps_and_audio(data: Path, tmp_path: Path, style, clip: str, audio: str):
+    src, dst = data / clip, tmp_path / "out.mp4"
+    report = rtstyle.render(src, dst, style)
+    before, after = stream_info(src), stream_info(dst)
+    assert report.audio == audio and not report.interrupted
+    assert after["frames"] == before["frames"] == report.frames_out
+    frame = 1 / 10
+    assert abs(after["video_duration"] - before["video_duration"]) <= frame
+    assert np.allclose(after["video_times"], before["video_times"], atol=1e-3)
+    assert after["audio_duration"] is not None
+    assert abs(after["audio_duration"] - before["audio_duration"]) <= 0.05
+
+
+def test_render_changes_pixels_and_is_deterministic(data: Path, tmp_path: Path, style):
+    rtstyle.render(data / "walk_tone.mp4", tmp_path / "a.mp4", style)
+    rtstyle.render(data / "walk_tone.mp4", tmp_path / "b.mp4", style)
+    a, b, src = decode_video(tmp_path / "a.mp4"), decode_video(tmp_path / "b.mp4"), decode_video(data / "walk_tone.mp4")
+    assert all(np.array_equal(x, y) for x, y in zip(a, b))
+    diff = np.mean([np.abs(x.astype(int) - s.astype(int)).mean() for x, s in zip(a, src)])
+    assert diff > 10, "output should not look like the input"
+
+
+def test_odd_sized_video_is_encoded(data: Path, tmp_path: Path, style):
+    """yuv420p needs even sides: a 317x181 source comes out padded by one pixel, all frames kept."""
+    import av
+
+    src = tmp_path / "odd.mkv"
+    frames = decode_video(data / "walk_tone.mp4")[:5]
+    with av.open(str(src), "w") as out:
+        s = out.add_stream("ffv1", rate=10)
+        s.width, s.height, s.pix_fmt = 317, 181, "bgr0"
+        for i, f in enumerate(frames):
+            vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(f[:181, :317]), format="rgb24")
+            vf.pts = i
+            out.mux(s.encode(vf))
+        out.mux(s.encode(None))
+    report = rtstyle.render(src, tmp_path / "odd.mp4", style)
+    out_frames = decode_video(tmp_path / "odd.mp4")
+    assert report.frames_out == len(out_frames) == 5
+    assert out_frames[0].shape == (182, 318, 3)
+
+
+def test_damaged_stream_renders_what_decodes(data: Path, tmp_path: Path, style):
+    report = rtstyle.render(data / "damaged.avi", tmp_path / "d.mp4", style)
+    assert report.damaged_packets + report.skipped_packets > 0
+    assert report.frames_out == len(decode_video(tmp_path / "d.mp4")) >= 40
+
+
+def test_stop_leaves_playable_file_with_matching_audio(data: Path, tmp_path: Path, style):
+    stop = threading.Event()
+
+    def on_frame(r: rtstyle.RenderReport) -> None:
+        if r.frames_out == 12:
+            stop.set()
+
+    report = rtstyle.render(data / "walk_tone.mp4", tmp_path / "cut.mp4", style, on_frame=on_frame, stop=stop)
+    info = stream_info(tmp_path / "cut.mp4")
+    assert report.interrupted and report.frames_out == info["frames"] == 12
+    assert abs(info["audio_duration"] - info["video_duration"]) <= 0.05 + 1 / 10
+
+
+def test_existing_output_is_refused(data: Path, tmp_path: Path, style):
+    dst = tmp_path / "exists.mp4"
+    dst.write_bytes(b"keep me")
+    with pytest.raises(rtstyle.SinkError, match="exists"):
+        rtstyle.render(data / "walk_tone.mp4", dst, style)
+    assert dst.read_bytes() == b"keep me"

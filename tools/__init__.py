@@ -1,0 +1,1 @@
+"""Training, export and evaluation tools for rtstyle (need the ``[train]`` extra: torch)."""
