@@ -39,7 +39,8 @@ def export(net: TransformerNet, out: Path, card: dict) -> dict:
         "name": out.stem, "layout": "NCHW", "value_range": 1.0, "stride": cfg.stride, "min_size": 16,
         "io": "image [1,3,H,W] float32 RGB 0-1 -> stylized [1,3,H,W] float32 RGB 0-1; H, W multiples of 4",
         "architecture": f"Johnson transformer net, widths {list(cfg.widths)}, {cfg.res_blocks} residual blocks"
-                        + (", depthwise separable" if cfg.depthwise else ""),
+                        + (", depthwise separable" if cfg.depthwise else "")
+                        + (f", {cfg.out_kernel}x{cfg.out_kernel} output conv" if cfg.out_kernel != 9 else ""),
         "net": cfg.to_dict(),
         "params": sum(p.numel() for p in net.parameters()),
         "macs_per_pixel": macs_per_pixel(cfg),

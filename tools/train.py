@@ -27,7 +27,7 @@ CONTENT_LAYER = "relu2_2"
 PRESETS = {
     "quality": NetConfig((32, 64, 128), 5, False),
     "small": NetConfig((16, 32, 64), 5, False),
-    "fast": NetConfig((16, 32, 64), 3, True),
+    "fast": NetConfig((16, 32, 64), 3, True, out_kernel=3),
 }
 
 
