@@ -56,15 +56,16 @@ class StyleSpace:
                 continue
             shape = tuple(int(s) for s in spec.get("shape", [len(spec["default"])]))
             size = int(np.prod(shape))
-            if kind == WEIGHTS:
-                labels = spec.get("labels") or [{"name": str(i)} for i in range(size)]
-                points = {lab["name"]: np.eye(size, dtype=np.float32)[i] for i, lab in enumerate(labels)}
-                titles = {lab["name"]: lab.get("title", lab["name"]) for lab in labels}
-            else:
-                points = {k: np.asarray(v, np.float32) for k, v in spec.get("presets", {}).items()}
-                titles = {k: k.replace("_", " ") for k in points}
             try:
                 default = check_vector(spec["default"], size, kind, f"{card.path.name}: default {name}")
+                if kind == WEIGHTS:
+                    labels = spec.get("labels") or [{"name": str(i)} for i in range(size)]
+                    points = {lab["name"]: np.eye(size, dtype=np.float32)[i] for i, lab in enumerate(labels)}
+                    titles = {lab["name"]: lab.get("title", lab["name"]) for lab in labels}
+                else:
+                    points = {k: check_vector(v, size, kind, f"{card.path.name}: preset {k}")
+                              for k, v in spec.get("presets", {}).items()}
+                    titles = {k: k.replace("_", " ") for k in points}
             except StyleMixError as e:
                 raise ModelError(str(e)) from None
             return cls(name, kind, shape, default, points, titles, spec.get("predictor"))

