@@ -140,7 +140,7 @@ def main() -> None:
         tiles = []
         for row in crops:
             h, w = row[0].shape[:2]
-            c = min(h, w, 320)
+            c = min(h, w, 256)
             top, left = (h - c) // 2, (w - c) // 2
             tiles.append(np.hstack([r[top:top + c, left:left + c] for r in row]))
         width = max(t.shape[1] for t in tiles)

@@ -97,9 +97,6 @@ class StylePredictor(Engine):
     def run(self, x: np.ndarray, **extra: np.ndarray) -> np.ndarray:
         return self.session.run([self.output_name], {self.input_name: x})[0].reshape(-1)
 
-    def warmup(self, height: int = 0, width: int = 0, runs: int = 1) -> float:
-        return super().warmup(self.size, self.size, runs)
-
     def vector(self, rgb: np.ndarray) -> np.ndarray:
         """Style vector of an RGB uint8 picture: the centred square, resized to the input size."""
         rgb = frames.as_rgb(rgb)
