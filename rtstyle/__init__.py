@@ -4,6 +4,8 @@
     style = rtstyle.load_style("starry_night")
     painted = style(rgb_frame)                      # H x W x 3 uint8 in, same out
     rtstyle.render("in.mp4", "out.mp4", style="starry_night")
+    mixed = rtstyle.load_style("multistyle26", mix="7=0.6,19=0.4")   # blend of two of 26 styles
+    anything = rtstyle.load_style("arbitrary", style_images=["painting.jpg"])  # any picture as style
 """
 from __future__ import annotations
 

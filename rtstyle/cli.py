@@ -9,13 +9,18 @@ import click
 
 import rtstyle
 from rtstyle.errors import RtstyleError
+from rtstyle.style_images import ARBITRARY, parse_style_images
 
-style_option = click.option("--style", "-s", required=True, help="style name (see `rtstyle styles`) or .onnx path")
+style_option = click.option("--style", "-s", default=None,
+                            help="style name (see `rtstyle styles`), MODEL:STYLE of a mixable model, or .onnx path")
+mix_option = click.option("--mix", default=None, help="blend styles of a mixable model, e.g. 7=0.6,19=0.4")
+style_image_option = click.option("--style-image", "style_images", multiple=True,
+                                  help="a picture as the style (repeat to blend; PICTURE=WEIGHT sets its share)")
 provider_option = click.option("--provider", default="auto", show_default=True,
                                help="auto, or tensorrt / cuda / cpu (falls back to CPU)")
 threads_option = click.option("--threads", type=int, default=None, help="CPU threads for inference (default: ORT's)")
 strength_option = click.option("--strength", type=click.FloatRange(0, 1), default=1.0, show_default=True,
-                               help="blend with the input: 1 = full style")
+                               help="1 = full style, 0 = the input (models with a style vector move toward the frame's own style)")
 colour_option = click.option("--keep-colours", is_flag=True, help="keep the input's colours, take the style's texture")
 
 
@@ -39,11 +44,15 @@ def main() -> None:
     """Real-time neural style transfer for webcams and video files."""
 
 
-def _load(style: str, provider: str, threads: int | None, strength: float, keep_colours: bool) -> rtstyle.Stylizer:
-    stylizer = rtstyle.load_style(style, providers=provider, threads=threads, strength=strength,
-                                  keep_colours=keep_colours)
+def _load(style: str | None, provider: str, threads: int | None, strength: float, keep_colours: bool,
+          mix: str | None = None, style_images: tuple[str, ...] = ()) -> rtstyle.Stylizer:
+    if not style and not style_images:
+        raise click.UsageError("give --style or --style-image")
+    pictures = parse_style_images(style_images, folders=False)
+    stylizer = rtstyle.load_style(style or ARBITRARY, providers=provider, threads=threads, strength=strength,
+                                  keep_colours=keep_colours, mix=mix, style_images=pictures)
     note = stylizer.engine.fallback_note
-    click.echo(f"style {stylizer.name} on {stylizer.engine.provider}" + (f" ({note})" if note else ""), err=True)
+    click.echo(f"style {stylizer.label} on {stylizer.engine.provider}" + (f" ({note})" if note else ""), err=True)
     return stylizer
 
 
@@ -58,17 +67,19 @@ def styles() -> None:
 @click.argument("src", type=click.Path(path_type=Path))
 @click.argument("dst", type=click.Path(path_type=Path))
 @style_option
+@mix_option
+@style_image_option
 @provider_option
 @threads_option
 @strength_option
 @colour_option
 @click.option("--overwrite", is_flag=True, help="replace DST if it exists")
 @click.option("--crf", type=click.IntRange(0, 51), default=18, show_default=True, help="H.264 quality (lower = better)")
-def render(src: Path, dst: Path, style: str, provider: str, threads: int | None, strength: float,
-           keep_colours: bool, overwrite: bool, crf: int) -> None:
+def render(src: Path, dst: Path, style: str | None, mix: str | None, style_images: tuple[str, ...], provider: str,
+           threads: int | None, strength: float, keep_colours: bool, overwrite: bool, crf: int) -> None:
     """Render video SRC in a style into DST (H.264 .mp4, source audio kept)."""
     rtstyle.sinks.check_output(dst, overwrite)
-    stylizer = _load(style, provider, threads, strength, keep_colours)
+    stylizer = _load(style, provider, threads, strength, keep_colours, mix, style_images)
     # SIGTERM ends the render like Ctrl-C: the file is finished, not cut off.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     total = rtstyle.sources.VideoFileSource(src)
@@ -92,16 +103,19 @@ def render(src: Path, dst: Path, style: str, provider: str, threads: int | None,
 @click.argument("src", type=click.Path(path_type=Path))
 @click.argument("dst", type=click.Path(path_type=Path))
 @style_option
+@mix_option
+@style_image_option
 @provider_option
 @threads_option
 @strength_option
 @colour_option
 @click.option("--overwrite", is_flag=True, help="replace DST if it exists")
-def image(src: Path, dst: Path, style: str, provider: str, threads: int | None, strength: float,
-          keep_colours: bool, overwrite: bool) -> None:
+def image(src: Path, dst: Path, style: str | None, mix: str | None, style_images: tuple[str, ...], provider: str,
+          threads: int | None, strength: float, keep_colours: bool, overwrite: bool) -> None:
     """Stylize a still image SRC into DST (format from DST's suffix)."""
     rtstyle.sinks.check_output(dst, overwrite)
-    rtstyle.stylize_image(src, dst, _load(style, provider, threads, strength, keep_colours), overwrite=overwrite)
+    stylizer = _load(style, provider, threads, strength, keep_colours, mix, style_images)
+    rtstyle.stylize_image(src, dst, stylizer, overwrite=overwrite)
     click.echo(f"wrote {dst}", err=True)
 
 

@@ -76,6 +76,8 @@ class Engine:
 
     def _check_signature(self) -> None:
         """Reject models that are not image -> image before any frame is processed."""
+        if self.card.role != "style":
+            raise ModelError(f"{self.path.name} is a {self.card.role.replace('_', ' ')}, not a style model")
         inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
         image = inputs[0]
         chan_axis = 1 if self.card.layout == "NCHW" else 3
@@ -93,7 +95,8 @@ class Engine:
         """Run the network on one prepared tensor; extra inputs default to the card's values."""
         feeds = {self.input_name: x}
         for name, spec in self.card.info.get("inputs", {}).items():
-            feeds[name] = np.asarray(extra.get(name, spec["default"]), dtype=np.float32)
+            value = np.asarray(extra.get(name, spec["default"]), dtype=np.float32)
+            feeds[name] = value.reshape(spec["shape"]) if "shape" in spec else value
         y = self.session.run([self.output_name], feeds)[0]
         if y.shape != x.shape:
             raise ModelError(f"{self.path.name} returned shape {y.shape} for input {x.shape}: "

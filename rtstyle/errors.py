@@ -19,3 +19,7 @@ class SourceError(RtstyleError):
 
 class SinkError(RtstyleError):
     """An output cannot be created or written."""
+
+
+class StyleMixError(RtstyleError, ValueError):
+    """A style mix, style weight vector or style vector is malformed."""

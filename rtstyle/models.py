@@ -36,11 +36,23 @@ class ModelCard:
     def title(self) -> str:
         return str(self.info.get("title", self.name))
 
+    @property
+    def role(self) -> str:
+        """``style`` for image-to-image models; ``style_predictor`` for a picture -> style vector model."""
+        return str(self.info.get("role", "style"))
+
     def summary(self) -> str:
-        """One line for listings: name, title, cost."""
+        """For listings: name, title, cost; then one line per named style a mixable model holds."""
         macs = self.info.get("macs_per_pixel")
         cost = f"{macs / 1000:.0f}k MAC/px" if macs else "MAC/px unknown"
-        return f"{self.name:<24} {self.title} ({self.info.get('architecture', 'unknown architecture')}, {cost})"
+        lines = [f"{self.name:<24} {self.title} ({self.info.get('architecture', 'unknown architecture')}, {cost})"]
+        for spec in self.info.get("inputs", {}).values():
+            for i, label in enumerate(spec.get("labels", [])):
+                look = f": {label['look']}" if label.get("look") else ""
+                lines.append(f"  {self.name}:{i:<3} {label['name']:<20} {label.get('title', '')}{look}")
+            for preset in spec.get("presets", {}):
+                lines.append(f"  {self.name}:{preset}")
+        return "\n".join(lines)
 
 
 def shipped_dir() -> Path:
@@ -118,6 +130,24 @@ def find_model(style: str | Path) -> ModelCard:
             return card
     names = ", ".join(sorted(c.name for c in models)) or "none"
     raise StyleNotFoundError(f"unknown style '{style}' (available: {names})")
+
+
+def split_style(style: str | Path) -> tuple[ModelCard, str | None]:
+    """Resolve ``MODEL``, ``MODEL:STYLE`` (a named style or index inside a mixable model) or a bare
+    ``STYLE`` name that one mixable model holds; returns the card and the inner style, if any."""
+    try:
+        return find_model(style), None
+    except StyleNotFoundError:
+        if isinstance(style, Path):
+            raise
+        model, sep, inner = style.rpartition(":")
+        if sep and model and not Path(style).exists():
+            return find_model(model), inner
+        for card in list_models():
+            for spec in card.info.get("inputs", {}).values():
+                if style in [lab["name"] for lab in spec.get("labels", [])] or style in spec.get("presets", {}):
+                    return card, style
+        raise
 
 
 def _first_line(e: BaseException) -> str:

@@ -3,6 +3,8 @@
 Uses only the runtime API, so it shows exactly what users get.
 
     python -m tools.contact_sheet --photos a.jpg b.jpg --styles starry_night --height 240 -o docs/sheet.png
+    python -m tools.contact_sheet --photos a.jpg --styles multistyle26:{0..25} --columns 7 --height 150 \
+        --render-height 300 --colours 256 -o docs/multistyle26.png
 """
 from __future__ import annotations
 
@@ -24,14 +26,30 @@ def label(img: np.ndarray, text: str) -> np.ndarray:
     return np.vstack([strip, img])
 
 
-def sheet(photos: list[Path], styles: list[str], height: int) -> np.ndarray:
+def caption(style: rtstyle.Stylizer) -> str:
+    """The style's title, with its index when it is one of a mixable model's named styles."""
+    current = style.current_style
+    return f"{style.styles.index(current)} {style.title}" if current else style.title
+
+
+def fit(img: np.ndarray, height: int) -> np.ndarray:
+    return cv2.resize(img, (round(img.shape[1] * height / img.shape[0]), height), interpolation=cv2.INTER_AREA)
+
+
+def sheet(photos: list[Path], styles: list[str], height: int, columns: int = 0, render_height: int = 0) -> np.ndarray:
+    """Each photo's tiles (the photo, then each style) wrap into rows of ``columns`` tiles (0: one row).
+
+    ``render_height`` stylizes at that height and shrinks to ``height``: strokes keep the
+    size they have on real frames instead of swelling on a thumbnail-sized input.
+    """
     stylizers = [rtstyle.load_style(s) for s in styles]
     rows = []
     for p in photos:
-        img = read_image(p)
-        img = cv2.resize(img, (round(img.shape[1] * height / img.shape[0]), height), interpolation=cv2.INTER_AREA)
-        tiles = [label(img, p.stem)] + [label(s(img), s.card.title) for s in stylizers]
-        rows.append(np.hstack([np.pad(t, ((0, 0), (0, 4), (0, 0)), constant_values=255) for t in tiles]))
+        img = fit(read_image(p), render_height or height)
+        tiles = [label(fit(img, height), p.stem)] + [label(fit(s(img), height), caption(s)) for s in stylizers]
+        tiles = [np.pad(t, ((0, 0), (0, 4), (0, 0)), constant_values=255) for t in tiles]
+        step = columns or len(tiles)
+        rows += [np.hstack(tiles[i:i + step]) for i in range(0, len(tiles), step)]
     width = max(r.shape[1] for r in rows)
     return np.vstack([np.pad(r, ((0, 4), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in rows])
 
@@ -41,9 +59,18 @@ def main() -> None:
     ap.add_argument("--photos", nargs="+", type=Path, required=True)
     ap.add_argument("--styles", nargs="+", required=True, help="model names or .onnx paths")
     ap.add_argument("--height", type=int, default=240, help="tile height in pixels")
+    ap.add_argument("--columns", type=int, default=0, help="tiles per row (default: all in one row)")
+    ap.add_argument("--render-height", type=int, default=0, help="stylize at this height, then shrink to --height")
+    ap.add_argument("--colours", type=int, default=0, help="write a palette PNG of this many colours (smaller file)")
     ap.add_argument("-o", "--out", type=Path, required=True)
     a = ap.parse_args()
-    write_image(a.out, sheet(a.photos, a.styles, a.height))
+    image = sheet(a.photos, a.styles, a.height, a.columns, a.render_height)
+    if a.colours:
+        from PIL import Image  # tools only ([train] extra): OpenCV cannot write palette PNGs
+
+        Image.fromarray(image).quantize(a.colours, method=Image.Quantize.MEDIANCUT).save(a.out, optimize=True)
+    else:
+        write_image(a.out, image)
     print(f"wrote {a.out}")
 
 
