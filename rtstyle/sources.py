@@ -155,13 +155,16 @@ class PacedSource:
 
     def frames(self) -> Iterator[VideoFrame]:
         """Yield frames when they come due; ``captured_at`` is the moment of release."""
-        index, offset, start = 0, 0.0, time.monotonic()
+        index, offset = 0, 0.0
+        start: float | None = None  # wall clock of time 0, set when the first frame is ready
         while True:
             source = VideoFileSource(self.path)
             last = None
             try:
                 for frame in source.frames():
                     t = offset + frame.time / self.speed
+                    if start is None:
+                        start = time.monotonic() - t
                     delay = start + t - time.monotonic()
                     if delay > 0:
                         time.sleep(delay)
