@@ -2,6 +2,7 @@
 
 A window needs OpenCV's GUI build (``opencv-python``); the runtime dependency is the
 headless build, which has none, so the window checks first and says how to get one.
+Import cv2 (or rtstyle) before PyAV: with PyAV's libxcb loaded first, Qt windows hang.
 """
 from __future__ import annotations
 

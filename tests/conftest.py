@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2  # noqa: F401  before av, as rtstyle/__init__.py explains
 import av
 import numpy as np
 import pytest
