@@ -220,7 +220,8 @@ class LiveStyles:
 
     def __call__(self, rgb: np.ndarray, state: ControlState) -> np.ndarray:
         h, w = rgb.shape[:2]
-        small = rgb if self.scale == 1.0 else resize_to(rgb, (max(1, round(w * self.scale)), max(1, round(h * self.scale))))
+        small_size = (max(1, round(w * self.scale)), max(1, round(h * self.scale)))
+        small = rgb if self.scale == 1.0 else resize_to(rgb, small_size)
         out = self.get(state.style)(small)
         if self.smoother is not None and state.smoothing:
             if self._smoothing_for != state.style:  # a new style (or smoothing just on): no history

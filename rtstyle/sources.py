@@ -151,7 +151,8 @@ class PacedSource:
         self.passes = 0
 
     def describe(self) -> str:
-        return f"{Path(self.path).name}: {self.width}x{self.height} @ {self.fps:g} fps" + (", looped" if self.loop else "")
+        looped = ", looped" if self.loop else ""
+        return f"{Path(self.path).name}: {self.width}x{self.height} @ {self.fps:g} fps{looped}"
 
     def frames(self) -> Iterator[VideoFrame]:
         """Yield frames when they come due; ``captured_at`` is the moment of release."""
@@ -201,10 +202,16 @@ class CameraSource:
         self.requested = (size, fps)
         # V4L2 directly on Linux: the default (GStreamer, if built in) adds buffering.
         api = cv2.CAP_V4L2 if isinstance(self.device, int) and LINUX else cv2.CAP_ANY
-        self.capture = cv2.VideoCapture(self.device, api)
+        level = cv2.utils.logging.getLogLevel()
+        # A missing camera is reported once, by us, not by OpenCV warnings.
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+        try:
+            self.capture = cv2.VideoCapture(self.device, api)
+        finally:
+            cv2.utils.logging.setLogLevel(level)
         if not self.capture.isOpened():
             self.capture.release()
-            raise SourceError(f"no camera at {device!r} (`rtstyle cameras` lists the cameras found)")
+            raise SourceError(f"no camera at {self.device} (`rtstyle cameras` lists the cameras found)")
         if size:
             # Most webcams deliver high resolutions at full rate only as MJPEG.
             self.capture.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*"MJPG"))
@@ -216,7 +223,7 @@ class CameraSource:
         ok, first = self.capture.read()
         if not ok or first is None:
             self.capture.release()
-            raise SourceError(f"camera {device!r} opened but delivered no frame (in use by another program?)")
+            raise SourceError(f"camera {self.device} opened but delivered no frame (in use by another program?)")
         self._first: np.ndarray | None = first
         self.height, self.width = first.shape[:2]
         self.fps = self.capture.get(cv2.CAP_PROP_FPS) or fps or 30.0

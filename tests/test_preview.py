@@ -24,23 +24,11 @@ from rtstyle.sources import PacedSource
 CHROMIUM = Path("/usr/bin/chromium")
 
 
-@pytest.fixture(scope="module")
-def styles(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    import torch
-    from tools.export import export
-    from tools.transformer_net import NetConfig, TransformerNet
-
-    torch.manual_seed(7)
-    other = tmp_path_factory.mktemp("models") / "other.onnx"
-    export(TransformerNet(NetConfig((8, 16, 32), 2)), other, {"name": "other", "title": "second random net"})
-    return {"tiny": tiny_model, "other": other}
-
-
 @pytest.fixture
-def live(data: Path, styles: dict[str, Path]) -> Iterator[tuple[PreviewServer, LiveControls, LiveStyles]]:
+def live(data: Path, two_styles: dict[str, Path]) -> Iterator[tuple[PreviewServer, LiveControls, LiveStyles]]:
     """A looping clip painted live and served on a free loopback port, stopped afterwards."""
-    controls = LiveControls(list(styles))
-    stylers = LiveStyles(styles, threads=1)
+    controls = LiveControls(list(two_styles))
+    stylers = LiveStyles(two_styles, threads=1)
     server = PreviewServer("127.0.0.1", 0, controls)
     pipe = LivePipeline(PacedSource(data / "walk_tone.mp4", loop=True), stylers, controls, [server])
     thread = threading.Thread(target=pipe.run, kwargs={"duration": 120}, daemon=True)
@@ -159,7 +147,8 @@ def test_page_in_headless_chromium_shows_the_stream_and_its_controls_work(live, 
         wait.until(lambda b: b.find_element(By.ID, "hud").text.startswith("other"))  # frames painted by it are shown
         assert controls.state().style == "other"
         _, headers, body = get(server.url + "frame.jpg")
-        assert headers["X-Style"] == "other" and nearest_style(body, int(headers["X-Frame-Index"]), data, stylers) == "other"
+        assert headers["X-Style"] == "other"
+        assert nearest_style(body, int(headers["X-Frame-Index"]), data, stylers) == "other"
 
         browser.find_element(By.TAG_NAME, "body").send_keys("-----")  # the window's hotkey, on the page
         wait.until(lambda b: b.find_element(By.ID, "strength_value").text == "0.50")
