@@ -39,8 +39,10 @@ def parse_address(text: str) -> tuple[str, int]:
 
 
 def is_loopback(host: str) -> bool:
+    """True when every address ``host`` names is this machine's loopback."""
     try:
-        return ipaddress.ip_address(socket.gethostbyname(host)).is_loopback
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+        return bool(addresses) and all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addresses)
     except (OSError, ValueError):
         return False
 
@@ -48,6 +50,10 @@ def is_loopback(host: str) -> bool:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True  # a stream client never keeps the process alive
     preview: PreviewServer
+
+
+class _Server6(_Server):
+    address_family = socket.AF_INET6
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -129,7 +135,7 @@ class PreviewServer:
         self.controls, self.quality = controls, quality
         self.page = resources.files("rtstyle").joinpath("preview.html").read_bytes()
         try:
-            self.httpd = _Server((host, port), _Handler)
+            self.httpd = (_Server6 if ":" in host else _Server)((host, port), _Handler)
         except OSError as e:
             raise SinkError(f"cannot serve on {host}:{port}: {e.strerror or e}") from None
         self.httpd.preview = self

@@ -71,7 +71,8 @@ def test_address_parsing_and_loopback():
     assert parse_address("[::1]:8080") == ("::1", 8080)
     with pytest.raises(SinkError, match="HOST:PORT"):
         parse_address("8080x")
-    assert is_loopback("127.0.0.1") and is_loopback("localhost") and not is_loopback("192.0.2.1")
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
+    assert not is_loopback("192.0.2.1") and not is_loopback("0.0.0.0")
 
 
 def test_endpoints_serve_stylized_frames_and_share_the_controls(live, data: Path):
