@@ -175,7 +175,7 @@ def live(camera: str | None, source: str | None, loop: bool, size: tuple[int, in
         rtstyle.sinks.check_output(record, overwrite)
     if log_json:
         rtstyle.sinks.check_output(log_json, overwrite=True)
-    paths = lv.resolve_styles(list(styles) or [c.name for c in rtstyle.list_models()])
+    paths = lv.resolve_styles(list(styles) or [c.name for c in rtstyle.list_models() if c.role == "style"])
     if not paths:
         raise rtstyle.StyleNotFoundError("no styles installed: give --style NAME or --style PATH.onnx")
     controls = LiveControls(list(paths), strength=strength, keep_colours=keep_colours)
