@@ -24,11 +24,13 @@ def downscale(rgb: np.ndarray, height: int, width: int) -> np.ndarray:
     return cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA)
 
 
-def guided_upsample(low: np.ndarray, guide: np.ndarray, radius: int = 2, eps: float = 1e-2) -> np.ndarray:
+def guided_upsample(low: np.ndarray, guide: np.ndarray, radius: int = 1, eps: float = 1e-3) -> np.ndarray:
     """Upsample ``low`` (RGB uint8) to the size of ``guide`` (RGB uint8, full resolution).
 
     ``radius`` is the window radius in low-resolution pixels; ``eps`` (in [0, 1] luminance
-    units squared) sets how strong an input edge must be to be carried over.
+    units squared) sets how strong an input edge must be to be carried over. Larger
+    windows or eps smooth more: on real photos radius 1, eps 1e-3 recovers edges that a
+    bilinear resize loses (tests/test_bench.py).
     """
     height, width = guide.shape[:2]
     h, w = low.shape[:2]
