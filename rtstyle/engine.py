@@ -34,13 +34,14 @@ class Engine:
     ``precision="fp16"``: TensorRT builds an fp16 engine; CUDA runs a copy converted at
     load; the CPU provider has no fp16 kernels, so it is refused there. ``shape`` (the
     padded input tensor's shape, if known) fixes TensorRT's optimization profile.
-    ``io_binding`` defaults to on for GPU providers. ``spin=False`` stops idle ORT worker
-    threads from spinning, which leaves CPU to decode and encode threads in a pipeline.
+    ``io_binding`` defaults to on for GPU providers. ``spin`` lets idle ORT worker threads
+    busy-wait for the next operator; off by default because in a pipeline those cycles are
+    what decode and encode threads need (benchmarks/fast_path.py, section B and E).
     """
 
     def __init__(self, path: str | Path, providers: str | list[str] = "auto", threads: int | None = None,
                  precision: str = "fp32", gpu: GpuOptions | None = None, shape: tuple[int, ...] | None = None,
-                 io_binding: bool | None = None, spin: bool = True):
+                 io_binding: bool | None = None, spin: bool = False):
         self.path = Path(path)
         if not self.path.is_file():
             raise ModelError(f"model file not found: {self.path}")
