@@ -143,15 +143,19 @@ def bench(styles: tuple[str, ...], sizes: tuple[str, ...], providers: tuple[str,
         click.echo(f"[{i}/{len(cases)}] {what} {case.provider} {case.precision}", err=True)
         results.append(b.run_case(case, warmup, frames, models))
     machine = b.machine_info()
-    settings = {"warmup": warmup, "frames": frames, "video": str(video) if video else None}
+    to_stdout = str(json_out) == "-"
     if json_out:
-        text = b.to_json(results, machine, settings)
-        click.echo(text) if str(json_out) == "-" else json_out.write_text(text + "\n")
+        text = b.to_json(results, machine, {"warmup": warmup, "frames": frames, "video": str(video) if video else None})
+        if to_stdout:
+            click.echo(text)
+        else:
+            json_out.write_text(text + "\n")
     if plot_out:
         b.plot(results, plot_out)
+    # With JSON on stdout the table goes to stderr, so the JSON stays parseable.
     click.echo(f"{machine['cpu']}, {machine['cores_usable']} cores, onnxruntime {machine['onnxruntime']}",
-               err=str(json_out) == "-")
-    click.echo(b.format_table(results), err=str(json_out) == "-")
+               err=to_stdout)
+    click.echo(b.format_table(results), err=to_stdout)
 
 
 if __name__ == "__main__":

@@ -9,8 +9,8 @@ on the device between frames, so only the frame itself crosses the bus each way.
 """
 from __future__ import annotations
 
-import logging
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -21,8 +21,6 @@ from rtstyle.models import ModelCard, _first_line, card_from_metadata
 from rtstyle.precision import to_fp16
 from rtstyle.providers import ALIASES, CPU, PREFERENCE, SHORT, TENSORRT, GpuOptions, choose_providers, resolve, \
     unavailable_reason
-
-log = logging.getLogger(__name__)
 
 __all__ = ["ALIASES", "PREFERENCE", "Engine", "choose_providers"]
 PRECISIONS = ("fp32", "fp16")
@@ -55,9 +53,7 @@ class Engine:
         if precision == "fp16" and self.requested[0] == CPU:
             raise ModelError("fp16 needs a GPU provider (CUDA or TensorRT): "
                              + (unavailable_reason(self.target) or "the CPU provider runs fp32 only"))
-        self.gpu = gpu or GpuOptions()
-        if precision == "fp16":
-            self.gpu = GpuOptions(**{**self.gpu.__dict__, "fp16": True})
+        self.gpu = replace(gpu or GpuOptions(), fp16=precision == "fp16")
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         opts.log_severity_level = 3
@@ -67,7 +63,8 @@ class Engine:
         if not spin:
             opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         # TensorRT reads fp16 from its options; CUDA needs the converted graph.
-        model = to_fp16(self.path) if precision == "fp16" and self.requested[0] != TENSORRT else str(self.path)
+        convert = precision == "fp16" and self.requested[0] != TENSORRT
+        model = to_fp16(self.path) if convert else str(self.path)
         input_name = self._first_input_name() if shape and TENSORRT in self.requested else ""
         providers_with_options = [(p, self.gpu.options(p, input_name, shape)) for p in self.requested]
         try:
@@ -77,6 +74,8 @@ class Engine:
         self.card: ModelCard = card_from_metadata(self.path, self.session.get_modelmeta().custom_metadata_map)
         self.providers = self.session.get_providers()
         self.provider = self.providers[0]
+        if precision == "fp16" and not convert and self.provider != TENSORRT:
+            self.precision = "fp32"  # TensorRT fell back: the others run the fp32 file as it is
         self.device = "cpu" if self.provider == CPU else "cuda"
         self.io_binding = self.device != "cpu" if io_binding is None else io_binding
         self._bound: tuple | None = None  # (shape, binding, input OrtValue, output OrtValue)
