@@ -171,7 +171,8 @@ def end_to_end(model: Path, clip: Path, tmp: Path, threads: int, scale: float | 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", help="trained fast model (name or .onnx); default: random weights, fast config")
+    ap.add_argument("--model", help="trained fast model (name or .onnx); default: the first model whose card "
+                                    "says size_class fast, else random weights of the fast config")
     ap.add_argument("--scale", type=float, default=None, help="internal scale (default: the model's, else 0.5)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--runs", type=int, default=15)
@@ -184,7 +185,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         clip = a.video or make_clip(tmp / "clip_640x360.mp4", 640, 360)
-        model = find_model(a.model).path if a.model else exported(FAST, tmp)
+        shipped = [c for c in rtstyle.list_models() if c.info.get("size_class") == "fast"
+                   and c.info.get("precision") != "int8"]
+        model = find_model(a.model).path if a.model else shipped[0].path if shipped else exported(FAST, tmp)
         card = find_model(model)
         scale = a.scale or float(card.info.get("internal_scale", 0.5))
         h, w = guided.scaled_size(360, 640, scale)
