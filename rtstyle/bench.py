@@ -111,17 +111,17 @@ def _stylizer(case: Case, style: str | Path, frame_size: tuple[int, int]) -> Sty
     precision = "fp32" if case.precision == "int8" else case.precision
     stylizer = Stylizer(style, providers=case.provider, threads=case.threads, scale=case.scale,
                         frame_size=frame_size, precision=precision)
-    note = stylizer.engine.fallback_note
-    if note and stylizer.engine.provider != resolve(case.provider)[0]:
-        raise ModelError(note)  # a CUDA row that ran on the CPU would mislead
+    if stylizer.engine.fallback_note:
+        raise ModelError(stylizer.engine.fallback_note)  # a CUDA row that ran on the CPU would mislead
     return stylizer
 
 
 def run_case(case: Case, warmup: int = 3, frames: int = 30, models: list[ModelCard] | None = None) -> Result:
     """Measure one case; a case that cannot run here comes back with ``skipped`` saying why."""
     mode = "end-to-end" if case.video else "inference"
+    provider = "auto" if case.provider == "auto" else SHORT[resolve(case.provider)[0]]
     result = Result(model=Path(case.style).stem if str(case.style).endswith(".onnx") else case.style,
-                    size=f"{case.width}x{case.height}" if not case.video else "-", provider=SHORT[resolve(case.provider)[0]],
+                    size="-" if case.video else f"{case.width}x{case.height}", provider=provider,
                     precision=case.precision, threads=case.threads, mode=mode)
     style: str | Path = case.style
     if case.precision == "int8":
@@ -142,7 +142,7 @@ def run_case(case: Case, warmup: int = 3, frames: int = 30, models: list[ModelCa
 
 def _run_inference(case: Case, style: str | Path, result: Result, warmup: int, frames: int) -> None:
     stylizer = _stylizer(case, style, (case.height, case.width))
-    result.scale = stylizer.scale
+    result.scale, result.provider = stylizer.scale, SHORT[stylizer.engine.provider]
     inputs = _frames(case.width, case.height, min(frames, 8))
     for i in range(warmup):
         stylizer(inputs[i % len(inputs)])
@@ -172,7 +172,7 @@ def _run_video(case: Case, style: str | Path, result: Result, warmup: int) -> No
     except BaseException:
         source.close()
         raise
-    result.scale = stylizer.scale
+    result.scale, result.provider = stylizer.scale, SHORT[stylizer.engine.provider]
     first = _frames(source.width, source.height, 1)[0]
     for _ in range(warmup):
         stylizer(first)

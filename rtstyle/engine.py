@@ -80,6 +80,9 @@ class Engine:
         self.io_binding = self.device != "cpu" if io_binding is None else io_binding
         self._bound: tuple | None = None  # (shape, binding, input OrtValue, output OrtValue)
         self._check_signature()
+        if self.gpu.cuda_graph and self.card.info.get("inputs"):
+            raise ModelError(f"{self.path.name} has extra inputs, which a captured CUDA graph cannot take; "
+                             "run it without cuda_graph")
 
     def _first_input_name(self) -> str:
         """The image input's name, read cheaply for TensorRT's profile before the real session exists."""
