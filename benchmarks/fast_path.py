@@ -160,7 +160,6 @@ def end_to_end(model: Path, clip: Path, tmp: Path, threads: int, scale: float | 
     out = {}
     for spin in (True, False):
         stylizer = rtstyle.load_style(model, providers="cpu", threads=threads, scale=scale, spin=spin)
-        stylizer.engine.warmup(*stylizer.preprocess(np.zeros((360, 640, 3), np.uint8)).shape[2:])
         report = rtstyle.render(clip, tmp / "fast.mp4", stylizer, overwrite=True)
         out[f"render_fps_spin_{'on' if spin else 'off'}"] = report.fps
         out[f"live_spin_{'on' if spin else 'off'}"] = live(stylizer, clip, 30.0)
