@@ -19,8 +19,8 @@ import onnxruntime as ort
 from rtstyle.errors import ModelError
 from rtstyle.models import ModelCard, _first_line, card_from_metadata
 from rtstyle.precision import to_fp16
-from rtstyle.providers import ALIASES, CPU, PREFERENCE, SHORT, TENSORRT, GpuOptions, choose_providers, resolve, \
-    unavailable_reason
+from rtstyle.providers import ALIASES, CPU, PREFERENCE, SHORT, TENSORRT, GpuOptions, choose_providers, \
+    preload_gpu_libraries, resolve, unavailable_reason
 
 __all__ = ["ALIASES", "PREFERENCE", "Engine", "choose_providers"]
 PRECISIONS = ("fp32", "fp16")
@@ -63,6 +63,8 @@ class Engine:
         if not spin:
             opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         # TensorRT reads fp16 from its options; CUDA needs the converted graph.
+        if self.requested[0] != CPU:
+            preload_gpu_libraries()
         convert = precision == "fp16" and self.requested[0] != TENSORRT
         model = to_fp16(self.path) if convert else str(self.path)
         input_name = self._first_input_name() if shape and TENSORRT in self.requested else ""

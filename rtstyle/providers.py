@@ -6,9 +6,12 @@ whose error names the missing dependency (say ``libcudnn.so.9``).
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import io
 import os
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import onnxruntime as ort
@@ -55,14 +58,22 @@ def unavailable_reason(provider: str, available: list[str] | None = None) -> str
     if provider not in available:
         return f"this onnxruntime build ({ort.__version__}) has no {SHORT[provider]} provider; {GPU_INSTALL}"
     capi = Path(ort.__file__).parent / "capi"
+    preload_gpu_libraries()
     try:
-        if hasattr(ort, "preload_dlls"):  # CUDA/cuDNN from the nvidia-* wheels, when installed
-            ort.preload_dlls()
         ctypes.CDLL(str(capi / "libonnxruntime_providers_shared.so"), mode=ctypes.RTLD_GLOBAL)
         ctypes.CDLL(str(capi / f"libonnxruntime_providers_{_LIBRARY[provider]}.so"))
     except OSError as e:
         return f"its libraries failed to load ({str(e).strip().splitlines()[0][:200]})"
     return None
+
+
+@cache
+def preload_gpu_libraries() -> None:
+    """Load CUDA and cuDNN from the nvidia-* wheels of ``rtstyle[gpu]``, which the dynamic loader
+    does not search by itself; quiet, because a missing library is reported by ``unavailable_reason``."""
+    if hasattr(ort, "preload_dlls"):
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(Exception):
+            ort.preload_dlls()
 
 
 def cache_dir() -> Path:
