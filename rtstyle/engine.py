@@ -101,7 +101,8 @@ class Engine:
         """Why the session does not run on the provider asked for (for auto: the best one built in)."""
         if self.provider == self.target:
             return None
-        reason = unavailable_reason(self.target) or "the session dropped it: no usable GPU, or an operator it cannot run"
+        reason = (unavailable_reason(self.target)
+                  or "the session dropped it: no usable GPU, or an operator it cannot run")
         return f"{SHORT[self.target]} not used: {reason}; running on {SHORT[self.provider]}"
 
     def _check_signature(self) -> None:

@@ -64,9 +64,9 @@ def quantize(model: Path, out: Path, calibration: list[np.ndarray], check: list[
     with tempfile.TemporaryDirectory() as tmp:
         prepared = Path(tmp) / "prepared.onnx"
         quant_pre_process(str(model), str(prepared), skip_symbolic_shape=True)
-        quantize_static(str(prepared), str(out), _Frames(input_name, [frames_mod.to_tensor(f, card) for f in calibration]),
-                        quant_format=QuantFormat.QDQ, per_channel=True, op_types_to_quantize=["Conv"],
-                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+        reader = _Frames(input_name, [frames_mod.to_tensor(f, card) for f in calibration])
+        quantize_static(str(prepared), str(out), reader, quant_format=QuantFormat.QDQ, per_channel=True,
+                        op_types_to_quantize=["Conv"], activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                         calibrate_method=CalibrationMethod.Percentile,
                         extra_options={"CalibPercentile": 99.99})
     fp32, int8 = Engine(model, providers="cpu"), Engine(out, providers="cpu")
