@@ -116,6 +116,9 @@ def main() -> None:
     a = ap.parse_args()
     deadline = time.monotonic() + a.budget
     install_missing(a.wheels)
+    still = [m for m in NEEDED[:-1] if importlib.util.find_spec(m) is None]  # onnx only serves CUDA fp16
+    if still:
+        sys.exit(f"device_check: cannot run without {', '.join(still)} (no network: carry wheels in {a.wheels})")
     sys.path.insert(0, str(ROOT))
     os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
     import rtstyle
