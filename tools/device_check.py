@@ -26,7 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = ("1280x720", "1920x1080")
 ROWS = (("cpu", "fp32"), ("cuda", "fp32"), ("cuda", "fp16"), ("tensorrt", "fp16"))
-NEEDED = ("numpy", "onnxruntime", "av", "cv2", "click", "onnx")
+REQUIRED = ("numpy", "onnxruntime", "av", "cv2", "click")
+OPTIONAL = ("onnx", "pytest")  # CUDA fp16 conversion; the GPU tests
 
 
 def log(msg: str) -> None:
@@ -35,7 +36,7 @@ def log(msg: str) -> None:
 
 def install_missing(wheels: Path) -> None:
     """Offline install from carried wheels: whatever import fails, and onnxruntime-gpu over onnxruntime."""
-    missing = [m for m in NEEDED if importlib.util.find_spec(m) is None]
+    missing = [m for m in REQUIRED + OPTIONAL if importlib.util.find_spec(m) is None]
     has_gpu_ort = subprocess.run([sys.executable, "-m", "pip", "show", "onnxruntime-gpu"],
                                  capture_output=True).returncode == 0
     if not missing and has_gpu_ort:
@@ -116,7 +117,7 @@ def main() -> None:
     a = ap.parse_args()
     deadline = time.monotonic() + a.budget
     install_missing(a.wheels)
-    still = [m for m in NEEDED[:-1] if importlib.util.find_spec(m) is None]  # onnx only serves CUDA fp16
+    still = [m for m in REQUIRED if importlib.util.find_spec(m) is None]
     if still:
         sys.exit(f"device_check: cannot run without {', '.join(still)} (no network: carry wheels in {a.wheels})")
     sys.path.insert(0, str(ROOT))
