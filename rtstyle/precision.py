@@ -2,7 +2,8 @@
 
 Callers keep feeding float32 frames; casts at the graph's edges do the rest. Instance
 normalization stays in float32 by default: the networks work on a 0-255 scale inside, so
-a feature map's variance can pass fp16's largest value (65504) and turn into inf/NaN.
+a feature map's variance can pass fp16's largest value (65504) and turn into inf/NaN (the
+fast net's instance norms saw variances up to 1.2e5 on a real 640x360 frame).
 Conversion needs the ``onnx`` package (``rtstyle[gpu]``), not torch.
 """
 from __future__ import annotations
