@@ -231,5 +231,58 @@ def _live_outputs(src: lv.LiveSource, controls: LiveControls, window: bool | Non
     return opened
 
 
+def _listed(values: tuple[str, ...]) -> list[str]:
+    """Repeated options and comma lists alike: ``--size 320x180,640x360`` or ``--size A --size B``."""
+    return [v.strip() for value in values for v in value.split(",") if v.strip()]
+
+
+@main.command()
+@click.option("--style", "-s", "styles", multiple=True, help="model name or .onnx path; repeatable (default: all)")
+@click.option("--size", "sizes", multiple=True, default=("320x180", "640x360"), show_default=True,
+              help="WIDTHxHEIGHT or 720p/1080p; repeatable or comma-separated")
+@click.option("--provider", "providers", multiple=True,
+              help="cpu, cuda, tensorrt; repeatable (default: every provider this onnxruntime has)")
+@click.option("--precision", "precisions", multiple=True, default=("fp32",), show_default=True,
+              help="fp32, fp16 (GPU), int8 (needs a tools/quantize.py model); repeatable")
+@click.option("--threads", "threads", multiple=True, type=int, help="CPU threads; repeatable (default: ORT's)")
+@click.option("--scale", type=click.FloatRange(0, 1, min_open=True), default=None,
+              help="internal resolution factor (default: the model's own)")
+@click.option("--warmup", type=click.IntRange(0), default=3, show_default=True, help="untimed frames first")
+@click.option("--frames", type=click.IntRange(1), default=30, show_default=True, help="timed frames per row")
+@click.option("--video", type=click.Path(path_type=Path), default=None,
+              help="also run end-to-end: render this video through the real pipeline")
+@click.option("--json", "json_out", type=click.Path(path_type=Path), default=None, help="write JSON here (- = stdout)")
+@click.option("--plot", "plot_out", type=click.Path(path_type=Path), default=None,
+              help="write latency distributions as an image (needs rtstyle[plot])")
+def bench(styles: tuple[str, ...], sizes: tuple[str, ...], providers: tuple[str, ...], precisions: tuple[str, ...],
+          threads: tuple[int, ...], scale: float | None, warmup: int, frames: int, video: Path | None,
+          json_out: Path | None, plot_out: Path | None) -> None:
+    """Measure per-stage latency (p50/p95/p99) and fps of models on this machine."""
+    from rtstyle import bench as b
+
+    cases = b.plan(_listed(styles), _listed(sizes), _listed(providers), _listed(precisions), list(threads),
+                   scale, video)
+    models = rtstyle.list_models()
+    results = []
+    for i, case in enumerate(cases, 1):
+        what = f"{case.style} {'end-to-end ' + str(case.video) if case.video else f'{case.width}x{case.height}'}"
+        click.echo(f"[{i}/{len(cases)}] {what} {case.provider} {case.precision}", err=True)
+        results.append(b.run_case(case, warmup, frames, models))
+    machine = b.machine_info()
+    to_stdout = str(json_out) == "-"
+    if json_out:
+        text = b.to_json(results, machine, {"warmup": warmup, "frames": frames, "video": str(video) if video else None})
+        if to_stdout:
+            click.echo(text)
+        else:
+            json_out.write_text(text + "\n")
+    if plot_out:
+        b.plot(results, plot_out)
+    # With JSON on stdout the table goes to stderr, so the JSON stays parseable.
+    click.echo(f"{machine['cpu']}, {machine['cores_usable']} cores, onnxruntime {machine['onnxruntime']}",
+               err=to_stdout)
+    click.echo(b.format_table(results), err=to_stdout)
+
+
 if __name__ == "__main__":
     main()

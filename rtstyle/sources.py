@@ -18,6 +18,7 @@ import av.logging
 import cv2
 import numpy as np
 
+from rtstyle import yuv
 from rtstyle.errors import SourceError
 from rtstyle.frames import VideoFrame
 
@@ -111,7 +112,7 @@ class VideoFileSource:
                     if last_pts is not None and pts <= last_pts:
                         pts = last_pts + 1  # broken files repeat timestamps; keep them increasing
                     last_pts = pts
-                    yield VideoFrame(image=frame.to_ndarray(format="rgb24"), index=index, pts=pts - start,
+                    yield VideoFrame(image=yuv.to_rgb(frame), index=index, pts=pts - start,
                                      time=float((pts - start) * self.time_base), captured_at=time.monotonic())
                     index += 1
         except av.error.FFmpegError as e:
