@@ -44,8 +44,11 @@ def two_styles(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> di
 
 
 def decode_video(path: Path) -> list[np.ndarray]:
+    """RGB frames converted the way rtstyle's sources convert them (rtstyle.yuv)."""
+    from rtstyle import yuv
+
     with av.open(str(path)) as c:
-        return [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+        return [yuv.to_rgb(f) for f in c.decode(video=0)]
 
 
 def stream_info(path: Path) -> dict:
