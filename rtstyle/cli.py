@@ -29,6 +29,17 @@ strength_option = click.option("--strength", type=click.FloatRange(0, 1), defaul
 colour_option = click.option("--keep-colours", is_flag=True, help="keep the input's colours, take the style's texture")
 
 
+
+def file_options(f):
+    """SRC, DST and the style options shared by `render` and `image`."""
+    for option in reversed([click.argument("src", type=click.Path(path_type=Path)),
+                            click.argument("dst", type=click.Path(path_type=Path)),
+                            style_option, mix_option, style_image_option, provider_option, threads_option,
+                            strength_option, colour_option,
+                            click.option("--overwrite", is_flag=True, help="replace DST if it exists")]):
+        f = option(f)
+    return f
+
 class Main(click.Group):
     """Turns user errors into one line on stderr and exit code 1, without a traceback; Ctrl-C exits 130."""
 
@@ -69,16 +80,7 @@ def styles() -> None:
 
 
 @main.command()
-@click.argument("src", type=click.Path(path_type=Path))
-@click.argument("dst", type=click.Path(path_type=Path))
-@style_option
-@mix_option
-@style_image_option
-@provider_option
-@threads_option
-@strength_option
-@colour_option
-@click.option("--overwrite", is_flag=True, help="replace DST if it exists")
+@file_options
 @click.option("--crf", type=click.IntRange(0, 51), default=18, show_default=True, help="H.264 quality (lower = better)")
 def render(src: Path, dst: Path, style: str | None, mix: str | None, style_images: tuple[str, ...], provider: str,
            threads: int | None, strength: float, keep_colours: bool, overwrite: bool, crf: int) -> None:
@@ -105,16 +107,7 @@ def render(src: Path, dst: Path, style: str | None, mix: str | None, style_image
 
 
 @main.command()
-@click.argument("src", type=click.Path(path_type=Path))
-@click.argument("dst", type=click.Path(path_type=Path))
-@style_option
-@mix_option
-@style_image_option
-@provider_option
-@threads_option
-@strength_option
-@colour_option
-@click.option("--overwrite", is_flag=True, help="replace DST if it exists")
+@file_options
 def image(src: Path, dst: Path, style: str | None, mix: str | None, style_images: tuple[str, ...], provider: str,
           threads: int | None, strength: float, keep_colours: bool, overwrite: bool) -> None:
     """Stylize a still image SRC into DST (format from DST's suffix)."""
