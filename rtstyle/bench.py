@@ -151,16 +151,21 @@ def _run_inference(case: Case, style: str | Path, result: Result, warmup: int, f
     for i in range(frames):
         rgb = inputs[i % len(inputs)]
         with timer.time("frame"):
-            with timer.time("preprocess"):
-                x = stylizer.preprocess(rgb)
-            with timer.time("inference"):
-                y = stylizer.infer(x)
-            with timer.time("postprocess"):
-                stylizer.postprocess(y, rgb)
+            _timed_stylize(stylizer, timer, rgb)
     result.seconds = time.perf_counter() - t0
     result.frames = frames
     result.latencies_ms = [s * 1000 for s in timer.samples["frame"]]
     result.stages = timer.summary()
+
+
+def _timed_stylize(stylizer: Stylizer, timer: StageTimer, rgb: np.ndarray) -> np.ndarray:
+    """One frame through the stylizer with each stage on the timer."""
+    with timer.time("preprocess"):
+        x = stylizer.preprocess(rgb)
+    with timer.time("inference"):
+        y = stylizer.infer(x)
+    with timer.time("postprocess"):
+        return stylizer.postprocess(y, rgb)
 
 
 def _run_video(case: Case, style: str | Path, result: Result, warmup: int) -> None:
@@ -180,12 +185,7 @@ def _run_video(case: Case, style: str | Path, result: Result, warmup: int) -> No
 
     def stylize(rgb: np.ndarray) -> np.ndarray:
         with timer.time("stylize"):
-            with timer.time("preprocess"):
-                x = stylizer.preprocess(rgb)
-            with timer.time("inference"):
-                y = stylizer.infer(x)
-            with timer.time("postprocess"):
-                return stylizer.postprocess(y, rgb)
+            return _timed_stylize(stylizer, timer, rgb)
 
     with tempfile.TemporaryDirectory() as tmp:
         try:
