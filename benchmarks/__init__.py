@@ -1,0 +1,1 @@
+"""Benchmark scripts: measured side by side in one run, printing figures and ratios."""

@@ -13,6 +13,9 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+# OpenCV before PyAV: both wheels bundle libxcb, and with the GUI build of OpenCV a window
+# hangs when PyAV's copy was loaded first.
+import cv2  # noqa: F401  isort: skip
 import numpy as np
 
 from rtstyle.errors import ModelError, RtstyleError, SinkError, SourceError, StyleNotFoundError

@@ -8,7 +8,12 @@ from pathlib import Path
 import click
 
 import rtstyle
+from rtstyle import live as lv
+from rtstyle.controls import LiveControls
 from rtstyle.errors import RtstyleError
+from rtstyle.preview import PreviewServer, is_loopback, parse_address
+from rtstyle.vcam import VirtualCamera
+from rtstyle.window import WindowOutput, key_help
 from rtstyle.style_images import ARBITRARY, parse_style_images
 
 style_option = click.option("--style", "-s", default=None,
@@ -23,6 +28,17 @@ strength_option = click.option("--strength", type=click.FloatRange(0, 1), defaul
                                help="1 = full style, 0 = the input (models with a style vector move toward the frame's own style)")
 colour_option = click.option("--keep-colours", is_flag=True, help="keep the input's colours, take the style's texture")
 
+
+
+def file_options(f):
+    """SRC, DST and the style options shared by `render` and `image`."""
+    for option in reversed([click.argument("src", type=click.Path(path_type=Path)),
+                            click.argument("dst", type=click.Path(path_type=Path)),
+                            style_option, mix_option, style_image_option, provider_option, threads_option,
+                            strength_option, colour_option,
+                            click.option("--overwrite", is_flag=True, help="replace DST if it exists")]):
+        f = option(f)
+    return f
 
 class Main(click.Group):
     """Turns user errors into one line on stderr and exit code 1, without a traceback; Ctrl-C exits 130."""
@@ -64,16 +80,7 @@ def styles() -> None:
 
 
 @main.command()
-@click.argument("src", type=click.Path(path_type=Path))
-@click.argument("dst", type=click.Path(path_type=Path))
-@style_option
-@mix_option
-@style_image_option
-@provider_option
-@threads_option
-@strength_option
-@colour_option
-@click.option("--overwrite", is_flag=True, help="replace DST if it exists")
+@file_options
 @click.option("--crf", type=click.IntRange(0, 51), default=18, show_default=True, help="H.264 quality (lower = better)")
 def render(src: Path, dst: Path, style: str | None, mix: str | None, style_images: tuple[str, ...], provider: str,
            threads: int | None, strength: float, keep_colours: bool, overwrite: bool, crf: int) -> None:
@@ -100,16 +107,7 @@ def render(src: Path, dst: Path, style: str | None, mix: str | None, style_image
 
 
 @main.command()
-@click.argument("src", type=click.Path(path_type=Path))
-@click.argument("dst", type=click.Path(path_type=Path))
-@style_option
-@mix_option
-@style_image_option
-@provider_option
-@threads_option
-@strength_option
-@colour_option
-@click.option("--overwrite", is_flag=True, help="replace DST if it exists")
+@file_options
 def image(src: Path, dst: Path, style: str | None, mix: str | None, style_images: tuple[str, ...], provider: str,
           threads: int | None, strength: float, keep_colours: bool, overwrite: bool) -> None:
     """Stylize a still image SRC into DST (format from DST's suffix)."""
@@ -117,6 +115,166 @@ def image(src: Path, dst: Path, style: str | None, mix: str | None, style_images
     stylizer = _load(style, provider, threads, strength, keep_colours, mix, style_images)
     rtstyle.stylize_image(src, dst, stylizer, overwrite=overwrite)
     click.echo(f"wrote {dst}", err=True)
+
+
+def _size(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    w, sep, h = value.lower().partition("x")
+    if not (sep and w.isdigit() and h.isdigit() and int(w) > 0 and int(h) > 0):
+        raise click.BadParameter(f"expected WIDTHxHEIGHT such as 1280x720, got '{value}'")
+    return int(w), int(h)
+
+
+@main.command()
+def cameras() -> None:
+    """List the cameras found (for `rtstyle live --camera`)."""
+    found = rtstyle.sources.list_cameras()
+    click.echo("\n".join(found) if found else "no cameras found")
+
+
+@main.command()
+@click.option("--camera", help="camera index or device path [default: 0]")
+@click.option("--source", help="video file or stream URL, played at its native pace (instead of a camera)")
+@click.option("--loop", is_flag=True, help="play --source again and again")
+@click.option("--size", callback=_size, help="WIDTHxHEIGHT to ask the camera for (a --source is resized)")
+@click.option("--fps", type=click.FloatRange(min=1), help="rate to ask the camera for (a --source plays at it)")
+@click.option("--scale", type=click.FloatRange(0.1, 1.0), default=1.0, show_default=True,
+              help="stylize at this fraction of the size, then upscale (faster)")
+@click.option("--style", "-s", "styles", multiple=True,
+              help="style name or .onnx path; repeat for several (n/p switch) [default: all installed]")
+@provider_option
+@threads_option
+@strength_option
+@colour_option
+@click.option("--window/--no-window", default=None,
+              help="OpenCV window with HUD and hotkeys [default: on unless --serve/--vcam/--record]")
+@click.option("--serve", metavar="HOST:PORT", help="browser preview and MJPEG stream, e.g. 127.0.0.1:8080")
+@click.option("--vcam", is_flag=True, help="send to a virtual camera (needs rtstyle[vcam])")
+@click.option("--record", type=click.Path(path_type=Path), help="record the stylized stream to an .mp4")
+@click.option("--overwrite", is_flag=True, help="replace the --record file if it exists")
+@click.option("--duration", type=click.FloatRange(min=0, min_open=True), help="stop after this many seconds")
+@click.option("--log-json", type=click.Path(path_type=Path), help="write the run's fps, drops and latency as JSON")
+@click.option("--snapshot-dir", type=click.Path(path_type=Path, file_okay=False), default=Path("."),
+              show_default=True, help="where the snapshot key saves PNGs")
+def live(camera: str | None, source: str | None, loop: bool, size: tuple[int, int] | None, fps: float | None,
+         scale: float, styles: tuple[str, ...], provider: str, threads: int | None, strength: float,
+         keep_colours: bool, window: bool | None, serve: str | None, vcam: bool, record: Path | None,
+         overwrite: bool, duration: float | None, log_json: Path | None, snapshot_dir: Path) -> None:
+    """Paint a camera (or a video played live) in real time: window, browser, virtual camera."""
+    if camera is not None and source is not None:
+        raise click.UsageError("choose --camera or --source, not both")
+    if record:
+        rtstyle.sinks.check_output(record, overwrite)
+    if log_json:
+        rtstyle.sinks.check_output(log_json, overwrite=True)
+    paths = lv.resolve_styles(list(styles) or [c.name for c in rtstyle.list_models() if c.role == "style"])
+    if not paths:
+        raise rtstyle.StyleNotFoundError("no styles installed: give --style NAME or --style PATH.onnx")
+    controls = LiveControls(list(paths), strength=strength, keep_colours=keep_colours)
+    stylers = lv.LiveStyles(paths, providers=provider, threads=threads, scale=scale)
+    first = stylers.get(controls.styles[0])
+    note = first.engine.fallback_note
+    click.echo(f"style {first.name} on {first.engine.provider}" + (f" ({note})" if note else ""), err=True)
+    src = (rtstyle.sources.PacedSource(source, loop=loop, size=size, fps=fps) if source is not None
+           else rtstyle.sources.CameraSource(camera or 0, size=size, fps=fps))
+    click.echo(src.describe(), err=True)
+    try:
+        outputs = _live_outputs(src, controls, window, serve, vcam, record)
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+        summary = lv.LivePipeline(src, stylers, controls, outputs, snapshot_dir).run(duration)  # closes outputs
+    finally:
+        src.close()
+    if log_json:
+        lv.write_log(log_json, summary)
+    lat = summary["latency_ms"]
+    click.echo(f"{summary['frames_shown']} frames in {summary['seconds']:.1f} s ({summary['output_fps']:.1f} fps), "
+               f"dropped {summary['dropped']} of {summary['frames_captured']} ({100 * summary['dropped_rate']:.1f}%), "
+               f"latency p50 {lat['p50']:.0f} ms, p95 {lat['p95']:.0f} ms", err=True)
+
+
+def _live_outputs(src: lv.LiveSource, controls: LiveControls, window: bool | None, serve: str | None, vcam: bool,
+                  record: Path | None) -> list[lv.Output]:
+    """Open the chosen live outputs; on a failure close the ones already open."""
+    if window is None:
+        window = not (serve or vcam or record)
+    opened: list[lv.Output] = []
+    try:
+        if window:
+            opened.append(WindowOutput(controls))
+            click.echo(f"window keys: {key_help()}", err=True)
+        if serve:
+            host, port = parse_address(serve)
+            server = PreviewServer(host, port, controls)
+            opened.append(server)
+            click.echo(f"browser preview: {server.url}  (MJPEG stream: {server.url}stream.mjpg)", err=True)
+            if not is_loopback(host):
+                click.echo("warning: the preview and its controls are open to the network, without a password",
+                           err=True)
+        if vcam:
+            cam = VirtualCamera(src.width, src.height, src.fps)
+            opened.append(cam)
+            click.echo(f"virtual camera: {cam.device}", err=True)
+        if record:
+            opened.append(lv.Recorder(record, src.width, src.height, src.fps))
+    except BaseException:
+        for output in opened:
+            output.close()
+        raise
+    return opened
+
+
+def _listed(values: tuple[str, ...]) -> list[str]:
+    """Repeated options and comma lists alike: ``--size 320x180,640x360`` or ``--size A --size B``."""
+    return [v.strip() for value in values for v in value.split(",") if v.strip()]
+
+
+@main.command()
+@click.option("--style", "-s", "styles", multiple=True, help="model name or .onnx path; repeatable (default: all)")
+@click.option("--size", "sizes", multiple=True, default=("320x180", "640x360"), show_default=True,
+              help="WIDTHxHEIGHT or 720p/1080p; repeatable or comma-separated")
+@click.option("--provider", "providers", multiple=True,
+              help="cpu, cuda, tensorrt; repeatable (default: every provider this onnxruntime has)")
+@click.option("--precision", "precisions", multiple=True, default=("fp32",), show_default=True,
+              help="fp32, fp16 (GPU), int8 (needs a tools/quantize.py model); repeatable")
+@click.option("--threads", "threads", multiple=True, type=int, help="CPU threads; repeatable (default: ORT's)")
+@click.option("--scale", type=click.FloatRange(0, 1, min_open=True), default=None,
+              help="internal resolution factor (default: the model's own)")
+@click.option("--warmup", type=click.IntRange(0), default=3, show_default=True, help="untimed frames first")
+@click.option("--frames", type=click.IntRange(1), default=30, show_default=True, help="timed frames per row")
+@click.option("--video", type=click.Path(path_type=Path), default=None,
+              help="also run end-to-end: render this video through the real pipeline")
+@click.option("--json", "json_out", type=click.Path(path_type=Path), default=None, help="write JSON here (- = stdout)")
+@click.option("--plot", "plot_out", type=click.Path(path_type=Path), default=None,
+              help="write latency distributions as an image (needs rtstyle[plot])")
+def bench(styles: tuple[str, ...], sizes: tuple[str, ...], providers: tuple[str, ...], precisions: tuple[str, ...],
+          threads: tuple[int, ...], scale: float | None, warmup: int, frames: int, video: Path | None,
+          json_out: Path | None, plot_out: Path | None) -> None:
+    """Measure per-stage latency (p50/p95/p99) and fps of models on this machine."""
+    from rtstyle import bench as b
+
+    cases = b.plan(_listed(styles), _listed(sizes), _listed(providers), _listed(precisions), list(threads),
+                   scale, video)
+    models = rtstyle.list_models()
+    results = []
+    for i, case in enumerate(cases, 1):
+        what = f"{case.style} {'end-to-end ' + str(case.video) if case.video else f'{case.width}x{case.height}'}"
+        click.echo(f"[{i}/{len(cases)}] {what} {case.provider} {case.precision}", err=True)
+        results.append(b.run_case(case, warmup, frames, models))
+    machine = b.machine_info()
+    to_stdout = str(json_out) == "-"
+    if json_out:
+        text = b.to_json(results, machine, {"warmup": warmup, "frames": frames, "video": str(video) if video else None})
+        if to_stdout:
+            click.echo(text)
+        else:
+            json_out.write_text(text + "\n")
+    if plot_out:
+        b.plot(results, plot_out)
+    # With JSON on stdout the table goes to stderr, so the JSON stays parseable.
+    click.echo(f"{machine['cpu']}, {machine['cores_usable']} cores, onnxruntime {machine['onnxruntime']}",
+               err=to_stdout)
+    click.echo(b.format_table(results), err=to_stdout)
 
 
 if __name__ == "__main__":

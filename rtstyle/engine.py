@@ -1,13 +1,16 @@
-"""ONNX Runtime session for one style model: provider choice, threads, warm-up, checks.
+"""ONNX Runtime session for one style model: providers and their options, precision,
+threads, IO binding, warm-up, signature checks.
 
 Providers are tried in the order TensorRT -> CUDA -> CPU, limited to what the installed
-onnxruntime build offers. ORT silently drops a provider whose libraries fail to load, so
-the engine compares what it asked for with what the session really uses and says why.
+onnxruntime build offers (rtstyle.providers). ORT silently drops a provider whose
+libraries fail to load, so the engine compares what it asked for with what the session
+really uses and says why. On a GPU, frames go through IO binding into buffers that stay
+on the device between frames, so only the frame itself crosses the bus each way.
 """
 from __future__ import annotations
 
-import logging
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -15,64 +18,92 @@ import onnxruntime as ort
 
 from rtstyle.errors import ModelError
 from rtstyle.models import ModelCard, _first_line, card_from_metadata
+from rtstyle.precision import to_fp16
+from rtstyle.providers import ALIASES, CPU, PREFERENCE, SHORT, TENSORRT, GpuOptions, choose_providers, \
+    preload_gpu_libraries, resolve, unavailable_reason
 
-log = logging.getLogger(__name__)
-
-PREFERENCE = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
-ALIASES = {"tensorrt": "TensorrtExecutionProvider", "trt": "TensorrtExecutionProvider",
-           "cuda": "CUDAExecutionProvider", "cpu": "CPUExecutionProvider"}
-
-
-def choose_providers(wanted: str | list[str] = "auto", available: list[str] | None = None) -> list[str]:
-    """Ordered providers to ask ORT for: ``auto`` means the best available by PREFERENCE.
-
-    An explicit choice (``"cuda"``) still ends with CPU so a missing GPU library degrades
-    to a working session instead of an error.
-    """
-    available = available if available is not None else ort.get_available_providers()
-    if wanted == "auto":
-        names = list(PREFERENCE)
-    else:
-        items = wanted.split(",") if isinstance(wanted, str) else wanted
-        names = [ALIASES.get(w.strip().lower(), w.strip()) for w in items]
-        unknown = [n for n in names if n not in PREFERENCE]
-        if unknown:
-            raise ModelError(f"unknown provider {unknown[0]} (choose from auto, tensorrt, cuda, cpu)")
-        names.append("CPUExecutionProvider")
-    chosen = [n for n in dict.fromkeys(names) if n in available]
-    return chosen or ["CPUExecutionProvider"]
+__all__ = ["ALIASES", "PREFERENCE", "Engine", "choose_providers"]
+PRECISIONS = ("fp32", "fp16")
 
 
 class Engine:
-    """One ORT session per model, built once; ``run`` maps an input tensor to an output tensor."""
+    """One ORT session per model, built once; ``run`` maps an input tensor to an output tensor.
 
-    def __init__(self, path: str | Path, providers: str | list[str] = "auto", threads: int | None = None):
+    ``precision="fp16"``: TensorRT builds an fp16 engine; CUDA runs a copy converted at
+    load; the CPU provider has no fp16 kernels, so it is refused there. ``shape`` (the
+    padded input tensor's shape, if known) fixes TensorRT's optimization profile.
+    ``io_binding`` defaults to on for GPU providers. ``spin`` lets idle ORT worker threads
+    busy-wait for the next operator; off by default because in a pipeline those cycles are
+    what decode and encode threads need (benchmarks/fast_path.py, section B and E).
+    """
+
+    def __init__(self, path: str | Path, providers: str | list[str] = "auto", threads: int | None = None,
+                 precision: str = "fp32", gpu: GpuOptions | None = None, shape: tuple[int, ...] | None = None,
+                 io_binding: bool | None = None, spin: bool = False):
         self.path = Path(path)
         if not self.path.is_file():
             raise ModelError(f"model file not found: {self.path}")
+        if precision not in PRECISIONS:
+            raise ModelError(f"unknown precision {precision} (choose from {', '.join(PRECISIONS)}; "
+                             "int8 is a separate model made by tools/quantize.py)")
+        self.precision = precision
         self.requested = choose_providers(providers)
+        # The provider a fallback is measured against: the one asked for, or for auto the best built in.
+        self.target = self.requested[0] if providers == "auto" else resolve(providers)[0]
+        if precision == "fp16" and self.requested[0] == CPU:
+            raise ModelError("fp16 needs a GPU provider (CUDA or TensorRT): "
+                             + (unavailable_reason(self.target) or "the CPU provider runs fp32 only"))
+        self.gpu = replace(gpu or GpuOptions(), fp16=precision == "fp16")
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         opts.log_severity_level = 3
         if threads:
             opts.intra_op_num_threads = threads
             opts.inter_op_num_threads = 1
+        if not spin:
+            opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        # TensorRT reads fp16 from its options; CUDA needs the converted graph.
+        if self.requested[0] != CPU:
+            preload_gpu_libraries()
+        convert = precision == "fp16" and self.requested[0] != TENSORRT
+        model = to_fp16(self.path) if convert else str(self.path)
+        input_name = self._first_input_name() if shape and TENSORRT in self.requested else ""
+        providers_with_options = [(p, self.gpu.options(p, input_name, shape)) for p in self.requested]
         try:
-            self.session = ort.InferenceSession(str(self.path), opts, providers=self.requested)
+            self.session = ort.InferenceSession(model, opts, providers=providers_with_options)
         except Exception as e:
             raise ModelError(f"{self.path.name} is not a usable ONNX model ({_first_line(e)})") from None
         self.card: ModelCard = card_from_metadata(self.path, self.session.get_modelmeta().custom_metadata_map)
         self.providers = self.session.get_providers()
         self.provider = self.providers[0]
+        if precision == "fp16" and not convert and self.provider != TENSORRT:
+            self.precision = "fp32"  # TensorRT fell back: the others run the fp32 file as it is
+        self.device = "cpu" if self.provider == CPU else "cuda"
+        self.io_binding = self.device != "cpu" if io_binding is None else io_binding
+        self._bound: tuple | None = None  # (shape, binding, input OrtValue, output OrtValue)
         self._check_signature()
+        if self.gpu.cuda_graph and self.card.info.get("inputs"):
+            raise ModelError(f"{self.path.name} has extra inputs, which a captured CUDA graph cannot take; "
+                             "run it without cuda_graph")
+
+    def _first_input_name(self) -> str:
+        """The image input's name, read cheaply for TensorRT's profile before the real session exists."""
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+        opts.log_severity_level = 4
+        try:
+            return ort.InferenceSession(str(self.path), opts, providers=[CPU]).get_inputs()[0].name
+        except Exception as e:
+            raise ModelError(f"{self.path.name} is not a usable ONNX model ({_first_line(e)})") from None
 
     @property
     def fallback_note(self) -> str | None:
-        """Why the session does not run on the first provider asked for, if it doesn't."""
-        if self.provider == self.requested[0]:
+        """Why the session does not run on the provider asked for (for auto: the best one built in)."""
+        if self.provider == self.target:
             return None
-        return (f"{self.requested[0]} could not be used (its libraries failed to load or it "
-                f"does not support this model); running on {self.provider}")
+        reason = (unavailable_reason(self.target)
+                  or "the session dropped it: no usable GPU, or an operator it cannot run")
+        return f"{SHORT[self.target]} not used: {reason}; running on {SHORT[self.provider]}"
 
     def _check_signature(self) -> None:
         """Reject models that are not image -> image before any frame is processed."""
@@ -97,11 +128,37 @@ class Engine:
         for name, spec in self.card.info.get("inputs", {}).items():
             value = np.asarray(extra.get(name, spec["default"]), dtype=np.float32)
             feeds[name] = value.reshape(spec["shape"]) if "shape" in spec else value
-        y = self.session.run([self.output_name], feeds)[0]
+        y = self._run_bound(feeds) if self.io_binding else self.session.run([self.output_name], feeds)[0]
         if y.shape != x.shape:
             raise ModelError(f"{self.path.name} returned shape {y.shape} for input {x.shape}: "
                              "a style model must keep the image size")
         return y
+
+    def _run_bound(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
+        """Run through IO binding: image in and stylized out live in buffers kept on the device.
+
+        Buffers are made once per frame size (a video has one), so each frame costs one
+        upload and one download and no allocation; fixed addresses also let CUDA graphs replay.
+        """
+        x = feeds[self.input_name]
+        if self._bound is None or self._bound[0] != x.shape:
+            device_id = self.gpu.device_id if self.device != "cpu" else 0
+            x_dev = ort.OrtValue.ortvalue_from_shape_and_type(x.shape, x.dtype, self.device, device_id)
+            y_dev = ort.OrtValue.ortvalue_from_shape_and_type(x.shape, x.dtype, self.device, device_id)
+            binding = self.session.io_binding()
+            binding.bind_ortvalue_input(self.input_name, x_dev)
+            binding.bind_ortvalue_output(self.output_name, y_dev)
+            self._bound = (x.shape, binding, x_dev, y_dev)
+        _, binding, x_dev, y_dev = self._bound
+        x_dev.update_inplace(np.ascontiguousarray(x))
+        for name, value in feeds.items():
+            if name != self.input_name:
+                binding.bind_cpu_input(name, value)
+        try:
+            self.session.run_with_iobinding(binding)
+        except Exception as e:  # e.g. a model whose output is not the input's size
+            raise ModelError(f"{self.path.name} failed on input {x.shape}: {_first_line(e)}") from None
+        return np.array(y_dev.numpy())  # a copy: the device buffer is reused by the next frame
 
     def warmup(self, height: int = 256, width: int = 256, runs: int = 3) -> float:
         """Run a few frames so one-time costs (allocation, kernel choice) are not timed; returns last ms."""

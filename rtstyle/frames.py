@@ -45,6 +45,13 @@ def pad_amounts(size: int, stride: int, min_size: int) -> tuple[int, int]:
     return extra // 2, extra - extra // 2
 
 
+def tensor_shape(height: int, width: int, card: ModelCard) -> tuple[int, int, int, int]:
+    """Shape of the tensor ``to_tensor`` makes for a frame of this size (fixes GPU engine profiles)."""
+    h = height + sum(pad_amounts(height, card.stride, card.min_size))
+    w = width + sum(pad_amounts(width, card.stride, card.min_size))
+    return (1, 3, h, w) if card.layout == "NCHW" else (1, h, w, 3)
+
+
 def to_tensor(rgb: np.ndarray, card: ModelCard) -> np.ndarray:
     """RGB uint8 frame -> padded float32 tensor (1 x 3 x H' x W' or 1 x H' x W' x 3)."""
     h, w = rgb.shape[:2]

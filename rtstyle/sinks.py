@@ -15,6 +15,7 @@ import av
 import cv2
 import numpy as np
 
+from rtstyle import yuv
 from rtstyle.errors import SinkError, SourceError
 
 # Audio codecs that MP4/MOV players accept as they are; anything else becomes AAC.
@@ -154,7 +155,7 @@ class VideoFileSink:
         h, w = rgb.shape[:2]
         if (w, h) != (self.width, self.height):
             rgb = np.pad(rgb, ((0, self.height - h), (0, self.width - w), (0, 0)), mode="edge")
-        frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+        frame = yuv.from_rgb(rgb)
         frame.pts, frame.time_base = pts, self.time_base
         t = float(pts * self.time_base)
         if self.audio:

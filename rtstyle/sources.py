@@ -1,4 +1,5 @@
-"""Frame sources: video files and streams through PyAV, still images through OpenCV.
+"""Frame sources: video files and streams through PyAV (as fast as decoded, or paced like a
+camera), webcams and still images through OpenCV.
 
 A damaged stream is decoded as far as possible: packets that fail to decode are skipped
 and counted, so the caller can report them instead of crashing.
@@ -6,6 +7,7 @@ and counted, so the caller can report them instead of crashing.
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import Iterator
 from fractions import Fraction
@@ -16,10 +18,12 @@ import av.logging
 import cv2
 import numpy as np
 
+from rtstyle import yuv
 from rtstyle.errors import SourceError
 from rtstyle.frames import VideoFrame
 
 log = logging.getLogger(__name__)
+LINUX = sys.platform.startswith("linux")
 
 
 class _DecoderErrors(logging.Handler):
@@ -108,7 +112,7 @@ class VideoFileSource:
                     if last_pts is not None and pts <= last_pts:
                         pts = last_pts + 1  # broken files repeat timestamps; keep them increasing
                     last_pts = pts
-                    yield VideoFrame(image=frame.to_ndarray(format="rgb24"), index=index, pts=pts - start,
+                    yield VideoFrame(image=yuv.to_rgb(frame), index=index, pts=pts - start,
                                      time=float((pts - start) * self.time_base), captured_at=time.monotonic())
                     index += 1
         except av.error.FFmpegError as e:
@@ -118,3 +122,151 @@ class VideoFileSource:
 
     def close(self) -> None:
         self.container.close()
+
+
+def resize_to(rgb: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
+    """Resize to ``size`` (width, height); INTER_AREA when shrinking avoids aliasing."""
+    if size is None or (rgb.shape[1], rgb.shape[0]) == size:
+        return rgb
+    shrink = size[0] * size[1] < rgb.shape[0] * rgb.shape[1]
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+
+
+class PacedSource:
+    """A video file or stream played at its native pace, like a camera would deliver it.
+
+    Frames are released when their timestamp comes due on the wall clock (``fps``
+    overrides the file's rate), so the live pipeline can be run and tested without a
+    camera. ``loop`` plays the file again and again with increasing indices and times.
+    """
+
+    def __init__(self, path: str | Path, loop: bool = False, size: tuple[int, int] | None = None,
+                 fps: float | None = None):
+        self.path, self.loop, self.size = str(path), loop, size
+        probe = VideoFileSource(self.path)  # fails early with a clear SourceError
+        self.native_fps = float(probe.fps)
+        self.width, self.height = size or (probe.width, probe.height)
+        probe.close()
+        self.fps = fps or self.native_fps
+        self.speed = self.fps / self.native_fps
+        self.passes = 0
+
+    def describe(self) -> str:
+        looped = ", looped" if self.loop else ""
+        return f"{Path(self.path).name}: {self.width}x{self.height} @ {self.fps:g} fps{looped}"
+
+    def frames(self) -> Iterator[VideoFrame]:
+        """Yield frames when they come due; ``captured_at`` is the moment of release."""
+        index, offset = 0, 0.0
+        start: float | None = None  # wall clock of time 0, set when the first frame is ready
+        while True:
+            source = VideoFileSource(self.path)
+            last = None
+            try:
+                for frame in source.frames():
+                    t = offset + frame.time / self.speed
+                    if start is None:
+                        start = time.monotonic() - t
+                    delay = start + t - time.monotonic()
+                    if delay > 0:
+                        time.sleep(delay)
+                    last = frame.time / self.speed
+                    yield VideoFrame(resize_to(frame.image, self.size), index, pts=None, time=t,
+                                     captured_at=time.monotonic())
+                    index += 1
+            finally:
+                source.close()
+            self.passes += 1
+            if not self.loop or last is None:
+                return
+            offset += last + 1 / self.fps
+
+    def close(self) -> None:
+        """Nothing stays open between passes; present for the live source interface."""
+
+
+def parse_device(device: str | int) -> str | int:
+    """``"0"`` -> camera index 0; anything else (``/dev/video2``) is a device path."""
+    text = str(device)
+    return int(text) if text.isdigit() else text
+
+
+class CameraSource:
+    """A webcam through OpenCV, by index or device path, at a requested size and rate.
+
+    Cameras grant what they can: ``granted`` says what was really delivered. The
+    driver's buffer is kept to one frame so a frame is never older than it needs to be.
+    """
+
+    def __init__(self, device: str | int = 0, size: tuple[int, int] | None = None, fps: float | None = None):
+        self.device = parse_device(device)
+        self.requested = (size, fps)
+        # V4L2 directly on Linux: the default (GStreamer, if built in) adds buffering.
+        api = cv2.CAP_V4L2 if isinstance(self.device, int) and LINUX else cv2.CAP_ANY
+        level = cv2.utils.logging.getLogLevel()
+        # A missing camera is reported once, by us, not by OpenCV warnings.
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+        try:
+            self.capture = cv2.VideoCapture(self.device, api)
+        finally:
+            cv2.utils.logging.setLogLevel(level)
+        if not self.capture.isOpened():
+            self.capture.release()
+            raise SourceError(f"no camera at {self.device} (`rtstyle cameras` lists the cameras found)")
+        if size:
+            # Most webcams deliver high resolutions at full rate only as MJPEG.
+            self.capture.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*"MJPG"))
+            self.capture.set(cv2.CAP_PROP_FRAME_WIDTH, size[0])
+            self.capture.set(cv2.CAP_PROP_FRAME_HEIGHT, size[1])
+        if fps:
+            self.capture.set(cv2.CAP_PROP_FPS, fps)
+        self.capture.set(cv2.CAP_PROP_BUFFERSIZE, 1)
+        ok, first = self.capture.read()
+        if not ok or first is None:
+            self.capture.release()
+            raise SourceError(f"camera {self.device} opened but delivered no frame (in use by another program?)")
+        self._first: np.ndarray | None = first
+        self.height, self.width = first.shape[:2]
+        self.fps = self.capture.get(cv2.CAP_PROP_FPS) or fps or 30.0
+
+    def describe(self) -> str:
+        size, fps = self.requested
+        asked = f"{size[0]}x{size[1]}" if size else "default size"
+        asked += f" @ {fps:g} fps" if fps else ""
+        return f"camera {self.device}: {self.width}x{self.height} @ {self.fps:g} fps granted (asked {asked})"
+
+    def frames(self) -> Iterator[VideoFrame]:
+        """Yield frames as the camera delivers them; a camera that stops delivering ends the stream."""
+        start, index = time.monotonic(), 0
+        while True:
+            if self._first is not None:
+                bgr, self._first = self._first, None
+            else:
+                ok, bgr = self.capture.read()
+                if not ok or bgr is None:
+                    log.warning("camera %s stopped delivering frames", self.device)
+                    return
+            now = time.monotonic()
+            yield VideoFrame(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), index, pts=None, time=now - start, captured_at=now)
+            index += 1
+
+    def close(self) -> None:
+        self.capture.release()
+
+
+def list_cameras(probe: int = 5) -> list[str]:
+    """Cameras found, one line each. Linux: the V4L2 capture devices; elsewhere: indices that open."""
+    if LINUX:
+        found = []
+        for dev in sorted(Path("/dev").glob("video*"), key=lambda p: (len(p.name), p.name)):
+            name_file = Path("/sys/class/video4linux") / dev.name / "name"
+            name = name_file.read_text().strip() if name_file.is_file() else "unknown device"
+            found.append(f"{dev}  {name}")
+        return found
+    found = []
+    for i in range(probe):
+        capture = cv2.VideoCapture(i)
+        if capture.isOpened():
+            found.append(f"{i}  camera {i}")
+        capture.release()
+    return found

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from rtstyle import frames
+from rtstyle import frames, guided
 from rtstyle.engine import Engine
-from rtstyle.errors import StyleMixError
+from rtstyle.errors import ModelError, StyleMixError
 from rtstyle.mixing import VECTOR, Crossfade, StyleSpace, lookup, mix, parse_mix
 from rtstyle.models import split_style
 from rtstyle.style_images import StylePredictor, style_image_files
@@ -35,14 +35,24 @@ class Stylizer:
     ``style_images`` adds pictures (files or folders; a mapping gives each a weight) as
     styles through the model's predictor. ``fade_seconds`` is the default cross-fade time
     of :meth:`select`, :meth:`step`, :meth:`set_mix` and :meth:`set_vector`.
+
+    ``scale`` < 1 runs the network on a downscaled frame and brings the result back to
+    full size with guided upsampling (the CPU fast path); by default the model card's
+    ``internal_scale``, else 1. ``frame_size`` (height, width), when known, lets GPU engines
+    be built for exactly that size. Other options (precision, GPU options) go to :class:`Engine`.
     """
 
     def __init__(self, style: str | Path, providers: str | list[str] = "auto", threads: int | None = None,
                  strength: float = 1.0, keep_colours: bool = False, mix: str | Mapping[str | int, float] | None = None,
                  style_images: StyleImages = (), fade_seconds: float = 0.0,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, scale: float | None = None,
+                 frame_size: tuple[int, int] | None = None, **engine_options):
         card, inner = split_style(style)
-        self.engine = Engine(card.path, providers=providers, threads=threads)
+        self.scale = float(card.info.get("internal_scale", 1.0) if scale is None else scale)
+        if not 0 < self.scale <= 1:
+            raise ModelError(f"scale must be in (0, 1], got {self.scale}")
+        shape = frames.tensor_shape(*guided.scaled_size(*frame_size, self.scale), card) if frame_size else None
+        self.engine = Engine(card.path, providers=providers, threads=threads, shape=shape, **engine_options)
         self.card = self.engine.card
         self.providers, self.threads = providers, threads
         self.strength = strength
@@ -183,7 +193,10 @@ class Stylizer:
         return vec
 
     def preprocess(self, rgb: np.ndarray) -> np.ndarray:
-        return frames.to_tensor(frames.as_rgb(rgb), self.card)
+        rgb = frames.as_rgb(rgb)
+        if self.scale < 1:
+            rgb = guided.downscale(rgb, *guided.scaled_size(*rgb.shape[:2], self.scale))
+        return frames.to_tensor(rgb, self.card)
 
     def infer(self, x: np.ndarray, vector: np.ndarray | None = None) -> np.ndarray:
         if self.space is None:
@@ -193,7 +206,11 @@ class Stylizer:
 
     def postprocess(self, y: np.ndarray, original: np.ndarray) -> np.ndarray:
         original = frames.as_rgb(original)
-        out = frames.from_tensor(y, self.card, *original.shape[:2])
+        if self.scale < 1:
+            low = frames.from_tensor(y, self.card, *guided.scaled_size(*original.shape[:2], self.scale))
+            out = guided.guided_upsample(low, original)
+        else:
+            out = frames.from_tensor(y, self.card, *original.shape[:2])
         if self.keep_colours:
             out = frames.keep_colours(out, original)
         return out if self.identity_strength else frames.blend(out, original, self.strength)

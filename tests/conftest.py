@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2  # noqa: F401  before av, as rtstyle/__init__.py explains
 import av
 import numpy as np
 import pytest
@@ -29,9 +30,25 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def two_styles(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Two visibly different random-weight styles (live style switching), exported like real ones."""
+    import torch
+    from tools.export import export
+    from tools.transformer_net import NetConfig, TransformerNet
+
+    torch.manual_seed(7)
+    other = tmp_path_factory.mktemp("models") / "other.onnx"
+    export(TransformerNet(NetConfig((8, 16, 32), 2)), other, {"name": "other", "title": "second random net"})
+    return {"tiny": tiny_model, "other": other}
+
+
 def decode_video(path: Path) -> list[np.ndarray]:
+    """RGB frames converted the way rtstyle's sources convert them (rtstyle.yuv)."""
+    from rtstyle import yuv
+
     with av.open(str(path)) as c:
-        return [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+        return [yuv.to_rgb(f) for f in c.decode(video=0)]
 
 
 def stream_info(path: Path) -> dict:

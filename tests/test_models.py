@@ -20,7 +20,10 @@ def test_provider_preference_and_fallback():
     assert choose_providers("auto", ALL) == ALL
     assert choose_providers("auto", ["CPUExecutionProvider"]) == ["CPUExecutionProvider"]
     assert choose_providers("cuda", ALL) == ["CUDAExecutionProvider", "CPUExecutionProvider"]
-    assert choose_providers("tensorrt", ["CUDAExecutionProvider", "CPUExecutionProvider"]) == ["CPUExecutionProvider"]
+    # An explicit choice falls back down the preference order: TensorRT -> CUDA -> CPU.
+    assert choose_providers("tensorrt", ["CUDAExecutionProvider", "CPUExecutionProvider"]) == \
+        ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    assert choose_providers("cpu,cuda", ALL) == ["CPUExecutionProvider", "CUDAExecutionProvider"]
     with pytest.raises(ModelError, match="unknown provider"):
         choose_providers("tpu", ALL)
 
@@ -28,8 +31,8 @@ def test_provider_preference_and_fallback():
 def test_engine_reports_provider_and_warms_up(tiny_model: Path):
     engine = Engine(tiny_model, providers="cuda", threads=1)
     assert engine.provider in ALL and engine.provider == engine.providers[0]
-    if engine.provider == "CPUExecutionProvider" and "CUDAExecutionProvider" not in engine.requested:
-        assert engine.fallback_note is None  # CUDA not installed: nothing was asked that failed
+    if "CUDAExecutionProvider" not in engine.requested:  # CPU-only onnxruntime: the user is told why
+        assert "no CUDA provider" in engine.fallback_note and "rtstyle[gpu]" in engine.fallback_note
     assert engine.warmup(64, 96) > 0
 
 

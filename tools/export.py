@@ -84,12 +84,15 @@ def main() -> None:
     ap.add_argument("--style-image", required=True, help="file name of the style image")
     ap.add_argument("--style-status", required=True, help="copyright status of the style image")
     ap.add_argument("--size-class", default="small", help="quality / fast / small")
+    ap.add_argument("--internal-scale", type=float, default=None,
+                    help="run the net at this fraction of the frame size, guided upsampling back (fast models: 0.5)")
     a = ap.parse_args()
     net, training = load_checkpoint(a.checkpoint)
     training.pop("data", None), training.pop("run", None), training.pop("style", None)
     card = export(net, a.out, {"name": a.name, "title": a.title, "size_class": a.size_class,
                                "style_image": a.style_image, "style_status": a.style_status,
-                               "training": training, "license": "rtstyle project licence (MIT)"})
+                               "training": training, "license": "rtstyle project licence (MIT)",
+                               **({"internal_scale": a.internal_scale} if a.internal_scale else {})})
     diff = parity(net, a.out)
     print(json.dumps({k: card[k] for k in ("name", "params", "macs_per_pixel", "file_bytes")}), f"max_abs_diff={diff:.2e}")
 

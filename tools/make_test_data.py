@@ -75,6 +75,18 @@ def damaged_copy(src: Path, dst: Path, packets: int, seed: int = 3) -> None:
     dst.write_bytes(bytes(data))
 
 
+def random_fast_model(path: Path) -> None:
+    """The fast architecture with random weights, so GPU checks run where torch is not installed."""
+    import torch
+
+    from tools.export import export
+    from tools.transformer_net import NetConfig, TransformerNet
+
+    torch.manual_seed(0)
+    export(TransformerNet(NetConfig((16, 32, 64), 3, True, out_kernel=3)), path,
+           {"name": "fast_random", "title": "fast architecture with random weights (tests only)"})
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("shared_data", type=Path)
@@ -86,6 +98,7 @@ def main() -> None:
     write_clip(data / "walk_tone.mp4", small, 10, "libx264", "aac")
     write_clip(data / "walk_pcm.mkv", small[:20], 10, "mpeg4", "pcm_s16le")
     damaged_copy(a.shared_data / "videos" / "Megamind_bugy.avi", data / "damaged.avi", 60)
+    random_fast_model(data / "fast_random.onnx")
     for name, width in (("messi5.jpg", 320), ("rubberwhale1.png", 0), ("rubberwhale2.png", 0)):
         img = cv2.imread(str(a.shared_data / "images" / name))
         if width:

@@ -1,0 +1,43 @@
+"""Helpers shared by the benchmark scripts: a test clip of a chosen size and a timing loop."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+
+from rtstyle.sinks import VideoFileSink
+from rtstyle.sources import VideoFileSource
+from rtstyle.timing import Stats, StageTimer
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "pedestrians.mp4"
+
+
+def make_clip(dst: Path, width: int, height: int, src: Path = EXAMPLE) -> Path:
+    """Re-encode a real clip at ``width`` x ``height`` (centre crop to the aspect, then resize)."""
+    source = VideoFileSource(src)
+    sink = VideoFileSink(dst, width, height, source.time_base, source.fps, crf=20)
+    try:
+        for frame in source.frames():
+            h, w = frame.image.shape[:2]
+            ch = min(h, round(w * height / width))
+            cw = min(w, round(h * width / height))
+            y, x = (h - ch) // 2, (w - cw) // 2
+            sink.write(cv2.resize(frame.image[y:y + ch, x:x + cw], (width, height), interpolation=cv2.INTER_CUBIC),
+                       frame.pts)
+    finally:
+        sink.close(complete=True)
+        source.close()
+    return dst
+
+
+def time_calls(fn: Callable[[], object], warmup: int, runs: int) -> Stats:
+    """Median-friendly timing of ``fn``: ``warmup`` untimed calls, then ``runs`` timed ones."""
+    for _ in range(warmup):
+        fn()
+    timer = StageTimer()
+    for _ in range(runs):
+        with timer.time("call"):
+            fn()
+    return timer.summary()["call"]

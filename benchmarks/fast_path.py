@@ -1,0 +1,211 @@
+"""CPU fast path at 640x360: the speed levers measured one by one, then end to end.
+
+A. Architecture: MAC/px against ms for several NetConfigs (random weights exported with
+   tools.export: speed does not depend on the values), at full and half resolution.
+B. ONNX Runtime settings on the fast net: graph optimization level, threads, spinning.
+C. Static int8 quantization (tools.quantize): speed and accuracy against fp32.
+D. Reduced internal resolution with guided upsampling: network + upsampling cost.
+E. End to end: render of a real 640x360 clip, and live from a source paced at 30 fps.
+
+    python benchmarks/fast_path.py                      # random-weight fast net
+    python benchmarks/fast_path.py --model starry_night_fast --json fast.json
+Medians are quoted; run it on an otherwise idle machine.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import torch
+
+import rtstyle
+from benchmarks.common import make_clip, time_calls
+from rtstyle import guided
+from rtstyle.bench import machine_info
+from rtstyle.frames import VideoFrame
+from rtstyle.models import find_model
+from rtstyle.pipeline import chain
+from rtstyle.sources import VideoFileSource
+from rtstyle.timing import summarize
+from tools.export import export
+from tools.quantize import quantize, video_frames
+from tools.transformer_net import NetConfig, TransformerNet, macs_per_pixel
+
+FAST = NetConfig((16, 32, 64), 3, True, out_kernel=3)
+CONFIGS = [NetConfig((32, 64, 128), 5, False), NetConfig((16, 32, 64), 5, False), NetConfig((16, 32, 64), 3, True),
+           FAST, NetConfig((12, 24, 48), 3, True, out_kernel=3), NetConfig((8, 16, 32), 3, True, out_kernel=3)]
+LEVELS = {"disable": ort.GraphOptimizationLevel.ORT_DISABLE_ALL, "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+          "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED, "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL}
+
+
+def label(cfg: NetConfig) -> str:
+    return (f"w{'-'.join(map(str, cfg.widths))} r{cfg.res_blocks}{' dw' if cfg.depthwise else ''}"
+            f" out{cfg.out_kernel}")
+
+
+def session(path: Path, threads: int, level: str = "all", spin: bool = True) -> ort.InferenceSession:
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = LEVELS[level]
+    opts.intra_op_num_threads, opts.inter_op_num_threads = threads, 1
+    opts.log_severity_level = 3
+    if not spin:
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+
+
+def infer_ms(sess: ort.InferenceSession, width: int, height: int, runs: int) -> float:
+    x = np.random.default_rng(0).random((1, 3, height, width), dtype=np.float32)
+    name = sess.get_inputs()[0].name
+    return time_calls(lambda: sess.run(None, {name: x}), 2, runs).p50_ms
+
+
+def exported(cfg: NetConfig, tmp: Path) -> Path:
+    path = tmp / f"{label(cfg).replace(' ', '_')}.onnx"
+    if not path.exists():
+        torch.manual_seed(0)
+        export(TransformerNet(cfg), path, {"name": path.stem})
+    return path
+
+
+def architectures(tmp: Path, threads: int, runs: int) -> list[dict]:
+    rows = []
+    for cfg in CONFIGS:
+        sess = session(exported(cfg, tmp), threads)
+        rows.append({"config": label(cfg), "macs_per_pixel": macs_per_pixel(cfg),
+                     "ms_640x360": infer_ms(sess, 640, 360, runs), "ms_320x180": infer_ms(sess, 320, 180, runs)})
+        print(json.dumps(rows[-1], default=lambda v: round(v, 2)), flush=True)
+    return rows
+
+
+def ort_settings(model: Path, width: int, height: int, runs: int) -> list[dict]:
+    rows = []
+    for level in LEVELS:
+        rows.append({"level": level, "threads": 2, "spin": True,
+                     "ms": infer_ms(session(model, 2, level), width, height, runs)})
+    for threads in (1, 2):
+        for spin in (True, False):
+            rows.append({"level": "all", "threads": threads, "spin": spin,
+                         "ms": infer_ms(session(model, threads, "all", spin), width, height, runs)})
+    for r in rows:
+        print(json.dumps(r, default=lambda v: round(v, 2)), flush=True)
+    return rows
+
+
+def int8(model: Path, clip: Path, tmp: Path, width: int, height: int, threads: int, runs: int) -> dict:
+    picked = video_frames(clip, width, height, 32)
+    info = quantize(model, tmp / "int8.onnx", picked[0::2], picked[1::2])
+    out = {"fp32_ms": infer_ms(session(model, threads), width, height, runs),
+           "int8_ms": infer_ms(session(tmp / "int8.onnx", threads), width, height, runs),
+           **{k: info["quantization"][k] for k in ("psnr_vs_fp32_db", "mean_abs_diff_vs_fp32")}}
+    out["int8_speedup"] = out["fp32_ms"] / out["int8_ms"]
+    print(json.dumps(out, default=lambda v: round(v, 2)), flush=True)
+    return out
+
+
+def internal_scale(model: Path, frame: np.ndarray, threads: int, runs: int) -> list[dict]:
+    rows = []
+    for scale in (1.0, 0.75, 0.5):
+        stylizer = rtstyle.load_style(model, providers="cpu", threads=threads, scale=scale)
+        x = stylizer.preprocess(frame)
+        small = guided.downscale(frame, *guided.scaled_size(*frame.shape[:2], scale))  # speed is content-blind
+        rows.append({"scale": scale, "network_input": f"{x.shape[3]}x{x.shape[2]}",
+                     "inference_ms": time_calls(lambda: stylizer.infer(x), 2, runs).p50_ms,
+                     "upsample_ms": 0.0 if scale == 1.0 else
+                     time_calls(lambda: guided.guided_upsample(small, frame), 2, runs).p50_ms,
+                     "frame_ms": time_calls(lambda: stylizer(frame), 2, runs).p50_ms})
+        print(json.dumps(rows[-1], default=lambda v: round(v, 2)), flush=True)
+    return rows
+
+
+def live(stylizer: rtstyle.Stylizer, clip: Path, fps: float) -> dict:
+    """Frames offered at ``fps`` by a paced source (as a camera would); what rate comes out, how late."""
+    source = VideoFileSource(clip)
+    try:
+        images = [f.image for f in source.frames()]
+    finally:
+        source.close()
+
+    def paced():
+        start = time.monotonic()
+        for i, image in enumerate(images):
+            delay = start + i / fps - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            yield VideoFrame(image=image, index=i, captured_at=time.monotonic())
+
+    def work(frame: VideoFrame) -> VideoFrame:
+        frame.image = stylizer(frame.image)
+        return frame
+
+    stop = threading.Event()
+    stages = chain(paced(), [("capture", None), ("stylize", work)], stop)
+    latencies, first, last = [], None, 0.0
+    for frame in stages[-1].results():
+        last = time.monotonic()
+        first = first if first is not None else frame.captured_at
+        latencies.append(last - frame.captured_at)
+    stop.set()
+    lat = summarize(latencies)
+    return {"offered_fps": fps, "frames": len(latencies), "achieved_fps": (len(latencies) - 1) / (last - first),
+            "latency_p50_ms": lat.p50_ms, "latency_p95_ms": lat.p95_ms}
+
+
+def end_to_end(model: Path, clip: Path, tmp: Path, threads: int, scale: float | None) -> dict:
+    out = {}
+    for spin in (True, False):
+        stylizer = rtstyle.load_style(model, providers="cpu", threads=threads, scale=scale, spin=spin)
+        report = rtstyle.render(clip, tmp / "fast.mp4", stylizer, overwrite=True)
+        out[f"render_fps_spin_{'on' if spin else 'off'}"] = report.fps
+        out[f"live_spin_{'on' if spin else 'off'}"] = live(stylizer, clip, 30.0)
+        print(json.dumps(out, default=lambda v: round(v, 2)), flush=True)
+    out["scale"] = stylizer.scale
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", help="trained fast model (name or .onnx); default: the first model whose card "
+                                    "says size_class fast, else random weights of the fast config")
+    ap.add_argument("--scale", type=float, default=None, help="internal scale (default: the model's, else 0.5)")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--runs", type=int, default=15)
+    ap.add_argument("--video", type=Path, help="640x360 clip (default: examples/pedestrians.mp4 resized)")
+    ap.add_argument("--skip", default="", help="comma list of sections to skip: A,B,C,D,E")
+    ap.add_argument("--json", type=Path)
+    a = ap.parse_args()
+    skip = set(a.skip.upper().split(","))
+    results: dict = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        clip = a.video or make_clip(tmp / "clip_640x360.mp4", 640, 360)
+        shipped = [c for c in rtstyle.list_models() if c.info.get("size_class") == "fast"
+                   and c.info.get("precision") != "int8"]
+        model = find_model(a.model).path if a.model else shipped[0].path if shipped else exported(FAST, tmp)
+        card = find_model(model)
+        scale = a.scale or float(card.info.get("internal_scale", 0.5))
+        h, w = guided.scaled_size(360, 640, scale)
+        source = VideoFileSource(clip)
+        frame = next(source.frames()).image
+        source.close()
+        sections = {"A": ("architectures", lambda: architectures(tmp, a.threads, a.runs)),
+                    "B": ("ort_settings", lambda: ort_settings(model, w, h, a.runs)),
+                    "C": ("int8", lambda: int8(model, clip, tmp, w, h, a.threads, a.runs)),
+                    "D": ("internal_scale", lambda: internal_scale(model, frame, a.threads, a.runs)),
+                    "E": ("end_to_end", lambda: end_to_end(model, clip, tmp, a.threads, scale))}
+        for key, (name, run) in sections.items():
+            if key not in skip:
+                print(f"== {key}. {name} ({card.name})", flush=True)
+                results[name] = run()
+    if a.json:
+        a.json.write_text(json.dumps({"machine": machine_info(), "model": card.name,
+                                      "results": results}, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

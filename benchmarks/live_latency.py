@@ -1,0 +1,101 @@
+"""Live filter figures: output fps, dropped-frame rate, capture -> output latency.
+
+A clip is played as a 30 fps 640x360 live source (looped, paced on the wall clock, like
+a camera) through the live pipeline; each configuration runs ``--repeats`` times and the
+median of each figure is printed. Run it on an otherwise idle machine:
+
+    python -m benchmarks.live_latency                       # fastest installed style
+    python -m benchmarks.live_latency --style models/x.onnx --seconds 20
+
+With no style installed, a random-weight network of the fast architecture is exported
+with tools.export (needs torch) and the output says so: its speed is the architecture's,
+its picture is noise.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+import rtstyle
+from rtstyle.controls import LiveControls
+from rtstyle.live import LivePipeline, LiveStyles, resolve_styles
+from rtstyle.sources import PacedSource
+
+CLIP = Path(__file__).resolve().parent.parent / "examples" / "pedestrians.mp4"
+
+
+def fastest_style(folder: Path) -> tuple[str, str]:
+    """(style, note): the installed model with the fewest MACs per pixel, or an exported random fast net."""
+    cards = [c for c in rtstyle.list_models() if c.info.get("macs_per_pixel")]
+    if cards:
+        card = min(cards, key=lambda c: c.info["macs_per_pixel"])
+        return str(card.path), f"installed style {card.name} ({card.info['macs_per_pixel'] / 1000:.0f}k MAC/px)"
+    import torch
+
+    from tools.export import export
+    from tools.transformer_net import NetConfig, TransformerNet
+
+    torch.manual_seed(0)
+    path = folder / "random_fast.onnx"
+    card = export(TransformerNet(NetConfig((16, 32, 64), 3, depthwise=True)), path, {"name": "random_fast"})
+    return str(path), (f"no style installed: random-weight fast net NetConfig((16, 32, 64), 3, depthwise=True) "
+                       f"({card['macs_per_pixel'] / 1000:.0f}k MAC/px)")
+
+
+def engine_ms(style: str, size: tuple[int, int], threads: int | None, runs: int = 20) -> float:
+    """Median time of one stylization at ``size`` outside the pipeline, for reference."""
+    stylizer = rtstyle.load_style(style, threads=threads)
+    rgb = np.random.default_rng(0).integers(0, 255, (size[1], size[0], 3), np.uint8)
+    for _ in range(3):
+        stylizer(rgb)
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        stylizer(rgb)
+        times.append(time.perf_counter() - t)
+    return statistics.median(times) * 1000
+
+
+def run_once(style: str, size: tuple[int, int], fps: float, scale: float, seconds: float,
+             threads: int | None) -> dict:
+    paths = resolve_styles([style])
+    styles = LiveStyles(paths, threads=threads, scale=scale)
+    styles.get(next(iter(paths)))  # load before the clock starts
+    source = PacedSource(CLIP, loop=True, size=size, fps=fps)
+    return LivePipeline(source, styles, LiveControls(list(paths))).run(duration=seconds)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--style", help="style name or .onnx (default: the fastest installed)")
+    ap.add_argument("--size", default="640x360")
+    ap.add_argument("--fps", type=float, default=30.0)
+    ap.add_argument("--scales", default="1.0,0.5", help="processing scales to compare")
+    ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=None)
+    args = ap.parse_args()
+    size = tuple(int(v) for v in args.size.split("x"))
+
+    with tempfile.TemporaryDirectory() as tmp:
+        style, note = (args.style, f"style {args.style}") if args.style else fastest_style(Path(tmp))
+        print(f"{note}\nsource: {CLIP.name} paced as a {size[0]}x{size[1]} @ {args.fps:g} fps live source, looped; "
+              f"{args.repeats} runs x {args.seconds:g} s per row, medians")
+        ms = engine_ms(style, size, args.threads)
+        print(f"stylize one {size[0]}x{size[1]} frame outside the pipeline: {ms:.1f} ms")
+        print(f"{'scale':>5} {'out fps':>8} {'dropped':>8} {'lat p50':>8} {'lat p95':>8} {'infer p50':>9}")
+        for scale in (float(s) for s in args.scales.split(",")):
+            runs = [run_once(style, size, args.fps, scale, args.seconds, args.threads) for _ in range(args.repeats)]
+            med = lambda f: statistics.median(f(r) for r in runs)  # noqa: E731
+            print(f"{scale:5.2f} {med(lambda r: r['output_fps']):8.1f} {100 * med(lambda r: r['dropped_rate']):7.1f}% "
+                  f"{med(lambda r: r['latency_ms']['p50']):6.0f}ms {med(lambda r: r['latency_ms']['p95']):6.0f}ms "
+                  f"{med(lambda r: r['inference_ms']['p50']):7.0f}ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,285 @@
+"""The live pipeline driven by a real clip played at its native pace, with real styles."""
+from __future__ import annotations
+
+import json
+import time
+import tracemalloc
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import rtstyle
+from conftest import decode_video
+from rtstyle.cli import main
+from rtstyle.controls import ControlState, LiveControls
+from rtstyle.frames import VideoFrame
+from rtstyle.live import LatestSlot, LivePipeline, LiveStatus, LiveStyles, Percentiles, Recorder
+from rtstyle.sources import CameraSource, PacedSource
+
+
+class SlowStyles(LiveStyles):
+    """Real styles slowed down, as a heavier model or a slower machine would be."""
+
+    def __init__(self, styles: dict[str, Path], delay: float, **kw):
+        super().__init__(styles, threads=1, **kw)
+        self.delay = delay
+
+    def __call__(self, rgb: np.ndarray, state: ControlState) -> np.ndarray:
+        time.sleep(self.delay)
+        return super().__call__(rgb, state)
+
+
+class Collect:
+    """An output that keeps what it was shown (indices, styles, sizes)."""
+
+    def __init__(self) -> None:
+        self.indices: list[int] = []
+        self.styles: list[str] = []
+        self.shapes: set[tuple[int, ...]] = set()
+        self.captured_at: list[float] = []
+        self.closed = False
+
+    def show(self, frame: VideoFrame, status: LiveStatus) -> None:
+        self.indices.append(frame.index)
+        self.styles.append(status.style)
+        self.shapes.add(frame.image.shape)
+        self.captured_at.append(frame.captured_at)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class EMA:
+    """A minimal real temporal smoother with the rtstyle.temporal interface."""
+
+    def __init__(self, weight: float = 0.5):
+        self.weight, self.previous = weight, None
+
+    def __call__(self, original: np.ndarray, stylized: np.ndarray) -> np.ndarray:
+        if self.previous is not None:
+            stylized = cv2.addWeighted(stylized, 1 - self.weight, self.previous, self.weight, 0)
+        self.previous = stylized
+        return stylized
+
+    def reset(self) -> None:
+        self.previous = None
+
+
+def state(style: str = "tiny", strength: float = 1.0, keep_colours: bool = False, smoothing: bool = False):
+    return ControlState(style, strength, keep_colours, smoothing, hud=True, message="")
+
+
+def test_latest_slot_keeps_the_newest_and_counts_drops():
+    slot: LatestSlot[int] = LatestSlot()
+    for i in range(5):
+        slot.put(i)
+    assert slot.get(timeout=0) == 4 and slot.dropped == 4
+    assert slot.get(timeout=0.01) is None and not slot.finished
+    slot.put(5)
+    slot.close()
+    assert not slot.finished and slot.get(timeout=1) == 5 and slot.finished
+
+
+def test_percentiles_match_numpy_within_a_bin():
+    values = np.random.default_rng(0).gamma(2.0, 0.02, 5000)
+    p = Percentiles()
+    for v in values:
+        p.add(float(v))
+    for q in (50, 95, 99):
+        assert abs(p.ms(q) - np.percentile(values, q) * 1000) <= Percentiles.BIN * 1000
+    assert p.summary()["max"] == round(values.max() * 1000, 2)
+    assert np.isnan(Percentiles().ms(50))
+
+
+def test_paced_source_is_never_early_and_loops(data: Path):
+    source = PacedSource(data / "walk_tone.mp4", loop=True, fps=30)  # a 10 fps clip played 3x faster
+    clip = decode_video(data / "walk_tone.mp4")
+    frames = []
+    for frame in source.frames():
+        frames.append(frame)
+        if len(frames) == 45:
+            break
+    start = frames[0].captured_at
+    assert [f.index for f in frames] == list(range(45))
+    assert np.allclose(np.diff([f.time for f in frames]), 1 / 30, atol=1e-3), "even spacing across the loop seam"
+    assert all(f.captured_at - start >= f.time - 0.005 for f in frames), "a frame was released before it was due"
+    assert np.array_equal(frames[30].image, clip[0]) and np.array_equal(frames[44].image, clip[14])
+    assert source.passes == 1
+
+
+def test_paced_source_resizes_and_describes(data: Path):
+    source = PacedSource(data / "walk_tone.mp4", size=(160, 120), fps=100)
+    first = next(source.frames())
+    assert first.image.shape == (120, 160, 3)
+    assert source.describe() == "walk_tone.mp4: 160x120 @ 100 fps"
+    with pytest.raises(rtstyle.SourceError, match="input not found"):
+        PacedSource(data / "missing.mp4")
+
+
+def test_camera_source_reads_through_opencv_and_reports_what_was_granted(data: Path):
+    """No camera here: a file opened through the same OpenCV capture path stands in for one."""
+    cam = CameraSource(str(data / "walk_tone.mp4"), size=(640, 480), fps=60)
+    try:
+        frames = [f for f, _ in zip(cam.frames(), range(5))]
+    finally:
+        cam.close()
+    assert (cam.width, cam.height) == (320, 240), "the file grants its own size, not the one asked for"
+    assert "320x240" in cam.describe() and "asked 640x480 @ 60 fps" in cam.describe()
+    clip = decode_video(data / "walk_tone.mp4")
+    assert [f.index for f in frames] == list(range(5))
+    assert all(np.abs(f.image.astype(int) - c.astype(int)).mean() < 3 for f, c in zip(frames, clip)), "RGB order kept"
+
+
+def test_missing_camera_is_one_clear_error():
+    with pytest.raises(rtstyle.SourceError, match=r"^no camera at /dev/video-none \(`rtstyle cameras`"):
+        CameraSource("/dev/video-none")
+
+
+def test_cameras_command_lists_or_says_none():
+    result = CliRunner().invoke(main, ["cameras"])
+    assert result.exit_code == 0
+    if not list(Path("/dev").glob("video*")):
+        assert result.output.strip() == "no cameras found"
+
+
+def test_frames_come_out_in_order_and_every_frame_is_accounted_for(data: Path, two_styles):
+    out = Collect()
+    source = PacedSource(data / "walk_tone.mp4")
+    pipe = LivePipeline(source, LiveStyles(two_styles, threads=1), LiveControls(list(two_styles)), [out])
+    summary = pipe.run()
+    assert out.closed and summary["frames_captured"] == 30
+    assert out.indices == sorted(set(out.indices)) and summary["out_of_order"] == 0
+    assert summary["frames_stylized"] + summary["dropped_before_inference"] == 30
+    assert summary["frames_shown"] + summary["dropped_before_output"] == summary["frames_stylized"] == len(out.indices)
+    assert out.shapes == {(240, 320, 3)}
+    lat = summary["latency_ms"]
+    assert 0 < lat["p50"] <= lat["p95"] <= lat["max"]
+
+
+def test_slow_inference_drops_the_oldest_and_counts_it(data: Path, two_styles):
+    """Inference at ~5 fps against a 30 fps source: most frames must be skipped, newest first."""
+    out = Collect()
+    source = PacedSource(data / "walk_tone.mp4", fps=30)
+    pipe = LivePipeline(source, SlowStyles(two_styles, delay=0.2), LiveControls(list(two_styles)), [out])
+    summary = pipe.run()
+    assert summary["frames_captured"] == 30
+    assert summary["dropped_before_inference"] >= 15
+    assert len(out.indices) + summary["dropped"] == 30, "every frame is either shown or counted as dropped"
+    assert out.indices == sorted(set(out.indices))
+    assert out.indices[-1] == 29, "the newest frame is processed, not a stale one"
+
+
+def test_memory_stays_bounded_when_inference_falls_behind(data: Path, two_styles):
+    """A looping 30 fps source for 3 s against ~3 fps inference: ~90 frames captured, a few held.
+
+    Allowed: what stylizing one frame needs (float tensors included) plus a few frames
+    in the slots, threads and decoder (~6). A queue of the dropped frames would hold ~60.
+    """
+    frame_bytes = 320 * 240 * 3
+    styles = SlowStyles(two_styles, delay=0.3)
+    rgb = decode_video(data / "walk_tone.mp4")[0]
+    styles(rgb, state())  # load the model outside the measurement
+    tracemalloc.start()
+    try:
+        styles(rgb, state())
+        _, one_frame = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        source = PacedSource(data / "walk_tone.mp4", loop=True, fps=30)
+        summary = LivePipeline(source, styles, LiveControls(list(two_styles)), [Collect()]).run(duration=3.0)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert summary["frames_captured"] >= 45 and summary["dropped"] >= 30
+    held = (peak - one_frame) / frame_bytes
+    assert held < 10, f"{held:.1f} frames held beyond one stylization; {summary['dropped']} were dropped"
+
+
+def test_processing_scale_and_strength(data: Path, two_styles):
+    rgb = decode_video(data / "walk_tone.mp4")[3]
+    half = LiveStyles(two_styles, threads=1, scale=0.5)
+    out = half(rgb, state())
+    expected = cv2.resize(half.get("tiny")(cv2.resize(rgb, (160, 120), interpolation=cv2.INTER_AREA)), (320, 240),
+                          interpolation=cv2.INTER_LINEAR)
+    assert out.shape == rgb.shape and np.array_equal(out, expected), "stylized at half size, then upscaled"
+    assert np.array_equal(half(rgb, state(strength=0.0)), rgb), "strength 0 gives back the sharp full-size input"
+    kept = half(rgb, state(keep_colours=True))
+    chroma = lambda im: cv2.cvtColor(im, cv2.COLOR_RGB2YCrCb)[..., 1:].astype(int)  # noqa: E731
+    assert np.abs(chroma(kept) - chroma(rgb)).mean() < np.abs(chroma(out) - chroma(rgb)).mean()
+
+
+def test_smoothing_toggle_uses_the_smoother_and_resets_it_on_a_new_style(data: Path, two_styles):
+    a, b = decode_video(data / "walk_tone.mp4")[:2]
+    styles = LiveStyles(two_styles, threads=1, smoother=EMA(0.5))
+    raw = {name: styles.get(name) for name in two_styles}
+    assert np.array_equal(styles(a, state(smoothing=False)), raw["tiny"](a))
+    first = styles(a, state(smoothing=True))
+    assert np.array_equal(first, raw["tiny"](a)), "no history yet"
+    second = styles(b, state(smoothing=True))
+    assert np.array_equal(second, cv2.addWeighted(raw["tiny"](b), 0.5, first, 0.5, 0))
+    other = styles(b, state("other", smoothing=True))
+    assert np.array_equal(other, raw["other"](b)), "the history of another style is dropped"
+
+
+def test_recorder_keeps_capture_times(data: Path, tmp_path: Path, two_styles):
+    dst = tmp_path / "rec.mp4"
+    source = PacedSource(data / "walk_tone.mp4", fps=20)
+    out = Collect()
+    rec = Recorder(dst, source.width, source.height, source.fps)
+    pipe = LivePipeline(source, LiveStyles(two_styles, threads=1), LiveControls(list(two_styles)), [out, rec])
+    summary = pipe.run()
+    import av
+
+    with av.open(str(dst)) as c:
+        times = [float(f.pts * f.time_base) for f in c.decode(video=0)]
+    assert len(times) == summary["frames_shown"] == len(out.indices)
+    captured = np.array(out.captured_at) - out.captured_at[0]
+    assert np.allclose(times, captured, atol=0.0011), "file times are the capture times"
+
+
+def test_snapshot_and_quit_from_controls(data: Path, tmp_path: Path, two_styles):
+    controls = LiveControls(list(two_styles))
+
+    class PressKeys(Collect):
+        """Presses keys as a person would, on the frames it is shown."""
+
+        def show(self, frame: VideoFrame, status: LiveStatus) -> None:
+            super().show(frame, status)
+            controls.press({2: "n", 3: "s", 6: "q"}.get(len(self.indices)))
+
+    out = PressKeys()
+    summary = LivePipeline(PacedSource(data / "walk_tone.mp4", fps=30), LiveStyles(two_styles, threads=1), controls,
+                           [out], snapshot_dir=tmp_path).run()
+    assert summary["frames_shown"] == 6, "q ends the run"
+    assert out.styles[:2] == ["tiny", "tiny"] and out.styles[-1] == "other"
+    snaps = list(tmp_path.glob("rtstyle-*.png"))
+    assert len(snaps) == 1 and rtstyle.sources.read_image(snaps[0]).shape == (240, 320, 3)
+
+
+def test_live_command_scripted_run(data: Path, tmp_path: Path, two_styles):
+    log, rec = tmp_path / "log.json", tmp_path / "rec.mp4"
+    args = ["live", "--source", str(data / "walk_tone.mp4"), "--loop", "--fps", "20", "--size", "160x120",
+            "--scale", "0.5", "-s", str(two_styles["tiny"]), "-s", str(two_styles["other"]), "--threads", "1",
+            "--no-window", "--record", str(rec), "--duration", "2", "--log-json", str(log)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "walk_tone.mp4: 160x120 @ 20 fps, looped" in result.output and "latency p50" in result.output
+    summary = json.loads(log.read_text())
+    assert summary["styles"] == ["tiny", "other"] and summary["scale"] == 0.5
+    assert summary["frames_captured"] >= 30, "looped past the clip's 30 frames at 20 fps in 2 s"
+    frames = decode_video(rec)
+    assert len(frames) == summary["frames_shown"] and frames[0].shape == (120, 160, 3)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--camera", "0", "--source", "x.mp4"], "choose --camera or --source"),
+    (["--source", "missing.mp4", "-s", "tiny"], "error: input not found: missing.mp4"),
+    (["--size", "big"], "expected WIDTHxHEIGHT"),
+    (["--source", "x.mp4", "-s", "no_such_style"], "error: unknown style 'no_such_style'"),
+])
+def test_live_command_bad_input(args: list[str], message: str, tiny_model: Path, monkeypatch):
+    monkeypatch.setenv("RTSTYLE_MODEL_PATH", str(tiny_model.parent))
+    result = CliRunner().invoke(main, ["live", "--no-window", *args])
+    assert result.exit_code != 0 and message in result.output
