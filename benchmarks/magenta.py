@@ -2,12 +2,13 @@
 
 Rows: ``multistyle26`` (one of its 26 styles; a mix costs the same), ``arbitrary`` (the
 transformer per frame at the frame's own size, with a style picture's vector computed
-once by ``arbitrary_predict``, whose one-off cost is printed on its own) and a Johnson
-model: the shipped ``starry_night`` when it is on the search path, else a random-weight
-Johnson net of the same architecture ((32, 64, 128) x 5 residual blocks, exported with
-tools/export.py; needs torch). Every frame goes through the full Stylizer (pad, layout,
-inference, crop, uint8). Models take turns frame by frame so CPU contention hits all
-alike; medians over ``--frames`` frames after ``--warmup`` frames.
+once by ``arbitrary_predict``, whose one-off cost is printed on its own) and the shipped
+Johnson-style models named by ``--johnson`` (each as its card says, e.g. at its internal
+scale); when none is installed, a random-weight Johnson net of the classic architecture
+((32, 64, 128) x 5 residual blocks, exported with tools/export.py; needs torch). Every
+frame goes through the full Stylizer (pad, layout, inference, crop, uint8). Models take
+turns frame by frame so CPU contention hits all alike; medians over ``--frames`` frames
+after ``--warmup`` frames; speed ratios are against the first Johnson model.
 
     python -m benchmarks.magenta [--photo tests/data/rubberwhale1.png] [--threads 2] [--frames 10]
 """
@@ -31,20 +32,27 @@ DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 SIZES = [(640, 360), (1280, 720)]
 
 
-def johnson_model(tmp: Path) -> tuple[str, str]:
-    """The shipped Johnson-style model, or a random-weight one of the same architecture."""
-    try:
-        return str(find_model("starry_night").path), "starry_night (Johnson, trained)"
-    except StyleNotFoundError:
-        import torch
+def johnson_models(names: list[str], tmp: Path) -> dict[str, str]:
+    """{label: model name or path} of the shipped Johnson-style models asked for, or, when none is installed,
+    a random-weight net of the classic architecture (same speed as a trained one)."""
+    found = {}
+    for name in names:
+        try:
+            card = find_model(name)
+        except StyleNotFoundError:
+            continue
+        found[f"{name} ({card.info.get('macs_per_pixel', 0) // 1000}k MAC/px Johnson)"] = name
+    if found:
+        return found
+    import torch
 
-        from tools.export import export
-        from tools.transformer_net import NetConfig, TransformerNet
+    from tools.export import export
+    from tools.transformer_net import NetConfig, TransformerNet
 
-        torch.manual_seed(0)
-        path = tmp / "johnson.onnx"
-        export(TransformerNet(NetConfig((32, 64, 128), 5)), path, {"name": "johnson", "title": "random weights"})
-        return str(path), "Johnson (32,64,128)x5, random weights"
+    torch.manual_seed(0)
+    path = tmp / "johnson.onnx"
+    export(TransformerNet(NetConfig((32, 64, 128), 5)), path, {"name": "johnson", "title": "random weights"})
+    return {"Johnson (32,64,128)x5, random weights": str(path)}
 
 
 def frame_of(photo: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -62,10 +70,12 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=None, help="ORT intra-op threads (default: ORT's choice)")
     ap.add_argument("--frames", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--johnson", nargs="+", default=["starry_night", "starry_night_fast"],
+                    help="shipped Johnson-style models to compare with")
     a = ap.parse_args()
     photo = read_image(a.photo)
     with tempfile.TemporaryDirectory() as tmp:
-        johnson, johnson_label = johnson_model(Path(tmp))
+        johnsons = johnson_models(a.johnson, Path(tmp))
         arbitrary = rtstyle.load_style("arbitrary", threads=a.threads)
         predictor = arbitrary.predictor
         predictor.cache = False  # time the network, not the cache
@@ -75,11 +85,11 @@ def main() -> None:
         arbitrary.set_vector(vector, 0)
         models = {"multistyle26:starry_blue": rtstyle.load_style("multistyle26:starry_blue", threads=a.threads),
                   "arbitrary (+ picture vector)": arbitrary,
-                  johnson_label: rtstyle.load_style(johnson, threads=a.threads)}
+                  **{label: rtstyle.load_style(style, threads=a.threads) for label, style in johnsons.items()}}
         print(f"threads: {a.threads or 'ORT default'}; photo {a.photo.name}; medians of {a.frames} frames")
         print(f"arbitrary_predict, once per style picture: {predictor_ms:.1f} ms (first call, incl. reading the file)")
         header = "".join(f"{f'{w}x{h}':>12}" for w, h in SIZES)
-        print(f"{'model':<40}{header}{'   MAC/px':>10}")
+        print(f"{'model':<44}{header}{'   MAC/px':>10}")
         results: dict[str, list[float]] = {name: [] for name in models}
         for w, h in SIZES:
             frame = frame_of(photo, w, h)
@@ -92,12 +102,12 @@ def main() -> None:
                         times[name].append((time.perf_counter() - t) * 1000)
             for name in models:
                 results[name].append(statistics.median(times[name]))
-        base = results[johnson_label]
+        base = results[next(iter(johnsons))]
         for name, style in models.items():
             macs = style.card.info.get("macs_per_pixel")
             cells = "".join(f"{ms:9.1f} ms" for ms in results[name])
             ratio = " ".join(f"{b / ms:.2f}x" for ms, b in zip(results[name], base))
-            print(f"{name:<40}{cells}{f'{macs / 1000:.0f}k' if macs else '?':>10}   speed vs Johnson: {ratio}")
+            print(f"{name:<44}{cells}{f'{macs / 1000:.0f}k' if macs else '?':>10}   speed vs Johnson: {ratio}")
 
 
 if __name__ == "__main__":
