@@ -155,8 +155,8 @@ def cameras() -> None:
 @click.option("--overwrite", is_flag=True, help="replace the --record file if it exists")
 @click.option("--duration", type=click.FloatRange(min=0, min_open=True), help="stop after this many seconds")
 @click.option("--log-json", type=click.Path(path_type=Path), help="write the run's fps, drops and latency as JSON")
-@click.option("--snapshot-dir", type=click.Path(path_type=Path, file_okay=False), default=Path("."),
-              show_default=True, help="where the snapshot key saves PNGs")
+@click.option("--snapshot-dir", type=click.Path(path_type=Path, file_okay=False, exists=True, writable=True),
+              default=Path("."), show_default=True, help="where the snapshot key saves PNGs")
 def live(camera: str | None, source: str | None, loop: bool, size: tuple[int, int] | None, fps: float | None,
          scale: float, styles: tuple[str, ...], provider: str, threads: int | None, strength: float,
          keep_colours: bool, window: bool | None, serve: str | None, vcam: bool, record: Path | None,

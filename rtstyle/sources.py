@@ -161,9 +161,14 @@ class PacedSource:
         start: float | None = None  # wall clock of time 0, set when the first frame is ready
         while True:
             source = VideoFileSource(self.path)
+            # Slice threads, not frame threads: frame threading holds back several frames
+            # (latency), and its workers can deadlock with PyAV's log callback when a live
+            # run closes the file mid-stream.
+            source.stream.thread_type = "SLICE"
+            decoded = source.frames()
             last = None
             try:
-                for frame in source.frames():
+                for frame in decoded:
                     t = offset + frame.time / self.speed
                     if start is None:
                         start = time.monotonic() - t
@@ -175,6 +180,7 @@ class PacedSource:
                                      captured_at=time.monotonic())
                     index += 1
             finally:
+                decoded.close()
                 source.close()
             self.passes += 1
             if not self.loop or last is None:
