@@ -3,7 +3,8 @@
     import rtstyle
     style = rtstyle.load_style("starry_night")
     painted = style(rgb_frame)                      # H x W x 3 uint8 in, same out
-    rtstyle.render("in.mp4", "out.mp4", style="starry_night")
+    rtstyle.render("in.mp4", "out.mp4", style="starry_night")   # flow-guided smoothing
+    rtstyle.render("in.mp4", "out.mp4", style="starry_night", smooth=rtstyle.make_smoother("ema", 0.7))
 """
 from __future__ import annotations
 
@@ -17,9 +18,10 @@ from rtstyle.pipeline import RenderReport, render_video
 from rtstyle.sinks import VideoFileSink, check_output, write_image
 from rtstyle.sources import VideoFileSource, read_image
 from rtstyle.stylizer import Stylizer
+from rtstyle.temporal import DEFAULT_MODE, Smoother, make_smoother
 
-__all__ = ["ModelCard", "ModelError", "RenderReport", "RtstyleError", "SinkError", "SourceError",
-           "StyleNotFoundError", "Stylizer", "list_models", "load_style", "render", "stylize_image"]
+__all__ = ["ModelCard", "ModelError", "RenderReport", "RtstyleError", "SinkError", "Smoother", "SourceError",
+           "StyleNotFoundError", "Stylizer", "list_models", "load_style", "make_smoother", "render", "stylize_image"]
 __version__ = "0.1.0"
 
 
@@ -37,9 +39,14 @@ def stylize_image(src: str | Path, dst: str | Path, style: str | Path | Stylizer
 
 def render(src: str | Path, dst: str | Path, style: str | Path | Stylizer, overwrite: bool = False,
            on_frame: Callable[[RenderReport], None] | None = None, stop: threading.Event | None = None,
-           crf: int = 18) -> RenderReport:
-    """Render a video file in a style to an H.264 file, keeping timestamps and audio."""
+           crf: int = 18, smooth: str | Smoother = DEFAULT_MODE) -> RenderReport:
+    """Render a video file in a style to an H.264 file, keeping timestamps and audio.
+
+    ``smooth`` is a temporal smoothing mode ("none", "ema", "flow") at its default
+    strength, or a smoother from :func:`make_smoother`.
+    """
     dst = check_output(dst, overwrite)
+    smoother = make_smoother(smooth) if isinstance(smooth, str) else smooth
     stylizer = style if isinstance(style, Stylizer) else load_style(style)
     source = VideoFileSource(src)
     try:
@@ -48,4 +55,4 @@ def render(src: str | Path, dst: str | Path, style: str | Path | Stylizer, overw
     except BaseException:
         source.close()
         raise
-    return render_video(source, sink, stylizer, on_frame=on_frame, stop=stop)
+    return render_video(source, sink, stylizer, on_frame=on_frame, stop=stop, smoother=smoother)

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 import rtstyle
+from rtstyle import metrics, temporal
 from rtstyle.errors import RtstyleError
 
 style_option = click.option("--style", "-s", required=True, help="style name (see `rtstyle styles`) or .onnx path")
@@ -64,10 +65,18 @@ def styles() -> None:
 @colour_option
 @click.option("--overwrite", is_flag=True, help="replace DST if it exists")
 @click.option("--crf", type=click.IntRange(0, 51), default=18, show_default=True, help="H.264 quality (lower = better)")
+@click.option("--smooth", type=click.Choice(temporal.MODES), default=temporal.DEFAULT_MODE, show_default=True,
+              help="temporal smoothing against flicker (docs/temporal.md)")
+@click.option("--smooth-strength", type=click.FloatRange(0, 1, max_open=True), default=temporal.DEFAULT_STRENGTH,
+              show_default=True, help="weight of the previous frame: higher = steadier, less faithful")
+@click.option("--deadband", type=click.FloatRange(0), default=0.0, show_default=True,
+              help="keep pixels whose input changed less than this many grey levels (static scenes; 0 = off)")
 def render(src: Path, dst: Path, style: str, provider: str, threads: int | None, strength: float,
-           keep_colours: bool, overwrite: bool, crf: int) -> None:
+           keep_colours: bool, overwrite: bool, crf: int, smooth: str, smooth_strength: float,
+           deadband: float) -> None:
     """Render video SRC in a style into DST (H.264 .mp4, source audio kept)."""
     rtstyle.sinks.check_output(dst, overwrite)
+    smoother = rtstyle.make_smoother(smooth, smooth_strength, deadband)
     stylizer = _load(style, provider, threads, strength, keep_colours)
     # SIGTERM ends the render like Ctrl-C: the file is finished, not cut off.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
@@ -75,7 +84,7 @@ def render(src: Path, dst: Path, style: str, provider: str, threads: int | None,
     length, _ = total.frame_count_hint, total.close()
     with click.progressbar(length=length or None, label="rendering", file=sys.stderr,
                            show_pos=True, show_eta=True) as bar:
-        report = rtstyle.render(src, dst, stylizer, overwrite=overwrite, crf=crf,
+        report = rtstyle.render(src, dst, stylizer, overwrite=overwrite, crf=crf, smooth=smoother,
                                 on_frame=lambda r: bar.update(1))
     summary = (f"{report.frames_out} frames in {report.seconds:.1f} s ({report.fps:.1f} fps), "
                f"audio {report.audio} -> {dst}")
@@ -103,6 +112,16 @@ def image(src: Path, dst: Path, style: str, provider: str, threads: int | None, 
     rtstyle.sinks.check_output(dst, overwrite)
     rtstyle.stylize_image(src, dst, _load(style, provider, threads, strength, keep_colours), overwrite=overwrite)
     click.echo(f"wrote {dst}", err=True)
+
+
+@main.command()
+@click.argument("stylized", type=click.Path(path_type=Path))
+@click.option("--reference", required=True, type=click.Path(path_type=Path), help="the original video STYLIZED was made from")
+@click.option("--per-frame", type=click.Path(path_type=Path),
+              help="the same video stylized without smoothing: adds the fidelity figure")
+def flicker(stylized: Path, reference: Path, per_frame: Path | None) -> None:
+    """Measure the flicker of STYLIZED: warping error (Lai et al. 2018) along the reference's motion."""
+    click.echo(metrics.flicker(stylized, reference, per_frame).summary())
 
 
 if __name__ == "__main__":
