@@ -2,18 +2,23 @@
 
 For each clip (cover-cropped to 640x360) and each style, every frame is stylized once;
 each smoother then sees the same (input, stylized) pairs, so all rows of a table differ
-only in the smoothing. E_warp is measured with rtstyle.metrics (Farneback flow on the
-originals, forward-backward occlusion mask), fidelity is the mean absolute difference to
-the per-frame stylized frame (RGB in [0, 1]), and latency is the median wall time per
-frame of the smoother and of the networks, timed side by side in the same loop.
+only in the smoothing. E_warp is rtstyle.metrics' warping error (flow on the originals,
+forward-backward occlusion mask); fidelity is the mean absolute difference to the
+per-frame stylized frame (RGB in [0, 1]); "ema at equal E_warp" interpolates the ema
+sweep to flow's E_warp, so the two are compared at the same steadiness.
 
-Styles: the Magenta 26-style network (``--magenta``, any style indices) and/or rtstyle
-models (``--style``). The fast architecture's inference time is measured on a random-
-weight export of tools.transformer_net's ``fast`` preset (speed does not depend on the
-weights), unless ``--latency-model`` names a trained model.
+Latency is measured on the first clip's frames in the same run, as CPU time of the
+calling thread with one thread for ONNX Runtime and OpenCV: unlike wall time, it does
+not depend on what else the machine is running. The network it is compared with is
+the ``fast`` preset of tools.transformer_net (random weights: speed does not depend on
+them; ``--latency-model`` takes a trained model instead), at 640x360 and at 320x180
+(what a model with internal_scale 0.5 runs its network at).
+
+Styles: the Magenta 26-style network (``--magenta``, style indices) and/or rtstyle
+models (``--style``).
 
     python -m benchmarks.flicker_table --clip ../shared/data/videos/vtest.avi --clip bikes.mp4 \\
-        --magenta multistyle26.onnx --magenta-style 3 --magenta-style 17 --still docs/temporal_still.jpg
+        --magenta multistyle26.onnx --magenta-style 19 --magenta-style 13 --still docs/temporal_still.jpg
 """
 from __future__ import annotations
 
@@ -22,7 +27,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -34,6 +39,7 @@ from rtstyle import flow, metrics, temporal
 from rtstyle.sources import VideoFileSource
 
 WIDTH, HEIGHT = 640, 360
+LATENCY_FRAMES = 40
 Stylize = Callable[[np.ndarray], np.ndarray]
 
 
@@ -89,27 +95,28 @@ def clip_frames(path: Path, limit: int) -> Iterator[np.ndarray]:
         source.close()
 
 
+Config = tuple[str, str, float, float]  # label, mode, strength, deadband
+
+
+def configs(ema_sweep: list[float], strength: float, deadband: float) -> list[Config]:
+    return [("none", "none", 0.0, 0.0),
+            *[(f"ema {s:g}", "ema", s, 0.0) for s in ema_sweep],
+            (f"flow {strength:g}", "flow", strength, 0.0),
+            (f"deadband {deadband:g}", "none", 0.0, deadband),
+            (f"flow {strength:g} + deadband {deadband:g}", "flow", strength, deadband)]
+
+
 @dataclass
 class Row:
     label: str
     smoother: temporal.Smoother
     deviation: float = 0.0
-    ms: list[float] = field(default_factory=list)
     e_warp: float = 0.0
-
-
-def rows_for(ema_sweep: list[float], strength: float, deadband: float) -> list[Row]:
-    rows = [Row("none", temporal.make_smoother("none"))]
-    rows += [Row(f"ema {s:g}", temporal.make_smoother("ema", s)) for s in ema_sweep]
-    rows += [Row(f"flow {strength:g}", temporal.make_smoother("flow", strength)),
-             Row(f"deadband {deadband:g}", temporal.make_smoother("none", deadband=deadband)),
-             Row(f"flow {strength:g} + deadband {deadband:g}", temporal.make_smoother("flow", strength, deadband))]
-    return rows
 
 
 def ema_at(rows: list[Row], e_warp: float) -> float | None:
     """Fidelity ema would have at ``e_warp``, interpolated along the ema sweep (None: out of reach)."""
-    points = sorted((r.e_warp, r.deviation) for r in rows if r.label.startswith("ema"))
+    points = sorted((r.e_warp, r.deviation) for r in rows if r.label.startswith("ema") or r.label == "none")
     for (e0, f0), (e1, f1) in zip(points, points[1:]):
         if e0 <= e_warp <= e1:
             return f0 + (f1 - f0) * (e_warp - e0) / (e1 - e0)
@@ -122,32 +129,120 @@ def flicker_map(a: np.ndarray, b: np.ndarray, forward: np.ndarray) -> np.ndarray
     return cv2.cvtColor(np.clip(diff * 4, 0, 255).astype(np.uint8), cv2.COLOR_GRAY2RGB)
 
 
-def save_still(path: Path, pair: list[tuple[str, np.ndarray, np.ndarray]], prev_in: np.ndarray,
-               cur_in: np.ndarray) -> None:
-    """Top: the outputs at one frame; bottom: their change to the next frame along the flow."""
-    forward = flow.farneback(flow.grey(prev_in), flow.grey(cur_in))
+def save_still(path: Path, inputs: list[np.ndarray], outputs: dict[str, list[np.ndarray]]) -> None:
+    """Top row: the input and each mode's output at one frame; bottom row: how much each
+    changes to the next frame along the motion (black = steady)."""
+    forward = metrics.estimator()(flow.grey(inputs[0]), flow.grey(inputs[1]))
+    half = (WIDTH // 2, HEIGHT // 2)
     top, bottom = [], []
-    for label, prev, cur in pair:
-        tile = cv2.resize(prev, (WIDTH // 2, HEIGHT // 2), interpolation=cv2.INTER_AREA)
-        cv2.putText(tile, label, (6, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 2)
+    for label, (a, b) in {"input": inputs, **outputs}.items():
+        tile = cv2.resize(a, half, interpolation=cv2.INTER_AREA)
+        cv2.putText(tile, label, (6, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (0, 0, 0), 4)
+        cv2.putText(tile, label, (6, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 255, 255), 2)
         top.append(tile)
-        bottom.append(cv2.resize(flicker_map(prev, cur, forward), (WIDTH // 2, HEIGHT // 2),
-                                 interpolation=cv2.INTER_AREA))
-    grid = np.vstack([np.hstack(top), np.hstack(bottom)])
-    rtstyle.sinks.write_image(path, grid)
+        bottom.append(cv2.resize(flicker_map(a, b, forward), half, interpolation=cv2.INTER_AREA))
+    rtstyle.sinks.write_image(path, np.vstack([np.hstack(top), np.hstack(bottom)]))
+
+
+def print_table(title: str, rows: list[Row], floor: float) -> None:
+    base = rows[0].e_warp
+    flow_row = next(r for r in rows if r.label.startswith("flow") and "+" not in r.label)
+    matched = ema_at(rows, flow_row.e_warp)
+    print(f"### {title}: floor (original video) E_warp {floor * 1e3:.3f}")
+    print("| mode | E_warp | vs none | fidelity |\n|---|---:|---:|---:|")
+    for row in rows:
+        print(f"| {row.label} | {row.e_warp * 1e3:.3f} | {100 * (row.e_warp / base - 1):+.0f}% | "
+              f"{row.deviation * 1e3:.2f} |")
+    if matched:
+        print(f"| ema at equal E_warp | {flow_row.e_warp * 1e3:.3f} | | {matched * 1e3:.2f} |")
+    verdict = (f"fidelity {flow_row.deviation / matched:.2f} x ema's at equal E_warp" if matched
+               else "ema's sweep does not reach its E_warp")
+    print(f"\n{flow_row.label}: E_warp {100 * (1 - flow_row.e_warp / base):.0f}% below none; {verdict}\n")
+
+
+@dataclass
+class ClipResult:
+    floor: float
+    tables: dict[str, list[Row]]
+    frames: list[np.ndarray]   # the first LATENCY_FRAMES inputs ...
+    painted: list[np.ndarray]  # ... and the first style's output for them
+
+
+def measure_clip(clip: Path, limit: int, styles: list[tuple[str, Stylize]], setups: list[Config],
+                 still: Path | None, still_labels: tuple[str, ...]) -> ClipResult:
+    tables = {name: [Row(label, temporal.make_smoother(mode, strength, band)) for label, mode, strength, band in setups]
+              for name, _ in styles}
+    meter = metrics.WarpError(1 + sum(len(rows) for rows in tables.values()))
+    result = ClipResult(0.0, tables, [], [])
+    still_at, frames = limit // 2, 0
+    still_inputs: list[np.ndarray] = []
+    still_outputs: dict[str, list[np.ndarray]] = {label: [] for label in still_labels}
+    for rgb in clip_frames(clip, limit):
+        outputs = [rgb]
+        for name, stylize in styles:
+            painted = stylize(rgb)
+            if name == styles[0][0] and frames < LATENCY_FRAMES:
+                result.frames.append(rgb)
+                result.painted.append(painted)
+            for row in tables[name]:
+                out = row.smoother(rgb, painted)
+                row.deviation += metrics.fidelity(out, painted)
+                outputs.append(out)
+                if name == styles[0][0] and frames in (still_at, still_at + 1) and row.label in still_outputs:
+                    still_outputs[row.label].append(out)
+        if frames in (still_at, still_at + 1):
+            still_inputs.append(rgb)
+        meter.add(rgb, outputs)
+        frames += 1
+    if still and len(still_inputs) == 2:
+        save_still(still, still_inputs, still_outputs)
+    result.floor, *values = meter.values
+    values = iter(values)
+    for name, rows in tables.items():
+        for row in rows:
+            row.e_warp, row.deviation = next(values), row.deviation / frames
+        print_table(f"{clip.name} ({frames} frames), {name}", rows, result.floor)
+    return result
+
+
+def timed(work: Callable[[], object]) -> tuple[float, float]:
+    """(CPU ms of this thread, wall ms) of one call."""
+    cpu, wall = time.thread_time(), time.perf_counter()
+    work()
+    return (time.thread_time() - cpu) * 1000, (time.perf_counter() - wall) * 1000
+
+
+def measure_latency(model: Path, frames: list[np.ndarray], painted: list[np.ndarray], setups: list[Config]) -> None:
+    cv2.setNumThreads(1)
+    fast = rtstyle.load_style(model, threads=1)
+    small = [cv2.resize(f, (WIDTH // 2, HEIGHT // 2), interpolation=cv2.INTER_AREA) for f in frames]
+    parts: dict[str, list[tuple[float, float]]] = {
+        f"inference {fast.name} at 640x360": [timed(lambda f=f: fast(f)) for f in frames],
+        f"inference {fast.name} at 320x180": [timed(lambda f=f: fast(f)) for f in small],
+    }
+    for label, mode, strength, band in setups:
+        smoother = temporal.make_smoother(mode, strength, band)
+        parts[f"smoothing {label}"] = [timed(lambda o=o, p=p: smoother(o, p)) for o, p in zip(frames, painted)][1:]
+    cpu = {name: statistics.median(c for c, _ in samples) for name, samples in parts.items()}
+    full, half = cpu[f"inference {fast.name} at 640x360"], cpu[f"inference {fast.name} at 320x180"]
+    print(f"### latency at 640x360: median over {len(frames)} frames, one thread")
+    print("| part | CPU ms | wall ms | vs network at 640x360 | vs network at 320x180 |\n|---|---:|---:|---:|---:|")
+    for name, samples in parts.items():
+        share = f"{100 * cpu[name] / full:.1f}% | {100 * cpu[name] / half:.1f}%" if name.startswith("smoothing") else "- | -"
+        print(f"| {name} | {cpu[name]:.2f} | {statistics.median(w for _, w in samples):.2f} | {share} |")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--clip", type=Path, action="append", required=True)
-    ap.add_argument("--frames", type=int, default=150, help="frames per clip")
+    ap.add_argument("--frames", type=int, default=120, help="frames per clip")
     ap.add_argument("--magenta", type=Path, help="Magenta multistyle26.onnx")
     ap.add_argument("--magenta-style", type=int, action="append", default=[])
     ap.add_argument("--style", action="append", default=[], help="rtstyle model name or .onnx path")
-    ap.add_argument("--latency-model", help="model whose inference time the smoothing cost is compared to")
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--latency-model", type=Path, help="trained model to compare the smoothing cost with")
+    ap.add_argument("--threads", type=int, default=2, help="threads while measuring flicker")
     ap.add_argument("--strength", type=float, default=temporal.DEFAULT_STRENGTH, help="flow strength")
-    ap.add_argument("--ema", default="0.3,0.5,0.7,0.8,0.9", help="ema strengths to sweep")
+    ap.add_argument("--ema", default="0.3,0.5,0.6,0.7,0.8", help="ema strengths to sweep")
     ap.add_argument("--deadband", type=float, default=4.0)
     ap.add_argument("--still", type=Path, help="write a side-by-side still of the first clip and style here")
     a = ap.parse_args()
@@ -156,72 +251,16 @@ def main() -> None:
     styles: list[tuple[str, Stylize]] = [(f"magenta{i}", MagentaStyle(a.magenta, i, a.threads))
                                          for i in a.magenta_style]
     styles += [(s.name, s) for s in (rtstyle.load_style(name, threads=a.threads) for name in a.style)]
-    with tempfile.TemporaryDirectory() as tmp:
-        fast = rtstyle.load_style(a.latency_model or fast_model(Path(tmp)), threads=a.threads)
-    ema_sweep = [float(s) for s in a.ema.split(",")]
-    infer_ms: dict[str, list[float]] = {name: [] for name, _ in styles} | {"fast model": []}
-    smooth_ms: dict[str, list[float]] = {}
-    print(f"{WIDTH}x{HEIGHT}, {a.frames} frames per clip, {a.threads} threads; E_warp x 1e3, fidelity = mean "
-          f"|smoothed - per-frame| (RGB 0-1) x 1e3, ms = median smoother time per frame\n")
+    setups = configs([float(s) for s in a.ema.split(",")], a.strength, a.deadband)
+    print(f"{WIDTH}x{HEIGHT}, up to {a.frames} frames per clip. E_warp x 1e3; fidelity = mean "
+          f"|smoothed - per-frame| (RGB 0-1) x 1e3, lower = closer to the per-frame style\n")
+    first = None
     for clip in a.clip:
-        tables = {name: rows_for(ema_sweep, a.strength, a.deadband) for name, _ in styles}
-        meter = metrics.WarpError(1 + sum(len(r) for r in tables.values()))
-        still: list[tuple[str, np.ndarray, np.ndarray]] = []
-        prev_in, still_at, frames = None, a.frames // 2, 0
-        for rgb in clip_frames(clip, a.frames):
-            t = time.perf_counter()
-            fast(rgb)
-            infer_ms["fast model"].append((time.perf_counter() - t) * 1000)
-            outputs = [rgb]
-            for name, stylize in styles:
-                t = time.perf_counter()
-                painted = stylize(rgb)
-                infer_ms[name].append((time.perf_counter() - t) * 1000)
-                for row in tables[name]:
-                    t = time.perf_counter()
-                    out = row.smoother(rgb, painted)
-                    row.ms.append((time.perf_counter() - t) * 1000)
-                    row.deviation += metrics.fidelity(out, painted)
-                    outputs.append(out)
-            meter.add(rgb, outputs)
-            if a.still and clip == a.clip[0] and frames in (still_at, still_at + 1):
-                first = tables[styles[0][0]]
-                picks = [r for r in first if r.label.split()[0] in ("none", "ema", "flow") and "+" not in r.label]
-                picks = [picks[0], next(r for r in picks if r.label == f"ema {a.strength:g}") if any(
-                    r.label == f"ema {a.strength:g}" for r in picks) else picks[1], picks[-1]]
-                outs = {r.label: outputs[1 + first.index(r)] for r in picks}
-                if frames == still_at:
-                    still = [(label, out, out) for label, out in outs.items()]
-                    still = [("input", rgb, rgb)] + still
-                    prev_in = rgb
-                else:
-                    still = [(label, prev, outs.get(label, rgb)) for label, prev, _ in still]
-                    save_still(a.still, still, prev_in, rgb)
-            frames += 1
-        values = iter(meter.values[1:])
-        floor = meter.values[0]
-        for name, rows in tables.items():
-            for row in rows:
-                row.e_warp, row.deviation = next(values), row.deviation / frames
-                smooth_ms.setdefault(row.label, []).extend(row.ms)
-            base, flow_row = rows[0].e_warp, next(r for r in rows if r.label.startswith("flow") and "+" not in r.label)
-            print(f"## {clip.name} ({frames} frames), {name}: floor (original video) E_warp {floor * 1e3:.3f}")
-            print("| mode | E_warp | vs none | fidelity | ms |\n|---|---:|---:|---:|---:|")
-            for row in rows:
-                print(f"| {row.label} | {row.e_warp * 1e3:.3f} | {100 * (row.e_warp / base - 1):+.0f}% | "
-                      f"{row.deviation * 1e3:.2f} | {statistics.median(row.ms):.2f} |")
-            matched = ema_at(rows, flow_row.e_warp)
-            verdict = (f"ema at equal E_warp: fidelity {matched * 1e3:.2f} -> flow/ema {flow_row.deviation / matched:.2f}"
-                       if matched else "ema's sweep does not reach flow's E_warp")
-            print(f"\nflow: E_warp {100 * (1 - flow_row.e_warp / base):.0f}% below none; {verdict}\n")
-    print("## latency at 640x360 (median ms per frame)")
-    print("| part | ms |\n|---|---:|")
-    for name, ms in infer_ms.items():
-        print(f"| inference {name} | {statistics.median(ms):.2f} |")
-    fast_ms = statistics.median(infer_ms["fast model"])
-    for label, ms in smooth_ms.items():
-        m = statistics.median(ms)
-        print(f"| smoothing {label} | {m:.2f} ({100 * m / fast_ms:.0f}% of the fast model) |")
+        result = measure_clip(clip, a.frames, styles, setups, a.still if first is None else None,
+                              ("none", f"ema {a.strength:g}", f"flow {a.strength:g}"))
+        first = first or result
+    with tempfile.TemporaryDirectory() as tmp:
+        measure_latency(a.latency_model or fast_model(Path(tmp)), first.frames, first.painted, setups)
 
 
 if __name__ == "__main__":

@@ -40,8 +40,9 @@ def upscale(flow: np.ndarray, height: int, width: int) -> np.ndarray:
     h, w = flow.shape[:2]
     if (h, w) == (height, width):
         return flow
-    big = cv2.resize(flow, (width, height), interpolation=cv2.INTER_LINEAR)
-    return cv2.multiply(big, (width / w, height / h, 0, 0))
+    # Scaling commutes with linear interpolation: do it on the small field, 4x fewer pixels.
+    return cv2.resize(flow * np.array([width / w, height / h], np.float32), (width, height),
+                      interpolation=cv2.INTER_LINEAR)
 
 
 @lru_cache(maxsize=8)
@@ -56,8 +57,18 @@ def sample_map(flow: np.ndarray) -> np.ndarray:
 
 
 def warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
-    """Pull ``image`` back along ``flow`` (bilinear; edges replicated)."""
-    return cv2.remap(image, sample_map(flow), None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    """Pull ``image`` back along ``flow`` (bilinear; edges replicated).
+
+    The map goes to OpenCV's fixed-point form first (1/32 pixel, what remap computes
+    with anyway): remapping from it is markedly faster.
+    """
+    fixed, fraction = cv2.convertMaps(sample_map(flow), None, cv2.CV_16SC2)
+    return cv2.remap(image, fixed, fraction, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def _norm2(flow: np.ndarray) -> np.ndarray:
+    """Squared length of each flow vector (channel slices: far faster than a reduction)."""
+    return flow[..., 0] ** 2 + flow[..., 1] ** 2
 
 
 def consistent(forward: np.ndarray, backward: np.ndarray) -> np.ndarray:
@@ -71,8 +82,7 @@ def consistent(forward: np.ndarray, backward: np.ndarray) -> np.ndarray:
     h, w = forward.shape[:2]
     target = sample_map(forward)
     back = cv2.remap(backward, target, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    (fx, fy), (bx, by) = cv2.split(forward), cv2.split(back)
-    round_trip = (fx + bx) ** 2 + (fy + by) ** 2
-    scale = fx * fx + fy * fy + bx * bx + by * by
-    tx, ty = cv2.split(target)
+    round_trip = _norm2(forward + back)
+    scale = _norm2(forward) + _norm2(back)
+    tx, ty = target[..., 0], target[..., 1]
     return (round_trip <= 0.01 * scale + 0.5) & (tx >= 0) & (tx <= w - 1) & (ty >= 0) & (ty <= h - 1)

@@ -2,8 +2,8 @@
 Consistency"), with a floor and a fidelity figure so smoothing cannot win by blurring.
 
 For each pair of consecutive frames, optical flow is computed on the *original* frames
-(Farneback, full resolution, grey), occluded and out-of-frame pixels are masked out by
-the forward-backward check, and
+(DIS, medium preset, full resolution, grey), occluded and out-of-frame pixels are masked
+out by the forward-backward check, and
 
     E_t = sum_x M(x) * ||V_t(x) - warp(V_{t+1})(x)||^2 / sum_x M(x)
 
@@ -25,6 +25,12 @@ from rtstyle.errors import SourceError
 from rtstyle.sources import VideoFileSource
 
 
+def estimator() -> flow.FlowFn:
+    """The metric's flow: DIS, medium preset, full resolution (measured better than
+    Farneback on these clips, and a different setting from the smoother's fast DIS)."""
+    return flow.dis(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+
+
 def _unit(rgb: np.ndarray) -> np.ndarray:
     return rgb.astype(np.float32) * (1.0 / 255.0)
 
@@ -37,7 +43,7 @@ class WarpError:
     """
 
     def __init__(self, videos: int, estimate: flow.FlowFn | None = None):
-        self.estimate = estimate or flow.dis(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+        self.estimate = estimate or estimator()
         self.sums = np.zeros(videos)
         self.pairs = 0
         self.skipped = 0

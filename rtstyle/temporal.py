@@ -25,25 +25,28 @@ from rtstyle import flow
 
 MODES = ("none", "ema", "flow")
 DEFAULT_MODE = "flow"     # chosen by measurement: docs/temporal.md
-DEFAULT_STRENGTH = 0.5
+DEFAULT_STRENGTH = 0.6
 
 WORK_WIDTH = 320          # width of the grey frames used for flow, cuts and deadband
-CUT_LEVELS = 30.0         # mean grey change of a 16-pixel-wide thumbnail that means a scene cut
+CUT_LEVELS = 30.0         # mean grey change of the thumbnails that means a scene cut
 PHOTOMETRIC_TOLERANCE = 40.0  # grey levels of warped-input error at which a warp stops counting (soft from half of it)
 FLOW_PRESET = cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST
 
 
+def thumbnail(grey: np.ndarray) -> np.ndarray:
+    """16 pixels wide: only large areas survive, and motion between two frames barely
+    changes those (measured: <= 18 levels mean change on fast motion, 43-91 on real cuts)."""
+    return flow.shrink(grey, 16)
+
+
 def is_cut(a: np.ndarray, b: np.ndarray) -> bool:
-    """Scene cut between two grey frames: their thumbnails differ on average by more
-    than CUT_LEVELS. A thumbnail keeps only large areas, which motion between two frames
-    barely changes (measured: <= 18 levels on fast motion, 43-91 on real cuts)."""
-    ta, tb = (flow.shrink(x, 16) for x in (a, b))
-    return float(cv2.absdiff(ta, tb).mean()) > CUT_LEVELS
+    """Scene cut between two frames, given their thumbnails."""
+    return float(cv2.absdiff(a, b).mean()) > CUT_LEVELS
 
 
-def _resize(mask: np.ndarray, height: int, width: int) -> np.ndarray:
+def _resize(weights: np.ndarray, height: int, width: int) -> np.ndarray:
     """Small mask or weights -> float32 weights at frame size (soft edges, no blocky seams)."""
-    return cv2.resize(mask.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
+    return cv2.resize(weights.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
 
 
 def _local_error(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -54,8 +57,10 @@ def _local_error(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 class Smoother:
     """Base smoother (mode ``none``): keeps the state every mode shares.
 
-    ``__call__(original_rgb, stylized_rgb) -> rgb`` with RGB uint8 H x W x 3 frames of the
-    same size; ``reset()`` forgets the past (call it on seek or source change).
+    ``__call__(original_rgb, stylized_rgb) -> rgb`` with RGB uint8 H x W x 3 frames;
+    ``reset()`` forgets the past (call it on seek or source change). State is kept in
+    8 bits (memory bandwidth is most of the cost); rounding can hold a pixel up to
+    0.5 / (1 - strength) levels away from where it would settle.
     """
 
     mode = "none"
@@ -67,37 +72,34 @@ class Smoother:
             raise ValueError(f"deadband must be >= 0 grey levels, got {deadband}")
         self.strength = strength
         self.deadband = deadband
-        self.cuts = 0  # scene cuts seen (state resets they caused)
+        self.cuts = 0  # scene cuts seen (each one reset the state)
         self.reset()
 
     def reset(self) -> None:
         self._prev_small: np.ndarray | None = None  # grey input, WORK_WIDTH wide
-        self._prev_out: np.ndarray | None = None    # float32 output, full size
+        self._prev_thumb: np.ndarray | None = None  # its thumbnail, for cut detection
+        self._prev_out: np.ndarray | None = None    # last output, full size
         self._anchor: np.ndarray | None = None      # deadband: input when each pixel was last refreshed
 
-    @property
-    def stateless(self) -> bool:
-        return self.mode == "none" and not self.deadband
-
     def __call__(self, original: np.ndarray, stylized: np.ndarray) -> np.ndarray:
-        if self.stateless:
+        if self.mode == "none" and not self.deadband:
             return stylized
         small = flow.grey(original, WORK_WIDTH)
-        fresh = stylized.astype(np.float32)
+        thumb = thumbnail(small)
         prev_small, prev_out = self._prev_small, self._prev_out
-        restart = prev_out is None or prev_out.shape != fresh.shape
-        if not restart and is_cut(prev_small, small):
+        restart = prev_out is None or prev_out.shape != stylized.shape or prev_small.shape != small.shape
+        if not restart and is_cut(self._prev_thumb, thumb):
             self.cuts += 1
             restart = True
         if restart:
-            out = fresh
-            self._anchor = small
+            out, self._anchor = stylized, small
         else:
-            out = self._smooth(prev_small, small, prev_out, fresh)
+            out = self._smooth(prev_small, small, prev_out, stylized)
             if self.deadband:
                 out = self._hold(small, prev_out, out)
-        self._prev_small, self._prev_out = small, out
-        return cv2.convertScaleAbs(out)
+        # A copy is kept, so the caller may draw on the frame it gets (an overlay, say).
+        self._prev_small, self._prev_thumb, self._prev_out = small, thumb, out.copy()
+        return out
 
     def _smooth(self, prev_small: np.ndarray, small: np.ndarray, prev_out: np.ndarray,
                 fresh: np.ndarray) -> np.ndarray:
@@ -137,15 +139,15 @@ class FlowSmoother(Smoother):
         still_error = _local_error(small, prev_small)
         # Where "nothing moved" explains the input as well as the flow does, believe it: DIS
         # invents sub-pixel motion on static and flat areas, which makes textures swim.
-        still = still_error <= moved_error
-        backward[still] = 0.0
-        consistent = flow.consistent(backward, self._estimate(prev_small, small)) | still
+        moving = moved_error < still_error
+        backward *= moving.astype(np.float32)[..., None]
+        consistent = flow.consistent(backward, self._estimate(prev_small, small)) | ~moving
         # Confidence falls from 1 to 0 as the warped input's error rises to the tolerance:
         # no hard seams, and no ghosts where the warp does not explain the new frame.
-        residual = np.where(still, still_error, moved_error)
+        residual = np.minimum(moved_error, still_error)
         valid = consistent * np.clip(2.0 - residual * (2.0 / PHOTOMETRIC_TOLERANCE), 0.0, 1.0)
         h, w = fresh.shape[:2]
-        weight = _resize(valid * np.float32(self.strength), h, w)
+        weight = _resize(valid * self.strength, h, w)
         warped = flow.warp(prev_out, flow.upscale(backward, h, w))
         return cv2.blendLinear(warped, fresh, weight, 1.0 - weight)
 

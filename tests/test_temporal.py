@@ -58,6 +58,14 @@ def test_ema_blends_with_the_previous_output(still: np.ndarray):
     assert np.abs(s(still, b) - expected).max() <= 0.5 + 1e-3
 
 
+def test_drawing_on_an_output_does_not_change_the_next(still: np.ndarray):
+    s = temporal.make_smoother("ema", 0.5)
+    a, b = noisy([still, still])
+    s(still, a.copy())[:] = 0  # e.g. a live overlay drawn in place
+    expected = 0.5 * a.astype(float) + 0.5 * b.astype(float)
+    assert np.abs(s(still, b) - expected).max() <= 0.5 + 1e-3
+
+
 @pytest.mark.parametrize("mode", ["ema", "flow"])
 def test_smoothing_cuts_flicker_on_a_real_clip(clip: list[np.ndarray], mode: str):
     painted = [paint(f) for f in clip]
