@@ -87,7 +87,7 @@ class FlickerReport:
     pairs: int                     # frame pairs measured
     frames: int                    # frames compared (common to all inputs)
     fidelity: float | None = None  # mean |stylized - per-frame stylized|, when given
-    skipped_pairs: int = 0         # pairs with no consistent flow (scene cuts)
+    skipped_pairs: int = 0         # pairs without a single consistent pixel
 
     def summary(self) -> str:
         text = (f"E_warp {self.e_warp:.5f} (original video: {self.floor:.5f}) over {self.pairs} frame pairs"
@@ -120,18 +120,19 @@ def flicker(stylized: str | Path, reference: str | Path, per_frame: str | Path |
     ref = VideoFileSource(reference)
     height, width = ref.height, ref.width
     ref.close()
-    videos = [_frames(stylized, height, width)]
-    if per_frame is not None:
-        videos.append(_frames(per_frame, height, width))
+    paths = [reference, stylized] + ([per_frame] if per_frame is not None else [])
+    readers = [_frames(p, height, width) for p in paths]
     meter = WarpError(2)
     frames, deviation = 0, 0.0
-    for original, *others in zip(_frames(reference, height, width), *videos):
-        meter.add(original, [others[0], original])
-        if per_frame is not None:
-            deviation += fidelity(others[0], others[1])
-        frames += 1
-    for v in videos:
-        v.close()
+    try:
+        for original, output, *unsmoothed in zip(*readers):
+            meter.add(original, [output, original])
+            if unsmoothed:
+                deviation += fidelity(output, unsmoothed[0])
+            frames += 1
+    finally:
+        for reader in readers:
+            reader.close()
     if frames < 2:
         raise SourceError("need at least two frames in every input to measure flicker")
     e_warp, floor = meter.values

@@ -120,7 +120,8 @@ class EmaSmoother(Smoother):
 
     mode = "ema"
 
-    def _smooth(self, prev_small, small, prev_out, fresh):
+    def _smooth(self, prev_small: np.ndarray, small: np.ndarray, prev_out: np.ndarray,
+                fresh: np.ndarray) -> np.ndarray:
         return cv2.addWeighted(prev_out, self.strength, fresh, 1.0 - self.strength, 0.0)
 
 
@@ -133,7 +134,8 @@ class FlowSmoother(Smoother):
         super().__init__(strength, deadband)
         self._estimate = flow.dis(FLOW_PRESET)
 
-    def _smooth(self, prev_small, small, prev_out, fresh):
+    def _smooth(self, prev_small: np.ndarray, small: np.ndarray, prev_out: np.ndarray,
+                fresh: np.ndarray) -> np.ndarray:
         backward = self._estimate(small, prev_small)  # current pixel -> where it was
         moved_error = _local_error(small, flow.warp(prev_small, backward))
         still_error = _local_error(small, prev_small)

@@ -127,6 +127,15 @@ def test_flicker_on_files(data: Path, tmp_path: Path):
     assert same.e_warp == same.floor and same.fidelity is None
 
 
+def test_flicker_ignores_the_padding_of_odd_sized_output(data: Path, tmp_path: Path):
+    """H.264 output of a 317x181 source is 318x182 (yuv420p): the extra pixel is cropped."""
+    clip = [np.ascontiguousarray(f[:181, :317]) for f in decode_video(data / "walk_tone.mp4")[:5]]
+    write_video(tmp_path / "odd.mkv", clip)
+    write_video(tmp_path / "padded.mkv", [np.pad(f, ((0, 1), (0, 1), (0, 0)), mode="edge") for f in clip])
+    report = metrics.flicker(tmp_path / "padded.mkv", tmp_path / "odd.mkv")
+    assert report.frames == 5 and report.e_warp == report.floor
+
+
 def test_flicker_rejects_a_different_video(data: Path, tmp_path: Path):
     with pytest.raises(SourceError, match="not the same video"):
         metrics.flicker(data / "walk_tone.mp4", data / "damaged.avi")
