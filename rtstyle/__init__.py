@@ -3,7 +3,8 @@
     import rtstyle
     style = rtstyle.load_style("starry_night")
     painted = style(rgb_frame)                      # H x W x 3 uint8 in, same out
-    rtstyle.render("in.mp4", "out.mp4", style="starry_night")
+    rtstyle.render("in.mp4", "out.mp4", style="starry_night")   # flow-guided smoothing by default
+    rtstyle.render("in.mp4", "out.mp4", style="starry_night", smooth=rtstyle.make_smoother("ema", 0.7))
     mixed = rtstyle.load_style("multistyle26", mix="7=0.6,19=0.4")   # blend of two of 26 styles
     anything = rtstyle.load_style("arbitrary", style_images=["painting.jpg"])  # any picture as style
 """
@@ -24,9 +25,10 @@ from rtstyle.pipeline import RenderReport, render_video
 from rtstyle.sinks import VideoFileSink, check_output, write_image
 from rtstyle.sources import VideoFileSource, read_image
 from rtstyle.stylizer import Stylizer
+from rtstyle.temporal import DEFAULT_MODE, Smoother, make_smoother
 
-__all__ = ["ModelCard", "ModelError", "RenderReport", "RtstyleError", "SinkError", "SourceError",
-           "StyleNotFoundError", "Stylizer", "list_models", "load_style", "render", "stylize_image"]
+__all__ = ["ModelCard", "ModelError", "RenderReport", "RtstyleError", "SinkError", "Smoother", "SourceError",
+           "StyleNotFoundError", "Stylizer", "list_models", "load_style", "make_smoother", "render", "stylize_image"]
 __version__ = "0.1.0"
 
 
@@ -44,9 +46,14 @@ def stylize_image(src: str | Path, dst: str | Path, style: str | Path | Stylizer
 
 def render(src: str | Path, dst: str | Path, style: str | Path | Stylizer, overwrite: bool = False,
            on_frame: Callable[[RenderReport], None] | None = None, stop: threading.Event | None = None,
-           crf: int = 18) -> RenderReport:
-    """Render a video file in a style to an H.264 file, keeping timestamps and audio."""
+           crf: int = 18, smooth: str | Smoother = DEFAULT_MODE) -> RenderReport:
+    """Render a video file in a style to an H.264 file, keeping timestamps and audio.
+
+    ``smooth`` is a temporal smoothing mode ("none", "ema", "flow") at its default
+    strength, or a smoother from :func:`make_smoother`.
+    """
     dst = check_output(dst, overwrite)
+    smoother = make_smoother(smooth) if isinstance(smooth, str) else smooth
     stylizer = style if isinstance(style, Stylizer) else load_style(style)
     source = VideoFileSource(src)
     stylizer(np.zeros((source.height, source.width, 3), np.uint8))  # warm-up: first-run costs stay out of the timing
@@ -56,4 +63,4 @@ def render(src: str | Path, dst: str | Path, style: str | Path | Stylizer, overw
     except BaseException:
         source.close()
         raise
-    return render_video(source, sink, stylizer, on_frame=on_frame, stop=stop)
+    return render_video(source, sink, stylizer, on_frame=on_frame, stop=stop, smoother=smoother)

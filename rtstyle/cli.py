@@ -9,12 +9,13 @@ import click
 
 import rtstyle
 from rtstyle import live as lv
+from rtstyle import metrics, temporal
 from rtstyle.controls import LiveControls
 from rtstyle.errors import RtstyleError
 from rtstyle.preview import PreviewServer, is_loopback, parse_address
+from rtstyle.style_images import ARBITRARY, parse_style_images
 from rtstyle.vcam import VirtualCamera
 from rtstyle.window import WindowOutput, key_help
-from rtstyle.style_images import ARBITRARY, parse_style_images
 
 style_option = click.option("--style", "-s", default=None,
                             help="style name (see `rtstyle styles`), MODEL:STYLE of a mixable model, or .onnx path")
@@ -39,6 +40,21 @@ def file_options(f):
                             click.option("--overwrite", is_flag=True, help="replace DST if it exists")]):
         f = option(f)
     return f
+
+
+def smooth_options(f):
+    """Temporal smoothing options shared by `render` and `live`."""
+    for option in reversed([
+            click.option("--smooth", type=click.Choice(temporal.MODES), default=temporal.DEFAULT_MODE,
+                         show_default=True, help="temporal smoothing against flicker (docs/temporal.md)"),
+            click.option("--smooth-strength", type=click.FloatRange(0, 1, max_open=True),
+                         default=temporal.DEFAULT_STRENGTH, show_default=True,
+                         help="weight of the previous frame: higher = steadier, less faithful"),
+            click.option("--deadband", type=click.FloatRange(0), default=0.0, show_default=True,
+                         help="keep pixels whose input changed less than this many grey levels (static scenes)")]):
+        f = option(f)
+    return f
+
 
 class Main(click.Group):
     """Turns user errors into one line on stderr and exit code 1, without a traceback; Ctrl-C exits 130."""
@@ -82,10 +98,13 @@ def styles() -> None:
 @main.command()
 @file_options
 @click.option("--crf", type=click.IntRange(0, 51), default=18, show_default=True, help="H.264 quality (lower = better)")
+@smooth_options
 def render(src: Path, dst: Path, style: str | None, mix: str | None, style_images: tuple[str, ...], provider: str,
-           threads: int | None, strength: float, keep_colours: bool, overwrite: bool, crf: int) -> None:
+           threads: int | None, strength: float, keep_colours: bool, overwrite: bool, crf: int, smooth: str,
+           smooth_strength: float, deadband: float) -> None:
     """Render video SRC in a style into DST (H.264 .mp4, source audio kept)."""
     rtstyle.sinks.check_output(dst, overwrite)
+    smoother = rtstyle.make_smoother(smooth, smooth_strength, deadband)
     stylizer = _load(style, provider, threads, strength, keep_colours, mix, style_images)
     # SIGTERM ends the render like Ctrl-C: the file is finished, not cut off.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
@@ -93,7 +112,7 @@ def render(src: Path, dst: Path, style: str | None, mix: str | None, style_image
     length, _ = total.frame_count_hint, total.close()
     with click.progressbar(length=length or None, label="rendering", file=sys.stderr,
                            show_pos=True, show_eta=True) as bar:
-        report = rtstyle.render(src, dst, stylizer, overwrite=overwrite, crf=crf,
+        report = rtstyle.render(src, dst, stylizer, overwrite=overwrite, crf=crf, smooth=smoother,
                                 on_frame=lambda r: bar.update(1))
     summary = (f"{report.frames_out} frames in {report.seconds:.1f} s ({report.fps:.1f} fps), "
                f"audio {report.audio} -> {dst}")
@@ -157,10 +176,12 @@ def cameras() -> None:
 @click.option("--log-json", type=click.Path(path_type=Path), help="write the run's fps, drops and latency as JSON")
 @click.option("--snapshot-dir", type=click.Path(path_type=Path, file_okay=False, exists=True, writable=True),
               default=Path("."), show_default=True, help="where the snapshot key saves PNGs")
+@smooth_options
 def live(camera: str | None, source: str | None, loop: bool, size: tuple[int, int] | None, fps: float | None,
          scale: float, styles: tuple[str, ...], provider: str, threads: int | None, strength: float,
          keep_colours: bool, window: bool | None, serve: str | None, vcam: bool, record: Path | None,
-         overwrite: bool, duration: float | None, log_json: Path | None, snapshot_dir: Path) -> None:
+         overwrite: bool, duration: float | None, log_json: Path | None, snapshot_dir: Path, smooth: str,
+         smooth_strength: float, deadband: float) -> None:
     """Paint a camera (or a video played live) in real time: window, browser, virtual camera."""
     if camera is not None and source is not None:
         raise click.UsageError("choose --camera or --source, not both")
@@ -172,7 +193,8 @@ def live(camera: str | None, source: str | None, loop: bool, size: tuple[int, in
     if not paths:
         raise rtstyle.StyleNotFoundError("no styles installed: give --style NAME or --style PATH.onnx")
     controls = LiveControls(list(paths), strength=strength, keep_colours=keep_colours)
-    stylers = lv.LiveStyles(paths, providers=provider, threads=threads, scale=scale)
+    stylers = lv.LiveStyles(paths, providers=provider, threads=threads, scale=scale,
+                            smoother=rtstyle.make_smoother(smooth, smooth_strength, deadband))
     first = stylers.get(controls.styles[0])
     note = first.engine.fallback_note
     click.echo(f"style {first.name} on {first.engine.provider}" + (f" ({note})" if note else ""), err=True)
@@ -275,6 +297,16 @@ def bench(styles: tuple[str, ...], sizes: tuple[str, ...], providers: tuple[str,
     click.echo(f"{machine['cpu']}, {machine['cores_usable']} cores, onnxruntime {machine['onnxruntime']}",
                err=to_stdout)
     click.echo(b.format_table(results), err=to_stdout)
+
+
+@main.command()
+@click.argument("stylized", type=click.Path(path_type=Path))
+@click.option("--reference", required=True, type=click.Path(path_type=Path), help="the original video STYLIZED was made from")
+@click.option("--per-frame", type=click.Path(path_type=Path),
+              help="the same video stylized without smoothing: adds the fidelity figure")
+def flicker(stylized: Path, reference: Path, per_frame: Path | None) -> None:
+    """Measure the flicker of STYLIZED: warping error (Lai et al. 2018) along the reference's motion."""
+    click.echo(metrics.flicker(stylized, reference, per_frame).summary())
 
 
 if __name__ == "__main__":

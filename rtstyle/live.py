@@ -32,6 +32,7 @@ from rtstyle.errors import SinkError
 from rtstyle.frames import VideoFrame
 from rtstyle.models import find_model
 from rtstyle.sinks import VideoFileSink, write_image
+from rtstyle.temporal import Smoother
 from rtstyle.sources import resize_to
 from rtstyle.stylizer import Stylizer
 
@@ -47,13 +48,6 @@ class LiveSource(Protocol):
     def frames(self) -> Iterator[VideoFrame]: ...
     def describe(self) -> str: ...
     def close(self) -> None: ...
-
-
-class Smoother(Protocol):
-    """Temporal smoothing between consecutive stylized frames (see rtstyle.temporal)."""
-
-    def __call__(self, original: np.ndarray, stylized: np.ndarray) -> np.ndarray: ...
-    def reset(self) -> None: ...
 
 
 class LatestSlot(Generic[T]):

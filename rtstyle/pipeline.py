@@ -18,6 +18,7 @@ import numpy as np
 from rtstyle.frames import VideoFrame
 from rtstyle.sinks import VideoFileSink
 from rtstyle.sources import VideoFileSource
+from rtstyle.temporal import Smoother
 
 T = TypeVar("T")
 _END = object()
@@ -108,8 +109,11 @@ def chain(source: Iterable[T], steps: list[tuple[str, Callable | None]], stop: t
 
 def render_video(source: VideoFileSource, sink: VideoFileSink, stylize: Callable[[np.ndarray], np.ndarray],
                  on_frame: Callable[[RenderReport], None] | None = None,
-                 stop: threading.Event | None = None) -> RenderReport:
+                 stop: threading.Event | None = None, smoother: Smoother | None = None) -> RenderReport:
     """Stylize every frame of ``source`` into ``sink``: decode, inference and encode overlap.
+
+    ``smoother`` (see rtstyle.temporal) sees each input frame with its stylized result,
+    in order, and returns the frame to write.
 
     KeyboardInterrupt (Ctrl-C, or SIGTERM mapped to it by the CLI) or ``stop`` ends the
     render early; the sink is closed either way so the file holds every finished frame
@@ -117,9 +121,12 @@ def render_video(source: VideoFileSource, sink: VideoFileSink, stylize: Callable
     """
     stop = stop or threading.Event()
     report = RenderReport(audio=sink.audio.action if sink.audio else "none")
+    if smoother:
+        smoother.reset()  # a new source: nothing from a previous one may bleed in
 
     def work(frame: VideoFrame) -> VideoFrame:
-        frame.image = stylize(frame.image)
+        painted = stylize(frame.image)
+        frame.image = smoother(frame.image, painted) if smoother else painted
         return frame
 
     t0 = time.perf_counter()
