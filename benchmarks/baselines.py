@@ -27,6 +27,7 @@ import torch
 import rtstyle
 from benchmarks.common import make_clip, time_calls
 from rtstyle import frames
+from rtstyle.bench import default_models
 from rtstyle.engine import Engine
 from rtstyle.models import find_model
 from rtstyle.sources import VideoFileSource
@@ -105,7 +106,7 @@ def main() -> None:
     ap.add_argument("--json", type=Path)
     a = ap.parse_args()
     width, height = (int(v) for v in a.size.split("x"))
-    names = a.model or [c.name for c in rtstyle.list_models() if c.info.get("precision") != "int8"]
+    names = a.model or [c.name for c in default_models()]
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

@@ -27,7 +27,7 @@ import torch
 import rtstyle
 from benchmarks.common import make_clip, time_calls
 from rtstyle import guided
-from rtstyle.bench import machine_info
+from rtstyle.bench import default_models, machine_info
 from rtstyle.frames import VideoFrame
 from rtstyle.models import find_model
 from rtstyle.pipeline import chain
@@ -184,8 +184,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         clip = a.video or make_clip(tmp / "clip_640x360.mp4", 640, 360)
-        shipped = [c for c in rtstyle.list_models() if c.info.get("size_class") == "fast"
-                   and c.info.get("precision") != "int8"]
+        shipped = [c for c in default_models() if c.info.get("size_class") == "fast"]
         model = find_model(a.model).path if a.model else shipped[0].path if shipped else exported(FAST, tmp)
         card = find_model(model)
         scale = a.scale or float(card.info.get("internal_scale", 0.5))

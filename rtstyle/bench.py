@@ -100,6 +100,12 @@ def int8_variant(card: ModelCard, models: Iterable[ModelCard]) -> ModelCard | No
     return None
 
 
+def default_models() -> list[ModelCard]:
+    """The style models to measure when none are named: int8 variants count as a precision
+    of their base model, and helper networks (style predictors) are not style models."""
+    return [c for c in list_models() if c.role == "style" and c.info.get("precision") != "int8"]
+
+
 def _frames(width: int, height: int, count: int) -> list[np.ndarray]:
     """Distinct frames of one size, so no cache effect flatters the timing (content does not change speed)."""
     rng = np.random.default_rng(0)
@@ -207,10 +213,10 @@ def _run_video(case: Case, style: str | Path, result: Result, warmup: int) -> No
 
 def plan(styles: list[str], sizes: list[str], providers: list[str], precisions: list[str],
          threads: list[int | None], scale: float | None = None, video: Path | None = None) -> list[Case]:
-    """Every combination asked for; defaults: all models (int8 variants count as a precision of
-    their base), every provider this onnxruntime build has, fp32, ORT's thread count."""
+    """Every combination asked for; defaults: ``default_models()``, every provider this
+    onnxruntime build has, fp32, ORT's thread count."""
     if not styles:
-        styles = [c.name for c in list_models() if c.info.get("precision") != "int8"]
+        styles = [c.name for c in default_models()]
         if not styles:
             raise RtstyleError("no style models found (see `rtstyle styles`)")
     if not providers:

@@ -122,12 +122,11 @@ def main() -> None:
         sys.exit(f"device_check: cannot run without {', '.join(still)} (no network: carry wheels in {a.wheels})")
     sys.path.insert(0, str(ROOT))
     os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
-    import rtstyle
-    from rtstyle.bench import machine_info
+    from rtstyle.bench import default_models, machine_info
 
     out = a.out / f"device_check-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}"
     out.mkdir(parents=True, exist_ok=True)
-    models = a.model or [c.name for c in rtstyle.list_models() if c.info.get("precision") != "int8"]
+    models = a.model or [c.name for c in default_models()]
     summary: dict = {"machine": machine_info(), "models": models,
                      "tests": run_tests(min(120.0, deadline - time.monotonic()))}
     if models:
