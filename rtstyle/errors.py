@@ -19,3 +19,7 @@ class SourceError(RtstyleError):
 
 class SinkError(RtstyleError):
     """An output cannot be created or written."""
+
+
+class MissingExtraError(RtstyleError):
+    """A feature needs an optional dependency group (e.g. ``[train]`` for PyTorch) that is not installed."""
