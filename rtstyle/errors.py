@@ -23,3 +23,7 @@ class SinkError(RtstyleError):
 
 class StyleMixError(RtstyleError, ValueError):
     """A style mix, style weight vector or style vector is malformed."""
+
+
+class MissingExtraError(RtstyleError):
+    """A feature needs an optional dependency group (e.g. ``[train]`` for PyTorch) that is not installed."""

