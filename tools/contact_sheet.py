@@ -28,7 +28,7 @@ def label(img: np.ndarray, text: str) -> np.ndarray:
 
 def caption(style: rtstyle.Stylizer) -> str:
     """The style's title, with its index when it is one of a mixable model's named styles."""
-    current = style.current_style
+    current = style.current_style if style.space else None
     return f"{style.styles.index(current)} {style.title}" if current else style.title
 
 
