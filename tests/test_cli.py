@@ -72,7 +72,9 @@ def test_signal_mid_render_leaves_playable_file(data: Path, tmp_path: Path, sig:
     src, dst = data / "damaged.avi", tmp_path / "cut.mp4"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     p = subprocess.Popen([sys.executable, "-m", "rtstyle", "render", str(src), str(dst), "--style", "starry_night",
-                          "--threads", "1"], stderr=subprocess.PIPE, text=True, env=env)
+                          "--threads", "1"], stderr=subprocess.PIPE, text=True, env=env,
+                         # As from a terminal: a background job (CI) inherits SIGINT ignored.
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 60
     while not dst.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
