@@ -218,7 +218,7 @@ def plan(styles: list[str], sizes: list[str], providers: list[str], precisions: 
     if not styles:
         styles = [c.name for c in default_models()]
         if not styles:
-            raise RtstyleError("no style models found (see `rtstyle styles`)")
+            raise RtstyleError("no style models found (see `rtstyle models`)")
     if not providers:
         built_in = ort.get_available_providers()
         providers = [alias for alias, name in (("tensorrt", PREFERENCE[0]), ("cuda", PREFERENCE[1]),

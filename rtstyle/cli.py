@@ -20,7 +20,7 @@ from rtstyle.vcam import VirtualCamera
 from rtstyle.window import WindowOutput, key_help
 
 style_option = click.option("--style", "-s", default=None,
-                            help="style name (see `rtstyle styles`), MODEL:STYLE of a mixable model, or .onnx path")
+                            help="style name (see `rtstyle models`), MODEL:STYLE of a mixable model, or .onnx path")
 mix_option = click.option("--mix", default=None, help="blend styles of a mixable model, e.g. 7=0.6,19=0.4")
 style_image_option = click.option("--style-image", "style_images", multiple=True,
                                   help="a picture as the style (repeat to blend; PICTURE=WEIGHT sets its share)")
@@ -91,8 +91,8 @@ def _load(style: str | None, provider: str, threads: int | None, strength: float
 
 
 @main.command()
-def styles() -> None:
-    """List the style models found on the search path."""
+def models() -> None:
+    """List the style models found on the search path, with their cost and card."""
     for card in rtstyle.list_models():
         click.echo(card.summary())
 

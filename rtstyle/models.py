@@ -43,9 +43,17 @@ class ModelCard:
 
     def summary(self) -> str:
         """For listings: name, title, cost; then one line per named style a mixable model holds."""
-        macs = self.info.get("macs_per_pixel")
-        cost = f"{macs / 1000:.0f}k MAC/px" if macs else "MAC/px unknown"
-        lines = [f"{self.name:<24} {self.title} ({self.info.get('architecture', 'unknown architecture')}, {cost})"]
+        i = self.info
+        macs, params, training = i.get("macs_per_pixel"), i.get("params"), i.get("training", {})
+        facts = [i.get("size_class"), f"{macs / 1000:.1f}k MAC/px" if macs else "MAC/px unknown",
+                 f"{params / 1e6:.2f}M params" if params else None,
+                 f"{self.path.stat().st_size / 1e6:.1f} MB" if self.path.is_file() else None,
+                 f"{training['steps_done']} training steps" if "steps_done" in training else None]
+        lines = [f"{self.name:<24} {self.title}: " + ", ".join(f for f in facts if f),
+                 f"  {i.get('architecture', 'unknown architecture')}"]
+        if i.get("style_image"):
+            lines.append(f"  style image {i['style_image']} ({i.get('style_credit', 'credit unrecorded')}; "
+                         f"{i.get('style_status', 'status unrecorded')})")
         for spec in self.info.get("inputs", {}).values():
             for i, label in enumerate(spec.get("labels", [])):
                 look = f": {label['look']}" if label.get("look") else ""

@@ -10,6 +10,7 @@ import pytest
 import rtstyle
 from rtstyle import frames
 from rtstyle.models import ModelCard
+from rtstyle.sources import read_image
 
 
 @pytest.mark.parametrize("h, w", [(181, 317), (1, 1), (2, 3), (7, 640), (360, 640), (33, 17)])
@@ -55,3 +56,19 @@ def test_strength_and_colour_keeping(data: Path):
     kept = frames.keep_colours(painted, img)
     chroma = lambda a: cv2.cvtColor(a, cv2.COLOR_RGB2YCrCb)[..., 1:].astype(int)  # noqa: E731
     assert np.abs(chroma(kept) - chroma(img)).mean() < np.abs(chroma(painted) - chroma(img)).mean() / 3
+
+
+def test_blend_keeps_contrast_and_colour_that_a_plain_rgb_mix_loses(data):
+    """At 0.5 a plain RGB mix of two unrelated textures loses spread and colour; blend keeps them."""
+    photo = read_image(data / "messi5.jpg")
+    other = np.ascontiguousarray(photo[::-1, ::-1])  # same statistics, unrelated content
+    mixed = frames.blend(other, photo, 0.5)
+    plain = cv2.addWeighted(other, 0.5, photo, 0.5, 0.0)
+
+    def spread_and_colour(img: np.ndarray) -> tuple[float, float]:
+        ycc = cv2.cvtColor(img, cv2.COLOR_RGB2YCrCb).astype(np.float32)
+        return float(ycc[..., 0].std()), float(np.abs(ycc[..., 1:] - 128).mean())
+
+    want, got, lost = spread_and_colour(photo), spread_and_colour(mixed), spread_and_colour(plain)
+    assert lost[0] < 0.9 * want[0] and abs(got[0] - want[0]) < 0.03 * want[0]
+    assert lost[1] < 0.9 * want[1] and abs(got[1] - want[1]) < 0.05 * want[1]

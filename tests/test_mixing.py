@@ -270,7 +270,7 @@ def test_cli_style_image_render_keeps_audio(data: Path, tmp_path: Path):
 
 
 def test_styles_listing_names_the_26_styles():
-    result = CliRunner().invoke(main, ["styles"])
+    result = CliRunner().invoke(main, ["models"])
     assert result.exit_code == 0
     assert "multistyle26:19  starry_blue" in result.output and "arbitrary:starry_night" in result.output
     with pytest.raises(ModelError, match="not a style model"):
