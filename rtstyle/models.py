@@ -74,6 +74,8 @@ def search_path() -> list[Path]:
 def read_card(path: str | Path) -> ModelCard:
     """Read the card of an ONNX model; a model without one gets defaults named after the file."""
     path = Path(path)
+    if path.is_dir():
+        raise ModelError(f"{path.name} is a folder, not a model file: {path}")
     if not path.is_file():
         raise ModelError(f"model file not found: {path}")
     opts = ort.SessionOptions()

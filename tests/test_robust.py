@@ -1,0 +1,166 @@
+"""Failures users run into: bad model files, signals mid-render, a camera that goes away,
+a stream that stalls. Each must end with one clear line and lose nothing already made."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+import rtstyle
+from conftest import stream_info
+from rtstyle.errors import ModelError
+
+ROOT = Path(__file__).resolve().parent.parent
+F, U8 = TensorProto.FLOAT, TensorProto.UINT8
+
+
+# --- models ---------------------------------------------------------------------------
+def _model(folder: Path, name: str, nodes: list, inputs: list, outputs: list, inits: tuple = (),
+           card: dict | None = None) -> Path:
+    """A real ONNX file: ``inputs``/``outputs`` are (name, element type, shape) triples."""
+    graph = helper.make_graph(nodes, name, [helper.make_tensor_value_info(*i) for i in inputs],
+                              [helper.make_tensor_value_info(*o) for o in outputs],
+                              [numpy_helper.from_array(np.asarray(v), n) for n, v in inits])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    if card is not None:
+        model.metadata_props.add(key="rtstyle", value=json.dumps(card))
+    onnx.checker.check_model(model)
+    path = folder / f"{name}.onnx"
+    onnx.save(model, str(path))
+    return path
+
+
+IMAGE = ("x", F, [1, 3, "h", "w"])
+RELU = [helper.make_node("Relu", ["x"], ["y"])]
+
+# name -> (nodes, inputs, outputs, initializers, card, what the error must say)
+BAD_GRAPHS = {
+    "rank3": (RELU, [("x", F, [1, 3, "w"])], [("y", F, [1, 3, "w"])], (), None, "not an image model"),
+    "rank5": (RELU, [("x", F, [1, 3, 1, "h", "w"])], [("y", F, [1, 3, 1, "h", "w"])], (), None, "not an image model"),
+    "grey": (RELU, [("x", F, [1, 1, "h", "w"])], [("y", F, [1, 1, "h", "w"])], (), None, "not an image model"),
+    "rgba": (RELU, [("x", F, [1, 4, "h", "w"])], [("y", F, [1, 4, "h", "w"])], (), None, "not an image model"),
+    "vector": (RELU, [("x", F, [1, 10])], [("y", F, [1, 10])], (), None, "not an image model"),
+    "uint8_input": ([helper.make_node("Cast", ["x"], ["y"], to=F)], [("x", U8, [1, 3, "h", "w"])],
+                    [("y", F, [1, 3, "h", "w"])], (), None, "not an image model"),
+    "nhwc_card_on_nchw": (RELU, [IMAGE], [("y", F, [1, 3, "h", "w"])], (), {"layout": "NHWC"}, "not an image model"),
+    "fixed_224": (RELU, [("x", F, [1, 3, 224, 224])], [("y", F, [1, 3, 224, 224])], (), None,
+                  "only takes 224x224 images"),
+    "classifier": ([helper.make_node("ReduceMean", ["x"], ["m"], axes=[2, 3], keepdims=0),
+                    helper.make_node("MatMul", ["m", "fc"], ["y"])], [IMAGE], [("y", F, [1, 1000])],
+                   (("fc", np.ones((3, 1000), np.float32)),), None,
+                   "not an image-to-image model"),
+    "int_output": ([helper.make_node("Cast", ["x"], ["y"], to=TensorProto.INT64)], [IMAGE],
+                   [("y", TensorProto.INT64, [1, 3, "h", "w"])], (), None, "not an image-to-image model"),
+    "half_size": ([helper.make_node("AveragePool", ["x"], ["y"], kernel_shape=[2, 2], strides=[2, 2])], [IMAGE],
+                  [("y", F, [1, 3, "h2", "w2"])], (), None, "must keep the image size"),
+    # Exporters only label dynamic axes: this one claims to keep the size and halves it.
+    "half_size_mislabelled": ([helper.make_node("AveragePool", ["x"], ["y"], kernel_shape=[2, 2], strides=[2, 2])],
+                              [IMAGE], [("y", F, [1, 3, "h", "w"])], (), None, "must keep the image size"),
+    "double_size": ([helper.make_node("Resize", ["x", "", "scales"], ["y"], mode="nearest")], [IMAGE],
+                    [("y", F, [1, 3, "h2", "w2"])], (("scales", np.array([1, 1, 2, 2], np.float32)),), None,
+                    "must keep the image size"),
+    "grey_output": ([helper.make_node("ReduceMean", ["x"], ["y"], axes=[1], keepdims=1)], [IMAGE],
+                    [("y", F, [1, 1, "h", "w"])], (), None,
+                    "must keep the image size"),
+    "transposed": ([helper.make_node("Transpose", ["x"], ["y"], perm=[0, 1, 3, 2])], [IMAGE],
+                   [("y", F, [1, 3, "w", "h"])], (), None, "must keep the image size"),
+    "fixed_reshape": ([helper.make_node("Reshape", ["x", "shape"], ["y"])], [IMAGE], [("y", F, [1, 3, 32, 32])],
+                      (("shape", np.array([1, 3, 32, 32], np.int64)),), None, "fails on a 36x32 test image"),
+    "two_outputs": ([*RELU, helper.make_node("Sigmoid", ["x"], ["z"])], [IMAGE],
+                    [("y", F, [1, 3, "h", "w"]), ("z", F, [1, 3, "h", "w"])], (), None, "has 2 outputs (y, z)"),
+    "no_input": ([helper.make_node("Relu", ["c"], ["y"])], [], [("y", F, [1, 3, 2, 2])],
+                 (("c", np.ones((1, 3, 2, 2), np.float32)),), None, "takes no input"),
+    "undescribed_input": ([helper.make_node("Mul", ["x", "s"], ["y"])], [IMAGE, ("s", F, [1])],
+                          [("y", F, [1, 3, "h", "w"])], (), None, "needs input 's'"),
+    "predictor_role": (RELU, [IMAGE], [("y", F, [1, 3, "h", "w"])], (), {"role": "style_predictor"},
+                       "is a style predictor, not a style model"),
+}
+
+
+def _bad_graph(folder: Path, name: str) -> tuple[Path, str]:
+    nodes, inputs, outputs, inits, card, needle = BAD_GRAPHS[name]
+    return _model(folder, name, nodes, inputs, outputs, inits, card), needle
+
+
+def _bad_file(folder: Path, name: str, good: Path) -> Path:
+    """Files that are not ONNX, or ONNX cut short: a broken download, a wrong file renamed."""
+    path = folder / f"{name}.onnx"
+    whole = good.read_bytes()
+    content = {"empty": b"", "text": b"this is not a model\n" * 40,
+               "jpeg": (ROOT / "tests" / "data" / "messi5.jpg").read_bytes()[:20000],
+               "random": np.random.default_rng(8).bytes(20000),
+               "cut_16_bytes": whole[:16], "cut_half": whole[:len(whole) // 2],
+               "cut_last_20_bytes": whole[:-20]}.get(name)
+    if content is None:  # "folder": a directory that has a model's name
+        path.mkdir()
+    else:
+        path.write_bytes(content)
+    return path
+
+
+BAD_FILES = ["empty", "text", "jpeg", "random", "cut_16_bytes", "cut_half", "cut_last_20_bytes", "folder"]
+
+
+def _rejected(path: Path) -> str:
+    """Load ``path`` as a style: it must fail at load with one line, and that line is returned."""
+    with pytest.raises(ModelError) as info:
+        rtstyle.load_style(path, threads=1)
+    message = str(info.value)
+    assert "\n" not in message and path.name in message, message
+    return message
+
+
+@pytest.mark.parametrize("name", BAD_FILES)
+def test_file_that_is_not_a_model_is_rejected(tiny_model: Path, tmp_path: Path, name: str):
+    message = _rejected(_bad_file(tmp_path, name, tiny_model))
+    assert "not a usable ONNX model" in message or "is a folder" in message, message
+
+
+@pytest.mark.parametrize("name", sorted(BAD_GRAPHS))
+def test_model_that_is_not_image_to_image_is_rejected_at_load(tmp_path: Path, name: str):
+    path, needle = _bad_graph(tmp_path, name)
+    assert needle in _rejected(path)
+
+
+def test_a_plain_image_to_image_graph_is_accepted(tmp_path: Path):
+    """The control for the table above: the same builder makes a model that loads and runs."""
+    path = _model(tmp_path, "relu", RELU, [IMAGE], [("y", F, [1, 3, "h", "w"])])
+    frame = np.random.default_rng(0).integers(0, 255, (37, 51, 3), np.uint8)
+    assert np.array_equal(rtstyle.load_style(path, threads=1)(frame), frame)
+
+
+def rtstyle_cli(*args: str | Path, **kw) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "rtstyle", *map(str, args)], capture_output=True, text=True,
+                          env=env, timeout=120, **kw)
+
+
+def _one_error_line(stderr: str) -> str:
+    assert "Traceback" not in stderr, stderr
+    lines = [ln for ln in stderr.splitlines() if ln.startswith("error:")]
+    assert len(lines) == 1, stderr
+    return lines[0]
+
+
+def test_bad_models_through_the_cli(data: Path, tiny_model: Path, tmp_path: Path):
+    """What a user sees: one line, exit 1, no output file (all bad models in one process run each)."""
+    cases = [(_bad_file(tmp_path, "cut_half", tiny_model), "not a usable ONNX model"),
+             _bad_graph(tmp_path, "classifier"), _bad_graph(tmp_path, "half_size_mislabelled"),
+             _bad_graph(tmp_path, "grey"), _bad_graph(tmp_path, "fixed_reshape")]
+    for model, needle in cases:
+        out = tmp_path / f"{model.stem}.png"
+        r = rtstyle_cli("image", data / "messi5.jpg", out, "--style", model)
+        assert r.returncode == 1 and needle in _one_error_line(r.stderr), r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1, r.stderr  # nothing else printed, by us or by ORT
+        assert not out.exists()
