@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import signal
 import sys
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -59,7 +61,8 @@ def smooth_options(f):
 
 
 class Main(click.Group):
-    """Turns user errors into one line on stderr and exit code 1, without a traceback; Ctrl-C exits 130."""
+    """Turns user errors into one line on stderr and exit code 1, without a traceback; a signal
+    exits 128 + its number (Ctrl-C 130, SIGTERM 143)."""
 
     def invoke(self, ctx: click.Context):
         try:
@@ -67,9 +70,46 @@ class Main(click.Group):
         except RtstyleError as e:
             click.echo(f"error: {e}", err=True)
             sys.exit(1)
-        except KeyboardInterrupt:  # outside a render loop (which finishes its file itself)
-            click.echo("interrupted", err=True)
-            sys.exit(130)
+        except KeyboardInterrupt as e:  # outside a render loop (which finishes its file itself)
+            signum = e.args[0] if e.args else signal.SIGINT
+            click.echo(f"interrupted ({signal.Signals(signum).name})", err=True)
+            sys.exit(128 + signum)
+
+
+class Interrupt:
+    """Ctrl-C and SIGTERM (kill, systemd, docker stop) end a run the same way.
+
+    Once :meth:`arm`-ed with a way to stop gently (a render: at the next frame boundary, so
+    the file is finished and no write is cut in half), the first signal takes it; before
+    that, or at a second signal, the run stops at once (KeyboardInterrupt). SIGINT is left
+    alone when the process was started with it ignored (a background job).
+    """
+
+    def __init__(self) -> None:
+        self.signum = signal.SIGINT
+        self._gently: Callable[[], None] | None = None
+        self._asked = False
+        signal.signal(signal.SIGTERM, self._handle)
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            signal.signal(signal.SIGINT, self._handle)
+
+    def arm(self, stop_gently: Callable[[], None]) -> None:
+        self._gently = stop_gently
+
+    def _handle(self, signum: int, frame: object) -> None:
+        self.signum = signum
+        if self._gently is None or self._asked:
+            raise KeyboardInterrupt(signum)
+        self._asked = True
+        self._gently()
+
+    @property
+    def name(self) -> str:
+        return signal.Signals(self.signum).name
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
 
 
 @click.group(cls=Main)
@@ -104,26 +144,34 @@ def styles() -> None:
 def render(src: Path, dst: Path, style: str | None, mix: str | None, style_images: tuple[str, ...], provider: str,
            threads: int | None, strength: float, keep_colours: bool, overwrite: bool, crf: int, smooth: str,
            smooth_strength: float, deadband: float) -> None:
-    """Render video SRC in a style into DST (H.264 .mp4, source audio kept)."""
+    """Render video SRC in a style into DST (H.264 .mp4, source audio kept).
+
+    Ctrl-C or SIGTERM stops early with a playable file of the frames done and their audio
+    (exit status 130 or 143)."""
+    interrupt = Interrupt()
     rtstyle.sinks.check_output(dst, overwrite)
     smoother = rtstyle.make_smoother(smooth, smooth_strength, deadband)
     stylizer = _load(style, provider, threads, strength, keep_colours, mix, style_images)
-    # SIGTERM ends the render like Ctrl-C: the file is finished, not cut off.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
     total = rtstyle.sources.VideoFileSource(src)
     length, _ = total.frame_count_hint, total.close()
+    stop = threading.Event()
+
+    def on_frame(report: rtstyle.RenderReport) -> None:
+        interrupt.arm(stop.set)  # from the first frame written on, a signal finishes the file
+        bar.update(1)
+
     with click.progressbar(length=length or None, label="rendering", file=sys.stderr,
                            show_pos=True, show_eta=True) as bar:
         report = rtstyle.render(src, dst, stylizer, overwrite=overwrite, crf=crf, smooth=smoother,
-                                on_frame=lambda r: bar.update(1))
+                                on_frame=on_frame, stop=stop)
     summary = (f"{report.frames_out} frames in {report.seconds:.1f} s ({report.fps:.1f} fps), "
                f"audio {report.audio} -> {dst}")
     if report.skipped_packets or report.damaged_packets:
         summary += (f"; damaged input: {report.damaged_packets} packet(s) decoded with errors, "
                     f"{report.skipped_packets} skipped")
     if report.interrupted:
-        click.echo(f"interrupted: {summary}", err=True)
-        sys.exit(130)
+        click.echo(f"interrupted ({interrupt.name}): {summary}", err=True)
+        sys.exit(interrupt.exit_code)
     click.echo(summary, err=True)
 
 
@@ -185,6 +233,7 @@ def live(camera: str | None, source: str | None, loop: bool, size: tuple[int, in
          overwrite: bool, duration: float | None, log_json: Path | None, snapshot_dir: Path, smooth: str,
          smooth_strength: float, deadband: float) -> None:
     """Paint a camera (or a video played live) in real time: window, browser, virtual camera."""
+    interrupt = Interrupt()
     if camera is not None and source is not None:
         raise click.UsageError("choose --camera or --source, not both")
     if record:
@@ -205,7 +254,7 @@ def live(camera: str | None, source: str | None, loop: bool, size: tuple[int, in
     click.echo(src.describe(), err=True)
     try:
         outputs = _live_outputs(src, controls, window, serve, vcam, record)
-        signal.signal(signal.SIGTERM, signal.default_int_handler)
+        interrupt.arm(controls.quit)  # Ctrl-C and SIGTERM end the session like the quit key
         summary = lv.LivePipeline(src, stylers, controls, outputs, snapshot_dir).run(duration)  # closes outputs
     finally:
         src.close()

@@ -5,7 +5,6 @@ from pathlib import Path
 
 import pytest
 
-import rtstyle
 from rtstyle.engine import Engine, choose_providers
 from rtstyle.errors import ModelError, StyleNotFoundError
 from rtstyle.models import find_model, list_models

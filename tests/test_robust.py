@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -19,6 +17,8 @@ from onnx import TensorProto, helper, numpy_helper
 
 import rtstyle
 from conftest import stream_info
+from test_cli import assert_one_line_error
+from test_cli import rtstyle as rtstyle_cli
 from rtstyle.errors import ModelError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -140,19 +140,6 @@ def test_a_plain_image_to_image_graph_is_accepted(tmp_path: Path):
     assert np.array_equal(rtstyle.load_style(path, threads=1)(frame), frame)
 
 
-def rtstyle_cli(*args: str | Path, **kw) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "rtstyle", *map(str, args)], capture_output=True, text=True,
-                          env=env, timeout=120, **kw)
-
-
-def _one_error_line(stderr: str) -> str:
-    assert "Traceback" not in stderr, stderr
-    lines = [ln for ln in stderr.splitlines() if ln.startswith("error:")]
-    assert len(lines) == 1, stderr
-    return lines[0]
-
-
 def test_bad_models_through_the_cli(data: Path, tiny_model: Path, tmp_path: Path):
     """What a user sees: one line, exit 1, no output file (all bad models in one process run each)."""
     cases = [(_bad_file(tmp_path, "cut_half", tiny_model), "not a usable ONNX model"),
@@ -161,6 +148,38 @@ def test_bad_models_through_the_cli(data: Path, tiny_model: Path, tmp_path: Path
     for model, needle in cases:
         out = tmp_path / f"{model.stem}.png"
         r = rtstyle_cli("image", data / "messi5.jpg", out, "--style", model)
-        assert r.returncode == 1 and needle in _one_error_line(r.stderr), r.stderr
+        assert_one_line_error(r, needle)
         assert len(r.stderr.strip().splitlines()) == 1, r.stderr  # nothing else printed, by us or by ORT
         assert not out.exists()
+
+
+# --- signals --------------------------------------------------------------------------
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_signal_mid_render_finishes_the_file(tmp_path: Path, sig: int):
+    """Ctrl-C or SIGTERM while rendering: exit 128 + signal, one line saying how many frames
+    were written, and a file that plays exactly those frames with audio of the same length."""
+    # A real clip with audio, the heaviest shipped net on one thread: seconds for a few
+    # frames, so the signal lands mid-render even on a machine several times faster.
+    src, dst, log = ROOT / "examples" / "pedestrians.mp4", tmp_path / "cut.mp4", tmp_path / "stderr.txt"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    with log.open("w") as err:
+        p = subprocess.Popen([sys.executable, "-m", "rtstyle", "render", src, dst, "--style", "starry_night",
+                              "--threads", "1", "--smooth", "none"], stderr=err, env=env,
+                             # As from a terminal: a background job (CI) inherits SIGINT ignored.
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        deadline = time.monotonic() + 60
+        while "rendering" not in log.read_text() and time.monotonic() < deadline:  # the model is loaded
+            time.sleep(0.05)
+        time.sleep(3.0)
+        p.send_signal(sig)
+        p.wait(timeout=60)
+    err_text = log.read_text()
+    assert p.returncode == 128 + sig, err_text
+    assert "Traceback" not in err_text
+    lines = [ln for ln in err_text.splitlines() if ln.startswith("interrupted")]
+    assert len(lines) == 1 and signal.Signals(sig).name in lines[0], err_text
+    written = int(lines[0].split(": ", 1)[1].split(" frames")[0])
+    info = stream_info(dst)
+    assert 0 < written < 100 and info["frames"] == written, (written, info["frames"])
+    assert info["video_times"] == pytest.approx([i / 10 for i in range(written)], abs=1e-3)  # source timing kept
+    assert abs(info["audio_duration"] - info["video_duration"]) <= 0.05, info
