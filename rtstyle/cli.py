@@ -82,16 +82,26 @@ class Interrupt:
     Once :meth:`arm`-ed with a way to stop gently (a render: at the next frame boundary, so
     the file is finished and no write is cut in half), the first signal takes it; before
     that, or at a second signal, the run stops at once (KeyboardInterrupt). SIGINT is left
-    alone when the process was started with it ignored (a background job).
+    alone when the process was started with it ignored (a background job). A context
+    manager: the handlers before it are put back on exit.
     """
 
     def __init__(self) -> None:
         self.signum = signal.SIGINT
         self._gently: Callable[[], None] | None = None
         self._asked = False
+        self._previous: dict[int, object] = {}
+
+    def __enter__(self) -> Interrupt:
+        self._previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
         signal.signal(signal.SIGTERM, self._handle)
-        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        if self._previous[signal.SIGINT] is signal.default_int_handler:
             signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
 
     def arm(self, stop_gently: Callable[[], None]) -> None:
         self._gently = stop_gently
@@ -148,22 +158,22 @@ def render(src: Path, dst: Path, style: str | None, mix: str | None, style_image
 
     Ctrl-C or SIGTERM stops early with a playable file of the frames done and their audio
     (exit status 130 or 143)."""
-    interrupt = Interrupt()
-    rtstyle.sinks.check_output(dst, overwrite)
-    smoother = rtstyle.make_smoother(smooth, smooth_strength, deadband)
-    stylizer = _load(style, provider, threads, strength, keep_colours, mix, style_images)
-    total = rtstyle.sources.VideoFileSource(src)
-    length, _ = total.frame_count_hint, total.close()
-    stop = threading.Event()
+    with Interrupt() as interrupt:
+        rtstyle.sinks.check_output(dst, overwrite)
+        smoother = rtstyle.make_smoother(smooth, smooth_strength, deadband)
+        stylizer = _load(style, provider, threads, strength, keep_colours, mix, style_images)
+        total = rtstyle.sources.VideoFileSource(src)
+        length, _ = total.frame_count_hint, total.close()
+        stop = threading.Event()
 
-    def on_frame(report: rtstyle.RenderReport) -> None:
-        interrupt.arm(stop.set)  # from the first frame written on, a signal finishes the file
-        bar.update(1)
+        def on_frame(report: rtstyle.RenderReport) -> None:
+            interrupt.arm(stop.set)  # from the first frame written on, a signal finishes the file
+            bar.update(1)
 
-    with click.progressbar(length=length or None, label="rendering", file=sys.stderr,
-                           show_pos=True, show_eta=True) as bar:
-        report = rtstyle.render(src, dst, stylizer, overwrite=overwrite, crf=crf, smooth=smoother,
-                                on_frame=on_frame, stop=stop)
+        with click.progressbar(length=length or None, label="rendering", file=sys.stderr,
+                               show_pos=True, show_eta=True) as bar:
+            report = rtstyle.render(src, dst, stylizer, overwrite=overwrite, crf=crf, smooth=smoother,
+                                    on_frame=on_frame, stop=stop)
     summary = (f"{report.frames_out} frames in {report.seconds:.1f} s ({report.fps:.1f} fps), "
                f"audio {report.audio} -> {dst}")
     if report.skipped_packets or report.damaged_packets:
@@ -206,6 +216,9 @@ def cameras() -> None:
 @click.option("--camera", help="camera index or device path [default: 0]")
 @click.option("--source", help="video file or stream URL, played at its native pace (instead of a camera)")
 @click.option("--loop", is_flag=True, help="play --source again and again")
+@click.option("--camera-timeout", type=click.FloatRange(min=0), default=rtstyle.sources.Reconnect.give_up,
+              show_default=True, help=f"a lost camera is retried (waits {rtstyle.sources.Reconnect.first:g} s doubling "
+                                      f"to {rtstyle.sources.Reconnect.longest:g} s); end after this many seconds")
 @click.option("--size", callback=_size, help="WIDTHxHEIGHT to ask the camera for (a --source is resized)")
 @click.option("--fps", type=click.FloatRange(min=1), help="rate to ask the camera for (a --source plays at it)")
 @click.option("--scale", type=click.FloatRange(0.1, 1.0), default=1.0, show_default=True,
@@ -227,13 +240,12 @@ def cameras() -> None:
 @click.option("--snapshot-dir", type=click.Path(path_type=Path, file_okay=False, exists=True, writable=True),
               default=Path("."), show_default=True, help="where the snapshot key saves PNGs")
 @smooth_options
-def live(camera: str | None, source: str | None, loop: bool, size: tuple[int, int] | None, fps: float | None,
+def live(camera: str | None, source: str | None, loop: bool, camera_timeout: float, size: tuple[int, int] | None, fps: float | None,
          scale: float, styles: tuple[str, ...], provider: str, threads: int | None, strength: float,
          keep_colours: bool, window: bool | None, serve: str | None, vcam: bool, record: Path | None,
          overwrite: bool, duration: float | None, log_json: Path | None, snapshot_dir: Path, smooth: str,
          smooth_strength: float, deadband: float) -> None:
     """Paint a camera (or a video played live) in real time: window, browser, virtual camera."""
-    interrupt = Interrupt()
     if camera is not None and source is not None:
         raise click.UsageError("choose --camera or --source, not both")
     if record:
@@ -250,14 +262,16 @@ def live(camera: str | None, source: str | None, loop: bool, size: tuple[int, in
     note = first.engine.fallback_note
     click.echo(f"style {first.name} on {first.engine.provider}" + (f" ({note})" if note else ""), err=True)
     src = (rtstyle.sources.PacedSource(source, loop=loop, size=size, fps=fps) if source is not None
-           else rtstyle.sources.CameraSource(camera or 0, size=size, fps=fps))
+           else rtstyle.sources.CameraSource(camera or 0, size=size, fps=fps,
+                                             reconnect=rtstyle.sources.Reconnect(give_up=camera_timeout)))
     click.echo(src.describe(), err=True)
-    try:
-        outputs = _live_outputs(src, controls, window, serve, vcam, record)
-        interrupt.arm(controls.quit)  # Ctrl-C and SIGTERM end the session like the quit key
-        summary = lv.LivePipeline(src, stylers, controls, outputs, snapshot_dir).run(duration)  # closes outputs
-    finally:
-        src.close()
+    with Interrupt() as interrupt:
+        try:
+            outputs = _live_outputs(src, controls, window, serve, vcam, record)
+            interrupt.arm(controls.quit)  # Ctrl-C and SIGTERM end the session like the quit key
+            summary = lv.LivePipeline(src, stylers, controls, outputs, snapshot_dir).run(duration)  # closes outputs
+        finally:
+            src.close()
     if log_json:
         lv.write_log(log_json, summary)
     lat = summary["latency_ms"]

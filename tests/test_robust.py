@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -19,7 +20,10 @@ import rtstyle
 from conftest import stream_info
 from test_cli import assert_one_line_error
 from test_cli import rtstyle as rtstyle_cli
+from rtstyle.controls import LiveControls
 from rtstyle.errors import ModelError
+from rtstyle.live import LivePipeline, LiveStyles, Recorder
+from rtstyle.sources import CameraSource, Reconnect
 
 ROOT = Path(__file__).resolve().parent.parent
 F, U8 = TensorProto.FLOAT, TensorProto.UINT8
@@ -183,3 +187,129 @@ def test_signal_mid_render_finishes_the_file(tmp_path: Path, sig: int):
     assert 0 < written < 100 and info["frames"] == written, (written, info["frames"])
     assert info["video_times"] == pytest.approx([i / 10 for i in range(written)], abs=1e-3)  # source timing kept
     assert abs(info["audio_duration"] - info["video_duration"]) <= 0.05, info
+
+
+# --- a camera that goes away ----------------------------------------------------------
+# No camera here: a clip opened through the same OpenCV capture path stands in for one
+# (as in test_live.py). At its end reads fail as they do when a camera is unplugged; moving
+# the file away makes reopening fail too, moving it back is the camera plugged in again.
+FAST_RETRY = Reconnect(first=0.05, longest=0.2, give_up=5.0)
+
+
+@pytest.fixture
+def camera_clip(data: Path, tmp_path: Path) -> Path:
+    clip = tmp_path / "camera.mp4"
+    clip.write_bytes((data / "walk_tone.mp4").read_bytes())  # 30 frames
+    return clip
+
+
+def _later(seconds: float, action) -> threading.Thread:
+    t = threading.Timer(seconds, action)
+    t.start()
+    return t
+
+
+def test_lost_camera_is_retried_with_backoff_and_comes_back(camera_clip: Path):
+    cam = CameraSource(str(camera_clip), reconnect=FAST_RETRY)
+    away = camera_clip.with_suffix(".away")
+    seen: list[str | None] = []
+    try:
+        stream = cam.frames()
+        first = [next(stream) for _ in range(30)]  # the whole clip: the next read fails
+        camera_clip.rename(away)
+        _later(0.35, lambda: seen.append(cam.problem))
+        _later(0.6, lambda: away.rename(camera_clip))
+        t = time.monotonic()
+        back = next(stream)
+        gap = time.monotonic() - t
+    finally:
+        cam.close()
+    # Attempts at 0.05, 0.15, 0.35, 0.55 (waits doubling to 0.2 s), then every 0.2 s.
+    assert seen and seen[0].startswith("camera lost, retrying ") and int(seen[0].split()[-1].rstrip("…")) >= 3, seen
+    assert 0.6 <= gap < 0.6 + FAST_RETRY.longest + 0.5, gap
+    assert cam.problem is None, "the HUD note goes away when frames come back"
+    assert back.index == 30 and back.image.shape == first[0].image.shape
+    assert np.array_equal(back.image, first[0].image), "reopened: the stand-in camera starts over"
+
+
+def test_camera_that_never_returns_ends_with_one_clear_error(camera_clip: Path):
+    cam = CameraSource(str(camera_clip), reconnect=Reconnect(first=0.05, longest=0.2, give_up=0.8))
+    try:
+        stream = cam.frames()
+        for _ in range(30):
+            next(stream)
+        camera_clip.unlink()
+        t = time.monotonic()
+        with pytest.raises(rtstyle.SourceError, match=r"camera .*camera\.mp4 lost: no frame for 0\.8 s \(\d+ reconnection"):
+            next(stream)
+        assert 0.8 <= time.monotonic() - t < 1.5
+    finally:
+        cam.close()
+
+
+def test_stop_ends_the_wait_for_a_lost_camera(camera_clip: Path):
+    cam = CameraSource(str(camera_clip), reconnect=Reconnect(first=10, longest=10, give_up=60))
+    stop = threading.Event()
+    try:
+        stream = cam.frames(stop)
+        for _ in range(30):
+            next(stream)
+        camera_clip.unlink()
+        _later(0.2, stop.set)
+        t = time.monotonic()
+        assert next(stream, None) is None
+        assert time.monotonic() - t < 1.0, "the 10 s wait was cut short"
+    finally:
+        cam.close()
+
+
+class Statuses:
+    """An output that keeps the frame index and HUD lines of everything it is shown."""
+
+    def __init__(self) -> None:
+        self.shown: list[tuple[int, list[str]]] = []
+        self.closed = False
+
+    def show(self, frame, status) -> None:
+        self.shown.append((frame.index, status.hud_lines()))
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_live_session_shows_the_lost_camera_and_ends_cleanly(camera_clip: Path, tmp_path: Path, tiny_model: Path):
+    """Through the live pipeline: the HUD says the camera is lost while it is retried, and when
+    it never returns the session ends with the reason, every output closed, the recording playable."""
+    cam = CameraSource(str(camera_clip), reconnect=Reconnect(first=0.05, longest=0.2, give_up=1.0))
+    camera_clip.unlink()  # opened already: the clip plays to its end, then the camera is gone
+    out, rec = Statuses(), Recorder(tmp_path / "rec.mp4", cam.width, cam.height, cam.fps)
+    pipe = LivePipeline(cam, LiveStyles({"tiny": tiny_model}, threads=1), LiveControls(["tiny"]), [out, rec])
+    try:
+        with pytest.raises(rtstyle.SourceError, match="lost: no frame for 1 s"):
+            pipe.run(duration=30)
+    finally:
+        cam.close()
+    indices = [index for index, _ in out.shown]
+    held = [lines for i, (index, lines) in enumerate(out.shown) if index in indices[:i]]  # shown again
+    assert out.closed and pipe.stats.shown == len(set(indices)) >= 1, "held pictures are not counted as frames"
+    assert len(held) >= 3 and all(lines[0].startswith("camera lost, retrying") for lines in held), held
+    frames = stream_info(tmp_path / "rec.mp4")["frames"]
+    assert frames == len(out.shown), "the recording was finished: every picture shown is in it"
+
+
+def test_live_command_ends_with_the_reason_when_the_camera_is_gone(camera_clip: Path, tmp_path: Path,
+                                                                   tiny_model: Path):
+    rec, log = tmp_path / "rec.mp4", tmp_path / "stderr.txt"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    with log.open("w") as err:
+        p = subprocess.Popen([sys.executable, "-m", "rtstyle", "live", "--camera", camera_clip, "--style", tiny_model,
+                              "--threads", "1", "--no-window", "--record", rec, "--camera-timeout", "1"],
+                             stderr=err, env=env)
+        deadline = time.monotonic() + 60
+        while "granted" not in log.read_text() and p.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        camera_clip.unlink()  # the camera is open: at the clip's end it is lost for good
+        p.wait(timeout=60)
+    r = subprocess.CompletedProcess(p.args, p.returncode, "", log.read_text())
+    assert_one_line_error(r, "lost: no frame for 1 s")
+    assert stream_info(rec)["frames"] >= 1, "the recording was finished"
