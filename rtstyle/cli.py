@@ -37,13 +37,18 @@ colour_option = click.option("--keep-colours", is_flag=True, help="keep the inpu
 
 def file_options(f):
     """SRC, DST and the style options shared by `render` and `image`."""
-    for option in reversed([click.argument("src", type=click.Path(path_type=Path)),
+    for option in reversed([click.argument("src"),  # a str: a stream URL's "//" must survive
                             click.argument("dst", type=click.Path(path_type=Path)),
                             style_option, mix_option, style_image_option, provider_option, threads_option,
                             strength_option, colour_option,
                             click.option("--overwrite", is_flag=True, help="replace DST if it exists")]):
         f = option(f)
     return f
+
+
+stream_timeout_option = click.option("--stream-timeout", type=click.FloatRange(min=0, min_open=True),
+                                     default=rtstyle.sources.STREAM_TIMEOUT, show_default=True,
+                                     help="seconds a stream URL may send nothing before it counts as stalled")
 
 
 def smooth_options(f):
@@ -150,11 +155,12 @@ def styles() -> None:
 @main.command()
 @file_options
 @click.option("--crf", type=click.IntRange(0, 51), default=18, show_default=True, help="H.264 quality (lower = better)")
+@stream_timeout_option
 @smooth_options
-def render(src: Path, dst: Path, style: str | None, mix: str | None, style_images: tuple[str, ...], provider: str,
-           threads: int | None, strength: float, keep_colours: bool, overwrite: bool, crf: int, smooth: str,
-           smooth_strength: float, deadband: float) -> None:
-    """Render video SRC in a style into DST (H.264 .mp4, source audio kept).
+def render(src: str, dst: Path, style: str | None, mix: str | None, style_images: tuple[str, ...], provider: str,
+           threads: int | None, strength: float, keep_colours: bool, overwrite: bool, crf: int, stream_timeout: float,
+           smooth: str, smooth_strength: float, deadband: float) -> None:
+    """Render video SRC (a file or stream URL) in a style into DST (H.264 .mp4, source audio kept).
 
     Ctrl-C or SIGTERM stops early with a playable file of the frames done and their audio
     (exit status 130 or 143)."""
@@ -162,7 +168,7 @@ def render(src: Path, dst: Path, style: str | None, mix: str | None, style_image
         rtstyle.sinks.check_output(dst, overwrite)
         smoother = rtstyle.make_smoother(smooth, smooth_strength, deadband)
         stylizer = _load(style, provider, threads, strength, keep_colours, mix, style_images)
-        total = rtstyle.sources.VideoFileSource(src)
+        total = rtstyle.sources.VideoFileSource(src, stream_timeout)
         length, _ = total.frame_count_hint, total.close()
         stop = threading.Event()
 
@@ -173,7 +179,7 @@ def render(src: Path, dst: Path, style: str | None, mix: str | None, style_image
         with click.progressbar(length=length or None, label="rendering", file=sys.stderr,
                                show_pos=True, show_eta=True) as bar:
             report = rtstyle.render(src, dst, stylizer, overwrite=overwrite, crf=crf, smooth=smoother,
-                                    on_frame=on_frame, stop=stop)
+                                    on_frame=on_frame, stop=stop, stream_timeout=stream_timeout)
     summary = (f"{report.frames_out} frames in {report.seconds:.1f} s ({report.fps:.1f} fps), "
                f"audio {report.audio} -> {dst}")
     if report.skipped_packets or report.damaged_packets:
@@ -187,7 +193,7 @@ def render(src: Path, dst: Path, style: str | None, mix: str | None, style_image
 
 @main.command()
 @file_options
-def image(src: Path, dst: Path, style: str | None, mix: str | None, style_images: tuple[str, ...], provider: str,
+def image(src: str, dst: Path, style: str | None, mix: str | None, style_images: tuple[str, ...], provider: str,
           threads: int | None, strength: float, keep_colours: bool, overwrite: bool) -> None:
     """Stylize a still image SRC into DST (format from DST's suffix)."""
     rtstyle.sinks.check_output(dst, overwrite)
@@ -216,6 +222,7 @@ def cameras() -> None:
 @click.option("--camera", help="camera index or device path [default: 0]")
 @click.option("--source", help="video file or stream URL, played at its native pace (instead of a camera)")
 @click.option("--loop", is_flag=True, help="play --source again and again")
+@stream_timeout_option
 @click.option("--camera-timeout", type=click.FloatRange(min=0), default=rtstyle.sources.Reconnect.give_up,
               show_default=True, help=f"a lost camera is retried (waits {rtstyle.sources.Reconnect.first:g} s doubling "
                                       f"to {rtstyle.sources.Reconnect.longest:g} s); end after this many seconds")
@@ -240,7 +247,7 @@ def cameras() -> None:
 @click.option("--snapshot-dir", type=click.Path(path_type=Path, file_okay=False, exists=True, writable=True),
               default=Path("."), show_default=True, help="where the snapshot key saves PNGs")
 @smooth_options
-def live(camera: str | None, source: str | None, loop: bool, camera_timeout: float, size: tuple[int, int] | None, fps: float | None,
+def live(camera: str | None, source: str | None, loop: bool, stream_timeout: float, camera_timeout: float, size: tuple[int, int] | None, fps: float | None,
          scale: float, styles: tuple[str, ...], provider: str, threads: int | None, strength: float,
          keep_colours: bool, window: bool | None, serve: str | None, vcam: bool, record: Path | None,
          overwrite: bool, duration: float | None, log_json: Path | None, snapshot_dir: Path, smooth: str,
@@ -261,9 +268,11 @@ def live(camera: str | None, source: str | None, loop: bool, camera_timeout: flo
     first = stylers.get(controls.styles[0])
     note = first.engine.fallback_note
     click.echo(f"style {first.name} on {first.engine.provider}" + (f" ({note})" if note else ""), err=True)
-    src = (rtstyle.sources.PacedSource(source, loop=loop, size=size, fps=fps) if source is not None
-           else rtstyle.sources.CameraSource(camera or 0, size=size, fps=fps,
-                                             reconnect=rtstyle.sources.Reconnect(give_up=camera_timeout)))
+    if source is not None:
+        src: lv.LiveSource = rtstyle.sources.PacedSource(source, loop=loop, size=size, fps=fps, timeout=stream_timeout)
+    else:
+        src = rtstyle.sources.CameraSource(camera or 0, size=size, fps=fps,
+                                           reconnect=rtstyle.sources.Reconnect(give_up=camera_timeout))
     click.echo(src.describe(), err=True)
     with Interrupt() as interrupt:
         try:

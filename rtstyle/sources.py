@@ -57,27 +57,49 @@ def read_image(path: str | Path) -> np.ndarray:
     return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
 
-class VideoFileSource:
-    """Decode the first video stream of a file (or URL) into RGB frames with their timestamps."""
+STREAM_TIMEOUT = 10.0  # seconds a network stream may send nothing before it counts as stalled
 
-    def __init__(self, path: str | Path):
+
+def is_url(path: str | Path) -> bool:
+    return "://" in str(path)
+
+
+def stream_timeout(path: str | Path, seconds: float = STREAM_TIMEOUT) -> float | None:
+    """The ``timeout`` for ``av.open``: ``seconds`` for a URL (to open, and again for each
+    read), None for a file, which cannot stall and must not pay for the check."""
+    return seconds if is_url(path) else None
+
+
+class VideoFileSource:
+    """Decode the first video stream of a file (or URL) into RGB frames with their timestamps.
+
+    A URL that sends nothing for ``timeout`` seconds, when opened or later, is a
+    SourceError instead of a hang.
+    """
+
+    def __init__(self, path: str | Path, timeout: float = STREAM_TIMEOUT):
         self.path = str(path)
-        if "://" not in self.path and not Path(self.path).is_file():
+        self.name = self.path if is_url(path) else Path(self.path).name
+        self.timeout = timeout
+        if not is_url(path) and not Path(self.path).is_file():
             raise SourceError(f"input not found: {self.path}")
         try:
-            self.container = av.open(self.path, "r")
+            self.container = av.open(self.path, "r", timeout=stream_timeout(path, timeout))
+        except av.error.ExitError:  # the timeout's interrupt
+            raise SourceError(f"{self.name}: nothing received for {timeout:g} s while opening "
+                              "(the server does not answer or sends nothing)") from None
         except (av.error.FFmpegError, UnicodeDecodeError) as e:
-            raise SourceError(f"cannot open {Path(self.path).name} as a video: {e}") from None
+            raise SourceError(f"cannot open {self.name} as a video: {e}") from None
         if not self.container.streams.video:
             self.container.close()
-            raise SourceError(f"{Path(self.path).name} has no video stream")
+            raise SourceError(f"{self.name} has no video stream")
         self.stream = self.container.streams.video[0]
         self.stream.thread_type = "AUTO"
         ctx = self.stream.codec_context
         self.width, self.height = ctx.width, ctx.height
         if not self.width or not self.height:
             self.container.close()
-            raise SourceError(f"{Path(self.path).name}: video stream has no frame size (unreadable)")
+            raise SourceError(f"{self.name}: video stream has no frame size (unreadable)")
         self.time_base: Fraction = self.stream.time_base or Fraction(1, 90000)
         rate = self.stream.average_rate or self.stream.guessed_rate or Fraction(25)
         self.fps: Fraction = Fraction(rate)
@@ -117,6 +139,9 @@ class VideoFileSource:
                     yield VideoFrame(image=yuv.to_rgb(frame), index=index, pts=pts - start,
                                      time=float((pts - start) * self.time_base), captured_at=time.monotonic())
                     index += 1
+        except av.error.ExitError:  # the timeout's interrupt: a stream that stopped sending
+            raise SourceError(f"{self.name}: the stream stalled after {index} frames "
+                              f"(nothing received for {self.timeout:g} s)") from None
         except av.error.FFmpegError as e:
             # The demuxer itself gave up (truncated file): keep what was decoded.
             self.skipped_packets += 1
@@ -143,9 +168,9 @@ class PacedSource:
     """
 
     def __init__(self, path: str | Path, loop: bool = False, size: tuple[int, int] | None = None,
-                 fps: float | None = None):
-        self.path, self.loop, self.size = str(path), loop, size
-        probe = VideoFileSource(self.path)  # fails early with a clear SourceError
+                 fps: float | None = None, timeout: float = STREAM_TIMEOUT):
+        self.path, self.loop, self.size, self.timeout = str(path), loop, size, timeout
+        probe = VideoFileSource(self.path, timeout)  # fails early with a clear SourceError
         self.native_fps = float(probe.fps)
         self.width, self.height = size or (probe.width, probe.height)
         probe.close()
@@ -166,7 +191,7 @@ class PacedSource:
         index, offset = 0, 0.0
         start: float | None = None  # wall clock of time 0, set when the first frame is ready
         while True:
-            source = VideoFileSource(self.path)
+            source = VideoFileSource(self.path, self.timeout)
             # Slice threads, not frame threads: frame threading holds back several frames
             # (latency), and its workers can deadlock with PyAV's log callback when a live
             # run closes the file mid-stream.

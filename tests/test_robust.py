@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -23,7 +24,7 @@ from test_cli import rtstyle as rtstyle_cli
 from rtstyle.controls import LiveControls
 from rtstyle.errors import ModelError
 from rtstyle.live import LivePipeline, LiveStyles, Recorder
-from rtstyle.sources import CameraSource, Reconnect
+from rtstyle.sources import CameraSource, Reconnect, VideoFileSource
 
 ROOT = Path(__file__).resolve().parent.parent
 F, U8 = TensorProto.FLOAT, TensorProto.UINT8
@@ -313,3 +314,77 @@ def test_live_command_ends_with_the_reason_when_the_camera_is_gone(camera_clip: 
     r = subprocess.CompletedProcess(p.args, p.returncode, "", log.read_text())
     assert_one_line_error(r, "lost: no frame for 1 s")
     assert stream_info(rec)["frames"] >= 1, "the recording was finished"
+
+
+# --- a stream that stalls ---------------------------------------------------------------
+class StallingServer:
+    """A local TCP server that sends each client ``payload`` (maybe nothing) and then keeps the
+    connection open without sending more: a camera or server that hangs."""
+
+    def __init__(self, payload: bytes = b""):
+        self.payload = payload
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.clients: list[socket.socket] = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                client, _ = self.sock.accept()
+            except OSError:  # closed
+                return
+            self.clients.append(client)
+            client.sendall(self.payload)
+
+    def close(self) -> None:
+        self.sock.close()
+        for c in self.clients:
+            c.close()
+
+
+@pytest.fixture
+def stalling_server():
+    servers: list[StallingServer] = []
+
+    def start(payload: bytes = b"") -> StallingServer:
+        servers.append(StallingServer(payload))
+        return servers[-1]
+
+    yield start
+    for s in servers:
+        s.close()
+
+
+@pytest.mark.parametrize("scheme", ["tcp", "http"])
+def test_stream_that_sends_nothing_times_out(stalling_server, scheme: str):
+    url = f"{scheme}://127.0.0.1:{stalling_server().port}/live"
+    t = time.monotonic()
+    with pytest.raises(rtstyle.SourceError, match=r"nothing received for 0\.5 s while opening"):
+        VideoFileSource(url, timeout=0.5)
+    assert time.monotonic() - t < 3
+
+
+def test_stream_that_stalls_midway_ends_with_an_error_not_a_hang(data: Path, stalling_server):
+    """The first part of a real clip arrives, then nothing: the frames that came are kept."""
+    clip = (data / "walk_pcm.mkv").read_bytes()  # Matroska plays from a stream, 20 frames
+    source = VideoFileSource(f"tcp://127.0.0.1:{stalling_server(clip[:len(clip) // 2]).port}", timeout=0.5)
+    frames = []
+    t = time.monotonic()
+    with pytest.raises(rtstyle.SourceError, match=r"stalled after \d+ frames \(nothing received for 0\.5 s\)"):
+        for frame in source.frames():
+            frames.append(frame)
+    source.close()
+    assert 0 < len(frames) < 20 and time.monotonic() - t < 5
+
+
+def test_render_of_a_stalling_stream_is_one_error_line_and_keeps_the_frames(data: Path, tmp_path: Path,
+                                                                            tiny_model: Path, stalling_server):
+    clip = (data / "walk_pcm.mkv").read_bytes()
+    url = f"tcp://127.0.0.1:{stalling_server(clip[:len(clip) // 2]).port}"
+    dst = tmp_path / "o.mp4"
+    t = time.monotonic()
+    r = rtstyle_cli("render", url, dst, "--style", tiny_model, "--threads", "1", "--stream-timeout", "1")
+    assert_one_line_error(r, "the stream stalled after")
+    assert time.monotonic() - t < 30
+    assert stream_info(dst)["frames"] > 0, "what was rendered before the stall is a playable file"
