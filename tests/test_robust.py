@@ -159,7 +159,7 @@ def test_bad_models_through_the_cli(data: Path, tiny_model: Path, tmp_path: Path
 
 
 # --- signals --------------------------------------------------------------------------
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_signal_mid_render_finishes_the_file(tmp_path: Path, sig: int):
     """Ctrl-C or SIGTERM while rendering: exit 128 + signal, one line saying how many frames
     were written, and a file that plays exactly those frames with audio of the same length."""
