@@ -134,12 +134,13 @@ class LiveStatus:
     def hud_lines(self) -> list[str]:
         c = self.controls
         rate = f"{100 * self.dropped / self.captured:.0f}%" if self.captured else "-"
-        lines = ([self.source_problem] if self.source_problem else []) + [f"{self.style}  strength {c.strength:.1f}" + ("  colours kept" if c.keep_colours else "")
+        lines = [f"{self.style}  strength {c.strength:.1f}" + ("  colours kept" if c.keep_colours else "")
                  + ("  smoothing" if c.smoothing else ""),
                  f"{self.fps:4.1f} fps  inference {self.infer_ms:.0f} ms",
                  f"latency {self.latency_p50_ms:.0f} / {self.latency_p95_ms:.0f} ms (p50 / p95)",
                  f"dropped {self.dropped} of {self.captured} ({rate})"]
-        return lines + ([c.message] if c.message else [])
+        trouble = [self.source_problem] if self.source_problem else []
+        return trouble + lines + ([c.message] if c.message else [])
 
     def as_dict(self) -> dict:
         def num(x: float) -> float | None:

@@ -333,7 +333,7 @@ class CameraSource:
                 self.problem = f"camera {self.device} lost"
                 raise SourceError(f"camera {self.device} lost: no frame for {self.reconnect.give_up:g} s "
                                   f"({attempt - 1} reconnection attempts)")
-            self.problem = f"camera lost, retrying {attempt}…"
+            self.problem = f"camera lost, retrying {attempt}..."  # ASCII: OpenCV draws the HUD
             if stop.wait(min(delay, left)):
                 return None
             self.capture.release()

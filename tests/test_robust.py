@@ -226,7 +226,7 @@ def test_lost_camera_is_retried_with_backoff_and_comes_back(camera_clip: Path):
     finally:
         cam.close()
     # Attempts at 0.05, 0.15, 0.35, 0.55 (waits doubling to 0.2 s), then every 0.2 s.
-    assert seen and seen[0].startswith("camera lost, retrying ") and int(seen[0].split()[-1].rstrip("…")) >= 3, seen
+    assert seen and seen[0].startswith("camera lost, retrying ") and int(seen[0].split()[-1].rstrip(".")) >= 3, seen
     assert 0.6 <= gap < 0.6 + FAST_RETRY.longest + 0.5, gap
     assert cam.problem is None, "the HUD note goes away when frames come back"
     assert back.index == 30 and back.image.shape == first[0].image.shape
