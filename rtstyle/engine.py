@@ -154,8 +154,12 @@ class Engine:
         h, w = side, side + self.card.stride  # not square: a model that swaps the axes is caught too
         shape = (1, 3, h, w) if self.card.layout == "NCHW" else (1, h, w, 3)
         x = np.full(shape, 0.5 * self.card.value_range, np.float32)
+        try:
+            feeds = self._feeds(x, {})
+        except (KeyError, TypeError, ValueError) as e:
+            raise ModelError(f"{self.path.name}: its model card describes the extra inputs wrongly ({e!r})") from None
         session = self.session if self.provider == CPU else self._cpu_session()
-        self._check_size(x, self._run_plain(session, self._feeds(x, {}), f"a {w}x{h} test image"))
+        self._check_size(x, self._run_plain(session, feeds, f"a {w}x{h} test image"))
 
     def _run_plain(self, session: ort.InferenceSession, feeds: dict[str, np.ndarray], what: str) -> np.ndarray:
         try:

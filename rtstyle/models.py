@@ -153,5 +153,6 @@ def split_style(style: str | Path) -> tuple[ModelCard, str | None]:
 
 
 def _first_line(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    return text[-1][:200] if text else type(e).__name__
+    """The exception's message made one line (ORT spreads the useful part over several), shortened."""
+    text = " ".join(str(e).split())
+    return (text[:297] + "...") if len(text) > 300 else text or type(e).__name__

@@ -88,6 +88,12 @@ BAD_GRAPHS = {
                  (("c", np.ones((1, 3, 2, 2), np.float32)),), None, "takes no input"),
     "undescribed_input": ([helper.make_node("Mul", ["x", "s"], ["y"])], [IMAGE, ("s", F, [1])],
                           [("y", F, [1, 3, "h", "w"])], (), None, "needs input 's'"),
+    "card_input_without_default": ([helper.make_node("Mul", ["x", "s"], ["y"])], [IMAGE, ("s", F, [1])],
+                                   [("y", F, [1, 3, "h", "w"])], (), {"inputs": {"s": {"shape": [1]}}},
+                                   "describes the extra inputs wrongly"),
+    "card_default_of_wrong_size": ([helper.make_node("Mul", ["x", "s"], ["y"])], [IMAGE, ("s", F, [1])],
+                                   [("y", F, [1, 3, "h", "w"])], (), {"inputs": {"s": {"default": [1.0, 2.0]}}},
+                                   "fails on a 36x32 test image"),
     "predictor_role": (RELU, [IMAGE], [("y", F, [1, 3, "h", "w"])], (), {"role": "style_predictor"},
                        "is a style predictor, not a style model"),
 }
@@ -226,8 +232,8 @@ def test_lost_camera_is_retried_with_backoff_and_comes_back(camera_clip: Path):
     finally:
         cam.close()
     # Attempts at 0.05, 0.15, 0.35, 0.55 (waits doubling to 0.2 s), then every 0.2 s.
-    assert seen and seen[0].startswith("camera lost, retrying ") and int(seen[0].split()[-1].rstrip(".")) >= 3, seen
-    assert 0.6 <= gap < 0.6 + FAST_RETRY.longest + 0.5, gap
+    assert seen and seen[0].startswith("camera lost, retrying ") and int(seen[0].split()[-1].rstrip(".")) >= 2, seen
+    assert 0.55 <= gap < 0.6 + FAST_RETRY.longest + 0.5, gap
     assert cam.problem is None, "the HUD note goes away when frames come back"
     assert back.index == 30 and back.image.shape == first[0].image.shape
     assert np.array_equal(back.image, first[0].image), "reopened: the stand-in camera starts over"
