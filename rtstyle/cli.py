@@ -164,22 +164,22 @@ def render(src: str, dst: Path, style: str | None, mix: str | None, style_images
 
     Ctrl-C or SIGTERM stops early with a playable file of the frames done and their audio
     (exit status 130 or 143)."""
-    with Interrupt() as interrupt:
-        rtstyle.sinks.check_output(dst, overwrite)
-        smoother = rtstyle.make_smoother(smooth, smooth_strength, deadband)
-        stylizer = _load(style, provider, threads, strength, keep_colours, mix, style_images)
-        total = rtstyle.sources.VideoFileSource(src, stream_timeout)
-        length, _ = total.frame_count_hint, total.close()
-        stop = threading.Event()
+    interrupt = click.get_current_context().with_resource(Interrupt())  # handlers restored at the end
+    rtstyle.sinks.check_output(dst, overwrite)
+    smoother = rtstyle.make_smoother(smooth, smooth_strength, deadband)
+    stylizer = _load(style, provider, threads, strength, keep_colours, mix, style_images)
+    total = rtstyle.sources.VideoFileSource(src, stream_timeout)
+    length, _ = total.frame_count_hint, total.close()
+    stop = threading.Event()
 
-        def on_frame(report: rtstyle.RenderReport) -> None:
-            interrupt.arm(stop.set)  # from the first frame written on, a signal finishes the file
-            bar.update(1)
+    def on_frame(report: rtstyle.RenderReport) -> None:
+        interrupt.arm(stop.set)  # from the first frame written on, a signal finishes the file
+        bar.update(1)
 
-        with click.progressbar(length=length or None, label="rendering", file=sys.stderr,
-                               show_pos=True, show_eta=True) as bar:
-            report = rtstyle.render(src, dst, stylizer, overwrite=overwrite, crf=crf, smooth=smoother,
-                                    on_frame=on_frame, stop=stop, stream_timeout=stream_timeout)
+    with click.progressbar(length=length or None, label="rendering", file=sys.stderr,
+                           show_pos=True, show_eta=True) as bar:
+        report = rtstyle.render(src, dst, stylizer, overwrite=overwrite, crf=crf, smooth=smoother,
+                                on_frame=on_frame, stop=stop, stream_timeout=stream_timeout)
     summary = (f"{report.frames_out} frames in {report.seconds:.1f} s ({report.fps:.1f} fps), "
                f"audio {report.audio} -> {dst}")
     if report.skipped_packets or report.damaged_packets:
@@ -247,8 +247,8 @@ def cameras() -> None:
 @click.option("--snapshot-dir", type=click.Path(path_type=Path, file_okay=False, exists=True, writable=True),
               default=Path("."), show_default=True, help="where the snapshot key saves PNGs")
 @smooth_options
-def live(camera: str | None, source: str | None, loop: bool, stream_timeout: float, camera_timeout: float, size: tuple[int, int] | None, fps: float | None,
-         scale: float, styles: tuple[str, ...], provider: str, threads: int | None, strength: float,
+def live(camera: str | None, source: str | None, loop: bool, stream_timeout: float, camera_timeout: float,
+         size: tuple[int, int] | None, fps: float | None, scale: float, styles: tuple[str, ...], provider: str, threads: int | None, strength: float,
          keep_colours: bool, window: bool | None, serve: str | None, vcam: bool, record: Path | None,
          overwrite: bool, duration: float | None, log_json: Path | None, snapshot_dir: Path, smooth: str,
          smooth_strength: float, deadband: float) -> None:
@@ -274,13 +274,13 @@ def live(camera: str | None, source: str | None, loop: bool, stream_timeout: flo
         src = rtstyle.sources.CameraSource(camera or 0, size=size, fps=fps,
                                            reconnect=rtstyle.sources.Reconnect(give_up=camera_timeout))
     click.echo(src.describe(), err=True)
-    with Interrupt() as interrupt:
-        try:
-            outputs = _live_outputs(src, controls, window, serve, vcam, record)
-            interrupt.arm(controls.quit)  # Ctrl-C and SIGTERM end the session like the quit key
-            summary = lv.LivePipeline(src, stylers, controls, outputs, snapshot_dir).run(duration)  # closes outputs
-        finally:
-            src.close()
+    interrupt = click.get_current_context().with_resource(Interrupt())
+    try:
+        outputs = _live_outputs(src, controls, window, serve, vcam, record)
+        interrupt.arm(controls.quit)  # Ctrl-C and SIGTERM end the session like the quit key
+        summary = lv.LivePipeline(src, stylers, controls, outputs, snapshot_dir).run(duration)  # closes outputs
+    finally:
+        src.close()
     if log_json:
         lv.write_log(log_json, summary)
     lat = summary["latency_ms"]
