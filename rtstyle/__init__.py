@@ -23,7 +23,7 @@ from rtstyle.errors import ModelError, RtstyleError, SinkError, SourceError, Sty
 from rtstyle.models import ModelCard, list_models
 from rtstyle.pipeline import RenderReport, render_video
 from rtstyle.sinks import VideoFileSink, check_output, write_image
-from rtstyle.sources import VideoFileSource, read_image
+from rtstyle.sources import STREAM_TIMEOUT, VideoFileSource, read_image
 from rtstyle.stylizer import Stylizer
 from rtstyle.temporal import DEFAULT_MODE, Smoother, make_smoother
 
@@ -46,20 +46,23 @@ def stylize_image(src: str | Path, dst: str | Path, style: str | Path | Stylizer
 
 def render(src: str | Path, dst: str | Path, style: str | Path | Stylizer, overwrite: bool = False,
            on_frame: Callable[[RenderReport], None] | None = None, stop: threading.Event | None = None,
-           crf: int = 18, smooth: str | Smoother = DEFAULT_MODE) -> RenderReport:
-    """Render a video file in a style to an H.264 file, keeping timestamps and audio.
+           crf: int = 18, smooth: str | Smoother = DEFAULT_MODE,
+           stream_timeout: float = STREAM_TIMEOUT) -> RenderReport:
+    """Render a video file (or stream URL) in a style to an H.264 file, keeping timestamps and audio.
 
     ``smooth`` is a temporal smoothing mode ("none", "ema", "flow") at its default
-    strength, or a smoother from :func:`make_smoother`.
+    strength, or a smoother from :func:`make_smoother`. A stream that sends nothing for
+    ``stream_timeout`` seconds ends the render with a SourceError (the file keeps what was done).
     """
     dst = check_output(dst, overwrite)
     smoother = make_smoother(smooth) if isinstance(smooth, str) else smooth
     stylizer = style if isinstance(style, Stylizer) else load_style(style)
-    source = VideoFileSource(src)
+    source = VideoFileSource(src, stream_timeout)
     stylizer(np.zeros((source.height, source.width, 3), np.uint8))  # warm-up: first-run costs stay out of the timing
     try:
         sink = VideoFileSink(dst, source.width, source.height, source.time_base, source.fps,
-                             audio_from=str(src) if source.has_audio else None, start_time=source.start_time, crf=crf)
+                             audio_from=str(src) if source.has_audio else None, start_time=source.start_time, crf=crf,
+                             audio_timeout=stream_timeout)
     except BaseException:
         source.close()
         raise

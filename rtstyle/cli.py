@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import signal
 import sys
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -35,13 +37,18 @@ colour_option = click.option("--keep-colours", is_flag=True, help="keep the inpu
 
 def file_options(f):
     """SRC, DST and the style options shared by `render` and `image`."""
-    for option in reversed([click.argument("src", type=click.Path(path_type=Path)),
+    for option in reversed([click.argument("src"),  # a str: a stream URL's "//" must survive
                             click.argument("dst", type=click.Path(path_type=Path)),
                             style_option, mix_option, style_image_option, provider_option, threads_option,
                             strength_option, colour_option,
                             click.option("--overwrite", is_flag=True, help="replace DST if it exists")]):
         f = option(f)
     return f
+
+
+stream_timeout_option = click.option("--stream-timeout", type=click.FloatRange(min=0, min_open=True),
+                                     default=rtstyle.sources.STREAM_TIMEOUT, show_default=True,
+                                     help="seconds a stream URL may send nothing before it counts as stalled")
 
 
 def smooth_options(f):
@@ -59,7 +66,8 @@ def smooth_options(f):
 
 
 class Main(click.Group):
-    """Turns user errors into one line on stderr and exit code 1, without a traceback; Ctrl-C exits 130."""
+    """Turns user errors into one line on stderr and exit code 1, without a traceback; a signal
+    exits 128 + its number (Ctrl-C 130, SIGTERM 143)."""
 
     def invoke(self, ctx: click.Context):
         try:
@@ -67,9 +75,56 @@ class Main(click.Group):
         except RtstyleError as e:
             click.echo(f"error: {e}", err=True)
             sys.exit(1)
-        except KeyboardInterrupt:  # outside a render loop (which finishes its file itself)
-            click.echo("interrupted", err=True)
-            sys.exit(130)
+        except KeyboardInterrupt as e:  # outside a render loop (which finishes its file itself)
+            signum = e.args[0] if e.args else signal.SIGINT
+            click.echo(f"interrupted ({signal.Signals(signum).name})", err=True)
+            sys.exit(128 + signum)
+
+
+class Interrupt:
+    """Ctrl-C and SIGTERM (kill, systemd, docker stop) end a run the same way.
+
+    Once :meth:`arm`-ed with a way to stop gently (a render: at the next frame boundary, so
+    the file is finished and no write is cut in half), the first signal takes it; before
+    that, or at a second signal, the run stops at once (KeyboardInterrupt). SIGINT is left
+    alone when the process was started with it ignored (a background job). A context
+    manager: the handlers before it are put back on exit.
+    """
+
+    def __init__(self) -> None:
+        self.signum = signal.SIGINT
+        self._gently: Callable[[], None] | None = None
+        self._asked = False
+        self._previous: dict[int, object] = {}
+
+    def __enter__(self) -> Interrupt:
+        self._previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+        signal.signal(signal.SIGTERM, self._handle)
+        if self._previous[signal.SIGINT] is signal.default_int_handler:
+            signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+    def arm(self, stop_gently: Callable[[], None]) -> None:
+        self._gently = stop_gently
+
+    def _handle(self, signum: int, frame: object) -> None:
+        self.signum = signum
+        if self._gently is None or self._asked:
+            raise KeyboardInterrupt(signum)
+        self._asked = True
+        self._gently()
+
+    @property
+    def name(self) -> str:
+        return signal.Signals(self.signum).name
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
 
 
 @click.group(cls=Main)
@@ -100,36 +155,45 @@ def models() -> None:
 @main.command()
 @file_options
 @click.option("--crf", type=click.IntRange(0, 51), default=18, show_default=True, help="H.264 quality (lower = better)")
+@stream_timeout_option
 @smooth_options
-def render(src: Path, dst: Path, style: str | None, mix: str | None, style_images: tuple[str, ...], provider: str,
-           threads: int | None, strength: float, keep_colours: bool, overwrite: bool, crf: int, smooth: str,
-           smooth_strength: float, deadband: float) -> None:
-    """Render video SRC in a style into DST (H.264 .mp4, source audio kept)."""
+def render(src: str, dst: Path, style: str | None, mix: str | None, style_images: tuple[str, ...], provider: str,
+           threads: int | None, strength: float, keep_colours: bool, overwrite: bool, crf: int, stream_timeout: float,
+           smooth: str, smooth_strength: float, deadband: float) -> None:
+    """Render video SRC (a file or stream URL) in a style into DST (H.264 .mp4, source audio kept).
+
+    Ctrl-C or SIGTERM stops early with a playable file of the frames done and their audio
+    (exit status 130 or 143)."""
+    interrupt = click.get_current_context().with_resource(Interrupt())  # handlers restored at the end
     rtstyle.sinks.check_output(dst, overwrite)
     smoother = rtstyle.make_smoother(smooth, smooth_strength, deadband)
     stylizer = _load(style, provider, threads, strength, keep_colours, mix, style_images)
-    # SIGTERM ends the render like Ctrl-C: the file is finished, not cut off.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    total = rtstyle.sources.VideoFileSource(src)
+    total = rtstyle.sources.VideoFileSource(src, stream_timeout)
     length, _ = total.frame_count_hint, total.close()
+    stop = threading.Event()
+
+    def on_frame(report: rtstyle.RenderReport) -> None:
+        interrupt.arm(stop.set)  # from the first frame written on, a signal finishes the file
+        bar.update(1)
+
     with click.progressbar(length=length or None, label="rendering", file=sys.stderr,
                            show_pos=True, show_eta=True) as bar:
         report = rtstyle.render(src, dst, stylizer, overwrite=overwrite, crf=crf, smooth=smoother,
-                                on_frame=lambda r: bar.update(1))
+                                on_frame=on_frame, stop=stop, stream_timeout=stream_timeout)
     summary = (f"{report.frames_out} frames in {report.seconds:.1f} s ({report.fps:.1f} fps), "
                f"audio {report.audio} -> {dst}")
     if report.skipped_packets or report.damaged_packets:
         summary += (f"; damaged input: {report.damaged_packets} packet(s) decoded with errors, "
                     f"{report.skipped_packets} skipped")
     if report.interrupted:
-        click.echo(f"interrupted: {summary}", err=True)
-        sys.exit(130)
+        click.echo(f"interrupted ({interrupt.name}): {summary}", err=True)
+        sys.exit(interrupt.exit_code)
     click.echo(summary, err=True)
 
 
 @main.command()
 @file_options
-def image(src: Path, dst: Path, style: str | None, mix: str | None, style_images: tuple[str, ...], provider: str,
+def image(src: str, dst: Path, style: str | None, mix: str | None, style_images: tuple[str, ...], provider: str,
           threads: int | None, strength: float, keep_colours: bool, overwrite: bool) -> None:
     """Stylize a still image SRC into DST (format from DST's suffix)."""
     rtstyle.sinks.check_output(dst, overwrite)
@@ -158,6 +222,10 @@ def cameras() -> None:
 @click.option("--camera", help="camera index or device path [default: 0]")
 @click.option("--source", help="video file or stream URL, played at its native pace (instead of a camera)")
 @click.option("--loop", is_flag=True, help="play --source again and again")
+@stream_timeout_option
+@click.option("--camera-timeout", type=click.FloatRange(min=0), default=rtstyle.sources.Reconnect.give_up,
+              show_default=True, help=f"a lost camera is retried (waits {rtstyle.sources.Reconnect.first:g} s doubling "
+                                      f"to {rtstyle.sources.Reconnect.longest:g} s); end after this many seconds")
 @click.option("--size", callback=_size, help="WIDTHxHEIGHT to ask the camera for (a --source is resized)")
 @click.option("--fps", type=click.FloatRange(min=1), help="rate to ask the camera for (a --source plays at it)")
 @click.option("--scale", type=click.FloatRange(0.1, 1.0), default=1.0, show_default=True,
@@ -179,8 +247,8 @@ def cameras() -> None:
 @click.option("--snapshot-dir", type=click.Path(path_type=Path, file_okay=False, exists=True, writable=True),
               default=Path("."), show_default=True, help="where the snapshot key saves PNGs")
 @smooth_options
-def live(camera: str | None, source: str | None, loop: bool, size: tuple[int, int] | None, fps: float | None,
-         scale: float, styles: tuple[str, ...], provider: str, threads: int | None, strength: float,
+def live(camera: str | None, source: str | None, loop: bool, stream_timeout: float, camera_timeout: float,
+         size: tuple[int, int] | None, fps: float | None, scale: float, styles: tuple[str, ...], provider: str, threads: int | None, strength: float,
          keep_colours: bool, window: bool | None, serve: str | None, vcam: bool, record: Path | None,
          overwrite: bool, duration: float | None, log_json: Path | None, snapshot_dir: Path, smooth: str,
          smooth_strength: float, deadband: float) -> None:
@@ -200,12 +268,16 @@ def live(camera: str | None, source: str | None, loop: bool, size: tuple[int, in
     first = stylers.get(controls.styles[0])
     note = first.engine.fallback_note
     click.echo(f"style {first.name} on {first.engine.provider}" + (f" ({note})" if note else ""), err=True)
-    src = (rtstyle.sources.PacedSource(source, loop=loop, size=size, fps=fps) if source is not None
-           else rtstyle.sources.CameraSource(camera or 0, size=size, fps=fps))
+    if source is not None:
+        src: lv.LiveSource = rtstyle.sources.PacedSource(source, loop=loop, size=size, fps=fps, timeout=stream_timeout)
+    else:
+        src = rtstyle.sources.CameraSource(camera or 0, size=size, fps=fps,
+                                           reconnect=rtstyle.sources.Reconnect(give_up=camera_timeout))
     click.echo(src.describe(), err=True)
+    interrupt = click.get_current_context().with_resource(Interrupt())
     try:
         outputs = _live_outputs(src, controls, window, serve, vcam, record)
-        signal.signal(signal.SIGTERM, signal.default_int_handler)
+        interrupt.arm(controls.quit)  # Ctrl-C and SIGTERM end the session like the quit key
         summary = lv.LivePipeline(src, stylers, controls, outputs, snapshot_dir).run(duration)  # closes outputs
     finally:
         src.close()

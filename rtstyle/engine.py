@@ -24,6 +24,8 @@ from rtstyle.providers import ALIASES, CPU, PREFERENCE, SHORT, TENSORRT, GpuOpti
 
 __all__ = ["ALIASES", "PREFERENCE", "Engine", "choose_providers"]
 PRECISIONS = ("fp32", "fp16")
+_QUIET = ort.RunOptions()
+_QUIET.log_severity_level = 4  # a failing run becomes a ModelError; ORT must not print it too
 
 
 class Engine:
@@ -88,11 +90,15 @@ class Engine:
 
     def _first_input_name(self) -> str:
         """The image input's name, read cheaply for TensorRT's profile before the real session exists."""
+        return self._cpu_session().get_inputs()[0].name
+
+    def _cpu_session(self) -> ort.InferenceSession:
+        """A plain, unoptimised CPU session of the file, for looking at or trying the model on the side."""
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
         opts.log_severity_level = 4
         try:
-            return ort.InferenceSession(str(self.path), opts, providers=[CPU]).get_inputs()[0].name
+            return ort.InferenceSession(str(self.path), opts, providers=[CPU])
         except Exception as e:
             raise ModelError(f"{self.path.name} is not a usable ONNX model ({_first_line(e)})") from None
 
@@ -107,31 +113,78 @@ class Engine:
 
     def _check_signature(self) -> None:
         """Reject models that are not image -> image before any frame is processed."""
+        name = self.path.name
         if self.card.role != "style":
-            raise ModelError(f"{self.path.name} is a {self.card.role.replace('_', ' ')}, not a style model")
+            raise ModelError(f"{name} is a {self.card.role.replace('_', ' ')}, not a style model")
         inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
-        image = inputs[0]
+        expected = "[1, 3, H, W]" if self.card.layout == "NCHW" else "[1, H, W, 3]"
+        if not inputs:
+            raise ModelError(f"{name} takes no input: a style model takes an image {expected}")
+        if len(outputs) != 1:
+            raise ModelError(f"{name} has {len(outputs)} outputs ({', '.join(o.name for o in outputs)}): "
+                             "a style model has one, the image")
+        image, result = inputs[0], outputs[0]
         chan_axis = 1 if self.card.layout == "NCHW" else 3
-        if len(image.shape) != 4 or image.shape[chan_axis] not in (3, "3"):
-            raise ModelError(f"{self.path.name} is not an image model: first input {image.name} has shape "
-                             f"{image.shape}, expected [1, 3, H, W] ({self.card.layout})")
-        if len(outputs[0].shape) != 4:
-            raise ModelError(f"{self.path.name} is not an image-to-image model: output shape {outputs[0].shape}")
+        space = [2, 3] if self.card.layout == "NCHW" else [1, 2]
+        if len(image.shape) != 4 or image.shape[chan_axis] not in (3, "3") or image.type != "tensor(float)":
+            raise ModelError(f"{name} is not an image model: first input {image.name} is {image.type} "
+                             f"{image.shape}, expected float {expected} ({self.card.layout})")
+        if any(isinstance(image.shape[a], int) for a in space):
+            raise ModelError(f"{name} only takes {image.shape[space[1]]}x{image.shape[space[0]]} images "
+                             "(fixed in the graph): a style model must take any size")
+        if len(result.shape) != 4 or result.type != "tensor(float)":
+            raise ModelError(f"{name} is not an image-to-image model: output {result.name} is {result.type} "
+                             f"{result.shape}")
         for extra in inputs[1:]:
             if extra.name not in self.card.info.get("inputs", {}):
-                raise ModelError(f"{self.path.name} needs input '{extra.name}' that its model card does not describe")
-        self.input_name, self.output_name = image.name, outputs[0].name
+                raise ModelError(f"{name} needs input '{extra.name}' that its model card does not describe")
+        self.input_name, self.output_name = image.name, result.name
+        self._probe()
 
-    def run(self, x: np.ndarray, **extra: np.ndarray) -> np.ndarray:
-        """Run the network on one prepared tensor; extra inputs default to the card's values."""
+    def _probe(self) -> None:
+        """Run the model once on a small image: it must give back an image of the same size.
+
+        Declared output shapes cannot settle this: exporters just label dynamic axes, so a
+        net that halves the image may still call its output [1, 3, height, width]. GPU
+        sessions are probed through a CPU copy, so their shape-specific state (a TensorRT
+        profile, a captured CUDA graph) only ever sees real frames.
+        """
+        side = max(self.card.min_size, 32)
+        side += -side % self.card.stride
+        h, w = side, side + self.card.stride  # not square: a model that swaps the axes is caught too
+        shape = (1, 3, h, w) if self.card.layout == "NCHW" else (1, h, w, 3)
+        x = np.full(shape, 0.5 * self.card.value_range, np.float32)
+        try:
+            feeds = self._feeds(x, {})
+        except (KeyError, TypeError, ValueError) as e:
+            raise ModelError(f"{self.path.name}: its model card describes the extra inputs wrongly ({e!r})") from None
+        session = self.session if self.provider == CPU else self._cpu_session()
+        self._check_size(x, self._run_plain(session, feeds, f"a {w}x{h} test image"))
+
+    def _run_plain(self, session: ort.InferenceSession, feeds: dict[str, np.ndarray], what: str) -> np.ndarray:
+        try:
+            return session.run([self.output_name], feeds, _QUIET)[0]
+        except Exception as e:  # ORT raises several unrelated types for a graph that cannot run
+            raise ModelError(f"{self.path.name} fails on {what}: {_first_line(e)}") from None
+
+    def _check_size(self, x: np.ndarray, y: np.ndarray) -> None:
+        if y.shape != x.shape:
+            raise ModelError(f"{self.path.name} returned shape {list(y.shape)} for input {list(x.shape)}: "
+                             "a style model must keep the image size")
+
+    def _feeds(self, x: np.ndarray, extra: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The image plus every extra input the card describes, at its default unless given."""
         feeds = {self.input_name: x}
         for name, spec in self.card.info.get("inputs", {}).items():
             value = np.asarray(extra.get(name, spec["default"]), dtype=np.float32)
             feeds[name] = value.reshape(spec["shape"]) if "shape" in spec else value
-        y = self._run_bound(feeds) if self.io_binding else self.session.run([self.output_name], feeds)[0]
-        if y.shape != x.shape:
-            raise ModelError(f"{self.path.name} returned shape {y.shape} for input {x.shape}: "
-                             "a style model must keep the image size")
+        return feeds
+
+    def run(self, x: np.ndarray, **extra: np.ndarray) -> np.ndarray:
+        """Run the network on one prepared tensor; extra inputs default to the card's values."""
+        feeds = self._feeds(x, extra)
+        y = self._run_bound(feeds) if self.io_binding else self._run_plain(self.session, feeds, f"input {x.shape}")
+        self._check_size(x, y)
         return y
 
     def _run_bound(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
@@ -155,9 +208,9 @@ class Engine:
             if name != self.input_name:
                 binding.bind_cpu_input(name, value)
         try:
-            self.session.run_with_iobinding(binding)
+            self.session.run_with_iobinding(binding, _QUIET)
         except Exception as e:  # e.g. a model whose output is not the input's size
-            raise ModelError(f"{self.path.name} failed on input {x.shape}: {_first_line(e)}") from None
+            raise ModelError(f"{self.path.name} fails on input {x.shape}: {_first_line(e)}") from None
         return np.array(y_dev.numpy())  # a copy: the device buffer is reused by the next frame
 
     def warmup(self, height: int = 256, width: int = 256, runs: int = 3) -> float:

@@ -38,14 +38,16 @@ from rtstyle.stylizer import Stylizer
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+HOLD_SECONDS = 0.25  # while the source is lost, the last picture is shown again this often
 
 
 class LiveSource(Protocol):
     width: int
     height: int
     fps: float
+    problem: str | None  # why frames are not coming (camera lost, retrying...), for the HUD
 
-    def frames(self) -> Iterator[VideoFrame]: ...
+    def frames(self, stop: threading.Event | None = None) -> Iterator[VideoFrame]: ...
     def describe(self) -> str: ...
     def close(self) -> None: ...
 
@@ -127,6 +129,7 @@ class LiveStatus:
     captured: int
     dropped: int
     controls: ControlState
+    source_problem: str | None = None  # the source's trouble, shown first
 
     def hud_lines(self) -> list[str]:
         c = self.controls
@@ -136,7 +139,8 @@ class LiveStatus:
                  f"{self.fps:4.1f} fps  inference {self.infer_ms:.0f} ms",
                  f"latency {self.latency_p50_ms:.0f} / {self.latency_p95_ms:.0f} ms (p50 / p95)",
                  f"dropped {self.dropped} of {self.captured} ({rate})"]
-        return lines + ([c.message] if c.message else [])
+        trouble = [self.source_problem] if self.source_problem else []
+        return trouble + lines + ([c.message] if c.message else [])
 
     def as_dict(self) -> dict:
         def num(x: float) -> float | None:
@@ -144,7 +148,8 @@ class LiveStatus:
 
         return {"frame_style": self.style, "fps": num(self.fps), "infer_ms": num(self.infer_ms),
                 "latency_p50_ms": num(self.latency_p50_ms), "latency_p95_ms": num(self.latency_p95_ms),
-                "captured": self.captured, "dropped": self.dropped, "hud_lines": self.hud_lines()}
+                "captured": self.captured, "dropped": self.dropped, "source_problem": self.source_problem,
+                "hud_lines": self.hud_lines()}
 
 
 class Output(Protocol):
@@ -287,7 +292,7 @@ class LivePipeline:
 
     # --- threads -----------------------------------------------------------------------
     def _capture(self) -> None:
-        stream = self.source.frames()
+        stream = self.source.frames(self.stop)
         try:
             for frame in stream:
                 if self.stop.is_set():
@@ -324,7 +329,19 @@ class LivePipeline:
         lat = np.array(s.recent_latency or [math.nan]) * 1000
         infer = np.median(s.recent_infer) * 1000 if s.recent_infer else math.nan
         return LiveStatus(style, s.fps(), float(infer), float(np.percentile(lat, 50)), float(np.percentile(lat, 95)),
-                          s.captured, self.dropped, self.controls.state())
+                          s.captured, self.dropped, self.controls.state(), self.source.problem)
+
+    def _hold(self, last: StyledFrame) -> float:
+        """While the source has trouble, show the last picture again with the trouble on the HUD:
+        the window keeps answering keys, the page and a virtual camera see the state, and a
+        recording keeps wall-clock time (the still lasts as long as the outage). Not counted
+        as a shown frame. Returns when it was shown."""
+        now = time.monotonic()
+        still = VideoFrame(last.frame.image, last.frame.index, time=last.frame.time, captured_at=now)
+        status = self.status(last.style)
+        for output in self.outputs:
+            output.show(still, status)
+        return now
 
     def _snapshot(self, frame: VideoFrame) -> None:
         path = self.snapshot_dir / f"rtstyle-{time.strftime('%Y%m%d-%H%M%S')}-{frame.index:06d}.png"
@@ -340,17 +357,23 @@ class LivePipeline:
         t0 = time.monotonic()
         for w in workers:
             w.start()
+        last: StyledFrame | None = None
+        shown_at = t0
         try:
             while not self.controls.quitting and (duration is None or time.monotonic() - t0 < duration):
                 item = self.stylized.get(timeout=0.05)
                 if item is None:
                     if self.stylized.finished:
                         break
+                    if last and self.source.problem and time.monotonic() - shown_at >= HOLD_SECONDS:
+                        shown_at = self._hold(last)
                     continue
                 status = self.status(item.style)
                 for output in self.outputs:
                     output.show(item.frame, status)
-                self.stats.add_shown(item.frame, time.monotonic())
+                shown_at = time.monotonic()
+                last = item
+                self.stats.add_shown(item.frame, shown_at)
                 if self.controls.take_snapshot():
                     self._snapshot(item.frame)
         except KeyboardInterrupt:

@@ -82,6 +82,8 @@ def search_path() -> list[Path]:
 def read_card(path: str | Path) -> ModelCard:
     """Read the card of an ONNX model; a model without one gets defaults named after the file."""
     path = Path(path)
+    if path.is_dir():
+        raise ModelError(f"{path.name} is a folder, not a model file: {path}")
     if not path.is_file():
         raise ModelError(f"model file not found: {path}")
     opts = ort.SessionOptions()
@@ -159,5 +161,6 @@ def split_style(style: str | Path) -> tuple[ModelCard, str | None]:
 
 
 def _first_line(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    return text[-1][:200] if text else type(e).__name__
+    """The exception's message made one line (ORT spreads the useful part over several), shortened."""
+    text = " ".join(str(e).split())
+    return (text[:297] + "...") if len(text) > 300 else text or type(e).__name__

@@ -115,9 +115,10 @@ def render_video(source: VideoFileSource, sink: VideoFileSink, stylize: Callable
     ``smoother`` (see rtstyle.temporal) sees each input frame with its stylized result,
     in order, and returns the frame to write.
 
-    KeyboardInterrupt (Ctrl-C, or SIGTERM mapped to it by the CLI) or ``stop`` ends the
-    render early; the sink is closed either way so the file holds every finished frame
-    and the audio up to the last one.
+    ``stop`` (the CLI sets it on Ctrl-C or SIGTERM) or KeyboardInterrupt ends the render
+    early; the sink is closed either way so the file holds every finished frame and the
+    audio up to the last one. ``stop`` ends it between two frames; a KeyboardInterrupt
+    can land inside a write.
     """
     stop = stop or threading.Event()
     report = RenderReport(audio=sink.audio.action if sink.audio else "none")
@@ -131,8 +132,9 @@ def render_video(source: VideoFileSource, sink: VideoFileSink, stylize: Callable
 
     t0 = time.perf_counter()
     complete = False
-    stages = chain(source.frames(), [("decode", None), ("stylize", work)], stop)
+    stages: list[Stage] = []
     try:
+        stages = chain(source.frames(), [("decode", None), ("stylize", work)], stop)
         for frame in stages[-1].results():
             sink.write(frame.image, frame.pts)
             report.frames_out += 1

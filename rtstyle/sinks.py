@@ -17,6 +17,7 @@ import numpy as np
 
 from rtstyle import yuv
 from rtstyle.errors import SinkError, SourceError
+from rtstyle.sources import STREAM_TIMEOUT, stream_timeout
 
 # Audio codecs that MP4/MOV players accept as they are; anything else becomes AAC.
 MP4_AUDIO = {"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"}
@@ -49,8 +50,10 @@ def write_image(path: str | Path, rgb: np.ndarray) -> None:
 class AudioCarrier:
     """Copies one audio stream from the source into the output, on demand up to a time."""
 
-    def __init__(self, source_path: str, output: av.container.OutputContainer, start_time: float):
-        self.input = av.open(source_path, "r")
+    def __init__(self, source_path: str, output: av.container.OutputContainer, start_time: float,
+                 timeout: float = STREAM_TIMEOUT):
+        # A stream that stalls ends the audio (as a read error does) instead of hanging the render.
+        self.input = av.open(source_path, "r", timeout=stream_timeout(source_path, timeout))
         self.in_stream = self.input.streams.audio[0]
         codec = self.in_stream.codec_context.name
         container_format = output.format.name
@@ -125,7 +128,8 @@ class VideoFileSink:
     """Encode RGB frames to an H.264 file, with audio carried over from ``audio_from``."""
 
     def __init__(self, path: str | Path, width: int, height: int, time_base: Fraction, fps: Fraction,
-                 audio_from: str | None = None, start_time: float = 0.0, crf: int = 18, preset: str = "veryfast"):
+                 audio_from: str | None = None, start_time: float = 0.0, crf: int = 18, preset: str = "veryfast",
+                 audio_timeout: float = STREAM_TIMEOUT):
         self.path = Path(path)
         # yuv420p needs even sides: pad by one edge pixel rather than drop picture.
         self.width, self.height = width + width % 2, height + height % 2
@@ -145,7 +149,7 @@ class VideoFileSink:
         self.audio: AudioCarrier | None = None
         if audio_from:
             try:
-                self.audio = AudioCarrier(audio_from, self.container, start_time)
+                self.audio = AudioCarrier(audio_from, self.container, start_time, audio_timeout)
             except (av.error.FFmpegError, IndexError):
                 self.audio = None
             except ValueError as e:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
@@ -55,27 +57,49 @@ def read_image(path: str | Path) -> np.ndarray:
     return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
 
-class VideoFileSource:
-    """Decode the first video stream of a file (or URL) into RGB frames with their timestamps."""
+STREAM_TIMEOUT = 10.0  # seconds a network stream may send nothing before it counts as stalled
 
-    def __init__(self, path: str | Path):
+
+def is_url(path: str | Path) -> bool:
+    return "://" in str(path)
+
+
+def stream_timeout(path: str | Path, seconds: float = STREAM_TIMEOUT) -> float | None:
+    """The ``timeout`` for ``av.open``: ``seconds`` for a URL (to open, and again for each
+    read), None for a file, which cannot stall and must not pay for the check."""
+    return seconds if is_url(path) else None
+
+
+class VideoFileSource:
+    """Decode the first video stream of a file (or URL) into RGB frames with their timestamps.
+
+    A URL that sends nothing for ``timeout`` seconds, when opened or later, is a
+    SourceError instead of a hang.
+    """
+
+    def __init__(self, path: str | Path, timeout: float = STREAM_TIMEOUT):
         self.path = str(path)
-        if "://" not in self.path and not Path(self.path).is_file():
+        self.name = self.path if is_url(path) else Path(self.path).name
+        self.timeout = timeout
+        if not is_url(path) and not Path(self.path).is_file():
             raise SourceError(f"input not found: {self.path}")
         try:
-            self.container = av.open(self.path, "r")
+            self.container = av.open(self.path, "r", timeout=stream_timeout(path, timeout))
+        except av.error.ExitError:  # the timeout's interrupt
+            raise SourceError(f"{self.name}: nothing received for {timeout:g} s while opening "
+                              "(the server does not answer or sends nothing)") from None
         except (av.error.FFmpegError, UnicodeDecodeError) as e:
-            raise SourceError(f"cannot open {Path(self.path).name} as a video: {e}") from None
+            raise SourceError(f"cannot open {self.name} as a video: {e}") from None
         if not self.container.streams.video:
             self.container.close()
-            raise SourceError(f"{Path(self.path).name} has no video stream")
+            raise SourceError(f"{self.name} has no video stream")
         self.stream = self.container.streams.video[0]
         self.stream.thread_type = "AUTO"
         ctx = self.stream.codec_context
         self.width, self.height = ctx.width, ctx.height
         if not self.width or not self.height:
             self.container.close()
-            raise SourceError(f"{Path(self.path).name}: video stream has no frame size (unreadable)")
+            raise SourceError(f"{self.name}: video stream has no frame size (unreadable)")
         self.time_base: Fraction = self.stream.time_base or Fraction(1, 90000)
         rate = self.stream.average_rate or self.stream.guessed_rate or Fraction(25)
         self.fps: Fraction = Fraction(rate)
@@ -115,6 +139,9 @@ class VideoFileSource:
                     yield VideoFrame(image=yuv.to_rgb(frame), index=index, pts=pts - start,
                                      time=float((pts - start) * self.time_base), captured_at=time.monotonic())
                     index += 1
+        except av.error.ExitError:  # the timeout's interrupt: a stream that stopped sending
+            raise SourceError(f"{self.name}: the stream stalled after {index} frames "
+                              f"(nothing received for {self.timeout:g} s)") from None
         except av.error.FFmpegError as e:
             # The demuxer itself gave up (truncated file): keep what was decoded.
             self.skipped_packets += 1
@@ -141,9 +168,9 @@ class PacedSource:
     """
 
     def __init__(self, path: str | Path, loop: bool = False, size: tuple[int, int] | None = None,
-                 fps: float | None = None):
-        self.path, self.loop, self.size = str(path), loop, size
-        probe = VideoFileSource(self.path)  # fails early with a clear SourceError
+                 fps: float | None = None, timeout: float = STREAM_TIMEOUT):
+        self.path, self.loop, self.size, self.timeout = str(path), loop, size, timeout
+        probe = VideoFileSource(self.path, timeout)  # fails early with a clear SourceError
         self.native_fps = float(probe.fps)
         self.width, self.height = size or (probe.width, probe.height)
         probe.close()
@@ -155,12 +182,16 @@ class PacedSource:
         looped = ", looped" if self.loop else ""
         return f"{Path(self.path).name}: {self.width}x{self.height} @ {self.fps:g} fps{looped}"
 
-    def frames(self) -> Iterator[VideoFrame]:
-        """Yield frames when they come due; ``captured_at`` is the moment of release."""
+    problem: str | None = None  # a file never goes away: nothing for the HUD to report
+
+    def frames(self, stop: threading.Event | None = None) -> Iterator[VideoFrame]:
+        """Yield frames when they come due; ``captured_at`` is the moment of release. Setting
+        ``stop`` ends the wait for the next frame at once."""
+        stop = stop or threading.Event()
         index, offset = 0, 0.0
         start: float | None = None  # wall clock of time 0, set when the first frame is ready
         while True:
-            source = VideoFileSource(self.path)
+            source = VideoFileSource(self.path, self.timeout)
             # Slice threads, not frame threads: frame threading holds back several frames
             # (latency), and its workers can deadlock with PyAV's log callback when a live
             # run closes the file mid-stream.
@@ -172,9 +203,8 @@ class PacedSource:
                     t = offset + frame.time / self.speed
                     if start is None:
                         start = time.monotonic() - t
-                    delay = start + t - time.monotonic()
-                    if delay > 0:
-                        time.sleep(delay)
+                    if stop.wait(max(0.0, start + t - time.monotonic())):
+                        return
                     last = frame.time / self.speed
                     yield VideoFrame(resize_to(frame.image, self.size), index, pts=None, time=t,
                                      captured_at=time.monotonic())
@@ -197,36 +227,44 @@ def parse_device(device: str | int) -> str | int:
     return int(text) if text.isdigit() else text
 
 
+@dataclass(frozen=True)
+class Reconnect:
+    """How a camera that stops delivering is retried: the waits between attempts double from
+    ``first`` up to ``longest`` seconds; ``give_up`` seconds after the last frame the
+    session ends. A USB camera that is unplugged and plugged back in (or a driver that
+    hiccups) comes back within a few attempts."""
+
+    first: float = 0.5
+    longest: float = 5.0
+    give_up: float = 30.0
+
+    def delays(self) -> Iterator[float]:
+        delay = self.first
+        while True:
+            yield delay
+            delay = min(2 * delay, self.longest)
+
+
 class CameraSource:
     """A webcam through OpenCV, by index or device path, at a requested size and rate.
 
     Cameras grant what they can: ``granted`` says what was really delivered. The
     driver's buffer is kept to one frame so a frame is never older than it needs to be.
+    A camera that stops delivering is reopened as ``reconnect`` says; meanwhile
+    ``problem`` says so (for the HUD), and if it never comes back the frames end with a
+    SourceError.
     """
 
-    def __init__(self, device: str | int = 0, size: tuple[int, int] | None = None, fps: float | None = None):
+    def __init__(self, device: str | int = 0, size: tuple[int, int] | None = None, fps: float | None = None,
+                 reconnect: Reconnect = Reconnect()):
         self.device = parse_device(device)
         self.requested = (size, fps)
-        # V4L2 directly on Linux: the default (GStreamer, if built in) adds buffering.
-        api = cv2.CAP_V4L2 if isinstance(self.device, int) and LINUX else cv2.CAP_ANY
-        level = cv2.utils.logging.getLogLevel()
-        # A missing camera is reported once, by us, not by OpenCV warnings.
-        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
-        try:
-            self.capture = cv2.VideoCapture(self.device, api)
-        finally:
-            cv2.utils.logging.setLogLevel(level)
+        self.reconnect = reconnect
+        self.problem: str | None = None
+        self.capture = self._open()
         if not self.capture.isOpened():
             self.capture.release()
             raise SourceError(f"no camera at {self.device} (`rtstyle cameras` lists the cameras found)")
-        if size:
-            # Most webcams deliver high resolutions at full rate only as MJPEG.
-            self.capture.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*"MJPG"))
-            self.capture.set(cv2.CAP_PROP_FRAME_WIDTH, size[0])
-            self.capture.set(cv2.CAP_PROP_FRAME_HEIGHT, size[1])
-        if fps:
-            self.capture.set(cv2.CAP_PROP_FPS, fps)
-        self.capture.set(cv2.CAP_PROP_BUFFERSIZE, 1)
         ok, first = self.capture.read()
         if not ok or first is None:
             self.capture.release()
@@ -235,26 +273,76 @@ class CameraSource:
         self.height, self.width = first.shape[:2]
         self.fps = self.capture.get(cv2.CAP_PROP_FPS) or fps or 30.0
 
+    def _open(self) -> cv2.VideoCapture:
+        """Open the device and ask for the requested size and rate (check ``isOpened``)."""
+        size, fps = self.requested
+        # V4L2 directly on Linux: the default (GStreamer, if built in) adds buffering.
+        api = cv2.CAP_V4L2 if isinstance(self.device, int) and LINUX else cv2.CAP_ANY
+        level = cv2.utils.logging.getLogLevel()
+        # A missing camera is reported once, by us, not by OpenCV warnings.
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+        try:
+            capture = cv2.VideoCapture(self.device, api)
+        finally:
+            cv2.utils.logging.setLogLevel(level)
+        if capture.isOpened():
+            if size:
+                # Most webcams deliver high resolutions at full rate only as MJPEG.
+                capture.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*"MJPG"))
+                capture.set(cv2.CAP_PROP_FRAME_WIDTH, size[0])
+                capture.set(cv2.CAP_PROP_FRAME_HEIGHT, size[1])
+            if fps:
+                capture.set(cv2.CAP_PROP_FPS, fps)
+            capture.set(cv2.CAP_PROP_BUFFERSIZE, 1)
+        return capture
+
     def describe(self) -> str:
         size, fps = self.requested
         asked = f"{size[0]}x{size[1]}" if size else "default size"
         asked += f" @ {fps:g} fps" if fps else ""
         return f"camera {self.device}: {self.width}x{self.height} @ {self.fps:g} fps granted (asked {asked})"
 
-    def frames(self) -> Iterator[VideoFrame]:
-        """Yield frames as the camera delivers them; a camera that stops delivering ends the stream."""
+    def frames(self, stop: threading.Event | None = None) -> Iterator[VideoFrame]:
+        """Yield frames as the camera delivers them, reconnecting when it stops; ``stop`` ends
+        the stream, also in the middle of a wait between two attempts."""
+        stop = stop or threading.Event()
         start, index = time.monotonic(), 0
-        while True:
+        while not stop.is_set():
             if self._first is not None:
                 bgr, self._first = self._first, None
             else:
                 ok, bgr = self.capture.read()
                 if not ok or bgr is None:
-                    log.warning("camera %s stopped delivering frames", self.device)
-                    return
+                    bgr = self._reconnect(stop)
+                    if bgr is None:
+                        return
             now = time.monotonic()
             yield VideoFrame(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), index, pts=None, time=now - start, captured_at=now)
             index += 1
+
+    def _reconnect(self, stop: threading.Event) -> np.ndarray | None:
+        """Reopen the camera until it delivers a frame (returned at the first frame's size), or
+        None once ``stop`` is set; SourceError when ``give_up`` seconds pass without one."""
+        lost_at = time.monotonic()
+        log.warning("camera %s stopped delivering frames; reconnecting", self.device)
+        delays, attempt = self.reconnect.delays(), 0
+        while True:
+            attempt += 1
+            delay, left = next(delays), self.reconnect.give_up - (time.monotonic() - lost_at)
+            if left <= 0:
+                self.problem = f"camera {self.device} lost"
+                raise SourceError(f"camera {self.device} lost: no frame for {self.reconnect.give_up:g} s "
+                                  f"({attempt - 1} reconnection attempts)")
+            self.problem = f"camera lost, retrying {attempt}..."  # ASCII: OpenCV draws the HUD
+            if stop.wait(min(delay, left)):
+                return None
+            self.capture.release()
+            self.capture = self._open()
+            ok, bgr = self.capture.read() if self.capture.isOpened() else (False, None)
+            if ok and bgr is not None:
+                log.warning("camera %s is back after %d attempt(s)", self.device, attempt)
+                self.problem = None
+                return resize_to(bgr, (self.width, self.height))  # a replugged camera may grant another size
 
     def close(self) -> None:
         self.capture.release()
