@@ -105,7 +105,7 @@ def render(src: Path, dst: Path, style: str | None, mix: str | None, style_image
            threads: int | None, strength: float, keep_colours: bool, overwrite: bool, crf: int, smooth: str,
            smooth_strength: float, deadband: float) -> None:
     """Render video SRC in a style into DST (H.264 .mp4, source audio kept)."""
-    rtstyle.sinks.check_output(dst, overwrite)
+    rtstyle.sinks.check_output(dst, overwrite, source=src)
     smoother = rtstyle.make_smoother(smooth, smooth_strength, deadband)
     stylizer = _load(style, provider, threads, strength, keep_colours, mix, style_images)
     # SIGTERM ends the render like Ctrl-C: the file is finished, not cut off.
@@ -121,10 +121,17 @@ def render(src: Path, dst: Path, style: str | None, mix: str | None, style_image
     if report.skipped_packets or report.damaged_packets:
         summary += (f"; damaged input: {report.damaged_packets} packet(s) decoded with errors, "
                     f"{report.skipped_packets} skipped")
+    for note in report.notes:
+        click.echo(f"note: {note}", err=True)
     if report.interrupted:
         click.echo(f"interrupted: {summary}", err=True)
+        if report.check:
+            click.echo(f"A/V check: {report.check.summary()}", err=True)
         sys.exit(130)
     click.echo(summary, err=True)
+    if not report.check.ok:
+        raise rtstyle.RtstyleError(f"A/V check of {dst} {report.check.summary()} (the file is kept)")
+    click.echo(f"A/V check: {report.check.summary()}", err=True)
 
 
 @main.command()
