@@ -194,12 +194,12 @@ class VideoFileSink:
         for index, kind, codec in streams:
             if kind not in ("audio", "subtitle"):
                 if kind != "video" or index != streams[0][0]:
-                    self.dropped.append(f"{kind} stream {index} ({codec}): not carried over")
+                    self.dropped.append(f"{kind} stream {index} ({codec}) not carried over")
                 continue
             try:
                 self.carriers.append(StreamCarrier(source, index, self.container, start_time))
             except ValueError as e:  # the container does not take this codec
-                self.dropped.append(f"{kind} stream {index} ({codec}): {e}")
+                self.dropped.append(f"{kind} stream {index} ({codec}) not carried over: {e} (try an .mkv output)")
             except av.error.FFmpegError as e:
                 raise SourceError(f"cannot read {kind} stream {index} of {Path(source).name}: {e}") from None
 
