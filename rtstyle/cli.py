@@ -129,9 +129,10 @@ def render(src: Path, dst: Path, style: str | None, mix: str | None, style_image
             click.echo(f"A/V check: {report.check.summary()}", err=True)
         sys.exit(130)
     click.echo(summary, err=True)
-    if not report.check.ok:
+    if report.check and not report.check.ok:
         raise rtstyle.RtstyleError(f"A/V check of {dst} {report.check.summary()} (the file is kept)")
-    click.echo(f"A/V check: {report.check.summary()}", err=True)
+    if report.check:
+        click.echo(f"A/V check: {report.check.summary()}", err=True)
 
 
 @main.command()

@@ -178,6 +178,9 @@ class VideoFileSource:
 
     def close(self) -> None:
         self._decoded.close()
+        # Let the decoder's frame threads go idle (PyAV waits without the GIL) before it is freed:
+        # freeing a busy one deadlocks when a worker logs through PyAV's callback, which needs the GIL.
+        self.stream.codec_context.flush_buffers()
         self.container.close()
 
 
