@@ -7,7 +7,8 @@ its own process and is judged from the outside: exit code, stderr, the output fi
 
 A case passes when it does what ``Case.expect`` says: "render" exits 0 with the renderer's
 A/V check passed; "error" exits 1 with a single `error: ...` line, no traceback, and
-leaves no output behind (an existing output is left as it was).
+leaves no output behind (an existing output is left as it was; after a full disk, only a
+partial file that plays).
 """
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from tools.bad_inputs import Case, cases
+from rtstyle.avcheck import playable_frames
+from tools.bad_inputs import Case, cases, limit_file_size
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
@@ -33,7 +35,9 @@ def run_case(case: Case, work: Path, threads: int, timeout: float = 300) -> tupl
     cmd = [sys.executable, "-m", "rtstyle", "render", str(p.src), str(p.dst), "--style", str(MODEL),
            "--threads", str(threads), *p.args]
     try:
-        r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+        limit = case.file_size_limit
+        r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+                           preexec_fn=(lambda: limit_file_size(limit)) if limit else None)
     except subprocess.TimeoutExpired:
         return False, f"hung (> {timeout:.0f} s)", ""
     lines = [line for line in r.stderr.splitlines() if line.strip()]
@@ -44,12 +48,18 @@ def run_case(case: Case, work: Path, threads: int, timeout: float = 300) -> tupl
         checked = any(line.startswith("A/V check: ok") for line in lines)
         return case.expect == "render" and checked, "rendered, A/V check ok" if checked else "rendered, unchecked", r.stderr
     if r.returncode == 1 and len(errors) == 1:
-        if before is not None:
+        if case.file_size_limit:  # a partial file may stay only if it plays
+            untouched = not p.dst.exists() or playable_frames(p.dst) > 0
+        elif before is not None:
             untouched = p.dst.is_file() and p.dst.read_bytes() == before
         else:  # nothing new: no file where there was none (a folder stays a folder)
             untouched = not p.dst.is_file() or p.dst == p.src
         ok = case.expect == "error" and untouched and case.message.lower() in errors[0].lower()
-        return ok, "one-line error" + ("" if untouched else ", output changed"), r.stderr
+        outcome = "one-line error" + ("" if untouched else ", output changed")
+        if case.file_size_limit:
+            outcome += (f", the partial file plays ({playable_frames(p.dst)} frames)" if p.dst.exists()
+                        else ", the unplayable partial file removed")
+        return ok, outcome, r.stderr
     return False, f"exit {r.returncode}", r.stderr
 
 

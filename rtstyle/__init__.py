@@ -39,7 +39,7 @@ def load_style(style: str | Path, **options) -> Stylizer:
 
 def stylize_image(src: str | Path, dst: str | Path, style: str | Path | Stylizer, overwrite: bool = False) -> None:
     """Stylize one still image file into another (format from the suffix)."""
-    check_output(dst, overwrite)
+    check_output(dst, overwrite, source=src)
     stylizer = style if isinstance(style, Stylizer) else load_style(style)
     write_image(dst, stylizer(read_image(src)))
 

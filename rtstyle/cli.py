@@ -140,7 +140,7 @@ def render(src: Path, dst: Path, style: str | None, mix: str | None, style_image
 def image(src: Path, dst: Path, style: str | None, mix: str | None, style_images: tuple[str, ...], provider: str,
           threads: int | None, strength: float, keep_colours: bool, overwrite: bool) -> None:
     """Stylize a still image SRC into DST (format from DST's suffix)."""
-    rtstyle.sinks.check_output(dst, overwrite)
+    rtstyle.sinks.check_output(dst, overwrite, source=src)
     stylizer = _load(style, provider, threads, strength, keep_colours, mix, style_images)
     rtstyle.stylize_image(src, dst, stylizer, overwrite=overwrite)
     click.echo(f"wrote {dst}", err=True)

@@ -41,6 +41,7 @@ class Case:
     make: Callable[[Path, Path], Prepared]  # (tests/data, empty work folder) -> what to run
     expect: str = "render"         # "render" or "error"
     message: str = ""              # for errors: a word the one-line message must contain
+    file_size_limit: int = 0       # bytes a process may write to a file (RLIMIT_FSIZE): a disk that fills up
 
     @property
     def id(self) -> str:
@@ -239,6 +240,24 @@ def _exists(overwrite: bool, same: bool = False) -> Callable[[Path, Path], Prepa
     return make
 
 
+def _disk_full(suffix: str) -> Callable[[Path, Path], Prepared]:
+    def make(data: Path, work: Path) -> Prepared:
+        src = work / CLIP
+        shutil.copyfile(data / CLIP, src)
+        return Prepared(src, work / f"out{suffix}")
+    return make
+
+
+def limit_file_size(limit: int) -> None:
+    """In a child process: writes past ``limit`` bytes fail with EFBIG, as on a full disk
+    (SIGXFSZ ignored, as Python does by default, so the process is not killed)."""
+    import resource
+    import signal
+
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+
 def cases() -> list[Case]:
     """All cases, grouped by class in the order of issue #8's list."""
     return [
@@ -289,6 +308,8 @@ def cases() -> list[Case]:
         Case("output exists", "without --overwrite", _exists(False), "error", "--overwrite"),
         Case("output exists", "with --overwrite", _exists(True)),
         Case("output exists", "is the input", _exists(True, same=True), "error", "input"),
+        Case("disk full", "mp4 output", _disk_full(".mp4"), "error", "would not play and was removed", 20_000),
+        Case("disk full", "mkv output", _disk_full(".mkv"), "error", "the file written so far plays", 20_000),
     ]
 
 
