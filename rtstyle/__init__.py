@@ -39,7 +39,7 @@ def load_style(style: str | Path, **options) -> Stylizer:
 
 def stylize_image(src: str | Path, dst: str | Path, style: str | Path | Stylizer, overwrite: bool = False) -> None:
     """Stylize one still image file into another (format from the suffix)."""
-    check_output(dst, overwrite)
+    check_output(dst, overwrite, source=src)
     stylizer = style if isinstance(style, Stylizer) else load_style(style)
     write_image(dst, stylizer(read_image(src)))
 
@@ -48,21 +48,23 @@ def render(src: str | Path, dst: str | Path, style: str | Path | Stylizer, overw
            on_frame: Callable[[RenderReport], None] | None = None, stop: threading.Event | None = None,
            crf: int = 18, smooth: str | Smoother = DEFAULT_MODE,
            stream_timeout: float = STREAM_TIMEOUT) -> RenderReport:
-    """Render a video file (or stream URL) in a style to an H.264 file, keeping timestamps and audio.
+    """Render a video file (or stream URL) in a style to an H.264 file, keeping timestamps, audio and subtitles.
 
     ``smooth`` is a temporal smoothing mode ("none", "ema", "flow") at its default
     strength, or a smoother from :func:`make_smoother`. A stream that sends nothing for
     ``stream_timeout`` seconds ends the render with a SourceError (the file keeps what was done).
+    The written file is read back and checked against the input: ``report.check.ok`` is
+    False when frames or durations do not match (the file is kept; the CLI reports it as an error).
     """
-    dst = check_output(dst, overwrite)
+    dst = check_output(dst, overwrite, source=src)
     smoother = make_smoother(smooth) if isinstance(smooth, str) else smooth
     stylizer = style if isinstance(style, Stylizer) else load_style(style)
     source = VideoFileSource(src, stream_timeout)
-    stylizer(np.zeros((source.height, source.width, 3), np.uint8))  # warm-up: first-run costs stay out of the timing
     try:
+        stylizer(np.zeros((source.height, source.width, 3), np.uint8))  # warm-up: first-run costs stay out of the timing
         sink = VideoFileSink(dst, source.width, source.height, source.time_base, source.fps,
-                             audio_from=str(src) if source.has_audio else None, start_time=source.start_time, crf=crf,
-                             audio_timeout=stream_timeout)
+                             carry_from=str(src), start_time=source.start_time, crf=crf,
+                             carry_timeout=stream_timeout)
     except BaseException:
         source.close()
         raise

@@ -165,7 +165,7 @@ def render(src: str, dst: Path, style: str | None, mix: str | None, style_images
     Ctrl-C or SIGTERM stops early with a playable file of the frames done and their audio
     (exit status 130 or 143)."""
     interrupt = click.get_current_context().with_resource(Interrupt())  # handlers restored at the end
-    rtstyle.sinks.check_output(dst, overwrite)
+    rtstyle.sinks.check_output(dst, overwrite, source=src)
     smoother = rtstyle.make_smoother(smooth, smooth_strength, deadband)
     stylizer = _load(style, provider, threads, strength, keep_colours, mix, style_images)
     total = rtstyle.sources.VideoFileSource(src, stream_timeout)
@@ -185,10 +185,18 @@ def render(src: str, dst: Path, style: str | None, mix: str | None, style_images
     if report.skipped_packets or report.damaged_packets:
         summary += (f"; damaged input: {report.damaged_packets} packet(s) decoded with errors, "
                     f"{report.skipped_packets} skipped")
+    for note in report.notes:
+        click.echo(f"note: {note}", err=True)
     if report.interrupted:
         click.echo(f"interrupted ({interrupt.name}): {summary}", err=True)
+        if report.check:
+            click.echo(f"A/V check: {report.check.summary()}", err=True)
         sys.exit(interrupt.exit_code)
     click.echo(summary, err=True)
+    if report.check and not report.check.ok:
+        raise rtstyle.RtstyleError(f"A/V check of {dst} {report.check.summary()} (the file is kept)")
+    if report.check:
+        click.echo(f"A/V check: {report.check.summary()}", err=True)
 
 
 @main.command()
@@ -196,7 +204,7 @@ def render(src: str, dst: Path, style: str | None, mix: str | None, style_images
 def image(src: str, dst: Path, style: str | None, mix: str | None, style_images: tuple[str, ...], provider: str,
           threads: int | None, strength: float, keep_colours: bool, overwrite: bool) -> None:
     """Stylize a still image SRC into DST (format from DST's suffix)."""
-    rtstyle.sinks.check_output(dst, overwrite)
+    rtstyle.sinks.check_output(dst, overwrite, source=src)
     stylizer = _load(style, provider, threads, strength, keep_colours, mix, style_images)
     rtstyle.stylize_image(src, dst, stylizer, overwrite=overwrite)
     click.echo(f"wrote {dst}", err=True)

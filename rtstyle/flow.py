@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 FlowFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
+DIS_MIN_SIDE = 16  # OpenCV's DIS refuses smaller images (its pyramid needs room)
 
 
 def shrink(image: np.ndarray, width: int) -> np.ndarray:
@@ -32,7 +33,15 @@ def grey(rgb: np.ndarray, width: int | None = None) -> np.ndarray:
 def dis(preset: int = cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST) -> FlowFn:
     """A DIS estimator (Kroeger et al. 2016): fast and good enough for warping outputs."""
     engine = cv2.DISOpticalFlow_create(preset)
-    return lambda a, b: engine.calc(a, b, None)
+
+    def estimate(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        h, w = a.shape[:2]
+        if h >= DIS_MIN_SIDE and w >= DIS_MIN_SIDE:
+            return engine.calc(a, b, None)
+        # Tiny frames (down to 1x1): edge-padded to the least DIS takes, the flow cropped back.
+        pad = ((0, max(0, DIS_MIN_SIDE - h)), (0, max(0, DIS_MIN_SIDE - w)))
+        return engine.calc(np.pad(a, pad, mode="edge"), np.pad(b, pad, mode="edge"), None)[:h, :w]
+    return estimate
 
 
 def upscale(flow: np.ndarray, height: int, width: int) -> np.ndarray:

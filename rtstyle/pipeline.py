@@ -10,11 +10,12 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 import numpy as np
 
+from rtstyle import avcheck
 from rtstyle.frames import VideoFrame
 from rtstyle.sinks import VideoFileSink
 from rtstyle.sources import VideoFileSource
@@ -32,7 +33,9 @@ class RenderReport:
     damaged_packets: int = 0   # decoded with errors the decoder concealed
     seconds: float = 0.0
     interrupted: bool = False
-    audio: str = "none"  # what happened to the source's audio
+    audio: str = "none"  # what happened to the source's audio (and subtitle) streams
+    notes: list[str] = field(default_factory=list)  # what was changed or left out, for the user
+    check: avcheck.AVCheck | None = None  # the output read back and compared with the input
 
     @property
     def fps(self) -> float:
@@ -119,9 +122,11 @@ def render_video(source: VideoFileSource, sink: VideoFileSink, stylize: Callable
     early; the sink is closed either way so the file holds every finished frame and the
     audio up to the last one. ``stop`` ends it between two frames; a KeyboardInterrupt
     can land inside a write.
+    The finished file is then read back and checked against the input (``report.check``,
+    see rtstyle.avcheck).
     """
     stop = stop or threading.Event()
-    report = RenderReport(audio=sink.audio.action if sink.audio else "none")
+    report = RenderReport(audio=sink.actions, notes=source.notes + sink.dropped)
     if smoother:
         smoother.reset()  # a new source: nothing from a previous one may bleed in
 
@@ -133,10 +138,14 @@ def render_video(source: VideoFileSource, sink: VideoFileSink, stylize: Callable
     t0 = time.perf_counter()
     complete = False
     stages: list[Stage] = []
+    first_time = last_time = 0.0
     try:
         stages = chain(source.frames(), [("decode", None), ("stylize", work)], stop)
         for frame in stages[-1].results():
             sink.write(frame.image, frame.pts)
+            if not report.frames_out:
+                first_time = frame.time
+            last_time = frame.time
             report.frames_out += 1
             report.frames_in = frame.index + 1
             if on_frame:
@@ -154,6 +163,26 @@ def render_video(source: VideoFileSource, sink: VideoFileSink, stylize: Callable
         report.skipped_packets = source.skipped_packets
         report.damaged_packets = source.damaged_packets
         report.seconds = time.perf_counter() - t0
-        sink.close(complete=complete)
-        source.close()
+        try:
+            sink.close(complete=complete)
+        finally:
+            source.close()
+    if source.resized_frames:
+        report.notes.append(f"{source.resized_frames} frames of a different size resized to the first one's")
+    if report.frames_out:
+        report.check = _check(source, sink, report, last_time - first_time + sink.frame_duration)
     return report
+
+
+def _check(source: VideoFileSource, sink: VideoFileSink, report: RenderReport, video_seconds: float) -> avcheck.AVCheck:
+    """The A/V invariant: the file holds every frame decoded, and audio as long as the input's
+    (an interrupted render: as long as its video)."""
+    audio_in = avcheck.probe(source.path).audio_seconds if sink.carriers else {}
+    audio = [audio_in.get(c.index, 0.0) for c in sink.carriers if c.kind == "audio"]
+    tolerance = avcheck.AUDIO_TOLERANCE
+    if report.interrupted:
+        audio = [min(a, video_seconds) for a in audio]
+        tolerance += sink.frame_duration  # audio is cut at a packet boundary after the last frame
+    header = source.header_frames if not report.interrupted else 0
+    return avcheck.verify(sink.path, report.frames_in, video_seconds, sink.frame_duration, audio,
+                          header_frames=header, audio_tolerance=tolerance)

@@ -1,12 +1,14 @@
 """Frame sinks: video file with the source's audio (PyAV), still images (OpenCV).
 
 The video file sink encodes H.264 yuv420p with the source's time base and timestamps,
-and carries the source's first audio stream over: remuxed when the codec fits the
-container, transcoded to AAC otherwise. Audio is written in step with video so the
-file interleaves properly and an interrupted render ends with matching audio.
+and carries all of the source's audio streams over (remuxed when the codec fits the
+container, transcoded to AAC otherwise) and its subtitles where the container takes
+them. They are written in step with video so the file interleaves properly and an
+interrupted render ends with matching audio.
 """
 from __future__ import annotations
 
+import errno
 import os
 from fractions import Fraction
 from pathlib import Path
@@ -16,6 +18,7 @@ import cv2
 import numpy as np
 
 from rtstyle import yuv
+from rtstyle.avcheck import playable_frames
 from rtstyle.errors import SinkError, SourceError
 from rtstyle.sources import STREAM_TIMEOUT, stream_timeout
 
@@ -23,9 +26,13 @@ from rtstyle.sources import STREAM_TIMEOUT, stream_timeout
 MP4_AUDIO = {"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"}
 
 
-def check_output(path: str | Path, overwrite: bool) -> Path:
-    """Fail early, before any work, if the output cannot be written."""
+def check_output(path: str | Path, overwrite: bool, source: str | Path | None = None) -> Path:
+    """Fail early, before any work, if the output cannot be written (or is the ``source``)."""
     p = Path(path)
+    if p.is_dir():
+        raise SinkError(f"output is a folder: {p} (give a file name)")
+    if source is not None and p.exists() and Path(source).exists() and p.samefile(source):
+        raise SinkError(f"output is the input file: {p} (writing it would destroy the input; choose another name)")
     if p.exists() and not overwrite:
         raise SinkError(f"output exists: {p} (use --overwrite to replace it)")
     parent = p.parent if str(p.parent) else Path(".")
@@ -33,6 +40,13 @@ def check_output(path: str | Path, overwrite: bool) -> Path:
         raise SinkError(f"output folder does not exist: {parent}")
     if not os.access(parent, os.W_OK):
         raise SinkError(f"output folder is not writable: {parent}")
+    if not p.exists():
+        # Permissions do not tell everything (read-only mounts, /proc, root): try it.
+        try:
+            p.open("xb").close()
+        except OSError as e:
+            raise SinkError(f"cannot write {p}: {e.strerror}") from None
+        p.unlink()
     return p
 
 
@@ -47,33 +61,46 @@ def write_image(path: str | Path, rgb: np.ndarray) -> None:
         raise SinkError(f"cannot write {p}: {e.strerror}") from None
 
 
-class AudioCarrier:
-    """Copies one audio stream from the source into the output, on demand up to a time."""
+class StreamCarrier:
+    """Copies one audio or subtitle stream of the source into the output, on demand up to a time.
 
-    def __init__(self, source_path: str, output: av.container.OutputContainer, start_time: float,
+    Audio is remuxed when its codec fits the container and transcoded to AAC otherwise;
+    subtitles are remuxed, so only a container that takes their codec can carry them
+    (``ValueError`` otherwise). Each carrier reads the source through its own handle.
+    """
+
+    def __init__(self, source_path: str, index: int, output: av.container.OutputContainer, start_time: float,
                  timeout: float = STREAM_TIMEOUT):
-        # A stream that stalls ends the audio (as a read error does) instead of hanging the render.
+        # A stream that stalls ends the carried stream (as a read error does) instead of hanging the render.
         self.input = av.open(source_path, "r", timeout=stream_timeout(source_path, timeout))
-        self.in_stream = self.input.streams.audio[0]
-        codec = self.in_stream.codec_context.name
-        container_format = output.format.name
-        self.remux = codec in MP4_AUDIO or "matroska" in container_format
-        if self.remux:
-            self.out_stream = output.add_stream_from_template(self.in_stream)
-            self.action = f"copied ({codec})"
-        else:
-            ctx = self.in_stream.codec_context
-            channels = ctx.channels or 2
-            # Some demuxers give only a channel count; AAC needs a named layout.
-            layout = {1: "mono", 2: "stereo"}.get(channels, ctx.layout.name)
-            self.out_stream = output.add_stream("aac", rate=ctx.sample_rate or 48000, layout=layout)
-            self.action = f"transcoded {codec} -> aac"
+        try:
+            self._add_to(output, self.input.streams[index])
+        except BaseException:
+            self.input.close()
+            raise
+        self.index, self.kind = index, self.in_stream.type  # kept: the stream dies with its closed input
         self.output = output
         self.offset = start_time
         self.packets = self.input.demux(self.in_stream)
         self.pending: av.Packet | None = None
         self.written_until = 0.0
         self.done = False
+
+    def _add_to(self, output: av.container.OutputContainer, stream: av.stream.Stream) -> None:
+        self.in_stream = stream
+        ctx = stream.codec_context
+        codec = ctx.name
+        self.remux = stream.type != "audio" or codec in MP4_AUDIO or "matroska" in output.format.name
+        if self.remux:
+            self.out_stream = output.add_stream_from_template(stream)
+            self.action = f"copied ({codec})"
+            return
+        channels = ctx.channels or 2
+        # Some demuxers give only a channel count; AAC needs a named layout.
+        layout = {1: "mono", 2: "stereo"}.get(channels, ctx.layout.name)
+        self.out_stream = output.add_stream("aac", rate=ctx.sample_rate or 48000, layout=layout)
+        self.out_stream.metadata.update({k: v for k, v in stream.metadata.items() if k in ("language", "title")})
+        self.action = f"transcoded {codec} -> aac"
 
     def _next_packet(self) -> av.Packet | None:
         while True:
@@ -89,7 +116,7 @@ class AudioCarrier:
         return float(p.pts * p.time_base) - self.offset if p.pts is not None else self.written_until
 
     def advance_to(self, t: float | None) -> None:
-        """Write the audio that starts before ``t`` seconds (all of it when ``t`` is None)."""
+        """Write the packets that start before ``t`` seconds (all of them when ``t`` is None)."""
         while not self.done:
             p = self.pending or self._next_packet()
             self.pending = None
@@ -121,15 +148,23 @@ class AudioCarrier:
         self.advance_to(until)
         if not self.remux:
             self.output.mux(self.out_stream.encode(None))
+
+    def close(self) -> None:
         self.input.close()
 
 
 class VideoFileSink:
-    """Encode RGB frames to an H.264 file, with audio carried over from ``audio_from``."""
+    """Encode RGB frames to an H.264 file, with the audio and subtitles of ``carry_from``.
+
+    Every audio stream is carried over, and every subtitle stream the container takes;
+    ``dropped`` lists the source's streams that were not, with the reason. A failed write
+    (disk full, file size limit) raises :class:`SinkError` saying whether the file written
+    so far plays; a file that does not is removed.
+    """
 
     def __init__(self, path: str | Path, width: int, height: int, time_base: Fraction, fps: Fraction,
-                 audio_from: str | None = None, start_time: float = 0.0, crf: int = 18, preset: str = "veryfast",
-                 audio_timeout: float = STREAM_TIMEOUT):
+                 carry_from: str | None = None, start_time: float = 0.0, crf: int = 18, preset: str = "veryfast",
+                 carry_timeout: float = STREAM_TIMEOUT):
         self.path = Path(path)
         # yuv420p needs even sides: pad by one edge pixel rather than drop picture.
         self.width, self.height = width + width % 2, height + height % 2
@@ -146,14 +181,36 @@ class VideoFileSink:
         self.frames_written = 0
         self.last_time = 0.0
         self.frame_duration = float(1 / fps)
-        self.audio: AudioCarrier | None = None
-        if audio_from:
+        self.closed = False
+        self.carriers: list[StreamCarrier] = []
+        self.dropped: list[str] = []
+        if carry_from:
             try:
-                self.audio = AudioCarrier(audio_from, self.container, start_time, audio_timeout)
-            except (av.error.FFmpegError, IndexError):
-                self.audio = None
-            except ValueError as e:
-                raise SourceError(f"cannot carry the audio over: {e}") from None
+                self._carry(carry_from, start_time, carry_timeout)
+            except BaseException:
+                self._close_carriers()
+                self.container.close()
+                raise
+
+    def _carry(self, source: str, start_time: float, timeout: float) -> None:
+        with av.open(source, "r", timeout=stream_timeout(source, timeout)) as probe:
+            streams = [(s.index, s.type, s.codec_context.name if s.codec_context else "data") for s in probe.streams]
+        for index, kind, codec in streams:
+            if kind not in ("audio", "subtitle"):
+                if kind != "video" or index != streams[0][0]:
+                    self.dropped.append(f"{kind} stream {index} ({codec}) not carried over")
+                continue
+            try:
+                self.carriers.append(StreamCarrier(source, index, self.container, start_time, timeout))
+            except ValueError as e:  # the container does not take this codec
+                self.dropped.append(f"{kind} stream {index} ({codec}) not carried over: {e} (try an .mkv output)")
+            except av.error.FFmpegError as e:
+                raise SourceError(f"cannot read {kind} stream {index} of {Path(source).name}: {e}") from None
+
+    @property
+    def actions(self) -> str:
+        """What happened to the source's audio and subtitle streams, for the report."""
+        return ", ".join(c.action for c in self.carriers) or "none"
 
     def write(self, rgb: np.ndarray, pts: int) -> None:
         h, w = rgb.shape[:2]
@@ -162,24 +219,57 @@ class VideoFileSink:
         frame = yuv.from_rgb(rgb)
         frame.pts, frame.time_base = pts, self.time_base
         t = float(pts * self.time_base)
-        if self.audio:
-            self.audio.advance_to(t + self.frame_duration)
         try:
+            for carrier in self.carriers:
+                carrier.advance_to(t + self.frame_duration)
             self.container.mux(self.stream.encode(frame))
-        except OSError as e:
-            raise SinkError(f"cannot write {self.path}: {e.strerror or e}") from None
+        except (OSError, av.error.FFmpegError) as e:
+            raise self._fail(e) from None
         self.frames_written += 1
         self.last_time = t
 
     def close(self, complete: bool = True) -> None:
-        """Flush the encoder and finish the file; safe to call after an interruption.
+        """Flush the encoder and finish the file; safe to call after an interruption or a failure.
 
-        ``complete=False`` (interrupted render) cuts the audio at the last video frame.
+        ``complete=False`` (interrupted render) cuts audio and subtitles at the last video frame.
         """
+        if self.closed:
+            return
         try:
             self.container.mux(self.stream.encode(None))
-            if self.audio:
-                end = self.last_time + self.frame_duration if self.frames_written else 0.0
-                self.audio.finish(None if complete else end)
+            end = self.last_time + self.frame_duration if self.frames_written else 0.0
+            for carrier in self.carriers:
+                carrier.finish(None if complete else end)
+            self.container.close()  # writes the index: only now does an MP4 play
+        except (OSError, av.error.FFmpegError) as e:
+            raise self._fail(e) from None
         finally:
+            self.closed = True
+            self._close_carriers()
             self.container.close()
+
+    def _close_carriers(self) -> None:
+        for carrier in self.carriers:
+            carrier.close()
+
+    def _fail(self, error: Exception) -> SinkError:
+        """The file could not be written on: finish what can be finished, keep the file
+        if it plays, and say which it was."""
+        self.closed = True
+        try:
+            self.container.close()
+        except (OSError, av.error.FFmpegError):
+            pass  # the index cannot be written either
+        self._close_carriers()
+        reason = getattr(error, "strerror", None) or str(error)
+        if getattr(error, "errno", None) in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+            reason += " (disk full or file size limit)"
+        frames = playable_frames(self.path)
+        if frames:
+            kept = f"the file written so far plays ({frames} frames)"
+        elif self.path.exists():
+            self.path.unlink()
+            kept = "the unfinished file would not play and was removed"
+        else:
+            kept = "nothing was written"
+        return SinkError(f"cannot write {self.path}: {reason}; {kept}")

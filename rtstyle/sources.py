@@ -6,6 +6,7 @@ and counted, so the caller can report them instead of crashing.
 """
 from __future__ import annotations
 
+import itertools
 import logging
 import sys
 import threading
@@ -70,36 +71,51 @@ def stream_timeout(path: str | Path, seconds: float = STREAM_TIMEOUT) -> float |
     return seconds if is_url(path) else None
 
 
-class VideoFileSource:
-    """Decode the first video stream of a file (or URL) into RGB frames with their timestamps.
+# Display rotations (counter-clockwise degrees, as phones store them) -> what makes the picture upright.
+_UPRIGHT = {90: cv2.ROTATE_90_COUNTERCLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_CLOCKWISE}
+_HDR_TRANSFERS = {16: "PQ", 18: "HLG"}  # AVColorTransferCharacteristic values
 
+
+class VideoFileSource:
+    """Decode the first video stream of a file (or URL) into upright RGB frames with their timestamps.
+
+    The first frame is decoded when the source opens: its size and rotation are the
+    output's, and an input with no decodable frame fails here, before any output exists.
+    ``notes`` says what was changed on the way (rotation, alpha, bit depth, size changes).
+    ``thread_type`` is FFmpeg's decoder threading ("AUTO", or "SLICE" for low latency).
     A URL that sends nothing for ``timeout`` seconds, when opened or later, is a
     SourceError instead of a hang.
     """
 
-    def __init__(self, path: str | Path, timeout: float = STREAM_TIMEOUT):
+    def __init__(self, path: str | Path, timeout: float = STREAM_TIMEOUT, thread_type: str = "AUTO"):
         self.path = str(path)
-        self.name = self.path if is_url(path) else Path(self.path).name
-        self.timeout = timeout
-        if not is_url(path) and not Path(self.path).is_file():
+        name = self.path if is_url(path) else Path(self.path).name
+        self.name, self.timeout = name, timeout
+        is_file = not is_url(path)
+        if is_file and not Path(self.path).is_file():
             raise SourceError(f"input not found: {self.path}")
+        if is_file and Path(self.path).stat().st_size == 0:
+            raise SourceError(f"{name} is empty (0 bytes)")
         try:
             self.container = av.open(self.path, "r", timeout=stream_timeout(path, timeout))
         except av.error.ExitError:  # the timeout's interrupt
-            raise SourceError(f"{self.name}: nothing received for {timeout:g} s while opening "
+            raise SourceError(f"{name}: nothing received for {timeout:g} s while opening "
                               "(the server does not answer or sends nothing)") from None
+        except av.error.InvalidDataError:
+            raise SourceError(f"cannot open {name}: {_unreadable_reason(self.path)}") from None
         except (av.error.FFmpegError, UnicodeDecodeError) as e:
-            raise SourceError(f"cannot open {self.name} as a video: {e}") from None
+            raise SourceError(f"cannot open {name} as a video: {e}") from None
+        try:
+            self._open_video(name, thread_type)
+        except BaseException:
+            self.container.close()
+            raise
+
+    def _open_video(self, name: str, thread_type: str) -> None:
         if not self.container.streams.video:
-            self.container.close()
-            raise SourceError(f"{self.name} has no video stream")
+            raise SourceError(f"{name} has no video stream")
         self.stream = self.container.streams.video[0]
-        self.stream.thread_type = "AUTO"
-        ctx = self.stream.codec_context
-        self.width, self.height = ctx.width, ctx.height
-        if not self.width or not self.height:
-            self.container.close()
-            raise SourceError(f"{self.name}: video stream has no frame size (unreadable)")
+        self.stream.thread_type = thread_type
         self.time_base: Fraction = self.stream.time_base or Fraction(1, 90000)
         rate = self.stream.average_rate or self.stream.guessed_rate or Fraction(25)
         self.fps: Fraction = Fraction(rate)
@@ -107,19 +123,39 @@ class VideoFileSource:
         self.start_time = (self.container.start_time or 0) / av.time_base
         self.skipped_packets = 0  # packets the decoder rejected
         self.damaged_packets = 0  # packets the decoder reported errors in (concealed or dropped)
+        self.resized_frames = 0   # frames whose size differed from the first one's
         av.logging.set_level(av.logging.ERROR)
-        self.frame_count_hint = self.stream.frames or int(float(self.container.duration or 0) / av.time_base * self.fps)
+        self.header_frames = self.stream.frames  # what the container declares (0: unknown)
+        self.frame_count_hint = self.header_frames or int(float(self.container.duration or 0) / av.time_base * self.fps)
+        self._decoded = self._decode()
+        self._first: av.VideoFrame | None = next(self._decoded, None)
+        if self._first is None:
+            raise SourceError(f"{name}: no video frame could be decoded (the file is damaged or truncated)")
+        self.rotation = round(self._first.rotation / 90) * 90 % 360
+        self.width, self.height = self._first.width, self._first.height
+        if self.rotation in (90, 270):
+            self.width, self.height = self.height, self.width
+        self.notes = self._notes(self._first)
+
+    def _notes(self, frame: av.VideoFrame) -> list[str]:
+        """What the conversion to upright 8-bit RGB changes, for the user to know."""
+        notes = [f"rotated {self.rotation}° to upright"] if self.rotation else []
+        components = frame.format.components
+        if any(c.is_alpha for c in components):
+            notes.append("alpha channel dropped (H.264 has none)")
+        if max(c.bits for c in components) > 8:
+            hdr = _HDR_TRANSFERS.get(frame.color_trc)
+            notes.append(f"{max(c.bits for c in components)}-bit {hdr + ' HDR ' if hdr else ''}video converted to 8-bit"
+                         + (" without tone mapping" if hdr else ""))
+        return notes
 
     @property
     def has_audio(self) -> bool:
         return bool(self.container.streams.audio)
 
-    def frames(self) -> Iterator[VideoFrame]:
-        """Yield frames in presentation order; undecodable packets are skipped and counted."""
-        index = 0
-        last_pts: int | None = None
-        step = max(1, round(1 / (self.fps * self.time_base)))
-        start = round(self.start_time / self.time_base)
+    def _decode(self) -> Iterator[av.VideoFrame]:
+        """Decoded frames in presentation order; undecodable packets are skipped and counted."""
+        count = 0
         try:
             for packet in self.container.demux(self.stream):
                 errors_before = _decoder_errors.count
@@ -132,23 +168,59 @@ class VideoFileSource:
                 finally:
                     self.damaged_packets += _decoder_errors.count > errors_before
                 for frame in decoded:
-                    pts = frame.pts if frame.pts is not None else (last_pts + step if last_pts is not None else start)
-                    if last_pts is not None and pts <= last_pts:
-                        pts = last_pts + 1  # broken files repeat timestamps; keep them increasing
-                    last_pts = pts
-                    yield VideoFrame(image=yuv.to_rgb(frame), index=index, pts=pts - start,
-                                     time=float((pts - start) * self.time_base), captured_at=time.monotonic())
-                    index += 1
+                    count += 1
+                    yield frame
         except av.error.ExitError:  # the timeout's interrupt: a stream that stopped sending
-            raise SourceError(f"{self.name}: the stream stalled after {index} frames "
+            raise SourceError(f"{self.name}: the stream stalled after {count} frames "
                               f"(nothing received for {self.timeout:g} s)") from None
         except av.error.FFmpegError as e:
             # The demuxer itself gave up (truncated file): keep what was decoded.
             self.skipped_packets += 1
             log.warning("stopped reading %s: %s", self.path, e)
 
+    def _upright(self, frame: av.VideoFrame) -> np.ndarray:
+        rgb = yuv.to_rgb(frame)
+        if self.rotation:
+            rgb = cv2.rotate(rgb, _UPRIGHT[self.rotation])
+        if rgb.shape[:2] != (self.height, self.width):  # the stream changed size: keep the first one's
+            self.resized_frames += 1
+            rgb = resize_to(rgb, (self.width, self.height))
+        return rgb
+
+    def frames(self) -> Iterator[VideoFrame]:
+        """Yield upright RGB frames in presentation order with increasing timestamps."""
+        index = 0
+        last_pts: int | None = None
+        step = max(1, round(1 / (self.fps * self.time_base)))
+        start = round(self.start_time / self.time_base)
+        first, self._first = self._first, None
+        for frame in itertools.chain([first] if first is not None else [], self._decoded):
+            pts = frame.pts if frame.pts is not None else (last_pts + step if last_pts is not None else start)
+            if last_pts is not None and pts <= last_pts:
+                pts = last_pts + 1  # broken files repeat timestamps; keep them increasing
+            last_pts = pts
+            yield VideoFrame(image=self._upright(frame), index=index, pts=pts - start,
+                             time=float((pts - start) * self.time_base), captured_at=time.monotonic())
+            index += 1
+
     def close(self) -> None:
+        self._decoded.close()
+        # Let the decoder's frame threads go idle (PyAV waits without the GIL) before it is freed:
+        # freeing a busy one deadlocks when a worker logs through PyAV's callback, which needs the GIL.
+        self.stream.codec_context.flush_buffers()
         self.container.close()
+
+
+def _unreadable_reason(path: str) -> str:
+    """Why FFmpeg found no media in a file: a cut-off MP4 says so in its first bytes."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+    except OSError:
+        head = b""
+    if head[4:8] == b"ftyp":
+        return "an MP4/MOV file without its index: it is truncated (an interrupted download or recording?)"
+    return "not a video file, or damaged beyond reading"
 
 
 def resize_to(rgb: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
@@ -191,11 +263,10 @@ class PacedSource:
         index, offset = 0, 0.0
         start: float | None = None  # wall clock of time 0, set when the first frame is ready
         while True:
-            source = VideoFileSource(self.path, self.timeout)
             # Slice threads, not frame threads: frame threading holds back several frames
             # (latency), and its workers can deadlock with PyAV's log callback when a live
             # run closes the file mid-stream.
-            source.stream.thread_type = "SLICE"
+            source = VideoFileSource(self.path, self.timeout, thread_type="SLICE")
             decoded = source.frames()
             last = None
             try:

@@ -1,0 +1,171 @@
+"""Bad inputs and outputs through `rtstyle render` (issue #8): every case either renders an
+output that passes the renderer's A/V check or stops with one `error:` line and exit 1,
+never a traceback, and leaves no damaged output behind.
+
+The inputs are made at test time from the real clips in tests/data by tools.bad_inputs
+(benchmarks/bad_inputs.py prints the same cases as a table).
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from click.testing import CliRunner, Result
+
+import rtstyle
+from rtstyle import avcheck
+from rtstyle.cli import main
+from tools.bad_inputs import CLIP, SIZE, Case, cases, clip_frames, limit_file_size
+
+ROOT = Path(__file__).resolve().parent.parent
+CASES = {case.id: case for case in cases()}
+IN_PROCESS = {name: case for name, case in CASES.items() if not case.file_size_limit}
+
+
+def render(src: Path, dst: Path, model: Path, *args: str) -> Result:
+    return CliRunner().invoke(main, ["render", str(src), str(dst), "--style", str(model), "--threads", "2", *args])
+
+
+def run_case(case: Case, data: Path, work: Path, model: Path, *args: str) -> tuple[Result, Path]:
+    work.mkdir(parents=True, exist_ok=True)
+    p = case.make(data, work)
+    return render(p.src, p.dst, model, *p.args, *args), p.dst
+
+
+@pytest.mark.parametrize("case", IN_PROCESS.values(), ids=IN_PROCESS.keys())
+def test_case(case: Case, data: Path, tmp_path: Path, tiny_model: Path):
+    p = case.make(data, tmp_path)
+    before = p.dst.read_bytes() if p.dst.is_file() else None
+    r = render(p.src, p.dst, tiny_model, *p.args)
+    assert r.exception is None or isinstance(r.exception, SystemExit), r.stderr
+    assert "Traceback" not in r.stderr
+    if case.expect == "render":
+        assert r.exit_code == 0, r.stderr
+        assert "A/V check: ok" in r.stderr, r.stderr
+        assert avcheck.probe(p.dst).frames > 0
+    else:
+        errors = [line for line in r.stderr.splitlines() if line.startswith("error: ")]
+        assert r.exit_code == 1 and len(errors) == 1, r.stderr
+        assert case.message.lower() in errors[0].lower()
+        if before is not None:
+            assert p.dst.read_bytes() == before, "an existing file was changed"
+        else:
+            assert not p.dst.is_file(), "a failed render left a file behind"
+
+
+def frames_of(path: Path) -> list[np.ndarray]:
+    with av.open(str(path)) as c:
+        return [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+
+
+@pytest.mark.parametrize("angle", ["90", "180", "270"])
+def test_rotated_video_comes_out_upright(angle: str, data: Path, tmp_path: Path, tiny_model: Path):
+    """Strength 0 writes the input itself: it must be the clip as a viewer sees it."""
+    r, dst = run_case(CASES[f"rotation-{angle}"], data, tmp_path, tiny_model, "--strength", "0", "--smooth", "none")
+    assert r.exit_code == 0, r.stderr
+    assert f"rotated {angle}° to upright" in r.stderr
+    upright = clip_frames(data, 8, SIZE)
+    out = frames_of(dst)
+    assert out[0].shape == upright[0].shape
+    diffs = [np.abs(a.astype(int) - b.astype(int)).mean() for a, b in zip(out, upright)]
+    assert max(diffs) < 6, diffs
+    assert np.abs(np.rot90(out[0], 2).astype(int) - upright[0].astype(int)).mean() > 15, "test clip is symmetric"
+
+
+def test_variable_frame_rate_keeps_every_timestamp(data: Path, tmp_path: Path, tiny_model: Path):
+    r, dst = run_case(CASES["variable frame rate-40-250 ms gaps"], data, tmp_path, tiny_model)
+    assert r.exit_code == 0, r.stderr
+    src = next(tmp_path.glob("vfr.mp4"))
+
+    def times(path: Path) -> list[float]:
+        with av.open(str(path)) as c:
+            return sorted(float(f.pts * f.time_base) for f in c.decode(video=0))
+
+    assert np.allclose(times(dst), times(src), atol=1e-3)
+    assert len(set(np.round(np.diff(times(dst)), 3))) >= 3, "the gaps should really vary"
+
+
+def test_grayscale_stays_grey_and_alpha_is_reported(data: Path, tmp_path: Path, tiny_model: Path):
+    r, dst = run_case(CASES["grayscale-ffv1 gray"], data, tmp_path / "g", tiny_model, "--strength", "0")
+    assert r.exit_code == 0, r.stderr
+    frame = frames_of(dst)[0].astype(int)
+    assert np.abs(frame[..., 0] - frame[..., 2]).mean() < 3 and frame.std() > 20
+    r, _ = run_case(CASES["alpha-qtrle argb"], data, tmp_path / "a", tiny_model)
+    assert "note: alpha channel dropped" in r.stderr
+    r, _ = run_case(CASES["10-bit-hevc yuv420p10le"], data, tmp_path / "h", tiny_model)
+    assert "note: 10-bit video converted to 8-bit" in r.stderr
+
+
+def test_every_audio_stream_is_kept(data: Path, tmp_path: Path, tiny_model: Path):
+    """Decision: all audio streams (languages, commentary) are carried over, in order."""
+    r, dst = run_case(CASES["multiple audio streams-aac + pcm in mkv"], data, tmp_path, tiny_model)
+    assert r.exit_code == 0, r.stderr
+    assert "audio copied (aac), transcoded pcm_s16le -> aac" in r.stderr
+    with av.open(str(dst)) as c:
+        assert [s.codec_context.name for s in c.streams.audio] == ["aac", "aac"]
+    assert all(abs(a - 0.8) < 0.05 for a in avcheck.probe(dst).audio)
+
+
+def test_subtitles_kept_where_the_container_takes_them(data: Path, tmp_path: Path, tiny_model: Path):
+    case = CASES["subtitle or data streams-srt in mkv"]
+    p = case.make(data, tmp_path)
+    r = render(p.src, tmp_path / "out.mkv", tiny_model)
+    assert r.exit_code == 0, r.stderr
+    with av.open(str(tmp_path / "out.mkv")) as c:
+        assert [s.type for s in c.streams] == ["video", "audio", "subtitle"]
+        cues = [pk for pk in c.demux(c.streams.subtitles[0]) if pk.size]
+    assert len(cues) == 4
+    r = render(p.src, tmp_path / "out.mp4", tiny_model)  # MP4 takes no SubRip: said, not silently lost
+    assert r.exit_code == 0 and "note: subtitle stream 2 (srt) not carried over" in r.stderr, r.stderr
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_read_only_folder(data: Path, tmp_path: Path, tiny_model: Path):
+    folder = tmp_path / "ro"
+    folder.mkdir(mode=0o555)
+    r = render(data / CLIP, folder / "out.mp4", tiny_model)
+    assert r.exit_code == 1 and r.stderr.strip().splitlines()[-1].startswith("error: output folder is not writable")
+
+
+@pytest.mark.parametrize("suffix, kept", [("mp4", False), ("mkv", True)])
+def test_disk_full_mid_write(suffix: str, kept: bool, data: Path, tmp_path: Path, tiny_model: Path):
+    """A file size limit stands in for a full disk: one error line, and the partial file
+    is kept only if it plays (Matroska does, an MP4 without its index does not)."""
+    case = CASES[f"disk full-{suffix} output"]
+    p = case.make(data, tmp_path)
+    r = subprocess.run([sys.executable, "-m", "rtstyle", "render", str(p.src), str(p.dst), "--style", str(tiny_model),
+                        "--smooth", "none", "--threads", "2"], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                       preexec_fn=lambda: limit_file_size(case.file_size_limit))
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+    last = r.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: cannot write") and "disk full or file size limit" in last, r.stderr
+    assert case.message in last
+    if kept:
+        assert 0 < avcheck.probe(p.dst).frames < 30
+    else:
+        assert not p.dst.exists()
+
+
+def test_av_check_fails_on_a_mismatch(data: Path, tmp_path: Path, tiny_model: Path):
+    """The invariant can fail: a real render compared with a reference it does not match."""
+    report = rtstyle.render(data / CLIP, tmp_path / "out.mp4", tiny_model)
+    assert report.check.ok and report.check.frames == 30
+    assert abs(report.check.audio_seconds[0] - 3.0) < 0.05
+    wrong = avcheck.verify(tmp_path / "out.mp4", frames=31, video_seconds=3.3, frame_seconds=0.1,
+                           audio_seconds=[2.0, 1.0])
+    assert not wrong.ok and len(wrong.problems) == 4
+    assert "31 decoded" in wrong.summary() and "FAILED" in wrong.summary()
+
+
+def test_interrupted_render_is_checked_against_its_video(data: Path, tmp_path: Path, tiny_model: Path):
+    import threading
+
+    stop = threading.Event()
+    report = rtstyle.render(data / CLIP, tmp_path / "cut.mp4", tiny_model, stop=stop,
+                            on_frame=lambda r: stop.set() if r.frames_out == 10 else None)
+    assert report.interrupted and report.check.ok and report.check.frames == 10, report.check.summary()

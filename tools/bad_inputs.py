@@ -1,0 +1,329 @@
+"""Every class of bad input `rtstyle render` must survive, made from the real test clips.
+
+Each :class:`Case` builds its input (and, for output cases, its output path) in a work
+folder from tests/data at run time: clips cut short, re-encoded in other pixel formats,
+rotated, with irregular timestamps, extra streams or odd names. ``expect`` says what a
+correct run does: "render" (a verified output) or "error" (one line, exit code 1).
+tests/test_bad_inputs.py runs every case; benchmarks/bad_inputs.py prints the table.
+
+    python -m tools.bad_inputs tests/data /tmp/bad     # just make the files, to look at them
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+CLIP = "walk_tone.mp4"      # 30 frames 320x240 at 10 fps, H.264 + AAC tone (tests/data)
+FPS = 10
+RATE = 44100
+
+
+@dataclass
+class Prepared:
+    """What one case runs: ``rtstyle render SRC DST *args``."""
+
+    src: Path
+    dst: Path
+    args: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Case:
+    kind: str                      # the bad-input class (one row of the table)
+    name: str                      # this variant
+    make: Callable[[Path, Path], Prepared]  # (tests/data, empty work folder) -> what to run
+    expect: str = "render"         # "render" or "error"
+    message: str = ""              # for errors: a word the one-line message must contain
+    file_size_limit: int = 0       # bytes a process may write to a file (RLIMIT_FSIZE): a disk that fills up
+
+    @property
+    def id(self) -> str:
+        return f"{self.kind}-{self.name}"
+
+
+# --- real frames and sound ---------------------------------------------------------------
+
+def clip_frames(data: Path, count: int = 30, size: tuple[int, int] | None = None) -> list[np.ndarray]:
+    """The first ``count`` RGB frames of the test clip, resized to ``size`` (width, height)."""
+    import cv2
+
+    out = []
+    with av.open(str(data / CLIP)) as c:
+        for f in c.decode(video=0):
+            img = f.to_ndarray(format="rgb24")
+            if size:
+                img = cv2.resize(img, size, interpolation=cv2.INTER_AREA)
+            out.append(img)
+            if len(out) == count:
+                break
+    return out
+
+
+def tone(seconds: float, hz: float = 440.0) -> np.ndarray:
+    t = np.arange(round(seconds * RATE)) / RATE
+    return (0.3 * np.sin(2 * np.pi * hz * t)).astype(np.float32)
+
+
+def write_video(path: Path, frames: Sequence[np.ndarray], codec: str = "libx264", pix_fmt: str = "yuv420p",
+                times: Sequence[float] | None = None, rotation: int = 0, audio: Sequence[str] = ("aac",),
+                subtitles: bool = False, timecode: bool = False, options: dict | None = None,
+                container_options: dict | None = None) -> Path:
+    """Encode RGB(A) ``frames`` at ``times`` (seconds; default every 1/FPS) with tones in ``audio`` codecs.
+
+    ``rotation`` (degrees, counter-clockwise) is stored as the display matrix a phone
+    writes; ``subtitles`` adds a SubRip stream, ``timecode`` a camera's timecode data
+    stream (MP4/MOV).
+    """
+    times = list(times) if times is not None else [i / FPS for i in range(len(frames))]
+    seconds = times[-1] + 1 / FPS
+    tb = Fraction(1, 1000)
+    srt = av.open(str(_srt(path.with_suffix(".srt"), seconds))) if subtitles else None
+    with av.open(str(path), "w", options=container_options or {}) as out:
+        vs = out.add_stream(codec, rate=FPS, options=options or {})
+        vs.height, vs.width = frames[0].shape[:2]
+        vs.pix_fmt = pix_fmt
+        vs.time_base = vs.codec_context.time_base = tb
+        if rotation:
+            vs.set_display_rotation(rotation)
+        if timecode:
+            vs.metadata["timecode"] = "01:00:00:00"
+        audio_streams = [out.add_stream(a, rate=RATE, layout="mono") for a in audio]
+        sub = out.add_stream_from_template(srt.streams.subtitles[0]) if srt else None
+        rgba = frames[0].shape[2] == 4
+        for img, t in zip(frames, times):
+            vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgba" if rgba else "rgb24")
+            vf.pts, vf.time_base = round(t / tb), tb
+            out.mux(vs.encode(vf))
+        out.mux(vs.encode(None))
+        for i, a in enumerate(audio_streams):
+            _write_tone(out, a, tone(seconds, 440.0 * (i + 1)))
+        if srt:
+            for p in srt.demux(srt.streams.subtitles[0]):
+                if p.size:
+                    p.stream = sub
+                    out.mux(p)
+            srt.close()
+    return path
+
+
+def _write_tone(out: av.container.OutputContainer, stream: av.AudioStream, samples: np.ndarray) -> None:
+    fmt = stream.codec_context.format.name
+    chunk = stream.codec_context.frame_size or 1024
+    values = samples if fmt.startswith("flt") else (samples * 32767).astype(np.int16)
+    for start in range(0, len(values), chunk):
+        af = av.AudioFrame.from_ndarray(values[None, start:start + chunk], format=fmt, layout="mono")
+        af.sample_rate, af.pts, af.time_base = RATE, start, Fraction(1, RATE)
+        out.mux(stream.encode(af))
+    out.mux(stream.encode(None))
+
+
+def _srt(path: Path, seconds: float) -> Path:
+    """A SubRip file with a cue every quarter second (FFmpeg's subtitle encoders need a
+    header PyAV cannot set, so the stream is demuxed from a file instead)."""
+    def stamp(ms: int) -> str:
+        return f"00:00:{ms // 1000:02d},{ms % 1000:03d}"
+
+    cues = [f"{i + 1}\n{stamp(ms)} --> {stamp(ms + 200)}\nline {i}\n" for i, ms in enumerate(range(0, int(seconds * 1000), 250))]
+    path.write_text("\n".join(cues), encoding="utf-8")
+    return path
+
+
+# --- the cases -----------------------------------------------------------------------------
+
+def _copy(name: str, suffix: str | None = None) -> Callable[[Path, Path], Prepared]:
+    def make(data: Path, work: Path) -> Prepared:
+        src = work / (Path(name).stem + (suffix or Path(name).suffix))
+        shutil.copyfile(data / name, src)
+        return Prepared(src, work / "out.mp4")
+    return make
+
+
+def _truncated(name: str, fraction: float, faststart: bool = False) -> Callable[[Path, Path], Prepared]:
+    """The clip cut after ``fraction`` of its bytes, like an interrupted download."""
+    def make(data: Path, work: Path) -> Prepared:
+        whole = data / name
+        if faststart:  # the index up front, as web videos have it: the cut file still opens
+            whole = work / "faststart.mp4"
+            write_video(whole, clip_frames(data), container_options={"movflags": "faststart"})
+        payload = whole.read_bytes()
+        src = work / f"cut{Path(name).suffix}"
+        src.write_bytes(payload[:round(len(payload) * fraction)])
+        return Prepared(src, work / "out.mp4")
+    return make
+
+
+def _bytes(payload: bytes, suffix: str) -> Callable[[Path, Path], Prepared]:
+    def make(data: Path, work: Path) -> Prepared:
+        src = work / f"input{suffix}"
+        src.write_bytes(payload)
+        return Prepared(src, work / "out.mp4")
+    return make
+
+
+def _audio_only(codec: str, suffix: str) -> Callable[[Path, Path], Prepared]:
+    def make(data: Path, work: Path) -> Prepared:
+        src = work / f"sound{suffix}"
+        with av.open(str(src), "w") as out:
+            _write_tone(out, out.add_stream(codec, rate=RATE, layout="mono"), tone(2.0))
+        return Prepared(src, work / "out.mp4")
+    return make
+
+
+SIZE = (160, 120)  # frames of most cases: small, fast to render
+
+
+def _encoded(suffix: str, count: int = 8, size: tuple[int, int] | None = SIZE, alpha: bool = False,
+             **write) -> Callable[[Path, Path], Prepared]:
+    """Real frames re-encoded with ``write_video`` options (pixel format, timing, streams);
+    a rotated clip shows these frames upright."""
+    def make(data: Path, work: Path) -> Prepared:
+        frames = clip_frames(data, count, size)
+        if alpha:  # a soft left-to-right fade of transparency
+            ramp = np.linspace(0, 255, frames[0].shape[1], dtype=np.uint8)
+            frames = [np.dstack([f, np.broadcast_to(ramp, f.shape[:2])]) for f in frames]
+        if write.get("rotation"):  # stored turned the other way, as a phone does: upright on display
+            frames = [np.ascontiguousarray(np.rot90(f, -write["rotation"] // 90)) for f in frames]
+        return Prepared(write_video(work / f"input{suffix}", frames, **write), work / "out.mp4")
+    return make
+
+
+def _sized(width: int, height: int, count: int) -> Callable[[Path, Path], Prepared]:
+    """Real frames at any size (lossless FFV1 takes odd and 1-pixel sides)."""
+    return _encoded(".mkv", count, (width, height), codec="ffv1", pix_fmt="yuv444p", audio=())
+
+
+def _vfr(data: Path, work: Path) -> Prepared:
+    """Frame intervals of 40-250 ms, as phones record in low light."""
+    gaps = np.random.default_rng(5).choice([0.04, 0.1, 0.25, 0.07], 11)
+    times = np.concatenate([[0.0], np.cumsum(gaps)])
+    return Prepared(write_video(work / "vfr.mp4", clip_frames(data, len(times), SIZE), times=times),
+                    work / "out.mp4")
+
+
+def _non_ascii(data: Path, work: Path) -> Prepared:
+    src = work / "straße 日本 ñ.mp4"
+    shutil.copyfile(data / CLIP, src)
+    return Prepared(src, work / "ausgabe 東京 ü.mp4")
+
+
+def _output(where: str) -> Callable[[Path, Path], Prepared]:
+    """An output path that cannot be written."""
+    def make(data: Path, work: Path) -> Prepared:
+        src = work / CLIP
+        shutil.copyfile(data / CLIP, src)
+        if where == "missing folder":
+            return Prepared(src, work / "no" / "such" / "out.mp4")
+        if where == "folder":  # DST names an existing folder
+            (work / "out.mp4").mkdir()
+            return Prepared(src, work / "out.mp4", ["--overwrite"])
+        if where == "unknown format":
+            return Prepared(src, work / "out.notavideo")
+        return Prepared(src, Path("/proc") / "rtstyle-out.mp4")  # writable to no one, root included
+    return make
+
+
+def _exists(overwrite: bool, same: bool = False) -> Callable[[Path, Path], Prepared]:
+    def make(data: Path, work: Path) -> Prepared:
+        src = work / CLIP
+        shutil.copyfile(data / CLIP, src)
+        dst = src if same else work / "out.mp4"
+        if not same:
+            dst.write_bytes(b"an older render")
+        return Prepared(src, dst, ["--overwrite"] if overwrite else [])
+    return make
+
+
+def _disk_full(suffix: str) -> Callable[[Path, Path], Prepared]:
+    def make(data: Path, work: Path) -> Prepared:
+        src = work / CLIP
+        shutil.copyfile(data / CLIP, src)
+        return Prepared(src, work / f"out{suffix}")
+    return make
+
+
+def limit_file_size(limit: int) -> None:
+    """In a child process: writes past ``limit`` bytes fail with EFBIG, as on a full disk
+    (SIGXFSZ ignored, as Python does by default, so the process is not killed)."""
+    import resource
+    import signal
+
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+
+def cases() -> list[Case]:
+    """All cases, grouped by class in the order of issue #8's list."""
+    return [
+        Case("damaged stream", "damaged.avi", _copy("damaged.avi")),
+        Case("truncated", "mp4 at 50%", _truncated(CLIP, 0.5), "error", "truncated"),
+        Case("truncated", "mp4 at 95%", _truncated(CLIP, 0.95), "error", "truncated"),
+        Case("truncated", "faststart mp4 inside the 1st frame", _truncated(CLIP, 0.3, faststart=True), "error",
+             "no video frame"),
+        Case("truncated", "faststart mp4 at 50%", _truncated(CLIP, 0.5, faststart=True)),
+        Case("truncated", "faststart mp4 at 70%", _truncated(CLIP, 0.7, faststart=True)),
+        Case("truncated", "mkv at 10%", _truncated("walk_pcm.mkv", 0.1)),
+        Case("truncated", "mkv at 60%", _truncated("walk_pcm.mkv", 0.6)),
+        Case("truncated", "avi at 50%", _truncated("damaged.avi", 0.5)),
+        Case("truncated", "header only", _truncated(CLIP, 0.0004), "error", "truncated"),
+        Case("zero-length", "empty .mp4", _bytes(b"", ".mp4"), "error", "empty"),
+        Case("zero-length", "empty .mkv", _bytes(b"", ".mkv"), "error", "empty"),
+        Case("not a video", "text file", _bytes(b"hello, I am not a video\n" * 40, ".mp4"), "error", "not a video"),
+        Case("audio only", "aac in .m4a", _audio_only("aac", ".m4a"), "error", "no video"),
+        Case("audio only", "pcm in .wav", _audio_only("pcm_s16le", ".wav"), "error", "no video"),
+        Case("variable frame rate", "40-250 ms gaps", _vfr),
+        Case("rotation", "90", _encoded(".mp4", rotation=90)),
+        Case("rotation", "180", _encoded(".mp4", rotation=180)),
+        Case("rotation", "270", _encoded(".mp4", rotation=-90)),
+        Case("10-bit", "h264 yuv420p10le", _encoded(".mp4", pix_fmt="yuv420p10le")),
+        Case("10-bit", "hevc yuv420p10le", _encoded(".mkv", codec="libx265", pix_fmt="yuv420p10le",
+                                                      options={"x265-params": "log-level=error"})),
+        Case("grayscale", "ffv1 gray", _encoded(".mkv", codec="ffv1", pix_fmt="gray")),
+        Case("grayscale", "png gray", _encoded(".mov", codec="png", pix_fmt="gray")),
+        Case("alpha", "ffv1 yuva420p", _encoded(".mkv", alpha=True, codec="ffv1", pix_fmt="yuva420p")),
+        Case("alpha", "png rgba", _encoded(".mov", alpha=True, codec="png", pix_fmt="rgba")),
+        Case("alpha", "qtrle argb", _encoded(".mov", alpha=True, codec="qtrle", pix_fmt="argb")),
+        Case("odd and tiny sizes", "1x1", _sized(1, 1, 3)),
+        Case("odd and tiny sizes", "2x2", _sized(2, 2, 3)),
+        Case("odd and tiny sizes", "3x5", _sized(3, 5, 3)),
+        Case("odd and tiny sizes", "317x181", _sized(317, 181, 3)),
+        Case("odd and tiny sizes", "1919x1079", _sized(1919, 1079, 2)),
+        Case("odd and tiny sizes", "3840x2160", _sized(3840, 2160, 1)),
+        Case("multiple audio streams", "2 aac in mp4", _encoded(".mp4", audio=("aac", "aac"))),
+        Case("multiple audio streams", "aac + pcm in mkv", _encoded(".mkv", audio=("aac", "pcm_s16le"))),
+        Case("subtitle or data streams", "srt in mkv", _encoded(".mkv", subtitles=True)),
+        Case("subtitle or data streams", "timecode in mov", _encoded(".mov", timecode=True)),
+        Case("subtitle or data streams", "timecode in mp4", _encoded(".mp4", timecode=True)),
+        Case("non-ASCII paths", "input and output", _non_ascii),
+        Case("output not writable", "missing folder", _output("missing folder"), "error", "does not exist"),
+        Case("output not writable", "no permission", _output("/proc"), "error", "cannot"),
+        Case("output not writable", "a folder", _output("folder"), "error", "folder"),
+        Case("output not writable", "unknown format", _output("unknown format"), "error", "format"),
+        Case("output exists", "without --overwrite", _exists(False), "error", "--overwrite"),
+        Case("output exists", "with --overwrite", _exists(True)),
+        Case("output exists", "is the input", _exists(True, same=True), "error", "input"),
+        Case("disk full", "mp4 output", _disk_full(".mp4"), "error", "would not play and was removed", 20_000),
+        Case("disk full", "mkv output", _disk_full(".mkv"), "error", "the file written so far plays", 20_000),
+    ]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("data", type=Path, help="tests/data of a checkout")
+    ap.add_argument("out", type=Path, help="folder for the cases (one subfolder each)")
+    a = ap.parse_args()
+    for case in cases():
+        work = a.out / case.id.replace(" ", "_")
+        work.mkdir(parents=True, exist_ok=True)
+        p = case.make(a.data, work)
+        print(f"{case.id}: rtstyle render '{p.src}' '{p.dst}' {' '.join(p.args)}")
+
+
+if __name__ == "__main__":
+    main()
