@@ -1,6 +1,7 @@
 """Command line: parse options, call the library, report. No processing lives here."""
 from __future__ import annotations
 
+import itertools
 import signal
 import sys
 import time
@@ -112,7 +113,8 @@ def render(src: Path, dst: Path, style: str | None, mix: str | None, style_image
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     total = rtstyle.sources.VideoFileSource(src)
     length, _ = total.frame_count_hint, total.close()
-    with click.progressbar(length=length or None, label="rendering", file=sys.stderr,
+    # No frame count in the header (a damaged file): an endless iterable gives a bar without an end.
+    with click.progressbar(None if length else itertools.count(), length=length or None, label="rendering", file=sys.stderr,
                            show_pos=True, show_eta=True) as bar:
         report = rtstyle.render(src, dst, stylizer, overwrite=overwrite, crf=crf, smooth=smoother,
                                 on_frame=lambda r: bar.update(1))

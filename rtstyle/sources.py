@@ -64,14 +64,19 @@ class VideoFileSource:
             raise SourceError(f"input not found: {self.path}")
         try:
             self.container = av.open(self.path, "r")
-        except (av.error.FFmpegError, UnicodeDecodeError) as e:
-            raise SourceError(f"cannot open {Path(self.path).name} as a video: {e}") from None
+        except av.error.FFmpegError as e:
+            raise SourceError(f"cannot open {Path(self.path).name} as a video: {e.strerror or e}") from None
+        except UnicodeDecodeError:  # FFmpeg's message quotes a damaged header, which is not text
+            raise SourceError(f"cannot open {Path(self.path).name} as a video: its header is damaged") from None
         if not self.container.streams.video:
             self.container.close()
             raise SourceError(f"{Path(self.path).name} has no video stream")
         self.stream = self.container.streams.video[0]
-        self.stream.thread_type = "AUTO"
         ctx = self.stream.codec_context
+        if ctx is None:  # a codec FFmpeg has no decoder for (or a damaged codec tag)
+            self.container.close()
+            raise SourceError(f"{Path(self.path).name}: no decoder for its video stream's codec")
+        self.stream.thread_type = "AUTO"
         self.width, self.height = ctx.width, ctx.height
         if not self.width or not self.height:
             self.container.close()
@@ -119,6 +124,9 @@ class VideoFileSource:
             # The demuxer itself gave up (truncated file): keep what was decoded.
             self.skipped_packets += 1
             log.warning("stopped reading %s: %s", self.path, e)
+        if index == 0:
+            raise SourceError(f"no frame of {Path(self.path).name} could be decoded "
+                              f"({self.skipped_packets} packet(s) rejected, {self.damaged_packets} damaged)")
 
     def close(self) -> None:
         self.container.close()
