@@ -71,6 +71,23 @@ def probe(seconds: float = 0.0, frames: int = 0) -> Sample:
                   threading.active_count(), len(os.listdir("/proc/self/fd")))
 
 
+def settled(baseline: Sample | None = None, seconds: float = 3.0) -> Sample:
+    """A probe once finished threads are gone: a joined thread can take a moment to leave
+    /proc on a loaded machine, and only what is still there after ``seconds`` is a leak.
+    Without ``baseline``: waits until the count stops falling (a baseline of its own)."""
+    last = probe()
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        now = probe()
+        if baseline is not None and now.threads <= baseline.threads and now.fds <= baseline.fds:
+            return now
+        if baseline is None and (now.threads, now.fds) == (last.threads, last.fds):
+            return now
+        last = now
+    return last
+
+
 class Sampler(threading.Thread):
     """Probes every ``interval`` seconds, with ``frames()`` telling how far the phase got."""
 
@@ -169,7 +186,7 @@ def soak_render(style: str, frames: int, size: tuple[int, int], interval: float,
     # so they belong in the baseline, not among the leaks.
     rtstyle.render(make_long_clip(folder / "warmup.mp4", 50, *size), folder / "warmup-out.mp4", stylizer)
     done = [0]
-    before = probe()
+    before = settled()
     sampler = Sampler(interval, lambda: done[0])
     sampler.start()
 
@@ -179,7 +196,7 @@ def soak_render(style: str, frames: int, size: tuple[int, int], interval: float,
     report = rtstyle.render(clip, folder / "out.mp4", stylizer, overwrite=True, on_frame=on_frame,
                             smooth=rtstyle.make_smoother("flow"))
     samples = sampler.finish()
-    figures = analyse(samples, before, probe(), warmup)
+    figures = analyse(samples, before, settled(before), warmup)
     figures.update(fps=round(report.fps, 1), audio=report.audio, frames_in=report.frames_in)
     return {"figures": figures, "samples": [asdict(s) for s in samples]}
 
@@ -211,12 +228,12 @@ def soak_live(style: str, minutes: float, size: tuple[int, int], fps: float, int
         styles(np.roll(picture, shift, axis=1), controls.state())
     output = CountingOutput()
     source = PacedSource(EXAMPLE, loop=True, size=size, fps=fps)
-    before = probe()
+    before = settled()
     sampler = Sampler(interval, lambda: output.shown)
     sampler.start()
     summary = LivePipeline(source, styles, controls, [output]).run(duration=minutes * 60)
     samples = sampler.finish()
-    figures = analyse(samples, before, probe(), warmup)
+    figures = analyse(samples, before, settled(before), warmup)
     figures.update(passes=source.passes, frames_captured=summary["frames_captured"], dropped=summary["dropped"],
                    output_fps=summary["output_fps"], latency_p50_ms=summary["latency_ms"]["p50"])
     return {"figures": figures, "samples": [asdict(s) for s in samples]}
@@ -261,7 +278,7 @@ def main() -> None:
     ap.add_argument("--render-frames", type=int, default=10_000, help="0 skips the render phase")
     ap.add_argument("--render-size", type=parse_size, default=(160, 120))
     ap.add_argument("--live-minutes", type=float, default=10.0, help="0 skips the live phase")
-    ap.add_argument("--live-size", type=parse_size, default=(320, 240))
+    ap.add_argument("--live-size", type=parse_size, default=(160, 120))
     ap.add_argument("--live-fps", type=float, default=30.0)
     ap.add_argument("--interval", type=float, default=2.0, help="seconds between samples")
     ap.add_argument("--warmup", type=float, default=0.1, help="fraction of each phase left out of the slope")

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 import rtstyle
 from rtstyle import flow, frames, temporal
 
-SETTINGS = settings(max_examples=40, deadline=None, derandomize=True,
+SETTINGS = settings(max_examples=40, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 CHANNELS = {"grey": (), "rgb": (3,), "rgba": (4,)}
 
