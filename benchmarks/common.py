@@ -5,6 +5,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import cv2
+import numpy as np
 
 from rtstyle.sinks import VideoFileSink
 from rtstyle.sources import VideoFileSource
@@ -14,18 +15,22 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "pedestrians.mp4"
 
 
+def fit(rgb: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Centre crop to the aspect of ``width`` x ``height``, then resize to it."""
+    h, w = rgb.shape[:2]
+    ch = min(h, round(w * height / width))
+    cw = min(w, round(h * width / height))
+    y, x = (h - ch) // 2, (w - cw) // 2
+    return cv2.resize(rgb[y:y + ch, x:x + cw], (width, height), interpolation=cv2.INTER_CUBIC)
+
+
 def make_clip(dst: Path, width: int, height: int, src: Path = EXAMPLE) -> Path:
     """Re-encode a real clip at ``width`` x ``height`` (centre crop to the aspect, then resize)."""
     source = VideoFileSource(src)
     sink = VideoFileSink(dst, width, height, source.time_base, source.fps, crf=20)
     try:
         for frame in source.frames():
-            h, w = frame.image.shape[:2]
-            ch = min(h, round(w * height / width))
-            cw = min(w, round(h * width / height))
-            y, x = (h - ch) // 2, (w - cw) // 2
-            sink.write(cv2.resize(frame.image[y:y + ch, x:x + cw], (width, height), interpolation=cv2.INTER_CUBIC),
-                       frame.pts)
+            sink.write(fit(frame.image, width, height), frame.pts)
     finally:
         sink.close(complete=True)
         source.close()

@@ -1,6 +1,7 @@
 """Command line: parse options, call the library, report. No processing lives here."""
 from __future__ import annotations
 
+import itertools
 import signal
 import sys
 import threading
@@ -176,7 +177,9 @@ def render(src: str, dst: Path, style: str | None, mix: str | None, style_images
         interrupt.arm(stop.set)  # from the first frame written on, a signal finishes the file
         bar.update(1)
 
-    with click.progressbar(length=length or None, label="rendering", file=sys.stderr,
+    # No frame count in the header (a damaged file): an endless iterable gives a bar without an end.
+    with click.progressbar(None if length else itertools.count(), length=length or None, label="rendering",
+                           file=sys.stderr,
                            show_pos=True, show_eta=True) as bar:
         report = rtstyle.render(src, dst, stylizer, overwrite=overwrite, crf=crf, smooth=smoother,
                                 on_frame=on_frame, stop=stop, stream_timeout=stream_timeout)

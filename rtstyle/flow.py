@@ -13,7 +13,6 @@ import cv2
 import numpy as np
 
 FlowFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
-DIS_MIN_SIDE = 16  # OpenCV's DIS refuses smaller images (its pyramid needs room)
 
 
 def shrink(image: np.ndarray, width: int) -> np.ndarray:
@@ -30,22 +29,34 @@ def grey(rgb: np.ndarray, width: int | None = None) -> np.ndarray:
     return shrink(g, width) if width else g
 
 
+# Smallest (short side, long side) for which DIS keeps its preset's pyramid. Below it,
+# OpenCV picks the pyramid from the width alone and then fails, or crashes the process
+# (segfault on 16x100, say), and keeps the changed settings for later frames.
+DIS_MIN_SIZE = (32, 96)
+
+
 def dis(preset: int = cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST) -> FlowFn:
-    """A DIS estimator (Kroeger et al. 2016): fast and good enough for warping outputs."""
+    """A DIS estimator (Kroeger et al. 2016): fast and good enough for warping outputs.
+
+    Images smaller than :data:`DIS_MIN_SIZE` are stretched to it and the flow is brought
+    back to their size, so a tiny or a thin video gets a flow instead of a crash.
+    """
     engine = cv2.DISOpticalFlow_create(preset)
+    short, long = DIS_MIN_SIZE
 
     def estimate(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         h, w = a.shape[:2]
-        if h >= DIS_MIN_SIDE and w >= DIS_MIN_SIDE:
+        if min(h, w) >= short and max(h, w) >= long:
             return engine.calc(a, b, None)
-        # Tiny frames (down to 1x1): edge-padded to the least DIS takes, the flow cropped back.
-        pad = ((0, max(0, DIS_MIN_SIDE - h)), (0, max(0, DIS_MIN_SIDE - w)))
-        return engine.calc(np.pad(a, pad, mode="edge"), np.pad(b, pad, mode="edge"), None)[:h, :w]
+        size = (max(w, long), max(h, short)) if w >= h else (max(w, short), max(h, long))
+        a, b = (cv2.resize(x, size, interpolation=cv2.INTER_LINEAR) for x in (a, b))
+        return upscale(engine.calc(a, b, None), h, w)
+
     return estimate
 
 
 def upscale(flow: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Resize a flow field computed on a smaller image, scaling its vectors to match."""
+    """Resize a flow field computed on a smaller (or larger) image, scaling its vectors to match."""
     h, w = flow.shape[:2]
     if (h, w) == (height, width):
         return flow

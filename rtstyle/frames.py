@@ -26,16 +26,23 @@ class VideoFrame:
 
 
 def as_rgb(image: np.ndarray) -> np.ndarray:
-    """Accept grey, RGB or RGBA uint8 arrays and return contiguous RGB uint8."""
+    """Accept grey, RGB or RGBA uint8 arrays and return contiguous RGB uint8.
+
+    Anything else is refused with a ValueError that says what was expected: this is
+    the library's boundary, past it every step assumes a non-empty RGB uint8 frame.
+    """
+    image = np.asarray(image)
     if image.dtype != np.uint8:
         raise ValueError(f"expected uint8 pixels, got {image.dtype}")
+    if not (image.ndim == 2 or image.ndim == 3 and image.shape[2] in (3, 4)):
+        raise ValueError(f"expected an H x W (grey), H x W x 3 (RGB) or H x W x 4 (RGBA) image, got shape {image.shape}")
+    if image.size == 0:
+        raise ValueError(f"expected an image of at least 1 x 1 pixels, got shape {image.shape}")
     if image.ndim == 2:
         return cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
-    if image.ndim == 3 and image.shape[2] == 4:
+    if image.shape[2] == 4:
         return cv2.cvtColor(image, cv2.COLOR_RGBA2RGB)
-    if image.ndim == 3 and image.shape[2] == 3:
-        return np.ascontiguousarray(image)
-    raise ValueError(f"expected an H x W x 3 image, got shape {image.shape}")
+    return np.ascontiguousarray(image)
 
 
 def pad_amounts(size: int, stride: int, min_size: int) -> tuple[int, int]:

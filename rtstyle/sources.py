@@ -103,8 +103,10 @@ class VideoFileSource:
                               "(the server does not answer or sends nothing)") from None
         except av.error.InvalidDataError:
             raise SourceError(f"cannot open {name}: {_unreadable_reason(self.path)}") from None
-        except (av.error.FFmpegError, UnicodeDecodeError) as e:
-            raise SourceError(f"cannot open {name} as a video: {e}") from None
+        except av.error.FFmpegError as e:
+            raise SourceError(f"cannot open {name} as a video: {e.strerror or e}") from None
+        except UnicodeDecodeError:  # FFmpeg's message quotes a damaged header, which is not text
+            raise SourceError(f"cannot open {name} as a video: its header is damaged") from None
         try:
             self._open_video(name, thread_type)
         except BaseException:
@@ -115,6 +117,8 @@ class VideoFileSource:
         if not self.container.streams.video:
             raise SourceError(f"{name} has no video stream")
         self.stream = self.container.streams.video[0]
+        if self.stream.codec_context is None:  # a codec FFmpeg has no decoder for (or a damaged codec tag)
+            raise SourceError(f"{name}: no decoder for its video stream's codec")
         self.stream.thread_type = thread_type
         self.time_base: Fraction = self.stream.time_base or Fraction(1, 90000)
         rate = self.stream.average_rate or self.stream.guessed_rate or Fraction(25)
@@ -128,9 +132,7 @@ class VideoFileSource:
         self.header_frames = self.stream.frames  # what the container declares (0: unknown)
         self.frame_count_hint = self.header_frames or int(float(self.container.duration or 0) / av.time_base * self.fps)
         self._decoded = self._decode()
-        self._first: av.VideoFrame | None = next(self._decoded, None)
-        if self._first is None:
-            raise SourceError(f"{name}: no video frame could be decoded (the file is damaged or truncated)")
+        self._first: av.VideoFrame | None = next(self._decoded)  # no frame at all: SourceError
         self.rotation = round(self._first.rotation / 90) * 90 % 360
         self.width, self.height = self._first.width, self._first.height
         if self.rotation in (90, 270):
@@ -177,6 +179,9 @@ class VideoFileSource:
             # The demuxer itself gave up (truncated file): keep what was decoded.
             self.skipped_packets += 1
             log.warning("stopped reading %s: %s", self.path, e)
+        if count == 0:
+            raise SourceError(f"{self.name}: no video frame could be decoded ({self.skipped_packets} packet(s) "
+                              f"rejected, {self.damaged_packets} damaged: the file is damaged or truncated)")
 
     def _upright(self, frame: av.VideoFrame) -> np.ndarray:
         rgb = yuv.to_rgb(frame)

@@ -47,6 +47,8 @@ class Stylizer:
                  style_images: StyleImages = (), fade_seconds: float = 0.0,
                  clock: Callable[[], float] = time.monotonic, scale: float | None = None,
                  frame_size: tuple[int, int] | None = None, **engine_options):
+        if not 0.0 <= strength <= 1.0:
+            raise ValueError(f"strength must be in [0, 1], got {strength}")
         card, inner = split_style(style)
         self.scale = float(card.info.get("internal_scale", 1.0) if scale is None else scale)
         if not 0 < self.scale <= 1:
