@@ -153,7 +153,7 @@ def main() -> None:
     ap.add_argument("--runs", type=Path, default=Path("runs/zoo"), help="one run folder per model")
     ap.add_argument("--models", type=Path, default=Path("models"), help="where the .onnx files go")
     ap.add_argument("--only", nargs="+", help="style names (default: all of ZOO)")
-    ap.add_argument("--steps", type=int, default=600, help="steps of each quality model")
+    ap.add_argument("--steps", type=int, default=500, help="steps of each quality model")
     ap.add_argument("--fast-steps", type=int, default=400, help="distillation steps of each fast model")
     ap.add_argument("--device", default="cpu", help="cpu or cuda")
     ap.add_argument("--parallel", type=int, default=1, help="trainings at once (GPU: all of them)")
