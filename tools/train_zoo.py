@@ -1,8 +1,8 @@
 """Train the style zoo: every style in ``ZOO`` in two sizes, then export each with its model card.
 
-``quality`` is Johnson's width (32/64/128, 5 residual blocks), trained with the perceptual
-losses; ``fast`` is the narrow depthwise preset of tools.train, distilled from its quality
-sibling (so it starts once that one is done). Each model trains in its own process into
+``quality`` is Johnson's width (32/64/128, 5 residual blocks); ``fast`` is the narrow
+depthwise preset of tools.train, started from a trained fast model of another style
+(``--fast-init``) so that it needs fewer steps. Each model trains in its own process into
 ``RUNS/NAME`` (``NAME`` = style, or style + ``_fast``), which resumes from its last
 checkpoint, so re-running the same command after an interruption continues where it
 stopped and skips what is finished. Finished runs are exported to ``MODELS/NAME.onnx``.
@@ -53,11 +53,8 @@ ZOO = {
 SIZES = {"quality": "", "fast": "_fast"}  # size class (= tools.train --arch preset) -> model name suffix
 # Settings that train well with this VGG16 (caffe-scale features, Gram / (c*h*w)); 128 px crops
 # keep a CPU step under a second, and the Gram losses do not depend on the crop size.
-TRAIN_ARGS = {
-    "quality": ["--style-weight", "0.6", "--content-weight", "1", "--tv-weight", "500", "--stability-weight", "1e5",
-                "--size", "128", "--batch", "4", "--lr", "2e-3", "--save-every", "50"],
-    "fast": ["--stability-weight", "1e5", "--size", "192", "--batch", "4", "--lr", "2e-3", "--save-every", "50"],
-}
+TRAIN_ARGS = ["--style-weight", "0.6", "--content-weight", "1", "--tv-weight", "500", "--stability-weight", "1e5",
+              "--size", "128", "--batch", "4", "--lr", "2e-3", "--save-every", "50"]
 RUNTIME = {"fast": {"internal_scale": 0.5}}  # card defaults per size class (see rtstyle.guided)
 DATA_NOTE = ("random crops of the photos in Debian wallpaper packages (plasma-workspace-wallpapers, "
              "mate-backgrounds, gnome-backgrounds, ukui-wallpapers, sway-backgrounds) and frames of OpenCV's vtest.avi")
@@ -68,11 +65,6 @@ class Job:
     name: str
     style: Style
     size_class: str
-
-    @property
-    def teacher(self) -> str | None:
-        """The quality sibling a fast model is distilled from."""
-        return None if self.size_class == "quality" else self.name.removesuffix(SIZES[self.size_class])
 
 
 def jobs(only: list[str] | None) -> list[Job]:
@@ -99,8 +91,8 @@ def train_command(job: Job, a: argparse.Namespace) -> list[str]:
     return [sys.executable, "-m", f"{__package__}.train", "--style", str(a.styles / job.style.image),
             "--data", str(a.data), "--run", str(a.runs / job.name), "--arch", job.size_class,
             "--steps", str(steps(job, a)), "--device", a.device, "--threads", str(a.threads),
-            *TRAIN_ARGS[job.size_class], *(["--vgg", str(a.vgg)] if a.vgg else []),
-            *(["--teacher", str(a.runs / job.teacher / "checkpoint.pt")] if job.teacher else [])]
+            *TRAIN_ARGS, *(["--vgg", str(a.vgg)] if a.vgg else []),
+            *(["--init", str(a.fast_init)] if a.fast_init and job.size_class == "fast" else [])]
 
 
 def export_job(job: Job, a: argparse.Namespace) -> None:
@@ -113,22 +105,15 @@ def export_job(job: Job, a: argparse.Namespace) -> None:
 
 
 def train_all(todo: list[Job], a: argparse.Namespace) -> dict[str, int]:
-    """Run up to ``a.parallel`` trainings at a time, in ``todo``'s order except that a fast model waits for
-    its teacher; each is exported as it finishes and logs to RUNS/NAME/train.out. Returns exit codes.
+    """Run up to ``a.parallel`` trainings at a time, exporting each as it finishes; each logs to
+    RUNS/NAME/train.out. Returns exit codes.
 
     On a 2-core CPU ``--parallel 2 --threads 1`` keeps both cores busy: two single-thread
-    processes lose nothing to thread synchronisation when other work shares the machine,
-    and a fast student starts as soon as its teacher is done."""
+    processes lose nothing to thread synchronisation when other work shares the machine."""
     waiting, running, codes = list(todo), {}, {}
     while waiting or running:
-        pending = {j.name for j in waiting} | set(running)
-        ready = [j for j in waiting if j.teacher not in pending and codes.get(j.teacher, 0) == 0]
-        if waiting and not ready and not running:  # only students of failed teachers are left
-            codes.update({j.name: 1 for j in waiting})
-            break
-        while ready and len(running) < a.parallel:
-            job = ready.pop(0)
-            waiting.remove(job)
+        while waiting and len(running) < a.parallel:
+            job = waiting.pop(0)
             (a.runs / job.name).mkdir(parents=True, exist_ok=True)
             out = open(a.runs / job.name / "train.out", "a")
             print(f"{time.strftime('%H:%M:%S')} train {job.name}", flush=True)
@@ -154,7 +139,9 @@ def main() -> None:
     ap.add_argument("--models", type=Path, default=Path("models"), help="where the .onnx files go")
     ap.add_argument("--only", nargs="+", help="style names (default: all of ZOO)")
     ap.add_argument("--steps", type=int, default=500, help="steps of each quality model")
-    ap.add_argument("--fast-steps", type=int, default=400, help="distillation steps of each fast model")
+    ap.add_argument("--fast-steps", type=int, default=300, help="steps of each fast model")
+    ap.add_argument("--fast-init", type=Path, default=None,
+                    help="checkpoint of a trained fast model (any style) that fast models start from")
     ap.add_argument("--device", default="cpu", help="cpu or cuda")
     ap.add_argument("--parallel", type=int, default=1, help="trainings at once (GPU: all of them)")
     ap.add_argument("--threads", type=int, default=2, help="CPU threads per training process")
@@ -163,7 +150,7 @@ def main() -> None:
     missing = [j.style.image for j in jobs(a.only) if not (a.styles / j.style.image).is_file()]
     if missing or not a.data.is_file():
         raise SystemExit(f"missing input(s): {sorted(set(missing)) + ([] if a.data.is_file() else [str(a.data)])}")
-    todo = [j for j in jobs(a.only) if exported_steps(a.models / f"{j.name}.onnx") != steps(j, a)]
+    todo = [j for j in jobs(a.only) if (exported_steps(a.models / f"{j.name}.onnx") or 0) < steps(j, a)]
     print(f"{len(todo)} model(s) to train: {' '.join(j.name for j in todo) or '-'}", flush=True)
     codes = train_all(todo, a)
     failed = [n for n, c in codes.items() if c]
