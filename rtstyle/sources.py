@@ -88,10 +88,9 @@ class VideoFileSource:
     """
 
     def __init__(self, path: str | Path, timeout: float = STREAM_TIMEOUT, thread_type: str = "AUTO"):
-        self.path = str(path)
-        name = self.path if is_url(path) else Path(self.path).name
-        self.name, self.timeout = name, timeout
+        self.path, self.timeout = str(path), timeout
         is_file = not is_url(path)
+        self.name = name = Path(self.path).name if is_file else self.path
         if is_file and not Path(self.path).is_file():
             raise SourceError(f"input not found: {self.path}")
         if is_file and Path(self.path).stat().st_size == 0:
