@@ -6,6 +6,8 @@ B. ONNX Runtime settings on the fast net: graph optimization level, threads, spi
 C. Static int8 quantization (tools.quantize): speed and accuracy against fp32.
 D. Reduced internal resolution with guided upsampling: network + upsampling cost.
 E. End to end: render of a real 640x360 clip, and live from a source paced at 30 fps.
+F. Frames in flight: a render with one frame at a time on all threads against several
+   frames at once on fewer threads each (rtstyle.render_plan), with and without smoothing.
 
     python benchmarks/fast_path.py                      # random-weight fast net
     python benchmarks/fast_path.py --model starry_night_fast --json fast.json
@@ -144,7 +146,7 @@ def live(stylizer: rtstyle.Stylizer, clip: Path, fps: float) -> dict:
         return frame
 
     stop = threading.Event()
-    stages = chain(paced(), [("capture", None), ("stylize", work)], stop)
+    stages = chain(paced(), [("capture", None, 1), ("stylize", work, 1)], stop)
     latencies, first, last = [], None, 0.0
     for frame in stages[-1].results():
         last = time.monotonic()
@@ -157,15 +159,33 @@ def live(stylizer: rtstyle.Stylizer, clip: Path, fps: float) -> dict:
 
 
 def end_to_end(model: Path, clip: Path, tmp: Path, threads: int, scale: float | None) -> dict:
-    out = {}
+    """Render with rtstyle.render_plan's frames in flight, and live, with ORT spinning on and off."""
+    plan_threads, workers = rtstyle.render_plan("cpu")
+    out = {"render_plan": f"{workers} frame(s) x {plan_threads or 'ORT default'} thread(s)"}
     for spin in (True, False):
+        on = "on" if spin else "off"
+        stylizer = rtstyle.load_style(model, providers="cpu", threads=plan_threads, scale=scale, spin=spin)
+        out[f"render_fps_spin_{on}"] = rtstyle.render(clip, tmp / "fast.mp4", stylizer, overwrite=True,
+                                                      workers=workers).fps
         stylizer = rtstyle.load_style(model, providers="cpu", threads=threads, scale=scale, spin=spin)
-        report = rtstyle.render(clip, tmp / "fast.mp4", stylizer, overwrite=True)
-        out[f"render_fps_spin_{'on' if spin else 'off'}"] = report.fps
-        out[f"live_spin_{'on' if spin else 'off'}"] = live(stylizer, clip, 30.0)
+        out[f"live_spin_{on}"] = live(stylizer, clip, 30.0)
         print(json.dumps(out, default=lambda v: round(v, 2)), flush=True)
     out["scale"] = stylizer.scale
     return out
+
+
+def frames_in_flight(model: Path, clip: Path, tmp: Path, scale: float | None) -> list[dict]:
+    """Render fps for (threads, frames at once) pairs, smoothing off and on (flow)."""
+    rows = []
+    for threads, workers in ((2, 1), (1, 2), (2, 2)):
+        stylizer = rtstyle.load_style(model, providers="cpu", threads=threads, scale=scale)
+        row = {"threads": threads, "workers": workers}
+        for smooth in ("none", "flow"):
+            row[f"render_fps_smooth_{smooth}"] = rtstyle.render(clip, tmp / "f.mp4", stylizer, overwrite=True,
+                                                                smooth=smooth, workers=workers).fps
+        rows.append(row)
+        print(json.dumps(row, default=lambda v: round(v, 2)), flush=True)
+    return rows
 
 
 def main() -> None:
@@ -176,7 +196,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--runs", type=int, default=15)
     ap.add_argument("--video", type=Path, help="640x360 clip (default: examples/pedestrians.mp4 resized)")
-    ap.add_argument("--skip", default="", help="comma list of sections to skip: A,B,C,D,E")
+    ap.add_argument("--skip", default="", help="comma list of sections to skip: A,B,C,D,E,F")
     ap.add_argument("--json", type=Path)
     a = ap.parse_args()
     skip = set(a.skip.upper().split(","))
@@ -196,7 +216,8 @@ def main() -> None:
                     "B": ("ort_settings", lambda: ort_settings(model, w, h, a.runs)),
                     "C": ("int8", lambda: int8(model, clip, tmp, w, h, a.threads, a.runs)),
                     "D": ("internal_scale", lambda: internal_scale(model, frame, a.threads, a.runs)),
-                    "E": ("end_to_end", lambda: end_to_end(model, clip, tmp, a.threads, scale))}
+                    "E": ("end_to_end", lambda: end_to_end(model, clip, tmp, a.threads, scale)),
+                    "F": ("frames_in_flight", lambda: frames_in_flight(model, clip, tmp, scale))}
         for key, (name, run) in sections.items():
             if key not in skip:
                 print(f"== {key}. {name} ({card.name})", flush=True)

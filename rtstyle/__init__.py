@@ -21,14 +21,15 @@ import numpy as np
 
 from rtstyle.errors import ModelError, RtstyleError, SinkError, SourceError, StyleNotFoundError
 from rtstyle.models import ModelCard, list_models
-from rtstyle.pipeline import RenderReport, render_video
+from rtstyle.pipeline import RenderReport, render_plan, render_video
 from rtstyle.sinks import VideoFileSink, check_output, write_image
 from rtstyle.sources import STREAM_TIMEOUT, VideoFileSource, read_image
 from rtstyle.stylizer import Stylizer
 from rtstyle.temporal import DEFAULT_MODE, Smoother, make_smoother
 
 __all__ = ["ModelCard", "ModelError", "RenderReport", "RtstyleError", "SinkError", "Smoother", "SourceError",
-           "StyleNotFoundError", "Stylizer", "list_models", "load_style", "make_smoother", "render", "stylize_image"]
+           "StyleNotFoundError", "Stylizer", "list_models", "load_style", "make_smoother", "render", "render_plan",
+           "stylize_image"]
 __version__ = "0.1.0"
 
 
@@ -47,18 +48,27 @@ def stylize_image(src: str | Path, dst: str | Path, style: str | Path | Stylizer
 def render(src: str | Path, dst: str | Path, style: str | Path | Stylizer, overwrite: bool = False,
            on_frame: Callable[[RenderReport], None] | None = None, stop: threading.Event | None = None,
            crf: int = 18, smooth: str | Smoother = DEFAULT_MODE,
-           stream_timeout: float = STREAM_TIMEOUT) -> RenderReport:
+           stream_timeout: float = STREAM_TIMEOUT, workers: int | None = None) -> RenderReport:
     """Render a video file (or stream URL) in a style to an H.264 file, keeping timestamps, audio and subtitles.
 
     ``smooth`` is a temporal smoothing mode ("none", "ema", "flow") at its default
     strength, or a smoother from :func:`make_smoother`. A stream that sends nothing for
     ``stream_timeout`` seconds ends the render with a SourceError (the file keeps what was done).
+    ``workers`` frames are stylized at once. A style given by name is loaded by
+    :func:`rtstyle.pipeline.render_plan` (on a CPU: two frames at once, half the cores each);
+    a given Stylizer runs ``workers`` frames at once (default 1: its threads were chosen for one).
     The written file is read back and checked against the input: ``report.check.ok`` is
     False when frames or durations do not match (the file is kept; the CLI reports it as an error).
     """
     dst = check_output(dst, overwrite, source=src)
     smoother = make_smoother(smooth) if isinstance(smooth, str) else smooth
-    stylizer = style if isinstance(style, Stylizer) else load_style(style)
+    if isinstance(style, Stylizer):
+        stylizer, workers = style, workers or 1
+    else:
+        threads, workers = render_plan(workers=workers)
+        stylizer = load_style(style, threads=threads)
+    if stylizer.engine.io_binding:
+        workers = 1  # one set of device buffers per engine
     source = VideoFileSource(src, stream_timeout)
     try:
         stylizer(np.zeros((source.height, source.width, 3), np.uint8))  # warm-up: first-run costs stay out of the timing
@@ -68,4 +78,4 @@ def render(src: str | Path, dst: str | Path, style: str | Path | Stylizer, overw
     except BaseException:
         source.close()
         raise
-    return render_video(source, sink, stylizer, on_frame=on_frame, stop=stop, smoother=smoother)
+    return render_video(source, sink, stylizer, on_frame=on_frame, stop=stop, smoother=smoother, workers=workers)

@@ -1,15 +1,18 @@
 """Threads and bounded queues that move frames from a source through a style to a sink.
 
 Offline rendering is lossless: every decoded frame is stylized and written in order.
-Decode, inference and encode overlap in three threads; the queues between them are
+Decode, inference (one or more frames at once), smoothing and encode overlap in threads; the queues between them are
 bounded so memory stays flat however long the video is.
 """
 from __future__ import annotations
 
+import os
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -17,12 +20,32 @@ import numpy as np
 
 from rtstyle import avcheck
 from rtstyle.frames import VideoFrame
+from rtstyle.providers import CPU, choose_providers
 from rtstyle.sinks import VideoFileSink
 from rtstyle.sources import VideoFileSource
 from rtstyle.temporal import Smoother
 
 T = TypeVar("T")
 _END = object()
+CPU_WORKERS = 2  # frames in flight for a CPU render (benchmarks/fast_path.py, section F)
+
+
+def render_plan(providers: str | list[str] = "auto", threads: int | None = None,
+                workers: int | None = None) -> tuple[int | None, int]:
+    """ONNX Runtime threads per frame and frames stylized at once, for an offline render.
+
+    On a CPU, two frames at once with half the cores each beat one frame on all of them:
+    a style net's many small operators leave threads waiting on each other, and the
+    decode, smoothing and encode threads fill the gaps. GPU engines run one frame at a
+    time (their IO-bound buffers are per engine). Explicit values are kept.
+    """
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    cpu = choose_providers(providers)[0] == CPU
+    if workers is None:
+        workers = min(CPU_WORKERS, cores) if cpu else 1
+    if threads is None and cpu and workers > 1:
+        threads = max(1, cores // workers)
+    return threads, workers
 
 
 @dataclass
@@ -43,12 +66,16 @@ class RenderReport:
 
 
 class Stage(threading.Thread):
-    """Runs ``work`` over items from an iterable into a bounded queue; errors are re-raised by the consumer."""
+    """Runs ``work`` over items from an iterable into a bounded queue; errors are re-raised by the consumer.
+
+    ``workers`` > 1 runs ``work`` on that many items at once (ONNX Runtime and OpenCV let go
+    of the GIL) and still delivers the results in order.
+    """
 
     def __init__(self, name: str, items: Iterable[T], work: Callable[[T], object] | None, stop: threading.Event,
-                 maxsize: int = 4):
+                 maxsize: int = 4, workers: int = 1):
         super().__init__(name=name, daemon=True)
-        self.items, self.work, self.stop = items, work, stop
+        self.items, self.work, self.stop, self.workers = items, work, stop, workers
         self.out: queue.Queue = queue.Queue(maxsize=maxsize)
         self.error: BaseException | None = None
 
@@ -61,10 +88,25 @@ class Stage(threading.Thread):
                 continue
         return False
 
+    def _outputs(self) -> Iterator[object]:
+        if self.work is None:
+            yield from self.items
+        elif self.workers == 1:
+            yield from map(self.work, self.items)
+        else:
+            with ThreadPoolExecutor(self.workers, thread_name_prefix=self.name) as pool:
+                pending: deque[Future] = deque()
+                for item in self.items:
+                    pending.append(pool.submit(self.work, item))
+                    if len(pending) == self.workers:
+                        yield pending.popleft().result()
+                while pending:
+                    yield pending.popleft().result()
+
     def run(self) -> None:
         try:
-            for item in self.items:
-                if self.stop.is_set() or not self._put(self.work(item) if self.work else item):
+            for out in self._outputs():
+                if self.stop.is_set() or not self._put(out):
                     break
         except BaseException as e:  # handed to the consumer thread, which raises it
             self.error = e
@@ -93,17 +135,17 @@ class Stage(threading.Thread):
             yield item
 
 
-def chain(source: Iterable[T], steps: list[tuple[str, Callable | None]], stop: threading.Event,
+def chain(source: Iterable[T], steps: list[tuple[str, Callable | None, int]], stop: threading.Event,
           maxsize: int = 4) -> list[Stage]:
-    """Start one thread per step, each feeding the next through a bounded queue.
+    """Start one thread per step (name, work, workers), each feeding the next through a bounded queue.
 
     Consume ``stages[-1].results()``; after ``stop`` is set, join them all before closing
     what they read from.
     """
     items: Iterable = source
     stages = []
-    for name, work in steps:
-        stage = Stage(name, items, work, stop, maxsize)
+    for name, work, workers in steps:
+        stage = Stage(name, items, work, stop, maxsize, workers)
         stage.start()
         stages.append(stage)
         items = stage.results()
@@ -112,11 +154,13 @@ def chain(source: Iterable[T], steps: list[tuple[str, Callable | None]], stop: t
 
 def render_video(source: VideoFileSource, sink: VideoFileSink, stylize: Callable[[np.ndarray], np.ndarray],
                  on_frame: Callable[[RenderReport], None] | None = None,
-                 stop: threading.Event | None = None, smoother: Smoother | None = None) -> RenderReport:
-    """Stylize every frame of ``source`` into ``sink``: decode, inference and encode overlap.
+                 stop: threading.Event | None = None, smoother: Smoother | None = None,
+                 workers: int = 1) -> RenderReport:
+    """Stylize every frame of ``source`` into ``sink``: decode, inference, smoothing and encode overlap.
 
-    ``smoother`` (see rtstyle.temporal) sees each input frame with its stylized result,
-    in order, and returns the frame to write.
+    ``workers`` frames are stylized at once (``stylize`` must be thread-safe, as a CPU
+    Stylizer is). ``smoother`` (see rtstyle.temporal) sees each input frame with its
+    stylized result, in order, and returns the frame to write.
 
     ``stop`` (the CLI sets it on Ctrl-C or SIGTERM) or KeyboardInterrupt ends the render
     early; the sink is closed either way so the file holds every finished frame and the
@@ -130,8 +174,11 @@ def render_video(source: VideoFileSource, sink: VideoFileSink, stylize: Callable
     if smoother:
         smoother.reset()  # a new source: nothing from a previous one may bleed in
 
-    def work(frame: VideoFrame) -> VideoFrame:
-        painted = stylize(frame.image)
+    def paint(frame: VideoFrame) -> tuple[VideoFrame, np.ndarray]:
+        return frame, stylize(frame.image)
+
+    def smooth(item: tuple[VideoFrame, np.ndarray]) -> VideoFrame:
+        frame, painted = item
         frame.image = smoother(frame.image, painted) if smoother else painted
         return frame
 
@@ -140,7 +187,7 @@ def render_video(source: VideoFileSource, sink: VideoFileSink, stylize: Callable
     stages: list[Stage] = []
     first_time = last_time = 0.0
     try:
-        stages = chain(source.frames(), [("decode", None), ("stylize", work)], stop)
+        stages = chain(source.frames(), [("decode", None, 1), ("stylize", paint, workers), ("smooth", smooth, 1)], stop)
         for frame in stages[-1].results():
             sink.write(frame.image, frame.pts)
             if not report.frames_out:

@@ -1,7 +1,9 @@
 """End-to-end renders of real clips: frames, timestamps, audio, determinism, interruption."""
 from __future__ import annotations
 
+import os
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +11,7 @@ import pytest
 
 import rtstyle
 from conftest import decode_video, stream_info
+from rtstyle.pipeline import Stage
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +40,41 @@ def test_render_changes_pixels_and_is_deterministic(data: Path, tmp_path: Path, 
     assert all(np.array_equal(x, y) for x, y in zip(a, b))
     diff = np.mean([np.abs(x.astype(int) - s.astype(int)).mean() for x, s in zip(a, src)])
     assert diff > 10, "output should not look like the input"
+
+
+def test_frames_stylized_at_once_come_out_in_order(data: Path, tmp_path: Path, style):
+    """Several frames in flight (and the flow smoother after them) give the very same file."""
+    rtstyle.render(data / "walk_tone.mp4", tmp_path / "one.mp4", style, workers=1)
+    report = rtstyle.render(data / "walk_tone.mp4", tmp_path / "three.mp4", style, workers=3)
+    one, three = decode_video(tmp_path / "one.mp4"), decode_video(tmp_path / "three.mp4")
+    assert report.check.ok and len(one) == len(three) == report.frames_out
+    assert all(np.array_equal(x, y) for x, y in zip(one, three))
+
+
+def test_parallel_stage_keeps_order_and_raises_errors():
+    rng = np.random.default_rng(0)
+    delays = rng.random(40) * 0.01
+
+    def slow_square(i: int) -> int:
+        time.sleep(delays[i])  # later items often finish first
+        if i == 30:
+            raise ValueError("item 30")
+        return i * i
+
+    stage = Stage("work", range(40), slow_square, threading.Event(), workers=4)
+    stage.start()
+    got = []
+    with pytest.raises(ValueError, match="item 30"):
+        for item in stage.results():
+            got.append(item)
+    assert got == [i * i for i in range(30)]
+
+
+def test_render_plan_splits_cpu_cores_between_frames():
+    cores = len(os.sched_getaffinity(0))
+    threads, workers = rtstyle.render_plan("cpu")
+    assert workers == min(2, cores) and (threads is None or threads * workers <= max(cores, workers))
+    assert rtstyle.render_plan("cpu", threads=3, workers=1) == (3, 1)
 
 
 def test_odd_sized_video_is_encoded(data: Path, tmp_path: Path, style):
