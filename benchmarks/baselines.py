@@ -4,9 +4,12 @@
    The network is rebuilt from the model card's architecture (``net``) and exported with
    tools.export, so both run identical weights (random unless ``--checkpoint``: speed does
    not depend on the values).
+   Also PyTorch eager under bfloat16 autocast, and, where the onnxruntime build has it,
+   the OpenVINO provider in fp32 and bf16 (max difference from ORT fp32, in 0-255 levels).
 2. OpenCV's dnn module on that same ONNX file, if it loads it.
-3. Bare inference (engine.run on prepared tensors) against the full render pipeline
-   (decode, pre/post-processing, encode) of a real clip with the model file itself
+3. Bare inference (engine.run on prepared tensors, one after another) against the full
+   render pipeline (decode, pre/post-processing, smoothing, encode) of a real clip with the
+   model file itself, as rtstyle.render plans it and one frame at a time
    (target: render >= 90 % of bare inference throughput).
 
     python benchmarks/baselines.py --model starry_night --model starry_night_fast --threads 2
@@ -22,6 +25,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import onnxruntime as ort
 import torch
 
 import rtstyle
@@ -29,7 +33,8 @@ from benchmarks.common import make_clip, time_calls
 from rtstyle import frames
 from rtstyle.bench import default_models
 from rtstyle.engine import Engine
-from rtstyle.models import find_model
+from rtstyle.models import ModelCard, find_model
+from rtstyle.providers import OPENVINO
 from rtstyle.sources import VideoFileSource
 from tools.export import export, load_checkpoint
 from tools.transformer_net import NetConfig, TransformerNet
@@ -56,10 +61,21 @@ def eager_vs_ort(name: str, width: int, height: int, threads: int, runs: int, tm
         with torch.inference_mode():
             net(xt)
 
+    def eager_bf16() -> None:
+        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+            net(xt)
+
     engine = Engine(path, providers="cpu", threads=threads)
-    out = {"eager_ms": time_calls(eager, 2, runs).p50_ms,
+    out = {"eager_ms": time_calls(eager, 2, runs).p50_ms, "eager_bf16_ms": time_calls(eager_bf16, 2, runs).p50_ms,
            "ort_ms": time_calls(lambda: engine.run(x), 2, runs).p50_ms}
     out["ort_speedup_vs_eager"] = out["eager_ms"] / out["ort_ms"]
+    if OPENVINO in ort.get_available_providers():
+        reference = engine.run(x)
+        for precision, eager_key in (("fp32", "eager_ms"), ("bf16", "eager_bf16_ms")):
+            ov = Engine(path, providers="openvino", threads=threads, precision=precision)
+            out[f"openvino_{precision}_ms"] = time_calls(lambda: ov.run(x), 2, runs).p50_ms
+            out[f"openvino_{precision}_speedup_vs_{eager_key[:-3]}"] = out[eager_key] / out[f"openvino_{precision}_ms"]
+            out[f"openvino_{precision}_max_diff_255"] = float(np.abs(ov.run(x) - reference).max() * 255)
     try:
         cv2.setNumThreads(threads)
         dnn = cv2.dnn.readNetFromONNX(str(path))
@@ -76,7 +92,9 @@ def eager_vs_ort(name: str, width: int, height: int, threads: int, runs: int, tm
 
 
 def bare_vs_render(name: str, clip: Path, threads: int, tmp: Path) -> dict:
-    """Throughput of engine.run alone against a full render of the same clip with the same model."""
+    """Throughput of engine.run alone (one frame after another, ``threads`` threads) against a
+    full render of the same clip with the same model: as rtstyle.render plans it by default
+    (on a CPU: two frames at once), and one frame at a time on the same threads as bare."""
     stylizer = rtstyle.load_style(name, providers="cpu", threads=threads)
     source = VideoFileSource(clip)
     try:
@@ -89,15 +107,56 @@ def bare_vs_render(name: str, clip: Path, threads: int, tmp: Path) -> dict:
     for x in tensors:
         stylizer.infer(x)
     bare_fps = len(tensors) / (time.perf_counter() - t)
-    report = rtstyle.render(clip, tmp / f"{name}.mp4", stylizer, overwrite=True)
+    one = rtstyle.render(clip, tmp / f"{name}.mp4", stylizer, overwrite=True)
+    plan_threads, workers = rtstyle.render_plan("cpu")
+    planned = rtstyle.render(clip, tmp / f"{name}.mp4", rtstyle.load_style(name, providers="cpu", threads=plan_threads),
+                             overwrite=True, workers=workers)
     return {"frames": len(tensors), "size": f"{tensors[0].shape[3]}x{tensors[0].shape[2]} (network input)",
-            "bare_inference_fps": bare_fps, "render_fps": report.fps,
-            "render_over_bare": report.fps / bare_fps}
+            "bare_inference_fps": bare_fps, "render_fps": planned.fps,
+            "render_plan": f"{workers} frame(s) x {plan_threads or 'ORT default'} thread(s)",
+            "render_over_bare": planned.fps / bare_fps,
+            "render_one_frame_fps": one.fps, "render_one_frame_over_bare": one.fps / bare_fps}
+
+
+def representatives(cards: list[ModelCard]) -> list[str]:
+    """One model per architecture: these timings and ratios depend on the graph, not the weights."""
+    seen: dict[str, str] = {}
+    for card in cards:
+        seen.setdefault(json.dumps(card.info.get("net", card.name), sort_keys=True), card.name)
+    return list(seen.values())
+
+
+def print_tables(results: dict) -> None:
+    """The figures as tables: eager vs ORT and bare vs render, then the OpenVINO rows if measured."""
+    print(f"\n{'model':<24} {'eager ms':>9} {'ORT ms':>8} {'ORT/eager':>9} {'cv2.dnn ms':>10} "
+          f"{'bare fps':>9} {'render fps':>10} {'render/bare':>11} {'1 frame/bare':>12}")
+    notes, bf16 = [], []
+    for name, r in results.items():
+        e, b = r["eager_vs_ort"], r["bare_vs_render"]
+        if "skipped" in e:
+            notes.append(e["skipped"])
+            eager = f"{'-':>9} {'-':>8} {'-':>9} {'-':>10}"
+        else:
+            dnn = f"{e['opencv_dnn_ms']:.1f}" if "opencv_dnn_ms" in e else "fails"
+            eager = f"{e['eager_ms']:>9.1f} {e['ort_ms']:>8.1f} {e['ort_speedup_vs_eager']:>8.2f}x {dnn:>10}"
+            if "openvino_bf16_ms" in e:
+                bf16.append(f"{name:<24} {e['openvino_fp32_ms']:>8.1f} {e['openvino_fp32_speedup_vs_eager']:>13.2f}x "
+                            f"{e['eager_bf16_ms']:>13.1f} {e['openvino_bf16_ms']:>8.1f} "
+                            f"{e['openvino_bf16_speedup_vs_eager_bf16']:>17.2f}x {e['openvino_bf16_max_diff_255']:>13.1f}")
+        print(f"{name:<24} {eager} {b['bare_inference_fps']:>9.1f} {b['render_fps']:>10.1f} "
+              f"{b['render_over_bare']:>10.0%} {b['render_one_frame_over_bare']:>11.0%}")
+    if bf16:
+        print(f"\nOpenVINO provider, same weights:\n{'model':<24} {'OV fp32':>8} {'OV fp32/eager':>14} "
+              f"{'eager bf16 ms':>13} {'OV bf16':>8} {'OV bf16/eager bf16':>18} {'bf16 max diff':>13}")
+        print("\n".join(bf16))
+    for note in notes:
+        print(f"- {note}")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", action="append", help="model name or .onnx (repeatable; default: all shipped)")
+    ap.add_argument("--model", action="append",
+                    help="model name or .onnx (repeatable; default: one shipped model per architecture)")
     ap.add_argument("--size", default="640x360", help="frame size WxH (network input for eager vs ORT)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--runs", type=int, default=10)
@@ -106,7 +165,7 @@ def main() -> None:
     ap.add_argument("--json", type=Path)
     a = ap.parse_args()
     width, height = (int(v) for v in a.size.split("x"))
-    names = a.model or [c.name for c in default_models()]
+    names = a.model or representatives(default_models())
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -118,16 +177,7 @@ def main() -> None:
             results[name] = {"eager_vs_ort": eager_vs_ort(name, nw, nh, a.threads, a.runs, tmp, a.checkpoint),
                              "bare_vs_render": bare_vs_render(name, clip, a.threads, tmp)}
             print(json.dumps({name: results[name]}, indent=1, default=lambda v: round(v, 3)), flush=True)
-    print(f"\n{'model':<24} {'eager ms':>9} {'ORT ms':>8} {'ORT/eager':>9} {'cv2.dnn ms':>10} "
-          f"{'bare fps':>9} {'render fps':>10} {'render/bare':>11}")
-    for name, r in results.items():
-        e, b = r["eager_vs_ort"], r["bare_vs_render"]
-        if "skipped" in e:
-            print(f"{name:<24} {e['skipped']}")
-            continue
-        dnn = f"{e['opencv_dnn_ms']:.1f}" if "opencv_dnn_ms" in e else "fails"
-        print(f"{name:<24} {e['eager_ms']:>9.1f} {e['ort_ms']:>8.1f} {e['ort_speedup_vs_eager']:>8.2f}x {dnn:>10} "
-              f"{b['bare_inference_fps']:>9.1f} {b['render_fps']:>10.1f} {b['render_over_bare']:>10.0%}")
+    print_tables(results)
     if a.json:
         a.json.write_text(json.dumps(results, indent=1) + "\n")
 

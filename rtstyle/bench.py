@@ -30,7 +30,7 @@ from rtstyle.sources import VideoFileSource
 from rtstyle.stylizer import Stylizer
 from rtstyle.timing import StageTimer, Stats
 
-PRECISIONS = ("fp32", "fp16", "int8")
+PRECISIONS = ("fp32", "fp16", "bf16", "int8")
 
 
 @dataclass
@@ -221,8 +221,7 @@ def plan(styles: list[str], sizes: list[str], providers: list[str], precisions: 
             raise RtstyleError("no style models found (see `rtstyle models`)")
     if not providers:
         built_in = ort.get_available_providers()
-        providers = [alias for alias, name in (("tensorrt", PREFERENCE[0]), ("cuda", PREFERENCE[1]),
-                                               ("cpu", PREFERENCE[2])) if name in built_in]
+        providers = [SHORT[name].lower() for name in PREFERENCE if name in built_in]
     for p in providers:
         resolve(p)  # unknown names fail before anything runs
     bad = [p for p in precisions if p not in PRECISIONS]

@@ -15,6 +15,7 @@ import rtstyle
 from rtstyle import live as lv
 from rtstyle import metrics, temporal
 from rtstyle.controls import LiveControls
+from rtstyle.engine import PRECISIONS
 from rtstyle.errors import MissingExtraError, RtstyleError
 from rtstyle.extras import training_tool
 from rtstyle.preview import PreviewServer, is_loopback, parse_address
@@ -28,8 +29,10 @@ mix_option = click.option("--mix", default=None, help="blend styles of a mixable
 style_image_option = click.option("--style-image", "style_images", multiple=True,
                                   help="a picture as the style (repeat to blend; PICTURE=WEIGHT sets its share)")
 provider_option = click.option("--provider", default="auto", show_default=True,
-                               help="auto, or tensorrt / cuda / cpu (falls back to CPU)")
+                               help="auto, or tensorrt / cuda / openvino / cpu (falls back to CPU)")
 threads_option = click.option("--threads", type=int, default=None, help="CPU threads for inference (default: ORT's)")
+precision_option = click.option("--precision", type=click.Choice(PRECISIONS), default="fp32", show_default=True,
+                                help="fp16 needs a GPU provider; bf16 the OpenVINO provider on a CPU with AMX/AVX512-BF16")
 strength_option = click.option("--strength", type=click.FloatRange(0, 1), default=1.0, show_default=True,
                                help="1 = full style, 0 = the input (models with a style vector move toward the frame's own style)")
 colour_option = click.option("--keep-colours", is_flag=True, help="keep the input's colours, take the style's texture")
@@ -41,7 +44,7 @@ def file_options(f):
     for option in reversed([click.argument("src"),  # a str: a stream URL's "//" must survive
                             click.argument("dst", type=click.Path(path_type=Path)),
                             style_option, mix_option, style_image_option, provider_option, threads_option,
-                            strength_option, colour_option,
+                            precision_option, strength_option, colour_option,
                             click.option("--overwrite", is_flag=True, help="replace DST if it exists")]):
         f = option(f)
     return f
@@ -135,14 +138,15 @@ def main() -> None:
 
 
 def _load(style: str | None, provider: str, threads: int | None, strength: float, keep_colours: bool,
-          mix: str | None = None, style_images: tuple[str, ...] = ()) -> rtstyle.Stylizer:
+          mix: str | None = None, style_images: tuple[str, ...] = (), precision: str = "fp32") -> rtstyle.Stylizer:
     if not style and not style_images:
         raise click.UsageError("give --style or --style-image")
     pictures = parse_style_images(style_images, folders=False)
     stylizer = rtstyle.load_style(style or ARBITRARY, providers=provider, threads=threads, strength=strength,
-                                  keep_colours=keep_colours, mix=mix, style_images=pictures)
+                                  keep_colours=keep_colours, mix=mix, style_images=pictures, precision=precision)
     note = stylizer.engine.fallback_note
-    click.echo(f"style {stylizer.label} on {stylizer.engine.provider}" + (f" ({note})" if note else ""), err=True)
+    click.echo(f"style {stylizer.label} on {stylizer.engine.provider} {stylizer.engine.precision}"
+               + (f" ({note})" if note else ""), err=True)
     return stylizer
 
 
@@ -156,11 +160,14 @@ def models() -> None:
 @main.command()
 @file_options
 @click.option("--crf", type=click.IntRange(0, 51), default=18, show_default=True, help="H.264 quality (lower = better)")
+@click.option("--workers", type=click.IntRange(1, 16), default=None,
+              help="frames stylized at once (default: 2 on a CPU, with half the cores each; 1 on a GPU)")
 @stream_timeout_option
 @smooth_options
 def render(src: str, dst: Path, style: str | None, mix: str | None, style_images: tuple[str, ...], provider: str,
-           threads: int | None, strength: float, keep_colours: bool, overwrite: bool, crf: int, stream_timeout: float,
-           smooth: str, smooth_strength: float, deadband: float) -> None:
+           threads: int | None, precision: str, strength: float, keep_colours: bool, overwrite: bool, crf: int,
+           workers: int | None,
+           stream_timeout: float, smooth: str, smooth_strength: float, deadband: float) -> None:
     """Render video SRC (a file or stream URL) in a style into DST (H.264 .mp4, source audio kept).
 
     Ctrl-C or SIGTERM stops early with a playable file of the frames done and their audio
@@ -168,7 +175,8 @@ def render(src: str, dst: Path, style: str | None, mix: str | None, style_images
     interrupt = click.get_current_context().with_resource(Interrupt())  # handlers restored at the end
     rtstyle.sinks.check_output(dst, overwrite, source=src)
     smoother = rtstyle.make_smoother(smooth, smooth_strength, deadband)
-    stylizer = _load(style, provider, threads, strength, keep_colours, mix, style_images)
+    threads, workers = rtstyle.render_plan(provider, threads, workers)
+    stylizer = _load(style, provider, threads, strength, keep_colours, mix, style_images, precision)
     total = rtstyle.sources.VideoFileSource(src, stream_timeout)
     length, _ = total.frame_count_hint, total.close()
     stop = threading.Event()
@@ -182,7 +190,7 @@ def render(src: str, dst: Path, style: str | None, mix: str | None, style_images
                            file=sys.stderr,
                            show_pos=True, show_eta=True) as bar:
         report = rtstyle.render(src, dst, stylizer, overwrite=overwrite, crf=crf, smooth=smoother,
-                                on_frame=on_frame, stop=stop, stream_timeout=stream_timeout)
+                                on_frame=on_frame, stop=stop, stream_timeout=stream_timeout, workers=workers)
     summary = (f"{report.frames_out} frames in {report.seconds:.1f} s ({report.fps:.1f} fps), "
                f"audio {report.audio} -> {dst}")
     if report.skipped_packets or report.damaged_packets:
@@ -205,10 +213,10 @@ def render(src: str, dst: Path, style: str | None, mix: str | None, style_images
 @main.command()
 @file_options
 def image(src: str, dst: Path, style: str | None, mix: str | None, style_images: tuple[str, ...], provider: str,
-          threads: int | None, strength: float, keep_colours: bool, overwrite: bool) -> None:
+          threads: int | None, precision: str, strength: float, keep_colours: bool, overwrite: bool) -> None:
     """Stylize a still image SRC into DST (format from DST's suffix)."""
     rtstyle.sinks.check_output(dst, overwrite, source=src)
-    stylizer = _load(style, provider, threads, strength, keep_colours, mix, style_images)
+    stylizer = _load(style, provider, threads, strength, keep_colours, mix, style_images, precision)
     rtstyle.stylize_image(src, dst, stylizer, overwrite=overwrite)
     click.echo(f"wrote {dst}", err=True)
 
@@ -245,6 +253,7 @@ def cameras() -> None:
               help="style name or .onnx path; repeat for several (n/p switch) [default: all installed]")
 @provider_option
 @threads_option
+@precision_option
 @strength_option
 @colour_option
 @click.option("--window/--no-window", default=None,
@@ -259,7 +268,8 @@ def cameras() -> None:
               default=Path("."), show_default=True, help="where the snapshot key saves PNGs")
 @smooth_options
 def live(camera: str | None, source: str | None, loop: bool, stream_timeout: float, camera_timeout: float,
-         size: tuple[int, int] | None, fps: float | None, scale: float, styles: tuple[str, ...], provider: str, threads: int | None, strength: float,
+         size: tuple[int, int] | None, fps: float | None, scale: float, styles: tuple[str, ...], provider: str,
+         threads: int | None, precision: str, strength: float,
          keep_colours: bool, window: bool | None, serve: str | None, vcam: bool, record: Path | None,
          overwrite: bool, duration: float | None, log_json: Path | None, snapshot_dir: Path, smooth: str,
          smooth_strength: float, deadband: float) -> None:
@@ -274,7 +284,7 @@ def live(camera: str | None, source: str | None, loop: bool, stream_timeout: flo
     if not paths:
         raise rtstyle.StyleNotFoundError("no styles installed: give --style NAME or --style PATH.onnx")
     controls = LiveControls(list(paths), strength=strength, keep_colours=keep_colours)
-    stylers = lv.LiveStyles(paths, providers=provider, threads=threads, scale=scale,
+    stylers = lv.LiveStyles(paths, providers=provider, threads=threads, scale=scale, precision=precision,
                             smoother=rtstyle.make_smoother(smooth, smooth_strength, deadband))
     first = stylers.get(controls.styles[0])
     note = first.engine.fallback_note
@@ -341,9 +351,9 @@ def _listed(values: tuple[str, ...]) -> list[str]:
 @click.option("--size", "sizes", multiple=True, default=("320x180", "640x360"), show_default=True,
               help="WIDTHxHEIGHT or 720p/1080p; repeatable or comma-separated")
 @click.option("--provider", "providers", multiple=True,
-              help="cpu, cuda, tensorrt; repeatable (default: every provider this onnxruntime has)")
+              help="cpu, openvino, cuda, tensorrt; repeatable (default: every provider this onnxruntime has)")
 @click.option("--precision", "precisions", multiple=True, default=("fp32",), show_default=True,
-              help="fp32, fp16 (GPU), int8 (needs a tools/quantize.py model); repeatable")
+              help="fp32, fp16 (GPU), bf16 (OpenVINO), int8 (needs a tools/quantize.py model); repeatable")
 @click.option("--threads", "threads", multiple=True, type=int, help="CPU threads; repeatable (default: ORT's)")
 @click.option("--scale", type=click.FloatRange(0, 1, min_open=True), default=None,
               help="internal resolution factor (default: the model's own)")

@@ -1,7 +1,7 @@
 """ONNX Runtime session for one style model: providers and their options, precision,
 threads, IO binding, warm-up, signature checks.
 
-Providers are tried in the order TensorRT -> CUDA -> CPU, limited to what the installed
+Providers are tried in the order TensorRT -> CUDA -> OpenVINO -> CPU, limited to what the installed
 onnxruntime build offers (rtstyle.providers). ORT silently drops a provider whose
 libraries fail to load, so the engine compares what it asked for with what the session
 really uses and says why. On a GPU, frames go through IO binding into buffers that stay
@@ -19,11 +19,11 @@ import onnxruntime as ort
 from rtstyle.errors import ModelError
 from rtstyle.models import ModelCard, _first_line, card_from_metadata
 from rtstyle.precision import to_fp16
-from rtstyle.providers import ALIASES, CPU, PREFERENCE, SHORT, TENSORRT, GpuOptions, choose_providers, \
-    preload_gpu_libraries, resolve, unavailable_reason
+from rtstyle.providers import ALIASES, CPU, GPU, OPENVINO, PREFERENCE, SHORT, TENSORRT, \
+    GpuOptions, choose_providers, cpu_has_bf16, openvino_options, preload_gpu_libraries, resolve, unavailable_reason
 
 __all__ = ["ALIASES", "PREFERENCE", "Engine", "choose_providers"]
-PRECISIONS = ("fp32", "fp16")
+PRECISIONS = ("fp32", "fp16", "bf16")
 _QUIET = ort.RunOptions()
 _QUIET.log_severity_level = 4  # a failing run becomes a ModelError; ORT must not print it too
 
@@ -32,7 +32,8 @@ class Engine:
     """One ORT session per model, built once; ``run`` maps an input tensor to an output tensor.
 
     ``precision="fp16"``: TensorRT builds an fp16 engine; CUDA runs a copy converted at
-    load; the CPU provider has no fp16 kernels, so it is refused there. ``shape`` (the
+    load; the CPU provider has no fp16 kernels, so it is refused there. ``precision="bf16"``
+    runs on OpenVINO only (the fp32 file, computed in bfloat16 on the CPU). ``shape`` (the
     padded input tensor's shape, if known) fixes TensorRT's optimization profile.
     ``io_binding`` defaults to on for GPU providers. ``spin`` lets idle ORT worker threads
     busy-wait for the next operator; off by default because in a pipeline those cycles are
@@ -52,9 +53,16 @@ class Engine:
         self.requested = choose_providers(providers)
         # The provider a fallback is measured against: the one asked for, or for auto the best built in.
         self.target = self.requested[0] if providers == "auto" else resolve(providers)[0]
-        if precision == "fp16" and self.requested[0] == CPU:
+        if precision == "fp16" and self.requested[0] not in GPU:
             raise ModelError("fp16 needs a GPU provider (CUDA or TensorRT): "
-                             + (unavailable_reason(self.target) or "the CPU provider runs fp32 only"))
+                             + (unavailable_reason(self.target) or f"the {SHORT[self.requested[0]]} provider "
+                                                                   "has no fp16 here"))
+        if precision == "bf16" and self.requested[0] != OPENVINO:
+            raise ModelError("bf16 runs on the OpenVINO provider only: "
+                             + (unavailable_reason(OPENVINO) or "ask for it with --provider openvino"))
+        if precision == "bf16" and not cpu_has_bf16():
+            raise ModelError("bf16 needs a CPU with bfloat16 instructions (AMX or AVX512-BF16), which this one "
+                             "lacks: use fp32")
         self.gpu = replace(gpu or GpuOptions(), fp16=precision == "fp16")
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -65,12 +73,13 @@ class Engine:
         if not spin:
             opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         # TensorRT reads fp16 from its options; CUDA needs the converted graph.
-        if self.requested[0] != CPU:
+        if self.requested[0] in GPU:
             preload_gpu_libraries()
         convert = precision == "fp16" and self.requested[0] != TENSORRT
         model = to_fp16(self.path) if convert else str(self.path)
         input_name = self._first_input_name() if shape and TENSORRT in self.requested else ""
-        providers_with_options = [(p, self.gpu.options(p, input_name, shape)) for p in self.requested]
+        providers_with_options = [(p, openvino_options(threads, precision) if p == OPENVINO
+                                   else self.gpu.options(p, input_name, shape)) for p in self.requested]
         try:
             self.session = ort.InferenceSession(model, opts, providers=providers_with_options)
         except Exception as e:
@@ -78,9 +87,10 @@ class Engine:
         self.card: ModelCard = card_from_metadata(self.path, self.session.get_modelmeta().custom_metadata_map)
         self.providers = self.session.get_providers()
         self.provider = self.providers[0]
-        if precision == "fp16" and not convert and self.provider != TENSORRT:
-            self.precision = "fp32"  # TensorRT fell back: the others run the fp32 file as it is
-        self.device = "cpu" if self.provider == CPU else "cuda"
+        if (precision == "fp16" and not convert and self.provider != TENSORRT) or \
+                (precision == "bf16" and self.provider != OPENVINO):
+            self.precision = "fp32"  # the provider fell back: the others run the fp32 file as it is
+        self.device = "cuda" if self.provider in GPU else "cpu"
         self.io_binding = self.device != "cpu" if io_binding is None else io_binding
         self._bound: tuple | None = None  # (shape, binding, input OrtValue, output OrtValue)
         self._check_signature()

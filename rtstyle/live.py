@@ -206,15 +206,16 @@ class LiveStyles:
     """
 
     def __init__(self, styles: dict[str, Path], providers: str | list[str] = "auto", threads: int | None = None,
-                 scale: float = 1.0, smoother: Smoother | None = None):
-        self.paths, self.providers, self.threads = styles, providers, threads
+                 scale: float = 1.0, smoother: Smoother | None = None, precision: str = "fp32"):
+        self.paths, self.providers, self.threads, self.precision = styles, providers, threads, precision
         self.scale, self.smoother = scale, smoother
         self.loaded: dict[str, Stylizer] = {}
         self._smoothing_for: str | None = None  # style the smoother's history belongs to
 
     def get(self, name: str) -> Stylizer:
         if name not in self.loaded:
-            self.loaded[name] = Stylizer(self.paths[name], providers=self.providers, threads=self.threads)
+            self.loaded[name] = Stylizer(self.paths[name], providers=self.providers, threads=self.threads,
+                                         precision=self.precision)
         return self.loaded[name]
 
     def __call__(self, rgb: np.ndarray, state: ControlState) -> np.ndarray:

@@ -1,14 +1,17 @@
 """Execution providers: which ones to ask ONNX Runtime for, their options, and why one is unusable.
 
-Preference is TensorRT -> CUDA -> CPU. ORT silently drops a GPU provider whose shared
-libraries fail to load, so to say *why* the provider library is loaded once with ctypes,
-whose error names the missing dependency (say ``libcudnn.so.9``).
+Preference is TensorRT -> CUDA -> OpenVINO -> CPU. OpenVINO runs on the CPU too, and on
+CPUs with bfloat16 instructions (AMX, AVX512-BF16) its ``bf16`` precision is several times
+faster than ORT's own CPU kernels (docs/performance.md). ORT silently drops a GPU provider
+whose shared libraries fail to load, so to say *why* the provider library is loaded once
+with ctypes, whose error names the missing dependency (say ``libcudnn.so.9``).
 """
 from __future__ import annotations
 
 import contextlib
 import ctypes
 import io
+import json
 import os
 from dataclasses import dataclass
 from functools import cache
@@ -19,11 +22,15 @@ import onnxruntime as ort
 from rtstyle.errors import ModelError
 
 TENSORRT, CUDA, CPU = "TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"
-PREFERENCE = (TENSORRT, CUDA, CPU)
-ALIASES = {"tensorrt": TENSORRT, "trt": TENSORRT, "cuda": CUDA, "cpu": CPU}
-SHORT = {TENSORRT: "TensorRT", CUDA: "CUDA", CPU: "CPU"}
+OPENVINO = "OpenVINOExecutionProvider"
+PREFERENCE = (TENSORRT, CUDA, OPENVINO, CPU)
+GPU = (TENSORRT, CUDA)
+ALIASES = {"tensorrt": TENSORRT, "trt": TENSORRT, "cuda": CUDA, "openvino": OPENVINO, "ov": OPENVINO, "cpu": CPU}
+SHORT = {TENSORRT: "TensorRT", CUDA: "CUDA", OPENVINO: "OpenVINO", CPU: "CPU"}
 _LIBRARY = {TENSORRT: "tensorrt", CUDA: "cuda"}
 GPU_INSTALL = "pip install 'rtstyle[gpu]', then keep only onnxruntime-gpu (see docs/performance.md)"
+OPENVINO_INSTALL = "pip install 'rtstyle[openvino]', then keep only onnxruntime-openvino (see docs/performance.md)"
+BF16_FLAGS = ("amx_bf16", "avx512_bf16")  # CPU instructions that make bfloat16 fast
 
 
 def resolve(wanted: str | list[str]) -> list[str]:
@@ -34,7 +41,7 @@ def resolve(wanted: str | list[str]) -> list[str]:
     names = [ALIASES.get(w.strip().lower(), w.strip()) for w in items]
     unknown = [n for n in names if n not in PREFERENCE]
     if unknown:
-        raise ModelError(f"unknown provider {unknown[0]} (choose from auto, tensorrt, cuda, cpu)")
+        raise ModelError(f"unknown provider {unknown[0]} (choose from auto, tensorrt, cuda, openvino, cpu)")
     if len(names) == 1:  # "tensorrt" falls back to CUDA, then CPU
         return list(PREFERENCE[PREFERENCE.index(names[0]):])
     return [*names, CPU]
@@ -56,7 +63,10 @@ def unavailable_reason(provider: str, available: list[str] | None = None) -> str
         return None
     available = available if available is not None else ort.get_available_providers()
     if provider not in available:
-        return f"this onnxruntime build ({ort.__version__}) has no {SHORT[provider]} provider; {GPU_INSTALL}"
+        install = OPENVINO_INSTALL if provider == OPENVINO else GPU_INSTALL
+        return f"this onnxruntime build ({ort.__version__}) has no {SHORT[provider]} provider; {install}"
+    if provider not in _LIBRARY:
+        return None
     capi = Path(ort.__file__).parent / "capi"
     preload_gpu_libraries()
     try:
@@ -74,6 +84,23 @@ def preload_gpu_libraries() -> None:
     if hasattr(ort, "preload_dlls"):
         with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(Exception):
             ort.preload_dlls()
+
+
+def cpu_has_bf16() -> bool:
+    """Whether this CPU has bfloat16 instructions (Linux: /proc/cpuinfo); without them OpenVINO's
+    bf16 runs no faster than fp32."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text().split()
+    except OSError:
+        return False
+    return any(f in flags for f in BF16_FLAGS)
+
+
+def openvino_options(threads: int | None, precision: str) -> dict[str, str]:
+    """OpenVINO provider options: the CPU device, its threads, and the precision it computes in
+    (``bf16``, else float32 even where OpenVINO would pick bf16 by itself)."""
+    hint = {"CPU": {"INFERENCE_PRECISION_HINT": "bf16" if precision == "bf16" else "f32"}}
+    return {"device_type": "CPU", "load_config": json.dumps(hint), **({"num_of_threads": str(threads)} if threads else {})}
 
 
 def cache_dir() -> Path:
