@@ -5,7 +5,7 @@
    tools.export, so both run identical weights (random unless ``--checkpoint``: speed does
    not depend on the values).
    Also PyTorch eager under bfloat16 autocast, and, where the onnxruntime build has it,
-   the OpenVINO provider in fp32 and bf16 (max difference from ORT fp32, in 0-255 levels).
+   the OpenVINO provider in fp32 and bf16 (bf16 accuracy on real weights: tests/test_openvino.py).
 2. OpenCV's dnn module on that same ONNX file, if it loads it.
 3. Bare inference (engine.run on prepared tensors, one after another) against the full
    render pipeline (decode, pre/post-processing, smoothing, encode) of a real clip with the
@@ -70,12 +70,10 @@ def eager_vs_ort(name: str, width: int, height: int, threads: int, runs: int, tm
            "ort_ms": time_calls(lambda: engine.run(x), 2, runs).p50_ms}
     out["ort_speedup_vs_eager"] = out["eager_ms"] / out["ort_ms"]
     if OPENVINO in ort.get_available_providers():
-        reference = engine.run(x)
         for precision, eager_key in (("fp32", "eager_ms"), ("bf16", "eager_bf16_ms")):
             ov = Engine(path, providers="openvino", threads=threads, precision=precision)
             out[f"openvino_{precision}_ms"] = time_calls(lambda: ov.run(x), 2, runs).p50_ms
             out[f"openvino_{precision}_speedup_vs_{eager_key[:-3]}"] = out[eager_key] / out[f"openvino_{precision}_ms"]
-            out[f"openvino_{precision}_max_diff_255"] = float(np.abs(ov.run(x) - reference).max() * 255)
     try:
         cv2.setNumThreads(threads)
         dnn = cv2.dnn.readNetFromONNX(str(path))
@@ -142,12 +140,12 @@ def print_tables(results: dict) -> None:
             if "openvino_bf16_ms" in e:
                 bf16.append(f"{name:<24} {e['openvino_fp32_ms']:>8.1f} {e['openvino_fp32_speedup_vs_eager']:>13.2f}x "
                             f"{e['eager_bf16_ms']:>13.1f} {e['openvino_bf16_ms']:>8.1f} "
-                            f"{e['openvino_bf16_speedup_vs_eager_bf16']:>17.2f}x {e['openvino_bf16_max_diff_255']:>13.1f}")
+                            f"{e['openvino_bf16_speedup_vs_eager_bf16']:>17.2f}x")
         print(f"{name:<24} {eager} {b['bare_inference_fps']:>9.1f} {b['render_fps']:>10.1f} "
               f"{b['render_over_bare']:>10.0%} {b['render_one_frame_over_bare']:>11.0%}")
     if bf16:
         print(f"\nOpenVINO provider, same weights:\n{'model':<24} {'OV fp32':>8} {'OV fp32/eager':>14} "
-              f"{'eager bf16 ms':>13} {'OV bf16':>8} {'OV bf16/eager bf16':>18} {'bf16 max diff':>13}")
+              f"{'eager bf16 ms':>13} {'OV bf16':>8} {'OV bf16/eager bf16':>18}")
         print("\n".join(bf16))
     for note in notes:
         print(f"- {note}")

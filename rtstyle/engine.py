@@ -83,6 +83,10 @@ class Engine:
         try:
             self.session = ort.InferenceSession(model, opts, providers=providers_with_options)
         except Exception as e:
+            if self.requested[0] == OPENVINO:  # the file may be fine, and OpenVINO unable to compile it
+                self._cpu_session()
+                raise ModelError(f"OpenVINO cannot run {self.path.name} in {precision} ({_first_line(e)}); "
+                                 "try --provider cpu" + (" or fp32" if precision != "fp32" else "")) from None
             raise ModelError(f"{self.path.name} is not a usable ONNX model ({_first_line(e)})") from None
         self.card: ModelCard = card_from_metadata(self.path, self.session.get_modelmeta().custom_metadata_map)
         self.providers = self.session.get_providers()

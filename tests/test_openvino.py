@@ -57,3 +57,11 @@ def test_render_on_openvino_plans_one_frame_at_a_time(data: Path, tmp_path: Path
     assert rtstyle.render_plan(CPU)[1] >= 1
     report = rtstyle.render(data / "walk_tone.mp4", tmp_path / "out.mp4", rtstyle.load_style(MODEL, providers="openvino"))
     assert report.check.ok and report.frames_out > 0
+
+
+@pytest.mark.skipif(not cpu_has_bf16(), reason="this CPU has no bfloat16 instructions")
+def test_a_model_openvino_cannot_compile_gets_a_reason_not_a_corrupt_file_verdict():
+    """onnxruntime-openvino 1.24.1 does not compile the int8 Magenta model in bf16; the file is fine."""
+    with pytest.raises(rtstyle.ModelError, match="OpenVINO cannot run arbitrary.onnx in bf16.*--provider cpu"):
+        Engine(rtstyle.models.find_model("arbitrary").path, providers="openvino", precision="bf16")
+    assert Engine(rtstyle.models.find_model("arbitrary").path, providers="cpu").provider == CPU
