@@ -1,6 +1,7 @@
 """Command line: parse options, call the library, report. No processing lives here."""
 from __future__ import annotations
 
+import contextlib
 import itertools
 import signal
 import sys
@@ -177,18 +178,20 @@ def render(src: str, dst: Path, style: str | None, mix: str | None, style_images
     smoother = rtstyle.make_smoother(smooth, smooth_strength, deadband)
     threads, workers = rtstyle.render_plan(provider, threads, workers)
     stylizer = _load(style, provider, threads, strength, keep_colours, mix, style_images, precision)
-    total = rtstyle.sources.VideoFileSource(src, stream_timeout)
-    length, _ = total.frame_count_hint, total.close()
     stop = threading.Event()
+    with contextlib.ExitStack() as bars:
+        bar = None
 
-    def on_frame(report: rtstyle.RenderReport) -> None:
-        interrupt.arm(stop.set)  # from the first frame written on, a signal finishes the file
-        bar.update(1)
+        def on_frame(report: rtstyle.RenderReport) -> None:
+            nonlocal bar
+            interrupt.arm(stop.set)  # from the first frame written on, a signal finishes the file
+            if bar is None:  # no frame count in the header (a damaged file): a bar without an end
+                length = report.frames_expected
+                bar = bars.enter_context(click.progressbar(None if length else itertools.count(), length=length,
+                                                           label="rendering", file=sys.stderr, show_pos=True,
+                                                           show_eta=True))
+            bar.update(1)
 
-    # No frame count in the header (a damaged file): an endless iterable gives a bar without an end.
-    with click.progressbar(None if length else itertools.count(), length=length or None, label="rendering",
-                           file=sys.stderr,
-                           show_pos=True, show_eta=True) as bar:
         report = rtstyle.render(src, dst, stylizer, overwrite=overwrite, crf=crf, smooth=smoother,
                                 on_frame=on_frame, stop=stop, stream_timeout=stream_timeout, workers=workers)
     summary = (f"{report.frames_out} frames in {report.seconds:.1f} s ({report.fps:.1f} fps), "

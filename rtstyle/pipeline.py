@@ -50,6 +50,7 @@ def render_plan(providers: str | list[str] = "auto", threads: int | None = None,
 
 @dataclass
 class RenderReport:
+    frames_expected: int | None = None  # from the source's header, for progress bars; None if unknown
     frames_in: int = 0
     frames_out: int = 0
     skipped_packets: int = 0   # rejected by the decoder: their frames are missing
@@ -170,7 +171,8 @@ def render_video(source: VideoFileSource, sink: VideoFileSink, stylize: Callable
     see rtstyle.avcheck).
     """
     stop = stop or threading.Event()
-    report = RenderReport(audio=sink.actions, notes=source.notes + sink.dropped)
+    report = RenderReport(audio=sink.actions, notes=source.notes + sink.dropped,
+                          frames_expected=source.frame_count_hint or None)
     if smoother:
         smoother.reset()  # a new source: nothing from a previous one may bleed in
 
