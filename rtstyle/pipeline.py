@@ -1,8 +1,8 @@
 """Threads and bounded queues that move frames from a source through a style to a sink.
 
 Offline rendering is lossless: every decoded frame is stylized and written in order.
-Decode, inference (one or more frames at once), smoothing and encode overlap in threads; the queues between them are
-bounded so memory stays flat however long the video is.
+Decode, inference (one or more frames at once), smoothing and encode overlap in threads;
+the queues between them are bounded so memory stays flat however long the video is.
 """
 from __future__ import annotations
 
@@ -37,7 +37,8 @@ def render_plan(providers: str | list[str] = "auto", threads: int | None = None,
     On a CPU, two frames at once with half the cores each beat one frame on all of them:
     a style net's many small operators leave threads waiting on each other, and the
     decode, smoothing and encode threads fill the gaps. GPU engines run one frame at a
-    time (their IO-bound buffers are per engine). Explicit values are kept.
+    time (their IO-binding buffers belong to the engine), and so does OpenVINO, which
+    spreads one frame over the cores itself. Explicit values are kept.
     """
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     cpu = choose_providers(providers)[0] == CPU
