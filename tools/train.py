@@ -122,7 +122,9 @@ def main() -> None:
     if before:  # a resumed run keeps, for its card, where it started and which settings its earlier steps used
         if "init" in before:
             settings["init"] = before["init"]
-        changed = {k: v for k, v in before.items() if k not in IGNORED_CHANGES and settings.get(k) != v}
+        # A setting the earlier run did not record yet had its default then.
+        changed = {k: before.get(k, ap.get_default(k)) for k in settings.keys() | before.keys()
+                   if k not in IGNORED_CHANGES and settings.get(k) != before.get(k, ap.get_default(k))}
         settings["history"] = before.get("history", []) + ([{"until_step": step, **changed}] if changed else [])
 
     def save() -> None:
