@@ -285,12 +285,13 @@ def plot(results: list[Result], path: Path) -> None:
     ran = [r for r in results if not r.skipped and r.latencies_ms]
     if not ran:
         raise RtstyleError("nothing ran, so there is nothing to plot")
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.9 * len(ran) + 2), 4.5))
-    ax.boxplot([r.latencies_ms for r in ran], whis=(1, 99), showfliers=True)
-    ax.set_xticks(range(1, len(ran) + 1),
-                  [f"{r.model}\n{r.size} {r.provider}\n{r.precision} {r.mode}" for r in ran], fontsize=7)
-    ax.set_yscale("log")
-    ax.set_ylabel("per-frame latency (ms, log)")
+    # One horizontal box per row, in table order from the top: stays readable for dozens of rows.
+    fig, ax = plt.subplots(figsize=(9.0, 1.2 + 0.32 * len(ran)))
+    ax.boxplot([r.latencies_ms for r in reversed(ran)], whis=(1, 99), showfliers=True, vert=False)
+    ax.set_yticks(range(1, len(ran) + 1),
+                  [f"{r.model} {r.size} {r.provider} {r.precision} {r.mode}" for r in reversed(ran)], fontsize=7)
+    ax.set_xscale("log")
+    ax.set_xlabel("per-frame latency (ms, log)")
     ax.set_title("rtstyle bench: whiskers at p1/p99")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
