@@ -145,10 +145,15 @@ def _load(style: str | None, provider: str, threads: int | None, strength: float
     pictures = parse_style_images(style_images, folders=False)
     stylizer = rtstyle.load_style(style or ARBITRARY, providers=provider, threads=threads, strength=strength,
                                   keep_colours=keep_colours, mix=mix, style_images=pictures, precision=precision)
-    note = stylizer.engine.fallback_note
-    click.echo(f"style {stylizer.label} on {stylizer.engine.provider} {stylizer.engine.precision}"
-               + (f" ({note})" if note else ""), err=True)
+    _announce(stylizer)
     return stylizer
+
+
+def _announce(stylizer: rtstyle.Stylizer) -> None:
+    """Say which style runs where and in what precision, and why not where it was asked to."""
+    engine = stylizer.engine
+    note = f" ({engine.fallback_note})" if engine.fallback_note else ""
+    click.echo(f"style {stylizer.label} on {engine.provider} {engine.precision}{note}", err=True)
 
 
 @main.command()
@@ -289,9 +294,7 @@ def live(camera: str | None, source: str | None, loop: bool, stream_timeout: flo
     controls = LiveControls(list(paths), strength=strength, keep_colours=keep_colours)
     stylers = lv.LiveStyles(paths, providers=provider, threads=threads, scale=scale, precision=precision,
                             smoother=rtstyle.make_smoother(smooth, smooth_strength, deadband))
-    first = stylers.get(controls.styles[0])
-    note = first.engine.fallback_note
-    click.echo(f"style {first.name} on {first.engine.provider}" + (f" ({note})" if note else ""), err=True)
+    _announce(stylers.get(controls.styles[0]))
     if source is not None:
         src: lv.LiveSource = rtstyle.sources.PacedSource(source, loop=loop, size=size, fps=fps, timeout=stream_timeout)
     else:
