@@ -100,7 +100,7 @@ def main() -> None:
         before = ck["settings"]
         net.load_state_dict(ck["net"]), opt.load_state_dict(ck["opt"])
         step, elapsed = ck["step"], ck["elapsed"]
-        if ck["settings"]["steps"] == a.steps:
+        if before["steps"] == a.steps:
             sched.load_state_dict(ck["sched"])
         else:  # more steps than first planned: a new cosine from --lr over the steps still to go
             sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, a.steps - step, eta_min=a.lr * 0.1)
@@ -123,8 +123,9 @@ def main() -> None:
         if "init" in before:
             settings["init"] = before["init"]
         # A setting the earlier run did not record yet had its default then.
-        changed = {k: before.get(k, ap.get_default(k)) for k in settings.keys() | before.keys()
-                   if k not in IGNORED_CHANGES and settings.get(k) != before.get(k, ap.get_default(k))}
+        earlier = {k: before.get(k, ap.get_default(k)) for k in settings.keys() | before.keys()
+                   if k not in IGNORED_CHANGES}
+        changed = {k: v for k, v in earlier.items() if settings.get(k) != v}
         settings["history"] = before.get("history", []) + ([{"until_step": step, **changed}] if changed else [])
 
     def save() -> None:

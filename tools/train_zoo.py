@@ -3,10 +3,10 @@
 ``quality`` is Johnson's width (32/64/128, 5 residual blocks); ``fast`` is the narrow
 depthwise preset of tools.train, started from a trained fast model of another style
 (``--fast-init``) so that it needs fewer steps, and trained at the internal scale its card
-gives it (through the runtime's downscale and guided upsampling, see tools.guided). Each model trains in its own process into
-``RUNS/NAME`` (``NAME`` = style, or style + ``_fast``), which resumes from its last
-checkpoint, so re-running the same command after an interruption continues where it
-stopped and skips what is finished. Finished runs are exported to ``MODELS/NAME.onnx``.
+gives it (through the runtime's downscale and guided upsampling, see tools.guided). Each
+model trains in its own process into ``RUNS/NAME`` (``NAME`` = style, or style + ``_fast``),
+which resumes from its last checkpoint, so re-running the same command after an
+interruption continues where it stopped and skips what is finished. Finished runs are exported to ``MODELS/NAME.onnx``.
 
 CPU (one model after another, in the background; tools/train_zoo.sh wraps this in nohup):
 
