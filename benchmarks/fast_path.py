@@ -8,6 +8,8 @@ D. Reduced internal resolution with guided upsampling: network + upsampling cost
 E. End to end: render of a real 640x360 clip, and live from a source paced at 30 fps.
 F. Frames in flight: a render with one frame at a time on all threads against several
    frames at once on fewer threads each (rtstyle.render_plan), with and without smoothing.
+G. Memory: render fps and page faults with glibc's allocator defaults against
+   rtstyle.memory's thresholds (each in a fresh process, alternating).
 
     python benchmarks/fast_path.py                      # random-weight fast net
     python benchmarks/fast_path.py --model starry_night_fast --json fast.json
@@ -17,6 +19,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -188,6 +193,30 @@ def frames_in_flight(model: Path, clip: Path, tmp: Path, scale: float | None) ->
     return rows
 
 
+RENDER_PROBE = """
+import json, resource, sys
+import rtstyle
+report = rtstyle.render(sys.argv[1], sys.argv[2], sys.argv[3], overwrite=True)
+print(json.dumps({"fps": report.fps, "page_faults_per_frame": resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+                  / report.frames_out}))
+"""
+
+
+def allocator(model: Path, clip: Path, tmp: Path, rounds: int = 2) -> dict:
+    """Render fps as `rtstyle render` plans it, glibc defaults (RTSTYLE_KEEP_BUFFERS=0) against rtstyle.memory."""
+    runs: dict[str, list[dict]] = {"glibc_defaults": [], "keep_freed_buffers": []}
+    for _ in range(rounds):
+        for name, keep in (("glibc_defaults", "0"), ("keep_freed_buffers", "1")):
+            out = subprocess.run([sys.executable, "-c", RENDER_PROBE, str(clip), str(tmp / "g.mp4"), str(model)],
+                                 capture_output=True, text=True, check=True,
+                                 env={**os.environ, "RTSTYLE_KEEP_BUFFERS": keep})
+            runs[name].append(json.loads(out.stdout.strip().splitlines()[-1]))
+    out = {name: {key: float(np.median([r[key] for r in rs])) for key in rs[0]} for name, rs in runs.items()}
+    out["fps_ratio"] = out["keep_freed_buffers"]["fps"] / out["glibc_defaults"]["fps"]
+    print(json.dumps(out, default=lambda v: round(v, 2)), flush=True)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", help="trained fast model (name or .onnx); default: the first model whose card "
@@ -196,7 +225,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--runs", type=int, default=15)
     ap.add_argument("--video", type=Path, help="640x360 clip (default: examples/pedestrians.mp4 resized)")
-    ap.add_argument("--skip", default="", help="comma list of sections to skip: A,B,C,D,E,F")
+    ap.add_argument("--skip", default="", help="comma list of sections to skip: A,B,C,D,E,F,G")
     ap.add_argument("--json", type=Path)
     a = ap.parse_args()
     skip = set(a.skip.upper().split(","))
@@ -217,7 +246,8 @@ def main() -> None:
                     "C": ("int8", lambda: int8(model, clip, tmp, w, h, a.threads, a.runs)),
                     "D": ("internal_scale", lambda: internal_scale(model, frame, a.threads, a.runs)),
                     "E": ("end_to_end", lambda: end_to_end(model, clip, tmp, a.threads, scale)),
-                    "F": ("frames_in_flight", lambda: frames_in_flight(model, clip, tmp, scale))}
+                    "F": ("frames_in_flight", lambda: frames_in_flight(model, clip, tmp, scale)),
+                    "G": ("allocator", lambda: allocator(model, clip, tmp))}
         for key, (name, run) in sections.items():
             if key not in skip:
                 print(f"== {key}. {name} ({card.name})", flush=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rtstyle import frames, guided
+from rtstyle import frames, guided, memory
 from rtstyle.engine import Engine
 from rtstyle.errors import ModelError, StyleMixError
 from rtstyle.mixing import VECTOR, Crossfade, StyleSpace, lookup, mix, parse_mix
@@ -49,6 +49,7 @@ class Stylizer:
                  frame_size: tuple[int, int] | None = None, **engine_options):
         if not 0.0 <= strength <= 1.0:
             raise ValueError(f"strength must be in [0, 1], got {strength}")
+        memory.keep_freed_buffers()  # frame after frame of full-size buffers: see rtstyle.memory
         card, inner = split_style(style)
         self.scale = float(card.info.get("internal_scale", 1.0) if scale is None else scale)
         if not 0 < self.scale <= 1:
