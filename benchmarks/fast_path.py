@@ -42,18 +42,20 @@ from rtstyle.sources import VideoFileSource
 from rtstyle.timing import summarize
 from tools.export import export
 from tools.quantize import quantize, video_frames
+from tools.train import PRESETS
 from tools.transformer_net import NetConfig, TransformerNet, macs_per_pixel
 
-FAST = NetConfig((16, 32, 64), 3, True, out_kernel=3)
+FAST = PRESETS["fast"]
 CONFIGS = [NetConfig((32, 64, 128), 5, False), NetConfig((16, 32, 64), 5, False), NetConfig((16, 32, 64), 3, True),
-           FAST, NetConfig((12, 24, 48), 3, True, out_kernel=3), NetConfig((8, 16, 32), 3, True, out_kernel=3)]
+           NetConfig((16, 32, 64), 3, True, out_kernel=3), NetConfig((12, 24, 48), 3, True, out_kernel=3),
+           NetConfig((8, 16, 32), 3, True, out_kernel=3), FAST]
 LEVELS = {"disable": ort.GraphOptimizationLevel.ORT_DISABLE_ALL, "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
           "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED, "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL}
 
 
 def label(cfg: NetConfig) -> str:
     return (f"w{'-'.join(map(str, cfg.widths))} r{cfg.res_blocks}{' dw' if cfg.depthwise else ''}"
-            f" out{cfg.out_kernel}")
+            f" out{cfg.out_kernel}" + (f" shuffle{cfg.shuffle} in{cfg.in_kernel}" if cfg.shuffle > 1 else ""))
 
 
 def session(path: Path, threads: int, level: str = "all", spin: bool = True) -> ort.InferenceSession:
@@ -221,7 +223,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", help="trained fast model (name or .onnx); default: the first model whose card "
                                     "says size_class fast, else random weights of the fast config")
-    ap.add_argument("--scale", type=float, default=None, help="internal scale (default: the model's, else 0.5)")
+    ap.add_argument("--scale", type=float, default=None, help="internal scale (default: the model's, else 1)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--runs", type=int, default=15)
     ap.add_argument("--video", type=Path, help="640x360 clip (default: examples/pedestrians.mp4 resized)")
@@ -236,7 +238,7 @@ def main() -> None:
         shipped = [c for c in default_models() if c.info.get("size_class") == "fast"]
         model = find_model(a.model).path if a.model else shipped[0].path if shipped else exported(FAST, tmp)
         card = find_model(model)
-        scale = a.scale or float(card.info.get("internal_scale", 0.5))
+        scale = a.scale or float(card.info.get("internal_scale", 1.0))
         h, w = guided.scaled_size(360, 640, scale)
         source = VideoFileSource(clip)
         frame = next(source.frames()).image

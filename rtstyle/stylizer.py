@@ -37,7 +37,7 @@ class Stylizer:
     of :meth:`select`, :meth:`step`, :meth:`set_mix` and :meth:`set_vector`.
 
     ``scale`` < 1 runs the network on a downscaled frame and brings the result back to
-    full size with guided upsampling (the CPU fast path); by default the model card's
+    full size with guided upsampling (a speed lever for any model); by default the model card's
     ``internal_scale``, else 1. ``frame_size`` (height, width), when known, lets GPU engines
     be built for exactly that size. Other options (precision, GPU options) go to :class:`Engine`.
     """

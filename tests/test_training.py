@@ -1,5 +1,6 @@
-"""Training tools on tiny real inputs: the torch guided upsampling matches the runtime's, and a
-run at a reduced internal scale trains, extends and records its history in the card."""
+"""Training tools on tiny real inputs: the torch guided upsampling matches the runtime's, a
+run at a reduced internal scale trains, extends and records its history in the card, and the
+fast preset exports to a model the runtime runs at any frame size."""
 from __future__ import annotations
 
 import json
@@ -61,3 +62,24 @@ def test_reduced_scale_run_extends_and_keeps_its_history(data: Path, tmp_path: P
     log = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
     assert log[-1]["step"] == 4 and all(np.isfinite(v) for v in log[-1].values())
     assert all(torch.isfinite(p).all() for p in net.parameters())
+
+
+def test_fast_preset_paints_full_size_from_a_half_size_net(data: Path, tmp_path: Path):
+    """The fast preset folds the frame to half size and back: a third of the quality net's
+    MAC/px at most (the zoo's limit), stride 8 in its card, the runtime's output matches
+    PyTorch's, and any frame size comes back whole."""
+    import rtstyle
+    from tools.export import export, parity
+    from tools.train import PRESETS
+    from tools.transformer_net import TransformerNet, macs_per_pixel
+
+    fast = PRESETS["fast"]
+    assert macs_per_pixel(fast) <= macs_per_pixel(PRESETS["quality"]) / 3
+    torch.manual_seed(0)
+    net = TransformerNet(fast)
+    card = export(net, tmp_path / "fast.onnx", {"name": "fast"})
+    assert card["stride"] == 8 and "multiples of 8" in card["io"]
+    assert parity(net, tmp_path / "fast.onnx") < 1e-4
+    photo = read_image(data / "messi5.jpg")[:101, :75]  # odd sides: padded to the stride, cropped back
+    out = rtstyle.load_style(tmp_path / "fast.onnx", providers="cpu")(photo)
+    assert out.shape == photo.shape and out.dtype == np.uint8

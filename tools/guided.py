@@ -1,6 +1,6 @@
 """rtstyle.guided's fast guided upsampling, rewritten in torch so that training can see it.
 
-A net that runs at a reduced internal scale (a ``fast`` model's card: ``internal_scale``)
+A net that runs at a reduced internal scale (a model card's ``internal_scale``)
 paints strokes at its own pixel scale, which the upsampling then enlarges; trained at full
 scale, its strokes come out too large and its fine texture is lost. Training through the
 same downscale -> net -> guided upsampling as the runtime (``tools.train --internal-scale``)

@@ -1,9 +1,9 @@
 """Train the style zoo: every style in ``ZOO`` in two sizes, then export each with its model card.
 
 ``quality`` is Johnson's width (32/64/128, 5 residual blocks); ``fast`` is the narrow
-depthwise preset of tools.train, started from a trained fast model of another style
-(``--fast-init``) so that it needs fewer steps, and trained at the internal scale its card
-gives it (through the runtime's downscale and guided upsampling, see tools.guided). Each
+depthwise preset of tools.train that runs at half size between a pixel unshuffle and a
+pixel shuffle, started from a trained fast model of another style (``--fast-init``) so that
+it needs fewer steps. Each
 model trains in its own process into ``RUNS/NAME`` (``NAME`` = style, or style + ``_fast``),
 which resumes from its last checkpoint, so re-running the same command after an
 interruption continues where it stopped and skips what is finished. Finished runs are exported to ``MODELS/NAME.onnx``.
@@ -56,7 +56,6 @@ SIZES = {"quality": "", "fast": "_fast"}  # size class (= tools.train --arch pre
 # keep a CPU step under a second, and the Gram losses do not depend on the crop size.
 TRAIN_ARGS = ["--style-weight", "0.6", "--content-weight", "1", "--tv-weight", "500", "--stability-weight", "1e5",
               "--size", "128", "--batch", "4", "--lr", "2e-3", "--save-every", "50"]
-RUNTIME = {"fast": {"internal_scale": 0.5}}  # card defaults per size class (see rtstyle.guided)
 DATA_NOTE = ("random crops of the photos in Debian wallpaper packages (plasma-workspace-wallpapers, "
              "mate-backgrounds, gnome-backgrounds, ukui-wallpapers, sway-backgrounds) and frames of OpenCV's vtest.avi")
 
@@ -90,11 +89,10 @@ def steps(job: Job, a: argparse.Namespace) -> int:
 
 
 def train_command(job: Job, a: argparse.Namespace) -> list[str]:
-    scale = RUNTIME.get(job.size_class, {}).get("internal_scale")
     return [sys.executable, "-m", f"{__package__}.train", "--style", str(a.styles / job.style.image),
             "--data", str(a.data), "--run", str(a.runs / job.name), "--arch", job.size_class,
             "--steps", str(steps(job, a)), "--device", a.device, "--threads", str(a.threads),
-            *TRAIN_ARGS, *(["--internal-scale", str(scale)] if scale else []), *(["--vgg", str(a.vgg)] if a.vgg else []),
+            *TRAIN_ARGS, *(["--vgg", str(a.vgg)] if a.vgg else []),
             *(["--init", str(a.fast_init)] if a.fast_init and job.size_class == "fast" else [])]
 
 
@@ -102,7 +100,7 @@ def export_job(job: Job, a: argparse.Namespace) -> None:
     title = job.style.title + (f", {job.size_class}" if job.size_class != "quality" else "")
     card, diff = export_checkpoint(a.runs / job.name / "checkpoint.pt", a.models / f"{job.name}.onnx", job.name,
                                    title, job.style.image, job.style.status, job.size_class, DATA_NOTE,
-                                   {"style_credit": job.style.credit, **RUNTIME.get(job.size_class, {})})
+                                   {"style_credit": job.style.credit})
     print(f"exported {job.name}: {card['training']['train_seconds']} s training, "
           f"{card['macs_per_pixel']} MAC/px, {card['file_bytes']} bytes, ORT max abs diff {diff:.1e}", flush=True)
 

@@ -8,6 +8,11 @@ separable ones, which is how the ``fast`` models cut MACs. ``out_kernel`` sizes 
 convolution: Johnson's 9x9 there has only 3 output channels, which ONNX Runtime's CPU
 convolution runs at a fraction of its peak, so it dominated the fast net's time; 3x3
 makes that net about 1.6x faster (benchmarks/fast_path.py).
+``shuffle=2`` runs the whole net at half resolution without losing the full-resolution
+picture: the input is folded into 12 channels of half size (pixel unshuffle) and the last
+convolution writes 12 channels that unfold into full-size RGB (sub-pixel convolution, Shi
+et al. 2016). Unlike a half-size net followed by an upsampler, it paints its own texture
+at single-pixel scale, which is where a style's finest strokes live.
 """
 from __future__ import annotations
 
@@ -25,6 +30,8 @@ class NetConfig:
     res_blocks: int = 5
     depthwise: bool = False
     out_kernel: int = 9
+    shuffle: int = 1    # pixel (un)shuffle factor around the net: 2 = runs at half size
+    in_kernel: int = 9  # first convolution's kernel, in (unshuffled) pixels
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -32,12 +39,13 @@ class NetConfig:
     @classmethod
     def from_dict(cls, d: dict) -> "NetConfig":
         return cls(widths=tuple(d["widths"]), res_blocks=int(d["res_blocks"]), depthwise=bool(d["depthwise"]),
-                   out_kernel=int(d.get("out_kernel", 9)))
+                   out_kernel=int(d.get("out_kernel", 9)), shuffle=int(d.get("shuffle", 1)),
+                   in_kernel=int(d.get("in_kernel", 9)))
 
     @property
     def stride(self) -> int:
         """Total downsampling factor: input sizes must be multiples of it."""
-        return 4
+        return 4 * self.shuffle
 
 
 def conv(cin: int, cout: int, k: int, stride: int = 1, depthwise: bool = False) -> nn.Sequential:
@@ -83,15 +91,18 @@ class TransformerNet(nn.Module):
         super().__init__()
         self.cfg = cfg
         a, b, c = cfg.widths
+        s = cfg.shuffle
         relu = lambda: nn.ReLU(inplace=True)  # noqa: E731
         self.body = nn.Sequential(
-            conv(3, a, 9), norm(a), relu(),
+            *([nn.PixelUnshuffle(s)] if s > 1 else []),
+            conv(3 * s * s, a, cfg.in_kernel), norm(a), relu(),
             conv(a, b, 3, 2), norm(b), relu(),
             conv(b, c, 3, 2), norm(c), relu(),
             *[ResidualBlock(c, cfg.depthwise) for _ in range(cfg.res_blocks)],
             Upsample(c, b), norm(b), relu(),
             Upsample(b, a), norm(a), relu(),
-            conv(a, 3, cfg.out_kernel),
+            conv(a, 3 * s * s, cfg.out_kernel),
+            *([nn.PixelShuffle(s)] if s > 1 else []),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -110,7 +121,11 @@ def macs_per_pixel(cfg: NetConfig) -> int:
     scale = 1.0  # pixels of the current feature map per input pixel
     for m in net.modules():
         if isinstance(m, nn.Upsample):
-            scale *= 4
+            scale *= m.scale_factor ** 2
+        elif isinstance(m, nn.PixelShuffle):
+            scale *= m.upscale_factor ** 2
+        elif isinstance(m, nn.PixelUnshuffle):
+            scale /= m.downscale_factor ** 2
         elif isinstance(m, nn.Conv2d):
             if m.stride[0] == 2:
                 scale /= 4
