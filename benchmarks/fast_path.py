@@ -9,7 +9,8 @@ E. End to end: render of a real 640x360 clip, and live from a source paced at 30
 F. Frames in flight: a render with one frame at a time on all threads against several
    frames at once on fewer threads each (rtstyle.render_plan), with and without smoothing.
 G. Memory: render fps and page faults with glibc's allocator defaults against
-   rtstyle.memory's thresholds (each in a fresh process, alternating).
+   rtstyle.memory's thresholds (each in a fresh process, alternating), at the model's
+   scale and at 0.5.
 
     python benchmarks/fast_path.py                      # random-weight fast net
     python benchmarks/fast_path.py --model starry_night_fast --json fast.json
@@ -198,25 +199,34 @@ def frames_in_flight(model: Path, clip: Path, tmp: Path, scale: float | None) ->
 RENDER_PROBE = """
 import json, resource, sys
 import rtstyle
-report = rtstyle.render(sys.argv[1], sys.argv[2], sys.argv[3], overwrite=True)
+from rtstyle import memory
+memory.keep_freed_buffers()  # at every scale here; RTSTYLE_KEEP_BUFFERS=0 turns it off
+threads, workers = rtstyle.render_plan("cpu")
+stylizer = rtstyle.load_style(sys.argv[3], providers="cpu", threads=threads, scale=float(sys.argv[4]))
+report = rtstyle.render(sys.argv[1], sys.argv[2], stylizer, overwrite=True, workers=workers)
 print(json.dumps({"fps": report.fps, "page_faults_per_frame": resource.getrusage(resource.RUSAGE_SELF).ru_minflt
                   / report.frames_out}))
 """
 
 
-def allocator(model: Path, clip: Path, tmp: Path, rounds: int = 2) -> dict:
-    """Render fps as `rtstyle render` plans it, glibc defaults (RTSTYLE_KEEP_BUFFERS=0) against rtstyle.memory."""
-    runs: dict[str, list[dict]] = {"glibc_defaults": [], "keep_freed_buffers": []}
-    for _ in range(rounds):
-        for name, keep in (("glibc_defaults", "0"), ("keep_freed_buffers", "1")):
-            out = subprocess.run([sys.executable, "-c", RENDER_PROBE, str(clip), str(tmp / "g.mp4"), str(model)],
-                                 capture_output=True, text=True, check=True,
-                                 env={**os.environ, "RTSTYLE_KEEP_BUFFERS": keep})
-            runs[name].append(json.loads(out.stdout.strip().splitlines()[-1]))
-    out = {name: {key: float(np.median([r[key] for r in rs])) for key in rs[0]} for name, rs in runs.items()}
-    out["fps_ratio"] = out["keep_freed_buffers"]["fps"] / out["glibc_defaults"]["fps"]
-    print(json.dumps(out, default=lambda v: round(v, 2)), flush=True)
-    return out
+def allocator(model: Path, clip: Path, tmp: Path, scale: float, rounds: int = 2) -> list[dict]:
+    """Render fps as `rtstyle render` plans it, glibc defaults (RTSTYLE_KEEP_BUFFERS=0) against
+    rtstyle.memory, at the model's scale and at 0.5 (guided upsampling's full-size buffers)."""
+    rows = []
+    for at in dict.fromkeys((scale, 0.5)):
+        runs: dict[str, list[dict]] = {"glibc_defaults": [], "keep_freed_buffers": []}
+        for _ in range(rounds):
+            for name, keep in (("glibc_defaults", "0"), ("keep_freed_buffers", "1")):
+                out = subprocess.run([sys.executable, "-c", RENDER_PROBE, str(clip), str(tmp / "g.mp4"), str(model),
+                                      str(at)], capture_output=True, text=True, check=True,
+                                     env={**os.environ, "RTSTYLE_KEEP_BUFFERS": keep})
+                runs[name].append(json.loads(out.stdout.strip().splitlines()[-1]))
+        row = {"scale": at, **{name: {key: float(np.median([r[key] for r in rs])) for key in rs[0]}
+                               for name, rs in runs.items()}}
+        row["fps_ratio"] = row["keep_freed_buffers"]["fps"] / row["glibc_defaults"]["fps"]
+        rows.append(row)
+        print(json.dumps(row, default=lambda v: round(v, 2)), flush=True)
+    return rows
 
 
 def main() -> None:
@@ -249,7 +259,7 @@ def main() -> None:
                     "D": ("internal_scale", lambda: internal_scale(model, frame, a.threads, a.runs)),
                     "E": ("end_to_end", lambda: end_to_end(model, clip, tmp, a.threads, scale)),
                     "F": ("frames_in_flight", lambda: frames_in_flight(model, clip, tmp, scale)),
-                    "G": ("allocator", lambda: allocator(model, clip, tmp))}
+                    "G": ("allocator", lambda: allocator(model, clip, tmp, scale))}
         for key, (name, run) in sections.items():
             if key not in skip:
                 print(f"== {key}. {name} ({card.name})", flush=True)

@@ -1,12 +1,14 @@
 """Keep freed frame buffers in the process instead of handing them back to the OS.
 
-Every frame allocates and frees a few full-size float buffers (guided upsampling, optical
-flow, the network's output). glibc serves blocks this large with fresh ``mmap`` pages and
-returns them on free, so each frame pays the kernel to zero and fault them in again: a
-third of the guided upsampling's time and most of a render's system time at 640x360
-(benchmarks/fast_path.py, section G). Raising glibc's mmap and trim thresholds makes
-those blocks come from the heap and stay there; memory use levels off at the pipeline's
-peak, which its bounded queues keep small. ``RTSTYLE_KEEP_BUFFERS=0`` in the environment
+Guided upsampling (a network run below full size, see rtstyle.guided) allocates and frees
+several full-size float buffers per frame. glibc serves blocks this large with fresh
+``mmap`` pages, or trims them off the heap on free, so each frame pays the kernel to zero
+and fault them in again: a third of the upsampling's time. Raising glibc's mmap and trim
+thresholds makes those blocks come from the heap and stay there; memory use levels off at
+the pipeline's peak, which its bounded queues keep small. Measured (benchmarks/fast_path.py,
+section G): a render at internal scale 0.5 went from 3,193 to 401 page faults per frame and
+ran 1.10x faster; at full scale, where no such buffers are made, it gained nothing (0.99x),
+so a Stylizer applies it only below scale 1. ``RTSTYLE_KEEP_BUFFERS=0`` in the environment
 leaves glibc's defaults alone (for a host application that needs its memory back).
 """
 from __future__ import annotations

@@ -49,11 +49,12 @@ class Stylizer:
                  frame_size: tuple[int, int] | None = None, **engine_options):
         if not 0.0 <= strength <= 1.0:
             raise ValueError(f"strength must be in [0, 1], got {strength}")
-        memory.keep_freed_buffers()  # frame after frame of full-size buffers: see rtstyle.memory
         card, inner = split_style(style)
         self.scale = float(card.info.get("internal_scale", 1.0) if scale is None else scale)
         if not 0 < self.scale <= 1:
             raise ModelError(f"scale must be in (0, 1], got {self.scale}")
+        if self.scale < 1:
+            memory.keep_freed_buffers()  # guided upsampling's full-size float buffers: see rtstyle.memory
         shape = frames.tensor_shape(*guided.scaled_size(*frame_size, self.scale), card) if frame_size else None
         self.engine = Engine(card.path, providers=providers, threads=threads, shape=shape, **engine_options)
         self.card = self.engine.card
