@@ -1,12 +1,12 @@
 """Train the style zoo: every style in ``ZOO`` in two sizes, then export each with its model card.
 
-``quality`` is Johnson's width (32/64/128, 5 residual blocks); ``fast`` is the narrow
-depthwise preset of tools.train that runs at half size between a pixel unshuffle and a
-pixel shuffle, started from a trained fast model of another style (``--fast-init``) so that
-it needs fewer steps. Each
-model trains in its own process into ``RUNS/NAME`` (``NAME`` = style, or style + ``_fast``),
-which resumes from its last checkpoint, so re-running the same command after an
-interruption continues where it stopped and skips what is finished. Finished runs are exported to ``MODELS/NAME.onnx``.
+``quality`` is Johnson's width (32/64/128, 5 residual blocks); ``fast`` is the narrow depthwise
+preset of tools.train that runs at half size between a pixel unshuffle and a pixel shuffle,
+started from a trained fast model of another style (``--fast-init``) so that it needs fewer
+steps. Each model trains in its own process into ``RUNS/NAME`` (``NAME`` = style, or style +
+``_fast``), which resumes from its last checkpoint, so re-running the same command after an
+interruption continues where it stopped and skips what is finished. Finished runs are exported
+to ``MODELS/NAME.onnx``.
 
 CPU (one model after another, in the background; tools/train_zoo.sh wraps this in nohup):
 
