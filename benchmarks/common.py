@@ -1,4 +1,5 @@
-"""Helpers shared by the benchmark scripts: a test clip of a chosen size and a timing loop."""
+"""Helpers shared by the benchmark scripts: a test clip of a chosen size, a timing loop and a
+random-weight fast net."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -46,3 +47,17 @@ def time_calls(fn: Callable[[], object], warmup: int, runs: int) -> Stats:
         with timer.time("call"):
             fn()
     return timer.summary()["call"]
+
+
+def fast_model(folder: Path) -> Path:
+    """Random-weight export of the ``fast`` preset: same graph and cost as a trained one."""
+    import torch
+
+    from tools.export import export
+    from tools.train import PRESETS
+    from tools.transformer_net import TransformerNet
+
+    torch.manual_seed(0)
+    path = folder / "fast_random.onnx"
+    export(TransformerNet(PRESETS["fast"]), path, {"name": "fast_random", "title": "latency stand-in"})
+    return path

@@ -35,6 +35,7 @@ import numpy as np
 import onnxruntime as ort
 
 import rtstyle
+from benchmarks.common import fast_model
 from rtstyle import flow, metrics, temporal
 from rtstyle.sources import VideoFileSource
 
@@ -58,20 +59,6 @@ class MagentaStyle:
         x = np.ascontiguousarray(rgb.transpose(2, 0, 1)[None], dtype=np.float32) / 255.0
         y = self.session.run(None, {"image": x, "style_weights": self.weights})[0][0]
         return np.clip(y.transpose(1, 2, 0) * 255.0 + 0.5, 0, 255).astype(np.uint8)
-
-
-def fast_model(folder: Path) -> Path:
-    """Random-weight export of the ``fast`` preset: same graph and cost as a trained one."""
-    import torch
-
-    from tools.export import export
-    from tools.train import PRESETS
-    from tools.transformer_net import TransformerNet
-
-    torch.manual_seed(0)
-    path = folder / "fast_random.onnx"
-    export(TransformerNet(PRESETS["fast"]), path, {"name": "fast_random", "title": "latency stand-in"})
-    return path
 
 
 def cover(rgb: np.ndarray) -> np.ndarray:

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 import rtstyle
+from benchmarks.common import fast_model
 from rtstyle.controls import LiveControls
 from rtstyle.live import LivePipeline, LiveStyles, resolve_styles
 from rtstyle.sources import PacedSource
@@ -35,16 +36,9 @@ def fastest_style(folder: Path) -> tuple[str, str]:
     if cards:
         card = min(cards, key=lambda c: c.info["macs_per_pixel"])
         return str(card.path), f"installed style {card.name} ({card.info['macs_per_pixel'] / 1000:.0f}k MAC/px)"
-    import torch
-
-    from tools.export import export
-    from tools.transformer_net import NetConfig, TransformerNet
-
-    torch.manual_seed(0)
-    path = folder / "random_fast.onnx"
-    card = export(TransformerNet(NetConfig((16, 32, 64), 3, depthwise=True)), path, {"name": "random_fast"})
-    return str(path), (f"no style installed: random-weight fast net NetConfig((16, 32, 64), 3, depthwise=True) "
-                       f"({card['macs_per_pixel'] / 1000:.0f}k MAC/px)")
+    path = fast_model(folder)
+    return str(path), (f"no style installed: random-weight fast preset "
+                       f"({rtstyle.models.find_model(path).info['macs_per_pixel'] / 1000:.1f}k MAC/px)")
 
 
 def engine_ms(style: str, size: tuple[int, int], threads: int | None, runs: int = 20) -> float:

@@ -12,13 +12,16 @@ import cv2
 import numpy as np
 import pytest
 
+import rtstyle
 from rtstyle import guided
 from rtstyle.sources import read_image
 from test_cli import ROOT
 
 torch = pytest.importorskip("torch")
 from tools import guided as tguided  # noqa: E402
-from tools.export import load_checkpoint  # noqa: E402
+from tools.export import export, load_checkpoint, parity  # noqa: E402
+from tools.train import PRESETS  # noqa: E402
+from tools.transformer_net import TransformerNet, macs_per_pixel  # noqa: E402
 
 
 def tensor(rgb: np.ndarray) -> torch.Tensor:
@@ -68,11 +71,6 @@ def test_fast_preset_paints_full_size_from_a_half_size_net(data: Path, tmp_path:
     """The fast preset folds the frame to half size and back: a third of the quality net's
     MAC/px at most (the zoo's limit), stride 8 in its card, the runtime's output matches
     PyTorch's, and any frame size comes back whole."""
-    import rtstyle
-    from tools.export import export, parity
-    from tools.train import PRESETS
-    from tools.transformer_net import TransformerNet, macs_per_pixel
-
     fast = PRESETS["fast"]
     assert macs_per_pixel(fast) <= macs_per_pixel(PRESETS["quality"]) / 3
     torch.manual_seed(0)
