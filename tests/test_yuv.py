@@ -5,6 +5,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+import pytest
 
 from rtstyle import yuv
 
@@ -39,3 +40,46 @@ def test_encoder_frames_round_trip(data: Path):
     assert mean_abs(frame.to_ndarray(format="rgb24"), rgb) < 1.5
     odd = yuv.from_rgb(np.ascontiguousarray(rgb[:239, :319]))  # yuv420p needs even sides: left to swscale
     assert odd.format.name == "rgb24" and (odd.width, odd.height) == (319, 239)
+
+
+def bt601_rgb(frame: av.VideoFrame) -> np.ndarray:
+    """A decoded yuv420p frame -> RGB float by the BT.601 limited-range formula in numpy: a
+    decoder independent of OpenCV (rtstyle's path) and of swscale (whose unscaled path
+    rounds about one level low on its own)."""
+    h, w = frame.height, frame.width
+    i420 = frame.to_ndarray().astype(np.float64)
+    y = (i420[:h] - 16) * 255 / 219
+    u = (i420[h:h + h // 4].reshape(h // 2, w // 2) - 128) * 255 / 224
+    v = (i420[h + h // 4:].reshape(h // 2, w // 2) - 128) * 255 / 224
+    u, v = (np.repeat(np.repeat(c, 2, 0), 2, 1) for c in (u, v))
+    rgb = np.dstack([y + 1.402 * v, y - 0.344136 * u - 0.714136 * v, y + 1.772 * u])
+    return np.clip(rgb, 0, 255)
+
+
+def encoded_and_decoded(rgb: np.ndarray, path: Path) -> np.ndarray:
+    """``rgb`` through the render's own sink (H.264, crf 18), read back independently."""
+    from fractions import Fraction
+
+    from rtstyle.sinks import VideoFileSink
+
+    sink = VideoFileSink(path, rgb.shape[1], rgb.shape[0], Fraction(1, 10), Fraction(10))
+    sink.write(rgb, 0)
+    sink.close()
+    with av.open(str(path)) as c:
+        frame = next(c.decode(video=0))
+    assert frame.format.name == "yuv420p"
+    return bt601_rgb(frame)
+
+
+STYLES = [c.name for c in __import__("rtstyle").list_models() if c.role == "style"]
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_stylized_frames_keep_their_colours_when_encoded(style: str, data: Path, tmp_path: Path):
+    """Issue 16: the fast nets' 2-pixel pattern (pixel shuffle) must not alias into a colour
+    cast when chroma is subsampled: every shipped style, mean shift <= 1 level per channel."""
+    import rtstyle
+
+    painted = rtstyle.load_style(style, threads=2)(first_frame(data / "walk_tone.mp4").to_ndarray(format="rgb24"))
+    shift = encoded_and_decoded(painted, tmp_path / "out.mp4").mean((0, 1)) - painted.mean((0, 1))
+    assert np.all(np.abs(shift) <= 1.0), f"{style}: mean shift R, G, B {np.round(shift, 2)}"
