@@ -1,10 +1,15 @@
-"""A/V integrity: what a written file really holds, checked against what went into it.
+"""A/V integrity: what a written file really holds, checked against what the input holds.
 
-Read back from the file's packets (no decoding, so it costs a fraction of a second even
-for long renders): the number of video frames and the time each stream spans. After
-every render the renderer compares them with the input: the same frame count, video
-within one frame, each audio stream within 50 ms. For a damaged input the reference is
-what could be decoded, and the check says how that differs from the input's header.
+Both sides are read from packets (no decoding, so it costs a fraction of a second even
+for long renders): video timestamps and each audio stream's start and end. The input
+is probed on its own, before the render starts (a file), or recorded packet by packet
+as the source reads it (a stream URL, which is never opened twice for the check). So the
+check does not trust the decoder that fed the pipeline nor what the sink chose to carry:
+every audio stream of the input must be in the output, starting at the same time.
+
+Durations are judged by timestamps: the span from the first frame to the last, plus the
+input's last frame duration on both sides (containers store that one differently: an
+AVI gives the last frame the last gap, an MP4 the frame's own duration).
 """
 from __future__ import annotations
 
@@ -13,48 +18,82 @@ from pathlib import Path
 
 import av
 
-AUDIO_TOLERANCE = 0.05  # seconds
+AUDIO_TOLERANCE = 0.05   # seconds an audio stream's length may differ (cut at a packet boundary)
+OFFSET_TOLERANCE = 0.03  # seconds an audio stream's first packet may move (one encoder's priming frame)
 
 
 @dataclass
 class Probe:
-    """Video frames and stream spans (seconds) of a media file, from its packets."""
+    """Video packet times and audio stream spans of a media file, in seconds on its clock.
 
-    frames: int = 0
-    video_seconds: float = 0.0
-    audio_seconds: dict[int, float] = field(default_factory=dict)  # by stream index
+    ``origin`` is the container's start time, the zero a render maps to its output's zero.
+    """
+
+    origin: float = 0.0
+    video_index: int | None = None
+    video_times: list[float] = field(default_factory=list)  # packets with data, in file order
+    last_duration: float = 0.0  # of the latest-shown video packet (0: not stored)
+    audio_spans: dict[int, list[float]] = field(default_factory=dict)  # stream index -> [start, end]
+    _latest: float = float("-inf")
+
+    def add(self, packet: av.Packet) -> None:
+        """Record one demuxed packet (empty ones and those without a time carry no frame)."""
+        when = packet.pts if packet.pts is not None else packet.dts
+        if when is None or not packet.size:
+            return
+        start = float(when * packet.time_base)
+        duration = float((packet.duration or 0) * packet.time_base)
+        if packet.stream.type == "video" and packet.stream.index == self.video_index:
+            if start >= self._latest:
+                self._latest, self.last_duration = start, duration
+            self.video_times.append(start)
+        elif packet.stream.type == "audio":
+            span = self.audio_spans.setdefault(packet.stream.index, [start, start + duration])
+            span[0], span[1] = min(span[0], start), max(span[1], start + duration)
+
+    @property
+    def frames(self) -> int:
+        return len(self.video_times)
+
+    @property
+    def video_seconds(self) -> float:
+        """First frame to last, plus the last frame's own duration."""
+        times = self.video_times
+        return max(times) - min(times) + self.last_duration if times else 0.0
 
     @property
     def audio(self) -> list[float]:
-        """Audio spans in stream order."""
-        return [self.audio_seconds[i] for i in sorted(self.audio_seconds)]
+        """Audio lengths in stream order."""
+        return [end - start for start, end in (self.audio_spans[i] for i in sorted(self.audio_spans))]
+
+    @property
+    def audio_starts(self) -> list[float]:
+        """Audio start times (first packet) in stream order, from the origin. Encoders put
+        their priming in front of the sound (AAC 1024 samples, MP3 1105), so a transcoded
+        stream's first packet may move by up to one such frame while its sound stays put."""
+        return [self.audio_spans[i][0] - self.origin for i in sorted(self.audio_spans)]
+
+    def add_streams(self, container: av.container.InputContainer) -> None:
+        """Take the origin and the video stream from an open input."""
+        self.origin = (container.start_time or 0) / av.time_base
+        self.video_index = container.streams.video[0].index if container.streams.video else None
 
 
-def probe(path: str | Path) -> Probe:
-    """Count video packets and measure each stream's span: first start to last end."""
-    spans: dict[int, list[float]] = {}
+def probe(path: str | Path, timeout: float | None = None) -> Probe:
+    """Read every video and audio packet of a file (not decoding them); a damaged or cut file
+    gives what could be read."""
     found = Probe()
-    with av.open(str(path)) as c:
+    with av.open(str(path), timeout=timeout) as c:
+        found.add_streams(c)
         video = c.streams.video[0] if c.streams.video else None
         wanted = ([video] if video else []) + list(c.streams.audio)
         if not wanted:
             return found
         try:
             for p in c.demux(wanted):
-                if p.pts is None or not p.size:
-                    continue
-                start = float(p.pts * p.time_base)
-                end = start + float((p.duration or 0) * p.time_base)
-                span = spans.setdefault(p.stream.index, [start, end])
-                span[0], span[1] = min(span[0], start), max(span[1], end)
-                found.frames += p.stream is video
+                found.add(p)
         except av.error.FFmpegError:
             pass  # a damaged or cut file: what was read so far
-        for index, (start, end) in spans.items():
-            if video is not None and index == video.index:
-                found.video_seconds = end - start
-            else:
-                found.audio_seconds[index] = end - start
     return found
 
 
@@ -89,27 +128,58 @@ class AVCheck:
         return f"FAILED: {'; '.join(self.problems)}{notes}"
 
 
-def verify(output: str | Path, frames: int, video_seconds: float, frame_seconds: float,
-           audio_seconds: list[float], header_frames: int = 0, audio_tolerance: float = AUDIO_TOLERANCE) -> AVCheck:
-    """Check ``output`` against the reference: ``frames`` decoded spanning ``video_seconds``
-    (one frame lasting ``frame_seconds``), and the spans of the audio streams carried over.
+def _intervals(times: list[float]) -> list[float]:
+    ordered = sorted(times)
+    return [b - a for a, b in zip(ordered, ordered[1:])]
 
-    ``header_frames``, the frame count the input declares, only annotates the result.
+
+def verify(output: str | Path, reference: Probe, rejected: int = 0, until: float | None = None,
+           header_frames: int = 0) -> AVCheck:
+    """Check ``output`` against the input's ``reference`` probe.
+
+    ``rejected``: input packets the decoder could not decode (their frames are missing).
+    ``until``: an interrupted render's last frame time (from the origin); the output is
+    checked against the part of the input up to it. ``header_frames``, the frame count the
+    input declares, only annotates the result.
     """
     try:
         found = probe(output)
     except (av.error.FFmpegError, OSError) as e:
         return AVCheck(0, 0.0, [], [f"the output does not open: {e}"])
+    found.origin = 0.0  # a render maps the input's origin to the output's zero
+    times = [t - reference.origin for t in reference.video_times]
+    if until is not None:
+        times = [t for t in times if t <= until + 1e-6]
+    gaps = [g for g in _intervals(times) if g > 1e-6]
+    frame = min(gaps) if gaps else reference.last_duration
+    last = reference.last_duration or frame
     check = AVCheck(found.frames, found.video_seconds, found.audio)
-    if found.frames != frames:
-        check.problems.append(f"{found.frames} video frames written, {frames} decoded")
-    if abs(found.video_seconds - video_seconds) > frame_seconds + 1e-6:
-        check.problems.append(f"video lasts {found.video_seconds:.3f} s, the input's {video_seconds:.3f} s")
-    if len(found.audio) != len(audio_seconds):
-        check.problems.append(f"{len(found.audio)} audio streams, {len(audio_seconds)} expected")
-    for i, (got, want) in enumerate(zip(found.audio, audio_seconds)):
-        if abs(got - want) > audio_tolerance:
+    expected = len(times) - rejected
+    if found.frames != expected:
+        why = f" ({len(times)} in the input, {rejected} undecodable)" if rejected else ""
+        check.problems.append(f"{found.frames} video frames written, {expected} expected{why}")
+    if found.video_times and times:
+        span_out = max(found.video_times) - min(found.video_times)
+        span_in = max(times) - min(times)
+        check.video_seconds = span_out + last
+        if abs(span_out - span_in) > frame / 2 + 1e-3 and not rejected:
+            check.problems.append(f"video lasts {span_out + last:.3f} s, the input's {span_in + last:.3f} s")
+        short = [g for g in _intervals(found.video_times) if g < frame / 2]
+        if short:
+            check.problems.append(f"{len(short)} of {found.frames - 1} frame intervals are shorter than half "
+                                  f"the input's shortest ({1000 * frame:.1f} ms): the timing was broken on the way")
+    starts_in, lengths_in = reference.audio_starts, reference.audio
+    if len(found.audio) != len(lengths_in):
+        check.problems.append(f"{len(found.audio)} audio streams written, the input has {len(lengths_in)}")
+    end = until + last if until is not None else None
+    for i, (got, start, want, start_in) in enumerate(zip(found.audio, found.audio_starts, lengths_in, starts_in)):
+        tolerance = AUDIO_TOLERANCE
+        if end is not None:  # cut at a packet boundary after the last frame
+            want, tolerance = max(0.0, min(start_in + want, end) - start_in), tolerance + last
+        if abs(got - want) > tolerance:
             check.problems.append(f"audio stream {i + 1} lasts {got:.3f} s, expected {want:.3f} s")
-    if header_frames and header_frames != frames:
-        check.notes.append(f"the input's header says {header_frames} frames, {frames} could be decoded")
+        if abs(start - start_in) > OFFSET_TOLERANCE:
+            check.problems.append(f"audio stream {i + 1} starts at {start:.3f} s, the input's at {start_in:.3f} s")
+    if header_frames and header_frames != expected and until is None:
+        check.notes.append(f"the input's header says {header_frames} frames, {expected} could be decoded")
     return check

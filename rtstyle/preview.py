@@ -7,14 +7,24 @@ runs the same actions as the window's hotkeys on the same :class:`LiveControls`.
 
 Each frame is JPEG-encoded at most once, on the first request for it, in the request's
 thread: the output thread only hands the frame over.
+
+Other web pages in the user's browser must not steer or watch the filter. Requests whose
+``Host`` is not the bound address or a localhost name are refused (DNS rebinding), as
+are cross-origin POSTs. Served beyond loopback, every request needs the random token
+printed in the URL (as notebook servers do); the page gets it as a same-site cookie.
+Sockets time out when idle, request bodies are small, and a viewer that goes away mid-
+response is no error.
 """
 from __future__ import annotations
 
+import hmac
 import ipaddress
 import json
 import logging
+import secrets
 import socket
 import threading
+from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 
@@ -28,6 +38,10 @@ from rtstyle.live import LiveStatus
 
 log = logging.getLogger(__name__)
 BOUNDARY = "frame"
+SOCKET_TIMEOUT = 10.0  # seconds a client may stay silent (or not read) before its socket is closed
+MAX_BODY = 4096        # bytes of a control request: an action and a value
+LOCAL_NAMES = {"localhost", "127.0.0.1", "::1"}
+COOKIE = "rtstyle_token"
 
 
 def parse_address(text: str) -> tuple[str, int]:
@@ -51,6 +65,10 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True  # a stream client never keeps the process alive
     preview: PreviewServer
 
+    def handle_error(self, request: object, client_address: tuple) -> None:
+        """A viewer that resets or times out mid-response is routine, not a traceback on the console."""
+        log.debug("preview client %s went away", client_address, exc_info=True)
+
 
 class _Server6(_Server):
     address_family = socket.AF_INET6
@@ -58,6 +76,46 @@ class _Server6(_Server):
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
+
+    def setup(self) -> None:
+        self.timeout = self.server.preview.timeout  # applied to the socket by StreamRequestHandler.setup
+        super().setup()
+
+    def _host_allowed(self) -> bool:
+        """The Host header names this server: the bound address or a localhost name (a DNS
+        rebinding attack sends the attacker's name)."""
+        host = self.headers.get("Host", "")
+        name = host[1:host.index("]")] if host.startswith("[") and "]" in host else host.rsplit(":", 1)[0]
+        return name.lower() in LOCAL_NAMES | {str(self.server.preview.host).lower()}
+
+    def _same_origin(self) -> bool:
+        """A browser names the page a request comes from; only this server's own page may act."""
+        if self.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
+            return False
+        origin = self.headers.get("Origin")
+        return origin is None or origin.split("://", 1)[-1] == self.headers.get("Host", "")
+
+    def _token(self) -> str | None:
+        """The token this request carries: ``?token=`` or the cookie the page was given."""
+        query = self.path.partition("?")[2]
+        for part in query.split("&"):
+            key, _, value = part.partition("=")
+            if key == "token":
+                return value
+        cookie = SimpleCookie(self.headers.get("Cookie", ""))
+        return cookie[COOKIE].value if COOKIE in cookie else None
+
+    def _allowed(self) -> bool:
+        """Answer 403 (and False) for a request from elsewhere."""
+        preview = self.server.preview
+        if not preview.token and not self._host_allowed():
+            self._json(403, {"error": "unknown Host: open the address the server printed"})
+            return False
+        token = self._token()
+        if preview.token and not (token and hmac.compare_digest(token, preview.token)):
+            self._json(403, {"error": "open the URL with the token the server printed"})
+            return False
+        return True
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (stdlib's name)
         log.debug("%s %s", self.address_string(), format % args)
@@ -67,6 +125,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
+        if self.server.preview.token:  # the page's own requests carry the token as a cookie
+            self.send_header("Set-Cookie", f"{COOKIE}={self.server.preview.token}; HttpOnly; SameSite=Strict; Path=/")
         for k, v in (headers or {}).items():
             self.send_header(k, v)
         self.end_headers()
@@ -76,6 +136,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(code, json.dumps(data).encode(), "application/json")
 
     def do_GET(self) -> None:  # noqa: N802 (stdlib's name)
+        if not self._allowed():
+            return
         preview = self.server.preview
         path = self.path.split("?", 1)[0]
         if path in ("/", "/index.html"):
@@ -95,7 +157,20 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(404, {"error": f"no such page: {path}"})
 
     def do_POST(self) -> None:  # noqa: N802 (stdlib's name)
-        if self.path != "/control":
+        self.close_connection = True  # a body left unread must not be taken for the next request
+        if not self._allowed():
+            return
+        if not self._same_origin():
+            self._json(403, {"error": "cross-origin requests cannot control the filter"})
+            return
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if not 0 <= length <= MAX_BODY:
+            self._json(413, {"error": f"a control request has at most {MAX_BODY} bytes"})
+            return
+        if self.path.split("?", 1)[0] != "/control":
             self._json(404, {"error": f"no such endpoint: {self.path}"})
             return
         # JSON only: a plain cross-site form post cannot send it, so other pages cannot steer the filter.
@@ -103,7 +178,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(415, {"error": "send JSON: {\"action\": ..., \"value\": ...}"})
             return
         try:
-            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+            body = json.loads(self.rfile.read(length) or b"{}")
             self.server.preview.controls.act(str(body.get("action")), body.get("value"))
         except (ValueError, TypeError, AttributeError) as e:
             self._json(400, {"error": str(e)})
@@ -124,15 +199,19 @@ class _Handler(BaseHTTPRequestHandler):
                 seq, data = got[0], got[1]
                 self.wfile.write(f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(data)}\r\n\r\n"
                                  .encode() + data + b"\r\n")
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the viewer went away
+        except (OSError, ValueError):
+            pass  # the viewer went away, stopped reading (timeout) or closed the socket
 
 
 class PreviewServer:
     """HTTP server in a background thread; a live output (``show``/``close``)."""
 
-    def __init__(self, host: str, port: int, controls: LiveControls, quality: int = 80):
-        self.controls, self.quality = controls, quality
+    def __init__(self, host: str, port: int, controls: LiveControls, quality: int = 80, token: str | None = None,
+                 timeout: float = SOCKET_TIMEOUT):
+        """``token`` is required from clients; a server beyond loopback makes one up when none is
+        given. A client silent (or not reading) for ``timeout`` seconds is disconnected."""
+        self.controls, self.quality, self.timeout = controls, quality, timeout
+        self.token = token or (None if is_loopback(host) else secrets.token_urlsafe(16))
         self.page = resources.files("rtstyle").joinpath("preview.html").read_bytes()
         try:
             self.httpd = (_Server6 if ":" in host else _Server)((host, port), _Handler)
@@ -151,8 +230,12 @@ class PreviewServer:
 
     @property
     def url(self) -> str:
+        return self.link()
+
+    def link(self, path: str = "") -> str:
+        """The address of ``path`` on this server, with the token when one is needed."""
         host = f"[{self.host}]" if ":" in str(self.host) else self.host
-        return f"http://{host}:{self.port}/"
+        return f"http://{host}:{self.port}/{path}" + (f"?token={self.token}" if self.token else "")
 
     def state(self) -> dict:
         with self._cond:

@@ -52,9 +52,12 @@ def check_output(path: str | Path, overwrite: bool, source: str | Path | None = 
 
 def write_image(path: str | Path, rgb: np.ndarray) -> None:
     p = Path(path)
-    ok, data = cv2.imencode(p.suffix or ".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    try:
+        ok, data = cv2.imencode(p.suffix or ".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    except cv2.error:  # no encoder for the suffix
+        ok = False
     if not ok:
-        raise SinkError(f"cannot encode an image as '{p.suffix}'")
+        raise SinkError(f"cannot encode an image as '{p.suffix}' (use .png, .jpg, .webp, .bmp or .tiff)")
     try:
         data.tofile(p)
     except OSError as e:
@@ -85,6 +88,7 @@ class StreamCarrier:
         self.pending: av.Packet | None = None
         self.written_until = 0.0
         self.done = False
+        self.next_sample: int | None = None  # a transcoded stream's next timestamp (samples)
 
     def _add_to(self, output: av.container.OutputContainer, stream: av.stream.Stream) -> None:
         self.in_stream = stream
@@ -140,7 +144,13 @@ class StreamCarrier:
             except av.error.FFmpegError:
                 return
             for f in frames:
-                f.pts = None  # the AAC encoder numbers its own frames
+                # Numbered without gaps, as the AAC encoder's buffer wants, from the first decoded
+                # sample's time: the sound starts when the input's does, not at zero.
+                if self.next_sample is None:
+                    first = float(f.pts * f.time_base) - self.offset if f.pts is not None else pt
+                    self.next_sample = round(first * f.sample_rate)
+                f.pts, f.time_base = self.next_sample, Fraction(1, f.sample_rate)
+                self.next_sample += f.samples
                 self.output.mux(self.out_stream.encode(f))
         self.written_until = pt
 
@@ -172,12 +182,20 @@ class VideoFileSink:
             self.container = av.open(str(self.path), "w")
         except (av.error.FFmpegError, ValueError) as e:
             raise SinkError(f"cannot create {self.path}: {e}") from None
-        self.stream = self.container.add_stream("libx264", rate=fps, options={"crf": str(crf), "preset": preset})
+        options = {"crf": str(crf), "preset": preset}
+        # AVI stores frames at a constant rate (a gap is an empty chunk) and no presentation
+        # times: its frames are counted in 1/fps, without B-frames, which would come out of order.
+        self.avi = self.container.format.name == "avi"
+        self.out_time_base = Fraction(1 / fps).limit_denominator(1001000) if self.avi else time_base
+        if self.avi:
+            options["bf"] = "0"
+        self.stream = self.container.add_stream("libx264", rate=fps, options=options)
         self.stream.width, self.stream.height = self.width, self.height
         self.stream.pix_fmt = "yuv420p"
-        self.stream.time_base = time_base
-        self.stream.codec_context.time_base = time_base
+        self.stream.time_base = self.out_time_base
+        self.stream.codec_context.time_base = self.out_time_base
         self.time_base = time_base
+        self.last_pts = -1  # in the output's time base
         self.frames_written = 0
         self.last_time = 0.0
         self.frame_duration = float(1 / fps)
@@ -195,9 +213,10 @@ class VideoFileSink:
     def _carry(self, source: str, start_time: float, timeout: float) -> None:
         with av.open(source, "r", timeout=stream_timeout(source, timeout)) as probe:
             streams = [(s.index, s.type, s.codec_context.name if s.codec_context else "data") for s in probe.streams]
+        rendered = next((index for index, kind, _ in streams if kind == "video"), None)  # the source's stream
         for index, kind, codec in streams:
             if kind not in ("audio", "subtitle"):
-                if kind != "video" or index != streams[0][0]:
+                if index != rendered:
                     self.dropped.append(f"{kind} stream {index} ({codec}) not carried over")
                 continue
             try:
@@ -217,7 +236,8 @@ class VideoFileSink:
         if (w, h) != (self.width, self.height):
             rgb = np.pad(rgb, ((0, self.height - h), (0, self.width - w), (0, 0)), mode="edge")
         frame = yuv.from_rgb(rgb)
-        frame.pts, frame.time_base = pts, self.time_base
+        out_pts = max(self.last_pts + 1, round(pts * self.time_base / self.out_time_base)) if self.avi else pts
+        frame.pts, frame.time_base, self.last_pts = out_pts, self.out_time_base, out_pts
         t = float(pts * self.time_base)
         try:
             for carrier in self.carriers:

@@ -21,7 +21,7 @@ import av.logging
 import cv2
 import numpy as np
 
-from rtstyle import yuv
+from rtstyle import avcheck, yuv
 from rtstyle.errors import SourceError
 from rtstyle.frames import VideoFrame
 
@@ -49,6 +49,8 @@ _libav_log.propagate = False  # counted and summarised, not printed line by line
 def read_image(path: str | Path) -> np.ndarray:
     """Still image file -> RGB uint8."""
     p = Path(path)
+    if p.is_dir():
+        raise SourceError(f"input is a folder: {p} (give an image file)")
     if not p.is_file():
         raise SourceError(f"input not found: {p}")
     data = np.fromfile(p, dtype=np.uint8)  # np.fromfile + imdecode also handles non-ASCII paths
@@ -58,6 +60,7 @@ def read_image(path: str | Path) -> np.ndarray:
     return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
 
+REORDER_WINDOW = 8  # frames read ahead to see whether timestamps run in presentation order
 STREAM_TIMEOUT = 10.0  # seconds a network stream may send nothing before it counts as stalled
 
 
@@ -91,6 +94,8 @@ class VideoFileSource:
         self.path, self.timeout = str(path), timeout
         is_file = not is_url(path)
         self.name = name = Path(self.path).name if is_file else self.path
+        if is_file and Path(self.path).is_dir():
+            raise SourceError(f"input is a folder: {self.path} (give a video file)")
         if is_file and not Path(self.path).is_file():
             raise SourceError(f"input not found: {self.path}")
         if is_file and Path(self.path).stat().st_size == 0:
@@ -127,9 +132,12 @@ class VideoFileSource:
         self.skipped_packets = 0  # packets the decoder rejected
         self.damaged_packets = 0  # packets the decoder reported errors in (concealed or dropped)
         self.resized_frames = 0   # frames whose size differed from the first one's
+        self.packets_read = 0     # video packets with data given to the decoder
+        self.frames_decoded = 0   # frames it gave back
         av.logging.set_level(av.logging.ERROR)
         self.header_frames = self.stream.frames  # what the container declares (0: unknown)
         self.frame_count_hint = self.header_frames or int(float(self.container.duration or 0) / av.time_base * self.fps)
+        self.reference = self._reference()
         self._decoded = self._decode()
         self._first: av.VideoFrame | None = next(self._decoded)  # no frame at all: SourceError
         self.rotation = round(self._first.rotation / 90) * 90 % 360
@@ -150,6 +158,27 @@ class VideoFileSource:
                          + (" without tone mapping" if hdr else ""))
         return notes
 
+    def _reference(self) -> avcheck.Probe:
+        """The input's own account of its streams, for the A/V check: a file is probed now,
+        before the render (it may be gone afterwards); a stream is recorded while it is read,
+        never opened a second time."""
+        if not is_url(self.path):
+            try:
+                return avcheck.probe(self.path)
+            except (av.error.FFmpegError, OSError):
+                pass  # the source opened it a moment ago: reading it as it goes is next best
+        self._recorded = True
+        recorded = avcheck.Probe()
+        recorded.add_streams(self.container)
+        return recorded
+
+    _recorded = False  # the reference is filled in as packets are read
+
+    @property
+    def lost_frames(self) -> int:
+        """Frames of packets read that the decoder did not give back (damage), once read to the end."""
+        return max(self.skipped_packets, self.packets_read - self.frames_decoded)
+
     @property
     def has_audio(self) -> bool:
         return bool(self.container.streams.audio)
@@ -157,8 +186,14 @@ class VideoFileSource:
     def _decode(self) -> Iterator[av.VideoFrame]:
         """Decoded frames in presentation order; undecodable packets are skipped and counted."""
         count = 0
+        streams = [self.stream] + (list(self.container.streams.audio) if self._recorded else [])
         try:
-            for packet in self.container.demux(self.stream):
+            for packet in self.container.demux(streams):
+                if self._recorded:
+                    self.reference.add(packet)
+                if packet.stream.index != self.stream.index:
+                    continue
+                self.packets_read += packet.size > 0
                 errors_before = _decoder_errors.count
                 try:
                     decoded = packet.decode()
@@ -170,6 +205,7 @@ class VideoFileSource:
                     self.damaged_packets += _decoder_errors.count > errors_before
                 for frame in decoded:
                     count += 1
+                    self.frames_decoded = count
                     yield frame
         except av.error.ExitError:  # the timeout's interrupt: a stream that stopped sending
             raise SourceError(f"{self.name}: the stream stalled after {count} frames "
@@ -192,20 +228,49 @@ class VideoFileSource:
         return rgb
 
     def frames(self) -> Iterator[VideoFrame]:
-        """Yield upright RGB frames in presentation order with increasing timestamps."""
+        """Yield upright RGB frames in presentation order with increasing timestamps.
+
+        Some muxers store each frame's decode time as its presentation time: with B-frames
+        the timestamps of frames in presentation order then go back and forth. When the
+        first ``REORDER_WINDOW`` frames show that, every frame is timed at the stream's rate;
+        a timestamp that goes back later on (a broken file) is moved one frame past the
+        previous one. ``backward_timestamps`` counts both, for a note.
+        """
         index = 0
         last_pts: int | None = None
         step = max(1, round(1 / (self.fps * self.time_base)))
         start = round(self.start_time / self.time_base)
         first, self._first = self._first, None
-        for frame in itertools.chain([first] if first is not None else [], self._decoded):
-            pts = frame.pts if frame.pts is not None else (last_pts + step if last_pts is not None else start)
-            if last_pts is not None and pts <= last_pts:
-                pts = last_pts + 1  # broken files repeat timestamps; keep them increasing
+        decoded = itertools.chain([first] if first is not None else [], self._decoded)
+        window = list(itertools.islice(decoded, REORDER_WINDOW))
+        known = [f.pts for f in window if f.pts is not None]
+        self.backward_timestamps = sum(b <= a for a, b in zip(known, known[1:]))
+        self.retimed = self.backward_timestamps > 0
+        origin = known[0] if known else start
+        for frame in itertools.chain(window, decoded):
+            if self.retimed:
+                pts = origin + index * step
+            else:
+                pts = frame.pts if frame.pts is not None else (last_pts + step if last_pts is not None else start)
+                if last_pts is not None and pts <= last_pts:
+                    self.backward_timestamps += 1
+                    pts = last_pts + step
             last_pts = pts
             yield VideoFrame(image=self._upright(frame), index=index, pts=pts - start,
                              time=float((pts - start) * self.time_base), captured_at=time.monotonic())
             index += 1
+
+    backward_timestamps = 0  # frames whose timestamp was not after the previous one's
+    retimed = False          # every frame timed at the stream's rate
+
+    @property
+    def timing_note(self) -> str | None:
+        """One line for the user when the input's timestamps could not be kept."""
+        if not self.backward_timestamps:
+            return None
+        how = (f"every frame timed at the stream's rate ({float(self.fps):g} fps)" if self.retimed
+               else "those frames moved one frame after the previous one")
+        return f"video timestamps go backwards {self.backward_timestamps} times in the input: {how}"
 
     def close(self) -> None:
         self._decoded.close()

@@ -74,16 +74,18 @@ def tone(seconds: float, hz: float = 440.0) -> np.ndarray:
 def write_video(path: Path, frames: Sequence[np.ndarray], codec: str = "libx264", pix_fmt: str = "yuv420p",
                 times: Sequence[float] | None = None, rotation: int = 0, audio: Sequence[str] = ("aac",),
                 subtitles: bool = False, timecode: bool = False, options: dict | None = None,
-                container_options: dict | None = None) -> Path:
+                container_options: dict | None = None, audio_start: float = 0.0, pts_as_dts: bool = False,
+                time_base: Fraction = Fraction(1, 1000)) -> Path:
     """Encode RGB(A) ``frames`` at ``times`` (seconds; default every 1/FPS) with tones in ``audio`` codecs.
 
     ``rotation`` (degrees, counter-clockwise) is stored as the display matrix a phone
     writes; ``subtitles`` adds a SubRip stream, ``timecode`` a camera's timecode data
-    stream (MP4/MOV).
+    stream (MP4/MOV). ``audio_start`` delays the sound (seconds); ``pts_as_dts`` stores each
+    video packet's decode time as its presentation time, as some muxers do with B-frames.
     """
     times = list(times) if times is not None else [i / FPS for i in range(len(frames))]
     seconds = times[-1] + 1 / FPS
-    tb = Fraction(1, 1000)
+    tb = time_base
     srt = av.open(str(_srt(path.with_suffix(".srt"), seconds))) if subtitles else None
     with av.open(str(path), "w", options=container_options or {}) as out:
         vs = out.add_stream(codec, rate=FPS, options=options or {})
@@ -100,10 +102,10 @@ def write_video(path: Path, frames: Sequence[np.ndarray], codec: str = "libx264"
         for img, t in zip(frames, times):
             vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgba" if rgba else "rgb24")
             vf.pts, vf.time_base = round(t / tb), tb
-            out.mux(vs.encode(vf))
-        out.mux(vs.encode(None))
+            out.mux(_retimed(vs.encode(vf), pts_as_dts))
+        out.mux(_retimed(vs.encode(None), pts_as_dts))
         for i, a in enumerate(audio_streams):
-            _write_tone(out, a, tone(seconds, 440.0 * (i + 1)))
+            _write_tone(out, a, tone(seconds - audio_start, 440.0 * (i + 1)), audio_start)
         if srt:
             for p in srt.demux(srt.streams.subtitles[0]):
                 if p.size:
@@ -113,13 +115,22 @@ def write_video(path: Path, frames: Sequence[np.ndarray], codec: str = "libx264"
     return path
 
 
-def _write_tone(out: av.container.OutputContainer, stream: av.AudioStream, samples: np.ndarray) -> None:
+def _retimed(packets: list[av.Packet], pts_as_dts: bool) -> list[av.Packet]:
+    for p in packets if pts_as_dts else []:
+        p.pts = p.dts
+    return packets
+
+
+def _write_tone(out: av.container.OutputContainer, stream: av.AudioStream, samples: np.ndarray,
+                start_time: float = 0.0) -> None:
     fmt = stream.codec_context.format.name
     chunk = stream.codec_context.frame_size or 1024
-    values = samples if fmt.startswith("flt") else (samples * 32767).astype(np.int16)
+    integer = {"s16": np.int16, "s32": np.int32}.get(fmt.rstrip("p"))
+    values = (samples * np.iinfo(integer).max).astype(integer) if integer else samples
+    first = round(start_time * RATE)
     for start in range(0, len(values), chunk):
         af = av.AudioFrame.from_ndarray(values[None, start:start + chunk], format=fmt, layout="mono")
-        af.sample_rate, af.pts, af.time_base = RATE, start, Fraction(1, RATE)
+        af.sample_rate, af.pts, af.time_base = RATE, first + start, Fraction(1, RATE)
         out.mux(stream.encode(af))
     out.mux(stream.encode(None))
 
@@ -207,6 +218,35 @@ def _vfr(data: Path, work: Path) -> Prepared:
                     work / "out.mp4")
 
 
+def _avi_drops(data: Path, work: Path) -> Prepared:
+    """A Cinepak AVI at 15 fps whose gaps are empty "drop" chunks, as capture tools write
+    variable-rate video into AVI: the header counts every chunk, a few hold frames."""
+    ticks = [0, 11, 17, 24, 30, 33, 40, 52, 60, 61]
+    return Prepared(write_video(work / "drops.avi", clip_frames(data, len(ticks), SIZE), codec="cinepak",
+                                pix_fmt="rgb24", audio=(), times=[t / 15 for t in ticks], time_base=Fraction(1, 15)),
+                    work / "out.mp4")
+
+
+def _audio_first(data: Path, work: Path) -> Prepared:
+    """The test clip remuxed with its audio as stream 0 and its video as stream 1."""
+    src = work / "audio_first.mkv"
+    with av.open(str(data / CLIP)) as inp, av.open(str(src), "w") as out:
+        streams = {s.index: out.add_stream_from_template(s) for s in (inp.streams.audio[0], inp.streams.video[0])}
+        for p in inp.demux():
+            if p.dts is not None:
+                p.stream = streams[p.stream.index]
+                out.mux(p)
+    return Prepared(src, work / "out.mp4")
+
+
+def _to(suffix: str) -> Callable[[Path, Path], Prepared]:
+    """The test clip rendered into another container."""
+    def make(data: Path, work: Path) -> Prepared:
+        shutil.copyfile(data / CLIP, work / CLIP)
+        return Prepared(work / CLIP, work / f"out{suffix}")
+    return make
+
+
 def _non_ascii(data: Path, work: Path) -> Prepared:
     src = work / "straße 日本 ñ.mp4"
     shutil.copyfile(data / CLIP, src)
@@ -259,7 +299,8 @@ def limit_file_size(limit: int) -> None:
 
 
 def cases() -> list[Case]:
-    """All cases, grouped by class in the order of issue #8's list."""
+    """All cases, grouped by class in the order of issue #8's list (issue #16 added timestamps,
+    variable-rate AVI, audio start offset and stream order)."""
     return [
         Case("damaged stream", "damaged.avi", _copy("damaged.avi")),
         Case("truncated", "mp4 at 50%", _truncated(CLIP, 0.5), "error", "truncated"),
@@ -300,6 +341,13 @@ def cases() -> list[Case]:
         Case("subtitle or data streams", "srt in mkv", _encoded(".mkv", subtitles=True)),
         Case("subtitle or data streams", "timecode in mov", _encoded(".mov", timecode=True)),
         Case("subtitle or data streams", "timecode in mp4", _encoded(".mp4", timecode=True)),
+        Case("timestamps", "pts stored as dts, B-frames, mp3", _encoded(".mp4", 30, audio=("libmp3lame",),
+                                                                       pts_as_dts=True, options={"bf": "3"})),
+        Case("variable-rate AVI", "cinepak with drop chunks", _avi_drops),
+        Case("variable-rate AVI", "mp4 rendered to avi", _to(".avi")),
+        Case("audio start offset", "mp3 at 0.067 s in mkv (transcoded)", _encoded(".mkv", audio=("libmp3lame",),
+                                                                                 audio_start=0.067)),
+        Case("stream order", "audio as stream 0", _audio_first),
         Case("non-ASCII paths", "input and output", _non_ascii),
         Case("output not writable", "missing folder", _output("missing folder"), "error", "does not exist"),
         Case("output not writable", "no permission", _output("/proc"), "error", "cannot"),

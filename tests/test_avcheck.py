@@ -1,0 +1,107 @@
+"""The A/V check against an independent probe of the input (issue 16), and the timing and
+audio cases it caught: timestamps stored as decode times, variable-rate AVI, transcoded
+audio with a start offset, audio as the first stream. Inputs come from tools.bad_inputs."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from click.testing import CliRunner, Result
+
+import rtstyle
+from rtstyle import avcheck
+from rtstyle.cli import main
+from rtstyle.pipeline import render_video
+from rtstyle.sinks import VideoFileSink
+from rtstyle.sources import VideoFileSource
+from tools.bad_inputs import CLIP, SIZE, cases, clip_frames, write_video
+
+CASES = {case.id: case for case in cases()}
+
+
+def render_case(case_id: str, data: Path, work: Path, model: Path) -> tuple[Result, Path, Path]:
+    p = CASES[case_id].make(data, work)
+    r = CliRunner().invoke(main, ["render", str(p.src), str(p.dst), "--style", str(model), "--threads", "2",
+                                  "--smooth", "none", *p.args])
+    assert "Traceback" not in r.stderr, r.stderr
+    return r, p.src, p.dst
+
+
+def video_times(path: Path) -> list[float]:
+    with av.open(str(path)) as c:
+        return sorted(float(f.pts * f.time_base) for f in c.decode(video=0))
+
+
+def first_audio_packet(path: Path) -> float:
+    with av.open(str(path)) as c:
+        p = next(p for p in c.demux(c.streams.audio[0]) if p.size)
+        return float(p.pts * p.time_base)
+
+
+def test_a_sink_that_drops_the_audio_fails_the_check(data: Path, tmp_path: Path, tiny_model: Path):
+    """The expected audio streams come from the input, not from what the sink chose to carry."""
+    source = VideoFileSource(data / CLIP)
+    sink = VideoFileSink(tmp_path / "out.mp4", source.width, source.height, source.time_base, source.fps)
+    report = render_video(source, sink, rtstyle.load_style(tiny_model, threads=2))
+    assert report.frames_out == 30 and not report.check.ok
+    assert "0 audio streams written, the input has 1" in report.check.summary()
+
+
+def test_the_check_fails_on_a_mismatch(data: Path, tmp_path: Path):
+    """Frame count, span, intervals and audio of a real file against another file's probe."""
+    frames = clip_frames(data, 12, SIZE)
+    out = write_video(tmp_path / "out.mp4", frames[:10], times=[i / 1000 for i in range(10)], audio=())
+    ref = avcheck.probe(write_video(tmp_path / "ref.mp4", frames, audio=("aac", "aac")))
+    check = avcheck.verify(out, ref)
+    text = check.summary()
+    assert not check.ok and text.startswith("FAILED"), text
+    assert "10 video frames written, 12 expected" in text
+    assert "video lasts" in text and "9 of 9 frame intervals are shorter than half" in text
+    assert "0 audio streams written, the input has 2" in text
+    assert avcheck.verify(tmp_path / "ref.mp4", ref).ok
+
+
+def test_timestamps_stored_as_decode_times_get_the_stream_rate(data: Path, tmp_path: Path, tiny_model: Path):
+    """B-frames with pts == dts: decoded pts go back and forth. Every interval of the output
+    is one frame at the stream's rate, and one note says why."""
+    r, src, dst = render_case("timestamps-pts stored as dts, B-frames, mp3", data, tmp_path, tiny_model)
+    assert r.exit_code == 0 and "A/V check: ok" in r.stderr, r.stderr
+    notes = [ln for ln in r.stderr.splitlines() if "timestamps go backwards" in ln]
+    assert len(notes) == 1 and notes[0].startswith("note: ") and "10 fps" in notes[0], r.stderr
+    with av.open(str(src)) as c:
+        decoded = [f.pts for f in c.decode(video=0)]
+    assert any(b < a for a, b in zip(decoded, decoded[1:])), "the input must really run backwards"
+    assert np.allclose(np.diff(video_times(dst)), 0.1, atol=1e-3)
+
+
+def test_the_check_fails_on_collapsed_intervals(data: Path, tmp_path: Path):
+    """What rtstyle wrote before: each backward pts moved 1 tick past the previous one."""
+    p = CASES["timestamps-pts stored as dts, B-frames, mp3"].make(data, tmp_path)
+    times = [0.0, 0.2, 0.3, 0.301, 0.5, 0.6, 0.601, 0.8]
+    out = write_video(tmp_path / "collapsed.mp4", clip_frames(data, len(times), SIZE), times=times, audio=())
+    check = avcheck.verify(out, avcheck.probe(p.src), until=0.7)
+    assert "frame intervals are shorter than half the input's shortest (100.0 ms)" in check.summary()
+
+
+@pytest.mark.parametrize("case_id", ["variable-rate AVI-cinepak with drop chunks", "variable-rate AVI-mp4 rendered to avi"])
+def test_variable_rate_avi_keeps_its_timing(case_id: str, data: Path, tmp_path: Path, tiny_model: Path):
+    """Gaps stored as empty chunks are kept; an AVI output keeps the input's intervals."""
+    r, src, dst = render_case(case_id, data, tmp_path, tiny_model)
+    assert r.exit_code == 0 and "A/V check: ok" in r.stderr, r.stderr
+    assert np.allclose(np.diff(video_times(dst)), np.diff(video_times(src)), atol=2e-3)
+
+
+def test_transcoded_audio_keeps_its_start_offset(data: Path, tmp_path: Path, tiny_model: Path):
+    """MP3 sound from 0.067 s, transcoded to AAC: it starts within one encoder frame of it."""
+    r, src, dst = render_case("audio start offset-mp3 at 0.067 s in mkv (transcoded)", data, tmp_path, tiny_model)
+    assert r.exit_code == 0 and "transcoded" in r.stderr and "A/V check: ok" in r.stderr, r.stderr
+    assert first_audio_packet(src) > 0.03
+    assert abs(first_audio_packet(dst) - first_audio_packet(src)) <= avcheck.OFFSET_TOLERANCE
+
+
+def test_audio_as_stream_zero_is_not_reported_as_dropped_video(data: Path, tmp_path: Path, tiny_model: Path):
+    r, _, dst = render_case("stream order-audio as stream 0", data, tmp_path, tiny_model)
+    assert r.exit_code == 0 and "A/V check: ok" in r.stderr, r.stderr
+    assert "not carried over" not in r.stderr, r.stderr

@@ -1,0 +1,68 @@
+"""Every numeric option of the CLI, fed NaN, infinities, zero, negative and huge values
+(issue 16): one `error:` line, a non-zero exit, no traceback, nothing written."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from rtstyle.cli import main
+
+EDGES = ["nan", "NaN", "-nan", "inf", "-inf", "Infinity", "0", "-0", "-1", "-3", "1e308", "1e999",
+         "123456789012345678901234567890", "0.5", ""]
+VALUES = st.one_of(st.sampled_from(EDGES), st.floats(allow_nan=True, allow_infinity=True).map(str))
+
+# (command line with {src} {dst} {model} placeholders, its numeric options). The input does
+# not exist: a value the option accepts ends at that error instead of running for real.
+COMMANDS = {
+    "render": ("render {src} {dst} --style {model}",
+               ["--strength", "--threads", "--crf", "--workers", "--stream-timeout", "--smooth-strength", "--deadband"]),
+    "image": ("image {src} {dst} --style {model}", ["--strength", "--threads"]),
+    "live": ("live --source {src} --record {dst} --style {model} --no-window",
+             ["--scale", "--fps", "--duration", "--camera-timeout", "--stream-timeout", "--strength",
+              "--smooth-strength", "--deadband", "--threads"]),
+    "optimize": ("optimize {src} {src} -o {dst}",
+                 ["--size", "--style-size", "--steps", "--alpha", "--beta", "--tv-weight", "--lr", "--noise",
+                  "--threads"]),
+}
+OPTIONS = [(command, option) for command, (_, options) in COMMANDS.items() for option in options]
+
+
+@pytest.mark.parametrize("command, option", OPTIONS, ids=[f"{c} {o}" for c, o in OPTIONS])
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(value=VALUES)
+def test_numeric_option_values_give_one_line(command: str, option: str, value: str, tiny_model: Path,
+                                             tmp_path: Path):
+    src, dst = tmp_path / "missing.mp4", tmp_path / f"out-{abs(hash(value))}.png"
+    line, _ = COMMANDS[command]
+    args = line.format(src=src, dst=dst, model=tiny_model).split() + [option, value]
+    r = CliRunner().invoke(main, args)
+    assert r.exception is None or isinstance(r.exception, SystemExit), (args, r.exception)
+    assert "Traceback" not in r.stderr
+    errors = [ln for ln in r.stderr.splitlines() if ln.startswith("error: ")]
+    assert r.exit_code != 0 and len(errors) == 1, (args, r.stderr)
+    assert not dst.exists()
+
+
+@pytest.mark.parametrize("value, message", [("nan", "'nan' is not a number in the range 0<=x<=1"),
+                                            ("2", "2.0 is not in the range 0<=x<=1")])
+def test_a_bad_value_names_the_option_and_its_range(value: str, message: str, tmp_path: Path):
+    r = CliRunner().invoke(main, ["render", "in.mp4", str(tmp_path / "o.mp4"), "--strength", value])
+    assert r.exit_code == 2 and r.stderr.strip() == f"error: Invalid value for '--strength': {message}.", r.stderr
+
+
+def test_live_duration_nan_is_refused_not_a_silent_success():
+    r = CliRunner().invoke(main, ["live", "--duration", "nan"])
+    assert r.exit_code == 2 and "'--duration'" in r.stderr
+
+
+def test_a_folder_as_input_and_an_unknown_image_format(data: Path, tmp_path: Path, tiny_model: Path):
+    r = CliRunner().invoke(main, ["render", str(tmp_path), str(tmp_path / "o.mp4"), "--style", str(tiny_model)])
+    assert r.exit_code == 1 and r.stderr.splitlines()[-1].startswith("error: input is a folder"), r.stderr
+    r = CliRunner().invoke(main, ["image", str(data / "messi5.jpg"), str(tmp_path / "o.xyz"), "--style",
+                                  str(tiny_model)])
+    assert r.exit_code == 1 and r.stderr.splitlines()[-1].startswith("error: cannot encode an image as '.xyz'")
+    assert "Traceback" not in r.stderr and not (tmp_path / "o.xyz").exists()
