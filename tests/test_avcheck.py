@@ -3,6 +3,7 @@ audio cases it caught: timestamps stored as decode times, variable-rate AVI, tra
 audio with a start offset, audio as the first stream. Inputs come from tools.bad_inputs."""
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import av
@@ -105,3 +106,81 @@ def test_audio_as_stream_zero_is_not_reported_as_dropped_video(data: Path, tmp_p
     r, _, dst = render_case("stream order-audio as stream 0", data, tmp_path, tiny_model)
     assert r.exit_code == 0 and "A/V check: ok" in r.stderr, r.stderr
     assert "not carried over" not in r.stderr, r.stderr
+
+
+class FileServer:
+    """Serves one file over HTTP; once ``stall`` is set, new connections are accepted and
+    then get nothing, as from a server that hangs."""
+
+    def __init__(self, payload: bytes):
+        import http.server
+
+        outer = self
+        self.stall = threading.Event()
+        self.closed = threading.Event()
+        self.requests = 0
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802
+                outer.requests += 1
+                if outer.stall.is_set():
+                    outer.closed.wait(120)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/clip.mkv"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.closed.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def test_the_check_never_reopens_a_network_input(data: Path, tmp_path: Path, tiny_model: Path):
+    """Every frame written, then the server hangs: the render still ends, checked against what
+    was recorded while reading (audio included), without a new request."""
+    server = FileServer((data / "walk_pcm.mkv").read_bytes())  # 20 frames, PCM audio
+    result: list = []
+    requests_at_stall: list[int] = []
+
+    def on_frame(report: rtstyle.RenderReport) -> None:
+        if report.frames_out == 20:
+            server.stall.set()
+            requests_at_stall.append(server.requests)
+
+    def run() -> None:
+        result.append(rtstyle.render(server.url, tmp_path / "out.mp4", rtstyle.load_style(tiny_model, threads=2),
+                                     on_frame=on_frame, stream_timeout=2, smooth="none"))
+
+    worker = threading.Thread(target=run, daemon=True)
+    try:
+        worker.start()
+        worker.join(timeout=60)
+        assert not worker.is_alive(), "the render hung after its last frame"
+    finally:
+        server.close()
+    report = result[0]
+    assert report.frames_out == 20 and report.check.ok, report.check.summary()
+    assert report.check.audio_seconds and abs(report.check.audio_seconds[0] - 2.0) < 0.05
+    assert requests_at_stall == [server.requests], "the input was requested again"
+
+
+def test_an_input_deleted_during_the_render_is_no_error(data: Path, tmp_path: Path, tiny_model: Path):
+    src = tmp_path / "in.mp4"
+    src.write_bytes((data / CLIP).read_bytes())
+
+    def on_frame(report: rtstyle.RenderReport) -> None:
+        if report.frames_out == 5:
+            src.unlink()
+
+    report = rtstyle.render(src, tmp_path / "out.mp4", rtstyle.load_style(tiny_model, threads=2), on_frame=on_frame)
+    assert not src.exists() and report.frames_out == 30 and report.check.ok, report.check.summary()
