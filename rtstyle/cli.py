@@ -108,16 +108,19 @@ class Interrupt:
     """Ctrl-C and SIGTERM (kill, systemd, docker stop) end a run the same way.
 
     Once :meth:`arm`-ed with a way to stop gently (a render: at the next frame boundary, so
-    the file is finished and no write is cut in half), the first signal takes it; before
-    that, or at a second signal, the run stops at once (KeyboardInterrupt). SIGINT is left
-    alone when the process was started with it ignored (a background job). A context
-    manager: the handlers before it are put back on exit.
+    the file is finished and no write is cut in half), the first signal takes it. A second
+    one only says that the file is being finished (a quick double Ctrl-C cut the index of an
+    MP4 in half); a third stops at once (KeyboardInterrupt), and so does any signal before
+    arming. SIGINT is left alone when the process was started with it ignored (a background
+    job). A context manager: the handlers before it are put back on exit.
     """
+
+    ABANDON_AT = 3  # signals after arming that stop at once
 
     def __init__(self) -> None:
         self.signum = signal.SIGINT
         self._gently: Callable[[], None] | None = None
-        self._asked = False
+        self._asked = 0
         self._previous: dict[int, object] = {}
 
     def __enter__(self) -> Interrupt:
@@ -136,10 +139,13 @@ class Interrupt:
 
     def _handle(self, signum: int, frame: object) -> None:
         self.signum = signum
-        if self._gently is None or self._asked:
+        self._asked += 1
+        if self._gently is None or self._asked >= self.ABANDON_AT:
             raise KeyboardInterrupt(signum)
-        self._asked = True
-        self._gently()
+        if self._asked == 1:
+            self._gently()
+        else:
+            click.echo(f"\n{self.name}: finishing the file (once more abandons it)", err=True)
 
     @property
     def name(self) -> str:
@@ -215,8 +221,13 @@ def render(src: str, dst: Path, style: str | None, mix: str | None, style_images
                                                            show_eta=True))
             bar.update(1)
 
-        report = rtstyle.render(src, dst, stylizer, overwrite=overwrite, crf=crf, smooth=smoother,
-                                on_frame=on_frame, stop=stop, stream_timeout=stream_timeout, workers=workers)
+        try:
+            report = rtstyle.render(src, dst, stylizer, overwrite=overwrite, crf=crf, smooth=smoother,
+                                    on_frame=on_frame, stop=stop, stream_timeout=stream_timeout, workers=workers)
+        except KeyboardInterrupt:
+            kept = "the file written so far is kept" if dst.exists() else "nothing was kept"
+            click.echo(f"\ninterrupted ({interrupt.name}) while finishing: {kept}", err=True)
+            sys.exit(interrupt.exit_code)
     summary = (f"{report.frames_out} frames in {report.seconds:.1f} s ({report.fps:.1f} fps), "
                f"audio {report.audio} -> {dst}")
     if report.skipped_packets or report.damaged_packets:

@@ -167,7 +167,8 @@ def render_video(source: VideoFileSource, sink: VideoFileSink, stylize: Callable
     ``stop`` (the CLI sets it on Ctrl-C or SIGTERM) or KeyboardInterrupt ends the render
     early; the sink is closed either way so the file holds every finished frame and the
     audio up to the last one. ``stop`` ends it between two frames; a KeyboardInterrupt
-    can land inside a write.
+    can land inside a write. One that lands while the file is being finished removes it
+    unless it plays, and is raised again. A render stopped before its first frame leaves no file.
     The finished file is then read back and checked against the input's own probe
     (``report.check``, see rtstyle.avcheck).
     """
@@ -205,16 +206,21 @@ def render_video(source: VideoFileSource, sink: VideoFileSink, stylize: Callable
         pass
     finally:
         stop.set()
-        for stage in stages:
-            stage.join(timeout=10)
-        report.interrupted = not complete
-        report.skipped_packets = source.skipped_packets
-        report.damaged_packets = source.damaged_packets
-        report.seconds = time.perf_counter() - t0
         try:
+            for stage in stages:
+                stage.join(timeout=10)
+            report.interrupted = not complete
+            report.skipped_packets = source.skipped_packets
+            report.damaged_packets = source.damaged_packets
+            report.seconds = time.perf_counter() - t0
             sink.close(complete=complete)
+        except KeyboardInterrupt:  # stopped at once while finishing: a half-written file would not play
+            sink.discard()
+            raise
         finally:
             source.close()
+    if not report.frames_out:
+        sink.discard()  # stopped before the first frame: an empty file is no render
     if source.timing_note:
         report.notes.append(source.timing_note)
     if source.resized_frames:

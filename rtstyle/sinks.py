@@ -268,6 +268,11 @@ class VideoFileSink:
             self._close_carriers()
             self.container.close()
 
+    def discard(self) -> None:
+        """Remove the output unless it plays (closing was cut short)."""
+        if self.path.exists() and not playable_frames(self.path):
+            self.path.unlink()
+
     def _close_carriers(self) -> None:
         for carrier in self.carriers:
             carrier.close()

@@ -164,10 +164,9 @@ def test_bad_models_through_the_cli(data: Path, tiny_model: Path, tmp_path: Path
 
 
 # --- signals --------------------------------------------------------------------------
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_signal_mid_render_finishes_the_file(tmp_path: Path, sig: int):
-    """Ctrl-C or SIGTERM while rendering: exit 128 + signal, one line saying how many frames
-    were written, and a file that plays exactly those frames with audio of the same length."""
+def render_then_signal(tmp_path: Path, signals: list[tuple[float, int]]) -> tuple[subprocess.Popen, str, Path]:
+    """Start a real render and send ``signals`` (seconds after the previous one, signal)
+    once it is rendering; the finished process, its stderr and its output path."""
     # A real clip with audio, the heaviest shipped net on one thread: seconds for a few
     # frames, so the signal lands mid-render even on a machine several times faster.
     src, dst, log = ROOT / "examples" / "pedestrians.mp4", tmp_path / "cut.mp4", tmp_path / "stderr.txt"
@@ -180,19 +179,75 @@ def test_signal_mid_render_finishes_the_file(tmp_path: Path, sig: int):
         deadline = time.monotonic() + 60
         while "rendering" not in log.read_text() and time.monotonic() < deadline:  # the model is loaded
             time.sleep(0.05)
-        time.sleep(3.0)
-        p.send_signal(sig)
+        for delay, sig in signals:
+            time.sleep(delay)
+            p.send_signal(sig)
         p.wait(timeout=60)
-    err_text = log.read_text()
+    return p, log.read_text(), dst
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_signal_mid_render_finishes_the_file(tmp_path: Path, sig: int):
+    """Ctrl-C or SIGTERM while rendering: exit 128 + signal, one line saying how many frames
+    were written, and a file that plays exactly those frames with audio of the same length,
+    checked against the part of the input rendered."""
+    p, err_text, dst = render_then_signal(tmp_path, [(3.0, sig)])
     assert p.returncode == 128 + sig, err_text
     assert "Traceback" not in err_text
     lines = [ln for ln in err_text.splitlines() if ln.startswith("interrupted")]
     assert len(lines) == 1 and signal.Signals(sig).name in lines[0], err_text
+    assert "A/V check: ok" in err_text, err_text
     written = int(lines[0].split(": ", 1)[1].split(" frames")[0])
     info = stream_info(dst)
     assert 0 < written < 100 and info["frames"] == written, (written, info["frames"])
     assert info["video_times"] == pytest.approx([i / 10 for i in range(written)], abs=1e-3)  # source timing kept
     assert abs(info["audio_duration"] - info["video_duration"]) <= 0.05, info
+
+
+@pytest.mark.parametrize("gaps", [[3.0, 0.3], [3.0, 0.02, 0.02]], ids=["twice", "three times"])
+def test_quick_repeated_ctrl_c_leaves_a_playable_file_or_none(tmp_path: Path, gaps: list[float]):
+    """A second Ctrl-C while the file is being finished only says so; a third abandons it.
+    Either way: a file that plays with audio as long as its video, or no file and a line."""
+    p, err_text, dst = render_then_signal(tmp_path, [(gap, signal.SIGINT) for gap in gaps])
+    assert p.returncode == 130 and "Traceback" not in err_text, err_text
+    if dst.exists():
+        info = stream_info(dst)
+        assert info["frames"] > 0 and abs(info["audio_duration"] - info["video_duration"]) <= 0.05, info
+    else:
+        assert "nothing was kept" in err_text, err_text
+
+
+def test_a_second_signal_while_finishing_only_says_so():
+    """Where the second signal lands is up to the user: after arming, only the third one stops at once."""
+    from rtstyle.cli import Interrupt
+
+    asked = []
+    with Interrupt() as interrupt:
+        interrupt.arm(lambda: asked.append(1))
+        os.kill(os.getpid(), signal.SIGTERM)
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+        except KeyboardInterrupt:  # what it did before: landing mid-close, it cut the MP4's index
+            pytest.fail("the second signal stopped the run at once")
+        assert asked == [1]
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGTERM)
+
+
+def test_stopping_at_once_while_finishing_removes_a_file_that_would_not_play(data: Path, tmp_path: Path,
+                                                                            tiny_model: Path):
+    """The third signal lands between the encoder's last packets and the MP4 index."""
+    class CutShort(rtstyle.sinks.VideoFileSink):
+        def close(self, complete: bool = True) -> None:
+            self.container.mux(self.stream.encode(None))
+            raise KeyboardInterrupt
+
+    source = VideoFileSource(data / "walk_tone.mp4")
+    sink = CutShort(tmp_path / "out.mp4", source.width, source.height, source.time_base, source.fps,
+                    carry_from=str(data / "walk_tone.mp4"))
+    with pytest.raises(KeyboardInterrupt):
+        rtstyle.pipeline.render_video(source, sink, rtstyle.load_style(tiny_model, threads=1))
+    assert not sink.path.exists()
 
 
 # --- a camera that goes away ----------------------------------------------------------
