@@ -184,3 +184,20 @@ def test_an_input_deleted_during_the_render_is_no_error(data: Path, tmp_path: Pa
 
     report = rtstyle.render(src, tmp_path / "out.mp4", rtstyle.load_style(tiny_model, threads=2), on_frame=on_frame)
     assert not src.exists() and report.frames_out == 30 and report.check.ok, report.check.summary()
+
+
+def test_a_rendered_fast_style_keeps_the_networks_colours(data: Path, tmp_path: Path):
+    """Issue 16, item 1 end to end: the first frame of a render, decoded independently, has
+    the colours of the network's own output for that frame (mean shift <= 1 level)."""
+    from rtstyle import yuv
+    from test_yuv import bt601_rgb
+
+    style = rtstyle.load_style("starry_night_fast", threads=2)
+    report = rtstyle.render(data / CLIP, tmp_path / "out.mp4", style, smooth="none")
+    assert report.check.ok, report.check.summary()
+    with av.open(str(data / CLIP)) as c:
+        painted = style(yuv.to_rgb(next(c.decode(video=0))))
+    with av.open(str(tmp_path / "out.mp4")) as c:
+        decoded = bt601_rgb(next(c.decode(video=0)))
+    shift = decoded.mean((0, 1)) - painted.mean((0, 1))
+    assert np.all(np.abs(shift) <= 1.0), np.round(shift, 2)
