@@ -9,8 +9,9 @@ swscale as before.
 
 OpenCV's RGB -> I420 takes each 2x2 block's chroma from one of its pixels. The fast style
 nets paint through a pixel shuffle, whose output has a 2-pixel periodic pattern: that
-sampling aliased it into a colour cast of up to 16 grey levels (issue 16). ``from_rgb``
-averages each block's colour first (0.3 ms per 640x360 frame; swscale 1.2 ms).
+sampling aliased it into a colour cast of up to 32 grey levels (issue 16). ``from_rgb``
+averages each block's colour first, still faster than swscale
+(benchmarks/colours.py, docs/colours.txt).
 """
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ import numpy as np
 
 # AVColorSpace values for which swscale's matrix is BT.601: unspecified, BT470BG, SMPTE170M.
 _BT601 = (2, 5, 6)
+# Full-range chroma (0-255 around 128) -> limited range (16-240), the scale yuv420p's BT.601 uses.
+_LIMITED_CHROMA = np.clip(np.round((np.arange(256) - 128) * 224 / 255 + 128), 16, 240).astype(np.uint8)
 
 
 def to_rgb(frame: av.VideoFrame) -> np.ndarray:
@@ -34,10 +37,12 @@ def from_rgb(rgb: np.ndarray) -> av.VideoFrame:
     h, w = rgb.shape[:2]
     if h % 2 or w % 2:
         return av.VideoFrame.from_ndarray(rgb, format="rgb24")
-    # Each 2x2 block painted with its mean colour, so whichever pixel OpenCV samples for the
-    # block's chroma carries the average (the conversion is linear: mean RGB -> mean U, V).
-    blocks = cv2.resize(cv2.resize(rgb, (w // 2, h // 2), interpolation=cv2.INTER_AREA), (w, h),
-                        interpolation=cv2.INTER_NEAREST)
-    i420 = cv2.cvtColor(blocks, cv2.COLOR_RGB2YUV_I420)
-    i420[:h] = cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420)[:h]  # luma at full resolution
+    # Chroma from each 2x2 block's mean colour (the conversion is linear: mean RGB -> mean U, V),
+    # through OpenCV's full-range YCrCb at half size, scaled to limited range by a table.
+    i420 = cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420)  # luma at full resolution
+    crcb = cv2.LUT(cv2.cvtColor(cv2.resize(rgb, (w // 2, h // 2), interpolation=cv2.INTER_AREA),
+                                cv2.COLOR_RGB2YCrCb), _LIMITED_CHROMA)
+    quarter = h // 4
+    cv2.extractChannel(crcb, 2, dst=i420[h:h + quarter].reshape(h // 2, w // 2))  # U (Cb)
+    cv2.extractChannel(crcb, 1, dst=i420[h + quarter:].reshape(h // 2, w // 2))   # V (Cr)
     return av.VideoFrame.from_ndarray(i420, format="yuv420p")
