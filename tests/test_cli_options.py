@@ -66,3 +66,19 @@ def test_a_folder_as_input_and_an_unknown_image_format(data: Path, tmp_path: Pat
                                   str(tiny_model)])
     assert r.exit_code == 1 and r.stderr.splitlines()[-1].startswith("error: cannot encode an image as '.xyz'")
     assert "Traceback" not in r.stderr and not (tmp_path / "o.xyz").exists()
+
+
+BENCH = ["--scale", "--warmup", "--frames", "--threads"]
+
+
+@pytest.mark.parametrize("option", BENCH)
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(value=VALUES)
+def test_bench_numeric_options(option: str, value: str, tmp_path: Path):
+    """`bench` with a missing model measures nothing: a value it accepts ends with exit 0."""
+    r = CliRunner().invoke(main, ["bench", "--style", str(tmp_path / "missing.onnx"), "--size", "16x16",
+                                  option, value])
+    assert r.exception is None or isinstance(r.exception, SystemExit), r.exception
+    assert "Traceback" not in r.stderr
+    errors = [ln for ln in r.stderr.splitlines() if ln.startswith("error: ")]
+    assert (r.exit_code == 0 and not errors) or (r.exit_code == 2 and len(errors) == 1), r.stderr
