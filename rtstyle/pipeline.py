@@ -225,7 +225,7 @@ def render_video(source: VideoFileSource, sink: VideoFileSink, stylize: Callable
         report.notes.append(source.timing_note)
     if source.resized_frames:
         report.notes.append(f"{source.resized_frames} frames of a different size resized to the first one's")
-    if report.frames_out:
+    if report.frames_out and source.reference is not None:
         # An interrupted render is checked against the part of the input it rendered.
         lost = source.lost_frames if complete else source.skipped_packets  # frames in the decoder are not lost
         report.check = avcheck.verify(sink.path, source.reference, rejected=lost,

@@ -87,10 +87,12 @@ class VideoFileSource:
     ``notes`` says what was changed on the way (rotation, alpha, bit depth, size changes).
     ``thread_type`` is FFmpeg's decoder threading ("AUTO", or "SLICE" for low latency).
     A URL that sends nothing for ``timeout`` seconds, when opened or later, is a
-    SourceError instead of a hang.
+    SourceError instead of a hang. ``reference`` keeps the input's own account of its
+    streams for the A/V check (``self.reference``; None without); a live player needs none.
     """
 
-    def __init__(self, path: str | Path, timeout: float = STREAM_TIMEOUT, thread_type: str = "AUTO"):
+    def __init__(self, path: str | Path, timeout: float = STREAM_TIMEOUT, thread_type: str = "AUTO",
+                 reference: bool = True):
         self.path, self.timeout = str(path), timeout
         is_file = not is_url(path)
         self.name = name = Path(self.path).name if is_file else self.path
@@ -112,12 +114,12 @@ class VideoFileSource:
         except UnicodeDecodeError:  # FFmpeg's message quotes a damaged header, which is not text
             raise SourceError(f"cannot open {name} as a video: its header is damaged") from None
         try:
-            self._open_video(name, thread_type)
+            self._open_video(name, thread_type, reference)
         except BaseException:
             self.container.close()
             raise
 
-    def _open_video(self, name: str, thread_type: str) -> None:
+    def _open_video(self, name: str, thread_type: str, reference: bool) -> None:
         if not self.container.streams.video:
             raise SourceError(f"{name} has no video stream")
         self.stream = self.container.streams.video[0]
@@ -137,7 +139,7 @@ class VideoFileSource:
         av.logging.set_level(av.logging.ERROR)
         self.header_frames = self.stream.frames  # what the container declares (0: unknown)
         self.frame_count_hint = self.header_frames or int(float(self.container.duration or 0) / av.time_base * self.fps)
-        self.reference = self._reference()
+        self.reference = self._reference() if reference else None
         self._decoded = self._decode()
         self._first: av.VideoFrame | None = next(self._decoded)  # no frame at all: SourceError
         self.rotation = round(self._first.rotation / 90) * 90 % 360
@@ -311,7 +313,7 @@ class PacedSource:
     def __init__(self, path: str | Path, loop: bool = False, size: tuple[int, int] | None = None,
                  fps: float | None = None, timeout: float = STREAM_TIMEOUT):
         self.path, self.loop, self.size, self.timeout = str(path), loop, size, timeout
-        probe = VideoFileSource(self.path, timeout)  # fails early with a clear SourceError
+        probe = VideoFileSource(self.path, timeout, reference=False)  # fails early with a clear SourceError
         self.native_fps = float(probe.fps)
         self.width, self.height = size or (probe.width, probe.height)
         probe.close()
@@ -335,7 +337,7 @@ class PacedSource:
             # Slice threads, not frame threads: frame threading holds back several frames
             # (latency), and its workers can deadlock with PyAV's log callback when a live
             # run closes the file mid-stream.
-            source = VideoFileSource(self.path, self.timeout, thread_type="SLICE")
+            source = VideoFileSource(self.path, self.timeout, thread_type="SLICE", reference=False)
             decoded = source.frames()
             last = None
             try:
