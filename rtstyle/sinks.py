@@ -93,7 +93,7 @@ class StreamCarrier:
     def _add_to(self, output: av.container.OutputContainer, stream: av.stream.Stream) -> None:
         self.in_stream = stream
         ctx = stream.codec_context
-        codec = ctx.name
+        codec = ctx.codec.canonical_name  # the format's name: its decoder may be called otherwise (mp3float)
         self.remux = stream.type != "audio" or codec in MP4_AUDIO or "matroska" in output.format.name
         if self.remux:
             self.out_stream = output.add_stream_from_template(stream)
