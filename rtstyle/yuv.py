@@ -42,7 +42,8 @@ def from_rgb(rgb: np.ndarray) -> av.VideoFrame:
     i420 = cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420)  # luma at full resolution
     crcb = cv2.LUT(cv2.cvtColor(cv2.resize(rgb, (w // 2, h // 2), interpolation=cv2.INTER_AREA),
                                 cv2.COLOR_RGB2YCrCb), _LIMITED_CHROMA)
-    quarter = h // 4
-    cv2.extractChannel(crcb, 2, dst=i420[h:h + quarter].reshape(h // 2, w // 2))  # U (Cb)
-    cv2.extractChannel(crcb, 1, dst=i420[h + quarter:].reshape(h // 2, w // 2))   # V (Cr)
+    planes = i420.reshape(-1)  # U and V follow Y; a plane need not fill whole rows of w
+    size = (h // 2) * (w // 2)
+    cv2.extractChannel(crcb, 2, dst=planes[h * w:h * w + size].reshape(h // 2, w // 2))  # U (Cb)
+    cv2.extractChannel(crcb, 1, dst=planes[h * w + size:].reshape(h // 2, w // 2))       # V (Cr)
     return av.VideoFrame.from_ndarray(i420, format="yuv420p")

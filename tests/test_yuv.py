@@ -83,3 +83,18 @@ def test_stylized_frames_keep_their_colours_when_encoded(style: str, data: Path,
     painted = rtstyle.load_style(style, threads=2)(first_frame(data / "walk_tone.mp4").to_ndarray(format="rgb24"))
     shift = encoded_and_decoded(painted, tmp_path / "out.mp4").mean((0, 1)) - painted.mean((0, 1))
     assert np.all(np.abs(shift) <= 1.0), f"{style}: mean shift R, G, B {np.round(shift, 2)}"
+
+
+@pytest.mark.parametrize("height, width", [(2, 2), (6, 10), (182, 318), (240, 320)])
+def test_encoder_chroma_is_each_blocks_mean(height: int, width: int):
+    """U and V of every 2x2 block from its mean colour (BT.601 limited range), whatever the
+    size: the planes need not fill whole rows of the frame's width (heights not a multiple of 4)."""
+    rgb = np.random.default_rng(height).integers(0, 256, (height, width, 3), np.uint8)
+    mean = rgb.reshape(height // 2, 2, width // 2, 2, 3).astype(float).mean((1, 3))
+    u = 128 + mean @ np.array([-37.797, -74.203, 112.0]) / 255
+    v = 128 + mean @ np.array([112.0, -93.786, -18.214]) / 255
+    flat = yuv.from_rgb(rgb).to_ndarray().reshape(-1)
+    n = (height // 2) * (width // 2)
+    for got, want in [(flat[height * width:height * width + n], u), (flat[height * width + n:], v)]:
+        diff = got.reshape(want.shape) - want
+        assert np.abs(diff).max() <= 1.5 and abs(diff.mean()) < 0.8, (np.abs(diff).max(), diff.mean())
