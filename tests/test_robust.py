@@ -204,6 +204,7 @@ def test_signal_mid_render_finishes_the_file(tmp_path: Path, sig: int):
     assert abs(info["audio_duration"] - info["video_duration"]) <= 0.05, info
 
 
+@pytest.mark.slow  # two real renders; the two tests after it pin the logic down in a fraction of a second
 @pytest.mark.parametrize("gaps", [[3.0, 0.3], [3.0, 0.02, 0.02]], ids=["twice", "three times"])
 def test_quick_repeated_ctrl_c_leaves_a_playable_file_or_none(tmp_path: Path, gaps: list[float]):
     """A second Ctrl-C while the file is being finished only says so; a third abandons it.
