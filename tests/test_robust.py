@@ -210,7 +210,8 @@ def test_quick_repeated_ctrl_c_leaves_a_playable_file_or_none(tmp_path: Path, ga
     """A second Ctrl-C while the file is being finished only says so; a third abandons it.
     Either way: a file that plays with audio as long as its video, or no file and a line."""
     p, err_text, dst = render_then_signal(tmp_path, [(gap, signal.SIGINT) for gap in gaps])
-    assert p.returncode == 130 and "Traceback" not in err_text, err_text
+    # A signal after the render is done, as the process exits, ends it as signals do (-2).
+    assert p.returncode in (130, -signal.SIGINT) and "Traceback" not in err_text, err_text
     if dst.exists():
         info = stream_info(dst)
         assert info["frames"] > 0 and abs(info["audio_duration"] - info["video_duration"]) <= 0.05, info
