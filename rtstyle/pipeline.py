@@ -192,6 +192,8 @@ def render_video(source: VideoFileSource, sink: VideoFileSink, stylize: Callable
     try:
         stages = chain(source.frames(), [("decode", None, 1), ("stylize", paint, workers), ("smooth", smooth, 1)], stop)
         for frame in stages[-1].results():
+            if frame.index < 0:  # a segment's warm-up frame (rtstyle.segments): it primed the smoother only
+                continue
             sink.write(frame.image, frame.pts)
             if not report.frames_out:
                 first_time = frame.time
