@@ -266,15 +266,19 @@ def _render_each(pairs: list[tuple[Path, Path]], style: str | None, style_option
     threads, workers = rtstyle.render_plan(style_options["providers"], style_options["threads"], workers)
     stylizer = rtstyle.load_style(style or ARBITRARY, **{**style_options, "threads": threads})
     _announce(stylizer)
-    stop = threading.Event()
+    cancel = threading.Event()
+    stops: list[threading.Event] = []  # one per render: a render sets its own when it ends
     interrupt = click.get_current_context().with_resource(Interrupt())
-    interrupt.arm(stop.set)
+    interrupt.arm(lambda: [event.set() for event in (cancel, *stops)])
 
     def one(src: Path, dst: Path) -> rtstyle.RenderReport:
+        if cancel.is_set():  # the signal came between two files
+            raise KeyboardInterrupt(interrupt.signum)
         click.echo(f"{src} -> {dst}", err=True)
+        stops.append(threading.Event())
         report = rtstyle.render(src, dst, stylizer, overwrite=overwrite, crf=crf,
-                                smooth=rtstyle.make_smoother(*smoothing), stop=stop, stream_timeout=stream_timeout,
-                                workers=workers)
+                                smooth=rtstyle.make_smoother(*smoothing), stop=stops[-1],
+                                stream_timeout=stream_timeout, workers=workers)
         if report.interrupted:  # the file of the frames done is kept; the rest of the batch is not started
             raise KeyboardInterrupt(interrupt.signum)
         return report

@@ -23,7 +23,6 @@ import rtstyle
 from benchmarks.common import with_keyframes
 from conftest import decode_video, stream_info
 from rtstyle import metrics, segments
-from rtstyle.batch import pair_outputs
 from rtstyle.cli import main
 
 ray = pytest.importorskip("ray")
@@ -239,10 +238,3 @@ def test_without_ray_the_option_says_how_to_get_it(data: Path, tiny_model: Path,
     assert run.returncode == 1
     assert run.stderr.strip().splitlines()[-1] == "error: --ray needs Ray: pip install 'rtstyle[ray]'"
     assert "Traceback" not in run.stderr
-
-
-def test_pair_outputs_refuses_two_inputs_with_one_output_name(tmp_path: Path):
-    for name in ("x.mp4", "x.mkv"):
-        (tmp_path / name).write_bytes(b"")
-    with pytest.raises(rtstyle.SinkError, match="would both be written to x.mp4"):
-        pair_outputs([tmp_path], tmp_path / "out")
