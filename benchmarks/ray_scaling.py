@@ -9,7 +9,9 @@ every ``--keyframe-every`` frames, its audio copied) and the same style (a quali
 - ``ray N workers``: N actors with cores/N each (N = the cores, 2 here).
 
 Ray runs on a local runtime started once (its start-up is reported, not counted: a cluster
-is started once for many renders). Then the pieces of the cost model, in the same run:
+is started once for many renders), with its workers at the same priority as the one-machine
+render: Ray nices them to 15 by default, which on a machine shared with other work would
+measure the other work, not Ray. Then the pieces of the cost model, in the same run:
 
 - ``t_frame``: one machine's seconds per frame (median run);
 - ``t_start``: a worker's start-up: new actor process, imports, model load, first answer;
@@ -40,12 +42,14 @@ import tempfile
 import time
 from pathlib import Path
 
+import cv2
 import ray
 
 import rtstyle
 from benchmarks.common import EXAMPLE, with_keyframes
-from rtstyle import distributed, segments
+from rtstyle import distributed, metrics, segments
 from rtstyle.avcheck import probe
+from rtstyle.sources import VideoFileSource
 
 
 def one_machine(clip: Path, out: Path, style: str) -> float:
@@ -79,6 +83,28 @@ def join_seconds(clip: Path, rendered: Path, folder: Path) -> float:
     return time.perf_counter() - t0
 
 
+def decoded(path: Path) -> list:
+    source = VideoFileSource(path)
+    try:
+        return [frame.image for frame in source.frames()]
+    finally:
+        source.close()
+
+
+def seam_flicker(clip: Path, one: Path, split: Path, seams: list[int], radius: int = 3) -> list[dict]:
+    """E_warp of both renders over the frame pairs around each seam, and their lowest PSNR there."""
+    original, a, b = decoded(clip), decoded(one), decoded(split)
+    rows = []
+    for seam in seams:
+        meter = metrics.WarpError(2)
+        for i in range(seam - radius, seam + radius):
+            meter.add(original[i], [a[i], b[i]])
+        psnr = min(cv2.PSNR(a[i], b[i]) for i in range(seam - radius, seam + radius))
+        rows.append({"seam_frame": seam, "e_warp_one_machine": meter.values[0], "e_warp_segmented": meter.values[1],
+                     "min_psnr_db": psnr})
+    return rows
+
+
 def predict(frames: int, pieces: int, workers: int, warmup: int, t_frame: float, t_start: float, t_segment: float,
             t_join: float) -> float:
     return t_start + math.ceil(pieces / workers) * ((frames / pieces + warmup) * t_frame + t_segment) + frames * t_join
@@ -95,7 +121,8 @@ def main() -> None:
     cores = len(os.sched_getaffinity(0))
     card = next(c for c in rtstyle.list_models() if c.name == args.style)
     print(f"{platform.processor() or platform.machine()}, {cores} cores, load average before: {os.getloadavg()[0]:.1f}")
-    print(f"style {args.style} ({card.path}, {card.path.stat().st_size / 1e6:.1f} MB)")
+    print(f"style {args.style} ({card.path.name}, {card.path.stat().st_size / 1e6:.1f} MB, {card.title})")
+    os.environ.setdefault("RAY_worker_niceness", "0")
     t0 = time.perf_counter()
     ray.init(num_cpus=cores, include_dashboard=False, log_to_driver=False, logging_level="WARNING")
     ray_start = time.perf_counter() - t0
@@ -107,7 +134,8 @@ def main() -> None:
         single = distributed.Settings(args.style, {"providers": "cpu"}, segment_seconds=seconds + 1,
                                       cpus_per_worker=cores)
         split = distributed.Settings(args.style, {"providers": "cpu"}, cpus_per_worker=1)
-        pieces_split = len(segments.plan(clip, distributed.segment_seconds(clip, cores), split.warmup))
+        plan = segments.plan(clip, distributed.segment_seconds(clip, cores), split.warmup)
+        pieces_split = len(plan)
         print(f"clip {args.clip.name}: {frames} frames, {seconds:.1f} s, keyframe every {args.keyframe_every} frames; "
               f"{cores} workers cut it into {pieces_split} segments, warm-up {split.warmup} frames per seam; "
               f"local Ray runtime started in {ray_start:.1f} s")
@@ -117,6 +145,8 @@ def main() -> None:
             runs["ray 1 worker"].append(on_ray(clip, folder / "ray1.mp4", single, 1))
             runs[f"ray {cores} workers"].append(on_ray(clip, folder / "rayN.mp4", split, cores))
             print(f"round {i + 1}: " + ", ".join(f"{k} {v[-1]:.1f} s" for k, v in runs.items()), flush=True)
+        seams = [sum(s.frames for s in plan[:i]) for i in range(1, len(plan))]
+        seam_rows = seam_flicker(clip, folder / "one.mp4", folder / "rayN.mp4", seams)
         starts = [worker_start(single) for _ in range(3)]
         joins = [join_seconds(clip, folder / "one.mp4", folder) for _ in range(3)]
     ray.shutdown()
@@ -131,6 +161,11 @@ def main() -> None:
         print(f"  {name:<14} {value:7.1f} s  {frames / value:5.2f} fps  speed vs one machine {ratio:.2f}")
     print(f"\ncost model: t_frame {t_frame * 1000:.0f} ms, t_start {t_start:.2f} s, t_segment {t_segment:.2f} s, "
           f"t_join {t_join * 1000:.2f} ms per frame, W {split.warmup} frames")
+    for row in seam_rows:
+        print(f"seam at frame {row['seam_frame']}: E_warp over the 6 pairs around it: one machine "
+              f"{row['e_warp_one_machine']:.5f}, segmented {row['e_warp_segmented']:.5f} "
+              f"({100 * (row['e_warp_segmented'] / row['e_warp_one_machine'] - 1):+.1f} %); "
+              f"lowest PSNR between them {row['min_psnr_db']:.1f} dB")
     print(f"model for the {cores}-worker run here: {check:.1f} s, measured {median[f'ray {cores} workers']:.1f} s")
     fps = frames / seconds
     long_frames = round(600 * fps)
@@ -152,7 +187,7 @@ def main() -> None:
             "cores": cores, "style": args.style, "clip": args.clip.name, "frames": frames, "runs": runs,
             "medians": median, "ray_start": ray_start, "t_frame": t_frame, "t_start": t_start,
             "t_segment": t_segment, "t_join_per_frame": t_join, "warmup": split.warmup,
-            "model_check": {"predicted": check, "measured": median[f"ray {cores} workers"]},
+            "seams": seam_rows, "model_check": {"predicted": check, "measured": median[f"ray {cores} workers"]},
             "ten_minutes": table}, indent=2) + "\n")
 
 

@@ -264,8 +264,8 @@ class _Driver:
             self._cancel()
             raise Cancelled() from None
         finally:
-            for worker in self.workers:
-                self.ray.kill(worker)
+            for actor in (*self.workers, self.progress):
+                self.ray.kill(actor)
         return [job.result or FileResult(job.src, job.dst, error="not rendered") for job in self.jobs]
 
     def _dispatch(self) -> None:
@@ -284,7 +284,11 @@ class _Driver:
         try:
             job.done[seg.index] = self.ray.get(ref)
         except self.ray.exceptions.RayActorError as e:
-            job.errors.append(f"{seg.describe(job.src.name)}: its worker died {RETRIES + 1} times ({_cause(e)})")
+            if getattr(e, "actor_init_failed", False):  # the style did not load there: a restart would fail too
+                reason = f"its worker could not start: {str(e).strip().splitlines()[-1]}"
+            else:
+                reason = f"its worker died {RETRIES + 1} times"
+            job.errors.append(f"{seg.describe(job.src.name)}: {reason}")
         except self.ray.exceptions.RayError as e:  # the worker's own error: a retry would fail again
             job.errors.append(f"{seg.describe(job.src.name)} failed: {_cause(e)}")
         if job.errors and not any(j is job for _, j, _ in self.inflight.values()):

@@ -162,7 +162,8 @@ def render_video(source: VideoFileSource, sink: VideoFileSink, stylize: Callable
 
     ``workers`` frames are stylized at once (``stylize`` must be thread-safe, as a CPU
     Stylizer is). ``smoother`` (see rtstyle.temporal) sees each input frame with its
-    stylized result, in order, and returns the frame to write.
+    stylized result, in order, and returns the frame to write. Frames with a negative index
+    (a segment's warm-up, rtstyle.segments) are stylized and smoothed but not written.
 
     ``stop`` (the CLI sets it on Ctrl-C or SIGTERM) or KeyboardInterrupt ends the render
     early; the sink is closed either way so the file holds every finished frame and the

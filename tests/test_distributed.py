@@ -146,15 +146,19 @@ def test_no_warmup_shows_at_the_seam(ray_runtime, clip: Path, one_machine: Path,
 
 
 def worker_pids() -> list[int]:
-    """Processes of live SegmentWorker actors, found as an operator would (Ray names them)."""
-    pids = []
+    """Processes of this runtime's live SegmentWorker actors, found as an operator would: Ray
+    names them, and they are children of the session's raylet."""
+    session = Path(ray.nodes()[0]["ObjectStoreSocketName"]).parent.parent.name
+    processes = {}
     for entry in Path("/proc").iterdir():
         try:
-            if entry.name.isdigit() and b"SegmentWorker" in (entry / "cmdline").read_bytes():
-                pids.append(int(entry.name))
+            if entry.name.isdigit():
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                processes[int(entry.name)] = (ppid, (entry / "cmdline").read_bytes())
         except OSError:
             continue
-    return pids
+    raylets = {pid for pid, (_, cmd) in processes.items() if b"raylet" in cmd.split(b"\0")[0] and session.encode() in cmd}
+    return [pid for pid, (ppid, cmd) in processes.items() if ppid in raylets and b"SegmentWorker" in cmd]
 
 
 def test_killed_worker_is_retried_and_output_identical(ray_runtime, clip: Path, settings, segmented, tmp_path: Path):
@@ -238,3 +242,11 @@ def test_without_ray_the_option_says_how_to_get_it(data: Path, tiny_model: Path,
     assert run.returncode == 1
     assert run.stderr.strip().splitlines()[-1] == "error: --ray needs Ray: pip install 'rtstyle[ray]'"
     assert "Traceback" not in run.stderr
+
+
+def test_a_style_that_does_not_load_on_the_workers_is_one_line(ray_runtime, clip: Path, tmp_path: Path):
+    """A style file missing on the worker's node (here: missing everywhere) fails that video in one line."""
+    settings = distributed.Settings(str(tmp_path / "elsewhere.onnx"), {"providers": "cpu"}, segment_seconds=1.0)
+    [result] = distributed.render_files([(clip, tmp_path / "o.mp4")], settings, workers=1)
+    assert result.error.startswith("segment 1 (0:00.000-0:01.000 of gop.mp4): its worker could not start: ")
+    assert "elsewhere.onnx" in result.error and "\n" not in result.error
