@@ -133,17 +133,18 @@ class SegmentSource(VideoFileSource):
         self.header_frames = 0  # the whole file's count says nothing about a segment
         self.frame_count_hint = segment.frames
 
-    def _seek(self, target: int | None) -> None:
-        self._first = None
-        self.container.seek(target or 0, stream=self.stream, backward=True, any_frame=False)
-        self.stream.codec_context.flush_buffers()
-
     def frames(self) -> Iterator[VideoFrame]:
         seg = self.segment
         if seg.seek is not None:
-            self._seek(seg.seek)
-        index = 0
+            self._first = None  # decoded when the file was opened: before the seek
+            self.container.seek(seg.seek, stream=self.stream, backward=True, any_frame=False)
+            self.stream.codec_context.flush_buffers()
+        index, first = 0, True
         for frame in super().frames():
+            if first and seg.seek is not None and frame.pts > seg.warmup_from:  # the seek went past needed frames
+                raise SourceError(f"{self.name}: seeking to {seg.describe(self.name)} landed too late "
+                                  "(an inaccurate index): render this file without --ray")
+            first = False
             if frame.pts < seg.warmup_from:
                 continue
             if seg.end is not None and frame.pts >= seg.end:
