@@ -252,17 +252,18 @@ def render(src: tuple[str, ...], dst: Path, style: str | None, mix: str | None, 
         click.echo(f"A/V check: {report.check.summary()}", err=True)
 
 
-def _outputs_checked(pairs: list[tuple[Path, Path]], overwrite: bool) -> None:
-    """Before any work: every output can be written (its folder made)."""
+def _outputs_checked(pairs: list[tuple[Path, Path]], overwrite: bool, many: bool) -> None:
+    """Before any work: every output can be written (the output folder of several inputs is made)."""
     for src, dst in pairs:
-        dst.parent.mkdir(parents=True, exist_ok=True)
+        if many:
+            dst.parent.mkdir(parents=True, exist_ok=True)
         rtstyle.sinks.check_output(dst, overwrite, source=src)
 
 
 def _render_each(pairs: list[tuple[Path, Path]], style: str | None, style_options: dict, smoothing: tuple,
                  overwrite: bool, crf: int, workers: int | None, stream_timeout: float) -> None:
     """Several videos on this machine, one after the other, the style loaded once."""
-    _outputs_checked(pairs, overwrite)
+    _outputs_checked(pairs, overwrite, many=True)
     threads, workers = rtstyle.render_plan(style_options["providers"], style_options["threads"], workers)
     stylizer = rtstyle.load_style(style or ARBITRARY, **{**style_options, "threads": threads})
     _announce(stylizer)
@@ -290,15 +291,17 @@ def _render_on_ray(pairs: list[tuple[Path, Path]], settings: distributed.Setting
                    overwrite: bool, resume: bool, many: bool) -> None:
     """Segments of every video on a Ray cluster, one progress bar over all their frames."""
     distributed.require_ray()
-    _outputs_checked(pairs, overwrite)
+    _outputs_checked(pairs, overwrite, many)
     _announce(rtstyle.load_style(settings.style, **settings.style_options))  # a bad style fails here, not on a worker
     stop = threading.Event()
     interrupt = click.get_current_context().with_resource(Interrupt())
     interrupt.arm(stop.set)
-    with click.progressbar(length=1, label="rendering on Ray", file=sys.stderr, show_pos=True, show_eta=True) as bar:
+    t0 = time.perf_counter()
+    with click.progressbar(length=1, label="rendering on Ray", file=sys.stderr, show_pos=True, show_eta=True,
+                           item_show_func=lambda fps: fps) as bar:
         def on_progress(done: int, total: int) -> None:
             bar.length = max(total, 1)
-            bar.update(done - bar.pos)
+            bar.update(done - bar.pos, f"{done / (time.perf_counter() - t0):.1f} fps")
 
         try:
             results = distributed.render_files(pairs, settings, address, resume=resume, on_progress=on_progress,

@@ -142,8 +142,8 @@ class SegmentSource(VideoFileSource):
         index, first = 0, True
         for frame in super().frames():
             if first and seg.seek is not None and frame.pts > seg.warmup_from:  # the seek went past needed frames
-                raise SourceError(f"{self.name}: seeking to {seg.describe(self.name)} landed too late "
-                                  "(an inaccurate index): render this file without --ray")
+                raise SourceError("the seek landed after its warm-up frames (an inaccurate index): "
+                                  "render this file without --ray")
             first = False
             if frame.pts < seg.warmup_from:
                 continue
@@ -191,13 +191,14 @@ def render_segment(src: str | Path, segment: Segment, folder: Path, stylize: Cal
         raise
     report = pipeline.render_video(source, sink, stylize, on_frame=on_frame, stop=stop, smoother=smoother,
                                    workers=workers)
+    # The driver names the segment in front of these messages.
     if report.interrupted:
         partial.unlink(missing_ok=True)
-        raise SinkError(f"{segment.describe(Path(src).name)} was stopped")
+        raise SinkError("stopped")
     if not report.frames_out:
-        raise SourceError(f"no frame of {segment.describe(Path(src).name)} could be decoded")
+        raise SourceError("no frame of it could be decoded")
     if report.check and not report.check.ok:
-        raise SinkError(f"{segment.describe(Path(src).name)}: check of the segment file {report.check.summary()}")
+        raise SinkError(f"check of the segment file {report.check.summary()}")
     try:
         partial.replace(out)
     except OSError as e:

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import av
 import cv2
-import numpy as np
 import pytest
 from click.testing import CliRunner
 
