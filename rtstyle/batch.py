@@ -25,7 +25,7 @@ class FileResult:
     dst: Path
     frames: int = 0
     seconds: float = 0.0
-    segments: int = 1
+    segments: int = 0  # the pieces it was rendered in (0: it failed before)
     check: AVCheck | None = None
     error: str | None = None
 
@@ -69,6 +69,7 @@ def render_each(pairs: Sequence[tuple[Path, Path]], render: Callable[[Path, Path
             result.error = str(e)
         else:
             result.frames, result.seconds, result.check = report.frames_out, report.seconds, report.check
+            result.segments = 1
             if report.check and not report.check.ok:
                 result.error = f"A/V check {report.check.summary()} (the file is kept)"
         results.append(result)
