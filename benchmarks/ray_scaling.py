@@ -52,9 +52,9 @@ from rtstyle.avcheck import probe
 from rtstyle.sources import VideoFileSource
 
 
-def one_machine(clip: Path, out: Path, style: str) -> float:
+def one_machine(clip: Path, out: Path, style: str, crf: int) -> float:
     t0 = time.perf_counter()
-    report = rtstyle.render(clip, out, style, overwrite=True)  # loads the style as a CLI render does
+    report = rtstyle.render(clip, out, style, overwrite=True, crf=crf)  # loads the style as a CLI render does
     assert report.check.ok, report.check.summary()
     return time.perf_counter() - t0
 
@@ -116,6 +116,7 @@ def main() -> None:
     ap.add_argument("--style", default="starry_night")
     ap.add_argument("--keyframe-every", type=int, default=10, help="frames between keyframes of the test clip")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--crf", type=int, default=18, help="H.264 quality of every render (0: lossless, no encoder noise)")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     cores = len(os.sched_getaffinity(0))
@@ -131,17 +132,17 @@ def main() -> None:
         clip = with_keyframes(args.clip, folder / "clip.mp4", args.keyframe_every)
         info = probe(clip)
         frames, seconds = info.frames, info.video_seconds
-        single = distributed.Settings(args.style, {"providers": "cpu"}, segment_seconds=seconds + 1,
+        single = distributed.Settings(args.style, {"providers": "cpu"}, crf=args.crf, segment_seconds=seconds + 1,
                                       cpus_per_worker=cores)
-        split = distributed.Settings(args.style, {"providers": "cpu"}, cpus_per_worker=1)
+        split = distributed.Settings(args.style, {"providers": "cpu"}, crf=args.crf, cpus_per_worker=1)
         plan = segments.plan(clip, distributed.segment_seconds(clip, cores), split.warmup)
         pieces_split = len(plan)
         print(f"clip {args.clip.name}: {frames} frames, {seconds:.1f} s, keyframe every {args.keyframe_every} frames; "
-              f"{cores} workers cut it into {pieces_split} segments, warm-up {split.warmup} frames per seam; "
+              f"crf {args.crf}; {cores} workers cut it into {pieces_split} segments, warm-up {split.warmup} frames per seam; "
               f"local Ray runtime started in {ray_start:.1f} s")
         runs: dict[str, list[float]] = {"one machine": [], "ray 1 worker": [], f"ray {cores} workers": []}
         for i in range(args.repeat):
-            runs["one machine"].append(one_machine(clip, folder / "one.mp4", args.style))
+            runs["one machine"].append(one_machine(clip, folder / "one.mp4", args.style, args.crf))
             runs["ray 1 worker"].append(on_ray(clip, folder / "ray1.mp4", single, 1))
             runs[f"ray {cores} workers"].append(on_ray(clip, folder / "rayN.mp4", split, cores))
             print(f"round {i + 1}: " + ", ".join(f"{k} {v[-1]:.1f} s" for k, v in runs.items()), flush=True)

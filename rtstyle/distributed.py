@@ -78,7 +78,7 @@ class Settings:
 
     def fingerprint(self) -> str:
         """What decides the segments' pixels: a resumed render may reuse segments only when it matches."""
-        return json.dumps(asdict(self), sort_keys=True, default=str)
+        return repr(asdict(self))  # style pictures are a {Path: weight} dict, which JSON cannot key
 
 
 class SegmentWorker:

@@ -249,3 +249,11 @@ def test_a_style_that_does_not_load_on_the_workers_is_one_line(ray_runtime, clip
     [result] = distributed.render_files([(clip, tmp_path / "o.mp4")], settings, workers=1)
     assert result.error.startswith("segment 1 (0:00.000-0:01.000 of gop.mp4): its worker could not start: ")
     assert "elsewhere.onnx" in result.error and "\n" not in result.error
+
+
+def test_resume_fingerprint_covers_style_pictures(tmp_path: Path):
+    """--style-image gives a {Path: weight} dict: the settings a resume compares must take it."""
+    a = distributed.Settings("arbitrary", {"style_images": {tmp_path / "a.jpg": 1.0}})
+    b = distributed.Settings("arbitrary", {"style_images": {tmp_path / "b.jpg": 1.0}})
+    assert a.fingerprint() != b.fingerprint()
+    assert a.fingerprint() == distributed.Settings("arbitrary", {"style_images": {tmp_path / "a.jpg": 1.0}}).fingerprint()
