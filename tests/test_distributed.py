@@ -257,3 +257,25 @@ def test_resume_fingerprint_covers_style_pictures(tmp_path: Path):
     b = distributed.Settings("arbitrary", {"style_images": {tmp_path / "b.jpg": 1.0}})
     assert a.fingerprint() != b.fingerprint()
     assert a.fingerprint() == distributed.Settings("arbitrary", {"style_images": {tmp_path / "a.jpg": 1.0}}).fingerprint()
+
+
+@pytest.mark.slow  # a second Ray runtime in a subprocess: about a minute on a busy 2-core machine
+def test_ctrl_c_on_the_command_line_cancels_and_leaves_nothing(clip: Path, tiny_model: Path, tmp_path: Path):
+    """A real SIGINT to `rtstyle render --ray` (its own local runtime): exit 130, no output, no segments."""
+    dst = tmp_path / "out.mp4"
+    folder = distributed.segment_folder(dst)
+    env = {**os.environ, "RAY_worker_niceness": "0"}
+    proc = subprocess.Popen([sys.executable, "-m", "rtstyle", "render", str(clip), str(dst), "--style", str(tiny_model),
+                             "--segment-seconds", "1", "--ray"], stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        for _ in range(1200):  # the runtime and the workers start, a first segment file appears
+            if folder.is_dir() and any(folder.glob("segment-*")) or proc.poll() is not None:
+                break
+            threading.Event().wait(0.1)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines()[-1].startswith("interrupted (SIGINT): workers stopped")
+    assert list(tmp_path.iterdir()) == []
