@@ -279,3 +279,14 @@ def test_ctrl_c_on_the_command_line_cancels_and_leaves_nothing(clip: Path, tiny_
     assert proc.returncode == 130, err
     assert err.strip().splitlines()[-1].startswith("interrupted (SIGINT): workers stopped")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_one_file_on_the_command_line(ray_runtime, clip: Path, tiny_model: Path, tmp_path: Path):
+    dst = tmp_path / "out.mp4"
+    result = CliRunner().invoke(main, ["render", str(clip), str(dst), "--style", str(tiny_model),
+                                       "--segment-seconds", "1", "--ray"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[-2].startswith("30 frames in ") and lines[-2].endswith(f"3 segments on Ray -> {dst}")
+    assert lines[-1].startswith("A/V check: ok: 30 frames")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4"]
