@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import cv2
+import cv2  # noqa: F401  before av, as rtstyle/__init__.py explains
+import av
 import numpy as np
 
 from rtstyle.sinks import VideoFileSink
@@ -35,6 +36,27 @@ def make_clip(dst: Path, width: int, height: int, src: Path = EXAMPLE) -> Path:
     finally:
         sink.close(complete=True)
         source.close()
+    return dst
+
+
+def with_keyframes(src: Path, dst: Path, every: int) -> Path:
+    """Re-encode the video of ``src`` with a keyframe every ``every`` frames (segmented renders
+    cut there); its audio is copied as it is."""
+    with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
+        v = inp.streams.video[0]
+        video = out.add_stream("libx264", rate=v.average_rate,
+                               options={"g": str(every), "keyint_min": str(every), "sc_threshold": "0"})
+        video.width, video.height, video.pix_fmt = v.width, v.height, "yuv420p"
+        audio = {a.index: out.add_stream_from_template(a) for a in inp.streams.audio}
+        for packet in inp.demux(v, *inp.streams.audio):
+            if packet.stream.index in audio and packet.dts is not None:
+                packet.stream = audio[packet.stream.index]
+                out.mux(packet)
+            elif packet.stream is v:
+                for frame in packet.decode():
+                    frame.pict_type = av.video.frame.PictureType.NONE
+                    out.mux(video.encode(frame))
+        out.mux(video.encode(None))
     return dst
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import math
 import signal
@@ -15,7 +16,8 @@ import click
 
 import rtstyle
 from rtstyle import live as lv
-from rtstyle import metrics, temporal
+from rtstyle import distributed, metrics, temporal
+from rtstyle.batch import FileResult, pair_outputs, render_each, summary_table
 from rtstyle.controls import LiveControls
 from rtstyle.engine import PRECISIONS
 from rtstyle.errors import MissingExtraError, RtstyleError
@@ -55,9 +57,10 @@ colour_option = click.option("--keep-colours", is_flag=True, help="keep the inpu
 
 
 
-def file_options(f):
-    """SRC, DST and the style options shared by `render` and `image`."""
-    for option in reversed([click.argument("src"),  # a str: a stream URL's "//" must survive
+def file_options(f, many: bool = False):
+    """SRC, DST and the style options shared by `render` and `image` (``many``: SRC... DST, for render)."""
+    src = click.argument("src", nargs=-1) if many else click.argument("src")  # str: a stream URL's "//" must survive
+    for option in reversed([src,
                             click.argument("dst", type=click.Path(path_type=Path)),
                             style_option, mix_option, style_image_option, provider_option, threads_option,
                             precision_option, strength_option, colour_option,
@@ -188,20 +191,51 @@ def models() -> None:
 
 
 @main.command()
-@file_options
+@functools.partial(file_options, many=True)
 @click.option("--crf", type=click.IntRange(0, 51), default=18, show_default=True, help="H.264 quality (lower = better)")
 @click.option("--workers", type=click.IntRange(1, 16), default=None,
               help="frames stylized at once (default: 2 on a CPU, with half the cores each; 1 on a GPU)")
 @stream_timeout_option
 @smooth_options
-def render(src: str, dst: Path, style: str | None, mix: str | None, style_images: tuple[str, ...], provider: str,
-           threads: int | None, precision: str, strength: float, keep_colours: bool, overwrite: bool, crf: int,
-           workers: int | None,
-           stream_timeout: float, smooth: str, smooth_strength: float, deadband: float) -> None:
+@click.option("-o", "--output-dir", type=click.Path(path_type=Path, file_okay=False),
+              help="render every SRC (files or folders of videos) into this folder as NAME.mp4")
+@click.option("--ray", "ray_address", is_flag=False, flag_value="", default=None, metavar="[ADDRESS]",
+              help="render on Ray: the cluster at ADDRESS or RAY_ADDRESS, else a local runtime (needs rtstyle[ray]; "
+                   "give it after the files, or as --ray=ADDRESS)")
+@click.option("--segment-seconds", type=click.FloatRange(min=0, min_open=True),
+              help="with --ray: cut each video at keyframes into pieces about this long "
+                   f"[default: 2 per worker, at least {distributed.MIN_SEGMENT_SECONDS:g} s]")
+@click.option("--resume", is_flag=True, help="with --ray: reuse the segments a failed render kept")
+def render(src: tuple[str, ...], dst: Path, style: str | None, mix: str | None, style_images: tuple[str, ...],
+           provider: str, threads: int | None, precision: str, strength: float, keep_colours: bool, overwrite: bool,
+           crf: int, workers: int | None, stream_timeout: float, smooth: str, smooth_strength: float, deadband: float,
+           output_dir: Path | None, ray_address: str | None, segment_seconds: float, resume: bool) -> None:
     """Render video SRC (a file or stream URL) in a style into DST (H.264 .mp4, source audio kept).
 
+    Several inputs: SRC... -o OUT_DIR, or a folder SRC and a folder DST; a failing input
+    does not stop the others, a table sums them up. --ray spreads the work over a Ray
+    cluster (docs/scale_out.md).
+
     Ctrl-C or SIGTERM stops early with a playable file of the frames done and their audio
-    (exit status 130 or 143)."""
+    (exit status 130 or 143); with --ray it cancels and leaves nothing behind."""
+    inputs = [*src, str(dst)] if output_dir else list(src)
+    if not inputs:
+        raise click.UsageError("give SRC and DST, or SRC... -o OUT_DIR")
+    many = output_dir is not None or len(inputs) > 1 or Path(inputs[0]).is_dir()
+    if many or ray_address is not None:
+        if any(rtstyle.sources.is_url(i) for i in inputs):
+            raise click.UsageError("several inputs and --ray take files, not stream URLs")
+        style_options = dict(providers=provider, threads=threads, strength=strength, keep_colours=keep_colours, mix=mix,
+                             style_images=parse_style_images(style_images, folders=False), precision=precision)
+        pairs = pair_outputs(inputs, output_dir or dst) if many else [(Path(inputs[0]), dst)]
+        smoothing = (smooth, smooth_strength, deadband)
+        if ray_address is None:
+            _render_each(pairs, style, style_options, smoothing, overwrite, crf, workers, stream_timeout)
+        else:
+            settings = distributed.Settings(style or ARBITRARY, style_options, smoothing, crf, segment_seconds)
+            _render_on_ray(pairs, settings, ray_address or None, overwrite, resume, many)
+        return
+    src = inputs[0]
     interrupt = click.get_current_context().with_resource(Interrupt())  # handlers restored at the end
     rtstyle.sinks.check_output(dst, overwrite, source=src)
     smoother = rtstyle.make_smoother(smooth, smooth_strength, deadband)
@@ -245,6 +279,83 @@ def render(src: str, dst: Path, style: str | None, mix: str | None, style_images
         raise rtstyle.RtstyleError(f"A/V check of {dst} {report.check.summary()} (the file is kept)")
     if report.check:
         click.echo(f"A/V check: {report.check.summary()}", err=True)
+
+
+def _outputs_checked(pairs: list[tuple[Path, Path]], overwrite: bool, many: bool) -> None:
+    """Before any work: every output can be written (the output folder of several inputs is made)."""
+    for src, dst in pairs:
+        if many:
+            dst.parent.mkdir(parents=True, exist_ok=True)
+        rtstyle.sinks.check_output(dst, overwrite, source=src)
+
+
+def _render_each(pairs: list[tuple[Path, Path]], style: str | None, style_options: dict, smoothing: tuple,
+                 overwrite: bool, crf: int, workers: int | None, stream_timeout: float) -> None:
+    """Several videos on this machine, one after the other, the style loaded once."""
+    _outputs_checked(pairs, overwrite, many=True)
+    threads, workers = rtstyle.render_plan(style_options["providers"], style_options["threads"], workers)
+    stylizer = rtstyle.load_style(style or ARBITRARY, **{**style_options, "threads": threads})
+    _announce(stylizer)
+    cancel = threading.Event()
+    stops: list[threading.Event] = []  # one per render: a render sets its own when it ends
+    interrupt = click.get_current_context().with_resource(Interrupt())
+    interrupt.arm(lambda: [event.set() for event in (cancel, *stops)])
+
+    def one(src: Path, dst: Path) -> rtstyle.RenderReport:
+        if cancel.is_set():  # the signal came between two files
+            raise KeyboardInterrupt(interrupt.signum)
+        click.echo(f"{src} -> {dst}", err=True)
+        stops.append(threading.Event())
+        report = rtstyle.render(src, dst, stylizer, overwrite=overwrite, crf=crf,
+                                smooth=rtstyle.make_smoother(*smoothing), stop=stops[-1],
+                                stream_timeout=stream_timeout, workers=workers)
+        if report.interrupted:  # the file of the frames done is kept; the rest of the batch is not started
+            raise KeyboardInterrupt(interrupt.signum)
+        return report
+
+    _summarise(render_each(pairs, one))
+
+
+def _render_on_ray(pairs: list[tuple[Path, Path]], settings: distributed.Settings, address: str | None,
+                   overwrite: bool, resume: bool, many: bool) -> None:
+    """Segments of every video on a Ray cluster, one progress bar over all their frames."""
+    distributed.require_ray()
+    _outputs_checked(pairs, overwrite, many)
+    _announce(rtstyle.load_style(settings.style, **settings.style_options))  # a bad style fails here, not on a worker
+    stop = threading.Event()
+    interrupt = click.get_current_context().with_resource(Interrupt())
+    interrupt.arm(stop.set)
+    t0 = time.perf_counter()
+    with click.progressbar(length=1, label="rendering on Ray", file=sys.stderr, show_pos=True, show_eta=True,
+                           item_show_func=lambda fps: fps) as bar:
+        def on_progress(done: int, total: int) -> None:
+            bar.length = max(total, 1)
+            bar.update(done - bar.pos, f"{done / (time.perf_counter() - t0):.1f} fps")
+
+        try:
+            results = distributed.render_files(pairs, settings, address, resume=resume, on_progress=on_progress,
+                                               stop=stop)
+        except distributed.Cancelled:
+            results = None
+    if results is None:
+        click.echo(f"interrupted ({interrupt.name}): workers stopped, unfinished outputs and segments removed", err=True)
+        sys.exit(interrupt.exit_code)
+    if many:
+        _summarise(results)
+        return
+    [result] = results
+    if result.error:
+        raise rtstyle.RtstyleError(result.error)
+    click.echo(f"{result.frames} frames in {result.seconds:.1f} s ({result.frames / result.seconds:.1f} fps), "
+               f"{result.segments} segments on Ray -> {result.dst}", err=True)
+    click.echo(f"A/V check: {result.check.summary()}", err=True)
+
+
+def _summarise(results: list[FileResult]) -> None:
+    click.echo(summary_table(results))
+    failed = sum(not r.ok for r in results)
+    if failed:
+        raise rtstyle.RtstyleError(f"{failed} of {len(results)} inputs failed (see the table above)")
 
 
 @main.command()

@@ -162,7 +162,8 @@ def render_video(source: VideoFileSource, sink: VideoFileSink, stylize: Callable
 
     ``workers`` frames are stylized at once (``stylize`` must be thread-safe, as a CPU
     Stylizer is). ``smoother`` (see rtstyle.temporal) sees each input frame with its
-    stylized result, in order, and returns the frame to write.
+    stylized result, in order, and returns the frame to write. Frames with a negative index
+    (a segment's warm-up, rtstyle.segments) are stylized and smoothed but not written.
 
     ``stop`` (the CLI sets it on Ctrl-C or SIGTERM) or KeyboardInterrupt ends the render
     early; the sink is closed either way so the file holds every finished frame and the
@@ -193,6 +194,8 @@ def render_video(source: VideoFileSource, sink: VideoFileSink, stylize: Callable
     try:
         stages = chain(source.frames(), [("decode", None, 1), ("stylize", paint, workers), ("smooth", smooth, 1)], stop)
         for frame in stages[-1].results():
+            if frame.index < 0:  # a segment's warm-up frame (rtstyle.segments): it primed the smoother only
+                continue
             sink.write(frame.image, frame.pts)
             last_time = frame.time
             report.frames_out += 1

@@ -174,7 +174,7 @@ class VideoFileSink:
 
     def __init__(self, path: str | Path, width: int, height: int, time_base: Fraction, fps: Fraction,
                  carry_from: str | None = None, start_time: float = 0.0, crf: int = 18, preset: str = "veryfast",
-                 carry_timeout: float = STREAM_TIMEOUT):
+                 carry_timeout: float = STREAM_TIMEOUT, video_template: av.video.stream.VideoStream | None = None):
         self.path = Path(path)
         # yuv420p needs even sides: pad by one edge pixel rather than drop picture.
         self.width, self.height = width + width % 2, height + height % 2
@@ -182,18 +182,24 @@ class VideoFileSink:
             self.container = av.open(str(self.path), "w")
         except (av.error.FFmpegError, ValueError) as e:
             raise SinkError(f"cannot create {self.path}: {e}") from None
-        options = {"crf": str(crf), "preset": preset}
+        # ``video_template``: video packets encoded elsewhere are copied in (:meth:`write_packet`),
+        # as rtstyle.segments joins the segments of a distributed render.
+        self.copying = video_template is not None
         # AVI stores frames at a constant rate (a gap is an empty chunk) and no presentation
         # times: its frames are counted in 1/fps, without B-frames, which would come out of order.
-        self.avi = self.container.format.name == "avi"
+        self.avi = self.container.format.name == "avi" and not self.copying
         self.out_time_base = Fraction(1 / fps).limit_denominator(1001000) if self.avi else time_base
-        if self.avi:
-            options["bf"] = "0"
-        self.stream = self.container.add_stream("libx264", rate=fps, options=options)
-        self.stream.width, self.stream.height = self.width, self.height
-        self.stream.pix_fmt = "yuv420p"
+        if self.copying:
+            self.stream = self.container.add_stream_from_template(video_template)
+        else:
+            options = {"crf": str(crf), "preset": preset}
+            if self.avi:
+                options["bf"] = "0"
+            self.stream = self.container.add_stream("libx264", rate=fps, options=options)
+            self.stream.width, self.stream.height = self.width, self.height
+            self.stream.pix_fmt = "yuv420p"
+            self.stream.codec_context.time_base = self.out_time_base
         self.stream.time_base = self.out_time_base
-        self.stream.codec_context.time_base = self.out_time_base
         self.time_base = time_base
         self.last_pts = -1  # in the output's time base
         self.frames_written = 0
@@ -248,6 +254,19 @@ class VideoFileSink:
         self.frames_written += 1
         self.last_time = t
 
+    def write_packet(self, packet: av.Packet) -> None:
+        """Copy one encoded video packet (of a stream like the template's), in decoding order."""
+        t = float(packet.pts * packet.time_base)
+        try:
+            for carrier in self.carriers:
+                carrier.advance_to(t + self.frame_duration)
+            packet.stream = self.stream
+            self.container.mux(packet)
+        except (OSError, av.error.FFmpegError) as e:
+            raise self._fail(e) from None
+        self.frames_written += 1
+        self.last_time = max(self.last_time, t)
+
     def close(self, complete: bool = True) -> None:
         """Flush the encoder and finish the file; safe to call after an interruption or a failure.
 
@@ -256,7 +275,8 @@ class VideoFileSink:
         if self.closed:
             return
         try:
-            self.container.mux(self.stream.encode(None))
+            if not self.copying:
+                self.container.mux(self.stream.encode(None))
             end = self.last_time + self.frame_duration if self.frames_written else 0.0
             for carrier in self.carriers:
                 carrier.finish(None if complete else end)

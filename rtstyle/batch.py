@@ -1,0 +1,87 @@
+"""Many videos in one command: which outputs they get, one result per file, a summary table.
+
+One failing input is recorded and the others go on; the caller reports the failures at
+the end. Used by the one-machine render and by the distributed one (rtstyle.distributed).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from rtstyle.avcheck import AVCheck
+from rtstyle.errors import RtstyleError, SinkError, SourceError
+from rtstyle.pipeline import RenderReport
+
+VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".mts", ".flv", ".wmv",
+                  ".ogv", ".3gp"}
+
+
+@dataclass
+class FileResult:
+    """How one input of a batch went: ``error`` is None when its output was written and checked."""
+
+    src: Path
+    dst: Path
+    frames: int = 0
+    seconds: float = 0.0
+    segments: int = 0  # the pieces it was rendered in (0: it failed before)
+    check: AVCheck | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.check is not None and self.check.ok
+
+
+def pair_outputs(inputs: Sequence[str | Path], out_dir: Path) -> list[tuple[Path, Path]]:
+    """Inputs (files, or folders whose videos are taken by suffix) -> (input, out_dir/NAME.mp4)."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise SinkError(f"output folder is a file: {out_dir}")
+    files: list[Path] = []
+    for item in map(Path, inputs):
+        if item.is_dir():
+            found = sorted(p for p in item.iterdir() if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES)
+            if not found:
+                raise SourceError(f"no video files in {item} (looked for {', '.join(sorted(VIDEO_SUFFIXES))})")
+            files += found
+        elif item.is_file():
+            files.append(item)
+        else:
+            raise SourceError(f"input not found: {item}")
+    pairs = [(f, out_dir / f"{f.stem}.mp4") for f in files]
+    seen: dict[Path, Path] = {}
+    for src, dst in pairs:
+        if dst in seen:
+            raise SinkError(f"{seen[dst].name} and {src.name} would both be written to {dst.name}")
+        seen[dst] = src
+    return pairs
+
+
+def render_each(pairs: Sequence[tuple[Path, Path]], render: Callable[[Path, Path], RenderReport]) -> list[FileResult]:
+    """Render the files one after another; a user error (bad input, unwritable output) fails only its file."""
+    results = []
+    for src, dst in pairs:
+        result = FileResult(src, dst)
+        try:
+            report = render(src, dst)
+        except RtstyleError as e:
+            result.error = str(e)
+        else:
+            result.frames, result.seconds, result.check = report.frames_out, report.seconds, report.check
+            result.segments = 1
+            if report.check and not report.check.ok:
+                result.error = f"A/V check {report.check.summary()} (the file is kept)"
+        results.append(result)
+    return results
+
+
+def summary_table(results: Sequence[FileResult]) -> str:
+    """One row per input: frames, time, fps, segments, and the check or the error."""
+    rows = [("input", "frames", "seconds", "fps", "segments", "result")]
+    for r in results:
+        fps = f"{r.frames / r.seconds:.1f}" if r.seconds else "-"
+        outcome = "ok" if r.ok else f"FAILED: {r.error}"
+        rows.append((r.src.name, str(r.frames), f"{r.seconds:.1f}", fps, str(r.segments), outcome))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[-1] for row in rows)

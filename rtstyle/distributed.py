@@ -1,0 +1,331 @@
+"""Render on a Ray cluster: the segments of long videos, and many videos, across workers.
+
+The driver (this process) plans each input into keyframe-aligned segments
+(rtstyle.segments), hands them to Ray actors and joins each video when its segments are
+done. An actor holds one style session for its lifetime, so a model is loaded once per
+worker, not once per segment. Segment files go to a folder beside the output: on a
+multi-node cluster that folder, the inputs and any style files given by path must be on
+storage every node sees (docs/scale_out.md).
+
+Faults: an actor whose process dies is restarted by Ray and its segment rendered again
+(the same input, model and encoder settings give the same file). A segment that fails
+for another reason (a damaged stretch of input, a full disk) fails its video with the
+segment and time range named; its finished segments stay for ``resume``.
+
+Ray is optional (``pip install 'rtstyle[ray]'``); it is imported only here, when used.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import av
+
+from rtstyle import segments
+from rtstyle.avcheck import probe
+from rtstyle.batch import FileResult
+from rtstyle.errors import MissingExtraError, RtstyleError, SinkError
+from rtstyle.pipeline import CPU_WORKERS
+from rtstyle.providers import CPU, choose_providers
+from rtstyle.temporal import make_smoother
+
+RETRIES = 3            # restarts of a dead worker, and new attempts of the segment it held
+IN_FLIGHT = 2          # segments queued per worker, so it starts the next one at once
+POLL_SECONDS = 0.25    # progress and Ctrl-C are looked at this often
+GPU_PROVIDERS = ("cuda", "tensorrt")
+SEGMENTS_PER_WORKER = 2  # more pieces than workers, so a worker that finishes early takes another
+MIN_SEGMENT_SECONDS = 5.0  # below this, start-up and warm-up would weigh more than a few per cent
+
+
+def require_ray() -> ModuleType:
+    """Ray, or one line saying how to install it."""
+    try:
+        import ray
+    except ImportError:
+        raise MissingExtraError("--ray needs Ray: pip install 'rtstyle[ray]'") from None
+    return ray
+
+
+@dataclass
+class Settings:
+    """Everything a worker needs to render a segment exactly as the one-machine render would."""
+
+    style: str
+    style_options: dict[str, Any] = field(default_factory=dict)  # keyword arguments of rtstyle.load_style
+    smooth: tuple[str, float, float] = ("flow", 0.6, 0.0)        # mode, strength, deadband
+    crf: int = 18
+    segment_seconds: float | None = None  # None: each video in about 2 segments per worker (SEGMENTS_PER_WORKER)
+    cpus_per_worker: int = 1
+
+    @property
+    def gpu(self) -> bool:
+        return str(self.style_options.get("providers", "auto")).lower() in GPU_PROVIDERS
+
+    @property
+    def warmup(self) -> int:
+        return segments.warmup_frames(make_smoother(*self.smooth))
+
+    def fingerprint(self) -> str:
+        """What decides the segments' pixels: a resumed render may reuse segments only when it matches."""
+        return repr(asdict(self))  # style pictures are a {Path: weight} dict, which JSON cannot key
+
+
+class SegmentWorker:
+    """A Ray actor: one loaded style, rendering the segments it is given in turn."""
+
+    def __init__(self, settings: Settings):
+        import rtstyle
+
+        self.settings = settings
+        cpu = choose_providers(settings.style_options.get("providers", "auto"))[0] == CPU
+        self.workers = min(CPU_WORKERS, settings.cpus_per_worker) if cpu else 1
+        threads = settings.style_options.get("threads") or max(1, settings.cpus_per_worker // self.workers)
+        self.stylizer = rtstyle.load_style(settings.style, **{**settings.style_options, "threads": threads})
+
+    def pid(self) -> int:
+        return os.getpid()
+
+    def render(self, key: tuple[int, int], src: str, segment: segments.Segment, folder: str,
+               progress: Any) -> segments.SegmentResult:
+        def on_frame(report: Any) -> None:
+            progress.update.remote(key, report.frames_out)
+
+        return segments.render_segment(src, segment, Path(folder), self.stylizer, make_smoother(*self.settings.smooth),
+                                       workers=self.workers, crf=self.settings.crf, on_frame=on_frame)
+
+
+class Progress:
+    """A Ray actor the workers report their frames to: segment -> frames written so far."""
+
+    def __init__(self) -> None:
+        self.done: dict[tuple[int, int], int] = {}
+
+    def update(self, key: tuple[int, int], frames: int) -> None:
+        self.done[key] = frames
+
+    def total(self) -> int:
+        return sum(self.done.values())
+
+
+@dataclass
+class _Job:
+    """One input on its way through the cluster."""
+
+    number: int
+    src: Path
+    dst: Path
+    folder: Path
+    plan: list[segments.Segment] = field(default_factory=list)
+    done: dict[int, segments.SegmentResult] = field(default_factory=dict)
+    resumed: set[int] = field(default_factory=set)
+    live: bool = False  # planned, with a segment folder of this run's
+    errors: list[str] = field(default_factory=list)
+    result: FileResult | None = None
+    started: float = field(default_factory=time.perf_counter)
+
+
+def segment_folder(dst: Path) -> Path:
+    """Where a render's segments wait to be joined: beside the output, on the same storage."""
+    return dst.parent / f".{dst.name}.segments"
+
+
+def _manifest(src: Path, settings: Settings, seconds: float, plan: list[segments.Segment]) -> dict:
+    stat = src.stat()
+    return {"input": str(src.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
+            "settings": hashlib.sha256(settings.fingerprint().encode()).hexdigest(), "segment_seconds": seconds,
+            "segments": [[s.start, s.end] for s in plan]}
+
+
+def segment_seconds(src: Path, workers: int) -> float:
+    """Segment length for a video when none is given: about SEGMENTS_PER_WORKER pieces per worker."""
+    try:
+        seconds = probe(src).video_seconds
+    except (av.error.FFmpegError, OSError):
+        seconds = 0.0  # segments.plan says what is wrong with the file
+    return max(MIN_SEGMENT_SECONDS, seconds / (SEGMENTS_PER_WORKER * workers))
+
+
+def _prepare(job: _Job, settings: Settings, resume: bool, workers: int) -> None:
+    """Plan the input and set up its segment folder; with ``resume``, keep the segments already done."""
+    path = job.folder / "plan.json"
+    stored = json.loads(path.read_text()) if resume and path.is_file() else {}
+    seconds = stored.get("segment_seconds") or settings.segment_seconds or segment_seconds(job.src, workers)
+    job.plan = segments.plan(job.src, seconds, settings.warmup)
+    manifest = _manifest(job.src, settings, seconds, job.plan)
+    if job.folder.exists():
+        if not resume:
+            raise SinkError(f"{job.folder} holds the segments of an earlier render of {job.src.name}: "
+                            "add --resume to reuse them, or remove the folder")
+        if stored != manifest:
+            raise SinkError(f"{job.folder} holds segments of another input or other settings: "
+                            "remove it to render from the start")
+        for seg in job.plan:
+            part = segments.part_path(job.folder, seg.index)
+            if part.is_file():
+                job.done[seg.index] = segments.SegmentResult(seg.index, seg.frames, 0.0)
+                job.resumed.add(seg.index)
+    else:
+        job.folder.mkdir()
+        path.write_text(json.dumps(manifest))
+    job.live = True
+
+
+def _cause(error: BaseException) -> str:
+    """The worker's own error, in one line."""
+    cause = getattr(error, "cause", None) or error
+    if isinstance(cause, RtstyleError):
+        return str(cause)
+    return f"{type(cause).__name__}: {cause}".splitlines()[0]
+
+
+class Cancelled(Exception):
+    """The render was stopped (Ctrl-C, SIGTERM): workers killed, segment folders removed."""
+
+
+def render_files(pairs: Sequence[tuple[Path, Path]], settings: Settings, address: str | None = None,
+                 workers: int | None = None, resume: bool = False,
+                 on_progress: Callable[[int, int], None] | None = None,
+                 stop: threading.Event | None = None) -> list[FileResult]:
+    """Render every (input, output) pair on Ray; one result per pair, failures included.
+
+    Connects to ``address`` (or RAY_ADDRESS, or starts a local runtime) unless Ray is
+    already initialised; a runtime started here is shut down at the end. ``workers``
+    actors (default: as many as the cluster's CPUs, or GPUs, allow) render segments from
+    all inputs. ``on_progress(frames_done, frames_total)`` is called a few times a second.
+    ``stop`` (or KeyboardInterrupt) cancels: workers are killed, unfinished outputs and
+    segment folders removed, and :class:`Cancelled` is raised.
+    """
+    ray = require_ray()
+    stop = stop or threading.Event()
+    started = not ray.is_initialized()
+    if started:
+        ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False, include_dashboard=False)
+    try:
+        resource, per_worker = ("GPU", 1) if settings.gpu else ("CPU", settings.cpus_per_worker)
+        workers = workers or max(1, int(ray.cluster_resources().get(resource, 1) // per_worker))
+        jobs = [_Job(n, Path(src), Path(dst), segment_folder(Path(dst))) for n, (src, dst) in enumerate(pairs)]
+        for job in jobs:
+            try:
+                _prepare(job, settings, resume, workers)
+            except RtstyleError as e:
+                job.result = FileResult(job.src, job.dst, error=str(e))
+        return _Driver(ray, jobs, settings, workers, on_progress, stop).run()
+    finally:
+        if started:
+            ray.shutdown()
+
+
+class _Driver:
+    """Keeps every worker busy with segments, joins each video when its last segment is in."""
+
+    def __init__(self, ray: ModuleType, jobs: list[_Job], settings: Settings, workers: int,
+                 on_progress: Callable[[int, int], None] | None, stop: threading.Event):
+        self.ray, self.jobs, self.settings, self.on_progress, self.stop = ray, jobs, settings, on_progress, stop
+        live = [job for job in jobs if job.live]
+        self.todo = deque((job, seg) for job in live for seg in job.plan if seg.index not in job.done)
+        self.total = sum(seg.frames for job in live for seg in job.plan)
+        self.resumed = sum(job.done[i].frames for job in live for i in job.resumed)
+        count = max(1, min(workers, len(self.todo)))
+        actor = ray.remote(SegmentWorker).options(num_cpus=settings.cpus_per_worker, num_gpus=int(settings.gpu),
+                                                  max_restarts=RETRIES, max_task_retries=RETRIES)
+        self.workers = [actor.remote(settings) for _ in range(count)] if self.todo else []
+        self.load = {w: 0 for w in self.workers}
+        self.progress = ray.remote(Progress).options(num_cpus=0).remote()
+        self.inflight: dict[Any, tuple[Any, _Job, segments.Segment]] = {}
+
+    def run(self) -> list[FileResult]:
+        try:
+            for job in self.jobs:
+                if job.result is None and len(job.done) == len(job.plan):
+                    self._join(job)  # every segment came from an earlier run
+            while self.todo or self.inflight:
+                self._dispatch()
+                if not self.inflight:
+                    break  # what was left belonged to videos that have failed
+                ready, _ = self.ray.wait(list(self.inflight), num_returns=1, timeout=POLL_SECONDS)
+                if self.on_progress:
+                    self.on_progress(self.resumed + self.ray.get(self.progress.total.remote()), self.total)
+                if self.stop.is_set():
+                    raise Cancelled()
+                for ref in ready:
+                    self._collect(ref)
+        except (KeyboardInterrupt, Cancelled):
+            self._cancel()
+            raise Cancelled() from None
+        finally:
+            for actor in (*self.workers, self.progress):
+                self.ray.kill(actor)
+        return [job.result or FileResult(job.src, job.dst, error="not rendered") for job in self.jobs]
+
+    def _dispatch(self) -> None:
+        for worker in self.workers:
+            while self.load[worker] < IN_FLIGHT and self.todo:
+                job, seg = self.todo.popleft()
+                if job.errors:
+                    continue  # the video has failed: its other segments would be wasted work
+                ref = worker.render.remote((job.number, seg.index), str(job.src), seg, str(job.folder), self.progress)
+                self.inflight[ref] = (worker, job, seg)
+                self.load[worker] += 1
+
+    def _collect(self, ref: Any) -> None:
+        worker, job, seg = self.inflight.pop(ref)
+        self.load[worker] -= 1
+        try:
+            job.done[seg.index] = self.ray.get(ref)
+        except self.ray.exceptions.RayActorError as e:
+            if getattr(e, "actor_init_failed", False):  # the style did not load there: a restart would fail too
+                reason = f"its worker could not start: {str(e).strip().splitlines()[-1]}"
+            else:
+                reason = f"its worker died {RETRIES + 1} times"
+            job.errors.append(f"{seg.describe(job.src.name)}: {reason}")
+        except self.ray.exceptions.RayError as e:  # the worker's own error: a retry would fail again
+            job.errors.append(f"{seg.describe(job.src.name)} failed: {_cause(e)}")
+        if job.errors and not any(j is job for _, j, _ in self.inflight.values()):
+            self._fail(job)
+        elif len(job.done) == len(job.plan):
+            self._join(job)
+
+    def _fail(self, job: _Job) -> None:
+        kept = len([i for i in job.done if segments.part_path(job.folder, i).is_file()])
+        more = f" (and {len(job.errors) - 1} more)" if len(job.errors) > 1 else ""
+        job.result = FileResult(job.src, job.dst, segments=len(job.plan),
+                                error=f"{job.errors[0]}{more}; {kept} of {len(job.plan)} segments done are kept "
+                                      f"in {job.folder} for --resume")
+
+    def _join(self, job: _Job) -> None:
+        parts = [segments.part_path(job.folder, seg.index) for seg in job.plan]
+        result = FileResult(job.src, job.dst, segments=len(job.plan))
+        try:
+            report = segments.join(parts, job.src, job.dst)
+        except RtstyleError as e:
+            result.error = f"joining the segments failed: {e}; they are kept in {job.folder} for --resume"
+        else:
+            result.frames, result.check = report.frames_out, report.check
+            result.seconds = time.perf_counter() - job.started
+            if report.check.ok:
+                shutil.rmtree(job.folder, ignore_errors=True)
+            else:
+                result.error = f"A/V check {report.check.summary()} (the file is kept)"
+        job.result = result
+
+    def _cancel(self) -> None:
+        """Kill the workers, wait until their processes are gone, remove what is unfinished."""
+        for worker in self.workers:
+            self.ray.kill(worker, no_restart=True)
+        if self.inflight:
+            self.ray.wait(list(self.inflight), num_returns=len(self.inflight), timeout=10)
+        for job in self.jobs:
+            if job.live and job.result is None:
+                shutil.rmtree(job.folder, ignore_errors=True)
+                job.dst.unlink(missing_ok=True)

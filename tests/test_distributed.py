@@ -1,0 +1,292 @@
+"""Segmented rendering on a local Ray runtime: same output as one machine, faults, many files.
+
+The runtime (2 CPUs) is started once for the module and stopped after it. The clip is
+tests/data/walk_tone.mp4 re-encoded with a keyframe every second (3 segments of 10 frames),
+its AAC audio copied as it is.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import av
+import cv2
+import pytest
+from click.testing import CliRunner
+
+import rtstyle
+from benchmarks.common import with_keyframes
+from conftest import decode_video, stream_info
+from rtstyle import metrics, segments
+from rtstyle.cli import main
+
+ray = pytest.importorskip("ray")
+from rtstyle import distributed  # noqa: E402  (after the skip: it needs ray)
+
+SMOOTH = ("flow", 0.6, 0.0)
+CRF = 0  # lossless: what differs is the render, not encoder noise (which alone is ~42 dB on random-net texture)
+
+
+@pytest.fixture(scope="module")
+def ray_runtime():
+    ray.init(num_cpus=2, include_dashboard=False, object_store_memory=100 * 2**20, log_to_driver=False)
+    yield ray
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def clip(data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return with_keyframes(data / "walk_tone.mp4", tmp_path_factory.mktemp("clip") / "gop.mp4", every=10)
+
+
+@pytest.fixture(scope="module")
+def textured_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A random net whose output is mid-grey texture that follows the content (the plain random
+    nets paint nearly black, where flicker and seams cannot be measured)."""
+    torch = pytest.importorskip("torch")
+    from tools.export import export
+    from tools.transformer_net import NetConfig, TransformerNet
+
+    torch.manual_seed(0)
+    net = TransformerNet(NetConfig((8, 16, 32), 2))
+    last = net.body[-1][-1]  # the output convolution (after its padding)
+    with torch.no_grad():
+        last.weight *= 60
+        last.bias.fill_(128)
+    path = tmp_path_factory.mktemp("models") / "textured.onnx"
+    export(net, path, {"name": "textured", "title": "random net with visible texture"})
+    return path
+
+
+@pytest.fixture(scope="module")
+def settings(textured_model: Path) -> distributed.Settings:
+    return distributed.Settings(str(textured_model), {"providers": "cpu"}, SMOOTH, crf=CRF, segment_seconds=1.0)
+
+
+@pytest.fixture(scope="module")
+def one_machine(clip: Path, textured_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    dst = tmp_path_factory.mktemp("one") / "one.mp4"
+    rtstyle.render(clip, dst, rtstyle.load_style(textured_model, threads=1), smooth=rtstyle.make_smoother(*SMOOTH),
+                   crf=CRF)
+    return dst
+
+
+@pytest.fixture(scope="module")
+def segmented(ray_runtime, clip: Path, settings, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list]:
+    dst = tmp_path_factory.mktemp("ray") / "ray.mp4"
+    seen: list[tuple[int, int]] = []
+    results = distributed.render_files([(clip, dst)], settings, workers=2,
+                                       on_progress=lambda done, total: seen.append((done, total)))
+    return dst, results, seen
+
+
+def video_packets(path: Path) -> list[bytes]:
+    with av.open(str(path)) as c:
+        return [bytes(p) for p in c.demux(c.streams.video[0]) if p.size]
+
+
+def test_plan_cuts_at_keyframes_with_warmup_before_each_seam(clip: Path):
+    plan = segments.plan(clip, 1.0, warmup=4)
+    assert [s.frames for s in plan] == [10, 10, 10]
+    assert [(s.start_time, s.end_time) for s in plan] == [(0.0, 1.0), (1.0, 2.0), (2.0, 3.0)]
+    step = 1024  # 1/10 s in the clip's 1/10240 time base
+    assert [s.warmup_from for s in plan[1:]] == [6 * step, 16 * step]
+    assert plan[1].seek <= 0 and 0 < plan[2].seek <= 10 * step  # the keyframes before the warm-ups
+    assert len(segments.plan(clip, 10.0)) == 1
+
+
+def test_warmup_follows_smoothing_strength():
+    assert segments.warmup_frames(rtstyle.make_smoother("none")) == 0
+    assert segments.warmup_frames(rtstyle.make_smoother("flow", 0.6)) == 10  # 0.6^10 < 1 %
+    assert segments.warmup_frames(rtstyle.make_smoother("ema", 0.9)) == 44
+
+
+def test_segmented_render_matches_one_machine(segmented, one_machine: Path, clip: Path):
+    dst, [result], seen = segmented
+    assert result.ok and result.segments == 3, result.error
+    before, one, after = stream_info(clip), stream_info(one_machine), stream_info(dst)
+    assert after["frames"] == one["frames"] == before["frames"] == result.frames == 30
+    assert after["video_times"] == one["video_times"]
+    assert abs(after["audio_duration"] - before["audio_duration"]) < 1e-6  # copied, not re-encoded
+    assert after["audio_duration"] == one["audio_duration"]
+    psnr = [cv2.PSNR(a, b) for a, b in zip(decode_video(one_machine), decode_video(dst))]
+    assert min(psnr) >= 45, psnr
+    assert psnr[0] == float("inf") or psnr[0] > 99  # before the first seam: the very same pictures
+    assert seen[-1] == (30, 30) and all(a <= b for (a, _), (b, _) in zip(seen, seen[1:]))
+    assert not distributed.segment_folder(dst).exists()
+
+
+def test_seams_flicker_like_one_machine(segmented, one_machine: Path, clip: Path):
+    """E_warp over the pairs around each seam (frames 7-12 and 17-22) within 10 % of one machine's."""
+    dst = segmented[0]
+    original, one, split = decode_video(clip), decode_video(one_machine), decode_video(dst)
+    for seam in (10, 20):
+        meter = metrics.WarpError(2)
+        for i in range(seam - 3, seam + 3):
+            meter.add(original[i], [one[i], split[i]])
+        e_one, e_split = meter.values
+        assert abs(e_split - e_one) <= 0.1 * e_one, (seam, e_one, e_split)
+
+
+def test_no_warmup_shows_at_the_seam(ray_runtime, clip: Path, one_machine: Path, settings, tmp_path: Path):
+    """Control for the test above: without warm-up frames the seam frame is visibly different."""
+    plan = segments.plan(clip, 1.0, warmup=0)
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    style = rtstyle.load_style(settings.style, threads=1)
+    for seg in plan[:2]:
+        segments.render_segment(clip, seg, folder, style, rtstyle.make_smoother(*SMOOTH), crf=CRF)
+    cold = decode_video(segments.part_path(folder, 1))[0]
+    assert cv2.PSNR(decode_video(one_machine)[10], cold) < 45
+
+
+def worker_pids() -> list[int]:
+    """Processes of this runtime's live SegmentWorker actors, found as an operator would: Ray
+    names them, and they are children of the session's raylet."""
+    session = Path(ray.nodes()[0]["ObjectStoreSocketName"]).parent.parent.name
+    processes = {}
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit():
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                processes[int(entry.name)] = (ppid, (entry / "cmdline").read_bytes())
+        except OSError:
+            continue
+    raylets = {pid for pid, (_, cmd) in processes.items() if b"raylet" in cmd.split(b"\0")[0] and session.encode() in cmd}
+    return [pid for pid, (ppid, cmd) in processes.items() if ppid in raylets and b"SegmentWorker" in cmd]
+
+
+def test_killed_worker_is_retried_and_output_identical(ray_runtime, clip: Path, settings, segmented, tmp_path: Path):
+    killed: list[int] = []
+
+    def kill_one(done: int, total: int) -> None:
+        if not killed and 2 <= done < 20:
+            pid = worker_pids()[0]
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+
+    dst = tmp_path / "killed.mp4"
+    [result] = distributed.render_files([(clip, dst)], settings, workers=2, on_progress=kill_one)
+    assert killed and result.ok, result.error
+    assert video_packets(dst) == video_packets(segmented[0])  # byte-identical video stream
+
+
+def test_failed_segment_is_named_and_resume_finishes(ray_runtime, clip: Path, settings, segmented, tmp_path: Path):
+    dst = tmp_path / "out.mp4"
+    folder = distributed.segment_folder(dst)
+    blocker = segments.part_path(folder, 2)
+
+    def block_last_segment(done: int, total: int) -> None:
+        blocker.mkdir(exist_ok=True)  # the worker cannot store its file there: no retry helps
+
+    [failed] = distributed.render_files([(clip, dst)], settings, workers=1, on_progress=block_last_segment)
+    assert not failed.ok and not dst.exists()
+    assert failed.error.startswith("segment 3 (0:02.000-0:03.000 of gop.mp4) failed: cannot store segment-00002.mp4")
+    assert "2 of 3 segments done are kept" in failed.error and "\n" not in failed.error
+    assert sorted(p.name for p in folder.glob("segment-*") if p.is_file()) == [
+        "segment-00000.mp4", "segment-00001.mp4", "segment-00002.partial.mp4"]
+    blocker.rmdir()
+    [again] = distributed.render_files([(clip, dst)], settings, workers=1)
+    assert "add --resume to reuse them" in again.error and segments.part_path(folder, 1).exists()
+    seen: list[int] = []
+    [resumed] = distributed.render_files([(clip, dst)], settings, workers=1, resume=True,
+                                         on_progress=lambda done, total: seen.append(done))
+    assert resumed.ok, resumed.error
+    assert seen[0] >= 20 and seen[-1] == 30  # the kept segments count as done and are not rendered again
+    assert video_packets(dst) == video_packets(segmented[0])
+    assert not folder.exists()
+
+
+def test_stop_cancels_and_leaves_no_temporary_files(ray_runtime, clip: Path, settings, tmp_path: Path):
+    stop = threading.Event()
+
+    def stop_soon(done: int, total: int) -> None:
+        if done >= 1:
+            stop.set()
+
+    dst = tmp_path / "cancelled.mp4"
+    with pytest.raises(distributed.Cancelled):
+        distributed.render_files([(clip, dst)], settings, workers=2, on_progress=stop_soon, stop=stop)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_folder_with_a_broken_file_renders_the_others(ray_runtime, clip: Path, data: Path, tiny_model: Path,
+                                                      tmp_path: Path):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    (inputs / "a.mp4").write_bytes(clip.read_bytes())
+    (inputs / "b_broken.mp4").write_bytes(clip.read_bytes()[:3000])  # cut off: no index, nothing plays
+    (inputs / "c.mkv").write_bytes((data / "walk_pcm.mkv").read_bytes())
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["render", str(inputs), str(out), "--style", str(tiny_model), "--ray",
+                                       "--segment-seconds", "1"])
+    assert result.exit_code == 1, result.output
+    lines = result.output.splitlines()
+    assert any(line.startswith("a.mp4") and line.endswith("ok") and " 3 " in line for line in lines), result.output
+    assert any(line.startswith("c.mkv") and line.endswith("ok") for line in lines), result.output
+    assert any(line.startswith("b_broken.mp4") and "FAILED: cannot open b_broken.mp4" in line for line in lines)
+    assert lines[-1] == "error: 1 of 3 inputs failed (see the table above)"
+    assert sorted(p.name for p in out.iterdir()) == ["a.mp4", "c.mp4"]
+    assert stream_info(out / "c.mp4")["frames"] == stream_info(data / "walk_pcm.mkv")["frames"]
+
+
+def test_without_ray_the_option_says_how_to_get_it(data: Path, tiny_model: Path, tmp_path: Path):
+    code = "import sys; sys.modules['ray'] = None; from rtstyle.cli import main; main()"
+    run = subprocess.run([sys.executable, "-c", code, "render", str(data / "walk_tone.mp4"), str(tmp_path / "o.mp4"),
+                          "--style", str(tiny_model), "--ray"], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 1
+    assert run.stderr.strip().splitlines()[-1] == "error: --ray needs Ray: pip install 'rtstyle[ray]'"
+    assert "Traceback" not in run.stderr
+
+
+def test_a_style_that_does_not_load_on_the_workers_is_one_line(ray_runtime, clip: Path, tmp_path: Path):
+    """A style file missing on the worker's node (here: missing everywhere) fails that video in one line."""
+    settings = distributed.Settings(str(tmp_path / "elsewhere.onnx"), {"providers": "cpu"}, segment_seconds=1.0)
+    [result] = distributed.render_files([(clip, tmp_path / "o.mp4")], settings, workers=1)
+    assert result.error.startswith("segment 1 (0:00.000-0:01.000 of gop.mp4): its worker could not start: ")
+    assert "elsewhere.onnx" in result.error and "\n" not in result.error
+
+
+def test_resume_fingerprint_covers_style_pictures(tmp_path: Path):
+    """--style-image gives a {Path: weight} dict: the settings a resume compares must take it."""
+    a = distributed.Settings("arbitrary", {"style_images": {tmp_path / "a.jpg": 1.0}})
+    b = distributed.Settings("arbitrary", {"style_images": {tmp_path / "b.jpg": 1.0}})
+    assert a.fingerprint() != b.fingerprint()
+    assert a.fingerprint() == distributed.Settings("arbitrary", {"style_images": {tmp_path / "a.jpg": 1.0}}).fingerprint()
+
+
+@pytest.mark.slow  # a second Ray runtime in a subprocess: about a minute on a busy 2-core machine
+def test_ctrl_c_on_the_command_line_cancels_and_leaves_nothing(clip: Path, tiny_model: Path, tmp_path: Path):
+    """A real SIGINT to `rtstyle render --ray` (its own local runtime): exit 130, no output, no segments."""
+    dst = tmp_path / "out.mp4"
+    folder = distributed.segment_folder(dst)
+    env = {**os.environ, "RAY_worker_niceness": "0"}
+    proc = subprocess.Popen([sys.executable, "-m", "rtstyle", "render", str(clip), str(dst), "--style", str(tiny_model),
+                             "--segment-seconds", "1", "--ray"], stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        for _ in range(1200):  # the runtime and the workers start, a first segment file appears
+            if folder.is_dir() and any(folder.glob("segment-*")) or proc.poll() is not None:
+                break
+            threading.Event().wait(0.1)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines()[-1].startswith("interrupted (SIGINT): workers stopped")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_one_file_on_the_command_line(ray_runtime, clip: Path, tiny_model: Path, tmp_path: Path):
+    dst = tmp_path / "out.mp4"
+    result = CliRunner().invoke(main, ["render", str(clip), str(dst), "--style", str(tiny_model),
+                                       "--segment-seconds", "1", "--ray"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[-2].startswith("30 frames in ") and lines[-2].endswith(f"3 segments on Ray -> {dst}")
+    assert lines[-1].startswith("A/V check: ok: 30 frames")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4"]
