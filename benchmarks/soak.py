@@ -37,8 +37,10 @@ import numpy as np
 import rtstyle
 from benchmarks.common import EXAMPLE, fit
 from rtstyle.controls import LiveControls
-from rtstyle.frames import VideoFrame
-from rtstyle.live import LivePipeline, LiveStatus, LiveStyles, resolve_styles
+from rtstyle.frames import VideoFrame, parse_size
+from rtstyle.live import LivePipeline
+from rtstyle.outputs import LiveStatus
+from rtstyle.painter import Look, Painter, style_names
 from rtstyle.sinks import VideoFileSink
 from rtstyle.sources import PacedSource, VideoFileSource
 
@@ -218,14 +220,16 @@ class CountingOutput:
 def soak_live(style: str, minutes: float, size: tuple[int, int], fps: float, interval: float, warmup: float,
               threads: int | None) -> dict:
     """Play a real clip looped at ``fps`` through the live pipeline for ``minutes``."""
-    styles = LiveStyles(resolve_styles([style]), threads=threads, smoother=rtstyle.make_smoother("flow"))
-    name = next(iter(styles.paths))
+    styles = Painter(style_names([style]), rtstyle.make_smoother("flow"), threads=threads)
+    name = styles.names[0]
     controls = LiveControls([name], smoothing=True)
     # Load the model and start the thread pools (ORT, OpenCV) before the baseline: two moved
     # frames so the smoother computes a flow.
     picture = np.random.default_rng(0).integers(0, 256, (size[1], size[0], 3), np.uint8)
+    look = Look(name)
     for shift in (0, 2):
-        styles(np.roll(picture, shift, axis=1), controls.state())
+        moved = np.roll(picture, shift, axis=1)
+        styles.settle(moved, styles.paint(moved, look), look)
     output = CountingOutput()
     source = PacedSource(EXAMPLE, loop=True, size=size, fps=fps)
     before = settled()
@@ -265,11 +269,6 @@ def markdown(result: dict) -> str:
         f = result["render"]["figures"]
         notes.append(f"render: {f['fps']} fps, audio {f['audio']}")
     return "\n".join(rows + [""] + [f"- {n}" for n in notes]) + "\n"
-
-
-def parse_size(text: str) -> tuple[int, int]:
-    w, _, h = text.lower().partition("x")
-    return int(w), int(h)
 
 
 def main() -> None:

@@ -11,18 +11,20 @@ from collections.abc import Callable
 from pathlib import Path
 
 import click
+import numpy as np
 
 import rtstyle
 from rtstyle import live as lv
 from rtstyle import metrics, temporal
 from rtstyle.controls import LiveControls
-from rtstyle.engine import PRECISIONS
+from rtstyle.providers import PRECISIONS, PROVIDERS
 from rtstyle.errors import MissingExtraError, RtstyleError
 from rtstyle.extras import training_tool
-from rtstyle.preview import PreviewServer, is_loopback, parse_address
+from rtstyle.frames import parse_size
+from rtstyle.models import by_cost
+from rtstyle.outputs import OutputContext, open_outputs
+from rtstyle.painter import style_names
 from rtstyle.style_images import ARBITRARY, parse_style_images
-from rtstyle.vcam import VirtualCamera
-from rtstyle.window import WindowOutput, key_help
 
 style_option = click.option("--style", "-s", default=None,
                             help="style name (see `rtstyle models`), MODEL:STYLE of a mixable model, or .onnx path")
@@ -30,7 +32,7 @@ mix_option = click.option("--mix", default=None, help="blend styles of a mixable
 style_image_option = click.option("--style-image", "style_images", multiple=True,
                                   help="a picture as the style (repeat to blend; PICTURE=WEIGHT sets its share)")
 provider_option = click.option("--provider", default="auto", show_default=True,
-                               help="auto, or tensorrt / cuda / openvino / cpu (falls back to CPU)")
+                               help=f"auto, or {' / '.join(p.aliases[0] for p in PROVIDERS)} (falls back to CPU)")
 threads_option = click.option("--threads", type=int, default=None, help="CPU threads for inference (default: ORT's)")
 precision_option = click.option("--precision", type=click.Choice(PRECISIONS), default="fp32", show_default=True,
                                 help="fp16 needs a GPU provider; bf16 the OpenVINO provider on a CPU with AMX/AVX512-BF16")
@@ -159,7 +161,7 @@ def _announce(stylizer: rtstyle.Stylizer) -> None:
 @main.command()
 def models() -> None:
     """List the style models found on the search path, with their cost and card."""
-    for card in rtstyle.list_models():
+    for card in rtstyle.list_styles():
         click.echo(card.summary())
 
 
@@ -232,10 +234,10 @@ def image(src: str, dst: Path, style: str | None, mix: str | None, style_images:
 def _size(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, int] | None:
     if value is None:
         return None
-    w, sep, h = value.lower().partition("x")
-    if not (sep and w.isdigit() and h.isdigit() and int(w) > 0 and int(h) > 0):
-        raise click.BadParameter(f"expected WIDTHxHEIGHT such as 1280x720, got '{value}'")
-    return int(w), int(h)
+    try:
+        return parse_size(value)
+    except RtstyleError as e:
+        raise click.BadParameter(str(e)) from None
 
 
 @main.command()
@@ -255,10 +257,11 @@ def cameras() -> None:
                                       f"to {rtstyle.sources.Reconnect.longest:g} s); end after this many seconds")
 @click.option("--size", callback=_size, help="WIDTHxHEIGHT to ask the camera for (a --source is resized)")
 @click.option("--fps", type=click.FloatRange(min=1), help="rate to ask the camera for (a --source plays at it)")
-@click.option("--scale", type=click.FloatRange(0.1, 1.0), default=1.0, show_default=True,
-              help="stylize at this fraction of the size, then upscale (faster)")
+@click.option("--scale", type=click.FloatRange(0.1, 1.0), default=None,
+              help="stylize at this fraction of the size, then guided upsampling (faster) [default: the model's own]")
 @click.option("--style", "-s", "styles", multiple=True,
-              help="style name or .onnx path; repeat for several (n/p switch) [default: all installed]")
+              help="as for render: name, MODEL:STYLE or .onnx path; repeat for several (n/p switch) "
+                   "[default: all installed, cheapest first]")
 @provider_option
 @threads_option
 @precision_option
@@ -276,7 +279,7 @@ def cameras() -> None:
               default=Path("."), show_default=True, help="where the snapshot key saves PNGs")
 @smooth_options
 def live(camera: str | None, source: str | None, loop: bool, stream_timeout: float, camera_timeout: float,
-         size: tuple[int, int] | None, fps: float | None, scale: float, styles: tuple[str, ...], provider: str,
+         size: tuple[int, int] | None, fps: float | None, scale: float | None, styles: tuple[str, ...], provider: str,
          threads: int | None, precision: str, strength: float,
          keep_colours: bool, window: bool | None, serve: str | None, vcam: bool, record: Path | None,
          overwrite: bool, duration: float | None, log_json: Path | None, snapshot_dir: Path, smooth: str,
@@ -288,24 +291,31 @@ def live(camera: str | None, source: str | None, loop: bool, stream_timeout: flo
         rtstyle.sinks.check_output(record, overwrite)
     if log_json:
         rtstyle.sinks.check_output(log_json, overwrite=True)
-    paths = lv.resolve_styles(list(styles) or [c.name for c in rtstyle.list_models() if c.role == "style"])
-    if not paths:
+    named = style_names(styles) if styles else {c.name: c.name for c in by_cost(rtstyle.list_styles())}
+    if not named:
         raise rtstyle.StyleNotFoundError("no styles installed: give --style NAME or --style PATH.onnx")
-    controls = LiveControls(list(paths), strength=strength, keep_colours=keep_colours)
-    stylers = lv.LiveStyles(paths, providers=provider, threads=threads, scale=scale, precision=precision,
-                            smoother=rtstyle.make_smoother(smooth, smooth_strength, deadband))
-    _announce(stylers.get(controls.styles[0]))
+    # The camera (or file) first: a missing camera must not wait for a model to load.
     if source is not None:
         src: lv.LiveSource = rtstyle.sources.PacedSource(source, loop=loop, size=size, fps=fps, timeout=stream_timeout)
     else:
         src = rtstyle.sources.CameraSource(camera or 0, size=size, fps=fps,
                                            reconnect=rtstyle.sources.Reconnect(give_up=camera_timeout))
-    click.echo(src.describe(), err=True)
     interrupt = click.get_current_context().with_resource(Interrupt())
     try:
-        outputs = _live_outputs(src, controls, window, serve, vcam, record)
+        click.echo(src.describe(), err=True)
+        controls = LiveControls(list(named), strength=strength, keep_colours=keep_colours,
+                                smoothing=smooth != "none" or deadband > 0)
+        painter = rtstyle.Painter(named, rtstyle.make_smoother(smooth, smooth_strength, deadband),
+                                  providers=provider, threads=threads, scale=scale, precision=precision)
+        first = painter.stylizer(controls.styles[0])
+        _announce(first)
+        click.echo(_pace(first, src, chosen=bool(styles)), err=True)
+        ctx = OutputContext(src.width, src.height, src.fps, controls, source)
+        outputs = open_outputs({"window": not (serve or vcam or record) if window is None else window,
+                                "serve": serve, "vcam": vcam, "record": record}, ctx,
+                               say=lambda line: click.echo(line, err=True))
         interrupt.arm(controls.quit)  # Ctrl-C and SIGTERM end the session like the quit key
-        summary = lv.LivePipeline(src, stylers, controls, outputs, snapshot_dir).run(duration)  # closes outputs
+        summary = lv.LivePipeline(src, painter, controls, outputs, snapshot_dir).run(duration)  # closes outputs
     finally:
         src.close()
     if log_json:
@@ -316,35 +326,18 @@ def live(camera: str | None, source: str | None, loop: bool, stream_timeout: flo
                f"latency p50 {lat['p50']:.0f} ms, p95 {lat['p95']:.0f} ms", err=True)
 
 
-def _live_outputs(src: lv.LiveSource, controls: LiveControls, window: bool | None, serve: str | None, vcam: bool,
-                  record: Path | None) -> list[lv.Output]:
-    """Open the chosen live outputs; on a failure close the ones already open."""
-    if window is None:
-        window = not (serve or vcam or record)
-    opened: list[lv.Output] = []
-    try:
-        if window:
-            opened.append(WindowOutput(controls))
-            click.echo(f"window keys: {key_help()}", err=True)
-        if serve:
-            host, port = parse_address(serve)
-            server = PreviewServer(host, port, controls)
-            opened.append(server)
-            click.echo(f"browser preview: {server.url}  (MJPEG stream: {server.url}stream.mjpg)", err=True)
-            if not is_loopback(host):
-                click.echo("warning: the preview and its controls are open to the network, without a password",
-                           err=True)
-        if vcam:
-            cam = VirtualCamera(src.width, src.height, src.fps)
-            opened.append(cam)
-            click.echo(f"virtual camera: {cam.device}", err=True)
-        if record:
-            opened.append(lv.Recorder(record, src.width, src.height, src.fps))
-    except BaseException:
-        for output in opened:
-            output.close()
-        raise
-    return opened
+def _pace(stylizer: rtstyle.Stylizer, src: lv.LiveSource, chosen: bool) -> str:
+    """Time one frame at the source's size and say whether the style keeps up with the source."""
+    blank = np.zeros((src.height, src.width, 3), np.uint8)
+    stylizer(blank)  # first-run costs stay out of the timing
+    t = time.perf_counter()
+    stylizer(blank)
+    ms = (time.perf_counter() - t) * 1000
+    why = "" if chosen else " (the cheapest installed style; --style chooses, n/p switch)"
+    if ms * src.fps <= 1000:
+        return f"{stylizer.label}{why}: {ms:.0f} ms a frame, keeps up with {src.fps:g} fps"
+    return (f"{stylizer.label}{why}: {ms:.0f} ms a frame, slower than the source's {src.fps:g} fps: frames will be "
+            f"dropped (a lower --scale or a smaller --size helps)")
 
 
 def _listed(values: tuple[str, ...]) -> list[str]:

@@ -18,7 +18,8 @@ from rtstyle.engine import Engine
 from rtstyle.errors import ModelError
 from rtstyle.models import read_card
 from rtstyle.precision import to_fp16
-from rtstyle.providers import CPU, CUDA, TENSORRT, GpuOptions, cache_dir, unavailable_reason
+from rtstyle.models import cache_dir
+from rtstyle.providers import CPU, CUDA, TENSORRT, GpuOptions, unavailable_reason
 
 HAS_CUDA = CUDA in ort.get_available_providers()
 gpu = pytest.mark.skipif(not HAS_CUDA, reason="needs onnxruntime-gpu and an NVIDIA GPU "

@@ -16,30 +16,36 @@ from conftest import decode_video
 from rtstyle.cli import main
 from rtstyle.controls import ControlState, LiveControls
 from rtstyle.frames import VideoFrame
-from rtstyle.live import LatestSlot, LivePipeline, LiveStatus, LiveStyles, Percentiles, Recorder
+from rtstyle.live import LatestSlot, LivePipeline
+from rtstyle.outputs import LiveStatus
+from rtstyle.painter import Look, Painter
+from rtstyle.recorder import Recorder
+from rtstyle.timing import Percentiles
 from rtstyle.sources import CameraSource, PacedSource
 
 
-class SlowStyles(LiveStyles):
+class SlowPainter(Painter):
     """Real styles slowed down, as a heavier model or a slower machine would be."""
 
     def __init__(self, styles: dict[str, Path], delay: float, **kw):
         super().__init__(styles, threads=1, **kw)
         self.delay = delay
 
-    def __call__(self, rgb: np.ndarray, state: ControlState) -> np.ndarray:
+    def paint(self, rgb: np.ndarray, look: Look) -> np.ndarray:
         time.sleep(self.delay)
-        return super().__call__(rgb, state)
+        return super().paint(rgb, look)
 
 
 class Collect:
     """An output that keeps what it was shown (indices, styles, sizes)."""
 
-    def __init__(self) -> None:
+    def __init__(self, keep_images: bool = False) -> None:
+        self.keep_images = keep_images
         self.indices: list[int] = []
         self.styles: list[str] = []
         self.shapes: set[tuple[int, ...]] = set()
         self.captured_at: list[float] = []
+        self.images: dict[int, np.ndarray] = {}
         self.closed = False
 
     def show(self, frame: VideoFrame, status: LiveStatus) -> None:
@@ -47,6 +53,8 @@ class Collect:
         self.styles.append(status.style)
         self.shapes.add(frame.image.shape)
         self.captured_at.append(frame.captured_at)
+        if self.keep_images:
+            self.images[frame.index] = frame.image.copy()
 
     def close(self) -> None:
         self.closed = True
@@ -68,8 +76,8 @@ class EMA:
         self.previous = None
 
 
-def state(style: str = "tiny", strength: float = 1.0, keep_colours: bool = False, smoothing: bool = False):
-    return ControlState(style, strength, keep_colours, smoothing, hud=True, message="")
+def look(style: str = "tiny", strength: float = 1.0, keep_colours: bool = False, smoothing: bool = False) -> Look:
+    return Look(style, strength, keep_colours, smoothing)
 
 
 def test_latest_slot_keeps_the_newest_and_counts_drops():
@@ -148,7 +156,7 @@ def test_cameras_command_lists_or_says_none():
 def test_frames_come_out_in_order_and_every_frame_is_accounted_for(data: Path, two_styles):
     out = Collect()
     source = PacedSource(data / "walk_tone.mp4")
-    pipe = LivePipeline(source, LiveStyles(two_styles, threads=1), LiveControls(list(two_styles)), [out])
+    pipe = LivePipeline(source, Painter(two_styles, threads=1), LiveControls(list(two_styles)), [out])
     summary = pipe.run()
     assert out.closed and summary["frames_captured"] == 30
     assert out.indices == sorted(set(out.indices)) and summary["out_of_order"] == 0
@@ -163,7 +171,7 @@ def test_slow_inference_drops_the_oldest_and_counts_it(data: Path, two_styles):
     """Inference at ~5 fps against a 30 fps source: most frames must be skipped, newest first."""
     out = Collect()
     source = PacedSource(data / "walk_tone.mp4", fps=30)
-    pipe = LivePipeline(source, SlowStyles(two_styles, delay=0.2), LiveControls(list(two_styles)), [out])
+    pipe = LivePipeline(source, SlowPainter(two_styles, delay=0.2), LiveControls(list(two_styles)), [out])
     summary = pipe.run()
     assert summary["frames_captured"] == 30
     assert summary["dropped_before_inference"] >= 15
@@ -179,12 +187,12 @@ def test_memory_stays_bounded_when_inference_falls_behind(data: Path, two_styles
     in the slots, threads and decoder (~6). A queue of the dropped frames would hold ~60.
     """
     frame_bytes = 320 * 240 * 3
-    styles = SlowStyles(two_styles, delay=0.3)
+    styles = SlowPainter(two_styles, delay=0.3)
     rgb = decode_video(data / "walk_tone.mp4")[0]
-    styles(rgb, state())  # load the model outside the measurement
+    styles.paint(rgb, look())  # load the model outside the measurement
     tracemalloc.start()
     try:
-        styles(rgb, state())
+        styles.paint(rgb, look())
         _, one_frame = tracemalloc.get_traced_memory()
         tracemalloc.reset_peak()
         source = PacedSource(data / "walk_tone.mp4", loop=True, fps=30)
@@ -197,29 +205,52 @@ def test_memory_stays_bounded_when_inference_falls_behind(data: Path, two_styles
     assert held < 10, f"{held:.1f} frames held beyond one stylization; {summary['dropped']} were dropped"
 
 
-def test_processing_scale_and_strength(data: Path, two_styles):
+def test_a_frame_shown_live_is_the_frame_render_paints(data: Path, tmp_path: Path, two_styles):
+    """Same options, same picture: live and render finish frames through one path (guided
+    upsampling at scale 0.5, colours kept, strength 0.6). Live is compared exactly with a
+    Stylizer, render after an almost lossless encode."""
+    options = dict(scale=0.5, strength=0.6, keep_colours=True, threads=1)
+    reference = rtstyle.Stylizer(two_styles["tiny"], **options)
+    clip = decode_video(data / "walk_tone.mp4")
+    controls = LiveControls(["tiny"], strength=0.6, keep_colours=True)
+    out = Collect(keep_images=True)
+    LivePipeline(PacedSource(data / "walk_tone.mp4"), Painter({"tiny": two_styles["tiny"]}, threads=1, scale=0.5),
+                 controls, [out]).run()
+    assert len(out.images) >= 10
+    for index, shown in out.images.items():
+        assert np.array_equal(shown, reference(clip[index])), f"live frame {index} differs from the Stylizer's"
+    report = rtstyle.render(data / "walk_tone.mp4", tmp_path / "r.mp4", reference, smooth="none", crf=0)
+    rendered = decode_video(tmp_path / "r.mp4")
+    assert report.frames_out == len(rendered) == 30
+    diffs = [np.abs(r.astype(int) - reference(c).astype(int)).mean() for r, c in zip(rendered, clip)]
+    assert max(diffs) < 1.5, f"render differs from the Stylizer by up to {max(diffs):.2f} grey levels"
+
+
+def test_strength_zero_gives_back_the_input_and_colours_can_be_kept(data: Path, two_styles):
     rgb = decode_video(data / "walk_tone.mp4")[3]
-    half = LiveStyles(two_styles, threads=1, scale=0.5)
-    out = half(rgb, state())
-    expected = cv2.resize(half.get("tiny")(cv2.resize(rgb, (160, 120), interpolation=cv2.INTER_AREA)), (320, 240),
-                          interpolation=cv2.INTER_LINEAR)
-    assert out.shape == rgb.shape and np.array_equal(out, expected), "stylized at half size, then upscaled"
-    assert np.array_equal(half(rgb, state(strength=0.0)), rgb), "strength 0 gives back the sharp full-size input"
-    kept = half(rgb, state(keep_colours=True))
+    painter = Painter(two_styles, threads=1, scale=0.5)
+    out = painter.paint(rgb, look())
+    assert out.shape == rgb.shape
+    assert np.array_equal(painter.paint(rgb, look(strength=0.0)), rgb), "strength 0 gives back the sharp input"
+    kept = painter.paint(rgb, look(keep_colours=True))
     chroma = lambda im: cv2.cvtColor(im, cv2.COLOR_RGB2YCrCb)[..., 1:].astype(int)  # noqa: E731
     assert np.abs(chroma(kept) - chroma(rgb)).mean() < np.abs(chroma(out) - chroma(rgb)).mean()
 
 
 def test_smoothing_toggle_uses_the_smoother_and_resets_it_on_a_new_style(data: Path, two_styles):
     a, b = decode_video(data / "walk_tone.mp4")[:2]
-    styles = LiveStyles(two_styles, threads=1, smoother=EMA(0.5))
-    raw = {name: styles.get(name) for name in two_styles}
-    assert np.array_equal(styles(a, state(smoothing=False)), raw["tiny"](a))
-    first = styles(a, state(smoothing=True))
+    painter = Painter(two_styles, EMA(0.5), threads=1)
+    raw = {name: painter.stylizer(name) for name in two_styles}
+
+    def show(rgb: np.ndarray, lk: Look) -> np.ndarray:
+        return painter.settle(rgb, painter.paint(rgb, lk), lk)
+
+    assert np.array_equal(show(a, look(smoothing=False)), raw["tiny"](a))
+    first = show(a, look(smoothing=True))
     assert np.array_equal(first, raw["tiny"](a)), "no history yet"
-    second = styles(b, state(smoothing=True))
+    second = show(b, look(smoothing=True))
     assert np.array_equal(second, cv2.addWeighted(raw["tiny"](b), 0.5, first, 0.5, 0))
-    other = styles(b, state("other", smoothing=True))
+    other = show(b, look("other", smoothing=True))
     assert np.array_equal(other, raw["other"](b)), "the history of another style is dropped"
 
 
@@ -228,7 +259,7 @@ def test_recorder_keeps_capture_times(data: Path, tmp_path: Path, two_styles):
     source = PacedSource(data / "walk_tone.mp4", fps=20)
     out = Collect()
     rec = Recorder(dst, source.width, source.height, source.fps)
-    pipe = LivePipeline(source, LiveStyles(two_styles, threads=1), LiveControls(list(two_styles)), [out, rec])
+    pipe = LivePipeline(source, Painter(two_styles, threads=1), LiveControls(list(two_styles)), [out, rec])
     summary = pipe.run()
     import av
 
@@ -254,7 +285,7 @@ def test_snapshot_and_quit_from_controls(data: Path, tmp_path: Path, two_styles)
                 controls.press({2: "n", 3: "s", 6: "q"}.get(len(set(self.indices))))
 
     out = PressKeys()
-    summary = LivePipeline(PacedSource(data / "walk_tone.mp4", fps=30), LiveStyles(two_styles, threads=1), controls,
+    summary = LivePipeline(PacedSource(data / "walk_tone.mp4", fps=30), Painter(two_styles, threads=1), controls,
                            [out], snapshot_dir=tmp_path).run()
     assert summary["frames_shown"] == 6, "q ends the run"
     assert out.styles[:2] == ["tiny", "tiny"] and out.styles[-1] == "other"

@@ -16,7 +16,9 @@ from conftest import decode_video
 from rtstyle.controls import KEYS, ControlState, LiveControls, key_name
 from rtstyle.errors import SinkError
 from rtstyle.frames import VideoFrame
-from rtstyle.live import LivePipeline, LiveStatus, LiveStyles
+from rtstyle.live import LivePipeline
+from rtstyle.outputs import LiveStatus
+from rtstyle.painter import Painter
 from rtstyle.sources import PacedSource
 from rtstyle.vcam import VirtualCamera
 from rtstyle.window import NO_GUI, WindowOutput, draw_hud, gui_backend, key_help
@@ -147,7 +149,7 @@ def test_window_shows_frames_and_obeys_hotkeys(xvfb: str, data: Path, tmp_path: 
     typist = threading.Thread(target=type_keys, daemon=True)
     typist.start()
     source = PacedSource(data / "walk_tone.mp4", loop=True, fps=20)
-    summary = LivePipeline(source, LiveStyles(styles, threads=1), controls, [WindowOutput(controls), Record()],
+    summary = LivePipeline(source, Painter(styles, threads=1), controls, [WindowOutput(controls), Record()],
                            snapshot_dir=tmp_path).run(duration=15)
     typist.join(timeout=5)
     assert controls.quitting and summary["seconds"] < 15, "q in the window ended the run"

@@ -15,6 +15,7 @@ import pytest
 import rtstyle
 from conftest import decode_video
 from rtstyle import metrics, temporal
+from rtstyle.painter import Look, Painter
 from rtstyle.pipeline import render_video
 from rtstyle.sinks import VideoFileSink
 from rtstyle.sources import VideoFileSource, read_image
@@ -134,10 +135,17 @@ def test_bad_settings_are_refused():
         temporal.make_smoother("ema", 1.0)
 
 
+class FilterPainter(Painter):
+    """The render scheduler's real painter, with OpenCV's stylization filter as the style."""
+
+    def paint(self, rgb: np.ndarray, look: Look) -> np.ndarray:
+        return paint(rgb)
+
+
 def render_painted(src: Path, dst: Path, smoother: temporal.Smoother | None) -> rtstyle.RenderReport:
     source = VideoFileSource(src)
     sink = VideoFileSink(dst, source.width, source.height, source.time_base, source.fps)
-    return render_video(source, sink, paint, smoother=smoother)
+    return render_video(source, sink, FilterPainter({"filter": "unused"}, smoother), Look("filter"))
 
 
 def test_render_pipeline_smooths_in_order(data: Path, tmp_path: Path):
