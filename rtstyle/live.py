@@ -256,7 +256,7 @@ class LivePipeline:
             "dropped_before_output": self.stylized.dropped, "dropped": self.dropped,
             "dropped_rate": round(self.dropped / s.captured, 4) if s.captured else 0.0,
             "output_fps": round(s.shown / self.seconds, 2) if self.seconds else 0.0,
-            "out_of_order": s.out_of_order,
+            "out_of_order": s.out_of_order, "smoothing": self.controls.state().smoothing,
             "inference_ms": s.inference.summary(), "latency_ms": s.latency.summary(),
         }
 

@@ -17,6 +17,7 @@ from rtstyle.cli import main
 from rtstyle.controls import ControlState, LiveControls
 from rtstyle.frames import VideoFrame
 from rtstyle.live import LatestSlot, LivePipeline
+from rtstyle.models import by_cost
 from rtstyle.outputs import LiveStatus
 from rtstyle.painter import Look, Painter
 from rtstyle.recorder import Recorder
@@ -306,6 +307,49 @@ def test_live_command_scripted_run(data: Path, tmp_path: Path, two_styles):
     assert summary["frames_captured"] >= 30, "looped past the clip's 30 frames at 20 fps in 2 s"
     frames = decode_video(rec)
     assert len(frames) == summary["frames_shown"] and frames[0].shape == (120, 160, 3)
+
+
+def test_live_smooths_by_default_and_starts_on_the_cheapest_style(data: Path, tmp_path: Path):
+    """`--smooth flow` (the default) is on from the first frame: the page's state says so and
+    the recording flickers less than one made with `--smooth none` (E_warp along the clip's
+    motion). No --style: the cheapest installed style, said on start. 5 fps: nothing dropped,
+    so the recording's frames are the clip's first ones."""
+    runs = {}
+    for mode in ("flow", "none"):
+        rec, log = tmp_path / f"{mode}.mp4", tmp_path / f"{mode}.json"
+        result = CliRunner().invoke(main, ["live", "--source", str(data / "walk_tone.mp4"), "--fps", "5",
+                                           "--duration", "1.5", "--threads", "1", "--no-window", "--record", str(rec),
+                                           "--smooth", mode, "--log-json", str(log)])
+        assert result.exit_code == 0, result.output
+        summary = json.loads(log.read_text())
+        assert summary["dropped"] == 0 and summary["frames_shown"] >= 5
+        assert summary["smoothing"] == (mode == "flow")
+        cheapest = by_cost(rtstyle.list_styles())[0].name
+        assert f"{cheapest} (the cheapest installed style" in result.output
+        assert "the recording has no sound" in result.output, "the clip's audio is not silently dropped"
+        runs[mode] = rtstyle.metrics.flicker(rec, data / "walk_tone.mp4").e_warp
+    assert runs["flow"] < 0.6 * runs["none"], runs
+
+
+def test_live_takes_the_style_names_render_takes(data: Path, tmp_path: Path):
+    for style, label in (("multistyle26:7", "multistyle26:night_fauve"), ("night_fauve", "multistyle26:night_fauve")):
+        log = tmp_path / "log.json"
+        result = CliRunner().invoke(main, ["live", "--source", str(data / "walk_tone.mp4"), "--size", "96x72",
+                                           "-s", style, "--threads", "1", "--no-window", "--serve", "127.0.0.1:0",
+                                           "--duration", "0.5", "--log-json", str(log)])
+        assert result.exit_code == 0, result.output
+        assert f"style {label} on" in result.output
+        assert json.loads(log.read_text())["frames_shown"] >= 1
+
+
+def test_live_checks_the_camera_before_loading_a_model(data: Path):
+    """Names are resolved first (cheap), then the camera is opened, then models load: a model
+    that would fail to load (here: not an image model) is never reached without a camera."""
+    not_a_style = Path(rtstyle.models.find_model("arbitrary_predict").path)
+    result = CliRunner().invoke(main, ["live", "--camera", "/dev/video-none", "-s", str(not_a_style), "--no-window"])
+    assert result.exit_code == 1 and "no camera at /dev/video-none" in result.output
+    assert "not a style model" in CliRunner().invoke(main, ["live", "--source", str(data / "walk_tone.mp4"), "-s",
+                                                            str(not_a_style), "--no-window"]).output
 
 
 @pytest.mark.parametrize("args, message", [
