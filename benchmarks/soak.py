@@ -199,7 +199,7 @@ def soak_render(style: str, frames: int, size: tuple[int, int], interval: float,
                             smooth=rtstyle.make_smoother("flow"))
     samples = sampler.finish()
     figures = analyse(samples, before, settled(before), warmup)
-    figures.update(fps=round(report.fps, 1), audio=report.audio, frames_in=report.frames_in)
+    figures.update(fps=round(report.processing_fps, 1), audio=report.audio, frames_in=report.frames_in)
     return {"figures": figures, "samples": [asdict(s) for s in samples]}
 
 

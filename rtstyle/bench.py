@@ -109,6 +109,15 @@ def default_models() -> list[ModelCard]:
     return [c for c in list_styles() if c.info.get("precision") != "int8"]
 
 
+def representatives(cards: list[ModelCard]) -> list[str]:
+    """One model per architecture: timings depend on the graph, not the weights, so the rest of
+    a family (the eight ``*_fast`` styles, say) would only repeat the first one's row."""
+    seen: dict[str, str] = {}
+    for card in cards:
+        seen.setdefault(json.dumps(card.info.get("net", card.name), sort_keys=True), card.name)
+    return list(seen.values())
+
+
 def _frames(width: int, height: int, count: int) -> list[np.ndarray]:
     """Distinct frames of one size, so no cache effect flatters the timing (content does not change speed)."""
     rng = np.random.default_rng(0)
@@ -217,11 +226,13 @@ def _run_video(case: Case, style: str | Path, result: Result, warmup: int) -> No
 
 
 def plan(styles: list[str], sizes: list[str], providers: list[str], precisions: list[str],
-         threads: list[int | None], scale: float | None = None, video: Path | None = None) -> list[Case]:
-    """Every combination asked for; defaults: ``default_models()``, every provider this
-    onnxruntime build has, fp32, ORT's thread count."""
+         threads: list[int | None], scale: float | None = None, video: Path | None = None,
+         every_model: bool = False) -> list[Case]:
+    """Every combination asked for; defaults: one model per architecture of ``default_models()``
+    (``every_model``: all of them), every provider this onnxruntime build has, fp32, ORT's thread count."""
     if not styles:
-        styles = [c.name for c in default_models()]
+        cards = default_models()
+        styles = [c.name for c in cards] if every_model else representatives(cards)
         if not styles:
             raise RtstyleError("no style models found (see `rtstyle models`)")
     if not providers:

@@ -201,7 +201,7 @@ def render(src: str, dst: Path, style: str | None, mix: str | None, style_images
 
         report = rtstyle.render(src, dst, stylizer, overwrite=overwrite, crf=crf, smooth=smoother,
                                 on_frame=on_frame, stop=stop, stream_timeout=stream_timeout, workers=workers)
-    summary = (f"{report.frames_out} frames in {report.seconds:.1f} s ({report.fps:.1f} fps), "
+    summary = (f"{report.frames_out} frames in {report.seconds:.1f} s ({report.processing_fps:.1f} fps), "
                f"audio {report.audio} -> {dst}")
     if report.skipped_packets or report.damaged_packets:
         summary += (f"; damaged input: {report.damaged_packets} packet(s) decoded with errors, "
@@ -346,7 +346,10 @@ def _listed(values: tuple[str, ...]) -> list[str]:
 
 
 @main.command()
-@click.option("--style", "-s", "styles", multiple=True, help="model name or .onnx path; repeatable (default: all)")
+@click.option("--style", "-s", "styles", multiple=True,
+              help="model name or .onnx path; repeatable [default: one model per architecture, see --all]")
+@click.option("--all", "every_model", is_flag=True,
+              help="every installed model, not one per architecture (models of one architecture run alike)")
 @click.option("--size", "sizes", multiple=True, default=("320x180", "640x360"), show_default=True,
               help="WIDTHxHEIGHT or 720p/1080p; repeatable or comma-separated")
 @click.option("--provider", "providers", multiple=True,
@@ -363,14 +366,18 @@ def _listed(values: tuple[str, ...]) -> list[str]:
 @click.option("--json", "json_out", type=click.Path(path_type=Path), default=None, help="write JSON here (- = stdout)")
 @click.option("--plot", "plot_out", type=click.Path(path_type=Path), default=None,
               help="write latency distributions as an image (needs rtstyle[plot])")
-def bench(styles: tuple[str, ...], sizes: tuple[str, ...], providers: tuple[str, ...], precisions: tuple[str, ...],
+def bench(styles: tuple[str, ...], every_model: bool, sizes: tuple[str, ...], providers: tuple[str, ...], precisions: tuple[str, ...],
           threads: tuple[int, ...], scale: float | None, warmup: int, frames: int, video: Path | None,
           json_out: Path | None, plot_out: Path | None) -> None:
     """Measure per-stage latency (p50/p95/p99) and fps of models on this machine."""
     from rtstyle import bench as b
 
     cases = b.plan(_listed(styles), _listed(sizes), _listed(providers), _listed(precisions), list(threads),
-                   scale, video)
+                   scale, video, every_model)
+    if not styles and not every_model:
+        names = sorted({c.style for c in cases})
+        click.echo(f"measuring one model per architecture: {', '.join(names)} (--all for every installed model)",
+                   err=True)
     models = rtstyle.list_models()
     results = []
     for i, case in enumerate(cases, 1):
@@ -400,7 +407,15 @@ def bench(styles: tuple[str, ...], sizes: tuple[str, ...], providers: tuple[str,
               help="the same video stylized without smoothing: adds the fidelity figure")
 def flicker(stylized: Path, reference: Path, per_frame: Path | None) -> None:
     """Measure the flicker of STYLIZED: warping error (Lai et al. 2018) along the reference's motion."""
-    click.echo(metrics.flicker(stylized, reference, per_frame).summary())
+    report = metrics.flicker(stylized, reference, per_frame)
+    click.echo(report.summary())
+    times = f" (here {report.e_warp / report.floor:.1f}x the floor)" if report.floor > 0 else ""
+    click.echo("How to read it: E_warp is how much each frame differs from the previous one moved along the "
+               "reference's motion; lower is steadier. The original video's figure is the floor: the change its "
+               f"own noise and lighting leave, which no smoothing should go below{times}.")
+    if report.fidelity is not None:
+        click.echo("Fidelity is how far smoothing moved the picture from the per-frame style (0 to 1, lower = more "
+                   "faithful): a smoother that wins on E_warp by blurring loses here.")
 
 
 @main.command()

@@ -62,7 +62,9 @@ class RenderReport:
     check: avcheck.AVCheck | None = None  # the output read back and compared with the input
 
     @property
-    def fps(self) -> float:
+    def processing_fps(self) -> float:
+        """Frames rendered per second of wall-clock time: how fast this machine rendered,
+        not the video's own frame rate."""
         return self.frames_out / self.seconds if self.seconds else 0.0
 
 

@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -86,10 +87,25 @@ def test_virtual_camera_sends_frames_or_says_how_to_get_a_backend():
         assert "v4l2loopback" in str(e) or "OBS" in str(e)
         assert "\n" not in str(e)
         return
-    frame = VideoFrame(np.zeros((240, 320, 3), np.uint8), 0)
+    # A backend exists: what is sent must be what a video app reads from the device.
+    pattern = np.zeros((240, 320, 3), np.uint8)
+    pattern[:, :160] = (230, 40, 40)
+    pattern[120:, 160:] = (40, 200, 60)
     status = LiveStatus("a", 0.0, 0.0, 0.0, 0.0, 1, 0, ControlState("a", 1.0, False, False, True, ""))
-    cam.show(frame, status)
-    cam.close()
+    reader = None
+    try:
+        for i in range(10):
+            cam.show(VideoFrame(pattern, i), status)
+        reader = cv2.VideoCapture(cam.device)
+        cam.show(VideoFrame(pattern, 10), status)
+        ok, bgr = reader.read()
+        assert ok, f"nothing could be read back from {cam.device}"
+        seen = cv2.resize(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), (320, 240))
+        assert np.abs(seen.astype(int) - pattern.astype(int)).mean() < 12, "the device shows another picture"
+    finally:
+        if reader is not None:
+            reader.release()
+        cam.close()
 
 
 @pytest.fixture

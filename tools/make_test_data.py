@@ -85,12 +85,22 @@ def random_models(data: Path) -> None:
     from tools.export import export
     from tools.transformer_net import NetConfig, TransformerNet
 
-    for seed, name, title, cfg in ((0, "tiny", "tiny random test net", NetConfig((8, 16, 32), 2)),
-                                   (7, "other", "second random net", NetConfig((8, 16, 32), 2)),
-                                   (0, "fast_random", "fast architecture with random weights (tests only)",
-                                    NetConfig((16, 32, 64), 3, True, out_kernel=3))):
+    for seed, name, title, cfg, visible in (
+            (0, "tiny", "tiny random test net", NetConfig((8, 16, 32), 2), True),
+            (7, "other", "second random net", NetConfig((8, 16, 32), 2), True),
+            (0, "fast_random", "fast architecture with random weights (tests only)",
+             NetConfig((16, 32, 64), 3, True, out_kernel=3), False)):
         torch.manual_seed(seed)
-        export(TransformerNet(cfg), data / f"{name}.onnx", {"name": name, "title": title})
+        net = TransformerNet(cfg)
+        if visible:
+            # At its random start a net paints near-black (its output sits around 0 before the
+            # clamp to [0, 1]): scale the last convolution so the test styles paint mid-grey
+            # textures that follow the picture, which tests of strength, colours and upsampling need.
+            last = [m for m in net.modules() if isinstance(m, torch.nn.Conv2d)][-1]
+            with torch.no_grad():
+                last.weight.mul_(20.0)
+                last.bias.fill_(128.0)
+        export(net, data / f"{name}.onnx", {"name": name, "title": title})
 
 
 def main() -> None:
