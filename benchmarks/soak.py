@@ -35,7 +35,7 @@ import onnxruntime as ort
 import numpy as np
 
 import rtstyle
-from benchmarks.common import EXAMPLE, fit
+from benchmarks.common import EXAMPLE, fit, splice
 from rtstyle.controls import LiveControls
 from rtstyle.frames import VideoFrame, parse_size
 from rtstyle.live import LivePipeline
@@ -284,6 +284,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1, help="inference threads")
     ap.add_argument("--json", type=Path, help="write every sample and the figures here")
     ap.add_argument("--markdown", type=Path, help="write the summary table here")
+    ap.add_argument("--doc", type=Path, help="put the table into this doc's soak block (raw output: --json)")
     args = ap.parse_args()
     result: dict = {"style": args.style, "warmup": args.warmup,
                     "machine": f"{os.cpu_count()} CPUs, onnxruntime {ort.__version__}, av {av.__version__}"}
@@ -302,6 +303,8 @@ def main() -> None:
         if path:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text + "\n")
+    if args.doc:
+        splice(args.doc, "soak", table, args.json)
 
 
 if __name__ == "__main__":

@@ -35,13 +35,16 @@ class Engine:
     runs on OpenVINO only (the fp32 file, computed in bfloat16 on the CPU). ``shape`` (the
     padded input tensor's shape, if known) fixes TensorRT's optimization profile.
     ``io_binding`` defaults to on for GPU providers. ``spin`` lets idle ORT worker threads
-    busy-wait for the next operator; off by default because in a pipeline those cycles are
-    what decode and encode threads need (benchmarks/fast_path.py, section B and E).
+    busy-wait for the next operator (ORT's own default, kept): measured faster or equal
+    here, also inside the pipeline where decode and encode threads want the same cores
+    (docs/cpu_report/fast_path.txt: section B, 2 threads 23.1 ms spinning vs 28.2 ms not;
+    section E, render 37.8 vs 37.7 fps, live p50 latency 25.5 vs 30.6 ms). ``spin=False``
+    is for machines shared with other work.
     """
 
     def __init__(self, path: str | Path, providers: str | list[str] = "auto", threads: int | None = None,
                  precision: str = "fp32", gpu: GpuOptions | None = None, shape: tuple[int, ...] | None = None,
-                 io_binding: bool | None = None, spin: bool = False):
+                 io_binding: bool | None = None, spin: bool = True):
         self.path = Path(path)
         if not self.path.is_file():
             raise ModelError(f"model file not found: {self.path}")

@@ -6,6 +6,7 @@ import time
 import tracemalloc
 from pathlib import Path
 
+import av
 import cv2
 import numpy as np
 import pytest
@@ -313,10 +314,11 @@ def test_live_command_scripted_run(data: Path, tmp_path: Path, two_styles):
 
 
 def test_live_smooths_by_default_and_starts_on_the_cheapest_style(data: Path, tmp_path: Path):
-    """`--smooth flow` (the default) is on from the first frame: the page's state says so and
-    the recording flickers less than one made with `--smooth none` (E_warp along the clip's
-    motion). No --style: the cheapest installed style, said on start. 5 fps: nothing dropped,
-    so the recording's frames are the clip's first ones."""
+    """`--smooth flow` (the default) is on from the first frame: the state says so and the
+    recording flickers less than one made with `--smooth none` (E_warp along the clip's motion).
+    No --style: the cheapest installed style, said on start. Each recorded frame is matched to
+    the clip's frame by its timestamp (capture time), so a frame dropped under load changes nothing."""
+    clip = decode_video(data / "walk_tone.mp4")
     runs = {}
     for mode in ("flow", "none"):
         rec, log = tmp_path / f"{mode}.mp4", tmp_path / f"{mode}.json"
@@ -325,12 +327,15 @@ def test_live_smooths_by_default_and_starts_on_the_cheapest_style(data: Path, tm
                                            "--smooth", mode, "--log-json", str(log)])
         assert result.exit_code == 0, result.output
         summary = json.loads(log.read_text())
-        assert summary["dropped"] == 0 and summary["frames_shown"] >= 5
-        assert summary["smoothing"] == (mode == "flow")
+        assert summary["smoothing"] == (mode == "flow") and summary["frames_shown"] >= 4
         cheapest = by_cost(rtstyle.list_styles())[0].name
         assert f"{cheapest} (the cheapest installed style" in result.output
         assert "the recording has no sound" in result.output, "the clip's audio is not silently dropped"
-        runs[mode] = rtstyle.metrics.flicker(rec, data / "walk_tone.mp4").e_warp
+        meter = rtstyle.metrics.WarpError(1)
+        with av.open(str(rec)) as c:
+            for frame in c.decode(video=0):
+                meter.add(clip[round(frame.time * 5)], [frame.to_ndarray(format="rgb24")])
+        runs[mode] = meter.values[0]
     assert runs["flow"] < 0.6 * runs["none"], runs
 
 
