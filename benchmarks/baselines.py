@@ -33,7 +33,7 @@ from benchmarks.common import make_clip, time_calls
 from rtstyle import frames
 from rtstyle.bench import default_models, representatives
 from rtstyle.engine import Engine
-from rtstyle.models import ModelCard, find_model
+from rtstyle.models import find_model
 from rtstyle.providers import OPENVINO
 from rtstyle.sources import VideoFileSource
 from tools.export import export, load_checkpoint

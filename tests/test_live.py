@@ -15,7 +15,7 @@ from click.testing import CliRunner
 import rtstyle
 from conftest import decode_video
 from rtstyle.cli import main
-from rtstyle.controls import ControlState, LiveControls
+from rtstyle.controls import LiveControls
 from rtstyle.frames import VideoFrame
 from rtstyle.live import LatestSlot, LivePipeline
 from rtstyle.models import by_cost
