@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import threading
 import time
@@ -171,3 +172,31 @@ def test_window_shows_frames_and_obeys_hotkeys(xvfb: str, data: Path, tmp_path: 
     assert controls.quitting and summary["seconds"] < 15, "q in the window ended the run"
     assert seen[0] == "tiny" and seen[-1] == "tiny2"
     assert len(list(tmp_path.glob("rtstyle-*.png"))) == 1
+
+
+def test_outputs_open_from_the_table_and_a_failure_closes_the_open_ones(tmp_path: Path, monkeypatch):
+    """Every output option of `rtstyle live` is one row of rtstyle.outputs.OUTPUTS. When one
+    output fails to open, those already open are closed (the preview's port is free again)."""
+    from rtstyle import outputs
+
+    assert set(outputs.OUTPUTS) == {"window", "serve", "vcam", "record"}
+    opened = []
+    serve = outputs.OUTPUTS["serve"]
+
+    def keep(value: object, ctx: outputs.OutputContext) -> outputs.Opened:
+        output, lines = serve(value, ctx)
+        opened.append(output)
+        return output, lines
+
+    def fail(value: object, ctx: outputs.OutputContext) -> outputs.Opened:
+        raise SinkError("the recording cannot start")  # a later output that fails to open
+
+    monkeypatch.setitem(outputs.OUTPUTS, "serve", keep)
+    monkeypatch.setitem(outputs.OUTPUTS, "record", fail)
+    said: list[str] = []
+    ctx = outputs.OutputContext(64, 48, 10.0, LiveControls(["a"]))
+    with pytest.raises(SinkError, match="cannot start"):
+        outputs.open_outputs({"serve": "127.0.0.1:0", "record": tmp_path / "rec.mp4"}, ctx, said.append)
+    assert len(opened) == 1 and said[0].startswith("browser preview: http://127.0.0.1:")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", opened[0].port))  # free again: the server was closed
