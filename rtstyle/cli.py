@@ -25,6 +25,7 @@ from rtstyle.models import by_cost
 from rtstyle.outputs import OutputContext, open_outputs
 from rtstyle.painter import style_names
 from rtstyle.style_images import ARBITRARY, parse_style_images
+from rtstyle.timing import StageTimer
 
 style_option = click.option("--style", "-s", default=None,
                             help="style name (see `rtstyle models`), MODEL:STYLE of a mixable model, or .onnx path")
@@ -327,12 +328,16 @@ def live(camera: str | None, source: str | None, loop: bool, stream_timeout: flo
 
 
 def _pace(stylizer: rtstyle.Stylizer, src: lv.LiveSource, chosen: bool) -> str:
-    """Time one frame at the source's size and say whether the style keeps up with the source."""
+    """Time frames at the source's size (median of three, after two untimed) and say whether the
+    style keeps up with the source."""
     blank = np.zeros((src.height, src.width, 3), np.uint8)
-    stylizer(blank)  # first-run costs stay out of the timing
-    t = time.perf_counter()
-    stylizer(blank)
-    ms = (time.perf_counter() - t) * 1000
+    for _ in range(2):
+        stylizer(blank)  # first-run costs stay out of the timing
+    timer = StageTimer()
+    for _ in range(3):
+        with timer.time("frame"):
+            stylizer(blank)
+    ms = timer.summary()["frame"].p50_ms
     why = "" if chosen else " (the cheapest installed style; --style chooses, n/p switch)"
     if ms * src.fps <= 1000:
         return f"{stylizer.label}{why}: {ms:.0f} ms a frame, keeps up with {src.fps:g} fps"
