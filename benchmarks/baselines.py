@@ -31,9 +31,9 @@ import torch
 import rtstyle
 from benchmarks.common import make_clip, time_calls
 from rtstyle import frames
-from rtstyle.bench import default_models
+from rtstyle.bench import default_models, representatives
 from rtstyle.engine import Engine
-from rtstyle.models import ModelCard, find_model
+from rtstyle.models import find_model
 from rtstyle.providers import OPENVINO
 from rtstyle.sources import VideoFileSource
 from tools.export import export, load_checkpoint
@@ -110,18 +110,10 @@ def bare_vs_render(name: str, clip: Path, threads: int, tmp: Path) -> dict:
     planned = rtstyle.render(clip, tmp / f"{name}.mp4", rtstyle.load_style(name, providers="cpu", threads=plan_threads),
                              overwrite=True, workers=workers)
     return {"frames": len(tensors), "size": f"{tensors[0].shape[3]}x{tensors[0].shape[2]} (network input)",
-            "bare_inference_fps": bare_fps, "render_fps": planned.fps,
+            "bare_inference_fps": bare_fps, "render_fps": planned.processing_fps,
             "render_plan": f"{workers} frame(s) x {plan_threads or 'ORT default'} thread(s)",
-            "render_over_bare": planned.fps / bare_fps,
-            "render_one_frame_fps": one.fps, "render_one_frame_over_bare": one.fps / bare_fps}
-
-
-def representatives(cards: list[ModelCard]) -> list[str]:
-    """One model per architecture: these timings and ratios depend on the graph, not the weights."""
-    seen: dict[str, str] = {}
-    for card in cards:
-        seen.setdefault(json.dumps(card.info.get("net", card.name), sort_keys=True), card.name)
-    return list(seen.values())
+            "render_over_bare": planned.processing_fps / bare_fps,
+            "render_one_frame_fps": one.processing_fps, "render_one_frame_over_bare": one.processing_fps / bare_fps}
 
 
 def print_tables(results: dict) -> None:

@@ -1,5 +1,5 @@
-"""Helpers shared by the benchmark scripts: a test clip of a chosen size, a timing loop and a
-random-weight fast net."""
+"""Helpers shared by the benchmark scripts: a test clip of a chosen size, a timing loop, a
+random-weight fast net, and the splice that puts a script's figures into its doc."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -83,3 +83,17 @@ def fast_model(folder: Path) -> Path:
     path = folder / "fast_random.onnx"
     export(TransformerNet(PRESETS["fast"]), path, {"name": "fast_random", "title": "latency stand-in"})
     return path
+
+
+def splice(doc: Path, name: str, text: str, raw: Path | None = None) -> None:
+    """Put ``text`` into ``doc`` between the lines ``<!-- begin NAME -->`` and ``<!-- end NAME -->``
+    (the figures of a doc come from the script that measured them, never by hand); ``raw``,
+    the script's full output committed beside the doc, is named under the figures."""
+    begin, end = f"<!-- begin {name} -->", f"<!-- end {name} -->"
+    page = doc.read_text()
+    if begin not in page or end not in page:
+        raise SystemExit(f"{doc} has no {begin} ... {end} block to fill")
+    source = f"\n\nRaw output of that run: [{raw.name}]({raw.relative_to(doc.parent).as_posix()})." if raw else ""
+    head, rest = page.split(begin, 1)
+    tail = rest.split(end, 1)[1]
+    doc.write_text(f"{head}{begin}\n{text.strip()}{source}\n{end}{tail}")

@@ -174,7 +174,7 @@ def end_to_end(model: Path, clip: Path, tmp: Path, threads: int, scale: float | 
         on = "on" if spin else "off"
         stylizer = rtstyle.load_style(model, providers="cpu", threads=plan_threads, scale=scale, spin=spin)
         out[f"render_fps_spin_{on}"] = rtstyle.render(clip, tmp / "fast.mp4", stylizer, overwrite=True,
-                                                      workers=workers).fps
+                                                      workers=workers).processing_fps
         stylizer = rtstyle.load_style(model, providers="cpu", threads=threads, scale=scale, spin=spin)
         out[f"live_spin_{on}"] = live(stylizer, clip, 30.0)
         print(json.dumps(out, default=lambda v: round(v, 2)), flush=True)
@@ -190,7 +190,7 @@ def frames_in_flight(model: Path, clip: Path, tmp: Path, scale: float | None) ->
         row = {"threads": threads, "workers": workers}
         for smooth in ("none", "flow"):
             row[f"render_fps_smooth_{smooth}"] = rtstyle.render(clip, tmp / "f.mp4", stylizer, overwrite=True,
-                                                                smooth=smooth, workers=workers).fps
+                                                                smooth=smooth, workers=workers).processing_fps
         rows.append(row)
         print(json.dumps(row, default=lambda v: round(v, 2)), flush=True)
     return rows
@@ -204,7 +204,7 @@ memory.keep_freed_buffers()  # at every scale here; RTSTYLE_KEEP_BUFFERS=0 turns
 threads, workers = rtstyle.render_plan("cpu")
 stylizer = rtstyle.load_style(sys.argv[3], providers="cpu", threads=threads, scale=float(sys.argv[4]))
 report = rtstyle.render(sys.argv[1], sys.argv[2], stylizer, overwrite=True, workers=workers)
-print(json.dumps({"fps": report.fps, "page_faults_per_frame": resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+print(json.dumps({"fps": report.processing_fps, "page_faults_per_frame": resource.getrusage(resource.RUSAGE_SELF).ru_minflt
                   / report.frames_out}))
 """
 

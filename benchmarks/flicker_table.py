@@ -19,23 +19,28 @@ models (``--style``).
 
     python -m benchmarks.flicker_table --clip ../shared/data/videos/vtest.avi --clip bikes.mp4 \\
         --magenta multistyle26.onnx --magenta-style 19 --magenta-style 13 --still docs/temporal_still.jpg
+    bash benchmarks/docs_figures.sh      # the run behind docs/temporal.md (--raw, --doc)
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 import cv2
 import numpy as np
 import onnxruntime as ort
 
 import rtstyle
-from benchmarks.common import fast_model
+from benchmarks.common import fast_model, splice
 from rtstyle import flow, metrics, temporal
 from rtstyle.sources import VideoFileSource
 
@@ -232,12 +237,37 @@ def main() -> None:
     ap.add_argument("--ema", default="0.3,0.5,0.6,0.7,0.8", help="ema strengths to sweep")
     ap.add_argument("--deadband", type=float, default=4.0)
     ap.add_argument("--still", type=Path, help="write a side-by-side still of the first clip and style here")
+    ap.add_argument("--raw", type=Path, help="also write the whole output here (committed beside the doc)")
+    ap.add_argument("--doc", type=Path, help="put the tables into this doc's flicker_table block")
     a = ap.parse_args()
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(Tee(sys.stdout, printed)):
+        run(a)
+    if a.raw:
+        a.raw.parent.mkdir(parents=True, exist_ok=True)
+        a.raw.write_text(printed.getvalue())
+    if a.doc:
+        splice(a.doc, "flicker_table", printed.getvalue(), a.raw)
+
+
+class Tee(io.TextIOBase):
+    """Writes to several streams: the terminal and the copy for --raw and --doc."""
+
+    def __init__(self, *streams: TextIO):
+        self.streams = streams
+
+    def write(self, text: str) -> int:
+        for stream in self.streams:
+            stream.write(text)
+        return len(text)
+
+
+def run(a: argparse.Namespace) -> None:
 
     cv2.setNumThreads(a.threads)
     styles: list[tuple[str, Stylize]] = [(f"magenta{i}", MagentaStyle(a.magenta, i, a.threads))
                                          for i in a.magenta_style]
-    styles += [(s.name, s) for s in (rtstyle.load_style(name, threads=a.threads) for name in a.style)]
+    styles += [(s.label, s) for s in (rtstyle.load_style(name, threads=a.threads) for name in a.style)]
     setups = configs([float(s) for s in a.ema.split(",")], a.strength, a.deadband)
     print(f"{WIDTH}x{HEIGHT}, up to {a.frames} frames per clip. E_warp x 1e3; fidelity = mean "
           f"|smoothed - per-frame| (RGB 0-1) x 1e3, lower = closer to the per-frame style\n")

@@ -24,7 +24,9 @@ import numpy as np
 import rtstyle
 from benchmarks.common import fast_model
 from rtstyle.controls import LiveControls
-from rtstyle.live import LivePipeline, LiveStyles, resolve_styles
+from rtstyle.frames import parse_size
+from rtstyle.live import LivePipeline
+from rtstyle.painter import Painter, style_names
 from rtstyle.sources import PacedSource
 
 CLIP = Path(__file__).resolve().parent.parent / "examples" / "pedestrians.mp4"
@@ -57,11 +59,11 @@ def engine_ms(style: str, size: tuple[int, int], threads: int | None, runs: int 
 
 def run_once(style: str, size: tuple[int, int], fps: float, scale: float, seconds: float,
              threads: int | None) -> dict:
-    paths = resolve_styles([style])
-    styles = LiveStyles(paths, threads=threads, scale=scale)
-    styles.get(next(iter(paths)))  # load before the clock starts
+    named = style_names([style])
+    painter = Painter(named, threads=threads, scale=scale)
+    painter.stylizer(next(iter(named)))  # load before the clock starts
     source = PacedSource(CLIP, loop=True, size=size, fps=fps)
-    return LivePipeline(source, styles, LiveControls(list(paths))).run(duration=seconds)
+    return LivePipeline(source, painter, LiveControls(list(named), smoothing=False)).run(duration=seconds)
 
 
 def main() -> None:
@@ -74,7 +76,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, default=None)
     args = ap.parse_args()
-    size = tuple(int(v) for v in args.size.split("x"))
+    size = parse_size(args.size)
 
     with tempfile.TemporaryDirectory() as tmp:
         style, note = (args.style, f"style {args.style}") if args.style else fastest_style(Path(tmp))

@@ -25,6 +25,8 @@ from pathlib import Path
 
 import av
 
+from benchmarks.common import splice
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
 CLIPS = ("walk_tone.mp4", "damaged.avi")
@@ -131,7 +133,7 @@ def table(outcomes: list[Outcome]) -> str:
         lines.append(f"| {clip} with flipped bytes | {sum(n.values())} | {n['rendered']} | {n['clear error']} | "
                      f"{n['FAILED']} |")
     errors = Counter(re.sub(r"\d+", "N", o.detail)[:90] for o in outcomes if o.result == "clear error")
-    lines += ["", "clear errors seen:"] + [f"  {k}  (x{v})" for k, v in errors.most_common()]
+    lines += ["", "Clear errors seen:", ""] + [f"- `{k}` (x{v})" for k, v in errors.most_common()]
     lines += [f"FAILED {o.case} ({o.flips} flips, {o.region}): {o.detail}" for o in outcomes if o.result == "FAILED"]
     return "\n".join(lines)
 
@@ -142,6 +144,7 @@ def main() -> None:
     ap.add_argument("--cases", type=int, default=30)
     ap.add_argument("--timeout", type=float, default=TIMEOUT, help="seconds per case")
     ap.add_argument("--json", type=Path, help="write every outcome here")
+    ap.add_argument("--doc", type=Path, help="put the table into this doc's mutation block (raw output: --json)")
     args = ap.parse_args()
     outcomes = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -155,6 +158,8 @@ def main() -> None:
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps([asdict(o) for o in outcomes], indent=1) + "\n")
+    if args.doc:
+        splice(args.doc, "mutation", table(outcomes), args.json)
     sys.exit(1 if any(o.result == "FAILED" for o in outcomes) else 0)
 
 

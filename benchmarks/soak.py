@@ -35,10 +35,12 @@ import onnxruntime as ort
 import numpy as np
 
 import rtstyle
-from benchmarks.common import EXAMPLE, fit
+from benchmarks.common import EXAMPLE, fit, splice
 from rtstyle.controls import LiveControls
-from rtstyle.frames import VideoFrame
-from rtstyle.live import LivePipeline, LiveStatus, LiveStyles, resolve_styles
+from rtstyle.frames import VideoFrame, parse_size
+from rtstyle.live import LivePipeline
+from rtstyle.outputs import LiveStatus
+from rtstyle.painter import Look, Painter, style_names
 from rtstyle.sinks import VideoFileSink
 from rtstyle.sources import PacedSource, VideoFileSource
 
@@ -197,7 +199,7 @@ def soak_render(style: str, frames: int, size: tuple[int, int], interval: float,
                             smooth=rtstyle.make_smoother("flow"))
     samples = sampler.finish()
     figures = analyse(samples, before, settled(before), warmup)
-    figures.update(fps=round(report.fps, 1), audio=report.audio, frames_in=report.frames_in)
+    figures.update(fps=round(report.processing_fps, 1), audio=report.audio, frames_in=report.frames_in)
     return {"figures": figures, "samples": [asdict(s) for s in samples]}
 
 
@@ -218,14 +220,16 @@ class CountingOutput:
 def soak_live(style: str, minutes: float, size: tuple[int, int], fps: float, interval: float, warmup: float,
               threads: int | None) -> dict:
     """Play a real clip looped at ``fps`` through the live pipeline for ``minutes``."""
-    styles = LiveStyles(resolve_styles([style]), threads=threads, smoother=rtstyle.make_smoother("flow"))
-    name = next(iter(styles.paths))
+    styles = Painter(style_names([style]), rtstyle.make_smoother("flow"), threads=threads)
+    name = styles.names[0]
     controls = LiveControls([name], smoothing=True)
     # Load the model and start the thread pools (ORT, OpenCV) before the baseline: two moved
     # frames so the smoother computes a flow.
     picture = np.random.default_rng(0).integers(0, 256, (size[1], size[0], 3), np.uint8)
+    look = Look(name)
     for shift in (0, 2):
-        styles(np.roll(picture, shift, axis=1), controls.state())
+        moved = np.roll(picture, shift, axis=1)
+        styles.settle(moved, styles.paint(moved, look), look)
     output = CountingOutput()
     source = PacedSource(EXAMPLE, loop=True, size=size, fps=fps)
     before = settled()
@@ -267,11 +271,6 @@ def markdown(result: dict) -> str:
     return "\n".join(rows + [""] + [f"- {n}" for n in notes]) + "\n"
 
 
-def parse_size(text: str) -> tuple[int, int]:
-    w, _, h = text.lower().partition("x")
-    return int(w), int(h)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--style", default="starry_night_fast", help="style name or .onnx path")
@@ -285,6 +284,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1, help="inference threads")
     ap.add_argument("--json", type=Path, help="write every sample and the figures here")
     ap.add_argument("--markdown", type=Path, help="write the summary table here")
+    ap.add_argument("--doc", type=Path, help="put the table into this doc's soak block (raw output: --json)")
     args = ap.parse_args()
     result: dict = {"style": args.style, "warmup": args.warmup,
                     "machine": f"{os.cpu_count()} CPUs, onnxruntime {ort.__version__}, av {av.__version__}"}
@@ -303,6 +303,8 @@ def main() -> None:
         if path:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text + "\n")
+    if args.doc:
+        splice(args.doc, "soak", table, args.json)
 
 
 if __name__ == "__main__":

@@ -20,15 +20,16 @@ import cv2  # noqa: F401  isort: skip
 import numpy as np
 
 from rtstyle.errors import ModelError, RtstyleError, SinkError, SourceError, StyleNotFoundError
-from rtstyle.models import ModelCard, list_models
+from rtstyle.models import ModelCard, list_models, list_styles
+from rtstyle.painter import Look, Painter
 from rtstyle.pipeline import RenderReport, render_plan, render_video
 from rtstyle.sinks import VideoFileSink, check_output, write_image
 from rtstyle.sources import STREAM_TIMEOUT, VideoFileSource, read_image
 from rtstyle.stylizer import Stylizer
 from rtstyle.temporal import DEFAULT_MODE, Smoother, make_smoother
 
-__all__ = ["ModelCard", "ModelError", "RenderReport", "RtstyleError", "SinkError", "Smoother", "SourceError",
-           "StyleNotFoundError", "Stylizer", "list_models", "load_style", "make_smoother", "render", "render_plan",
+__all__ = ["Look", "ModelCard", "ModelError", "Painter", "RenderReport", "RtstyleError", "SinkError", "Smoother", "SourceError",
+           "StyleNotFoundError", "Stylizer", "list_models", "list_styles", "load_style", "make_smoother", "render", "render_plan",
            "stylize_image"]
 __version__ = "0.1.0"
 
@@ -78,4 +79,5 @@ def render(src: str | Path, dst: str | Path, style: str | Path | Stylizer, overw
     except BaseException:
         source.close()
         raise
-    return render_video(source, sink, stylizer, on_frame=on_frame, stop=stop, smoother=smoother, workers=workers)
+    painter, look = Painter.of(stylizer, smoother)
+    return render_video(source, sink, painter, look, on_frame=on_frame, stop=stop, workers=workers)

@@ -22,15 +22,18 @@ import numpy as np
 import onnxruntime as ort
 
 from rtstyle.errors import ModelError, RtstyleError
-from rtstyle.models import ModelCard, find_model, list_models
+from rtstyle.frames import parse_size
+from rtstyle.models import ModelCard, find_model, list_models, list_styles
+from rtstyle.painter import Look, Painter
 from rtstyle.pipeline import render_video
-from rtstyle.providers import PREFERENCE, SHORT, resolve
+from rtstyle.providers import PRECISIONS as PROVIDER_PRECISIONS
+from rtstyle.providers import PREFERENCE, SHORT, resolve, usable_cores
 from rtstyle.sinks import VideoFileSink
 from rtstyle.sources import VideoFileSource
 from rtstyle.stylizer import Stylizer
 from rtstyle.timing import StageTimer, Stats
 
-PRECISIONS = ("fp32", "fp16", "bf16", "int8")
+PRECISIONS = (*PROVIDER_PRECISIONS, "int8")  # int8: a quantized copy of the model (tools/quantize.py)
 
 
 @dataclass
@@ -86,7 +89,7 @@ def machine_info() -> dict:
         pass
     import rtstyle
     return {"cpu": cpu, "cores": os.cpu_count(),
-            "cores_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+            "cores_usable": usable_cores(),
             "platform": platform.platform(), "python": platform.python_version(),
             "onnxruntime": ort.__version__, "providers": ort.get_available_providers(),
             "opencv": cv2.__version__, "rtstyle": rtstyle.__version__}
@@ -103,7 +106,16 @@ def int8_variant(card: ModelCard, models: Iterable[ModelCard]) -> ModelCard | No
 def default_models() -> list[ModelCard]:
     """The style models to measure when none are named: int8 variants count as a precision
     of their base model, and helper networks (style predictors) are not style models."""
-    return [c for c in list_models() if c.role == "style" and c.info.get("precision") != "int8"]
+    return [c for c in list_styles() if c.info.get("precision") != "int8"]
+
+
+def representatives(cards: list[ModelCard]) -> list[str]:
+    """One model per architecture: timings depend on the graph, not the weights, so the rest of
+    a family (the eight ``*_fast`` styles, say) would only repeat the first one's row."""
+    seen: dict[str, str] = {}
+    for card in cards:
+        seen.setdefault(json.dumps(card.info.get("net", card.name), sort_keys=True), card.name)
+    return list(seen.values())
 
 
 def _frames(width: int, height: int, count: int) -> list[np.ndarray]:
@@ -188,8 +200,9 @@ def _run_video(case: Case, style: str | Path, result: Result, warmup: int) -> No
     for _ in range(warmup):
         stylizer(first)
     timer = StageTimer()
+    painter, look = Painter.of(stylizer)
 
-    def stylize(rgb: np.ndarray) -> np.ndarray:
+    def paint(rgb: np.ndarray, look: Look) -> np.ndarray:
         with timer.time("stylize"):
             return _timed_stylize(stylizer, timer, rgb)
 
@@ -203,7 +216,8 @@ def _run_video(case: Case, style: str | Path, result: Result, warmup: int) -> No
         frames_of = source.frames
         source.frames = lambda: timer.iterate("decode", frames_of())  # type: ignore[method-assign]
         sink.write = timer.wrap("encode", sink.write)  # type: ignore[method-assign]
-        report = render_video(source, sink, stylize)
+        painter.paint = paint  # type: ignore[method-assign]
+        report = render_video(source, sink, painter, look)
     if report.interrupted:
         raise KeyboardInterrupt
     result.frames, result.seconds = report.frames_out, report.seconds
@@ -212,11 +226,13 @@ def _run_video(case: Case, style: str | Path, result: Result, warmup: int) -> No
 
 
 def plan(styles: list[str], sizes: list[str], providers: list[str], precisions: list[str],
-         threads: list[int | None], scale: float | None = None, video: Path | None = None) -> list[Case]:
-    """Every combination asked for; defaults: ``default_models()``, every provider this
-    onnxruntime build has, fp32, ORT's thread count."""
+         threads: list[int | None], scale: float | None = None, video: Path | None = None,
+         every_model: bool = False) -> list[Case]:
+    """Every combination asked for; defaults: one model per architecture of ``default_models()``
+    (``every_model``: all of them), every provider this onnxruntime build has, fp32, ORT's thread count."""
     if not styles:
-        styles = [c.name for c in default_models()]
+        cards = default_models()
+        styles = [c.name for c in cards] if every_model else representatives(cards)
         if not styles:
             raise RtstyleError("no style models found (see `rtstyle models`)")
     if not providers:
@@ -236,20 +252,6 @@ def plan(styles: list[str], sizes: list[str], providers: list[str], precisions: 
                   for style in styles for provider in providers
                   for precision in precisions or ["fp32"] for t in threads or [None]]
     return cases
-
-
-def parse_size(text: str) -> tuple[int, int]:
-    """``640x360`` -> (640, 360); also 720p / 1080p."""
-    named = {"180p": (320, 180), "360p": (640, 360), "720p": (1280, 720), "1080p": (1920, 1080)}
-    if text in named:
-        return named[text]
-    try:
-        w, h = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise RtstyleError(f"bad size '{text}': use WIDTHxHEIGHT, e.g. 640x360, or 720p") from None
-    if w < 1 or h < 1:
-        raise RtstyleError(f"bad size '{text}': sides must be positive")
-    return w, h
 
 
 def format_table(results: list[Result]) -> str:

@@ -13,19 +13,22 @@ from collections.abc import Callable
 from pathlib import Path
 
 import click
+import numpy as np
 
 import rtstyle
 from rtstyle import live as lv
 from rtstyle import distributed, metrics, temporal
 from rtstyle.batch import FileResult, pair_outputs, render_each, summary_table
 from rtstyle.controls import LiveControls
-from rtstyle.engine import PRECISIONS
+from rtstyle.providers import PRECISIONS, PROVIDERS
 from rtstyle.errors import MissingExtraError, RtstyleError
 from rtstyle.extras import training_tool
-from rtstyle.preview import PreviewServer, parse_address
+from rtstyle.frames import parse_size
+from rtstyle.models import by_cost
+from rtstyle.outputs import OutputContext, open_outputs
+from rtstyle.painter import style_names
 from rtstyle.style_images import ARBITRARY, parse_style_images
-from rtstyle.vcam import VirtualCamera
-from rtstyle.window import WindowOutput, key_help
+from rtstyle.timing import StageTimer
 
 class Number(click.FloatRange):
     """A float in a range that is also a real number: click's range check lets NaN through
@@ -47,7 +50,7 @@ mix_option = click.option("--mix", default=None, help="blend styles of a mixable
 style_image_option = click.option("--style-image", "style_images", multiple=True,
                                   help="a picture as the style (repeat to blend; PICTURE=WEIGHT sets its share)")
 provider_option = click.option("--provider", default="auto", show_default=True,
-                               help="auto, or tensorrt / cuda / openvino / cpu (falls back to CPU)")
+                               help=f"auto, or {' / '.join(p.aliases[0] for p in PROVIDERS)} (falls back to CPU)")
 threads_option = click.option("--threads", type=click.IntRange(1, MAX_THREADS), default=None, help="CPU threads for inference (default: ORT's)")
 precision_option = click.option("--precision", type=click.Choice(PRECISIONS), default="fp32", show_default=True,
                                 help="fp16 needs a GPU provider; bf16 the OpenVINO provider on a CPU with AMX/AVX512-BF16")
@@ -186,7 +189,7 @@ def _announce(stylizer: rtstyle.Stylizer) -> None:
 @main.command()
 def models() -> None:
     """List the style models found on the search path, with their cost and card."""
-    for card in rtstyle.list_models():
+    for card in rtstyle.list_styles():
         click.echo(card.summary())
 
 
@@ -262,7 +265,7 @@ def render(src: tuple[str, ...], dst: Path, style: str | None, mix: str | None, 
             kept = "the file written so far is kept" if dst.exists() else "nothing was kept"
             click.echo(f"\ninterrupted ({interrupt.name}) while finishing: {kept}", err=True)
             sys.exit(interrupt.exit_code)
-    summary = (f"{report.frames_out} frames in {report.seconds:.1f} s ({report.fps:.1f} fps), "
+    summary = (f"{report.frames_out} frames in {report.seconds:.1f} s ({report.processing_fps:.1f} fps), "
                f"audio {report.audio} -> {dst}")
     if report.skipped_packets or report.damaged_packets:
         summary += (f"; damaged input: {report.damaged_packets} packet(s) decoded with errors, "
@@ -372,10 +375,10 @@ def image(src: str, dst: Path, style: str | None, mix: str | None, style_images:
 def _size(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, int] | None:
     if value is None:
         return None
-    w, sep, h = value.lower().partition("x")
-    if not (sep and w.isdigit() and h.isdigit() and int(w) > 0 and int(h) > 0):
-        raise click.BadParameter(f"expected WIDTHxHEIGHT such as 1280x720, got '{value}'")
-    return int(w), int(h)
+    try:
+        return parse_size(value)
+    except RtstyleError as e:
+        raise click.BadParameter(str(e)) from None
 
 
 @main.command()
@@ -395,10 +398,11 @@ def cameras() -> None:
                                       f"to {rtstyle.sources.Reconnect.longest:g} s); end after this many seconds")
 @click.option("--size", callback=_size, help="WIDTHxHEIGHT to ask the camera for (a --source is resized)")
 @click.option("--fps", type=Number(1, 1000), help="rate to ask the camera for (a --source plays at it)")
-@click.option("--scale", type=Number(0.1, 1.0), default=1.0, show_default=True,
-              help="stylize at this fraction of the size, then upscale (faster)")
+@click.option("--scale", type=Number(0.1, 1.0), default=None,
+              help="stylize at this fraction of the size, then guided upsampling (faster) [default: the model's own]")
 @click.option("--style", "-s", "styles", multiple=True,
-              help="style name or .onnx path; repeat for several (n/p switch) [default: all installed]")
+              help="as for render: name, MODEL:STYLE or .onnx path; repeat for several (n/p switch) "
+                   "[default: all installed, cheapest first]")
 @provider_option
 @threads_option
 @precision_option
@@ -416,7 +420,7 @@ def cameras() -> None:
               default=Path("."), show_default=True, help="where the snapshot key saves PNGs")
 @smooth_options
 def live(camera: str | None, source: str | None, loop: bool, stream_timeout: float, camera_timeout: float,
-         size: tuple[int, int] | None, fps: float | None, scale: float, styles: tuple[str, ...], provider: str,
+         size: tuple[int, int] | None, fps: float | None, scale: float | None, styles: tuple[str, ...], provider: str,
          threads: int | None, precision: str, strength: float,
          keep_colours: bool, window: bool | None, serve: str | None, vcam: bool, record: Path | None,
          overwrite: bool, duration: float | None, log_json: Path | None, snapshot_dir: Path, smooth: str,
@@ -428,24 +432,31 @@ def live(camera: str | None, source: str | None, loop: bool, stream_timeout: flo
         rtstyle.sinks.check_output(record, overwrite)
     if log_json:
         rtstyle.sinks.check_output(log_json, overwrite=True)
-    paths = lv.resolve_styles(list(styles) or [c.name for c in rtstyle.list_models() if c.role == "style"])
-    if not paths:
+    named = style_names(styles) if styles else {c.name: c.name for c in by_cost(rtstyle.list_styles())}
+    if not named:
         raise rtstyle.StyleNotFoundError("no styles installed: give --style NAME or --style PATH.onnx")
-    controls = LiveControls(list(paths), strength=strength, keep_colours=keep_colours)
-    stylers = lv.LiveStyles(paths, providers=provider, threads=threads, scale=scale, precision=precision,
-                            smoother=rtstyle.make_smoother(smooth, smooth_strength, deadband))
-    _announce(stylers.get(controls.styles[0]))
+    # The camera (or file) first: a missing camera must not wait for a model to load.
     if source is not None:
         src: lv.LiveSource = rtstyle.sources.PacedSource(source, loop=loop, size=size, fps=fps, timeout=stream_timeout)
     else:
         src = rtstyle.sources.CameraSource(camera or 0, size=size, fps=fps,
                                            reconnect=rtstyle.sources.Reconnect(give_up=camera_timeout))
-    click.echo(src.describe(), err=True)
     interrupt = click.get_current_context().with_resource(Interrupt())
     try:
-        outputs = _live_outputs(src, controls, window, serve, vcam, record)
+        click.echo(src.describe(), err=True)
+        controls = LiveControls(list(named), strength=strength, keep_colours=keep_colours,
+                                smoothing=smooth != "none" or deadband > 0)
+        painter = rtstyle.Painter(named, rtstyle.make_smoother(smooth, smooth_strength, deadband),
+                                  providers=provider, threads=threads, scale=scale, precision=precision)
+        first = painter.stylizer(controls.styles[0])
+        _announce(first)
+        click.echo(_pace(first, src, chosen=bool(styles)), err=True)
+        ctx = OutputContext(src.width, src.height, src.fps, controls, source)
+        outputs = open_outputs({"window": not (serve or vcam or record) if window is None else window,
+                                "serve": serve, "vcam": vcam, "record": record}, ctx,
+                               say=lambda line: click.echo(line, err=True))
         interrupt.arm(controls.quit)  # Ctrl-C and SIGTERM end the session like the quit key
-        summary = lv.LivePipeline(src, stylers, controls, outputs, snapshot_dir).run(duration)  # closes outputs
+        summary = lv.LivePipeline(src, painter, controls, outputs, snapshot_dir).run(duration)  # closes outputs
     finally:
         src.close()
     if log_json:
@@ -456,35 +467,22 @@ def live(camera: str | None, source: str | None, loop: bool, stream_timeout: flo
                f"latency p50 {lat['p50']:.0f} ms, p95 {lat['p95']:.0f} ms", err=True)
 
 
-def _live_outputs(src: lv.LiveSource, controls: LiveControls, window: bool | None, serve: str | None, vcam: bool,
-                  record: Path | None) -> list[lv.Output]:
-    """Open the chosen live outputs; on a failure close the ones already open."""
-    if window is None:
-        window = not (serve or vcam or record)
-    opened: list[lv.Output] = []
-    try:
-        if window:
-            opened.append(WindowOutput(controls))
-            click.echo(f"window keys: {key_help()}", err=True)
-        if serve:
-            host, port = parse_address(serve)
-            server = PreviewServer(host, port, controls)
-            opened.append(server)
-            click.echo(f"browser preview: {server.url}  (MJPEG stream: {server.link('stream.mjpg')})", err=True)
-            if server.token:
-                click.echo("note: the preview is open to the network; only the URL's token lets a client in",
-                           err=True)
-        if vcam:
-            cam = VirtualCamera(src.width, src.height, src.fps)
-            opened.append(cam)
-            click.echo(f"virtual camera: {cam.device}", err=True)
-        if record:
-            opened.append(lv.Recorder(record, src.width, src.height, src.fps))
-    except BaseException:
-        for output in opened:
-            output.close()
-        raise
-    return opened
+def _pace(stylizer: rtstyle.Stylizer, src: lv.LiveSource, chosen: bool) -> str:
+    """Time frames at the source's size (median of three, after two untimed) and say whether the
+    style keeps up with the source."""
+    blank = np.zeros((src.height, src.width, 3), np.uint8)
+    for _ in range(2):
+        stylizer(blank)  # first-run costs stay out of the timing
+    timer = StageTimer()
+    for _ in range(3):
+        with timer.time("frame"):
+            stylizer(blank)
+    ms = timer.summary()["frame"].p50_ms
+    why = "" if chosen else " (the cheapest installed style; --style chooses, n/p switch)"
+    if ms * src.fps <= 1000:
+        return f"{stylizer.label}{why}: {ms:.0f} ms a frame, keeps up with {src.fps:g} fps"
+    return (f"{stylizer.label}{why}: {ms:.0f} ms a frame, slower than the source's {src.fps:g} fps: frames will be "
+            f"dropped (a lower --scale or a smaller --size helps)")
 
 
 def _listed(values: tuple[str, ...]) -> list[str]:
@@ -493,7 +491,10 @@ def _listed(values: tuple[str, ...]) -> list[str]:
 
 
 @main.command()
-@click.option("--style", "-s", "styles", multiple=True, help="model name or .onnx path; repeatable (default: all)")
+@click.option("--style", "-s", "styles", multiple=True,
+              help="model name or .onnx path; repeatable [default: one model per architecture, see --all]")
+@click.option("--all", "every_model", is_flag=True,
+              help="every installed model, not one per architecture (models of one architecture run alike)")
 @click.option("--size", "sizes", multiple=True, default=("320x180", "640x360"), show_default=True,
               help="WIDTHxHEIGHT or 720p/1080p; repeatable or comma-separated")
 @click.option("--provider", "providers", multiple=True,
@@ -510,14 +511,18 @@ def _listed(values: tuple[str, ...]) -> list[str]:
 @click.option("--json", "json_out", type=click.Path(path_type=Path), default=None, help="write JSON here (- = stdout)")
 @click.option("--plot", "plot_out", type=click.Path(path_type=Path), default=None,
               help="write latency distributions as an image (needs rtstyle[plot])")
-def bench(styles: tuple[str, ...], sizes: tuple[str, ...], providers: tuple[str, ...], precisions: tuple[str, ...],
+def bench(styles: tuple[str, ...], every_model: bool, sizes: tuple[str, ...], providers: tuple[str, ...], precisions: tuple[str, ...],
           threads: tuple[int, ...], scale: float | None, warmup: int, frames: int, video: Path | None,
           json_out: Path | None, plot_out: Path | None) -> None:
     """Measure per-stage latency (p50/p95/p99) and fps of models on this machine."""
     from rtstyle import bench as b
 
     cases = b.plan(_listed(styles), _listed(sizes), _listed(providers), _listed(precisions), list(threads),
-                   scale, video)
+                   scale, video, every_model)
+    if not styles and not every_model:
+        names = sorted({c.style for c in cases})
+        click.echo(f"measuring one model per architecture: {', '.join(names)} (--all for every installed model)",
+                   err=True)
     models = rtstyle.list_models()
     results = []
     for i, case in enumerate(cases, 1):
@@ -547,7 +552,15 @@ def bench(styles: tuple[str, ...], sizes: tuple[str, ...], providers: tuple[str,
               help="the same video stylized without smoothing: adds the fidelity figure")
 def flicker(stylized: Path, reference: Path, per_frame: Path | None) -> None:
     """Measure the flicker of STYLIZED: warping error (Lai et al. 2018) along the reference's motion."""
-    click.echo(metrics.flicker(stylized, reference, per_frame).summary())
+    report = metrics.flicker(stylized, reference, per_frame)
+    click.echo(report.summary())
+    times = f" (here {report.e_warp / report.floor:.1f}x the floor)" if report.floor > 0 else ""
+    click.echo("How to read it: E_warp is how much each frame differs from the previous one moved along the "
+               "reference's motion; lower is steadier. The original video's figure is the floor: the change its "
+               f"own noise and lighting leave, which no smoothing should go below{times}.")
+    if report.fidelity is not None:
+        click.echo("Fidelity is how far smoothing moved the picture from the per-frame style (0 to 1, lower = more "
+                   "faithful): a smoother that wins on E_warp by blurring loses here.")
 
 
 @main.command()

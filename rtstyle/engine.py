@@ -19,11 +19,10 @@ import onnxruntime as ort
 from rtstyle.errors import ModelError
 from rtstyle.models import ModelCard, _first_line, card_from_metadata
 from rtstyle.precision import to_fp16
-from rtstyle.providers import ALIASES, CPU, GPU, OPENVINO, PREFERENCE, SHORT, TENSORRT, \
-    GpuOptions, choose_providers, cpu_has_bf16, openvino_options, preload_gpu_libraries, resolve, unavailable_reason
+from rtstyle.providers import ALIASES, CPU, OPENVINO, PRECISIONS, PREFERENCE, ROWS, SHORT, TENSORRT, \
+    GpuOptions, choose_providers, cpu_has_bf16, precision_error, preload_gpu_libraries, resolve, unavailable_reason
 
-__all__ = ["ALIASES", "PREFERENCE", "Engine", "choose_providers"]
-PRECISIONS = ("fp32", "fp16", "bf16")
+__all__ = ["ALIASES", "PRECISIONS", "PREFERENCE", "Engine", "choose_providers"]
 _QUIET = ort.RunOptions()
 _QUIET.log_severity_level = 4  # a failing run becomes a ModelError; ORT must not print it too
 
@@ -36,13 +35,16 @@ class Engine:
     runs on OpenVINO only (the fp32 file, computed in bfloat16 on the CPU). ``shape`` (the
     padded input tensor's shape, if known) fixes TensorRT's optimization profile.
     ``io_binding`` defaults to on for GPU providers. ``spin`` lets idle ORT worker threads
-    busy-wait for the next operator; off by default because in a pipeline those cycles are
-    what decode and encode threads need (benchmarks/fast_path.py, section B and E).
+    busy-wait for the next operator (ORT's own default, kept): measured faster or equal
+    here, also inside the pipeline where decode and encode threads want the same cores
+    (docs/cpu_report/fast_path.txt: section B, 2 threads 23.1 ms spinning vs 28.2 ms not;
+    section E, render 37.8 vs 37.7 fps, live p50 latency 25.5 vs 30.6 ms). ``spin=False``
+    is for machines shared with other work.
     """
 
     def __init__(self, path: str | Path, providers: str | list[str] = "auto", threads: int | None = None,
                  precision: str = "fp32", gpu: GpuOptions | None = None, shape: tuple[int, ...] | None = None,
-                 io_binding: bool | None = None, spin: bool = False):
+                 io_binding: bool | None = None, spin: bool = True):
         self.path = Path(path)
         if not self.path.is_file():
             raise ModelError(f"model file not found: {self.path}")
@@ -53,13 +55,9 @@ class Engine:
         self.requested = choose_providers(providers)
         # The provider a fallback is measured against: the one asked for, or for auto the best built in.
         self.target = self.requested[0] if providers == "auto" else resolve(providers)[0]
-        if precision == "fp16" and self.requested[0] not in GPU:
-            raise ModelError("fp16 needs a GPU provider (CUDA or TensorRT): "
-                             + (unavailable_reason(self.target) or f"the {SHORT[self.requested[0]]} provider "
-                                                                   "has no fp16 here"))
-        if precision == "bf16" and self.requested[0] != OPENVINO:
-            raise ModelError("bf16 runs on the OpenVINO provider only: "
-                             + (unavailable_reason(OPENVINO) or "ask for it with --provider openvino"))
+        refused = precision_error(precision, self.requested[0])
+        if refused:
+            raise ModelError(refused)
         if precision == "bf16" and not cpu_has_bf16():
             raise ModelError("bf16 needs a CPU with bfloat16 instructions (AMX or AVX512-BF16), which this one "
                              "lacks: use fp32")
@@ -73,13 +71,13 @@ class Engine:
         if not spin:
             opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         # TensorRT reads fp16 from its options; CUDA needs the converted graph.
-        if self.requested[0] in GPU:
+        if ROWS[self.requested[0]].gpu:
             preload_gpu_libraries()
         convert = precision == "fp16" and self.requested[0] != TENSORRT
         model = to_fp16(self.path) if convert else str(self.path)
         input_name = self._first_input_name() if shape and TENSORRT in self.requested else ""
-        providers_with_options = [(p, openvino_options(threads, precision) if p == OPENVINO
-                                   else self.gpu.options(p, input_name, shape)) for p in self.requested]
+        providers_with_options = [(p, ROWS[p].options(self.gpu, threads, precision, input_name, shape))
+                                  for p in self.requested]
         try:
             self.session = ort.InferenceSession(model, opts, providers=providers_with_options)
         except Exception as e:
@@ -94,7 +92,7 @@ class Engine:
         if (precision == "fp16" and not convert and self.provider != TENSORRT) or \
                 (precision == "bf16" and self.provider != OPENVINO):
             self.precision = "fp32"  # the provider fell back: the others run the fp32 file as it is
-        self.device = "cuda" if self.provider in GPU else "cpu"
+        self.device = "cuda" if ROWS[self.provider].gpu else "cpu"
         self.io_binding = self.device != "cpu" if io_binding is None else io_binding
         self._bound: tuple | None = None  # (shape, binding, input OrtValue, output OrtValue)
         self._check_signature()

@@ -18,7 +18,7 @@ def training_tool(name: str, feature: str) -> ModuleType:
         import torch  # noqa: F401  (only checks that the extra is installed)
     except ImportError:
         raise MissingExtraError(f"{feature} needs PyTorch: pip install 'rtstyle[train]' "
-                                "(install torch==2.13.0 first for the CPU build)") from None
+                                "(install torch==2.13.0 first from PyTorch's CPU wheel index: README, Training)") from None
     try:
         return importlib.import_module(f"rtstyle._tools.{name}")
     except ModuleNotFoundError as e:

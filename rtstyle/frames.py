@@ -11,7 +11,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from rtstyle.errors import RtstyleError
 from rtstyle.models import ModelCard
+
+NAMED_SIZES = {"180p": (320, 180), "360p": (640, 360), "720p": (1280, 720), "1080p": (1920, 1080)}
 
 
 @dataclass
@@ -23,6 +26,18 @@ class VideoFrame:
     pts: int | None = None  # presentation timestamp in the source's time base
     time: float = 0.0      # seconds from the start of the source
     captured_at: float = 0.0  # time.monotonic() when the frame entered the pipeline
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``640x360`` -> (640, 360); also 180p / 360p / 720p / 1080p. The one size parser of every command."""
+    if text.lower() in NAMED_SIZES:
+        return NAMED_SIZES[text.lower()]
+    w, sep, h = text.lower().partition("x")
+    if not (sep and w.strip().isdigit() and h.strip().isdigit()):
+        raise RtstyleError(f"bad size '{text}': expected WIDTHxHEIGHT such as 640x360, or 720p")
+    if int(w) < 1 or int(h) < 1:
+        raise RtstyleError(f"bad size '{text}': sides must be positive")
+    return int(w), int(h)
 
 
 def as_rgb(image: np.ndarray) -> np.ndarray:

@@ -7,7 +7,8 @@ handful of frames whatever the run's length. Every frame keeps the moment it was
 captured, so the output thread measures capture -> display latency.
 
 The output loop runs on the calling thread (OpenCV windows want one thread, and Ctrl-C
-lands there); outputs are any objects with ``show(frame, status)`` and ``close()``.
+lands there); outputs are any :class:`rtstyle.outputs.Output`. Each frame is finished by the
+same :class:`rtstyle.painter.Painter` path as a render.
 """
 from __future__ import annotations
 
@@ -17,24 +18,19 @@ import math
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from fractions import Fraction
 from pathlib import Path
 from typing import Generic, Protocol, TypeVar
 
-import cv2
-import numpy as np
-
-from rtstyle import frames
-from rtstyle.controls import ControlState, LiveControls
+from rtstyle.controls import LiveControls
 from rtstyle.errors import SinkError
 from rtstyle.frames import VideoFrame
-from rtstyle.models import find_model
-from rtstyle.sinks import VideoFileSink, write_image
-from rtstyle.temporal import Smoother
-from rtstyle.sources import resize_to
-from rtstyle.stylizer import Stylizer
+from rtstyle.outputs import LiveStatus, Output
+from rtstyle.painter import Look, Painter
+from rtstyle.pipeline import Worker
+from rtstyle.sinks import write_image
+from rtstyle.timing import Percentiles, summarize
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -88,75 +84,6 @@ class LatestSlot(Generic[T]):
             return self._closed and self._item is None
 
 
-class Percentiles:
-    """Percentiles of a long stream of durations in fixed memory (0.5 ms bins up to 10 s)."""
-
-    BIN = 0.0005
-    BINS = 20000
-
-    def __init__(self) -> None:
-        self.counts = np.zeros(self.BINS + 1, np.int64)
-        self.n, self.total, self.max = 0, 0.0, 0.0
-
-    def add(self, seconds: float) -> None:
-        self.counts[min(int(seconds / self.BIN), self.BINS)] += 1
-        self.n += 1
-        self.total += seconds
-        self.max = max(self.max, seconds)
-
-    def ms(self, q: float) -> float:
-        """The q-th percentile in milliseconds (bin centre; NaN before the first sample)."""
-        if not self.n:
-            return math.nan
-        i = int(np.searchsorted(np.cumsum(self.counts), math.ceil(q / 100 * self.n)))
-        return min((i + 0.5) * self.BIN, self.max) * 1000
-
-    def summary(self) -> dict[str, float]:
-        mean = self.total / self.n * 1000 if self.n else math.nan
-        return {"p50": round(self.ms(50), 2), "p95": round(self.ms(95), 2), "p99": round(self.ms(99), 2),
-                "max": round(self.max * 1000, 2), "mean": round(mean, 2)}
-
-
-@dataclass(frozen=True)
-class LiveStatus:
-    """What the HUD and the browser page show, taken when a frame is output."""
-
-    style: str            # style that painted the frame being shown
-    fps: float            # output frames per second over the last second or so
-    infer_ms: float       # recent median time to stylize one frame
-    latency_p50_ms: float  # recent capture -> display latency
-    latency_p95_ms: float
-    captured: int
-    dropped: int
-    controls: ControlState
-    source_problem: str | None = None  # the source's trouble, shown first
-
-    def hud_lines(self) -> list[str]:
-        c = self.controls
-        rate = f"{100 * self.dropped / self.captured:.0f}%" if self.captured else "-"
-        lines = [f"{self.style}  strength {c.strength:.1f}" + ("  colours kept" if c.keep_colours else "")
-                 + ("  smoothing" if c.smoothing else ""),
-                 f"{self.fps:4.1f} fps  inference {self.infer_ms:.0f} ms",
-                 f"latency {self.latency_p50_ms:.0f} / {self.latency_p95_ms:.0f} ms (p50 / p95)",
-                 f"dropped {self.dropped} of {self.captured} ({rate})"]
-        trouble = [self.source_problem] if self.source_problem else []
-        return trouble + lines + ([c.message] if c.message else [])
-
-    def as_dict(self) -> dict:
-        def num(x: float) -> float | None:
-            return None if math.isnan(x) else round(x, 1)
-
-        return {"frame_style": self.style, "fps": num(self.fps), "infer_ms": num(self.infer_ms),
-                "latency_p50_ms": num(self.latency_p50_ms), "latency_p95_ms": num(self.latency_p95_ms),
-                "captured": self.captured, "dropped": self.dropped, "source_problem": self.source_problem,
-                "hud_lines": self.hud_lines()}
-
-
-class Output(Protocol):
-    def show(self, frame: VideoFrame, status: LiveStatus) -> None: ...
-    def close(self) -> None: ...
-
-
 @dataclass
 class LiveStats:
     """Counters and timings shared by the three threads (each counter has one writer)."""
@@ -164,7 +91,7 @@ class LiveStats:
     captured: int = 0
     stylized: int = 0
     shown: int = 0
-    latency: Percentiles = field(default_factory=Percentiles)
+    latency: Percentiles = field(default_factory=Percentiles)    # whole run, fixed memory
     inference: Percentiles = field(default_factory=Percentiles)
     recent_latency: deque = field(default_factory=lambda: deque(maxlen=90))
     recent_infer: deque = field(default_factory=lambda: deque(maxlen=30))
@@ -197,92 +124,12 @@ class StyledFrame:
     style: str
 
 
-class LiveStyles:
-    """Loads styles on first use and stylizes frames with the controls' current settings.
-
-    Inference runs at ``scale`` of the camera's size; the result is upscaled, then
-    colour preservation and strength are applied against the full-size original so
-    strength 0 gives back the sharp camera picture. Runs on the inference thread only.
-    """
-
-    def __init__(self, styles: dict[str, Path], providers: str | list[str] = "auto", threads: int | None = None,
-                 scale: float = 1.0, smoother: Smoother | None = None, precision: str = "fp32"):
-        self.paths, self.providers, self.threads, self.precision = styles, providers, threads, precision
-        self.scale, self.smoother = scale, smoother
-        self.loaded: dict[str, Stylizer] = {}
-        self._smoothing_for: str | None = None  # style the smoother's history belongs to
-
-    def get(self, name: str) -> Stylizer:
-        if name not in self.loaded:
-            self.loaded[name] = Stylizer(self.paths[name], providers=self.providers, threads=self.threads,
-                                         precision=self.precision)
-        return self.loaded[name]
-
-    def __call__(self, rgb: np.ndarray, state: ControlState) -> np.ndarray:
-        h, w = rgb.shape[:2]
-        small_size = (max(1, round(w * self.scale)), max(1, round(h * self.scale)))
-        small = rgb if self.scale == 1.0 else resize_to(rgb, small_size)
-        out = self.get(state.style)(small)
-        if self.smoother is not None and state.smoothing:
-            if self._smoothing_for != state.style:  # a new style (or smoothing just on): no history
-                self.smoother.reset()
-                self._smoothing_for = state.style
-            out = self.smoother(small, out)
-        else:
-            self._smoothing_for = None
-        if out.shape[:2] != (h, w):
-            out = cv2.resize(out, (w, h), interpolation=cv2.INTER_LINEAR)
-        if state.keep_colours:
-            out = frames.keep_colours(out, rgb)
-        return frames.blend(out, rgb, state.strength)
-
-
-def resolve_styles(specs: list[str]) -> dict[str, Path]:
-    """Style names or .onnx paths -> {model name: file}, checked before anything starts."""
-    cards = [find_model(s) for s in specs]
-    return {c.name: c.path for c in cards}
-
-
-class Recorder:
-    """Records the stylized stream; timestamps are the capture times (variable frame rate)."""
-
-    def __init__(self, path: str | Path, width: int, height: int, fps: float):
-        self.sink = VideoFileSink(path, width, height, Fraction(1, 1000), Fraction(fps).limit_denominator(1001))
-        self.start: float | None = None
-        self.last_pts = -1
-
-    def show(self, frame: VideoFrame, status: LiveStatus) -> None:
-        if self.start is None:
-            self.start = frame.captured_at
-        pts = max(round((frame.captured_at - self.start) * 1000), self.last_pts + 1)
-        self.sink.write(frame.image, pts)
-        self.last_pts = pts
-
-    def close(self) -> None:
-        self.sink.close()
-
-
-class _Worker(threading.Thread):
-    """A daemon thread that keeps its exception for the output thread to raise."""
-
-    def __init__(self, name: str, target: Callable[[], None]):
-        super().__init__(name=name, daemon=True)
-        self.target_fn = target
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        try:
-            self.target_fn()
-        except BaseException as e:
-            self.error = e
-
-
 class LivePipeline:
     """Wires a live source, the styles and the outputs together; :meth:`run` until done."""
 
-    def __init__(self, source: LiveSource, styles: LiveStyles, controls: LiveControls,
+    def __init__(self, source: LiveSource, painter: Painter, controls: LiveControls,
                  outputs: list[Output] | None = None, snapshot_dir: str | Path = "."):
-        self.source, self.styles, self.controls = source, styles, controls
+        self.source, self.painter, self.controls = source, painter, controls
         self.outputs = list(outputs or [])
         self.snapshot_dir = Path(snapshot_dir)
         self.stats = LiveStats()
@@ -313,8 +160,10 @@ class LivePipeline:
                         return
                     continue
                 state = self.controls.state()
+                look = Look(state.style, state.strength, state.keep_colours, state.smoothing)
                 t = time.perf_counter()
-                frame.image = self.styles(frame.image, state)
+                painted = self.painter.paint(frame.image, look)
+                frame.image = self.painter.settle(frame.image, painted, look)
                 self.stats.add_inference(time.perf_counter() - t)
                 self.stylized.put(StyledFrame(frame, state.style))
         finally:
@@ -327,9 +176,9 @@ class LivePipeline:
 
     def status(self, style: str) -> LiveStatus:
         s = self.stats
-        lat = np.array(s.recent_latency or [math.nan]) * 1000
-        infer = np.median(s.recent_infer) * 1000 if s.recent_infer else math.nan
-        return LiveStatus(style, s.fps(), float(infer), float(np.percentile(lat, 50)), float(np.percentile(lat, 95)),
+        lat = summarize(s.recent_latency) if s.recent_latency else None
+        infer = summarize(s.recent_infer).p50_ms if s.recent_infer else math.nan
+        return LiveStatus(style, s.fps(), infer, lat.p50_ms if lat else math.nan, lat.p95_ms if lat else math.nan,
                           s.captured, self.dropped, self.controls.state(), self.source.problem)
 
     def _hold(self, last: StyledFrame) -> float:
@@ -354,7 +203,7 @@ class LivePipeline:
 
     def run(self, duration: float | None = None) -> dict:
         """Run until the source ends, ``quit``, ``duration`` seconds or Ctrl-C; returns :meth:`summary`."""
-        workers = [_Worker("capture", self._capture), _Worker("inference", self._infer)]
+        workers = [Worker("capture", self._capture), Worker("inference", self._infer)]
         t0 = time.monotonic()
         for w in workers:
             w.start()
@@ -391,17 +240,23 @@ class LivePipeline:
             raise errors[0]
         return self.summary()
 
+    @property
+    def scale(self) -> float:
+        """The processing scale: the one asked for, else the first style's own."""
+        asked = self.painter.options.get("scale")
+        return float(asked) if asked is not None else self.painter.stylizer(self.controls.styles[0]).scale  # type: ignore[arg-type]
+
     def summary(self) -> dict:
         """Whole-run figures for the JSON log and the closing line."""
         s = self.stats
         return {
-            "source": self.source.describe(), "styles": list(self.controls.styles), "scale": self.styles.scale,
+            "source": self.source.describe(), "styles": list(self.controls.styles), "scale": self.scale,
             "seconds": round(self.seconds, 3), "frames_captured": s.captured, "frames_stylized": s.stylized,
             "frames_shown": s.shown, "dropped_before_inference": self.captured.dropped,
             "dropped_before_output": self.stylized.dropped, "dropped": self.dropped,
             "dropped_rate": round(self.dropped / s.captured, 4) if s.captured else 0.0,
             "output_fps": round(s.shown / self.seconds, 2) if self.seconds else 0.0,
-            "out_of_order": s.out_of_order,
+            "out_of_order": s.out_of_order, "smoothing": self.controls.state().smoothing,
             "inference_ms": s.inference.summary(), "latency_ms": s.latency.summary(),
         }
 

@@ -74,6 +74,12 @@ def user_dir() -> Path:
     return Path(base) / "rtstyle" / "models"
 
 
+def cache_dir() -> Path:
+    """Per-user cache of rtstyle (TensorRT engines, style vectors): ``$XDG_CACHE_HOME/rtstyle``."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "rtstyle"
+
+
 def search_path() -> list[Path]:
     extra = [Path(p) for p in os.environ.get("RTSTYLE_MODEL_PATH", "").split(os.pathsep) if p]
     return [*extra, user_dir(), shipped_dir()]
@@ -125,6 +131,23 @@ def list_models() -> list[ModelCard]:
     return list(seen.values())
 
 
+def list_styles() -> list[ModelCard]:
+    """The style models on the search path: helper networks (a style predictor) left out."""
+    return [c for c in list_models() if c.role == "style"]
+
+
+def cost(card: ModelCard) -> float:
+    """Work per frame pixel from the card: MACs per pixel at the model's own internal scale
+    (infinite when the card does not say)."""
+    macs = card.info.get("macs_per_pixel")
+    return float(macs) * float(card.info.get("internal_scale", 1.0)) ** 2 if macs else float("inf")
+
+
+def by_cost(cards: list[ModelCard]) -> list[ModelCard]:
+    """Cheapest first (then by name): the first is the fastest to run."""
+    return sorted(cards, key=lambda c: (cost(c), c.name))
+
+
 def find_model(style: str | Path) -> ModelCard:
     """Resolve a style given as a path to an ``.onnx`` file or as a model name."""
     p = Path(style)
@@ -138,7 +161,7 @@ def find_model(style: str | Path) -> ModelCard:
     for card in models:
         if card.name == style:
             return card
-    names = ", ".join(sorted(c.name for c in models)) or "none"
+    names = ", ".join(sorted(c.name for c in models if c.role == "style")) or "none"
     raise StyleNotFoundError(f"unknown style '{style}' (available: {names})")
 
 

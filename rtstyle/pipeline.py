@@ -6,7 +6,6 @@ the queues between them are bounded so memory stays flat however long the video 
 """
 from __future__ import annotations
 
-import os
 import queue
 import threading
 import time
@@ -20,10 +19,10 @@ import numpy as np
 
 from rtstyle import avcheck
 from rtstyle.frames import VideoFrame
-from rtstyle.providers import CPU, choose_providers
+from rtstyle.painter import Look, Painter
+from rtstyle.providers import ROWS, choose_providers, usable_cores
 from rtstyle.sinks import VideoFileSink
 from rtstyle.sources import VideoFileSource
-from rtstyle.temporal import Smoother
 
 T = TypeVar("T")
 _END = object()
@@ -40,8 +39,8 @@ def render_plan(providers: str | list[str] = "auto", threads: int | None = None,
     time (their IO-binding buffers belong to the engine), and so does OpenVINO, which
     spreads one frame over the cores itself. Explicit values are kept.
     """
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    cpu = choose_providers(providers)[0] == CPU
+    cores = usable_cores()
+    cpu = ROWS[choose_providers(providers)[0]].frames_at_once
     if workers is None:
         workers = min(CPU_WORKERS, cores) if cpu else 1
     if threads is None and cpu and workers > 1:
@@ -63,11 +62,33 @@ class RenderReport:
     check: avcheck.AVCheck | None = None  # the output read back and compared with the input
 
     @property
-    def fps(self) -> float:
+    def processing_fps(self) -> float:
+        """Frames rendered per second of wall-clock time: how fast this machine rendered,
+        not the video's own frame rate."""
         return self.frames_out / self.seconds if self.seconds else 0.0
 
 
-class Stage(threading.Thread):
+class Worker(threading.Thread):
+    """A daemon thread that keeps its exception for the thread consuming its work to raise."""
+
+    def __init__(self, name: str, target: Callable[[], None]):
+        super().__init__(name=name, daemon=True)
+        self.target_fn = target
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.target_fn()
+        except BaseException as e:  # handed to the consumer thread, which raises it
+            self.error = e
+        finally:
+            self.finish()
+
+    def finish(self) -> None:
+        """Runs after the work, once any error is recorded: a subclass tells its consumer here."""
+
+
+class Stage(Worker):
     """Runs ``work`` over items from an iterable into a bounded queue; errors are re-raised by the consumer.
 
     ``workers`` > 1 runs ``work`` on that many items at once (ONNX Runtime and OpenCV let go
@@ -76,10 +97,9 @@ class Stage(threading.Thread):
 
     def __init__(self, name: str, items: Iterable[T], work: Callable[[T], object] | None, stop: threading.Event,
                  maxsize: int = 4, workers: int = 1):
-        super().__init__(name=name, daemon=True)
+        super().__init__(name, self._produce)
         self.items, self.work, self.stop, self.workers = items, work, stop, workers
         self.out: queue.Queue = queue.Queue(maxsize=maxsize)
-        self.error: BaseException | None = None
 
     def _put(self, item: object) -> bool:
         while not self.stop.is_set():
@@ -105,26 +125,24 @@ class Stage(threading.Thread):
                 while pending:
                     yield pending.popleft().result()
 
-    def run(self) -> None:
-        try:
-            for out in self._outputs():
-                if self.stop.is_set() or not self._put(out):
-                    break
-        except BaseException as e:  # handed to the consumer thread, which raises it
-            self.error = e
-        finally:
-            # The end marker must get through, or the consumer waits forever. Only when
-            # stopping may queued items be dropped to make room for it.
-            while not self._put(_END):
-                try:
-                    self.out.get_nowait()
-                except queue.Empty:
-                    pass
-                try:
-                    self.out.put_nowait(_END)
-                    break
-                except queue.Full:
-                    continue
+    def _produce(self) -> None:
+        for out in self._outputs():
+            if self.stop.is_set() or not self._put(out):
+                break
+
+    def finish(self) -> None:
+        # The end marker must get through, or the consumer waits forever. Only when
+        # stopping may queued items be dropped to make room for it.
+        while not self._put(_END):
+            try:
+                self.out.get_nowait()
+            except queue.Empty:
+                pass
+            try:
+                self.out.put_nowait(_END)
+                break
+            except queue.Full:
+                continue
 
     def results(self) -> Iterator[object]:
         """Consume this stage's output in order until its end marker."""
@@ -154,16 +172,15 @@ def chain(source: Iterable[T], steps: list[tuple[str, Callable | None, int]], st
     return stages
 
 
-def render_video(source: VideoFileSource, sink: VideoFileSink, stylize: Callable[[np.ndarray], np.ndarray],
+def render_video(source: VideoFileSource, sink: VideoFileSink, painter: Painter, look: Look,
                  on_frame: Callable[[RenderReport], None] | None = None,
-                 stop: threading.Event | None = None, smoother: Smoother | None = None,
-                 workers: int = 1) -> RenderReport:
-    """Stylize every frame of ``source`` into ``sink``: decode, inference, smoothing and encode overlap.
+                 stop: threading.Event | None = None, workers: int = 1) -> RenderReport:
+    """Paint every frame of ``source`` into ``sink``: decode, inference, smoothing and encode overlap.
 
-    ``workers`` frames are stylized at once (``stylize`` must be thread-safe, as a CPU
-    Stylizer is). ``smoother`` (see rtstyle.temporal) sees each input frame with its
-    stylized result, in order, and returns the frame to write. Frames with a negative index
-    (a segment's warm-up, rtstyle.segments) are stylized and smoothed but not written.
+    Each frame goes through the same per-frame path as live (:mod:`rtstyle.painter`):
+    ``workers`` frames are painted at once, then settled (smoothed) one by one, in order.
+    Frames with a negative index (a segment's warm-up, rtstyle.segments) are painted and
+    settled but not written.
 
     ``stop`` (the CLI sets it on Ctrl-C or SIGTERM) or KeyboardInterrupt ends the render
     early; the sink is closed either way so the file holds every finished frame and the
@@ -176,15 +193,14 @@ def render_video(source: VideoFileSource, sink: VideoFileSink, stylize: Callable
     stop = stop or threading.Event()
     report = RenderReport(audio=sink.actions, notes=source.notes + sink.dropped,
                           frames_expected=source.frame_count_hint or None)
-    if smoother:
-        smoother.reset()  # a new source: nothing from a previous one may bleed in
+    painter.reset()  # a new source: nothing from a previous one may bleed in
 
     def paint(frame: VideoFrame) -> tuple[VideoFrame, np.ndarray]:
-        return frame, stylize(frame.image)
+        return frame, painter.paint(frame.image, look)
 
     def smooth(item: tuple[VideoFrame, np.ndarray]) -> VideoFrame:
         frame, painted = item
-        frame.image = smoother(frame.image, painted) if smoother else painted
+        frame.image = painter.settle(frame.image, painted, look)
         return frame
 
     t0 = time.perf_counter()

@@ -34,7 +34,7 @@ import numpy as np
 from rtstyle.controls import LiveControls
 from rtstyle.errors import SinkError
 from rtstyle.frames import VideoFrame
-from rtstyle.live import LiveStatus
+from rtstyle.outputs import LiveStatus
 
 log = logging.getLogger(__name__)
 BOUNDARY = "frame"

@@ -1,6 +1,7 @@
 """Execution providers: which ones to ask ONNX Runtime for, their options, and why one is unusable.
 
-Preference is TensorRT -> CUDA -> OpenVINO -> CPU. OpenVINO runs on the CPU too, and on
+One row of :data:`PROVIDERS` per provider (name, options, precisions, install hint);
+preference is the table's order, TensorRT -> CUDA -> OpenVINO -> CPU. OpenVINO runs on the CPU too, and on
 CPUs with bfloat16 instructions (AMX, AVX512-BF16) its ``bf16`` precision is several times
 faster than ORT's own CPU kernels (docs/performance.md). ORT silently drops a GPU provider
 whose shared libraries fail to load, so to say *why* the provider library is loaded once
@@ -13,6 +14,7 @@ import ctypes
 import io
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -20,17 +22,48 @@ from pathlib import Path
 import onnxruntime as ort
 
 from rtstyle.errors import ModelError
+from rtstyle.models import cache_dir
 
 TENSORRT, CUDA, CPU = "TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"
 OPENVINO = "OpenVINOExecutionProvider"
-PREFERENCE = (TENSORRT, CUDA, OPENVINO, CPU)
-GPU = (TENSORRT, CUDA)
-ALIASES = {"tensorrt": TENSORRT, "trt": TENSORRT, "cuda": CUDA, "openvino": OPENVINO, "ov": OPENVINO, "cpu": CPU}
-SHORT = {TENSORRT: "TensorRT", CUDA: "CUDA", OPENVINO: "OpenVINO", CPU: "CPU"}
-_LIBRARY = {TENSORRT: "tensorrt", CUDA: "cuda"}
 GPU_INSTALL = "pip install 'rtstyle[gpu]', then keep only onnxruntime-gpu (see docs/performance.md)"
 OPENVINO_INSTALL = "pip install 'rtstyle[openvino]', then keep only onnxruntime-openvino (see docs/performance.md)"
 BF16_FLAGS = ("amx_bf16", "avx512_bf16")  # CPU instructions that make bfloat16 fast
+
+
+@dataclass(frozen=True)
+class Provider:
+    """Everything rtstyle knows about one execution provider: adding a provider is one row of
+    :data:`PROVIDERS` (and its options function)."""
+
+    name: str                      # ONNX Runtime's name
+    short: str                     # for people
+    aliases: tuple[str, ...]       # what --provider takes
+    precisions: tuple[str, ...]    # what --precision may ask of it
+    options: Callable[[GpuOptions, int | None, str, str, tuple[int, ...] | None], dict[str, str]]
+    install: str | None = None     # how to get it; None: every onnxruntime build has it
+    library: str | None = None     # its shared library, loaded on the side to say why it fails
+    gpu: bool = False              # frames live on a GPU: IO binding, one frame at a time
+
+    @property
+    def frames_at_once(self) -> bool:
+        """Whether a render stylizes several frames at once on it (see rtstyle.pipeline.render_plan).
+        GPU engines own one set of device buffers; OpenVINO spreads one frame over the cores itself."""
+        return self.name == CPU
+
+
+def _gpu_options(name: str) -> Callable[..., dict[str, str]]:
+    return lambda gpu, threads, precision, input_name, shape: gpu.options(name, input_name, shape)
+
+
+def _openvino(gpu: GpuOptions, threads: int | None, precision: str, input_name: str,
+              shape: tuple[int, ...] | None) -> dict[str, str]:
+    return openvino_options(threads, precision)
+
+
+def _plain(gpu: GpuOptions, threads: int | None, precision: str, input_name: str,
+           shape: tuple[int, ...] | None) -> dict[str, str]:
+    return {}
 
 
 def resolve(wanted: str | list[str]) -> list[str]:
@@ -41,7 +74,7 @@ def resolve(wanted: str | list[str]) -> list[str]:
     names = [ALIASES.get(w.strip().lower(), w.strip()) for w in items]
     unknown = [n for n in names if n not in PREFERENCE]
     if unknown:
-        raise ModelError(f"unknown provider {unknown[0]} (choose from auto, tensorrt, cuda, openvino, cpu)")
+        raise ModelError(f"unknown provider {unknown[0]} (choose from auto, {', '.join(p.aliases[0] for p in PROVIDERS)})")
     if len(names) == 1:  # "tensorrt" falls back to CUDA, then CPU
         return list(PREFERENCE[PREFERENCE.index(names[0]):])
     return [*names, CPU]
@@ -62,16 +95,16 @@ def unavailable_reason(provider: str, available: list[str] | None = None) -> str
     if provider == CPU:
         return None
     available = available if available is not None else ort.get_available_providers()
+    row = ROWS[provider]
     if provider not in available:
-        install = OPENVINO_INSTALL if provider == OPENVINO else GPU_INSTALL
-        return f"this onnxruntime build ({ort.__version__}) has no {SHORT[provider]} provider; {install}"
-    if provider not in _LIBRARY:
+        return f"this onnxruntime build ({ort.__version__}) has no {row.short} provider; {row.install}"
+    if row.library is None:
         return None
     capi = Path(ort.__file__).parent / "capi"
     preload_gpu_libraries()
     try:
         ctypes.CDLL(str(capi / "libonnxruntime_providers_shared.so"), mode=ctypes.RTLD_GLOBAL)
-        ctypes.CDLL(str(capi / f"libonnxruntime_providers_{_LIBRARY[provider]}.so"))
+        ctypes.CDLL(str(capi / f"libonnxruntime_providers_{row.library}.so"))
     except OSError as e:
         return f"its libraries failed to load ({str(e).strip().splitlines()[0][:200]})"
     return None
@@ -101,12 +134,6 @@ def openvino_options(threads: int | None, precision: str) -> dict[str, str]:
     (``bf16``, else float32 even where OpenVINO would pick bf16 by itself)."""
     hint = {"CPU": {"INFERENCE_PRECISION_HINT": "bf16" if precision == "bf16" else "f32"}}
     return {"device_type": "CPU", "load_config": json.dumps(hint), **({"num_of_threads": str(threads)} if threads else {})}
-
-
-def cache_dir() -> Path:
-    """Per-user cache (TensorRT engines and timing caches): ``$XDG_CACHE_HOME/rtstyle``."""
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "rtstyle"
 
 
 @dataclass(frozen=True)
@@ -143,3 +170,37 @@ class GpuOptions:
                 opts.update(trt_profile_min_shapes=dims, trt_profile_opt_shapes=dims, trt_profile_max_shapes=dims)
             return opts
         return {}
+
+
+# In order of preference: ``auto`` takes the first one this onnxruntime build has.
+PROVIDERS = (
+    Provider(TENSORRT, "TensorRT", ("tensorrt", "trt"), ("fp32", "fp16"), _gpu_options(TENSORRT), GPU_INSTALL,
+             "tensorrt", gpu=True),
+    Provider(CUDA, "CUDA", ("cuda",), ("fp32", "fp16"), _gpu_options(CUDA), GPU_INSTALL, "cuda", gpu=True),
+    Provider(OPENVINO, "OpenVINO", ("openvino", "ov"), ("fp32", "bf16"), _openvino, OPENVINO_INSTALL),
+    Provider(CPU, "CPU", ("cpu",), ("fp32",), _plain),
+)
+ROWS = {p.name: p for p in PROVIDERS}
+PREFERENCE = tuple(ROWS)
+ALIASES = {alias: p.name for p in PROVIDERS for alias in p.aliases}
+SHORT = {p.name: p.short for p in PROVIDERS}
+GPU = tuple(p.name for p in PROVIDERS if p.gpu)
+PRECISIONS = tuple(dict.fromkeys(x for p in PROVIDERS for x in p.precisions))
+
+
+def precision_error(precision: str, provider: str) -> str | None:
+    """Why ``provider`` cannot compute in ``precision`` (None if it can), naming who can."""
+    if precision in ROWS[provider].precisions:
+        return None
+    able = [p for p in PROVIDERS if precision in p.precisions]
+    if not able:
+        return f"unknown precision {precision} (choose from {', '.join(PRECISIONS)})"
+    names = " or ".join(p.short for p in able)
+    who = f"a GPU provider ({names})" if all(p.gpu for p in able) else f"the {names} provider"
+    why = unavailable_reason(able[0].name) or f"ask for it with --provider {able[0].aliases[0]}"
+    return f"{precision} needs {who}: {why}"
+
+
+def usable_cores() -> int:
+    """CPU cores this process may run on (its affinity), the one count every default uses."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1

@@ -18,14 +18,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import av
-import numpy as np
 
 from rtstyle import avcheck, pipeline
 from rtstyle.errors import SinkError, SourceError
 from rtstyle.frames import VideoFrame
 from rtstyle.pipeline import RenderReport
+from rtstyle.painter import Painter
 from rtstyle.sinks import VideoFileSink
 from rtstyle.sources import STREAM_TIMEOUT, VideoFileSource
+from rtstyle.stylizer import Stylizer
 from rtstyle.temporal import Smoother
 
 MAX_WARMUP = 120        # frames: very strong smoothing is matched at the seam only approximately
@@ -172,7 +173,7 @@ def part_path(folder: Path, index: int) -> Path:
     return folder / f"segment-{index:05d}.mp4"
 
 
-def render_segment(src: str | Path, segment: Segment, folder: Path, stylize: Callable[[np.ndarray], np.ndarray],
+def render_segment(src: str | Path, segment: Segment, folder: Path, stylizer: Stylizer,
                    smoother: Smoother | None = None, workers: int = 1, crf: int = 18,
                    on_frame: Callable[[RenderReport], None] | None = None,
                    stop: threading.Event | None = None) -> SegmentResult:
@@ -189,8 +190,8 @@ def render_segment(src: str | Path, segment: Segment, folder: Path, stylize: Cal
     except BaseException:
         source.close()
         raise
-    report = pipeline.render_video(source, sink, stylize, on_frame=on_frame, stop=stop, smoother=smoother,
-                                   workers=workers)
+    painter, look = Painter.of(stylizer, smoother)
+    report = pipeline.render_video(source, sink, painter, look, on_frame=on_frame, stop=stop, workers=workers)
     # The driver names the segment in front of these messages.
     if report.interrupted:
         partial.unlink(missing_ok=True)

@@ -20,16 +20,11 @@ import numpy as np
 from rtstyle import frames
 from rtstyle.engine import Engine
 from rtstyle.errors import ModelError, SourceError, StyleMixError
-from rtstyle.models import find_model
+from rtstyle.models import cache_dir, find_model
 from rtstyle.sources import read_image
 
 ARBITRARY = "arbitrary"  # the shipped model that --style-image uses unless --style names another
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
-
-
-def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "rtstyle" / "style_vectors"
 
 
 def file_hash(path: Path) -> str:
@@ -110,7 +105,7 @@ class StylePredictor(Engine):
         return self.run(np.ascontiguousarray(x))
 
     def cache_path(self, picture: Path) -> Path:
-        return cache_dir() / f"{file_hash(picture)}-{self._model_hash}.npy"
+        return cache_dir() / "style_vectors" / f"{file_hash(picture)}-{self._model_hash}.npy"
 
     def vector_of_file(self, picture: str | Path) -> np.ndarray:
         """Style vector of a picture file, from the cache when this predictor has seen its bytes before."""

@@ -186,14 +186,15 @@ class Stylizer:
         return self.space, self._fade
 
     # --- per frame -----------------------------------------------------------------------
-    def frame_vector(self, rgb: np.ndarray | None = None) -> np.ndarray | None:
+    def frame_vector(self, rgb: np.ndarray | None = None, strength: float | None = None) -> np.ndarray | None:
         """The style vector for this frame: the faded vector, pulled toward the frame's own
-        style by ``1 - strength`` for identity-strength models."""
+        style by ``1 - strength`` (default: :attr:`strength`) for identity-strength models."""
         if self.space is None:
             return None
+        strength = self.strength if strength is None else strength
         vec = self._fade.value()
-        if self.identity_strength and self.strength < 1.0 and rgb is not None:
-            vec = self.strength * vec + (1.0 - self.strength) * self.predictor.vector(rgb)
+        if self.identity_strength and strength < 1.0 and rgb is not None:
+            vec = strength * vec + (1.0 - strength) * self.predictor.vector(rgb)
         return vec
 
     def preprocess(self, rgb: np.ndarray) -> np.ndarray:
@@ -208,21 +209,34 @@ class Stylizer:
         vector = self.frame_vector() if vector is None else vector
         return self.engine.run(x, **{self.space.input: self.space.feed(vector)})
 
-    def postprocess(self, y: np.ndarray, original: np.ndarray) -> np.ndarray:
+    def postprocess(self, y: np.ndarray, original: np.ndarray, strength: float | None = None,
+                    keep_colours: bool | None = None) -> np.ndarray:
+        """Network output -> frame at the original's size: guided upsampling, colours, strength
+        (defaults: the stylizer's own settings)."""
+        strength = self.strength if strength is None else strength
+        keep_colours = self.keep_colours if keep_colours is None else keep_colours
         original = frames.as_rgb(original)
         if self.scale < 1:
             low = frames.from_tensor(y, self.card, *guided.scaled_size(*original.shape[:2], self.scale))
             out = guided.guided_upsample(low, original)
         else:
             out = frames.from_tensor(y, self.card, *original.shape[:2])
-        if self.keep_colours:
+        if keep_colours:
             out = frames.keep_colours(out, original)
-        return out if self.identity_strength else frames.blend(out, original, self.strength)
+        return out if self.identity_strength else frames.blend(out, original, strength)
+
+    def paint(self, rgb: np.ndarray, strength: float, keep_colours: bool) -> np.ndarray:
+        """Stylize one frame with these finishing options instead of the stylizer's own
+        (the live controls change them per frame; thread-safe on a CPU engine)."""
+        if not 0.0 <= strength <= 1.0:
+            raise ValueError(f"strength must be in [0, 1], got {strength}")
+        rgb = frames.as_rgb(rgb)
+        y = self.infer(self.preprocess(rgb), self.frame_vector(rgb, strength))
+        return self.postprocess(y, rgb, strength, keep_colours)
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray:
         """Stylize one RGB uint8 frame (H x W x 3; grey and RGBA accepted) at its own size."""
-        rgb = frames.as_rgb(rgb)
-        return self.postprocess(self.infer(self.preprocess(rgb), self.frame_vector(rgb)), rgb)
+        return self.paint(rgb, self.strength, self.keep_colours)
 
 
 def _unique(name: str, taken: Mapping[str, object]) -> str:

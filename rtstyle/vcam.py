@@ -10,7 +10,7 @@ import sys
 
 from rtstyle.errors import SinkError
 from rtstyle.frames import VideoFrame
-from rtstyle.live import LiveStatus
+from rtstyle.outputs import LiveStatus
 
 
 def backend_help() -> str:

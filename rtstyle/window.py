@@ -15,7 +15,7 @@ import numpy as np
 from rtstyle.controls import KEYS, LiveControls, key_name
 from rtstyle.errors import SinkError
 from rtstyle.frames import VideoFrame
-from rtstyle.live import LiveStatus
+from rtstyle.outputs import LiveStatus
 
 NO_GUI = ("this OpenCV build has no GUI (opencv-python-headless); for a window install the GUI build: "
           "pip uninstall -y opencv-python-headless && pip install opencv-python "

@@ -1,6 +1,7 @@
-"""Shared fixtures: real clips from tests/data and small models built with the project's own export."""
+"""Shared fixtures: real clips and small random-weight models from tests/data (no torch needed)."""
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import cv2  # noqa: F401  before av, as rtstyle/__init__.py explains
@@ -18,29 +19,20 @@ def data() -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small random-weight transformer net exported by tools.export (fast to run)."""
-    torch = pytest.importorskip("torch")
-    from tools.export import export
-    from tools.transformer_net import NetConfig, TransformerNet
-
-    torch.manual_seed(0)
-    net = TransformerNet(NetConfig((8, 16, 32), 2))
-    path = tmp_path_factory.mktemp("models") / "tiny.onnx"
-    export(net, path, {"name": "tiny", "title": "tiny random test net"})
-    return path
+    """A small random-weight transformer net (tests/data/tiny.onnx, made by tools/make_test_data.py),
+    copied to a folder of its own so a test can put that folder on the model search path."""
+    return _copy_models(tmp_path_factory, "tiny")["tiny"]
 
 
 @pytest.fixture(scope="session")
-def two_styles(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def two_styles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Two visibly different random-weight styles (live style switching), exported like real ones."""
-    import torch
-    from tools.export import export
-    from tools.transformer_net import NetConfig, TransformerNet
+    return _copy_models(tmp_path_factory, "tiny", "other")
 
-    torch.manual_seed(7)
-    other = tmp_path_factory.mktemp("models") / "other.onnx"
-    export(TransformerNet(NetConfig((8, 16, 32), 2)), other, {"name": "other", "title": "second random net"})
-    return {"tiny": tiny_model, "other": other}
+
+def _copy_models(tmp_path_factory: pytest.TempPathFactory, *names: str) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("models")
+    return {n: Path(shutil.copy(DATA / f"{n}.onnx", folder / f"{n}.onnx")) for n in names}
 
 
 def decode_video(path: Path) -> list[np.ndarray]:

@@ -17,6 +17,7 @@ from rtstyle.cli import main
 from rtstyle.pipeline import render_video
 from rtstyle.sinks import VideoFileSink
 from rtstyle.sources import VideoFileSource
+from rtstyle.painter import Painter
 from tools.bad_inputs import CLIP, SIZE, cases, clip_frames, write_video
 
 CASES = {case.id: case for case in cases()}
@@ -45,7 +46,7 @@ def test_a_sink_that_drops_the_audio_fails_the_check(data: Path, tmp_path: Path,
     """The expected audio streams come from the input, not from what the sink chose to carry."""
     source = VideoFileSource(data / CLIP)
     sink = VideoFileSink(tmp_path / "out.mp4", source.width, source.height, source.time_base, source.fps)
-    report = render_video(source, sink, rtstyle.load_style(tiny_model, threads=2))
+    report = render_video(source, sink, *Painter.of(rtstyle.load_style(tiny_model, threads=2)))
     assert report.frames_out == 30 and not report.check.ok
     assert "0 audio streams written, the input has 1" in report.check.summary()
 

@@ -17,6 +17,8 @@ from rtstyle.sources import read_image
 from rtstyle.timing import StageTimer, summarize
 from test_cli import assert_one_line_error, rtstyle as run_cli
 
+DATA_FAST = Path(__file__).parent / "data" / "fast_random.onnx"
+
 
 def test_summarize_percentiles():
     s = summarize([i / 1000 for i in range(1, 101)])  # 1..100 ms
@@ -57,6 +59,19 @@ def test_stylizer_runs_the_network_at_reduced_scale(tiny_model: Path, data: Path
     assert stylizer(rgb).shape == rgb.shape
     with pytest.raises(rtstyle.ModelError, match="scale"):
         rtstyle.load_style(tiny_model, scale=1.5)
+
+
+def test_reduced_scale_comes_back_through_guided_upsampling(tiny_model: Path, data: Path):
+    """The half-size result is brought back by guided upsampling on the full-size input (the
+    edges come from the photo), not by a plain resize: rebuilt from the public pieces."""
+    rgb = read_image(data / "messi5.jpg")
+    half = rtstyle.load_style(tiny_model, providers="cpu", threads=1, scale=0.5)
+    whole = rtstyle.load_style(tiny_model, providers="cpu", threads=1, scale=1.0)
+    low = whole(guided.downscale(rgb, 100, 160))
+    out = half(rgb)
+    assert np.array_equal(out, guided.guided_upsample(low, rgb))
+    plain = cv2.resize(low, (320, 200), interpolation=cv2.INTER_LINEAR)
+    assert np.abs(out.astype(int) - plain.astype(int)).mean() > 0.5, "indistinguishable from a plain resize"
 
 
 def test_inference_case_reports_every_stage(tiny_model: Path):
@@ -111,3 +126,14 @@ def test_bench_cli_table_json_and_plot(tiny_model: Path, tmp_path: Path, data: P
 
 def test_bench_cli_rejects_bad_size(tiny_model: Path):
     assert_one_line_error(run_cli("bench", "-s", tiny_model, "--size", "huge"), "bad size 'huge'")
+
+
+def test_default_set_is_one_model_per_architecture(tiny_model: Path, two_styles, monkeypatch):
+    """`rtstyle bench` alone measures one model of each architecture (models of one architecture
+    run alike); --all measures every one."""
+    cards = [rtstyle.models.read_card(p) for p in [*two_styles.values(), DATA_FAST]]
+    monkeypatch.setattr(bench, "default_models", lambda: cards)
+    short = bench.plan([], ["64x64"], ["cpu"], ["fp32"], [])
+    assert [c.style for c in short] == ["tiny", "fast_random"], "tiny and other share an architecture"
+    every = bench.plan([], ["64x64"], ["cpu"], ["fp32"], [], every_model=True)
+    assert [c.style for c in every] == ["tiny", "other", "fast_random"]

@@ -37,6 +37,7 @@ def test_unreadable_video(tmp_path: Path, tiny_model: Path):
 def test_unknown_style(data: Path, tmp_path: Path):
     r = rtstyle("render", data / "walk_tone.mp4", tmp_path / "o.mp4", "--style", "no_such_style")
     assert_one_line_error(r, "unknown style 'no_such_style'")
+    assert "starry_night" in r.stderr and "arbitrary_predict" not in r.stderr
 
 
 def test_not_a_model(data: Path, tmp_path: Path):
@@ -47,9 +48,29 @@ def test_not_a_model(data: Path, tmp_path: Path):
 
 
 def test_image_command(data: Path, tmp_path: Path, tiny_model: Path):
+    """--strength 0.8: the full-strength picture blended with the photo at 0.8 (rtstyle.frames.blend),
+    nearer the full style than the photo is, yet not the full style."""
+    import numpy as np
+
+    import rtstyle as lib
+
     r = rtstyle("image", data / "messi5.jpg", tmp_path / "out.png", "--style", tiny_model, "--strength", "0.8")
     assert r.returncode == 0, r.stderr
-    assert (tmp_path / "out.png").stat().st_size > 1000
+    photo = lib.sources.read_image(data / "messi5.jpg")
+    full = lib.load_style(tiny_model)(photo)
+    out = lib.sources.read_image(tmp_path / "out.png")
+    assert np.array_equal(out, lib.frames.blend(full, photo, 0.8))
+
+    def dist(a: np.ndarray, b: np.ndarray) -> float:
+        return float(np.abs(a.astype(int) - b.astype(int)).mean())
+
+    assert 2 < dist(out, full) < dist(photo, full) / 2, "the photo shows through, a fifth of it"
+
+
+def test_models_lists_styles_only():
+    r = rtstyle("models")
+    assert r.returncode == 0 and "multistyle26" in r.stdout
+    assert "arbitrary_predict" not in r.stdout, "a style predictor is a helper network, not a style"
 
 
 def test_render_command_reports(data: Path, tmp_path: Path, tiny_model: Path):

@@ -16,9 +16,9 @@ import pytest
 from rtstyle import bench
 from rtstyle.engine import Engine
 from rtstyle.errors import ModelError
-from rtstyle.models import read_card
+from rtstyle.models import cache_dir, read_card
 from rtstyle.precision import to_fp16
-from rtstyle.providers import CPU, CUDA, TENSORRT, GpuOptions, cache_dir, unavailable_reason
+from rtstyle.providers import CPU, CUDA, OPENVINO, PREFERENCE, TENSORRT, GpuOptions, unavailable_reason
 
 HAS_CUDA = CUDA in ort.get_available_providers()
 gpu = pytest.mark.skipif(not HAS_CUDA, reason="needs onnxruntime-gpu and an NVIDIA GPU "
@@ -148,3 +148,24 @@ def test_tensorrt_fp16_runs_or_says_why(fast_model: Path, tmp_path: Path):
     ref = Engine(fast_model, providers="cpu").run(x)
     assert np.abs(engine.run(x) - ref).max() < 2e-2
     assert any((tmp_path / "trt").iterdir())  # engine cached for the next start
+
+
+def test_engine_asks_onnx_runtime_for_every_provider_it_has(tiny_model: Path, monkeypatch):
+    """With a build that lists every provider (a fake list; the sessions really run on the CPU),
+    ``auto`` asks for all of them, best first and each with its own options, and a named one
+    for it and those below it: an engine built with the CPU provider only is caught here."""
+    real, asked = ort.InferenceSession, []
+
+    def session(model, options=None, providers=None, **kw):
+        asked.append(providers)
+        return real(model, options, providers=[CPU], **kw)
+
+    monkeypatch.setattr(ort, "get_available_providers", lambda: list(PREFERENCE))
+    monkeypatch.setattr(ort, "InferenceSession", session)
+    engine = Engine(tiny_model, threads=1)
+    names = [p for p, _ in asked[-1]]
+    assert names == [TENSORRT, CUDA, OPENVINO, CPU] and engine.requested == names
+    options = dict(asked[-1])
+    assert options[CUDA]["cudnn_conv_algo_search"] == "EXHAUSTIVE" and options[OPENVINO]["device_type"] == "CPU"
+    Engine(tiny_model, providers="cuda", threads=1)
+    assert [p for p, _ in asked[-1]] == [CUDA, OPENVINO, CPU]

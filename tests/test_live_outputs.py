@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -16,7 +18,9 @@ from conftest import decode_video
 from rtstyle.controls import KEYS, ControlState, LiveControls, key_name
 from rtstyle.errors import SinkError
 from rtstyle.frames import VideoFrame
-from rtstyle.live import LivePipeline, LiveStatus, LiveStyles
+from rtstyle.live import LivePipeline
+from rtstyle.outputs import LiveStatus
+from rtstyle.painter import Painter
 from rtstyle.sources import PacedSource
 from rtstyle.vcam import VirtualCamera
 from rtstyle.window import NO_GUI, WindowOutput, draw_hud, gui_backend, key_help
@@ -84,10 +88,25 @@ def test_virtual_camera_sends_frames_or_says_how_to_get_a_backend():
         assert "v4l2loopback" in str(e) or "OBS" in str(e)
         assert "\n" not in str(e)
         return
-    frame = VideoFrame(np.zeros((240, 320, 3), np.uint8), 0)
+    # A backend exists: what is sent must be what a video app reads from the device.
+    pattern = np.zeros((240, 320, 3), np.uint8)
+    pattern[:, :160] = (230, 40, 40)
+    pattern[120:, 160:] = (40, 200, 60)
     status = LiveStatus("a", 0.0, 0.0, 0.0, 0.0, 1, 0, ControlState("a", 1.0, False, False, True, ""))
-    cam.show(frame, status)
-    cam.close()
+    reader = None
+    try:
+        for i in range(10):
+            cam.show(VideoFrame(pattern, i), status)
+        reader = cv2.VideoCapture(cam.device)
+        cam.show(VideoFrame(pattern, 10), status)
+        ok, bgr = reader.read()
+        assert ok, f"nothing could be read back from {cam.device}"
+        seen = cv2.resize(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), (320, 240))
+        assert np.abs(seen.astype(int) - pattern.astype(int)).mean() < 12, "the device shows another picture"
+    finally:
+        if reader is not None:
+            reader.release()
+        cam.close()
 
 
 @pytest.fixture
@@ -147,9 +166,37 @@ def test_window_shows_frames_and_obeys_hotkeys(xvfb: str, data: Path, tmp_path: 
     typist = threading.Thread(target=type_keys, daemon=True)
     typist.start()
     source = PacedSource(data / "walk_tone.mp4", loop=True, fps=20)
-    summary = LivePipeline(source, LiveStyles(styles, threads=1), controls, [WindowOutput(controls), Record()],
+    summary = LivePipeline(source, Painter(styles, threads=1), controls, [WindowOutput(controls), Record()],
                            snapshot_dir=tmp_path).run(duration=15)
     typist.join(timeout=5)
     assert controls.quitting and summary["seconds"] < 15, "q in the window ended the run"
     assert seen[0] == "tiny" and seen[-1] == "tiny2"
     assert len(list(tmp_path.glob("rtstyle-*.png"))) == 1
+
+
+def test_outputs_open_from_the_table_and_a_failure_closes_the_open_ones(tmp_path: Path, monkeypatch):
+    """Every output option of `rtstyle live` is one row of rtstyle.outputs.OUTPUTS. When one
+    output fails to open, those already open are closed (the preview's port is free again)."""
+    from rtstyle import outputs
+
+    assert set(outputs.OUTPUTS) == {"window", "serve", "vcam", "record"}
+    opened = []
+    serve = outputs.OUTPUTS["serve"]
+
+    def keep(value: object, ctx: outputs.OutputContext) -> outputs.Opened:
+        output, lines = serve(value, ctx)
+        opened.append(output)
+        return output, lines
+
+    def fail(value: object, ctx: outputs.OutputContext) -> outputs.Opened:
+        raise SinkError("the recording cannot start")  # a later output that fails to open
+
+    monkeypatch.setitem(outputs.OUTPUTS, "serve", keep)
+    monkeypatch.setitem(outputs.OUTPUTS, "record", fail)
+    said: list[str] = []
+    ctx = outputs.OutputContext(64, 48, 10.0, LiveControls(["a"]))
+    with pytest.raises(SinkError, match="cannot start"):
+        outputs.open_outputs({"serve": "127.0.0.1:0", "record": tmp_path / "rec.mp4"}, ctx, said.append)
+    assert len(opened) == 1 and said[0].startswith("browser preview: http://127.0.0.1:")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", opened[0].port))  # free again: the server was closed

@@ -149,5 +149,6 @@ def test_flicker_command(data: Path, tmp_path: Path):
                 tmp_path / "orig.mkv")
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith("E_warp ") and "7 frame pairs of 8 frames" in r.stdout and "fidelity" in r.stdout
+    assert "lower is steadier" in r.stdout and "x the floor" in r.stdout and "lower = more faithful" in r.stdout
     assert_one_line_error(rtstyle("flicker", tmp_path / "noisy.mkv", "--reference", tmp_path / "nope.mp4"),
                           "not found")

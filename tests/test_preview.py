@@ -17,7 +17,8 @@ import pytest
 from conftest import decode_video
 from rtstyle.controls import LiveControls
 from rtstyle.errors import SinkError
-from rtstyle.live import LivePipeline, LiveStyles
+from rtstyle.live import LivePipeline
+from rtstyle.painter import Painter
 from rtstyle.preview import PreviewServer, is_loopback, parse_address
 from rtstyle.sources import PacedSource
 
@@ -25,10 +26,10 @@ CHROMIUM = Path("/usr/bin/chromium")
 
 
 @pytest.fixture
-def live(data: Path, two_styles: dict[str, Path]) -> Iterator[tuple[PreviewServer, LiveControls, LiveStyles]]:
+def live(data: Path, two_styles: dict[str, Path]) -> Iterator[tuple[PreviewServer, LiveControls, Painter]]:
     """A looping clip painted live and served on a free loopback port, stopped afterwards."""
     controls = LiveControls(list(two_styles))
-    stylers = LiveStyles(two_styles, threads=1)
+    stylers = Painter(two_styles, threads=1)
     server = PreviewServer("127.0.0.1", 0, controls)
     pipe = LivePipeline(PacedSource(data / "walk_tone.mp4", loop=True), stylers, controls, [server])
     thread = threading.Thread(target=pipe.run, kwargs={"duration": 120}, daemon=True)
@@ -56,11 +57,11 @@ def post(url: str, body: bytes, content_type: str = "application/json") -> tuple
         return e.code, json.loads(e.read())
 
 
-def nearest_style(jpeg: bytes, index: int, data: Path, stylers: LiveStyles) -> str:
+def nearest_style(jpeg: bytes, index: int, data: Path, stylers: Painter) -> str:
     """Which style (or 'original') a served frame is closest to, frame index from the server."""
     frame = cv2.cvtColor(cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
     source = decode_video(data / "walk_tone.mp4")[index % 30]
-    candidates = {"original": source, **{name: stylers.get(name)(source) for name in ("tiny", "other")}}
+    candidates = {"original": source, **{name: stylers.stylizer(name)(source) for name in ("tiny", "other")}}
     diffs = {name: np.abs(frame.astype(int) - img.astype(int)).mean() for name, img in candidates.items()}
     return min(diffs, key=diffs.get)
 

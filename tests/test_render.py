@@ -122,3 +122,45 @@ def test_existing_output_is_refused(data: Path, tmp_path: Path, style):
     with pytest.raises(rtstyle.SinkError, match="exists"):
         rtstyle.render(data / "walk_tone.mp4", dst, style)
     assert dst.read_bytes() == b"keep me"
+
+
+def test_audio_longer_than_the_video_is_kept_whole(data: Path, tmp_path: Path, style):
+    """A finished render keeps all of the source's sound, also past its last frame (a clip whose
+    tone runs 1 s longer than its 10 frames); only an interrupted render cuts at the last frame."""
+    with_video = long_tone_clip(data, tmp_path)
+    before = stream_info(with_video)
+    assert before["frames"] == 10 and before["audio_duration"] > 1.9
+    report = rtstyle.render(with_video, tmp_path / "out.mp4", style, smooth="none")
+    after = stream_info(tmp_path / "out.mp4")
+    assert report.check.ok, report.check.summary()
+    assert after["frames"] == 10 and abs(after["audio_duration"] - before["audio_duration"]) <= 0.05
+
+
+def test_av_check_compares_the_output_with_the_input(data: Path, tmp_path: Path, style, monkeypatch):
+    """A sink that cuts the sound at the last frame of a finished render (a bug) must be caught
+    by the A/V check, which reads the input's audio, not the output's."""
+    with_video = long_tone_clip(data, tmp_path)
+    close = rtstyle.VideoFileSink.close
+    monkeypatch.setattr(rtstyle.VideoFileSink, "close", lambda self, complete=True: close(self, complete=False))
+    report = rtstyle.render(with_video, tmp_path / "out.mp4", style, smooth="none")
+    assert not report.interrupted and not report.check.ok, report.check.summary()
+
+
+def long_tone_clip(data: Path, tmp_path: Path) -> Path:
+    """10 frames (1 s) over a 2 s tone."""
+    from tools.make_test_data import write_clip
+
+    clip = decode_video(data / "walk_tone.mp4")[:10]
+    src = tmp_path / "long_tone.mkv"
+    write_clip(src, clip + clip, 10, "mpeg4", "pcm_s16le")  # a 2 s tone...
+    with_video = tmp_path / "short_video.mkv"
+    import av
+
+    with av.open(str(src)) as inp, av.open(str(with_video), "w") as out:  # ...under 1 s of video
+        streams = {s.index: out.add_stream_from_template(s) for s in inp.streams}
+        for packet in inp.demux():
+            if packet.dts is None or (packet.stream.type == "video" and packet.pts * packet.time_base >= 1):
+                continue
+            packet.stream = streams[packet.stream.index]
+            out.mux(packet)
+    return with_video

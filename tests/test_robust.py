@@ -23,7 +23,9 @@ from test_cli import assert_one_line_error
 from test_cli import rtstyle as rtstyle_cli
 from rtstyle.controls import LiveControls
 from rtstyle.errors import ModelError
-from rtstyle.live import LivePipeline, LiveStyles, Recorder
+from rtstyle.live import LivePipeline
+from rtstyle.painter import Painter
+from rtstyle.recorder import Recorder
 from rtstyle.sources import CameraSource, Reconnect, VideoFileSource
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -248,7 +250,7 @@ def test_stopping_at_once_while_finishing_removes_a_file_that_would_not_play(dat
     sink = CutShort(tmp_path / "out.mp4", source.width, source.height, source.time_base, source.fps,
                     carry_from=str(data / "walk_tone.mp4"))
     with pytest.raises(KeyboardInterrupt):
-        rtstyle.pipeline.render_video(source, sink, rtstyle.load_style(tiny_model, threads=1))
+        rtstyle.pipeline.render_video(source, sink, *Painter.of(rtstyle.load_style(tiny_model, threads=1)))
     assert not sink.path.exists()
 
 
@@ -347,7 +349,7 @@ def test_live_session_shows_the_lost_camera_and_ends_cleanly(camera_clip: Path, 
     cam = CameraSource(str(camera_clip), reconnect=Reconnect(first=0.05, longest=0.2, give_up=2.0))
     camera_clip.unlink()  # opened already: the clip plays to its end, then the camera is gone
     out, rec = Statuses(), Recorder(tmp_path / "rec.mp4", cam.width, cam.height, cam.fps)
-    pipe = LivePipeline(cam, LiveStyles({"tiny": tiny_model}, threads=1), LiveControls(["tiny"]), [out, rec])
+    pipe = LivePipeline(cam, Painter({"tiny": tiny_model}, threads=1), LiveControls(["tiny"]), [out, rec])
     try:
         with pytest.raises(rtstyle.SourceError, match="lost: no frame for 2 s"):
             pipe.run(duration=30)

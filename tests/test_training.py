@@ -81,3 +81,18 @@ def test_fast_preset_paints_full_size_from_a_half_size_net(data: Path, tmp_path:
     photo = read_image(data / "messi5.jpg")[:101, :75]  # odd sides: padded to the stride, cropped back
     out = rtstyle.load_style(tmp_path / "fast.onnx", providers="cpu")(photo)
     assert out.shape == photo.shape and out.dtype == np.uint8
+
+
+def test_training_lowers_the_loss(data: Path, tmp_path: Path):
+    """20 steps on one crop: the logged loss at step 20 is below the loss at step 10 (measured:
+    12% lower; a loop that computes gradients but never applies them logs the same loss)."""
+    crop = read_image(data / "messi5.jpg")[50:114, 100:164]
+    np.save(tmp_path / "crops.npy", np.stack([crop] * 3))
+    run = train(["--style", str(data / "wave_256.jpg"), "--data", str(tmp_path / "crops.npy"), "--run",
+                 str(tmp_path / "run"), "--arch", "fast", "--size", "64", "--batch", "1", "--style-size", "64",
+                 "--threads", "1", "--steps", "20", "--lr", "1e-2", "--stability-weight", "0"])
+    assert run.returncode == 0, run.stderr[-2000:]
+    log = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    total = [sum(v for k, v in rec.items() if k not in ("step", "elapsed_s", "skipped")) for rec in log]
+    assert [rec["step"] for rec in log] == [10, 20]
+    assert total[-1] < 0.95 * total[0], total

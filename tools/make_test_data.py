@@ -5,6 +5,7 @@ real (vtest.avi, Megamind_bugy.avi); the audio is a generated tone so that audio
 duration and sync can be checked exactly.
 
     python -m tools.make_test_data ../shared/data
+    python -m tools.make_test_data --models-only   # just the random-weight test models (needs torch)
 """
 from __future__ import annotations
 
@@ -75,30 +76,50 @@ def damaged_copy(src: Path, dst: Path, packets: int, seed: int = 3) -> None:
     dst.write_bytes(bytes(data))
 
 
-def random_fast_model(path: Path) -> None:
-    """The fast architecture with random weights, so GPU checks run where torch is not installed."""
+def random_models(data: Path) -> None:
+    """Random-weight nets exported by the project's own export, committed so that every test
+    but training and export runs where torch is not installed: ``tiny`` and ``other`` (two
+    visibly different small styles) and ``fast_random`` (the fast architecture, GPU checks)."""
     import torch
 
     from tools.export import export
     from tools.transformer_net import NetConfig, TransformerNet
 
-    torch.manual_seed(0)
-    export(TransformerNet(NetConfig((16, 32, 64), 3, True, out_kernel=3)), path,
-           {"name": "fast_random", "title": "fast architecture with random weights (tests only)"})
+    for seed, name, title, cfg, visible in (
+            (0, "tiny", "tiny random test net", NetConfig((8, 16, 32), 2), True),
+            (7, "other", "second random net", NetConfig((8, 16, 32), 2), True),
+            (0, "fast_random", "fast architecture with random weights (tests only)",
+             NetConfig((16, 32, 64), 3, True, out_kernel=3), False)):
+        torch.manual_seed(seed)
+        net = TransformerNet(cfg)
+        if visible:
+            # At its random start a net paints near-black (its output sits around 0 before the
+            # clamp to [0, 1]): scale the last convolution so the test styles paint mid-grey
+            # textures that follow the picture, which tests of strength, colours and upsampling need.
+            last = [m for m in net.modules() if isinstance(m, torch.nn.Conv2d)][-1]
+            with torch.no_grad():
+                last.weight.mul_(20.0)
+                last.bias.fill_(128.0)
+        export(net, data / f"{name}.onnx", {"name": name, "title": title})
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("shared_data", type=Path)
+    ap.add_argument("shared_data", type=Path, nargs="?", help="shared data folder (not needed with --models-only)")
+    ap.add_argument("--models-only", action="store_true", help="only export the random-weight test models")
     a = ap.parse_args()
     data = ROOT / "tests" / "data"
     data.mkdir(parents=True, exist_ok=True)
+    random_models(data)
+    if a.models_only:
+        return
+    if a.shared_data is None:
+        ap.error("give the shared data folder, or --models-only")
     vtest = a.shared_data / "videos" / "vtest.avi"
     small = read_frames(vtest, 30, (320, 240))
     write_clip(data / "walk_tone.mp4", small, 10, "libx264", "aac")
     write_clip(data / "walk_pcm.mkv", small[:20], 10, "mpeg4", "pcm_s16le")
     damaged_copy(a.shared_data / "videos" / "Megamind_bugy.avi", data / "damaged.avi", 60)
-    random_fast_model(data / "fast_random.onnx")
     for name, width in (("messi5.jpg", 320), ("rubberwhale1.png", 0), ("rubberwhale2.png", 0)):
         img = cv2.imread(str(a.shared_data / "images" / name))
         if width:

@@ -1,0 +1,98 @@
+"""One way to finish a frame, for render and live alike: paint, then settle.
+
+:meth:`Painter.paint` stylizes one RGB frame with a :class:`Look` (style, strength, colour
+keeping): inference, guided upsampling, colours, strength, all in :class:`Stylizer`. It is
+thread-safe, so render's parallel workers share it. :meth:`Painter.settle` smooths the
+painted frame against the previous output and must see frames in order. The two schedulers
+differ only in which frames they hand over (render: every frame in order; live: the newest),
+so a frame rendered and a frame shown live with the same look are the same picture.
+"""
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from rtstyle.models import split_style
+from rtstyle.stylizer import Stylizer
+from rtstyle.temporal import Smoother
+
+
+@dataclass(frozen=True)
+class Look:
+    """How one frame is painted: the style's name in the painter, and the finishing options."""
+
+    style: str
+    strength: float = 1.0
+    keep_colours: bool = False
+    smoothing: bool = True
+
+
+def style_names(specs: Iterable[str | Path]) -> dict[str, str | Path]:
+    """Style names, ``MODEL:STYLE`` of a mixable model, bare inner style names or .onnx paths ->
+    {display name: spec}, resolved as render and image resolve them; unknown names fail here,
+    before anything is loaded."""
+    named: dict[str, str | Path] = {}
+    for spec in specs:
+        card, inner = split_style(spec)
+        named[card.name if inner is None else f"{card.name}:{inner}"] = spec
+    return named
+
+
+class Painter:
+    """Stylizers by name, loaded on first use with the same options, and one smoother.
+
+    ``styles`` maps names to what :class:`Stylizer` takes (a name, ``MODEL:STYLE``, a path)
+    or to a ready Stylizer; ``options`` go to every Stylizer loaded here.
+    """
+
+    def __init__(self, styles: Mapping[str, str | Path | Stylizer], smoother: Smoother | None = None,
+                 **options: object):
+        if not styles:
+            raise ValueError("a painter needs at least one style")
+        self.specs = dict(styles)
+        self.options = options
+        self.smoother = smoother
+        self._loaded = {n: s for n, s in self.specs.items() if isinstance(s, Stylizer)}
+        self._lock = threading.Lock()
+        self._history: str | None = None  # the style the smoother's history belongs to
+
+    @classmethod
+    def of(cls, stylizer: Stylizer, smoother: Smoother | None = None) -> tuple[Painter, Look]:
+        """A painter around one loaded stylizer, and the look its own settings describe."""
+        return cls({stylizer.label: stylizer}, smoother), Look(stylizer.label, stylizer.strength,
+                                                                stylizer.keep_colours)
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.specs)
+
+    def stylizer(self, name: str) -> Stylizer:
+        """The stylizer of a style, loaded the first time it is asked for."""
+        with self._lock:
+            if name not in self._loaded:
+                self._loaded[name] = Stylizer(self.specs[name], **self.options)  # type: ignore[arg-type]
+            return self._loaded[name]
+
+    def paint(self, rgb: np.ndarray, look: Look) -> np.ndarray:
+        """The frame in the look's style, strength and colours (thread-safe)."""
+        return self.stylizer(look.style).paint(rgb, look.strength, look.keep_colours)
+
+    def settle(self, rgb: np.ndarray, painted: np.ndarray, look: Look) -> np.ndarray:
+        """The frame to show: ``painted`` smoothed against the previous output (frames in order).
+
+        A new style, or smoothing switched back on, starts without history."""
+        if self.smoother is None or not look.smoothing:
+            self._history = None
+            return painted
+        if self._history != look.style:
+            self.smoother.reset()
+            self._history = look.style
+        return self.smoother(rgb, painted)
+
+    def reset(self) -> None:
+        """Forget the smoothing history (a new source)."""
+        self._history = None
