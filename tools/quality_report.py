@@ -312,7 +312,10 @@ def markdown(rows: list[dict], checks: list[dict], meta: dict, missing: list[str
         f" {FACE_EVERY}th clip frame). Classic method (Gatys): {g['steps']} L-BFGS steps,"
         f" {g['size']} px, float32, content {g['content_layer']}, style weight {g['style_weight']};"
         f" {meta['gatys_pairs']} of {meta['gatys_wanted']} photo x painting pairs in the cache."
-        f" CPU ms/frame: 640x360, {meta['threads']} threads, median of {meta['repeats']}, {meta['cpu']}.",
+        f" CPU ms/frame: 640x360, {meta['threads']} threads, median of {meta['repeats']}, {meta['cpu']},"
+        f" load average {meta['load_average_1min']} at the end of the run"
+        + (" (busier than its cores: the timings are those of a shared machine)."
+           if meta["load_average_1min"] > (os.cpu_count() or 1) else "."),
         "",
         "Tiers: old zoo = the models of `--old-models` (the zoo before issue 15); teacher = the shipped",
         "`arbitrary` network with the painting's style vector; quality and fast = the models shipped now.",
@@ -414,6 +417,7 @@ def main() -> None:
             "clip_size": f"{clip[0].shape[1]}x{clip[0].shape[0]}", "faces_in": sum(len(f) for f in inputs.faces),
             "faces_photos": sum(len(f) for f in inputs.faces[:len(images)]), "threads": a.threads,
             "repeats": a.repeats, "cpu": f"{platform.machine()}, {os.cpu_count()} cores",
+            "load_average_1min": round(os.getloadavg()[0], 1),
             "gatys": reference.to_dict(), "gatys_wanted": len(photos) * len(styles),
             "gatys_pairs": len(photos) * len(styles) - len(gatys_missing), "gatys_missing": gatys_missing,
             "input_grid": max(max(grid_amplitude(x).values()) for x in images), "floor": statistics.mean(floor),
