@@ -26,7 +26,8 @@ photos at ``--size`` long side. Per painter:
 
 Classic-method results are cached as PNGs (key: photo and painting bytes, every setting),
 so a rerun only optimizes what is new; ``--gatys cached`` uses only what the cache holds and
-says which pairs it lacks. Painters that are the same file (the old zoo before it is
+says which pairs it lacks, ``--gatys only`` fills the cache and stops (start it early: it
+needs neither the models nor the rest of the report). Painters that are the same file (the old zoo before it is
 replaced) are measured once. Writes quality.md, quality.json, contact_sheet.jpg (the
 ``--overview`` photo in every style) and contact_STEM.jpg (every photo in one style).
 
@@ -373,8 +374,9 @@ def main() -> None:
     ap.add_argument("--clip", type=Path, default=HERE / "clip_megamind.mp4", help="real clip for E_warp and PSNR")
     ap.add_argument("--out", type=Path, required=True, help="folder for quality.md, quality.json, contact sheets")
     ap.add_argument("--cache", type=Path, required=True, help="folder for cached classic-method results")
-    ap.add_argument("--gatys", choices=("run", "cached"), default="run",
-                    help="compute missing classic-method results (slow), or use only the cached ones")
+    ap.add_argument("--gatys", choices=("run", "cached", "only"), default="run",
+                    help="compute missing classic-method results (slow), use only the cached ones, or only fill "
+                         "the cache and stop (it depends on photos and paintings only: start it early, e.g. under nice)")
     ap.add_argument("--size", type=int, default=REFERENCE.size, help="long side the photos are scored at")
     ap.add_argument("--steps", type=int, default=REFERENCE.steps, help="classic-method steps per photo and painting")
     ap.add_argument("--threads", type=int, default=2)
@@ -387,12 +389,17 @@ def main() -> None:
     reference = Settings(**{**REFERENCE.to_dict(), "size": a.size, "style_size": a.size, "steps": a.steps})
     styles = sorted(p for p in a.styles.iterdir() if p.suffix.lower() in PHOTO_SUFFIXES)
     photos = sorted(p for p in a.photos.iterdir() if p.suffix.lower() in PHOTO_SUFFIXES)
+    vgg = VGG16Features(tuple(dict.fromkeys((*STYLE_LAYERS, reference.content_layer))), a.vgg)
+    if a.gatys == "only":
+        for p in photos:  # photo by photo: an early stop leaves whole photos for every painting
+            for style in styles:
+                optimized(p, style, reference, a.cache, vgg, True)
+        return
     group, missing = painters(styles, a.old_models, a.threads)
     detector = FaceDetector()
     images = [fit(read_image(p), a.size) for p in photos]
     clip = read_clip(a.clip)
     inputs = Inputs(photos, images, clip, [detector(x) for x in images + clip[::FACE_EVERY]])
-    vgg = VGG16Features(tuple(dict.fromkeys((*STYLE_LAYERS, reference.content_layer))), a.vgg)
     rows, floor, gatys_missing, sheets = [], [], [], {}
     for style in styles:
         mine = [p for p in group if p.style == style.stem]
