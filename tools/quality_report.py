@@ -60,7 +60,7 @@ from rtstyle.sources import VideoFileSource, read_image
 from rtstyle.style_images import ARBITRARY, file_hash
 
 from .contact_sheet import stack, tiles
-from .faces import FaceDetector, faces_kept
+from .faces import DetectorMissing, FaceDetector, faces_kept
 from .image_scores import edge_correlation, grid_amplitude, psnr, ssim
 from .losses import STYLE_LAYERS, PerceptualLoss, fit, to_rgb01
 from .optimize import Settings, stylize
@@ -397,7 +397,10 @@ def main() -> None:
                 optimized(p, style, reference, a.cache, vgg, True)
         return
     group, missing = painters(styles, a.old_models, a.threads)
-    detector = FaceDetector()
+    try:
+        detector = FaceDetector()
+    except DetectorMissing as e:
+        raise SystemExit(f"quality_report: {e}") from None
     images = [fit(read_image(p), a.size) for p in photos]
     clip = read_clip(a.clip)
     inputs = Inputs(photos, images, clip, [detector(x) for x in images + clip[::FACE_EVERY]])
