@@ -23,7 +23,7 @@ from onnx import helper, numpy_helper
 from rtstyle.models import find_model
 from rtstyle.style_images import StylePredictor
 from rtstyle.teacher import ARBITRARY, PREDICTOR, Knobs, photo_vector, read_painting, style_vector
-from rtstyle.training_data import default_content
+from rtstyle.training import default_content
 
 from .magenta_models import ARBITRARY_CREDIT, LICENCE, SOURCE, macs_per_pixel
 from .zoo import BY_NAME, ZOO
