@@ -93,6 +93,7 @@ def test_ctrl_c_keeps_the_checkpoint_and_the_same_command_resumes(data: Path, tm
     assert card.info["training"]["steps_done"] == done + 1  # one more step, not a fresh run of done + 1
     assert "teacher paints" not in r.stderr  # the teacher's outputs came from the run's cache
     assert all(rec["step"] <= done + 1 for rec in log)
+    assert f"step {done + 1}," in r.stderr and f"step {done}," not in r.stderr  # only the one step ran
 
 
 @pytest.mark.parametrize("picture, needle", [("nope.jpg", "not found"), ("notes.txt", "cannot read image"),
