@@ -24,7 +24,7 @@ SHAPES = {
     "16-32-64, 3 blocks": StudentConfig((16, 32, 64), 3, 8),
     "16-32-96, 4 blocks": StudentConfig((16, 32, 96), 4, 8),
     "24-48-96, 4 blocks": StudentConfig((24, 48, 96), 4, 8),
-    "16-32-64-128, 3 blocks (shipped default)": StudentConfig((16, 32, 64, 128), 3, 8),
+    "16-32-64-128, 3 blocks (default)": StudentConfig((16, 32, 64, 128), 3, 8),
 }
 
 
@@ -55,7 +55,7 @@ def main() -> None:
     base = np.median(times["replaced fast net"])
     print(f"640x368, {a.threads} threads, {a.runs} interleaved runs, medians")
     for k, v in times.items():
-        print(f"{k:<42} {macs[k]:>6} MAC/px {np.median(v):7.1f} ms  x{np.median(v) / base:.2f}")
+        print(f"{k:<32} {macs[k]:>6} MAC/px {np.median(v):7.1f} ms  x{np.median(v) / base:.2f}")
 
 
 if __name__ == "__main__":
