@@ -6,7 +6,8 @@ training): the int8 teacher (``arbitrary`` fed the style's vector), the baked fl
 they replaced). Printed per style:
 
 - PSNR of quality against the int8 teacher, and of fast against quality (its teacher);
-- style loss (tools/losses, VGG16 Gram matrices against the painting) of each, and fast/quality;
+- style loss (tools/losses, VGG16 Gram matrices against the painting, pictures at 256 px) of each,
+  and fast/quality;
 - 2-pixel-period amplitude in grey levels: the luminance's checkerboard, column and row
   components at the Nyquist frequency over the whole picture, the largest of the three;
 - median ms per 640x360 frame (interleaved calls, 2 threads);
@@ -79,6 +80,7 @@ def main() -> None:
     ap.add_argument("--only", nargs="*", default=None)
     ap.add_argument("--runs", type=int, default=10, help="timed frames per model")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--loss-side", type=int, default=256, help="long side of pictures for the style loss")
     a = ap.parse_args()
 
     import torch
@@ -106,10 +108,10 @@ def main() -> None:
         if a.old:
             models |= {"old_quality": Stylizer(a.old / f"{s.name}.onnx", providers="cpu", threads=a.threads),
                        "old_fast": Stylizer(a.old / f"{s.name}_fast.onnx", providers="cpu", threads=a.threads)}
-        loss = PerceptualLoss(vgg, to_rgb01(painting, 512), style_weight=1.0)
+        loss = PerceptualLoss(vgg, to_rgb01(painting, a.loss_side), style_weight=1.0)
         outs = {k: [m(p) for p in pictures] for k, m in models.items()}
         with torch.no_grad():
-            style = {k: float(np.mean([loss(to_rgb01(o), loss.content_target(to_rgb01(p)))["style"]
+            style = {k: float(np.mean([loss(to_rgb01(o, a.loss_side), loss.content_target(to_rgb01(p, a.loss_side)))["style"]
                                        for o, p in zip(v, pictures)])) for k, v in outs.items()}
         ms = median_ms(models, timing_frame, a.runs)
         print(f"\n{s.name} (style_size {s.knobs.style_size}, style_weight {s.knobs.style_weight})")
