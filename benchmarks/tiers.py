@@ -2,8 +2,9 @@
 
 For each style of tools/zoo.py, on held-out photos and frames of a real clip (none used in
 training): the int8 teacher (``arbitrary`` fed the style's vector), the baked float32
-``quality`` model and the distilled ``fast`` student (plus, with ``--old DIR``, the models
-they replaced). Printed per style:
+``quality`` model and the shipped ``fast`` model (``--fast DIR``: fast models from DIR
+instead, e.g. students not shipped yet; ``--old DIR`` adds the models the tiers replaced).
+Printed per style:
 
 - PSNR of quality against the int8 teacher, and of fast against quality (its teacher);
 - style loss (tools/losses, VGG16 Gram matrices against the painting, pictures at 256 px) of each,
@@ -77,6 +78,7 @@ def main() -> None:
     ap.add_argument("--video", type=Path, required=True, help="held-out clip: a few frames are scored")
     ap.add_argument("--frames", type=int, default=4)
     ap.add_argument("--old", type=Path, default=None, help="folder with the replaced models (NAME.onnx, NAME_fast.onnx)")
+    ap.add_argument("--fast", type=Path, default=None, help="folder with other fast models (NAME_fast.onnx) to score")
     ap.add_argument("--only", nargs="*", default=None)
     ap.add_argument("--runs", type=int, default=10, help="timed frames per model")
     ap.add_argument("--threads", type=int, default=2)
@@ -104,7 +106,8 @@ def main() -> None:
         vector = style_vector(predictor, painting, s.knobs, photo)
         models = {"teacher_int8": teacher(vector, a.threads),
                   "quality": Stylizer(s.name, providers="cpu", threads=a.threads),
-                  "fast": Stylizer(f"{s.name}_fast", providers="cpu", threads=a.threads)}
+                  "fast": Stylizer(a.fast / f"{s.name}_fast.onnx" if a.fast else f"{s.name}_fast", providers="cpu",
+                                   threads=a.threads)}
         if a.old:
             models |= {"old_quality": Stylizer(a.old / f"{s.name}.onnx", providers="cpu", threads=a.threads),
                        "old_fast": Stylizer(a.old / f"{s.name}_fast.onnx", providers="cpu", threads=a.threads)}
