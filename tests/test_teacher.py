@@ -92,3 +92,16 @@ def test_quality_tier_keeps_options_working(photo: np.ndarray):
     grey = lambda im: cv2.cvtColor(im, cv2.COLOR_RGB2YUV)[..., 1:].astype(float)  # noqa: E731
     kept = Stylizer("candy", providers="cpu", threads=1, keep_colours=True)(photo)
     assert np.abs(grey(kept) - grey(photo)).mean() < 0.5 * np.abs(grey(plain) - grey(photo)).mean()
+
+
+def test_quality_tier_converts_to_fp16():
+    """Float32 weights, so the GPU path's fp16 copy converts and paints the same (run here on the CPU)."""
+    from rtstyle.precision import to_fp16
+
+    path = find_model("wave").path
+    fp16 = onnx.load_from_string(to_fp16(path))
+    assert sum(t.data_type == onnx.TensorProto.FLOAT16 for t in fp16.graph.initializer) > 20
+    x = np.random.default_rng(0).random((1, 3, 96, 128), dtype=np.float32)
+    half = ort.InferenceSession(fp16.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"image": x})[0]
+    full = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"image": x})[0]
+    assert 10 * np.log10(1 / np.mean((half - full) ** 2)) > 50
