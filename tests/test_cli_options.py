@@ -19,7 +19,8 @@ VALUES = st.one_of(st.sampled_from(EDGES), st.floats(allow_nan=True, allow_infin
 # not exist: a value the option accepts ends at that error instead of running for real.
 COMMANDS = {
     "render": ("render {src} {dst} --style {model}",
-               ["--strength", "--threads", "--crf", "--workers", "--stream-timeout", "--smooth-strength", "--deadband"]),
+               ["--strength", "--threads", "--crf", "--workers", "--stream-timeout", "--smooth-strength", "--deadband",
+                "--segment-seconds"]),
     "image": ("image {src} {dst} --style {model}", ["--strength", "--threads"]),
     "live": ("live --source {src} --record {dst} --style {model} --no-window",
              ["--scale", "--fps", "--duration", "--camera-timeout", "--stream-timeout", "--strength",
@@ -27,6 +28,7 @@ COMMANDS = {
     "optimize": ("optimize {src} {src} -o {dst}",
                  ["--size", "--style-size", "--steps", "--alpha", "--beta", "--tv-weight", "--lr", "--noise",
                   "--threads"]),
+    "train": ("train {src} --name probe", ["--minutes", "--steps", "--style-size", "--style-weight", "--threads"]),
 }
 OPTIONS = [(command, option) for command, (_, options) in COMMANDS.items() for option in options]
 

@@ -5,7 +5,8 @@ gives their inputs and outputs rtstyle's names, fuses the 26-style net's spelled
 instance norms into InstanceNormalization ops (1.1-1.4x faster on CPU, same output to
 2e-6), makes the arbitrary transformer's height and width dynamic (the graph is fully
 convolutional: its Reshapes only touch channels and its Resizes use scale factors, so
-the 384x384 of the TFLite export was only a declared shape) and stamps each with its
+the 384x384 of the TFLite export was only a declared shape; the predictor ends in a global
+pooling, so its 256x256 is declared dynamic too) and stamps each with its
 model card: licence and credit, the extra style input with its default, the readable
 names of the 26 styles, and style vectors of the public-domain paintings given with
 ``--presets`` as named presets.
@@ -180,10 +181,11 @@ def arbitrary(src: Path, out: Path, presets: list[Path]) -> None:
     predictor_model = onnx.load(str(src / "arbitrary_predict.onnx"))
     rename(predictor_model, {predictor_model.graph.input[0].name: "style_image",
                              predictor_model.graph.output[0].name: "style_vector"})
+    make_dynamic(predictor_model, ["style_image"], {1: "height", 2: "width"})  # global pooling: any size
     stamp(predictor_model, out / "arbitrary_predict.onnx", [1, 256, 256, 3], ARBITRARY_CREDIT,
           name="arbitrary_predict", title="Style predictor for 'arbitrary' (picture -> style vector)",
           role="style_predictor", layout="NHWC",
-          io="style_image [1,256,256,3] float32 RGB 0-1 -> style_vector [1,1,1,100]",
+          io="style_image [1,H,W,3] float32 RGB 0-1 -> style_vector [1,1,1,100]",
           architecture="MobileNet v2 style predictor, int8 QDQ (Ghiasi et al. 2017)")
     predictor = StylePredictor(out / "arbitrary_predict.onnx", providers="cpu", cache=False)
     vectors = {p.stem: [round(float(v), 6) for v in predictor.vector(read_image(p))] for p in presets}

@@ -2,9 +2,14 @@
 
 Wallpaper packages ship each picture at several sizes, so pictures are deduplicated by a
 tiny perceptual thumbnail before cropping. Output: one ``.npy`` of uint8 RGB crops
-(N, S, S, 3) that training memory-maps, so the training loop never decodes JPEGs.
+(N, S, S, 3) that training memory-maps, so the training loop never decodes JPEGs, or (an
+``--out`` without ``.npy``) a folder of JPEG crops: how the default content set that ships
+with the package for ``rtstyle train`` (rtstyle/content, OpenCV's BSD-licensed sample
+photos and frames, none of the quality report's photos) was made:
 
     python -m tools.prepare_content --images DIR [DIR ...] --videos a.avi --out crops.npy
+    python -m tools.prepare_content --images PHOTOS --videos Megamind_bugy.avi --out rtstyle/content \
+        --size 320 --crops-per-image 2 --video-every 60 --seed 0
 """
 from __future__ import annotations
 
@@ -95,7 +100,12 @@ def main() -> None:
     crops += [c for f in frames for c in random_crops(f, 2, a.size, rng)]
     arr = np.stack(crops)
     rng.shuffle(arr)
-    np.save(a.out, arr)
+    if a.out.suffix == ".npy":
+        np.save(a.out, arr)
+    else:
+        a.out.mkdir(parents=True, exist_ok=True)
+        for i, crop in enumerate(arr):
+            cv2.imwrite(str(a.out / f"{i:03d}.jpg"), cv2.cvtColor(crop, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90])
     print(f"{len(photos)} distinct pictures, {len(frames)} video frames -> {len(arr)} crops of {a.size}px in {a.out}")
 
 

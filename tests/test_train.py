@@ -1,0 +1,136 @@
+"""`rtstyle train`: any picture to a fast model, end to end on a tiny budget, and its errors."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+
+from rtstyle.models import read_card
+from rtstyle.sources import read_image
+from test_cli import ROOT, assert_one_line_error
+
+torch = pytest.importorskip("torch")
+from tools.distil import fit_side  # noqa: E402
+from tools.magenta_models import macs_per_pixel as counted_macs  # noqa: E402
+from tools.student_net import Student, StudentConfig, macs_per_pixel  # noqa: E402
+
+
+def user_env(tmp_path: Path) -> dict[str, str]:
+    """The user folders in tmp_path: the model lands in data/, checkpoints in cache/."""
+    return {**os.environ, "XDG_DATA_HOME": str(tmp_path / "data"), "XDG_CACHE_HOME": str(tmp_path / "cache"),
+            "PYTHONPATH": str(ROOT)}
+
+
+def rtstyle(tmp_path: Path, *args: object, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "rtstyle", *map(str, args)], capture_output=True, text=True,
+                          env=user_env(tmp_path), cwd=tmp_path, timeout=timeout)
+
+
+def train_args(data: Path, name: str = "mine", steps: int = 2) -> list[object]:
+    return ["train", data / "wave_256.jpg", "--name", name, "--content", data / "messi5.jpg", "--steps", steps,
+            "--threads", "1"]
+
+
+def test_train_writes_a_style_every_command_can_use(data: Path, tmp_path: Path):
+    r = rtstyle(tmp_path, *train_args(data))
+    assert r.returncode == 0, r.stderr
+    model = tmp_path / "data" / "rtstyle" / "models" / "mine.onnx"
+    assert "Traceback" not in r.stderr and "%" in r.stderr and str(model) in r.stderr  # progress bar, where it went
+    card = read_card(model)
+    assert card.name == "mine" and card.info["size_class"] == "fast"
+    assert card.info["training"]["steps_done"] == 2 and card.info["style_image"] == "wave_256.jpg"
+    assert card.info["teacher"]["style_size"] == 256 and "Apache-2.0" in card.info["license"]
+    # The exported file computes what the checkpoint's PyTorch net computes (a second path to the same frame).
+    ck = torch.load(next((tmp_path / "cache" / "rtstyle" / "train").glob("mine-*")) / "checkpoint.pt",
+                    weights_only=False)
+    net = Student(StudentConfig.from_dict(ck["settings"]["net"]))
+    net.load_state_dict(ck["net"])
+    x = fit_side(read_image(data / "messi5.jpg"), 96)[:96, :128]
+    t = torch.from_numpy(x).permute(2, 0, 1)[None].float() / 255
+    with torch.no_grad():
+        ref = net.eval()(t).numpy()
+    got = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"]).run(None, {"image": t.numpy()})[0]
+    assert np.abs(ref - got).max() < 1e-4
+    # Usable at once by name, with the same options as a shipped style.
+    out = tmp_path / "painted.png"
+    r = rtstyle(tmp_path, "image", data / "messi5.jpg", out, "--style", "mine", "--strength", "0.7", "--keep-colours")
+    assert r.returncode == 0, r.stderr
+    assert read_image(out).shape == read_image(data / "messi5.jpg").shape
+    r = rtstyle(tmp_path, "bench", "--style", "mine", "--size", "64x48", "--frames", "2", "--warmup", "0",
+                "--threads", "1")
+    assert r.returncode == 0 and "mine" in r.stdout + r.stderr, r.stderr
+    # A second style of the same name is refused unless asked for.
+    assert_one_line_error(rtstyle(tmp_path, *train_args(data)), "--overwrite")
+
+
+def test_ctrl_c_keeps_the_checkpoint_and_the_same_command_resumes(data: Path, tmp_path: Path):
+    args = train_args(data, steps=10_000)
+    proc = subprocess.Popen([sys.executable, "-m", "rtstyle", *map(str, args)], stderr=subprocess.PIPE, text=True,
+                            env=user_env(tmp_path), cwd=tmp_path)
+    seen = ""
+    deadline = time.monotonic() + 240
+    while "step 1," not in seen and time.monotonic() < deadline:  # the bar's "step N," text: training is on
+        seen += proc.stderr.read(1)
+    proc.send_signal(signal.SIGINT)
+    err = seen + proc.communicate(timeout=120)[1]
+    assert proc.returncode == 130, err
+    assert "the same command resumes" in err and "Traceback" not in err
+    run = next((tmp_path / "cache" / "rtstyle" / "train").glob("mine-*"))
+    done = torch.load(run / "checkpoint.pt", weights_only=False)["step"]
+    assert done >= 1 and not (tmp_path / "data" / "rtstyle" / "models" / "mine.onnx").exists()
+    r = rtstyle(tmp_path, *train_args(data, steps=done + 1))
+    assert r.returncode == 0, r.stderr
+    log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    card = read_card(tmp_path / "data" / "rtstyle" / "models" / "mine.onnx")
+    assert card.info["training"]["steps_done"] == done + 1  # one more step, not a fresh run of done + 1
+    assert "teacher paints" not in r.stderr  # the teacher's outputs came from the run's cache
+    assert all(rec["step"] <= done + 1 for rec in log)
+    assert f"step {done + 1}," in r.stderr and f"step {done}," not in r.stderr  # only the one step ran
+
+
+@pytest.mark.parametrize("picture, needle", [("nope.jpg", "not found"), ("notes.txt", "cannot read image"),
+                                             ("dot.png", "1x1: at least 32 pixels")])
+def test_bad_style_picture_is_one_line(data: Path, tmp_path: Path, picture: str, needle: str):
+    (tmp_path / "notes.txt").write_text("not a picture")
+    import cv2
+
+    cv2.imwrite(str(tmp_path / "dot.png"), np.zeros((1, 1, 3), np.uint8))
+    r = rtstyle(tmp_path, "train", tmp_path / picture, "--name", "x", timeout=120)
+    assert_one_line_error(r, needle)
+    assert not (tmp_path / "data").exists()
+
+
+def test_bad_name_and_content_are_one_line(data: Path, tmp_path: Path):
+    assert_one_line_error(rtstyle(tmp_path, "train", data / "wave_256.jpg", "--name", "../up", timeout=120),
+                          "letters, digits")
+    (tmp_path / "empty").mkdir()
+    assert_one_line_error(rtstyle(tmp_path, "train", data / "wave_256.jpg", "--name", "x", "--content",
+                                  tmp_path / "empty", timeout=120), "no content pictures")
+
+
+def test_train_without_torch_says_what_to_install(data: Path, tmp_path: Path):
+    code = ("import sys; sys.modules['torch'] = None; from rtstyle.cli import main; "
+            f"sys.argv = ['rtstyle', 'train', {str(data / 'wave_256.jpg')!r}, '--name', 'x']; main()")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120,
+                       env=user_env(tmp_path))
+    assert_one_line_error(r, "needs PyTorch: pip install 'rtstyle[train]'")
+
+
+def test_student_cost_matches_the_exported_graph(tmp_path: Path):
+    """The card's MAC/px (counted from the layer shapes) against the convolutions ONNX Runtime runs."""
+    from tools.distil import export
+
+    for cfg in (StudentConfig(), StudentConfig((8, 16), 1, 4)):
+        path = export(Student(cfg), tmp_path / "s.onnx", {})["name"]
+        import onnx
+
+        assert macs_per_pixel(cfg) == pytest.approx(
+            counted_macs(onnx.load(str(tmp_path / "s.onnx")), [1, 3, 64, 64]), rel=0.01), (cfg, path)

@@ -1,0 +1,321 @@
+"""Distil a fast student from the teacher: any picture to a fast style model on a CPU.
+
+The teacher (rtstyle.teacher: Magenta's arbitrary network with the painting's vector) paints
+each content picture once; its outputs are cached in the run folder. The student
+(tools/student_net.py) then learns to reproduce them on random crops with three losses:
+
+- pixel: L1 to the teacher's output;
+- feature: L1 between early VGG16 features (relu1_2, relu2_2) of the student's and the
+  teacher's output, each layer divided by the teacher's mean activation. A pixel loss alone
+  averages the strokes away into blur; matching early features keeps them sharp. VGG runs on
+  the crop downscaled by ``feature_scale`` (default 1/2): its first layers cost more than the
+  student itself at full size;
+- stability: the same crop with a little noise must give the same output (less flicker).
+
+Steps run under bfloat16 autocast (oneDNN uses AMX/AVX512-BF16 where the CPU has them).
+
+Training runs for ``minutes`` of step time or ``steps`` steps, whichever ends first, with a
+cosine learning rate over that budget. It checkpoints every ``save_every`` steps and on
+Ctrl-C, and resumes from the run folder's checkpoint.
+
+    python -m tools.distil PAINTING --name NAME --run runs/NAME [--content DIR ...] [--minutes 12]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import signal
+import sys
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+import onnx
+import torch
+from torch.nn import functional as F
+
+from rtstyle.style_images import StylePredictor
+from rtstyle.teacher import ARBITRARY, PREDICTOR, Knobs, photo_vector, read_painting, style_vector, teacher
+from rtstyle.training import default_content
+
+from .magenta_models import ARBITRARY_CREDIT, LICENCE
+from .student_net import Student, StudentConfig, macs_per_pixel
+from .vgg import VGG16Features
+
+FEATURE_LAYERS = ("relu1_2", "relu2_2")
+OPSET = 17
+
+
+@dataclass
+class Settings:
+    """Everything a run depends on; stored in its checkpoint and the model card."""
+
+    net: dict = field(default_factory=lambda: StudentConfig().to_dict())
+    knobs: dict = field(default_factory=lambda: Knobs().to_dict())
+    minutes: float = 12.0
+    steps: int = 100_000
+    batch: int = 4
+    crop: int = 256
+    side: int = 320          # content pictures are resized to this short side before the teacher paints them
+    lr: float = 2e-3
+    feature_weight: float = 0.25
+    feature_scale: float = 0.5
+    stability_weight: float = 10.0
+    noise: float = 0.02
+    threads: int = 2
+    seed: int = 0
+    save_every: int = 50
+
+
+def fit_side(rgb: np.ndarray, side: int) -> np.ndarray:
+    """Resize so the short side is ``side``, sides cut to multiples of 4 (the teacher's stride)."""
+    s = side / min(rgb.shape[:2])
+    w, h = max(4, round(rgb.shape[1] * s) // 4 * 4), max(4, round(rgb.shape[0] * s) // 4 * 4)
+    return cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_CUBIC)
+
+
+def teacher_pairs(vector: np.ndarray, pictures: list[np.ndarray], side: int, threads: int,
+                  cache: Path | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(content, teacher output) pairs, RGB uint8; read from ``cache`` when it holds them."""
+    if cache is not None and cache.is_file():
+        with np.load(cache) as z:
+            n = len(z.files) // 2
+            return [(z[f"x{i}"], z[f"y{i}"]) for i in range(n)]
+    paint = teacher(vector, threads)
+    pairs = [(x, paint(x)) for x in (fit_side(p, side) for p in pictures)]
+    if cache is not None:
+        tmp = cache.with_suffix(".tmp.npz")
+        np.savez(tmp, **{f"{k}{i}": v for i, pair in enumerate(pairs) for k, v in zip("xy", pair)})
+        tmp.replace(cache)
+    return pairs
+
+
+class Batches:
+    """Random aligned crops (with horizontal flips) of content and teacher output."""
+
+    def __init__(self, pairs: list[tuple[np.ndarray, np.ndarray]], crop: int, seed: int):
+        self.pairs = [(x, y) for x, y in pairs if min(x.shape[:2]) >= crop]
+        if not self.pairs:
+            raise ValueError(f"no content picture is at least {crop} px on its short side")
+        self.crop, self.rng = crop, np.random.default_rng(seed)
+
+    def __call__(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        xs, ys = [], []
+        for i in self.rng.integers(0, len(self.pairs), n):
+            x, y = self.pairs[i]
+            top = self.rng.integers(0, x.shape[0] - self.crop + 1)
+            left = self.rng.integers(0, x.shape[1] - self.crop + 1)
+            flip = slice(None, None, -1 if self.rng.random() < 0.5 else 1)
+            xs.append(x[top:top + self.crop, left:left + self.crop][:, flip])
+            ys.append(y[top:top + self.crop, left:left + self.crop][:, flip])
+        as_tensor = lambda a: torch.from_numpy(np.stack(a).copy()).permute(0, 3, 1, 2).float() / 255.0  # noqa: E731
+        return as_tensor(xs), as_tensor(ys)
+
+
+class FeatureLoss(torch.nn.Module):
+    """L1 between early VGG16 features of output and target, each layer scaled by the target's mean."""
+
+    def __init__(self, scale: float, vgg: str | Path | None = None):
+        super().__init__()
+        self.vgg, self.scale = VGG16Features(FEATURE_LAYERS, vgg), scale
+
+    def forward(self, y: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        if self.scale != 1.0:
+            y = F.interpolate(y, scale_factor=self.scale, mode="bilinear", align_corners=False, antialias=True)
+            target = F.interpolate(target, scale_factor=self.scale, mode="bilinear", align_corners=False,
+                                   antialias=True)
+        fy = self.vgg(y)
+        with torch.no_grad():
+            ft = self.vgg(target)
+        return sum((fy[k] - ft[k]).abs().mean() / (ft[k].abs().mean() + 1e-6) for k in FEATURE_LAYERS)
+
+
+def train(pairs: list[tuple[np.ndarray, np.ndarray]], run: Path, s: Settings, vgg: str | Path | None = None,
+          progress: bool = True) -> tuple[Student, dict]:
+    """Train (or resume) a student in ``run``; returns it and its training record."""
+    torch.set_num_threads(s.threads)
+    torch.manual_seed(s.seed)
+    run.mkdir(parents=True, exist_ok=True)
+    net = Student(StudentConfig.from_dict(s.net))
+    opt = torch.optim.Adam(net.parameters(), s.lr)
+    ckpt = run / "checkpoint.pt"
+    step, elapsed = 0, 0.0
+    if ckpt.is_file():
+        ck = torch.load(ckpt, map_location="cpu", weights_only=False)
+        if ck["settings"]["net"] != s.net:
+            raise ValueError(f"{ckpt} holds a student of another shape ({ck['settings']['net']}); "
+                             "use a new run folder")
+        net.load_state_dict(ck["net"])
+        opt.load_state_dict(ck["opt"])
+        step, elapsed = ck["step"], ck["elapsed"]
+    budget = s.minutes * 60.0
+    batches = Batches(pairs, s.crop, s.seed + step)
+    features = FeatureLoss(s.feature_scale, vgg) if s.feature_weight else None
+
+    def save() -> None:
+        tmp = ckpt.with_suffix(".tmp")
+        torch.save({"net": net.state_dict(), "opt": opt.state_dict(), "step": step, "elapsed": elapsed,
+                    "settings": asdict(s)}, tmp)
+        tmp.replace(ckpt)
+
+    stop: list[int] = []
+
+    def on_sigint(signum: int, frame: object) -> None:  # finish the step, save, then stop
+        stop.append(signum)
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # a second Ctrl-C stops at once
+
+    previous = signal.signal(signal.SIGINT, on_sigint) if _main_thread() else None
+    log = open(run / "log.jsonl", "a")
+    losses: dict[str, float] = {}
+    try:
+        net.train()
+        while step < s.steps and elapsed < budget and not stop:
+            t0 = time.perf_counter()
+            done = max(step / s.steps, elapsed / budget)
+            for g in opt.param_groups:
+                g["lr"] = s.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * done)))
+            x, t = batches(s.batch)
+            with torch.autocast("cpu", dtype=torch.bfloat16):  # oneDNN runs bf16 on AMX/AVX512 CPUs
+                y = net(x).float()
+                parts = {"pixel": (y - t).abs().mean()}
+                if features is not None:
+                    parts["feature"] = s.feature_weight * features(y, t).float()
+                if s.stability_weight:
+                    noisy = net((x + s.noise * torch.randn_like(x)).clamp(0, 1)).float()
+                    parts["stability"] = s.stability_weight * F.mse_loss(noisy, y.detach())
+            total = sum(parts.values())
+            opt.zero_grad(set_to_none=True)
+            total.backward()
+            opt.step()
+            step += 1
+            elapsed += time.perf_counter() - t0
+            losses = {k: round(float(v.detach()), 5) for k, v in parts.items()}
+            if step % 10 == 0:
+                log.write(json.dumps({"step": step, "elapsed_s": round(elapsed, 1), **losses}) + "\n")
+                log.flush()
+            if step % s.save_every == 0:
+                save()
+            if progress:
+                _bar(max(step / s.steps, elapsed / budget), step, elapsed, losses)
+        save()
+    finally:
+        log.close()
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    if stop:
+        if progress:
+            print(f"\nstopped at step {step}, checkpoint saved in {run}: the same command resumes", file=sys.stderr)
+        raise KeyboardInterrupt(stop[0])
+    if progress:
+        print(file=sys.stderr)
+    record = {"steps_done": step, "train_seconds": round(elapsed), "final_losses": losses,
+              **{k: v for k, v in asdict(s).items() if k not in ("threads", "save_every")}}
+    return net.eval(), record
+
+
+def _main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def _bar(frac: float, step: int, elapsed: float, losses: dict[str, float], width: int = 30) -> None:
+    frac = min(frac, 1.0)
+    fill = int(frac * width)
+    left = elapsed / frac - elapsed if frac > 0 else 0.0
+    text = " ".join(f"{k} {v:.3f}" for k, v in losses.items())
+    print(f"\r[{'#' * fill}{'.' * (width - fill)}] {frac * 100:3.0f}% step {step}, "
+          f"{elapsed / 60:.1f} min, ~{left / 60:.1f} min left  {text}   ", end="", file=sys.stderr, flush=True)
+
+
+def export(net: Student, out: Path, card: dict) -> dict:
+    """Write the student as ONNX (``image`` [1,3,H,W] -> ``stylized``) with its model card."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    cfg = net.cfg
+    tmp = out.with_suffix(".tmp.onnx")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(net.eval(), torch.rand(1, 3, 64, 64), str(tmp), input_names=["image"],
+                          output_names=["stylized"], opset_version=OPSET, dynamo=False,
+                          dynamic_axes={"image": {2: "height", 3: "width"}, "stylized": {2: "height", 3: "width"}})
+    card = {"name": out.stem, "layout": "NCHW", "value_range": 1.0, "stride": cfg.stride, "min_size": 16,
+            "size_class": "fast",
+            "io": "image [1,3,H,W] float32 RGB 0-1 -> stylized [1,3,H,W] float32 RGB 0-1; "
+                  f"H, W multiples of {cfg.stride}",
+            "architecture": cfg.describe(), "net": cfg.to_dict(),
+            "params": sum(p.numel() for p in net.parameters()), "macs_per_pixel": macs_per_pixel(cfg), **card}
+    model = onnx.load(str(tmp))
+    model.metadata_props.add(key="rtstyle", value=json.dumps(card))
+    model.producer_name = "rtstyle"
+    onnx.checker.check_model(model)
+    onnx.save(model, str(tmp))
+    tmp.replace(out)
+    return card
+
+
+def student_card(title: str, painting: Path, knobs: Knobs, record: dict, content_note: str, **extra: object) -> dict:
+    """The card fields a distilled student carries besides its architecture."""
+    return {"title": title, "style_image": painting.name, "training": record, "data": content_note,
+            "teacher": {"transformer": ARBITRARY, "predictor": PREDICTOR, **knobs.to_dict()},
+            "license": f"derived from the Magenta arbitrary stylization network: {LICENCE}",
+            "credit": "distilled by rtstyle from " + ARBITRARY_CREDIT, **extra}
+
+
+def distil(painting: Path, out: Path, run: Path, settings: Settings, content: list[np.ndarray] | None = None,
+           content_note: str = "rtstyle's default content set (rtstyle/content)", title: str | None = None,
+           vgg: str | Path | None = None, progress: bool = True, **card_extra: object) -> dict:
+    """Painting -> fast student model at ``out``; resumable through ``run``. Returns the card."""
+    rgb = read_painting(painting)
+    knobs = Knobs(**settings.knobs)
+    pictures = default_content() if content is None else content
+    cache = run / "teacher.npz"
+    if cache.is_file():
+        vector = None
+    else:
+        predictor = StylePredictor(PREDICTOR, providers="cpu", threads=settings.threads, cache=False)
+        photo = photo_vector(predictor, default_content()) if knobs.style_weight < 1 else None
+        vector = style_vector(predictor, rgb, knobs, photo)
+        run.mkdir(parents=True, exist_ok=True)
+    if progress and vector is not None:
+        print(f"teacher paints {len(pictures)} content pictures...", file=sys.stderr)
+    pairs = teacher_pairs(vector, pictures, settings.side, settings.threads, cache)
+    net, record = train(pairs, run, settings, vgg, progress)
+    return export(net, out, student_card(title or out.stem.replace("_", " "), Path(painting), knobs, record,
+                                         content_note, **card_extra))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("painting", type=Path)
+    ap.add_argument("--name", required=True)
+    ap.add_argument("--run", type=Path, required=True)
+    ap.add_argument("--out", type=Path, default=None, help="model file (default RUN/NAME.onnx)")
+    ap.add_argument("--content", nargs="*", type=Path, default=None, help="folders, pictures or videos")
+    ap.add_argument("--widths", default="16,32,64,128", help="student channels at 1/2, 1/4, ... size")
+    ap.add_argument("--blocks", type=int, default=3, help="student residual blocks")
+    ap.add_argument("--style-size", type=int, default=256)
+    ap.add_argument("--style-weight", type=float, default=1.0)
+    ap.add_argument("--vgg", type=Path, default=None)
+    for f, v in asdict(Settings()).items():
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            ap.add_argument("--" + f.replace("_", "-"), type=type(v), default=v)
+    a = ap.parse_args()
+    net = StudentConfig(tuple(int(v) for v in a.widths.split(",")), a.blocks).to_dict()
+    s = Settings(net=net,
+                 knobs=Knobs(a.style_size, a.style_weight).to_dict(),
+                 **{f: getattr(a, f) for f in asdict(Settings()) if f not in ("net", "knobs")})
+    from rtstyle.training import load_content
+
+    content = load_content(a.content) if a.content else None
+    card = distil(a.painting, a.out or a.run / f"{a.name}.onnx", a.run, s, content,
+                  "the user's content: " + ", ".join(p.name for p in a.content) if a.content else
+                  "rtstyle's default content set (rtstyle/content)", vgg=a.vgg)
+    print(json.dumps({k: card[k] for k in ("name", "params", "macs_per_pixel")}))
+
+
+if __name__ == "__main__":
+    main()

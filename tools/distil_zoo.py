@@ -1,0 +1,53 @@
+"""Distil the fast tier of the named styles (tools/zoo.py) from their teachers.
+
+Content: rtstyle's default set plus the photos of the given folders (the zoo used Debian's
+wallpaper packages: ``apt-get download plasma-workspace-wallpapers mate-backgrounds
+gnome-backgrounds`` and ``dpkg -x``), deduplicated as tools/prepare_content does. Each style
+runs in ``RUNS/NAME`` (resumable) and is written to ``OUT/NAME_fast.onnx``.
+
+    python -m tools.distil_zoo --styles PAINTINGS --photos WALLPAPERS --runs runs/zoo --out models \\
+        --minutes 18 --threads 1 --only starry_night wave
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import cv2
+
+from rtstyle.training import default_content
+
+from .distil import Settings, distil
+from .prepare_content import distinct_images
+from .student_net import StudentConfig
+from .zoo import BY_NAME, ZOO
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--styles", type=Path, required=True)
+    ap.add_argument("--photos", nargs="*", type=Path, default=[])
+    ap.add_argument("--runs", type=Path, required=True)
+    ap.add_argument("--out", type=Path, default=Path("models"))
+    ap.add_argument("--only", nargs="*", default=None)
+    ap.add_argument("--widths", default="16,32,64,128", help="student channels at 1/2, 1/4, ... size")
+    ap.add_argument("--blocks", type=int, default=3, help="student residual blocks")
+    ap.add_argument("--minutes", type=float, default=18.0)
+    ap.add_argument("--threads", type=int, default=1)
+    a = ap.parse_args()
+    photos = [cv2.cvtColor(p, cv2.COLOR_BGR2RGB) for p in distinct_images(a.photos, 320)] if a.photos else []
+    content = default_content() + photos
+    note = "rtstyle's default content set" + (f" and {len(photos)} distinct photos of Debian wallpaper packages "
+                                              "(plasma-workspace-wallpapers, mate-backgrounds, gnome-backgrounds)"
+                                              if photos else "")
+    net = StudentConfig(tuple(int(v) for v in a.widths.split(",")), a.blocks).to_dict()
+    for s in [BY_NAME[n] for n in a.only] if a.only else ZOO:
+        settings = Settings(net=net, knobs=s.knobs.to_dict(),
+                            minutes=a.minutes, threads=a.threads)
+        card = distil(a.styles / s.picture, a.out / f"{s.name}_fast.onnx", a.runs / s.name, settings, content, note,
+                      title=f"{s.title}, fast", progress=False, style_credit=s.credit, style_status=s.status)
+        print(s.name, card["training"]["steps_done"], "steps", card["training"]["final_losses"], flush=True)
+
+
+if __name__ == "__main__":
+    main()
