@@ -24,9 +24,9 @@ from types import ModuleType
 import numpy as np
 
 from rtstyle.errors import SinkError, SourceError
-from rtstyle.models import user_dir
+from rtstyle.models import cache_dir, user_dir
 from rtstyle.sources import VideoFileSource, read_image
-from rtstyle.style_images import IMAGE_SUFFIXES, cache_dir, file_hash
+from rtstyle.style_images import IMAGE_SUFFIXES, file_hash
 from rtstyle.teacher import Knobs, read_painting
 
 CONTENT_DIR = Path(__file__).parent / "content"
@@ -110,7 +110,7 @@ class TrainJob:
         """Checkpoints of this exact request: the same command resumes, a changed one starts afresh."""
         key = json.dumps([file_hash(self.picture), [str(Path(p).resolve()) for p in self.content_paths],
                           self.knobs.to_dict()])
-        return cache_dir().parent / "train" / f"{self.name}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+        return cache_dir() / "train" / f"{self.name}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
 
     def run(self, tool: ModuleType, vgg: Path | None = None) -> dict:
         """Train (or resume) and write the model with its card into the user model folder."""
