@@ -44,22 +44,10 @@ def clip(data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def textured_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A random net whose output is mid-grey texture that follows the content (the plain random
-    nets paint nearly black, where flicker and seams cannot be measured)."""
-    torch = pytest.importorskip("torch")
-    from tools.export import export
-    from tools.transformer_net import NetConfig, TransformerNet
-
-    torch.manual_seed(0)
-    net = TransformerNet(NetConfig((8, 16, 32), 2))
-    last = net.body[-1][-1]  # the output convolution (after its padding)
-    with torch.no_grad():
-        last.weight *= 60
-        last.bias.fill_(128)
-    path = tmp_path_factory.mktemp("models") / "textured.onnx"
-    export(net, path, {"name": "textured", "title": "random net with visible texture"})
-    return path
+def textured_model(data: Path) -> Path:
+    """A random net whose output is strong mid-grey texture that follows the content (made by
+    tools/make_test_data.py): flicker and seams show on it."""
+    return data / "textured.onnx"
 
 
 @pytest.fixture(scope="module")

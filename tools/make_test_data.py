@@ -85,20 +85,22 @@ def random_models(data: Path) -> None:
     from tools.export import export
     from tools.transformer_net import NetConfig, TransformerNet
 
-    for seed, name, title, cfg, visible in (
-            (0, "tiny", "tiny random test net", NetConfig((8, 16, 32), 2), True),
-            (7, "other", "second random net", NetConfig((8, 16, 32), 2), True),
+    for seed, name, title, cfg, gain in (
+            (0, "tiny", "tiny random test net", NetConfig((8, 16, 32), 2), 20.0),
+            (7, "other", "second random net", NetConfig((8, 16, 32), 2), 20.0),
+            (0, "textured", "random net with strong texture (seams and flicker of a distributed render)",
+             NetConfig((8, 16, 32), 2), 60.0),
             (0, "fast_random", "fast architecture with random weights (tests only)",
-             NetConfig((16, 32, 64), 3, True, out_kernel=3), False)):
+             NetConfig((16, 32, 64), 3, True, out_kernel=3), None)):
         torch.manual_seed(seed)
         net = TransformerNet(cfg)
-        if visible:
+        if gain:
             # At its random start a net paints near-black (its output sits around 0 before the
             # clamp to [0, 1]): scale the last convolution so the test styles paint mid-grey
             # textures that follow the picture, which tests of strength, colours and upsampling need.
             last = [m for m in net.modules() if isinstance(m, torch.nn.Conv2d)][-1]
             with torch.no_grad():
-                last.weight.mul_(20.0)
+                last.weight.mul_(gain)
                 last.bias.fill_(128.0)
         export(net, data / f"{name}.onnx", {"name": name, "title": title})
 

@@ -11,7 +11,7 @@ levels of checkerboard), which bilinear upsampling cannot.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 from torch import nn
