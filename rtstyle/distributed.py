@@ -130,7 +130,7 @@ class _Job:
     done: dict[int, segments.SegmentResult] = field(default_factory=dict)
     resumed: set[int] = field(default_factory=set)
     live: bool = False  # planned, with a segment folder of this run's
-    errors: list[str] = field(default_factory=list)
+    errors: dict[int, str] = field(default_factory=dict)  # segment index -> its one-line error
     result: FileResult | None = None
     started: float = field(default_factory=time.perf_counter)
 
@@ -288,9 +288,9 @@ class _Driver:
                 reason = f"its worker could not start: {str(e).strip().splitlines()[-1]}"
             else:
                 reason = f"its worker died {RETRIES + 1} times"
-            job.errors.append(f"{seg.describe(job.src.name)}: {reason}")
+            job.errors[seg.index] = f"{seg.describe(job.src.name)}: {reason}"
         except self.ray.exceptions.RayError as e:  # the worker's own error: a retry would fail again
-            job.errors.append(f"{seg.describe(job.src.name)} failed: {_cause(e)}")
+            job.errors[seg.index] = f"{seg.describe(job.src.name)} failed: {_cause(e)}"
         if job.errors and not any(j is job for _, j, _ in self.inflight.values()):
             self._fail(job)
         elif len(job.done) == len(job.plan):
@@ -300,7 +300,7 @@ class _Driver:
         kept = len([i for i in job.done if segments.part_path(job.folder, i).is_file()])
         more = f" (and {len(job.errors) - 1} more)" if len(job.errors) > 1 else ""
         job.result = FileResult(job.src, job.dst, segments=len(job.plan),
-                                error=f"{job.errors[0]}{more}; {kept} of {len(job.plan)} segments done are kept "
+                                error=f"{job.errors[min(job.errors)]}{more}; {kept} of {len(job.plan)} segments done are kept "
                                       f"in {job.folder} for --resume")
 
     def _join(self, job: _Job) -> None:
