@@ -8,7 +8,7 @@ folded, activation fake-quantization removed), so the fp16 (CUDA/TensorRT) and b
 (OpenVINO) paths can convert it. The photo vector that ``style_weight`` < 1 blends in is the
 mean style vector of the default content set (rtstyle/content).
 
-    python -m tools.bake --styles /work/shared/data/styles --out models [--only wave candy]
+    python -m tools.bake --styles ../shared/data/styles --out models [--only wave candy]
 """
 from __future__ import annotations
 
