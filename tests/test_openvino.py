@@ -48,7 +48,7 @@ def test_bf16_stays_close_to_fp32(photo: np.ndarray, reference: np.ndarray):
 
 
 def test_bf16_is_refused_on_the_cpu_provider_with_a_reason():
-    with pytest.raises(rtstyle.ModelError, match="OpenVINO provider only"):
+    with pytest.raises(rtstyle.ModelError, match="bf16 needs the OpenVINO provider"):
         Engine(rtstyle.models.find_model(MODEL).path, providers="cpu", precision="bf16")
 
 
