@@ -102,7 +102,7 @@ class FlickerReport:
 def _frames(path: str | Path, height: int, width: int) -> Iterator[np.ndarray]:
     """Frames of a video cropped to the reference size: H.264 output may carry one pixel of
     padding (yuv420p needs even sides); any other size difference is an error."""
-    source = VideoFileSource(path)
+    source = VideoFileSource(path, reference=False)
     try:
         if not (0 <= source.height - height <= 1 and 0 <= source.width - width <= 1):
             raise SourceError(f"{Path(path).name} is {source.width}x{source.height}, "
@@ -117,7 +117,7 @@ def flicker(stylized: str | Path, reference: str | Path, per_frame: str | Path |
     """Measure a stylized video against its original (and, for fidelity, against the
     per-frame stylized video it was smoothed from). Frames are compared up to the
     shortest input."""
-    ref = VideoFileSource(reference)
+    ref = VideoFileSource(reference, reference=False)
     height, width = ref.height, ref.width
     ref.close()
     paths = [reference, stylized] + ([per_frame] if per_frame is not None else [])

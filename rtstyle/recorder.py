@@ -38,7 +38,7 @@ class Recorder:
 def sound_note(source: str) -> str | None:
     """What the user should know when recording a live run of a file that has sound."""
     try:
-        probe = VideoFileSource(source)
+        probe = VideoFileSource(source, reference=False)
     except SourceError:
         return None  # the live source itself reports it
     try:

@@ -80,7 +80,7 @@ def plan(path: str | Path, segment_seconds: float, warmup: int = 0) -> list[Segm
     """
     if segment_seconds <= 0:
         raise ValueError(f"segment length must be positive, got {segment_seconds}")
-    source = VideoFileSource(path)  # a clear SourceError for anything that does not open or decode
+    source = VideoFileSource(path, reference=False)  # a clear SourceError for anything that does not open or decode
     time_base, origin = source.time_base, round(source.start_time / source.time_base)
     frame_seconds, hint = float(1 / source.fps), source.frame_count_hint
     duration = float((source.container.duration or 0) / av.time_base)

@@ -63,7 +63,7 @@ def load_content(paths: Sequence[str | Path], frames_per_video: int = FRAMES_PER
 
 def video_frames(path: Path, n: int) -> list[np.ndarray]:
     """About ``n`` frames spread over a video, holding at most ``2 n`` in memory however long it is."""
-    source = VideoFileSource(path)
+    source = VideoFileSource(path, reference=False)
     kept: list[np.ndarray] = []
     step = 1
     try:
