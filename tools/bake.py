@@ -25,7 +25,7 @@ from rtstyle.style_images import StylePredictor
 from rtstyle.teacher import ARBITRARY, PREDICTOR, Knobs, photo_vector, read_painting, style_vector
 from rtstyle.training import default_content
 
-from .magenta_models import ARBITRARY_CREDIT, LICENCE, SOURCE, macs_per_pixel
+from .magenta_models import ARBITRARY_CREDIT, LICENCE, SOURCE, keep_needed, macs_per_pixel
 from .zoo import BY_NAME, ZOO
 
 LAYOUT_OPS = {"Reshape", "Transpose", "Pad"}  # ops the int8 graph runs on quantized tensors unchanged
@@ -78,24 +78,13 @@ def dequantize(model: onnx.ModelProto) -> tuple[int, int]:
         n.input[:] = [rename.get(i, i) for i in n.input]
     for o in graph.output:
         o.name = rename.get(o.name, o.name)
-    _keep_needed(graph, nodes)
+    keep_needed(graph, nodes)  # the Quantize ops are left with no reader
     graph.initializer.extend(new_inits)
     used = {i for n in graph.node for i in n.input}
     kept = [t for t in graph.initializer if t.name in used]
     del graph.initializer[:]
     graph.initializer.extend(kept)
     return folded, chains
-
-
-def _keep_needed(graph: onnx.GraphProto, nodes: list[onnx.NodeProto]) -> None:
-    """Keep only the nodes the outputs depend on (the Quantize ops are left with no reader)."""
-    needed, kept = {o.name for o in graph.output}, []
-    for n in reversed(nodes):
-        if any(o in needed for o in n.output):
-            kept.append(n)
-            needed.update(n.input)
-    del graph.node[:]
-    graph.node.extend(reversed(kept))
 
 
 def bake(vector: np.ndarray) -> onnx.ModelProto:

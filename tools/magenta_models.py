@@ -109,14 +109,19 @@ def fuse_instance_norms(model: onnx.ModelProto) -> int:
         [by_name[p + "Add_1"].output[0]], name=p + "InstanceNormalization", epsilon=1e-5) for p in prefixes}
     dropped = {p + step for p in prefixes for step in NORM_CHAIN}
     nodes = [replaced.get(n.name, n) for n in graph.node if n.name in replaced or n.name not in dropped]
+    keep_needed(graph, nodes)  # drops what only fed the removed ops (the gamma/beta reshapes)
+    return len(prefixes)
+
+
+def keep_needed(graph: onnx.GraphProto, nodes: list[onnx.NodeProto]) -> None:
+    """Make ``nodes`` the graph's nodes, keeping only those the outputs depend on."""
     needed, kept = {o.name for o in graph.output}, []
-    for n in reversed(nodes):  # drop what only fed the removed ops (the gamma/beta reshapes)
+    for n in reversed(nodes):
         if any(o in needed for o in n.output):
             kept.append(n)
             needed.update(n.input)
     del graph.node[:]
     graph.node.extend(reversed(kept))
-    return len(prefixes)
 
 
 def macs_per_pixel(model: onnx.ModelProto, shape: list[int]) -> int:
