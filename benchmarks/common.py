@@ -72,16 +72,15 @@ def time_calls(fn: Callable[[], object], warmup: int, runs: int) -> Stats:
 
 
 def fast_model(folder: Path) -> Path:
-    """Random-weight export of the ``fast`` preset: same graph and cost as a trained one."""
+    """Random-weight export of the fast tier's student net: same graph and cost as a trained one."""
     import torch
 
-    from tools.export import export
-    from tools.train import PRESETS
-    from tools.transformer_net import TransformerNet
+    from tools.distil import export
+    from tools.student_net import Student
 
     torch.manual_seed(0)
     path = folder / "fast_random.onnx"
-    export(TransformerNet(PRESETS["fast"]), path, {"name": "fast_random", "title": "latency stand-in"})
+    export(Student(), path, {"name": "fast_random", "title": "latency stand-in"})
     return path
 
 

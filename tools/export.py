@@ -40,9 +40,7 @@ def export(net: TransformerNet, out: Path, card: dict) -> dict:
         "io": f"image [1,3,H,W] float32 RGB 0-1 -> stylized [1,3,H,W] float32 RGB 0-1; H, W multiples of {cfg.stride}",
         "architecture": f"Johnson transformer net, widths {list(cfg.widths)}, {cfg.res_blocks} residual blocks"
                         + (", depthwise separable" if cfg.depthwise else "")
-                        + (f", {cfg.out_kernel}x{cfg.out_kernel} output conv" if cfg.out_kernel != 9 else "")
-                        + (f", at 1/{cfg.shuffle} size between pixel unshuffle ({cfg.in_kernel}x{cfg.in_kernel} "
-                           f"input conv) and pixel shuffle" if cfg.shuffle > 1 else ""),
+                        + (f", {cfg.out_kernel}x{cfg.out_kernel} output conv" if cfg.out_kernel != 9 else ""),
         "net": cfg.to_dict(),
         "params": sum(p.numel() for p in net.parameters()),
         "macs_per_pixel": macs_per_pixel(cfg),

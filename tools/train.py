@@ -28,7 +28,7 @@ from .vgg import VGG16Features
 PRESETS = {
     "quality": NetConfig((32, 64, 128), 5, False),
     "small": NetConfig((16, 32, 64), 5, False),
-    "fast": NetConfig((16, 32, 64), 3, True, out_kernel=3, shuffle=2, in_kernel=5),
+    "fast": NetConfig((16, 32, 64), 3, True, out_kernel=3),
 }
 # Settings whose change on resuming says nothing about the model (paths, threads, planned steps,
 # the preset's name: its architecture is recorded as "net").

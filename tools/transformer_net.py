@@ -4,15 +4,13 @@ Differences from the paper follow later practice: reflection padding instead of 
 padding, instance norm instead of batch norm, and nearest-neighbour upsampling followed
 by a convolution instead of transposed convolutions (no checkerboard artefacts).
 ``depthwise=True`` swaps the 3x3 convolutions of the residual blocks for depthwise
-separable ones, which is how the ``fast`` models cut MACs. ``out_kernel`` sizes the last
-convolution: Johnson's 9x9 there has only 3 output channels, which ONNX Runtime's CPU
-convolution runs at a fraction of its peak, so it dominated the fast net's time; 3x3
-makes that net about 1.6x faster (benchmarks/fast_path.py).
-``shuffle=2`` runs the whole net at half resolution without losing the full-resolution
-picture: the input is folded into 12 channels of half size (pixel unshuffle) and the last
-convolution writes 12 channels that unfold into full-size RGB (sub-pixel convolution, Shi
-et al. 2016). Unlike a half-size net followed by an upsampler, it paints its own texture
-at single-pixel scale, which is where a style's finest strokes live.
+separable ones, which cuts MACs. ``out_kernel`` sizes the last convolution: Johnson's 9x9
+there has only 3 output channels, which ONNX Runtime's CPU convolution runs at a fraction of
+its peak; 3x3 is about 1.6x faster.
+
+The shipped zoo is no longer trained with this net (tools/bake.py, tools/distil.py); it stays
+for perceptual training on a GPU (tools/train.py). Its former half-size variant between a
+pixel unshuffle and a pixel shuffle was removed: it painted a 2-pixel grid (issue 15).
 """
 from __future__ import annotations
 
@@ -30,8 +28,6 @@ class NetConfig:
     res_blocks: int = 5
     depthwise: bool = False
     out_kernel: int = 9
-    shuffle: int = 1    # pixel (un)shuffle factor around the net: 2 = runs at half size
-    in_kernel: int = 9  # first convolution's kernel, in (unshuffled) pixels
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -39,13 +35,12 @@ class NetConfig:
     @classmethod
     def from_dict(cls, d: dict) -> "NetConfig":
         return cls(widths=tuple(d["widths"]), res_blocks=int(d["res_blocks"]), depthwise=bool(d["depthwise"]),
-                   out_kernel=int(d.get("out_kernel", 9)), shuffle=int(d.get("shuffle", 1)),
-                   in_kernel=int(d.get("in_kernel", 9)))
+                   out_kernel=int(d.get("out_kernel", 9)))
 
     @property
     def stride(self) -> int:
         """Total downsampling factor: input sizes must be multiples of it."""
-        return 4 * self.shuffle
+        return 4
 
 
 def conv(cin: int, cout: int, k: int, stride: int = 1, depthwise: bool = False) -> nn.Sequential:
@@ -91,18 +86,15 @@ class TransformerNet(nn.Module):
         super().__init__()
         self.cfg = cfg
         a, b, c = cfg.widths
-        s = cfg.shuffle
         relu = lambda: nn.ReLU(inplace=True)  # noqa: E731
         self.body = nn.Sequential(
-            *([nn.PixelUnshuffle(s)] if s > 1 else []),
-            conv(3 * s * s, a, cfg.in_kernel), norm(a), relu(),
+            conv(3, a, 9), norm(a), relu(),
             conv(a, b, 3, 2), norm(b), relu(),
             conv(b, c, 3, 2), norm(c), relu(),
             *[ResidualBlock(c, cfg.depthwise) for _ in range(cfg.res_blocks)],
             Upsample(c, b), norm(b), relu(),
             Upsample(b, a), norm(a), relu(),
-            conv(a, 3 * s * s, cfg.out_kernel),
-            *([nn.PixelShuffle(s)] if s > 1 else []),
+            conv(a, 3, cfg.out_kernel),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -122,10 +114,6 @@ def macs_per_pixel(cfg: NetConfig) -> int:
     for m in net.modules():
         if isinstance(m, nn.Upsample):
             scale *= m.scale_factor ** 2
-        elif isinstance(m, nn.PixelShuffle):
-            scale *= m.upscale_factor ** 2
-        elif isinstance(m, nn.PixelUnshuffle):
-            scale /= m.downscale_factor ** 2
         elif isinstance(m, nn.Conv2d):
             if m.stride[0] == 2:
                 scale /= 4
