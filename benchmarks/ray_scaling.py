@@ -79,7 +79,7 @@ def worker_start(settings: distributed.Settings) -> float:
 
 def join_seconds(clip: Path, rendered: Path, folder: Path) -> float:
     t0 = time.perf_counter()
-    segments.join([rendered], clip, folder / "joined.mp4")
+    segments.join([rendered], segments.plan(clip, math.inf), clip, folder / "joined.mp4")
     return time.perf_counter() - t0
 
 

@@ -74,7 +74,7 @@ class Settings:
 
     @property
     def warmup(self) -> int:
-        return segments.warmup_frames(make_smoother(*self.smooth))
+        return segments.lead_frames(make_smoother(*self.smooth))
 
     def fingerprint(self) -> str:
         """What decides the segments' pixels: a resumed render may reuse segments only when it matches."""
@@ -307,7 +307,7 @@ class _Driver:
         parts = [segments.part_path(job.folder, seg.index) for seg in job.plan]
         result = FileResult(job.src, job.dst, segments=len(job.plan))
         try:
-            report = segments.join(parts, job.src, job.dst)
+            report = segments.join(parts, job.plan, job.src, job.dst)
         except RtstyleError as e:
             result.error = f"joining the segments failed: {e}; they are kept in {job.folder} for --resume"
         else:

@@ -3,10 +3,12 @@
 A distributed render (rtstyle.distributed) cuts the input at keyframes so every segment
 decodes on its own after a seek. Each segment is rendered by the ordinary pipeline
 (rtstyle.pipeline.render_video) from a few *warm-up* frames before its start: they are
-stylized and smoothed but not written, so the smoother carries the same history into the
-segment's first frame as a one-machine render would. Segments are encoded with the same
-H.264 settings and keep the source's timestamps, so the driver joins them by copying
-packets (no re-encoding) and muxes the source's audio and subtitles once.
+stylized, smoothed and encoded but not kept, so the smoother carries the same history into
+the segment's first frame as a one-machine render would. A few *trailing* frames after its
+end are encoded too, so the encoder codes the segment's last frames as in a continuous
+encode. Segments are encoded with the same H.264 settings and keep the source's timestamps,
+so the driver joins them by copying packets (no re-encoding), keeping each segment's own
+frames, and muxes the source's audio and subtitles once.
 """
 from __future__ import annotations
 
@@ -15,9 +17,12 @@ import math
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 
 import av
+import numpy as np
+from av.video.frame import PictureType
 
 from rtstyle import avcheck, pipeline
 from rtstyle.errors import SinkError, SourceError
@@ -32,6 +37,10 @@ from rtstyle.temporal import Smoother
 MAX_WARMUP = 120        # frames: very strong smoothing is matched at the seam only approximately
 SEAM_TOLERANCE = 0.01   # share of a fresh start's difference the history may still carry at the seam
 BEGINNING = -(1 << 62)  # a timestamp before any frame: the first segment starts with the video
+# Frames encoded on each side of a seam but not kept (docs/scale_out.md, "Seams"): before it, the
+# rate control has a history when it codes the seam's keyframe; after it, x264's lookahead and
+# mb-tree see the video go on, as in a one-machine encode, instead of an end of stream.
+ENCODER_CONTEXT = 3
 
 
 def warmup_frames(smoother: Smoother | None) -> int:
@@ -49,10 +58,16 @@ def warmup_frames(smoother: Smoother | None) -> int:
     return min(MAX_WARMUP, math.ceil(math.log(SEAM_TOLERANCE) / math.log(smoother.strength)))
 
 
+def lead_frames(smoother: Smoother | None) -> int:
+    """Frames rendered before a seam: the smoother's warm-up, and at least the encoder's context."""
+    return max(warmup_frames(smoother), ENCODER_CONTEXT)
+
+
 @dataclass(frozen=True)
 class Segment:
     """Frames [start, end) of a video by presentation timestamp (source time base, from the
-    container start, as VideoFrame.pts), led by warm-up frames from ``warmup_from``."""
+    container start, as VideoFrame.pts), led by warm-up frames from ``warmup_from`` and
+    followed by trailing frames up to ``trail_to`` (None: to the end of the video)."""
 
     index: int
     start: int
@@ -62,6 +77,7 @@ class Segment:
     frames: int           # frames in [start, end) by the container's packets
     start_time: float     # seconds, for messages
     end_time: float
+    trail_to: int | None = None
 
     def describe(self, name: str) -> str:
         return f"segment {self.index + 1} ({_clock(self.start_time)}-{_clock(self.end_time)} of {name})"
@@ -72,11 +88,13 @@ def _clock(seconds: float) -> str:
     return f"{int(minutes)}:{s:06.3f}"
 
 
-def plan(path: str | Path, segment_seconds: float, warmup: int = 0) -> list[Segment]:
+def plan(path: str | Path, segment_seconds: float, warmup: int = 0,
+         trailing: int = ENCODER_CONTEXT) -> list[Segment]:
     """Cut a video into segments of about ``segment_seconds`` that start at keyframes.
 
-    Read from the container's packets (no decoding). A video whose packets carry no
-    timestamps, or with a single keyframe, is one segment.
+    Each segment but the first starts ``warmup`` frames early, each but the last ends
+    ``trailing`` frames late. Read from the container's packets (no decoding). A video whose
+    packets carry no timestamps, or with a single keyframe, is one segment.
     """
     if segment_seconds <= 0:
         raise ValueError(f"segment length must be positive, got {segment_seconds}")
@@ -114,15 +132,17 @@ def plan(path: str | Path, segment_seconds: float, warmup: int = 0) -> list[Segm
     for n, (a, b) in enumerate(zip(bounds, bounds[1:])):
         first = max(0, a - warmup)
         key = bisect.bisect_right(keys, first) - 1  # the last keyframe at or before the first warm-up frame
+        trail = b + trailing
         segments.append(Segment(
             index=n, start=packets[a][0] if n else BEGINNING, end=packets[b][0] if b < len(packets) else None,
             warmup_from=packets[first][0] if n else BEGINNING, seek=packets[keys[key]][2] if n and key >= 0 else None,
-            frames=b - a, start_time=seconds[a], end_time=seconds[b] if b < len(packets) else end_time))
+            frames=b - a, start_time=seconds[a], end_time=seconds[b] if b < len(packets) else end_time,
+            trail_to=packets[trail][0] if trail < len(packets) else None))
     return segments
 
 
 class SegmentSource(VideoFileSource):
-    """The frames of one segment, after its warm-up frames (which carry negative indices).
+    """The frames of one segment between its warm-up and trailing frames (which carry negative indices).
 
     Seeks to the keyframe before the warm-up; segment frames are numbered from 0 and keep
     the source's timestamps.
@@ -149,8 +169,10 @@ class SegmentSource(VideoFileSource):
             if frame.pts < seg.warmup_from:
                 continue
             if seg.end is not None and frame.pts >= seg.end:
-                return
-            if frame.pts < seg.start:
+                if seg.trail_to is not None and frame.pts >= seg.trail_to:
+                    return
+                frame.index = -1
+            elif frame.pts < seg.start:
                 frame.index = -1
             else:
                 frame.index, index = index, index + 1
@@ -173,6 +195,49 @@ def part_path(folder: Path, index: int) -> Path:
     return folder / f"segment-{index:05d}.mp4"
 
 
+class SegmentSink(VideoFileSink):
+    """A segment's encoder: its frames, and around them the context frames the pipeline hands to
+    :meth:`write_context`, all in one H.264 stream (the join keeps the segment's own frames).
+
+    The segment's first frame after leading context is forced to be a keyframe (an IDR: nothing
+    after it refers to what came before), and its last frame before trailing context a P-frame
+    (no kept B-frame refers to a frame after it). Frames are encoded one behind, because which
+    is the last one is known only when the next arrives.
+    """
+
+    def __init__(self, path: Path, source: VideoFileSource, crf: int):
+        super().__init__(path, source.width, source.height, source.time_base, source.fps, crf=crf)
+        self.stream.codec_context.options["forced-idr"] = "1"  # a forced keyframe is an IDR, not an open-GOP I
+        self.held: tuple[np.ndarray, int, bool] | None = None
+        self.kept = 0
+
+    def write(self, rgb: np.ndarray, pts: int, pict_type: PictureType | None = None) -> None:
+        self._hold(rgb, pts, True)
+
+    def write_context(self, rgb: np.ndarray, pts: int) -> None:
+        self._hold(rgb, pts, False)
+
+    def _hold(self, rgb: np.ndarray, pts: int, kept: bool) -> None:
+        held, self.held = self.held, (rgb, pts, kept)
+        if held:
+            self._encode(*held, followed_by_context=not kept)
+
+    def _encode(self, rgb: np.ndarray, pts: int, kept: bool, followed_by_context: bool) -> None:
+        kind = None
+        if kept and not self.kept and self.frames_written:
+            kind = PictureType.I
+        elif kept and followed_by_context:
+            kind = PictureType.P
+        super().write(rgb, pts, kind)
+        self.kept += kept
+
+    def close(self, complete: bool = True) -> None:
+        if self.held and complete and not self.closed:
+            held, self.held = self.held, None
+            self._encode(*held, followed_by_context=False)
+        super().close(complete)
+
+
 def render_segment(src: str | Path, segment: Segment, folder: Path, stylizer: Stylizer,
                    smoother: Smoother | None = None, workers: int = 1, crf: int = 18,
                    on_frame: Callable[[RenderReport], None] | None = None,
@@ -186,7 +251,7 @@ def render_segment(src: str | Path, segment: Segment, folder: Path, stylizer: St
     partial = out.with_suffix(".partial.mp4")
     source = SegmentSource(src, segment)
     try:
-        sink = VideoFileSink(partial, source.width, source.height, source.time_base, source.fps, crf=crf)
+        sink = SegmentSink(partial, source, crf)
     except BaseException:
         source.close()
         raise
@@ -208,10 +273,18 @@ def render_segment(src: str | Path, segment: Segment, folder: Path, stylizer: St
                          report.damaged_packets, report.notes)
 
 
-def join(parts: list[Path], src: str | Path, dst: Path, timeout: float = STREAM_TIMEOUT) -> RenderReport:
+def _within(packet: av.Packet, segment: Segment, time_base: Fraction) -> bool:
+    """Whether a packet of a segment file (whose muxer chose its own time base) is one of the segment's frames."""
+    pts = round(packet.pts * packet.time_base / time_base)
+    return segment.start <= pts and (segment.end is None or pts < segment.end)
+
+
+def join(parts: list[Path], segments: list[Segment], src: str | Path, dst: Path,
+         timeout: float = STREAM_TIMEOUT) -> RenderReport:
     """Copy the segments' video into ``dst`` with the source's audio and subtitles, then check it.
 
-    No re-encoding: every segment must carry the same encoder parameters (same settings
+    Of each part only the frames of its segment are kept (not its context frames). No
+    re-encoding: every segment must carry the same encoder parameters (same settings
     give the same ones). The A/V check compares the file with the input as a one-machine
     render's would (``report.check``).
     """
@@ -225,14 +298,14 @@ def join(parts: list[Path], src: str | Path, dst: Path, timeout: float = STREAM_
         report = RenderReport(audio=sink.actions, notes=list(sink.dropped))
         complete = False
         try:
-            for part in parts:
+            for part, seg in zip(parts, segments, strict=True):
                 with av.open(str(part)) as c:
                     stream = c.streams.video[0]
                     if stream.codec_context.extradata != params:
                         raise SinkError(f"{part.name} was encoded with other parameters than {parts[0].name}: "
                                         "the segments cannot be joined without re-encoding")
                     for packet in c.demux(stream):
-                        if packet.size and packet.pts is not None:
+                        if packet.size and packet.pts is not None and _within(packet, seg, source.time_base):
                             sink.write_packet(packet)
             complete = True
         finally:

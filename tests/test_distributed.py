@@ -6,6 +6,7 @@ its AAC audio copied as it is.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -16,6 +17,7 @@ from pathlib import Path
 import av
 import cv2
 import pytest
+from av.video.frame import PictureType
 from click.testing import CliRunner
 
 import rtstyle
@@ -23,6 +25,8 @@ from benchmarks.common import with_keyframes
 from conftest import decode_video, stream_info
 from rtstyle import metrics, segments
 from rtstyle.cli import main
+from rtstyle.sinks import VideoFileSink
+from rtstyle.sources import VideoFileSource
 
 ray = pytest.importorskip("ray")
 from rtstyle import distributed  # noqa: E402  (after the skip: it needs ray)
@@ -118,6 +122,39 @@ def test_seams_flicker_like_one_machine(segmented, one_machine: Path, clip: Path
             meter.add(original[i], [one[i], split[i]])
         e_one, e_split = meter.values
         assert abs(e_split - e_one) <= 0.1 * e_one, (seam, e_one, e_split)
+
+
+def reencode(frames_of: Path, dst: Path, keyframes: tuple[int, ...], crf: int = 18) -> list:
+    """One continuous encode of a render's frames with the render's settings, keyframes forced at ``keyframes``."""
+    source = VideoFileSource(frames_of, reference=False)
+    sink = VideoFileSink(dst, source.width, source.height, source.time_base, source.fps, crf=crf)
+    sink.stream.codec_context.options["forced-idr"] = "1"
+    for frame in source.frames():
+        sink.write(frame.image, frame.pts, PictureType.I if frame.index in keyframes else None)
+    sink.close()
+    source.close()
+    return decode_video(dst)
+
+
+def test_seams_at_the_default_crf_flicker_like_keyframes(ray_runtime, clip: Path, one_machine: Path, settings,
+                                                         tmp_path: Path):
+    """At crf 18 a seam is a keyframe, where coding noise starts afresh: E_warp over the pairs around
+    it must match a one-machine encode with keyframes at the seams (the encoders on both sides of a
+    seam see the video go on), and it is reported against the one-machine encode without them."""
+    dst = tmp_path / "ray18.mp4"
+    [result] = distributed.render_files([(clip, dst)], dataclasses.replace(settings, crf=18), workers=2)
+    assert result.ok, result.error
+    original, split = decode_video(clip), decode_video(dst)
+    # The reference encodes: the same painted frames (the lossless one-machine render), re-encoded at crf 18.
+    keyed = reencode(one_machine, tmp_path / "keyed.mp4", keyframes=(10, 20))
+    plain = reencode(one_machine, tmp_path / "plain.mp4", keyframes=())
+    for seam in (10, 20):
+        meter = metrics.WarpError(3)
+        for i in range(seam - 3, seam + 3):
+            meter.add(original[i], [split[i], keyed[i], plain[i]])
+        e_split, e_keyed, e_plain = meter.values
+        assert abs(e_split - e_keyed) <= 0.02 * e_keyed, (seam, e_split, e_keyed, e_plain)
+        assert e_split <= 1.15 * e_plain, (seam, e_split, e_keyed, e_plain)
 
 
 def test_no_warmup_shows_at_the_seam(ray_runtime, clip: Path, one_machine: Path, settings, tmp_path: Path):
