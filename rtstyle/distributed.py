@@ -41,7 +41,6 @@ from rtstyle.providers import CPU, choose_providers
 from rtstyle.temporal import make_smoother
 
 RETRIES = 3            # restarts of a dead worker, and new attempts of the segment it held
-IN_FLIGHT = 2          # segments queued per worker, so it starts the next one at once
 POLL_SECONDS = 0.25    # progress and Ctrl-C are looked at this often
 GPU_PROVIDERS = ("cuda", "tensorrt")
 SEGMENTS_PER_WORKER = 2  # more pieces than workers, so a worker that finishes early takes another
@@ -196,13 +195,15 @@ class Cancelled(Exception):
 def render_files(pairs: Sequence[tuple[Path, Path]], settings: Settings, address: str | None = None,
                  workers: int | None = None, resume: bool = False,
                  on_progress: Callable[[int, int], None] | None = None,
-                 stop: threading.Event | None = None) -> list[FileResult]:
+                 stop: threading.Event | None = None,
+                 on_segment: Callable[[Path, segments.SegmentResult], None] | None = None) -> list[FileResult]:
     """Render every (input, output) pair on Ray; one result per pair, failures included.
 
     Connects to ``address`` (or RAY_ADDRESS, or starts a local runtime) unless Ray is
     already initialised; a runtime started here is shut down at the end. ``workers``
     actors (default: as many as the cluster's CPUs, or GPUs, allow) render segments from
-    all inputs. ``on_progress(frames_done, frames_total)`` is called a few times a second.
+    all inputs. ``on_progress(frames_done, frames_total)`` is called a few times a second,
+    ``on_segment(input, result)`` with each segment rendered (which worker, when).
     ``stop`` (or KeyboardInterrupt) cancels: workers are killed, unfinished outputs and
     segment folders removed, and :class:`Cancelled` is raised.
     """
@@ -220,7 +221,7 @@ def render_files(pairs: Sequence[tuple[Path, Path]], settings: Settings, address
                 _prepare(job, settings, resume, workers)
             except RtstyleError as e:
                 job.result = FileResult(job.src, job.dst, error=str(e))
-        return _Driver(ray, jobs, settings, workers, on_progress, stop).run()
+        return _Driver(ray, jobs, settings, workers, on_progress, stop, on_segment).run()
     finally:
         if started:
             ray.shutdown()
@@ -230,8 +231,10 @@ class _Driver:
     """Keeps every worker busy with segments, joins each video when its last segment is in."""
 
     def __init__(self, ray: ModuleType, jobs: list[_Job], settings: Settings, workers: int,
-                 on_progress: Callable[[int, int], None] | None, stop: threading.Event):
+                 on_progress: Callable[[int, int], None] | None, stop: threading.Event,
+                 on_segment: Callable[[Path, segments.SegmentResult], None] | None = None):
         self.ray, self.jobs, self.settings, self.on_progress, self.stop = ray, jobs, settings, on_progress, stop
+        self.on_segment = on_segment
         live = [job for job in jobs if job.live]
         self.todo = deque((job, seg) for job in live for seg in job.plan if seg.index not in job.done)
         self.total = sum(seg.frames for job in live for seg in job.plan)
@@ -240,7 +243,7 @@ class _Driver:
         actor = ray.remote(SegmentWorker).options(num_cpus=settings.cpus_per_worker, num_gpus=int(settings.gpu),
                                                   max_restarts=RETRIES, max_task_retries=RETRIES)
         self.workers = [actor.remote(settings) for _ in range(count)] if self.todo else []
-        self.load = {w: 0 for w in self.workers}
+        self.idle = list(self.workers)
         self.progress = ray.remote(Progress).options(num_cpus=0).remote()
         self.inflight: dict[Any, tuple[Any, _Job, segments.Segment]] = {}
 
@@ -269,20 +272,23 @@ class _Driver:
         return [job.result or FileResult(job.src, job.dst, error="not rendered") for job in self.jobs]
 
     def _dispatch(self) -> None:
-        for worker in self.workers:
-            while self.load[worker] < IN_FLIGHT and self.todo:
-                job, seg = self.todo.popleft()
-                if job.errors:
-                    continue  # the video has failed: its other segments would be wasted work
-                ref = worker.render.remote((job.number, seg.index), str(job.src), seg, str(job.folder), self.progress)
-                self.inflight[ref] = (worker, job, seg)
-                self.load[worker] += 1
+        """One segment per idle worker: a segment queued behind another on a busy worker could
+        not go to a worker that becomes idle first."""
+        while self.idle and self.todo:
+            job, seg = self.todo.popleft()
+            if job.errors:
+                continue  # the video has failed: its other segments would be wasted work
+            worker = self.idle.pop(0)
+            ref = worker.render.remote((job.number, seg.index), str(job.src), seg, str(job.folder), self.progress)
+            self.inflight[ref] = (worker, job, seg)
 
     def _collect(self, ref: Any) -> None:
         worker, job, seg = self.inflight.pop(ref)
-        self.load[worker] -= 1
+        self.idle.append(worker)
         try:
             job.done[seg.index] = self.ray.get(ref)
+            if self.on_segment:
+                self.on_segment(job.src, job.done[seg.index])
         except self.ray.exceptions.RayActorError as e:
             if getattr(e, "actor_init_failed", False):  # the style did not load there: a restart would fail too
                 reason = f"its worker could not start: {str(e).strip().splitlines()[-1]}"

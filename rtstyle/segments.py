@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import bisect
 import math
+import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -185,10 +187,13 @@ class SegmentResult:
 
     index: int
     frames: int
-    seconds: float
+    seconds: float        # the pipeline's, from the first decoded frame
     skipped_packets: int = 0
     damaged_packets: int = 0
     notes: list[str] = field(default_factory=list)
+    worker: int = 0       # the process that rendered it
+    started: float = 0.0  # wall-clock times (time.time()) of the call: where a cluster's time goes
+    finished: float = 0.0
 
 
 def part_path(folder: Path, index: int) -> Path:
@@ -247,6 +252,7 @@ def render_segment(src: str | Path, segment: Segment, folder: Path, stylizer: St
     The file gets its final name only once complete and checked, so a segment file that
     exists is a finished one (what ``--resume`` relies on); a retry overwrites a cut one.
     """
+    started = time.time()
     out = part_path(folder, segment.index)
     partial = out.with_suffix(".partial.mp4")
     source = SegmentSource(src, segment)
@@ -270,7 +276,7 @@ def render_segment(src: str | Path, segment: Segment, folder: Path, stylizer: St
     except OSError as e:
         raise SinkError(f"cannot store {out.name}: {e.strerror}") from None
     return SegmentResult(segment.index, report.frames_out, report.seconds, report.skipped_packets,
-                         report.damaged_packets, report.notes)
+                         report.damaged_packets, report.notes, os.getpid(), started, time.time())
 
 
 def _within(packet: av.Packet, segment: Segment, time_base: Fraction) -> bool:

@@ -71,9 +71,11 @@ def one_machine(clip: Path, textured_model: Path, tmp_path_factory: pytest.TempP
 def segmented(ray_runtime, clip: Path, settings, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list]:
     dst = tmp_path_factory.mktemp("ray") / "ray.mp4"
     seen: list[tuple[int, int]] = []
+    parts: list[segments.SegmentResult] = []
     results = distributed.render_files([(clip, dst)], settings, workers=2,
-                                       on_progress=lambda done, total: seen.append((done, total)))
-    return dst, results, seen
+                                       on_progress=lambda done, total: seen.append((done, total)),
+                                       on_segment=lambda src, part: parts.append(part))
+    return dst, results, seen, sorted(parts, key=lambda part: part.index)
 
 
 def video_packets(path: Path) -> list[bytes]:
@@ -98,7 +100,7 @@ def test_warmup_follows_smoothing_strength():
 
 
 def test_segmented_render_matches_one_machine(segmented, one_machine: Path, clip: Path):
-    dst, [result], seen = segmented
+    dst, [result], seen, _ = segmented
     assert result.ok and result.segments == 3, result.error
     before, one, after = stream_info(clip), stream_info(one_machine), stream_info(dst)
     assert after["frames"] == one["frames"] == before["frames"] == result.frames == 30
@@ -110,6 +112,14 @@ def test_segmented_render_matches_one_machine(segmented, one_machine: Path, clip
     assert psnr[0] == float("inf") or psnr[0] > 99  # before the first seam: the very same pictures
     assert seen[-1] == (30, 30) and all(a <= b for (a, _), (b, _) in zip(seen, seen[1:]))
     assert not distributed.segment_folder(dst).exists()
+
+
+def test_two_workers_render_two_segments_at_once(segmented):
+    """Each worker is given one segment at a time: the first two go to both workers, side by side."""
+    first, second, third = segmented[3]
+    assert first.worker != second.worker and third.worker in (first.worker, second.worker)
+    assert first.started < second.finished and second.started < first.finished
+    assert third.started >= min(first.finished, second.finished)
 
 
 def test_seams_flicker_like_one_machine(segmented, one_machine: Path, clip: Path):
