@@ -81,7 +81,11 @@ class Settings:
 
 
 class SegmentWorker:
-    """A Ray actor: one loaded style, rendering the segments it is given in turn."""
+    """A Ray actor: one loaded style, rendering the segments it is given in turn.
+
+    It runs two calls at once (``max_concurrency=2``) so that the driver can ask how far the
+    segment in hand has got (:meth:`written`) while :meth:`render` works.
+    """
 
     def __init__(self, settings: Settings):
         import rtstyle
@@ -91,30 +95,23 @@ class SegmentWorker:
         self.workers = min(CPU_WORKERS, settings.cpus_per_worker) if cpu else 1
         threads = settings.style_options.get("threads") or max(1, settings.cpus_per_worker // self.workers)
         self.stylizer = rtstyle.load_style(settings.style, **{**settings.style_options, "threads": threads})
+        self.frames = 0
 
     def pid(self) -> int:
         return os.getpid()
 
-    def render(self, key: tuple[int, int], src: str, segment: segments.Segment, folder: str,
-               progress: Any) -> segments.SegmentResult:
+    def written(self) -> int:
+        """Frames of the segment in hand written so far."""
+        return self.frames
+
+    def render(self, src: str, segment: segments.Segment, folder: str) -> segments.SegmentResult:
+        self.frames = 0
+
         def on_frame(report: Any) -> None:
-            progress.update.remote(key, report.frames_out)
+            self.frames = report.frames_out
 
         return segments.render_segment(src, segment, Path(folder), self.stylizer, make_smoother(*self.settings.smooth),
                                        workers=self.workers, crf=self.settings.crf, on_frame=on_frame)
-
-
-class Progress:
-    """A Ray actor the workers report their frames to: segment -> frames written so far."""
-
-    def __init__(self) -> None:
-        self.done: dict[tuple[int, int], int] = {}
-
-    def update(self, key: tuple[int, int], frames: int) -> None:
-        self.done[key] = frames
-
-    def total(self) -> int:
-        return sum(self.done.values())
 
 
 @dataclass
@@ -238,14 +235,15 @@ class _Driver:
         live = [job for job in jobs if job.live]
         self.todo = deque((job, seg) for job in live for seg in job.plan if seg.index not in job.done)
         self.total = sum(seg.frames for job in live for seg in job.plan)
-        self.resumed = sum(job.done[i].frames for job in live for i in job.resumed)
+        self.done = sum(job.done[i].frames for job in live for i in job.resumed)  # frames of finished segments
+        self.shown = 0
         count = max(1, min(workers, len(self.todo)))
         actor = ray.remote(SegmentWorker).options(num_cpus=settings.cpus_per_worker, num_gpus=int(settings.gpu),
-                                                  max_restarts=RETRIES, max_task_retries=RETRIES)
+                                                  max_restarts=RETRIES, max_task_retries=RETRIES, max_concurrency=2)
         self.workers = [actor.remote(settings) for _ in range(count)] if self.todo else []
         self.idle = list(self.workers)
-        self.progress = ray.remote(Progress).options(num_cpus=0).remote()
         self.inflight: dict[Any, tuple[Any, _Job, segments.Segment]] = {}
+        self.written: dict[Any, int] = {}  # in-flight segment -> frames its worker has written
 
     def run(self) -> list[FileResult]:
         try:
@@ -257,17 +255,17 @@ class _Driver:
                 if not self.inflight:
                     break  # what was left belonged to videos that have failed
                 ready, _ = self.ray.wait(list(self.inflight), num_returns=1, timeout=POLL_SECONDS)
-                if self.on_progress:
-                    self.on_progress(self.resumed + self.ray.get(self.progress.total.remote()), self.total)
                 if self.stop.is_set():
                     raise Cancelled()
                 for ref in ready:
                     self._collect(ref)
+                if self.on_progress:
+                    self.on_progress(self._frames_done(), self.total)
         except (KeyboardInterrupt, Cancelled):
             self._cancel()
             raise Cancelled() from None
         finally:
-            for actor in (*self.workers, self.progress):
+            for actor in self.workers:
                 self.ray.kill(actor)
         return [job.result or FileResult(job.src, job.dst, error="not rendered") for job in self.jobs]
 
@@ -279,14 +277,29 @@ class _Driver:
             if job.errors:
                 continue  # the video has failed: its other segments would be wasted work
             worker = self.idle.pop(0)
-            ref = worker.render.remote((job.number, seg.index), str(job.src), seg, str(job.folder), self.progress)
+            ref = worker.render.remote(str(job.src), seg, str(job.folder))
             self.inflight[ref] = (worker, job, seg)
+
+    def _frames_done(self) -> int:
+        """Frames written of all segments: finished ones, and what the busy workers say (a worker
+        that does not answer at once, one restarting say, keeps its last count)."""
+        asks = {worker.written.remote(): ref for ref, (worker, _, _) in self.inflight.items()}
+        ready, _ = self.ray.wait(list(asks), num_returns=len(asks), timeout=POLL_SECONDS) if asks else ([], [])
+        for answer in ready:
+            try:
+                self.written[asks[answer]] = self.ray.get(answer)
+            except self.ray.exceptions.RayError:
+                pass
+        self.shown = max(self.shown, self.done + sum(self.written.get(ref, 0) for ref in self.inflight))
+        return self.shown
 
     def _collect(self, ref: Any) -> None:
         worker, job, seg = self.inflight.pop(ref)
         self.idle.append(worker)
+        self.written.pop(ref, None)
         try:
             job.done[seg.index] = self.ray.get(ref)
+            self.done += job.done[seg.index].frames
             if self.on_segment:
                 self.on_segment(job.src, job.done[seg.index])
         except self.ray.exceptions.RayActorError as e:
