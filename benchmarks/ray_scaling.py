@@ -149,7 +149,8 @@ def main() -> None:
         single = distributed.Settings(args.style, {"providers": "cpu"}, crf=args.crf, segment_seconds=seconds + 1,
                                       cpus_per_worker=cores)
         split = distributed.Settings(args.style, {"providers": "cpu"}, crf=args.crf, cpus_per_worker=1)
-        plan = segments.plan(clip, distributed.segment_seconds(clip, cores), split.warmup)
+        index = segments.read_index(clip)
+        plan = segments.plan(index, distributed.segment_seconds(index, cores), split.warmup)
         context = context_frames(plan, split.warmup)
         per_seam = split.warmup + segments.ENCODER_CONTEXT
         print(f"clip {args.clip.name} played {loops} times: {frames} frames, {seconds:.1f} s, keyframe every "

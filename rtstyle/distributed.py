@@ -30,10 +30,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import av
 
 from rtstyle import segments
-from rtstyle.avcheck import probe
 from rtstyle.batch import FileResult
 from rtstyle.errors import MissingExtraError, RtstyleError, SinkError
 from rtstyle.pipeline import CPU_WORKERS
@@ -122,6 +120,7 @@ class _Job:
     src: Path
     dst: Path
     folder: Path
+    index: segments.Index | None = None
     plan: list[segments.Segment] = field(default_factory=list)
     done: dict[int, segments.SegmentResult] = field(default_factory=dict)
     resumed: set[int] = field(default_factory=set)
@@ -143,21 +142,18 @@ def _manifest(src: Path, settings: Settings, seconds: float, plan: list[segments
             "segments": [[s.start, s.end] for s in plan]}
 
 
-def segment_seconds(src: Path, workers: int) -> float:
+def segment_seconds(video: segments.Index, workers: int) -> float:
     """Segment length for a video when none is given: about SEGMENTS_PER_WORKER pieces per worker."""
-    try:
-        seconds = probe(src).video_seconds
-    except (av.error.FFmpegError, OSError):
-        seconds = 0.0  # segments.plan says what is wrong with the file
-    return max(MIN_SEGMENT_SECONDS, seconds / (SEGMENTS_PER_WORKER * workers))
+    return max(MIN_SEGMENT_SECONDS, video.seconds / (SEGMENTS_PER_WORKER * workers))
 
 
 def _prepare(job: _Job, settings: Settings, resume: bool, workers: int) -> None:
     """Plan the input and set up its segment folder; with ``resume``, keep the segments already done."""
     path = job.folder / "plan.json"
     stored = json.loads(path.read_text()) if resume and path.is_file() else {}
-    seconds = stored.get("segment_seconds") or settings.segment_seconds or segment_seconds(job.src, workers)
-    job.plan = segments.plan(job.src, seconds, settings.warmup)
+    job.index = segments.read_index(job.src)
+    seconds = stored.get("segment_seconds") or settings.segment_seconds or segment_seconds(job.index, workers)
+    job.plan = segments.plan(job.index, seconds, settings.warmup)
     manifest = _manifest(job.src, settings, seconds, job.plan)
     if job.folder.exists():
         if not resume:
@@ -326,7 +322,7 @@ class _Driver:
         parts = [segments.part_path(job.folder, seg.index) for seg in job.plan]
         result = FileResult(job.src, job.dst, segments=len(job.plan))
         try:
-            report = segments.join(parts, job.plan, job.src, job.dst)
+            report = segments.join(parts, job.plan, job.src, job.dst, job.index.reference)
         except RtstyleError as e:
             result.error = f"joining the segments failed: {e}; they are kept in {job.folder} for --resume"
         else:

@@ -90,40 +90,65 @@ def _clock(seconds: float) -> str:
     return f"{int(minutes)}:{s:06.3f}"
 
 
-def plan(path: str | Path, segment_seconds: float, warmup: int = 0,
-         trailing: int = ENCODER_CONTEXT) -> list[Segment]:
-    """Cut a video into segments of about ``segment_seconds`` that start at keyframes.
+@dataclass
+class Index:
+    """A video's packets, read once and not decoded: the plan cuts them into segments, and the
+    A/V check of the joined file compares it with ``reference`` (the input's own account)."""
 
-    Each segment but the first starts ``warmup`` frames early, each but the last ends
-    ``trailing`` frames late. Read from the container's packets (no decoding). A video whose
-    packets carry no timestamps, or with a single keyframe, is one segment.
-    """
-    if segment_seconds <= 0:
-        raise ValueError(f"segment length must be positive, got {segment_seconds}")
+    time_base: Fraction
+    packets: list[tuple[int, bool, int]]  # pts from the container start, keyframe, earliest timestamp to seek to
+    stamped: bool                         # False: packets without timestamps (then ``packets`` stops there)
+    frame_count_hint: int
+    end_time: float                       # seconds, the end of the last frame
+    reference: avcheck.Probe
+
+    @property
+    def seconds(self) -> float:
+        return self.reference.video_seconds
+
+
+def read_index(path: str | Path) -> Index:
+    """One pass over the video and audio packets of a file (a damaged tail ends it, as it ends decoding)."""
     source = VideoFileSource(path, reference=False)  # a clear SourceError for anything that does not open or decode
     time_base, origin = source.time_base, round(source.start_time / source.time_base)
     frame_seconds, hint = float(1 / source.fps), source.frame_count_hint
     duration = float((source.container.duration or 0) / av.time_base)
     source.close()
-    packets: list[tuple[int, bool, int]] = []  # pts, keyframe, earliest stream timestamp to seek to
+    packets: list[tuple[int, bool, int]] = []
     stamped = True
+    reference = avcheck.Probe()
     with av.open(str(path)) as container:
+        reference.add_streams(container)
+        video = container.streams.video[0]
         try:
-            for p in container.demux(container.streams.video[0]):
-                if not p.size:
+            for p in container.demux(video, *container.streams.audio):
+                reference.add(p)
+                if p.stream is not video or not p.size or not stamped:
                     continue
                 if p.pts is None:
                     stamped = False
-                    break
+                    continue
                 packets.append((p.pts - origin, p.is_keyframe, min(p.pts, p.dts if p.dts is not None else p.pts)))
         except av.error.FFmpegError:
             pass  # a damaged tail: the decoder will stop there too
     packets.sort()
-    seconds = [float(pts * time_base) for pts, _, _ in packets]
-    end_time = seconds[-1] + frame_seconds if seconds else duration
-    if not stamped or len(packets) < 2:
-        return [Segment(0, BEGINNING, None, BEGINNING, None, len(packets) if stamped else hint,
-                        0.0, end_time)]
+    end_time = float(packets[-1][0] * time_base) + frame_seconds if packets else duration
+    return Index(time_base, packets, stamped, len(packets) if stamped else hint, end_time, reference)
+
+
+def plan(video: Index, segment_seconds: float, warmup: int = 0, trailing: int = ENCODER_CONTEXT) -> list[Segment]:
+    """Cut a video into segments of about ``segment_seconds`` that start at keyframes.
+
+    Each segment but the first starts ``warmup`` frames early, each but the last ends
+    ``trailing`` frames late. A video whose packets carry no timestamps, or with a single
+    keyframe, is one segment.
+    """
+    if segment_seconds <= 0:
+        raise ValueError(f"segment length must be positive, got {segment_seconds}")
+    packets, end_time = video.packets, video.end_time
+    seconds = [float(pts * video.time_base) for pts, _, _ in packets]
+    if not video.stamped or len(packets) < 2:
+        return [Segment(0, BEGINNING, None, BEGINNING, None, video.frame_count_hint, 0.0, end_time)]
     keys = [i for i, (_, key, _) in enumerate(packets) if key]
     cuts = [0]
     for i in keys:
@@ -285,16 +310,16 @@ def _within(packet: av.Packet, segment: Segment, time_base: Fraction) -> bool:
     return segment.start <= pts and (segment.end is None or pts < segment.end)
 
 
-def join(parts: list[Path], segments: list[Segment], src: str | Path, dst: Path,
+def join(parts: list[Path], segments: list[Segment], src: str | Path, dst: Path, reference: avcheck.Probe,
          timeout: float = STREAM_TIMEOUT) -> RenderReport:
     """Copy the segments' video into ``dst`` with the source's audio and subtitles, then check it.
 
     Of each part only the frames of its segment are kept (not its context frames). No
     re-encoding: every segment must carry the same encoder parameters (same settings
-    give the same ones). The A/V check compares the file with the input as a one-machine
-    render's would (``report.check``).
+    give the same ones). The A/V check compares the file with the input's own account
+    (``reference``, from :func:`read_index`) as a one-machine render's would (``report.check``).
     """
-    source = VideoFileSource(src, timeout)
+    source = VideoFileSource(src, timeout, reference=False)
     try:
         with av.open(str(parts[0])) as first:
             template = first.streams.video[0]
@@ -317,7 +342,7 @@ def join(parts: list[Path], segments: list[Segment], src: str | Path, dst: Path,
         finally:
             sink.close(complete=complete)
         report.frames_in = report.frames_out = sink.frames_written
-        report.check = avcheck.verify(dst, source.reference, header_frames=source.header_frames)
+        report.check = avcheck.verify(dst, reference, header_frames=source.header_frames)
         return report
     finally:
         source.close()

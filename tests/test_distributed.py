@@ -84,13 +84,13 @@ def video_packets(path: Path) -> list[bytes]:
 
 
 def test_plan_cuts_at_keyframes_with_warmup_before_each_seam(clip: Path):
-    plan = segments.plan(clip, 1.0, warmup=4)
+    plan = segments.plan(segments.read_index(clip), 1.0, warmup=4)
     assert [s.frames for s in plan] == [10, 10, 10]
     assert [(s.start_time, s.end_time) for s in plan] == [(0.0, 1.0), (1.0, 2.0), (2.0, 3.0)]
     step = 1024  # 1/10 s in the clip's 1/10240 time base
     assert [s.warmup_from for s in plan[1:]] == [6 * step, 16 * step]
     assert plan[1].seek <= 0 and 0 < plan[2].seek <= 10 * step  # the keyframes before the warm-ups
-    assert len(segments.plan(clip, 10.0)) == 1
+    assert len(segments.plan(segments.read_index(clip), 10.0)) == 1
 
 
 def test_warmup_follows_smoothing_strength():
@@ -170,7 +170,7 @@ def test_seams_at_the_default_crf_flicker_like_keyframes(ray_runtime, clip: Path
 
 def test_no_warmup_shows_at_the_seam(ray_runtime, clip: Path, one_machine: Path, settings, tmp_path: Path):
     """Control for the test above: without warm-up frames the seam frame is visibly different."""
-    plan = segments.plan(clip, 1.0, warmup=0)
+    plan = segments.plan(segments.read_index(clip), 1.0, warmup=0)
     folder = tmp_path / "parts"
     folder.mkdir()
     style = rtstyle.load_style(settings.style, threads=1)
