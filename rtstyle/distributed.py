@@ -122,6 +122,8 @@ class _Job:
     folder: Path
     index: segments.Index | None = None
     plan: list[segments.Segment] = field(default_factory=list)
+    joiner: segments.Joiner | None = None
+    joined: int = 0  # segments of the plan copied into the output so far
     done: dict[int, segments.SegmentResult] = field(default_factory=dict)
     resumed: set[int] = field(default_factory=set)
     live: bool = False  # planned, with a segment folder of this run's
@@ -244,8 +246,8 @@ class _Driver:
     def run(self) -> list[FileResult]:
         try:
             for job in self.jobs:
-                if job.result is None and len(job.done) == len(job.plan):
-                    self._join(job)  # every segment came from an earlier run
+                if job.live:
+                    self._join(job)  # segments from an earlier run
             while self.todo or self.inflight:
                 self._dispatch()
                 if not self.inflight:
@@ -270,7 +272,7 @@ class _Driver:
         not go to a worker that becomes idle first."""
         while self.idle and self.todo:
             job, seg = self.todo.popleft()
-            if job.errors:
+            if job.errors or job.result:
                 continue  # the video has failed: its other segments would be wasted work
             worker = self.idle.pop(0)
             ref = worker.render.remote(str(job.src), seg, str(job.folder))
@@ -308,10 +310,12 @@ class _Driver:
             job.errors[seg.index] = f"{seg.describe(job.src.name)} failed: {_cause(e)}"
         if job.errors and not any(j is job for _, j, _ in self.inflight.values()):
             self._fail(job)
-        elif len(job.done) == len(job.plan):
+        elif not job.errors:
             self._join(job)
 
     def _fail(self, job: _Job) -> None:
+        if job.joiner:
+            job.joiner.discard()
         kept = len([i for i in job.done if segments.part_path(job.folder, i).is_file()])
         more = f" (and {len(job.errors) - 1} more)" if len(job.errors) > 1 else ""
         job.result = FileResult(job.src, job.dst, segments=len(job.plan),
@@ -319,11 +323,23 @@ class _Driver:
                                       f"in {job.folder} for --resume")
 
     def _join(self, job: _Job) -> None:
-        parts = [segments.part_path(job.folder, seg.index) for seg in job.plan]
+        """Copy the segments done into the output in order, up to the first one still rendering;
+        after the last one, check the output."""
+        if job.result:
+            return  # its join failed already
         result = FileResult(job.src, job.dst, segments=len(job.plan))
         try:
-            report = segments.join(parts, job.plan, job.src, job.dst, job.index.reference)
+            while job.joined < len(job.plan) and job.plan[job.joined].index in job.done:
+                seg = job.plan[job.joined]
+                job.joiner = job.joiner or segments.Joiner(job.src, job.dst, job.index.reference)
+                job.joiner.add(segments.part_path(job.folder, seg.index), seg)
+                job.joined += 1
+            if job.joined < len(job.plan):
+                return
+            report = job.joiner.finish()
         except RtstyleError as e:
+            if job.joiner:
+                job.joiner.discard()
             result.error = f"joining the segments failed: {e}; they are kept in {job.folder} for --resume"
         else:
             result.frames, result.check = report.frames_out, report.check
@@ -342,5 +358,7 @@ class _Driver:
             self.ray.wait(list(self.inflight), num_returns=len(self.inflight), timeout=10)
         for job in self.jobs:
             if job.live and job.result is None:
+                if job.joiner:
+                    job.joiner.discard()
                 shutil.rmtree(job.folder, ignore_errors=True)
                 job.dst.unlink(missing_ok=True)

@@ -310,39 +310,54 @@ def _within(packet: av.Packet, segment: Segment, time_base: Fraction) -> bool:
     return segment.start <= pts and (segment.end is None or pts < segment.end)
 
 
-def join(parts: list[Path], segments: list[Segment], src: str | Path, dst: Path, reference: avcheck.Probe,
-         timeout: float = STREAM_TIMEOUT) -> RenderReport:
-    """Copy the segments' video into ``dst`` with the source's audio and subtitles, then check it.
+class Joiner:
+    """Copies the segments' video into one output, in order and as they come (the driver joins
+    while workers still render), with the source's audio and subtitles once; then checks it.
 
     Of each part only the frames of its segment are kept (not its context frames). No
-    re-encoding: every segment must carry the same encoder parameters (same settings
-    give the same ones). The A/V check compares the file with the input's own account
-    (``reference``, from :func:`read_index`) as a one-machine render's would (``report.check``).
+    re-encoding: every segment must carry the same encoder parameters (same settings give the
+    same ones). The A/V check compares the file with the input's own account (``reference``,
+    from :func:`read_index`) as a one-machine render's would (``report.check``).
     """
-    source = VideoFileSource(src, timeout, reference=False)
-    try:
-        with av.open(str(parts[0])) as first:
-            template = first.streams.video[0]
-            params = template.codec_context.extradata
-            sink = VideoFileSink(dst, source.width, source.height, source.time_base, source.fps, carry_from=str(src),
-                                 start_time=source.start_time, carry_timeout=timeout, video_template=template)
-        report = RenderReport(audio=sink.actions, notes=list(sink.dropped))
-        complete = False
-        try:
-            for part, seg in zip(parts, segments, strict=True):
-                with av.open(str(part)) as c:
-                    stream = c.streams.video[0]
-                    if stream.codec_context.extradata != params:
-                        raise SinkError(f"{part.name} was encoded with other parameters than {parts[0].name}: "
-                                        "the segments cannot be joined without re-encoding")
-                    for packet in c.demux(stream):
-                        if packet.size and packet.pts is not None and _within(packet, seg, source.time_base):
-                            sink.write_packet(packet)
-            complete = True
-        finally:
-            sink.close(complete=complete)
-        report.frames_in = report.frames_out = sink.frames_written
-        report.check = avcheck.verify(dst, reference, header_frames=source.header_frames)
-        return report
-    finally:
+
+    def __init__(self, src: str | Path, dst: Path, reference: avcheck.Probe, timeout: float = STREAM_TIMEOUT):
+        self.src, self.dst, self.reference, self.timeout = src, dst, reference, timeout
+        source = VideoFileSource(src, timeout, reference=False)
+        self.video = (source.width, source.height, source.time_base, source.fps)
+        self.start_time, self.header_frames = source.start_time, source.header_frames
         source.close()
+        self.sink: VideoFileSink | None = None
+        self.first = ""
+        self.params: bytes | None = None
+
+    def add(self, part: Path, segment: Segment) -> None:
+        with av.open(str(part)) as c:
+            stream = c.streams.video[0]
+            if self.sink is None:
+                self.sink = VideoFileSink(self.dst, *self.video, carry_from=str(self.src), start_time=self.start_time,
+                                          carry_timeout=self.timeout, video_template=stream)
+                self.first, self.params = part.name, stream.codec_context.extradata
+            elif stream.codec_context.extradata != self.params:
+                raise SinkError(f"{part.name} was encoded with other parameters than {self.first}: "
+                                "the segments cannot be joined without re-encoding")
+            for packet in c.demux(stream):
+                if packet.size and packet.pts is not None and _within(packet, segment, self.video[2]):
+                    self.sink.write_packet(packet)
+
+    def finish(self) -> RenderReport:
+        """Close the output (the sound after the last frame goes in too) and check it."""
+        assert self.sink is not None, "no segment was added"
+        report = RenderReport(audio=self.sink.actions, notes=list(self.sink.dropped))
+        self.sink.close(complete=True)
+        report.frames_in = report.frames_out = self.sink.frames_written
+        report.check = avcheck.verify(self.dst, self.reference, header_frames=self.header_frames)
+        return report
+
+    def discard(self) -> None:
+        """Close and remove an unfinished output (its segments stay for ``--resume``)."""
+        if self.sink is not None:
+            try:
+                self.sink.close(complete=False)
+            except SinkError:
+                pass  # removed below either way
+        self.dst.unlink(missing_ok=True)

@@ -70,10 +70,10 @@ def one_machine(clip: Path, textured_model: Path, tmp_path_factory: pytest.TempP
 @pytest.fixture(scope="module")
 def segmented(ray_runtime, clip: Path, settings, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list]:
     dst = tmp_path_factory.mktemp("ray") / "ray.mp4"
-    seen: list[tuple[int, int]] = []
+    seen: list[tuple[int, int, bool]] = []  # frames done, total, whether the output exists yet
     parts: list[segments.SegmentResult] = []
     results = distributed.render_files([(clip, dst)], settings, workers=2,
-                                       on_progress=lambda done, total: seen.append((done, total)),
+                                       on_progress=lambda done, total: seen.append((done, total, dst.exists())),
                                        on_segment=lambda src, part: parts.append(part))
     return dst, results, seen, sorted(parts, key=lambda part: part.index)
 
@@ -110,8 +110,9 @@ def test_segmented_render_matches_one_machine(segmented, one_machine: Path, clip
     psnr = [cv2.PSNR(a, b) for a, b in zip(decode_video(one_machine), decode_video(dst))]
     assert min(psnr) >= 45, psnr
     assert psnr[0] == float("inf") or psnr[0] > 99  # before the first seam: the very same pictures
-    assert seen[-1] == (30, 30) and all(a <= b for (a, _), (b, _) in zip(seen, seen[1:]))
-    assert any(done % 10 for done, _ in seen), seen  # the workers say how far they are within their segments
+    assert seen[-1][:2] == (30, 30) and all(a <= b for (a, _, _), (b, _, _) in zip(seen, seen[1:]))
+    assert any(done % 10 for done, _, _ in seen), seen  # the workers say how far they are within their segments
+    assert any(joined and done < 30 for done, _, joined in seen), seen  # the join starts while workers render
     assert not distributed.segment_folder(dst).exists()
 
 
