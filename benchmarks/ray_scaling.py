@@ -24,7 +24,9 @@ call) and the join after the last one. The cost model's pieces come from the sam
 - ``t_start``: from the call to the first segment's start (plan, actor process, imports, model load);
 - ``t_segment``: what a segment costs outside its frames (median over segments);
 - ``C``: context frames per seam (the smoother's warm-up and the encoder's, rtstyle.segments);
-- ``t_join``: the join (packet copy, audio mux, A/V check) after the last segment, per frame.
+- ``t_join``: what the driver does after the last segment (the join runs while workers render:
+  the last segment's packets, the end of the audio mux and the A/V check remain), per frame of
+  the video (the check reads the whole output).
 
 For a video of F frames cut into S segments on N workers (machines like this one):
 
@@ -192,7 +194,7 @@ def main() -> None:
         print(f"  segment {p['index'] + 1} on worker {workers[p['worker']] + 1}: {p['start']:6.2f} -> {p['end']:6.2f} s, "
               f"{p['frames']} frames + {c} context frames in {p['pipeline']:.2f} s "
               f"({1000 * p['pipeline'] / (p['frames'] + c):.0f} ms a frame), outside the frames {p['end'] - p['start'] - p['pipeline']:.2f} s")
-    print(f"  join and A/V check after the last segment: {t_join * frames:.2f} s")
+    print(f"  after the last segment (its packets, the end of the audio, the A/V check): {t_join * frames:.2f} s")
     print(f"\ncost model: t_frame {t_frame * 1000:.1f} ms (one machine), {t_frame_worker * 1000:.1f} ms (a worker with "
           f"{split.cpus_per_worker} core), t_start {t_start:.2f} s, t_segment {t_segment:.2f} s, "
           f"t_join {t_join * 1000:.2f} ms per frame, C {per_seam} frames per seam")

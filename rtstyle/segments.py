@@ -242,6 +242,7 @@ class SegmentSink(VideoFileSink):
         self.kept = 0
 
     def write(self, rgb: np.ndarray, pts: int, pict_type: PictureType | None = None) -> None:
+        """One of the segment's own frames (its picture type is this sink's to choose)."""
         self._hold(rgb, pts, True)
 
     def write_context(self, rgb: np.ndarray, pts: int) -> None:

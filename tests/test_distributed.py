@@ -90,6 +90,7 @@ def test_plan_cuts_at_keyframes_with_warmup_before_each_seam(clip: Path):
     step = 1024  # 1/10 s in the clip's 1/10240 time base
     assert [s.warmup_from for s in plan[1:]] == [6 * step, 16 * step]
     assert plan[1].seek <= 0 and 0 < plan[2].seek <= 10 * step  # the keyframes before the warm-ups
+    assert [s.trail_to for s in plan] == [13 * step, 23 * step, None]  # the encoder's 3 frames after each end
     assert len(segments.plan(segments.read_index(clip), 10.0)) == 1
 
 
@@ -97,6 +98,7 @@ def test_warmup_follows_smoothing_strength():
     assert segments.warmup_frames(rtstyle.make_smoother("none")) == 0
     assert segments.warmup_frames(rtstyle.make_smoother("flow", 0.6)) == 10  # 0.6^10 < 1 %
     assert segments.warmup_frames(rtstyle.make_smoother("ema", 0.9)) == 44
+    assert segments.lead_frames(rtstyle.make_smoother("none")) == segments.ENCODER_CONTEXT == 3  # the encoder's
 
 
 def test_segmented_render_matches_one_machine(segmented, one_machine: Path, clip: Path):
