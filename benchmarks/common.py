@@ -39,23 +39,36 @@ def make_clip(dst: Path, width: int, height: int, src: Path = EXAMPLE) -> Path:
     return dst
 
 
-def with_keyframes(src: Path, dst: Path, every: int) -> Path:
+def with_keyframes(src: Path, dst: Path, every: int, loops: int = 1) -> Path:
     """Re-encode the video of ``src`` with a keyframe every ``every`` frames (segmented renders
-    cut there); its audio is copied as it is."""
-    with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
-        v = inp.streams.video[0]
-        video = out.add_stream("libx264", rate=v.average_rate,
-                               options={"g": str(every), "keyint_min": str(every), "sc_threshold": "0"})
-        video.width, video.height, video.pix_fmt = v.width, v.height, "yuv420p"
-        audio = {a.index: out.add_stream_from_template(a) for a in inp.streams.audio}
-        for packet in inp.demux(v, *inp.streams.audio):
-            if packet.stream.index in audio and packet.dts is not None:
-                packet.stream = audio[packet.stream.index]
-                out.mux(packet)
-            elif packet.stream is v:
-                for frame in packet.decode():
-                    frame.pict_type = av.video.frame.PictureType.NONE
-                    out.mux(video.encode(frame))
+    cut there); its audio is copied as it is. ``loops`` > 1 plays the clip that many times in a
+    row (a longer input for benchmarks), with timestamps that go on and its audio repeated."""
+    with av.open(str(src)) as probe:
+        span = max(p.pts + p.duration for p in probe.demux(probe.streams.video[0]) if p.pts is not None)
+    with av.open(str(dst), "w") as out:
+        for loop in range(loops):
+            with av.open(str(src)) as inp:
+                v = inp.streams.video[0]
+                if not loop:
+                    video = out.add_stream("libx264", rate=v.average_rate,
+                                           options={"g": str(every), "keyint_min": str(every), "sc_threshold": "0"})
+                    video.width, video.height, video.pix_fmt = v.width, v.height, "yuv420p"
+                    audio = {a.index: out.add_stream_from_template(a) for a in inp.streams.audio}
+                shift = {s.index: round(loop * span * v.time_base / s.time_base) for s in inp.streams}
+                end = {s.index: round(span * v.time_base / s.time_base) for s in inp.streams}
+                for packet in inp.demux(v, *inp.streams.audio):
+                    if packet.stream.index in audio and packet.dts is not None:
+                        if loops > 1 and (packet.pts < 0 < loop or packet.pts + packet.duration > end[packet.stream.index]):
+                            continue  # the sound of one loop stays within its pictures' time
+                        i = packet.stream.index
+                        packet.pts, packet.dts = packet.pts + shift[i], packet.dts + shift[i]
+                        packet.stream = audio[i]
+                        out.mux(packet)
+                    elif packet.stream is v:
+                        for frame in packet.decode():
+                            frame.pict_type = av.video.frame.PictureType.NONE
+                            frame.pts += shift[v.index]
+                            out.mux(video.encode(frame))
         out.mux(video.encode(None))
     return dst
 

@@ -30,10 +30,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import av
 
 from rtstyle import segments
-from rtstyle.avcheck import probe
 from rtstyle.batch import FileResult
 from rtstyle.errors import MissingExtraError, RtstyleError, SinkError
 from rtstyle.pipeline import CPU_WORKERS
@@ -41,7 +39,6 @@ from rtstyle.providers import CPU, choose_providers
 from rtstyle.temporal import make_smoother
 
 RETRIES = 3            # restarts of a dead worker, and new attempts of the segment it held
-IN_FLIGHT = 2          # segments queued per worker, so it starts the next one at once
 POLL_SECONDS = 0.25    # progress and Ctrl-C are looked at this often
 GPU_PROVIDERS = ("cuda", "tensorrt")
 SEGMENTS_PER_WORKER = 2  # more pieces than workers, so a worker that finishes early takes another
@@ -74,7 +71,7 @@ class Settings:
 
     @property
     def warmup(self) -> int:
-        return segments.warmup_frames(make_smoother(*self.smooth))
+        return segments.lead_frames(make_smoother(*self.smooth))
 
     def fingerprint(self) -> str:
         """What decides the segments' pixels: a resumed render may reuse segments only when it matches."""
@@ -82,7 +79,11 @@ class Settings:
 
 
 class SegmentWorker:
-    """A Ray actor: one loaded style, rendering the segments it is given in turn."""
+    """A Ray actor: one loaded style, rendering the segments it is given in turn.
+
+    It runs two calls at once (``max_concurrency=2``) so that the driver can ask how far the
+    segment in hand has got (:meth:`written`) while :meth:`render` works.
+    """
 
     def __init__(self, settings: Settings):
         import rtstyle
@@ -92,30 +93,23 @@ class SegmentWorker:
         self.workers = min(CPU_WORKERS, settings.cpus_per_worker) if cpu else 1
         threads = settings.style_options.get("threads") or max(1, settings.cpus_per_worker // self.workers)
         self.stylizer = rtstyle.load_style(settings.style, **{**settings.style_options, "threads": threads})
+        self.frames = 0
 
     def pid(self) -> int:
         return os.getpid()
 
-    def render(self, key: tuple[int, int], src: str, segment: segments.Segment, folder: str,
-               progress: Any) -> segments.SegmentResult:
+    def written(self) -> int:
+        """Frames of the segment in hand written so far."""
+        return self.frames
+
+    def render(self, src: str, segment: segments.Segment, folder: str) -> segments.SegmentResult:
+        self.frames = 0
+
         def on_frame(report: Any) -> None:
-            progress.update.remote(key, report.frames_out)
+            self.frames = report.frames_out
 
         return segments.render_segment(src, segment, Path(folder), self.stylizer, make_smoother(*self.settings.smooth),
                                        workers=self.workers, crf=self.settings.crf, on_frame=on_frame)
-
-
-class Progress:
-    """A Ray actor the workers report their frames to: segment -> frames written so far."""
-
-    def __init__(self) -> None:
-        self.done: dict[tuple[int, int], int] = {}
-
-    def update(self, key: tuple[int, int], frames: int) -> None:
-        self.done[key] = frames
-
-    def total(self) -> int:
-        return sum(self.done.values())
 
 
 @dataclass
@@ -126,7 +120,10 @@ class _Job:
     src: Path
     dst: Path
     folder: Path
+    index: segments.Index | None = None
     plan: list[segments.Segment] = field(default_factory=list)
+    joiner: segments.Joiner | None = None
+    joined: int = 0  # segments of the plan copied into the output so far
     done: dict[int, segments.SegmentResult] = field(default_factory=dict)
     resumed: set[int] = field(default_factory=set)
     live: bool = False  # planned, with a segment folder of this run's
@@ -147,21 +144,18 @@ def _manifest(src: Path, settings: Settings, seconds: float, plan: list[segments
             "segments": [[s.start, s.end] for s in plan]}
 
 
-def segment_seconds(src: Path, workers: int) -> float:
+def segment_seconds(video: segments.Index, workers: int) -> float:
     """Segment length for a video when none is given: about SEGMENTS_PER_WORKER pieces per worker."""
-    try:
-        seconds = probe(src).video_seconds
-    except (av.error.FFmpegError, OSError):
-        seconds = 0.0  # segments.plan says what is wrong with the file
-    return max(MIN_SEGMENT_SECONDS, seconds / (SEGMENTS_PER_WORKER * workers))
+    return max(MIN_SEGMENT_SECONDS, video.seconds / (SEGMENTS_PER_WORKER * workers))
 
 
 def _prepare(job: _Job, settings: Settings, resume: bool, workers: int) -> None:
     """Plan the input and set up its segment folder; with ``resume``, keep the segments already done."""
     path = job.folder / "plan.json"
     stored = json.loads(path.read_text()) if resume and path.is_file() else {}
-    seconds = stored.get("segment_seconds") or settings.segment_seconds or segment_seconds(job.src, workers)
-    job.plan = segments.plan(job.src, seconds, settings.warmup)
+    job.index = segments.read_index(job.src)
+    seconds = stored.get("segment_seconds") or settings.segment_seconds or segment_seconds(job.index, workers)
+    job.plan = segments.plan(job.index, seconds, settings.warmup)
     manifest = _manifest(job.src, settings, seconds, job.plan)
     if job.folder.exists():
         if not resume:
@@ -196,13 +190,15 @@ class Cancelled(Exception):
 def render_files(pairs: Sequence[tuple[Path, Path]], settings: Settings, address: str | None = None,
                  workers: int | None = None, resume: bool = False,
                  on_progress: Callable[[int, int], None] | None = None,
-                 stop: threading.Event | None = None) -> list[FileResult]:
+                 stop: threading.Event | None = None,
+                 on_segment: Callable[[Path, segments.SegmentResult], None] | None = None) -> list[FileResult]:
     """Render every (input, output) pair on Ray; one result per pair, failures included.
 
     Connects to ``address`` (or RAY_ADDRESS, or starts a local runtime) unless Ray is
     already initialised; a runtime started here is shut down at the end. ``workers``
     actors (default: as many as the cluster's CPUs, or GPUs, allow) render segments from
-    all inputs. ``on_progress(frames_done, frames_total)`` is called a few times a second.
+    all inputs. ``on_progress(frames_done, frames_total)`` is called a few times a second,
+    ``on_segment(input, result)`` with each segment rendered (which worker, when).
     ``stop`` (or KeyboardInterrupt) cancels: workers are killed, unfinished outputs and
     segment folders removed, and :class:`Cancelled` is raised.
     """
@@ -220,7 +216,7 @@ def render_files(pairs: Sequence[tuple[Path, Path]], settings: Settings, address
                 _prepare(job, settings, resume, workers)
             except RtstyleError as e:
                 job.result = FileResult(job.src, job.dst, error=str(e))
-        return _Driver(ray, jobs, settings, workers, on_progress, stop).run()
+        return _Driver(ray, jobs, settings, workers, on_progress, stop, on_segment).run()
     finally:
         if started:
             ray.shutdown()
@@ -230,59 +226,80 @@ class _Driver:
     """Keeps every worker busy with segments, joins each video when its last segment is in."""
 
     def __init__(self, ray: ModuleType, jobs: list[_Job], settings: Settings, workers: int,
-                 on_progress: Callable[[int, int], None] | None, stop: threading.Event):
+                 on_progress: Callable[[int, int], None] | None, stop: threading.Event,
+                 on_segment: Callable[[Path, segments.SegmentResult], None] | None = None):
         self.ray, self.jobs, self.settings, self.on_progress, self.stop = ray, jobs, settings, on_progress, stop
+        self.on_segment = on_segment
         live = [job for job in jobs if job.live]
         self.todo = deque((job, seg) for job in live for seg in job.plan if seg.index not in job.done)
         self.total = sum(seg.frames for job in live for seg in job.plan)
-        self.resumed = sum(job.done[i].frames for job in live for i in job.resumed)
+        self.done = sum(job.done[i].frames for job in live for i in job.resumed)  # frames of finished segments
+        self.shown = 0
         count = max(1, min(workers, len(self.todo)))
         actor = ray.remote(SegmentWorker).options(num_cpus=settings.cpus_per_worker, num_gpus=int(settings.gpu),
-                                                  max_restarts=RETRIES, max_task_retries=RETRIES)
+                                                  max_restarts=RETRIES, max_task_retries=RETRIES, max_concurrency=2)
         self.workers = [actor.remote(settings) for _ in range(count)] if self.todo else []
-        self.load = {w: 0 for w in self.workers}
-        self.progress = ray.remote(Progress).options(num_cpus=0).remote()
+        self.idle = list(self.workers)
         self.inflight: dict[Any, tuple[Any, _Job, segments.Segment]] = {}
+        self.written: dict[Any, int] = {}  # in-flight segment -> frames its worker has written
 
     def run(self) -> list[FileResult]:
         try:
             for job in self.jobs:
-                if job.result is None and len(job.done) == len(job.plan):
-                    self._join(job)  # every segment came from an earlier run
+                if job.live:
+                    self._join(job)  # segments from an earlier run
             while self.todo or self.inflight:
                 self._dispatch()
                 if not self.inflight:
                     break  # what was left belonged to videos that have failed
                 ready, _ = self.ray.wait(list(self.inflight), num_returns=1, timeout=POLL_SECONDS)
-                if self.on_progress:
-                    self.on_progress(self.resumed + self.ray.get(self.progress.total.remote()), self.total)
                 if self.stop.is_set():
                     raise Cancelled()
                 for ref in ready:
                     self._collect(ref)
+                if self.on_progress:
+                    self.on_progress(self._frames_done(), self.total)
         except (KeyboardInterrupt, Cancelled):
             self._cancel()
             raise Cancelled() from None
         finally:
-            for actor in (*self.workers, self.progress):
+            for actor in self.workers:
                 self.ray.kill(actor)
         return [job.result or FileResult(job.src, job.dst, error="not rendered") for job in self.jobs]
 
     def _dispatch(self) -> None:
-        for worker in self.workers:
-            while self.load[worker] < IN_FLIGHT and self.todo:
-                job, seg = self.todo.popleft()
-                if job.errors:
-                    continue  # the video has failed: its other segments would be wasted work
-                ref = worker.render.remote((job.number, seg.index), str(job.src), seg, str(job.folder), self.progress)
-                self.inflight[ref] = (worker, job, seg)
-                self.load[worker] += 1
+        """One segment per idle worker: a segment queued behind another on a busy worker could
+        not go to a worker that becomes idle first."""
+        while self.idle and self.todo:
+            job, seg = self.todo.popleft()
+            if job.errors or job.result:
+                continue  # the video has failed: its other segments would be wasted work
+            worker = self.idle.pop(0)
+            ref = worker.render.remote(str(job.src), seg, str(job.folder))
+            self.inflight[ref] = (worker, job, seg)
+
+    def _frames_done(self) -> int:
+        """Frames written of all segments: finished ones, and what the busy workers say (a worker
+        that does not answer at once, one restarting say, keeps its last count)."""
+        asks = {worker.written.remote(): ref for ref, (worker, _, _) in self.inflight.items()}
+        ready, _ = self.ray.wait(list(asks), num_returns=len(asks), timeout=POLL_SECONDS) if asks else ([], [])
+        for answer in ready:
+            try:
+                self.written[asks[answer]] = self.ray.get(answer)
+            except self.ray.exceptions.RayError:
+                pass
+        self.shown = max(self.shown, self.done + sum(self.written.get(ref, 0) for ref in self.inflight))
+        return self.shown
 
     def _collect(self, ref: Any) -> None:
         worker, job, seg = self.inflight.pop(ref)
-        self.load[worker] -= 1
+        self.idle.append(worker)
+        self.written.pop(ref, None)
         try:
             job.done[seg.index] = self.ray.get(ref)
+            self.done += job.done[seg.index].frames
+            if self.on_segment:
+                self.on_segment(job.src, job.done[seg.index])
         except self.ray.exceptions.RayActorError as e:
             if getattr(e, "actor_init_failed", False):  # the style did not load there: a restart would fail too
                 reason = f"its worker could not start: {str(e).strip().splitlines()[-1]}"
@@ -293,10 +310,12 @@ class _Driver:
             job.errors[seg.index] = f"{seg.describe(job.src.name)} failed: {_cause(e)}"
         if job.errors and not any(j is job for _, j, _ in self.inflight.values()):
             self._fail(job)
-        elif len(job.done) == len(job.plan):
+        elif not job.errors:
             self._join(job)
 
     def _fail(self, job: _Job) -> None:
+        if job.joiner:
+            job.joiner.discard()
         kept = len([i for i in job.done if segments.part_path(job.folder, i).is_file()])
         more = f" (and {len(job.errors) - 1} more)" if len(job.errors) > 1 else ""
         job.result = FileResult(job.src, job.dst, segments=len(job.plan),
@@ -304,11 +323,23 @@ class _Driver:
                                       f"in {job.folder} for --resume")
 
     def _join(self, job: _Job) -> None:
-        parts = [segments.part_path(job.folder, seg.index) for seg in job.plan]
+        """Copy the segments done into the output in order, up to the first one still rendering;
+        after the last one, check the output."""
+        if job.result:
+            return  # its join failed already
         result = FileResult(job.src, job.dst, segments=len(job.plan))
         try:
-            report = segments.join(parts, job.src, job.dst)
+            while job.joined < len(job.plan) and job.plan[job.joined].index in job.done:
+                seg = job.plan[job.joined]
+                job.joiner = job.joiner or segments.Joiner(job.src, job.dst, job.index.reference)
+                job.joiner.add(segments.part_path(job.folder, seg.index), seg)
+                job.joined += 1
+            if job.joined < len(job.plan):
+                return
+            report = job.joiner.finish()
         except RtstyleError as e:
+            if job.joiner:
+                job.joiner.discard()
             result.error = f"joining the segments failed: {e}; they are kept in {job.folder} for --resume"
         else:
             result.frames, result.check = report.frames_out, report.check
@@ -327,5 +358,7 @@ class _Driver:
             self.ray.wait(list(self.inflight), num_returns=len(self.inflight), timeout=10)
         for job in self.jobs:
             if job.live and job.result is None:
+                if job.joiner:
+                    job.joiner.discard()
                 shutil.rmtree(job.folder, ignore_errors=True)
                 job.dst.unlink(missing_ok=True)

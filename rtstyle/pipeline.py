@@ -179,8 +179,8 @@ def render_video(source: VideoFileSource, sink: VideoFileSink, painter: Painter,
 
     Each frame goes through the same per-frame path as live (:mod:`rtstyle.painter`):
     ``workers`` frames are painted at once, then settled (smoothed) one by one, in order.
-    Frames with a negative index (a segment's warm-up, rtstyle.segments) are painted and
-    settled but not written.
+    Frames with a negative index (a segment's context frames, rtstyle.segments) are painted and
+    settled, then given to ``sink.write_context``: they prime the smoother and the encoder only.
 
     ``stop`` (the CLI sets it on Ctrl-C or SIGTERM) or KeyboardInterrupt ends the render
     early; the sink is closed either way so the file holds every finished frame and the
@@ -210,7 +210,8 @@ def render_video(source: VideoFileSource, sink: VideoFileSink, painter: Painter,
     try:
         stages = chain(source.frames(), [("decode", None, 1), ("stylize", paint, workers), ("smooth", smooth, 1)], stop)
         for frame in stages[-1].results():
-            if frame.index < 0:  # a segment's warm-up frame (rtstyle.segments): it primed the smoother only
+            if frame.index < 0:  # a segment's context frame (rtstyle.segments): not part of the output
+                sink.write_context(frame.image, frame.pts)
                 continue
             sink.write(frame.image, frame.pts)
             last_time = frame.time

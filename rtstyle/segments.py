@@ -3,21 +3,28 @@
 A distributed render (rtstyle.distributed) cuts the input at keyframes so every segment
 decodes on its own after a seek. Each segment is rendered by the ordinary pipeline
 (rtstyle.pipeline.render_video) from a few *warm-up* frames before its start: they are
-stylized and smoothed but not written, so the smoother carries the same history into the
-segment's first frame as a one-machine render would. Segments are encoded with the same
-H.264 settings and keep the source's timestamps, so the driver joins them by copying
-packets (no re-encoding) and muxes the source's audio and subtitles once.
+stylized, smoothed and encoded but not kept, so the smoother carries the same history into
+the segment's first frame as a one-machine render would. A few *trailing* frames after its
+end are encoded too, so the encoder codes the segment's last frames as in a continuous
+encode. Segments are encoded with the same H.264 settings and keep the source's timestamps,
+so the driver joins them by copying packets (no re-encoding), keeping each segment's own
+frames, and muxes the source's audio and subtitles once.
 """
 from __future__ import annotations
 
 import bisect
 import math
+import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 
 import av
+import numpy as np
+from av.video.frame import PictureType
 
 from rtstyle import avcheck, pipeline
 from rtstyle.errors import SinkError, SourceError
@@ -32,6 +39,10 @@ from rtstyle.temporal import Smoother
 MAX_WARMUP = 120        # frames: very strong smoothing is matched at the seam only approximately
 SEAM_TOLERANCE = 0.01   # share of a fresh start's difference the history may still carry at the seam
 BEGINNING = -(1 << 62)  # a timestamp before any frame: the first segment starts with the video
+# Frames encoded on each side of a seam but not kept (docs/scale_out.md, "Seams"): before it, the
+# rate control has a history when it codes the seam's keyframe; after it, x264's lookahead and
+# mb-tree see the video go on, as in a one-machine encode, instead of an end of stream.
+ENCODER_CONTEXT = 3
 
 
 def warmup_frames(smoother: Smoother | None) -> int:
@@ -49,10 +60,16 @@ def warmup_frames(smoother: Smoother | None) -> int:
     return min(MAX_WARMUP, math.ceil(math.log(SEAM_TOLERANCE) / math.log(smoother.strength)))
 
 
+def lead_frames(smoother: Smoother | None) -> int:
+    """Frames rendered before a seam: the smoother's warm-up, and at least the encoder's context."""
+    return max(warmup_frames(smoother), ENCODER_CONTEXT)
+
+
 @dataclass(frozen=True)
 class Segment:
     """Frames [start, end) of a video by presentation timestamp (source time base, from the
-    container start, as VideoFrame.pts), led by warm-up frames from ``warmup_from``."""
+    container start, as VideoFrame.pts), led by warm-up frames from ``warmup_from`` and
+    followed by trailing frames up to ``trail_to`` (None: to the end of the video)."""
 
     index: int
     start: int
@@ -62,6 +79,7 @@ class Segment:
     frames: int           # frames in [start, end) by the container's packets
     start_time: float     # seconds, for messages
     end_time: float
+    trail_to: int | None = None
 
     def describe(self, name: str) -> str:
         return f"segment {self.index + 1} ({_clock(self.start_time)}-{_clock(self.end_time)} of {name})"
@@ -72,38 +90,65 @@ def _clock(seconds: float) -> str:
     return f"{int(minutes)}:{s:06.3f}"
 
 
-def plan(path: str | Path, segment_seconds: float, warmup: int = 0) -> list[Segment]:
-    """Cut a video into segments of about ``segment_seconds`` that start at keyframes.
+@dataclass
+class Index:
+    """A video's packets, read once and not decoded: the plan cuts them into segments, and the
+    A/V check of the joined file compares it with ``reference`` (the input's own account)."""
 
-    Read from the container's packets (no decoding). A video whose packets carry no
-    timestamps, or with a single keyframe, is one segment.
-    """
-    if segment_seconds <= 0:
-        raise ValueError(f"segment length must be positive, got {segment_seconds}")
+    time_base: Fraction
+    packets: list[tuple[int, bool, int]]  # pts from the container start, keyframe, earliest timestamp to seek to
+    stamped: bool                         # False: packets without timestamps (then ``packets`` stops there)
+    frame_count_hint: int
+    end_time: float                       # seconds, the end of the last frame
+    reference: avcheck.Probe
+
+    @property
+    def seconds(self) -> float:
+        return self.reference.video_seconds
+
+
+def read_index(path: str | Path) -> Index:
+    """One pass over the video and audio packets of a file (a damaged tail ends it, as it ends decoding)."""
     source = VideoFileSource(path, reference=False)  # a clear SourceError for anything that does not open or decode
     time_base, origin = source.time_base, round(source.start_time / source.time_base)
     frame_seconds, hint = float(1 / source.fps), source.frame_count_hint
     duration = float((source.container.duration or 0) / av.time_base)
     source.close()
-    packets: list[tuple[int, bool, int]] = []  # pts, keyframe, earliest stream timestamp to seek to
+    packets: list[tuple[int, bool, int]] = []
     stamped = True
+    reference = avcheck.Probe()
     with av.open(str(path)) as container:
+        reference.add_streams(container)
+        video = container.streams.video[0]
         try:
-            for p in container.demux(container.streams.video[0]):
-                if not p.size:
+            for p in container.demux(video, *container.streams.audio):
+                reference.add(p)
+                if p.stream is not video or not p.size or not stamped:
                     continue
                 if p.pts is None:
                     stamped = False
-                    break
+                    continue
                 packets.append((p.pts - origin, p.is_keyframe, min(p.pts, p.dts if p.dts is not None else p.pts)))
         except av.error.FFmpegError:
             pass  # a damaged tail: the decoder will stop there too
     packets.sort()
-    seconds = [float(pts * time_base) for pts, _, _ in packets]
-    end_time = seconds[-1] + frame_seconds if seconds else duration
-    if not stamped or len(packets) < 2:
-        return [Segment(0, BEGINNING, None, BEGINNING, None, len(packets) if stamped else hint,
-                        0.0, end_time)]
+    end_time = float(packets[-1][0] * time_base) + frame_seconds if packets else duration
+    return Index(time_base, packets, stamped, len(packets) if stamped else hint, end_time, reference)
+
+
+def plan(video: Index, segment_seconds: float, warmup: int = 0, trailing: int = ENCODER_CONTEXT) -> list[Segment]:
+    """Cut a video into segments of about ``segment_seconds`` that start at keyframes.
+
+    Each segment but the first starts ``warmup`` frames early, each but the last ends
+    ``trailing`` frames late. A video whose packets carry no timestamps, or with a single
+    keyframe, is one segment.
+    """
+    if segment_seconds <= 0:
+        raise ValueError(f"segment length must be positive, got {segment_seconds}")
+    packets, end_time = video.packets, video.end_time
+    seconds = [float(pts * video.time_base) for pts, _, _ in packets]
+    if not video.stamped or len(packets) < 2:
+        return [Segment(0, BEGINNING, None, BEGINNING, None, video.frame_count_hint, 0.0, end_time)]
     keys = [i for i, (_, key, _) in enumerate(packets) if key]
     cuts = [0]
     for i in keys:
@@ -114,15 +159,17 @@ def plan(path: str | Path, segment_seconds: float, warmup: int = 0) -> list[Segm
     for n, (a, b) in enumerate(zip(bounds, bounds[1:])):
         first = max(0, a - warmup)
         key = bisect.bisect_right(keys, first) - 1  # the last keyframe at or before the first warm-up frame
+        trail = b + trailing
         segments.append(Segment(
             index=n, start=packets[a][0] if n else BEGINNING, end=packets[b][0] if b < len(packets) else None,
             warmup_from=packets[first][0] if n else BEGINNING, seek=packets[keys[key]][2] if n and key >= 0 else None,
-            frames=b - a, start_time=seconds[a], end_time=seconds[b] if b < len(packets) else end_time))
+            frames=b - a, start_time=seconds[a], end_time=seconds[b] if b < len(packets) else end_time,
+            trail_to=packets[trail][0] if trail < len(packets) else None))
     return segments
 
 
 class SegmentSource(VideoFileSource):
-    """The frames of one segment, after its warm-up frames (which carry negative indices).
+    """The frames of one segment between its warm-up and trailing frames (which carry negative indices).
 
     Seeks to the keyframe before the warm-up; segment frames are numbered from 0 and keep
     the source's timestamps.
@@ -149,8 +196,10 @@ class SegmentSource(VideoFileSource):
             if frame.pts < seg.warmup_from:
                 continue
             if seg.end is not None and frame.pts >= seg.end:
-                return
-            if frame.pts < seg.start:
+                if seg.trail_to is not None and frame.pts >= seg.trail_to:
+                    return
+                frame.index = -1
+            elif frame.pts < seg.start:
                 frame.index = -1
             else:
                 frame.index, index = index, index + 1
@@ -163,14 +212,61 @@ class SegmentResult:
 
     index: int
     frames: int
-    seconds: float
+    seconds: float        # the pipeline's, from the first decoded frame
     skipped_packets: int = 0
     damaged_packets: int = 0
     notes: list[str] = field(default_factory=list)
+    worker: int = 0       # the process that rendered it
+    started: float = 0.0  # wall-clock times (time.time()) of the call: where a cluster's time goes
+    finished: float = 0.0
 
 
 def part_path(folder: Path, index: int) -> Path:
     return folder / f"segment-{index:05d}.mp4"
+
+
+class SegmentSink(VideoFileSink):
+    """A segment's encoder: its frames, and around them the context frames the pipeline hands to
+    :meth:`write_context`, all in one H.264 stream (the join keeps the segment's own frames).
+
+    The segment's first frame after leading context is forced to be a keyframe (an IDR: nothing
+    after it refers to what came before), and its last frame before trailing context a P-frame
+    (no kept B-frame refers to a frame after it). Frames are encoded one behind, because which
+    is the last one is known only when the next arrives.
+    """
+
+    def __init__(self, path: Path, source: VideoFileSource, crf: int):
+        super().__init__(path, source.width, source.height, source.time_base, source.fps, crf=crf)
+        self.stream.codec_context.options["forced-idr"] = "1"  # a forced keyframe is an IDR, not an open-GOP I
+        self.held: tuple[np.ndarray, int, bool] | None = None
+        self.kept = 0
+
+    def write(self, rgb: np.ndarray, pts: int, pict_type: PictureType | None = None) -> None:
+        """One of the segment's own frames (its picture type is this sink's to choose)."""
+        self._hold(rgb, pts, True)
+
+    def write_context(self, rgb: np.ndarray, pts: int) -> None:
+        self._hold(rgb, pts, False)
+
+    def _hold(self, rgb: np.ndarray, pts: int, kept: bool) -> None:
+        held, self.held = self.held, (rgb, pts, kept)
+        if held:
+            self._encode(*held, followed_by_context=not kept)
+
+    def _encode(self, rgb: np.ndarray, pts: int, kept: bool, followed_by_context: bool) -> None:
+        kind = None
+        if kept and not self.kept and self.frames_written:
+            kind = PictureType.I
+        elif kept and followed_by_context:
+            kind = PictureType.P
+        super().write(rgb, pts, kind)
+        self.kept += kept
+
+    def close(self, complete: bool = True) -> None:
+        if self.held and complete and not self.closed:
+            held, self.held = self.held, None
+            self._encode(*held, followed_by_context=False)
+        super().close(complete)
 
 
 def render_segment(src: str | Path, segment: Segment, folder: Path, stylizer: Stylizer,
@@ -182,11 +278,12 @@ def render_segment(src: str | Path, segment: Segment, folder: Path, stylizer: St
     The file gets its final name only once complete and checked, so a segment file that
     exists is a finished one (what ``--resume`` relies on); a retry overwrites a cut one.
     """
+    started = time.time()
     out = part_path(folder, segment.index)
     partial = out.with_suffix(".partial.mp4")
     source = SegmentSource(src, segment)
     try:
-        sink = VideoFileSink(partial, source.width, source.height, source.time_base, source.fps, crf=crf)
+        sink = SegmentSink(partial, source, crf)
     except BaseException:
         source.close()
         raise
@@ -205,40 +302,63 @@ def render_segment(src: str | Path, segment: Segment, folder: Path, stylizer: St
     except OSError as e:
         raise SinkError(f"cannot store {out.name}: {e.strerror}") from None
     return SegmentResult(segment.index, report.frames_out, report.seconds, report.skipped_packets,
-                         report.damaged_packets, report.notes)
+                         report.damaged_packets, report.notes, os.getpid(), started, time.time())
 
 
-def join(parts: list[Path], src: str | Path, dst: Path, timeout: float = STREAM_TIMEOUT) -> RenderReport:
-    """Copy the segments' video into ``dst`` with the source's audio and subtitles, then check it.
+def _within(packet: av.Packet, segment: Segment, time_base: Fraction) -> bool:
+    """Whether a packet of a segment file (whose muxer chose its own time base) is one of the segment's frames."""
+    pts = round(packet.pts * packet.time_base / time_base)
+    return segment.start <= pts and (segment.end is None or pts < segment.end)
 
-    No re-encoding: every segment must carry the same encoder parameters (same settings
-    give the same ones). The A/V check compares the file with the input as a one-machine
-    render's would (``report.check``).
+
+class Joiner:
+    """Copies the segments' video into one output, in order and as they come (the driver joins
+    while workers still render), with the source's audio and subtitles once; then checks it.
+
+    Of each part only the frames of its segment are kept (not its context frames). No
+    re-encoding: every segment must carry the same encoder parameters (same settings give the
+    same ones). The A/V check compares the file with the input's own account (``reference``,
+    from :func:`read_index`) as a one-machine render's would (``report.check``).
     """
-    source = VideoFileSource(src, timeout)
-    try:
-        with av.open(str(parts[0])) as first:
-            template = first.streams.video[0]
-            params = template.codec_context.extradata
-            sink = VideoFileSink(dst, source.width, source.height, source.time_base, source.fps, carry_from=str(src),
-                                 start_time=source.start_time, carry_timeout=timeout, video_template=template)
-        report = RenderReport(audio=sink.actions, notes=list(sink.dropped))
-        complete = False
-        try:
-            for part in parts:
-                with av.open(str(part)) as c:
-                    stream = c.streams.video[0]
-                    if stream.codec_context.extradata != params:
-                        raise SinkError(f"{part.name} was encoded with other parameters than {parts[0].name}: "
-                                        "the segments cannot be joined without re-encoding")
-                    for packet in c.demux(stream):
-                        if packet.size and packet.pts is not None:
-                            sink.write_packet(packet)
-            complete = True
-        finally:
-            sink.close(complete=complete)
-        report.frames_in = report.frames_out = sink.frames_written
-        report.check = avcheck.verify(dst, source.reference, header_frames=source.header_frames)
-        return report
-    finally:
+
+    def __init__(self, src: str | Path, dst: Path, reference: avcheck.Probe, timeout: float = STREAM_TIMEOUT):
+        self.src, self.dst, self.reference, self.timeout = src, dst, reference, timeout
+        source = VideoFileSource(src, timeout, reference=False)
+        self.video = (source.width, source.height, source.time_base, source.fps)
+        self.start_time, self.header_frames = source.start_time, source.header_frames
         source.close()
+        self.sink: VideoFileSink | None = None
+        self.first = ""
+        self.params: bytes | None = None
+
+    def add(self, part: Path, segment: Segment) -> None:
+        with av.open(str(part)) as c:
+            stream = c.streams.video[0]
+            if self.sink is None:
+                self.sink = VideoFileSink(self.dst, *self.video, carry_from=str(self.src), start_time=self.start_time,
+                                          carry_timeout=self.timeout, video_template=stream)
+                self.first, self.params = part.name, stream.codec_context.extradata
+            elif stream.codec_context.extradata != self.params:
+                raise SinkError(f"{part.name} was encoded with other parameters than {self.first}: "
+                                "the segments cannot be joined without re-encoding")
+            for packet in c.demux(stream):
+                if packet.size and packet.pts is not None and _within(packet, segment, self.video[2]):
+                    self.sink.write_packet(packet)
+
+    def finish(self) -> RenderReport:
+        """Close the output (the sound after the last frame goes in too) and check it."""
+        assert self.sink is not None, "no segment was added"
+        report = RenderReport(audio=self.sink.actions, notes=list(self.sink.dropped))
+        self.sink.close(complete=True)
+        report.frames_in = report.frames_out = self.sink.frames_written
+        report.check = avcheck.verify(self.dst, self.reference, header_frames=self.header_frames)
+        return report
+
+    def discard(self) -> None:
+        """Close and remove an unfinished output (its segments stay for ``--resume``)."""
+        if self.sink is not None:
+            try:
+                self.sink.close(complete=False)
+            except SinkError:
+                pass  # removed below either way
+        self.dst.unlink(missing_ok=True)

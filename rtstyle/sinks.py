@@ -237,11 +237,14 @@ class VideoFileSink:
         """What happened to the source's audio and subtitle streams, for the report."""
         return ", ".join(c.action for c in self.carriers) or "none"
 
-    def write(self, rgb: np.ndarray, pts: int) -> None:
+    def write(self, rgb: np.ndarray, pts: int, pict_type: av.video.frame.PictureType | None = None) -> None:
+        """Encode one frame; ``pict_type`` forces its picture type (rtstyle.segments cuts at forced frames)."""
         h, w = rgb.shape[:2]
         if (w, h) != (self.width, self.height):
             rgb = np.pad(rgb, ((0, self.height - h), (0, self.width - w), (0, 0)), mode="edge")
         frame = yuv.from_rgb(rgb)
+        if pict_type is not None:
+            frame.pict_type = pict_type
         out_pts = max(self.last_pts + 1, round(pts * self.time_base / self.out_time_base)) if self.avi else pts
         frame.pts, frame.time_base, self.last_pts = out_pts, self.out_time_base, out_pts
         t = float(pts * self.time_base)

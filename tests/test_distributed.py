@@ -6,6 +6,7 @@ its AAC audio copied as it is.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -16,6 +17,7 @@ from pathlib import Path
 import av
 import cv2
 import pytest
+from av.video.frame import PictureType
 from click.testing import CliRunner
 
 import rtstyle
@@ -23,6 +25,8 @@ from benchmarks.common import with_keyframes
 from conftest import decode_video, stream_info
 from rtstyle import metrics, segments
 from rtstyle.cli import main
+from rtstyle.sinks import VideoFileSink
+from rtstyle.sources import VideoFileSource
 
 ray = pytest.importorskip("ray")
 from rtstyle import distributed  # noqa: E402  (after the skip: it needs ray)
@@ -66,10 +70,12 @@ def one_machine(clip: Path, textured_model: Path, tmp_path_factory: pytest.TempP
 @pytest.fixture(scope="module")
 def segmented(ray_runtime, clip: Path, settings, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list]:
     dst = tmp_path_factory.mktemp("ray") / "ray.mp4"
-    seen: list[tuple[int, int]] = []
+    seen: list[tuple[int, int, bool]] = []  # frames done, total, whether the output exists yet
+    parts: list[segments.SegmentResult] = []
     results = distributed.render_files([(clip, dst)], settings, workers=2,
-                                       on_progress=lambda done, total: seen.append((done, total)))
-    return dst, results, seen
+                                       on_progress=lambda done, total: seen.append((done, total, dst.exists())),
+                                       on_segment=lambda src, part: parts.append(part))
+    return dst, results, seen, sorted(parts, key=lambda part: part.index)
 
 
 def video_packets(path: Path) -> list[bytes]:
@@ -78,23 +84,25 @@ def video_packets(path: Path) -> list[bytes]:
 
 
 def test_plan_cuts_at_keyframes_with_warmup_before_each_seam(clip: Path):
-    plan = segments.plan(clip, 1.0, warmup=4)
+    plan = segments.plan(segments.read_index(clip), 1.0, warmup=4)
     assert [s.frames for s in plan] == [10, 10, 10]
     assert [(s.start_time, s.end_time) for s in plan] == [(0.0, 1.0), (1.0, 2.0), (2.0, 3.0)]
     step = 1024  # 1/10 s in the clip's 1/10240 time base
     assert [s.warmup_from for s in plan[1:]] == [6 * step, 16 * step]
     assert plan[1].seek <= 0 and 0 < plan[2].seek <= 10 * step  # the keyframes before the warm-ups
-    assert len(segments.plan(clip, 10.0)) == 1
+    assert [s.trail_to for s in plan] == [13 * step, 23 * step, None]  # the encoder's 3 frames after each end
+    assert len(segments.plan(segments.read_index(clip), 10.0)) == 1
 
 
 def test_warmup_follows_smoothing_strength():
     assert segments.warmup_frames(rtstyle.make_smoother("none")) == 0
     assert segments.warmup_frames(rtstyle.make_smoother("flow", 0.6)) == 10  # 0.6^10 < 1 %
     assert segments.warmup_frames(rtstyle.make_smoother("ema", 0.9)) == 44
+    assert segments.lead_frames(rtstyle.make_smoother("none")) == segments.ENCODER_CONTEXT == 3  # the encoder's
 
 
 def test_segmented_render_matches_one_machine(segmented, one_machine: Path, clip: Path):
-    dst, [result], seen = segmented
+    dst, [result], seen, _ = segmented
     assert result.ok and result.segments == 3, result.error
     before, one, after = stream_info(clip), stream_info(one_machine), stream_info(dst)
     assert after["frames"] == one["frames"] == before["frames"] == result.frames == 30
@@ -104,8 +112,18 @@ def test_segmented_render_matches_one_machine(segmented, one_machine: Path, clip
     psnr = [cv2.PSNR(a, b) for a, b in zip(decode_video(one_machine), decode_video(dst))]
     assert min(psnr) >= 45, psnr
     assert psnr[0] == float("inf") or psnr[0] > 99  # before the first seam: the very same pictures
-    assert seen[-1] == (30, 30) and all(a <= b for (a, _), (b, _) in zip(seen, seen[1:]))
+    assert seen[-1][:2] == (30, 30) and all(a <= b for (a, _, _), (b, _, _) in zip(seen, seen[1:]))
+    assert any(done % 10 for done, _, _ in seen), seen  # the workers say how far they are within their segments
+    assert any(joined and done < 30 for done, _, joined in seen), seen  # the join starts while workers render
     assert not distributed.segment_folder(dst).exists()
+
+
+def test_two_workers_render_two_segments_at_once(segmented):
+    """Each worker is given one segment at a time: the first two go to both workers, side by side."""
+    first, second, third = segmented[3]
+    assert first.worker != second.worker and third.worker in (first.worker, second.worker)
+    assert first.started < second.finished and second.started < first.finished
+    assert third.started >= min(first.finished, second.finished)
 
 
 def test_seams_flicker_like_one_machine(segmented, one_machine: Path, clip: Path):
@@ -120,9 +138,42 @@ def test_seams_flicker_like_one_machine(segmented, one_machine: Path, clip: Path
         assert abs(e_split - e_one) <= 0.1 * e_one, (seam, e_one, e_split)
 
 
+def reencode(frames_of: Path, dst: Path, keyframes: tuple[int, ...], crf: int = 18) -> list:
+    """One continuous encode of a render's frames with the render's settings, keyframes forced at ``keyframes``."""
+    source = VideoFileSource(frames_of, reference=False)
+    sink = VideoFileSink(dst, source.width, source.height, source.time_base, source.fps, crf=crf)
+    sink.stream.codec_context.options["forced-idr"] = "1"
+    for frame in source.frames():
+        sink.write(frame.image, frame.pts, PictureType.I if frame.index in keyframes else None)
+    sink.close()
+    source.close()
+    return decode_video(dst)
+
+
+def test_seams_at_the_default_crf_flicker_like_keyframes(ray_runtime, clip: Path, one_machine: Path, settings,
+                                                         tmp_path: Path):
+    """At crf 18 a seam is a keyframe, where coding noise starts afresh: E_warp over the pairs around
+    it must match a one-machine encode with keyframes at the seams (the encoders on both sides of a
+    seam see the video go on), and it is reported against the one-machine encode without them."""
+    dst = tmp_path / "ray18.mp4"
+    [result] = distributed.render_files([(clip, dst)], dataclasses.replace(settings, crf=18), workers=2)
+    assert result.ok, result.error
+    original, split = decode_video(clip), decode_video(dst)
+    # The reference encodes: the same painted frames (the lossless one-machine render), re-encoded at crf 18.
+    keyed = reencode(one_machine, tmp_path / "keyed.mp4", keyframes=(10, 20))
+    plain = reencode(one_machine, tmp_path / "plain.mp4", keyframes=())
+    for seam in (10, 20):
+        meter = metrics.WarpError(3)
+        for i in range(seam - 3, seam + 3):
+            meter.add(original[i], [split[i], keyed[i], plain[i]])
+        e_split, e_keyed, e_plain = meter.values
+        assert abs(e_split - e_keyed) <= 0.02 * e_keyed, (seam, e_split, e_keyed, e_plain)
+        assert e_split <= 1.15 * e_plain, (seam, e_split, e_keyed, e_plain)
+
+
 def test_no_warmup_shows_at_the_seam(ray_runtime, clip: Path, one_machine: Path, settings, tmp_path: Path):
     """Control for the test above: without warm-up frames the seam frame is visibly different."""
-    plan = segments.plan(clip, 1.0, warmup=0)
+    plan = segments.plan(segments.read_index(clip), 1.0, warmup=0)
     folder = tmp_path / "parts"
     folder.mkdir()
     style = rtstyle.load_style(settings.style, threads=1)
