@@ -9,6 +9,7 @@ called, so an output nobody asked for costs nothing (and its module may import t
 """
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -104,8 +105,15 @@ def _record(value: object, ctx: OutputContext) -> Opened:
     return Recorder(Path(str(value)), ctx.width, ctx.height, ctx.fps), [note] if note else []
 
 
+def _stream(value: object, ctx: OutputContext) -> Opened:
+    from rtstyle.recorder import Recorder, sound_note
+
+    note = sound_note(ctx.source, "stream") if ctx.source else None
+    return Recorder(str(value), ctx.width, ctx.height, ctx.fps), [f"streaming to {value}"] + ([note] if note else [])
+
+
 OUTPUTS: dict[str, Callable[[object, OutputContext], Opened]] = {
-    "window": _window, "serve": _serve, "vcam": _vcam, "record": _record,
+    "window": _window, "serve": _serve, "vcam": _vcam, "record": _record, "stream": _stream,
 }
 
 
@@ -113,16 +121,14 @@ def open_outputs(chosen: Mapping[str, object], ctx: OutputContext,
                  say: Callable[[str], None] = lambda line: None) -> list[Output]:
     """Open every output whose value is set, in table order; on a failure close the ones already open."""
     opened: list[Output] = []
-    try:
+    with contextlib.ExitStack() as closing:
         for name, factory in OUTPUTS.items():
             value = chosen.get(name)
             if value:
                 output, lines = factory(value, ctx)
+                closing.callback(output.close)
                 opened.append(output)
                 for line in lines:
                     say(line)
-    except BaseException:
-        for output in opened:
-            output.close()
-        raise
+        closing.pop_all()  # all open: the caller closes them
     return opened

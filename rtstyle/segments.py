@@ -184,14 +184,10 @@ def render_segment(src: str | Path, segment: Segment, folder: Path, stylizer: St
     """
     out = part_path(folder, segment.index)
     partial = out.with_suffix(".partial.mp4")
-    source = SegmentSource(src, segment)
-    try:
-        sink = VideoFileSink(partial, source.width, source.height, source.time_base, source.fps, crf=crf)
-    except BaseException:
-        source.close()
-        raise
-    painter, look = Painter.of(stylizer, smoother)
-    report = pipeline.render_video(source, sink, painter, look, on_frame=on_frame, stop=stop, workers=workers)
+    with SegmentSource(src, segment) as source, \
+            VideoFileSink(partial, source.width, source.height, source.time_base, source.fps, crf=crf) as sink:
+        painter, look = Painter.of(stylizer, smoother)
+        report = pipeline.render_video(source, sink, painter, look, on_frame=on_frame, stop=stop, workers=workers)
     # The driver names the segment in front of these messages.
     if report.interrupted:
         partial.unlink(missing_ok=True)

@@ -1,15 +1,19 @@
-"""Frame sinks: video file with the source's audio (PyAV), still images (OpenCV).
+"""Frame sinks: video file or stream URL with the source's audio (PyAV), still images (OpenCV).
 
-The video file sink encodes H.264 yuv420p with the source's time base and timestamps,
+The video sink encodes H.264 yuv420p with the source's time base and timestamps,
 and carries all of the source's audio streams over (remuxed when the codec fits the
 container, transcoded to AAC otherwise) and its subtitles where the container takes
 them. They are written in step with video so the file interleaves properly and an
-interrupted render ends with matching audio.
+interrupted render ends with matching audio. A stream URL (rtstyle.stream picks its
+container and encoder settings) is written the same way and never goes through pathlib.
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
+import time
+from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
 
@@ -20,10 +24,19 @@ import numpy as np
 from rtstyle import yuv
 from rtstyle.avcheck import playable_frames
 from rtstyle.errors import SinkError, SourceError
-from rtstyle.sources import STREAM_TIMEOUT, stream_timeout
+from rtstyle.sources import STREAM_TIMEOUT, is_url, stream_timeout
 
 # Audio codecs that MP4/MOV players accept as they are; anything else becomes AAC.
 MP4_AUDIO = {"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"}
+# What the streaming containers (FLV for RTMP, MPEG-TS) and their receivers take as it is.
+STREAM_AUDIO = {"aac", "mp3"}
+
+
+def _copyable_audio(container: str) -> set[str] | None:
+    """Audio codecs the container takes without transcoding; None: any (Matroska)."""
+    if "matroska" in container:
+        return None
+    return STREAM_AUDIO if container in ("flv", "mpegts") else MP4_AUDIO
 
 
 def check_output(path: str | Path, overwrite: bool, source: str | Path | None = None) -> Path:
@@ -75,12 +88,10 @@ class StreamCarrier:
     def __init__(self, source_path: str, index: int, output: av.container.OutputContainer, start_time: float,
                  timeout: float = STREAM_TIMEOUT):
         # A stream that stalls ends the carried stream (as a read error does) instead of hanging the render.
-        self.input = av.open(source_path, "r", timeout=stream_timeout(source_path, timeout))
-        try:
+        with contextlib.ExitStack() as opened:  # the input is closed again if the stream cannot be added
+            self.input = opened.enter_context(av.open(source_path, "r", timeout=stream_timeout(source_path, timeout)))
             self._add_to(output, self.input.streams[index])
-        except BaseException:
-            self.input.close()
-            raise
+            opened.pop_all()
         self.index, self.kind = index, self.in_stream.type  # kept: the stream dies with its closed input
         self.output = output
         self.offset = start_time
@@ -94,7 +105,8 @@ class StreamCarrier:
         self.in_stream = stream
         ctx = stream.codec_context
         codec = ctx.codec.canonical_name  # the format's name: its decoder may be called otherwise (mp3float)
-        self.remux = stream.type != "audio" or codec in MP4_AUDIO or "matroska" in output.format.name
+        copyable = _copyable_audio(output.format.name)
+        self.remux = stream.type != "audio" or copyable is None or codec in copyable
         if self.remux:
             self.out_stream = output.add_stream_from_template(stream)
             self.action = f"copied ({codec})"
@@ -164,24 +176,30 @@ class StreamCarrier:
 
 
 class VideoFileSink:
-    """Encode RGB frames to an H.264 file, with the audio and subtitles of ``carry_from``.
+    """Encode RGB frames to an H.264 file or stream URL, with the audio and subtitles of ``carry_from``.
 
     Every audio stream is carried over, and every subtitle stream the container takes;
     ``dropped`` lists the source's streams that were not, with the reason. A failed write
-    (disk full, file size limit) raises :class:`SinkError` saying whether the file written
-    so far plays; a file that does not is removed.
+    (disk full, file size limit, a stream that broke) raises :class:`SinkError` saying
+    whether the file written so far plays; a file that does not is removed.
+
+    ``target`` is a path or a URL (``path`` is None for a URL); ``format`` names the
+    container when the target's name does not say it, ``options`` are the encoder's on top
+    of the quality settings, and ``realtime`` holds each frame back until its time has come
+    since the first one, so a stream plays as it is written. A context manager: leaving it
+    closes the sink (on an error, as an interrupted render: audio cut at the last frame).
     """
 
-    def __init__(self, path: str | Path, width: int, height: int, time_base: Fraction, fps: Fraction,
+    def __init__(self, target: str | Path, width: int, height: int, time_base: Fraction, fps: Fraction,
                  carry_from: str | None = None, start_time: float = 0.0, crf: int = 18, preset: str = "veryfast",
-                 carry_timeout: float = STREAM_TIMEOUT, video_template: av.video.stream.VideoStream | None = None):
-        self.path = Path(path)
+                 carry_timeout: float = STREAM_TIMEOUT, video_template: av.video.stream.VideoStream | None = None,
+                 format: str | None = None, options: dict[str, str] | None = None, realtime: bool = False,
+                 timeout: float = STREAM_TIMEOUT):
+        self.path: Path | None = None if is_url(target) else Path(target)
+        self.name = str(target)  # a URL as given: pathlib would fold rtmp://host into rtmp:/host
         # yuv420p needs even sides: pad by one edge pixel rather than drop picture.
         self.width, self.height = width + width % 2, height + height % 2
-        try:
-            self.container = av.open(str(self.path), "w")
-        except (av.error.FFmpegError, ValueError) as e:
-            raise SinkError(f"cannot create {self.path}: {e}") from None
+        self.container = _open_output(self.name, format, stream_timeout(self.name, timeout))
         # ``video_template``: video packets encoded elsewhere are copied in (:meth:`write_packet`),
         # as rtstyle.segments joins the segments of a distributed render.
         self.copying = video_template is not None
@@ -192,10 +210,10 @@ class VideoFileSink:
         if self.copying:
             self.stream = self.container.add_stream_from_template(video_template)
         else:
-            options = {"crf": str(crf), "preset": preset}
+            encoder = {"crf": str(crf), "preset": preset, **(options or {})}
             if self.avi:
-                options["bf"] = "0"
-            self.stream = self.container.add_stream("libx264", rate=fps, options=options)
+                encoder["bf"] = "0"
+            self.stream = self.container.add_stream("libx264", rate=fps, options=encoder)
             self.stream.width, self.stream.height = self.width, self.height
             self.stream.pix_fmt = "yuv420p"
             self.stream.codec_context.time_base = self.out_time_base
@@ -205,16 +223,31 @@ class VideoFileSink:
         self.frames_written = 0
         self.last_time = 0.0
         self.frame_duration = float(1 / fps)
+        self.realtime = realtime
+        self.clock_origin: float | None = None  # wall clock of the first frame's time (realtime)
         self.closed = False
         self.carriers: list[StreamCarrier] = []
         self.dropped: list[str] = []
         if carry_from:
-            try:
+            with contextlib.ExitStack() as opened:  # everything opened so far is closed again on a failure
+                opened.callback(self.container.close)
+                opened.callback(self._close_carriers)
                 self._carry(carry_from, start_time, carry_timeout)
-            except BaseException:
-                self._close_carriers()
-                self.container.close()
-                raise
+                opened.pop_all()
+
+    def __enter__(self) -> VideoFileSink:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: object) -> None:
+        if kind is None:
+            self.close()
+            return
+        try:
+            self.close(complete=False)
+        except SinkError:
+            pass  # the error that ended the run is the one to report
+        if not self.frames_written:
+            self.discard()
 
     def _carry(self, source: str, start_time: float, timeout: float) -> None:
         with av.open(source, "r", timeout=stream_timeout(source, timeout)) as probe:
@@ -224,6 +257,9 @@ class VideoFileSink:
             if kind not in ("audio", "subtitle"):
                 if index != rendered:
                     self.dropped.append(f"{kind} stream {index} ({codec}) not carried over")
+                continue
+            if kind == "subtitle" and self.path is None:
+                self.dropped.append(f"subtitle stream {index} ({codec}) not sent to the stream")
                 continue
             try:
                 self.carriers.append(StreamCarrier(source, index, self.container, start_time, timeout))
@@ -245,6 +281,8 @@ class VideoFileSink:
         out_pts = max(self.last_pts + 1, round(pts * self.time_base / self.out_time_base)) if self.avi else pts
         frame.pts, frame.time_base, self.last_pts = out_pts, self.out_time_base, out_pts
         t = float(pts * self.time_base)
+        if self.realtime:
+            self._wait_for(t)
         try:
             for carrier in self.carriers:
                 carrier.advance_to(t + self.frame_duration)
@@ -253,6 +291,12 @@ class VideoFileSink:
             raise self._fail(e) from None
         self.frames_written += 1
         self.last_time = t
+
+    def _wait_for(self, t: float) -> None:
+        """Hold a frame back until ``t`` seconds have passed since the first frame (``realtime``)."""
+        if self.clock_origin is None:
+            self.clock_origin = time.monotonic() - t
+        time.sleep(max(0.0, self.clock_origin + t - time.monotonic()))
 
     def write_packet(self, packet: av.Packet) -> None:
         """Copy one encoded video packet (of a stream like the template's), in decoding order."""
@@ -289,8 +333,8 @@ class VideoFileSink:
             self.container.close()
 
     def discard(self) -> None:
-        """Remove the output unless it plays (closing was cut short)."""
-        if self.path.exists() and not playable_frames(self.path):
+        """Remove the output file unless it plays (closing was cut short); nothing to do for a stream."""
+        if self.path is not None and self.path.exists() and not playable_frames(self.path):
             self.path.unlink()
 
     def _close_carriers(self) -> None:
@@ -298,7 +342,7 @@ class VideoFileSink:
             carrier.close()
 
     def _fail(self, error: Exception) -> SinkError:
-        """The file could not be written on: finish what can be finished, keep the file
+        """The output could not be written on: finish what can be finished, keep the file
         if it plays, and say which it was."""
         self.closed = True
         try:
@@ -307,6 +351,10 @@ class VideoFileSink:
             pass  # the index cannot be written either
         self._close_carriers()
         reason = getattr(error, "strerror", None) or str(error)
+        if isinstance(error, av.error.ExitError):  # the timeout's interrupt
+            reason = "the receiver took nothing for a while (stalled)"
+        if self.path is None:
+            return SinkError(f"the stream to {self.name} broke after {self.frames_written} frames: {reason}")
         if getattr(error, "errno", None) in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
             reason += " (disk full or file size limit)"
         frames = playable_frames(self.path)
@@ -318,3 +366,58 @@ class VideoFileSink:
         else:
             kept = "nothing was written"
         return SinkError(f"cannot write {self.path}: {reason}; {kept}")
+
+
+def _open_output(target: str, format: str | None, timeout: float | None) -> av.container.OutputContainer:
+    """Open a file or URL for writing; a failure is a SinkError that names what could not be opened."""
+    try:
+        return av.open(target, "w", format=format, timeout=timeout)
+    except av.error.ProtocolNotFoundError:
+        scheme = target.split("://", 1)[0]
+        raise SinkError(f"cannot open {target}: this build of FFmpeg (the one PyAV ships) has no {scheme}:// "
+                        "protocol") from None
+    except av.error.ExitError:
+        raise SinkError(f"cannot open {target}: no answer for {timeout:g} s") from None
+    except (av.error.FFmpegError, ValueError) as e:
+        what = "create" if not is_url(target) else "open the stream"
+        raise SinkError(f"cannot {what} {target}: {getattr(e, 'strerror', None) or e}") from None
+
+
+class SinkGroup:
+    """Several sinks written as one, in order: a render's file and its stream.
+
+    Closing closes every sink even when one fails, then raises the first failure. ``path``,
+    ``actions`` and ``dropped`` are the first sink's (the file the A/V check reads back).
+    """
+
+    def __init__(self, sinks: Sequence[VideoFileSink]):
+        self.sinks = list(sinks)
+        first = self.sinks[0]
+        self.path, self.actions, self.dropped = first.path, first.actions, first.dropped
+
+    def __enter__(self) -> SinkGroup:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: object) -> None:
+        each = contextlib.ExitStack()  # every sink's own exit, the last one first, even when one fails
+        for sink in self.sinks:
+            each.push(sink)
+        each.__exit__(kind, error, tb)
+
+    def write(self, rgb: np.ndarray, pts: int) -> None:
+        for sink in self.sinks:
+            sink.write(rgb, pts)
+
+    def close(self, complete: bool = True) -> None:
+        failure: SinkError | None = None
+        for sink in self.sinks:
+            try:
+                sink.close(complete)
+            except SinkError as e:
+                failure = failure or e
+        if failure:
+            raise failure
+
+    def discard(self) -> None:
+        for sink in self.sinks:
+            sink.discard()
