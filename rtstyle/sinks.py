@@ -234,6 +234,20 @@ class VideoFileSink:
                 opened.callback(self._close_carriers)
                 self._carry(carry_from, start_time, carry_timeout)
                 opened.pop_all()
+        if self.path is None:
+            self._connect()
+
+    def _connect(self) -> None:
+        """Open a stream URL now (FFmpeg would at the first frame): a receiver that is not
+        there fails before any work, and before the files beside it get their first frame."""
+        try:
+            self.container.start_encoding()
+        except (OSError, av.error.FFmpegError) as e:
+            self.closed = True
+            self._close_carriers()
+            with contextlib.suppress(OSError, av.error.FFmpegError):
+                self.container.close()
+            raise SinkError(f"cannot open the stream {self.name}: {getattr(e, 'strerror', None) or e}") from None
 
     def __enter__(self) -> VideoFileSink:
         return self

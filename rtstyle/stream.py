@@ -20,7 +20,7 @@ KEYFRAME_SECONDS = 2.0
 
 
 def container_for(url: str) -> str | None:
-    """The container for a stream URL; None: FFmpeg picks it from the name (``file:out.ts``)."""
+    """The container for a stream URL; None: FFmpeg picks it from the name (``file:///path/out.ts``)."""
     if not is_url(url):
         raise SinkError(f"not a stream URL: {url} (give rtmp://, srt://, udp:// or tcp://)")
     return CONTAINERS.get(url.split("://", 1)[0].lower())

@@ -1,0 +1,226 @@
+"""Stream out (`--stream URL`) against a local PyAV listener, and the sources' own damage counts.
+
+The listener is a thread that opens ``tcp://127.0.0.1:PORT?listen=1`` with PyAV and decodes
+what arrives with PyAV's own RGB conversion (not rtstyle.yuv, which the sink encodes with):
+its frames are compared with the network's own output for the input's frames. This PyAV's
+FFmpeg has neither the rtmp:// nor the srt:// protocol, so those are tested for their
+container and for the one-line error a user gets.
+"""
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import av.logging
+import numpy as np
+import pytest
+from click.testing import CliRunner, Result
+
+import rtstyle
+from conftest import decode_video
+from rtstyle import avcheck
+from rtstyle.cli import main
+from rtstyle.errors import SinkError
+from rtstyle.sinks import VideoFileSink
+from rtstyle.sources import VideoFileSource
+from rtstyle.stream import container_for, encoder_options
+
+TCP_LISTEN = "0A"  # the LISTEN state in /proc/net/tcp
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def listening(port: int) -> bool:
+    lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    return any(f":{port:04X}" == f[1][-5:] and f[3] == TCP_LISTEN for f in (line.split() for line in lines))
+
+
+class Listener(threading.Thread):
+    """Receives one MPEG-TS stream over TCP; ``stop_after`` video frames, it hangs up."""
+
+    def __init__(self, stop_after: int | None = None):
+        super().__init__(daemon=True)
+        self.port, self.stop_after = free_port(), stop_after
+        self.url = f"tcp://127.0.0.1:{self.port}"
+        self.frames: list[np.ndarray] = []
+        self.samples, self.rate, self.format, self.codecs = 0, 0, "", {}
+        self.b_frames = False
+        self.error: Exception | None = None
+        self.start()
+        deadline = time.monotonic() + 10
+        while not listening(self.port):  # a sender that connects before the listen() is refused
+            assert time.monotonic() < deadline, "the listener did not start"
+            time.sleep(0.02)
+
+    def run(self) -> None:
+        try:
+            with av.open(self.url + "?listen=1", "r", timeout=30) as c:
+                self.format = c.format.name
+                self.codecs = {s.type: s.codec_context.name for s in c.streams}
+                last_pts = None
+                for packet in c.demux():
+                    for frame in packet.decode():
+                        if packet.stream.type == "audio":
+                            self.samples, self.rate = self.samples + frame.samples, frame.sample_rate
+                            continue
+                        self.frames.append(frame.to_ndarray(format="rgb24"))
+                    if packet.stream.type == "video" and packet.pts is not None:
+                        self.b_frames |= last_pts is not None and packet.pts < last_pts  # decode order != display order
+                        last_pts = packet.pts
+                    if self.stop_after and len(self.frames) >= self.stop_after:
+                        return  # hang up mid-stream
+        except Exception as e:  # noqa: BLE001  reported by the test
+            self.error = e
+
+    def result(self) -> Listener:
+        self.join(timeout=60)
+        assert not self.is_alive() and self.error is None, self.error
+        return self
+
+
+def one_error_line(r: Result) -> str:
+    assert "Traceback" not in r.output and (r.exception is None or isinstance(r.exception, SystemExit)), r.output
+    errors = [line for line in r.stderr.splitlines() if line.startswith("error: ")]
+    assert r.exit_code == 1 and len(errors) == 1, r.stderr
+    return errors[0]
+
+
+def painted(data: Path, model: Path) -> list[np.ndarray]:
+    """The network's own frames for the clip: the model on each decoded input frame."""
+    style = rtstyle.load_style(model, threads=2)
+    return [style(frame) for frame in decode_video(data / "walk_tone.mp4")]
+
+
+def test_container_for_each_scheme():
+    assert container_for("rtmp://live.example.com/app/key") == "flv"
+    assert {container_for(f"{s}://127.0.0.1:5000") for s in ("srt", "udp", "tcp", "SRT")} == {"mpegts"}
+    assert container_for("file:///tmp/out.ts") is None  # FFmpeg picks it from the name
+    with pytest.raises(SinkError, match="not a stream URL"):
+        container_for("out.ts")
+    options = encoder_options(30)
+    assert options["bf"] == "0" and options["tune"] == "zerolatency" and options["g"] == "60"
+
+
+def test_render_streams_with_sound_and_no_file(data: Path, tiny_model: Path):
+    """`render SRC --stream URL` with no DST: every frame arrives, in order, as the network
+    painted it, with the clip's sound, in MPEG-TS without B-frames, at the clip's pace."""
+    listener = Listener()
+    t0 = time.monotonic()
+    r = CliRunner().invoke(main, ["render", str(data / "walk_tone.mp4"), "--stream", listener.url, "--style",
+                                  str(tiny_model), "--smooth", "none", "--threads", "2"])
+    seconds = time.monotonic() - t0
+    assert r.exit_code == 0, r.output
+    got = listener.result()
+    assert got.format == "mpegts" and got.codecs == {"video": "h264", "audio": "aac"}
+    assert not got.b_frames
+    expected = painted(data, tiny_model)
+    assert len(got.frames) == len(expected) == 30
+    for i, (a, b) in enumerate(zip(got.frames, expected)):
+        assert np.abs(a.astype(int) - b).mean() < 4, f"frame {i} is not the network's own"
+    assert abs(got.samples / got.rate - 3.0) < 0.1, "the clip's 3 s of sound"
+    assert seconds > 2.5, "sent at the clip's pace (3 s), not as fast as painted"
+    assert f"-> {listener.url}" in r.stderr
+
+
+def test_render_to_file_and_stream(data: Path, tmp_path: Path, tiny_model: Path):
+    """DST and --stream: the file passes the A/V check and the stream carries the same pictures."""
+    listener, dst = Listener(), tmp_path / "out.mp4"
+    r = CliRunner().invoke(main, ["render", str(data / "walk_tone.mp4"), str(dst), "--stream", listener.url,
+                                  "--style", str(tiny_model), "--smooth", "none", "--threads", "2"])
+    assert r.exit_code == 0, r.output
+    assert "A/V check: ok" in r.stderr
+    got, kept = listener.result(), decode_video(dst)
+    assert len(got.frames) == len(kept) == 30
+    assert max(np.abs(a.astype(int) - b).mean() for a, b in zip(got.frames, kept)) < 4
+
+
+def test_stream_that_breaks_ends_the_render_and_keeps_a_playable_file(data: Path, tmp_path: Path, tiny_model: Path):
+    """The receiver hangs up after 5 frames: one error line, exit 1, and the file holds the
+    frames done with their sound up to the last one (the A/V check of the part rendered)."""
+    listener, dst = Listener(stop_after=5), tmp_path / "out.mp4"
+    r = CliRunner().invoke(main, ["render", str(data / "walk_tone.mp4"), str(dst), "--stream", listener.url,
+                                  "--style", str(tiny_model), "--smooth", "none", "--threads", "2",
+                                  "--stream-timeout", "5"])
+    assert f"the stream to {listener.url} broke" in one_error_line(r)
+    frames = avcheck.playable_frames(dst)
+    assert 5 <= frames < 30
+    info = avcheck.probe(dst)
+    assert abs(info.audio[0] - info.video_seconds) < 0.15, "sound cut at the last frame"
+
+
+def test_stream_that_cannot_be_opened_leaves_nothing(data: Path, tmp_path: Path, tiny_model: Path):
+    dst = tmp_path / "out.mp4"
+    r = CliRunner().invoke(main, ["render", str(data / "walk_tone.mp4"), str(dst), "--stream",
+                                  f"tcp://127.0.0.1:{free_port()}", "--style", str(tiny_model)])
+    assert "cannot open the stream tcp://127.0.0.1:" in one_error_line(r)
+    assert not dst.exists(), "the file opened before the stream was removed: it had no frame"
+
+
+def test_rtmp_url_is_kept_whole(data: Path, tiny_model: Path):
+    """An rtmp:// URL reaches FFmpeg as given (pathlib once made it rtmp:/host); without the
+    protocol in this FFmpeg the user reads why."""
+    url = f"rtmp://127.0.0.1:{free_port()}/live/key"
+    line = one_error_line(CliRunner().invoke(main, ["render", str(data / "walk_tone.mp4"), "--stream", url,
+                                                    "--style", str(tiny_model), "--stream-timeout", "2"]))
+    assert url in line and ("no rtmp:// protocol" in line or "cannot open the stream" in line), line
+
+
+def test_live_streams_the_frames_it_shows(data: Path, tmp_path: Path, tiny_model: Path):
+    """`live --stream` (one row in the outputs table): each frame received is the network's
+    painting of one of the clip's frames; no sound (a live run drops frames), and the user is told."""
+    listener, rec = Listener(), tmp_path / "rec.mp4"
+    r = CliRunner().invoke(main, ["live", "--source", str(data / "walk_tone.mp4"), "--stream", listener.url,
+                                  "--record", str(rec), "--style", str(tiny_model), "--smooth", "none",
+                                  "--threads", "1", "--duration", "10"])
+    assert r.exit_code == 0, r.output
+    assert f"streaming to {listener.url}" in r.output and "the stream has no sound" in r.output
+    got = listener.result()
+    assert got.codecs == {"video": "h264"} and not got.b_frames
+    expected = painted(data, tiny_model)
+    assert len(got.frames) == len(decode_video(rec)) >= 5
+    for a in got.frames:
+        assert min(np.abs(a.astype(int) - b).mean() for b in expected) < 4
+
+
+def test_live_stream_that_breaks_keeps_the_recording(data: Path, tmp_path: Path, tiny_model: Path):
+    listener, rec = Listener(stop_after=2), tmp_path / "rec.mp4"
+    r = CliRunner().invoke(main, ["live", "--source", str(data / "walk_tone.mp4"), "--loop", "--stream", listener.url,
+                                  "--record", str(rec), "--style", str(tiny_model), "--smooth", "none",
+                                  "--threads", "1", "--duration", "20", "--stream-timeout", "5"])
+    assert "the stream to" in one_error_line(r)
+    assert avcheck.playable_frames(rec) >= 2
+
+
+def test_each_source_counts_its_own_damage(data: Path):
+    """Two sources decoded at once, one damaged: only that one counts damaged frames. Opening
+    them changes neither PyAV's log level nor the `libav` logger."""
+    level, logger = av.logging.get_level(), logging.getLogger("libav")
+    handlers, propagate = list(logger.handlers), logger.propagate
+    with VideoFileSource(data / "damaged.avi") as bad, VideoFileSource(data / "walk_tone.mp4") as good:
+        for _ in zip(bad.frames(), good.frames()):
+            pass
+        assert bad.damaged_packets > 0 and good.damaged_packets == 0
+    assert av.logging.get_level() == level and logger.handlers == handlers and logger.propagate == propagate
+
+
+def test_sink_left_by_an_error(tmp_path: Path):
+    """`with VideoFileSink(...)`: an error before any frame leaves no file; after some, a playable one."""
+    rgb = np.full((48, 64, 3), 90, np.uint8)
+    for frames in (0, 3):
+        path = tmp_path / f"{frames}.mp4"
+        with pytest.raises(RuntimeError):
+            with VideoFileSink(path, 64, 48, Fraction(1, 10), Fraction(10)) as sink:
+                for i in range(frames):
+                    sink.write(rgb, i)
+                raise RuntimeError("stop")
+        assert sink.closed
+        assert (avcheck.playable_frames(path) if path.exists() else 0) == frames
