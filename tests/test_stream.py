@@ -224,3 +224,14 @@ def test_sink_left_by_an_error(tmp_path: Path):
                 raise RuntimeError("stop")
         assert sink.closed
         assert (avcheck.playable_frames(path) if path.exists() else 0) == frames
+
+
+def test_realtime_sink_holds_frames_until_their_time(tmp_path: Path):
+    """A stream of a render is sent at the video's pace: ten frames of a 10 fps video, ready at
+    once, take their 0.9 s to write (the first one goes at once)."""
+    rgb = np.zeros((48, 64, 3), np.uint8)
+    with VideoFileSink(tmp_path / "paced.mp4", 64, 48, Fraction(1, 10), Fraction(10), realtime=True) as sink:
+        t0 = time.monotonic()
+        for i in range(10):
+            sink.write(rgb, i)
+        assert time.monotonic() - t0 >= 0.85
