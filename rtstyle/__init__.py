@@ -10,9 +10,8 @@
 """
 from __future__ import annotations
 
-import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 # OpenCV before PyAV: both wheels bundle libxcb, and with the GUI build of OpenCV a window
@@ -24,9 +23,9 @@ from rtstyle.errors import ModelError, RtstyleError, SinkError, SourceError, Sty
 from rtstyle.models import ModelCard, list_models, list_styles
 from rtstyle.painter import Look, Painter
 from rtstyle.pipeline import RenderReport, render_plan, render_video
-from rtstyle.sinks import SinkGroup, VideoFileSink, check_output, write_image
+from rtstyle.sinks import VideoFileSink, check_output, write_image
 from rtstyle.sources import STREAM_TIMEOUT, VideoFileSource, read_image
-from rtstyle.stream import open_stream
+from rtstyle.outputs import OutputContext, RenderOutputs, RenderTiming, open_outputs
 from rtstyle.stylizer import Stylizer
 from rtstyle.temporal import DEFAULT_MODE, Smoother, make_smoother
 
@@ -52,7 +51,7 @@ def render(src: str | Path, dst: str | Path | None, style: str | Path | Stylizer
            on_frame: Callable[[RenderReport], None] | None = None, stop: threading.Event | None = None,
            crf: int = 18, smooth: str | Smoother = DEFAULT_MODE,
            stream_timeout: float = STREAM_TIMEOUT, workers: int | None = None,
-           stream: str | None = None) -> RenderReport:
+           outputs: Mapping[str, object] | None = None) -> RenderReport:
     """Render a video file (or stream URL) in a style to an H.264 file, keeping timestamps, audio and subtitles.
 
     ``smooth`` is a temporal smoothing mode ("none", "ema", "flow") at its default
@@ -64,11 +63,13 @@ def render(src: str | Path, dst: str | Path | None, style: str | Path | Stylizer
     The written file is read back and checked against the input: ``report.check.ok`` is
     False when frames or durations do not match (the file is kept; the CLI reports it as an error).
 
-    ``stream`` also sends the painting to a URL (rtstyle.stream), with the sound, each frame
-    at its time, as a player would play the file; ``dst`` may then be None (stream only).
-    A stream that breaks ends the render with a SinkError; the file keeps the frames done.
+    ``outputs`` are more outputs by their name in :data:`rtstyle.outputs.OUTPUTS`, e.g.
+    ``{"stream": "udp://127.0.0.1:5000"}`` sends the painting with its sound to a URL, each
+    frame at its time, as a player would play the file; ``dst`` may then be None. An output
+    that fails ends the render with a SinkError; the file keeps the frames done.
     """
-    if dst is None and stream is None:
+    chosen = {**(outputs or {}), "record": dst}
+    if not any(chosen.values()):
         raise SinkError("give an output file, a stream URL or both")
     dst = check_output(dst, overwrite, source=src) if dst is not None else None
     smoother = make_smoother(smooth) if isinstance(smooth, str) else smooth
@@ -79,14 +80,10 @@ def render(src: str | Path, dst: str | Path | None, style: str | Path | Stylizer
         stylizer = load_style(style, threads=threads)
     if stylizer.engine.io_binding:
         workers = 1  # one set of device buffers per engine
-    with VideoFileSource(src, stream_timeout) as source, contextlib.ExitStack() as outputs:
+    with VideoFileSource(src, stream_timeout) as source:
         stylizer(np.zeros((source.height, source.width, 3), np.uint8))  # warm-up: first-run costs stay out of the timing
-        shape = (source.width, source.height, source.time_base, source.fps)
-        carry = dict(carry_from=str(src), start_time=source.start_time)
-        sinks = []
-        if dst is not None:
-            sinks.append(outputs.enter_context(VideoFileSink(dst, *shape, crf=crf, carry_timeout=stream_timeout, **carry)))
-        if stream is not None:
-            sinks.append(outputs.enter_context(open_stream(stream, *shape, crf=crf, realtime=True, timeout=stream_timeout, **carry)))
-        painter, look = Painter.of(stylizer, smoother)
-        return render_video(source, SinkGroup(sinks), painter, look, on_frame=on_frame, stop=stop, workers=workers)
+        timing = RenderTiming(source.time_base, source.fps, source.start_time, crf, stream_timeout)
+        ctx = OutputContext(source.width, source.height, float(source.fps), source=str(src), render=timing)
+        with RenderOutputs(open_outputs(chosen, ctx)) as sink:  # type: ignore[arg-type]
+            painter, look = Painter.of(stylizer, smoother)
+            return render_video(source, sink, painter, look, on_frame=on_frame, stop=stop, workers=workers)

@@ -273,7 +273,7 @@ def render(src: tuple[str, ...], dst: Path | None, style: str | None, mix: str |
         try:
             report = rtstyle.render(src, dst, stylizer, overwrite=overwrite, crf=crf, smooth=smoother,
                                     on_frame=on_frame, stop=stop, stream_timeout=stream_timeout, workers=workers,
-                                    stream=stream_url)
+                                    outputs={"stream": stream_url})
         except KeyboardInterrupt:
             kept = "the file written so far is kept" if dst and dst.exists() else "nothing was kept"
             click.echo(f"\ninterrupted ({interrupt.name}) while finishing: {kept}", err=True)

@@ -21,7 +21,7 @@ from rtstyle import avcheck
 from rtstyle.frames import VideoFrame
 from rtstyle.painter import Look, Painter
 from rtstyle.providers import ROWS, choose_providers, usable_cores
-from rtstyle.sinks import SinkGroup, VideoFileSink
+from rtstyle.outputs import RenderOutput, RenderOutputs
 from rtstyle.sources import VideoFileSource
 
 T = TypeVar("T")
@@ -172,7 +172,7 @@ def chain(source: Iterable[T], steps: list[tuple[str, Callable | None, int]], st
     return stages
 
 
-def render_video(source: VideoFileSource, sink: VideoFileSink | SinkGroup, painter: Painter, look: Look,
+def render_video(source: VideoFileSource, sink: RenderOutput, painter: Painter, look: Look,
                  on_frame: Callable[[RenderReport], None] | None = None,
                  stop: threading.Event | None = None, workers: int = 1) -> RenderReport:
     """Paint every frame of ``source`` into ``sink``: decode, inference, smoothing and encode overlap.
@@ -191,6 +191,7 @@ def render_video(source: VideoFileSource, sink: VideoFileSink | SinkGroup, paint
     (``report.check``, see rtstyle.avcheck); a stream-only render has no file to check.
     """
     stop = stop or threading.Event()
+    sink = sink if isinstance(sink, RenderOutputs) else RenderOutputs([sink])
     report = RenderReport(audio=sink.actions, notes=source.notes + sink.dropped,
                           frames_expected=source.frame_count_hint or None)
     painter.reset()  # a new source: nothing from a previous one may bleed in
@@ -212,7 +213,7 @@ def render_video(source: VideoFileSource, sink: VideoFileSink | SinkGroup, paint
         for frame in stages[-1].results():
             if frame.index < 0:  # a segment's warm-up frame (rtstyle.segments): it primed the smoother only
                 continue
-            sink.write(frame.image, frame.pts)
+            sink.show(frame, None)
             last_time = frame.time
             report.frames_out += 1
             report.frames_in = frame.index + 1
@@ -238,8 +239,6 @@ def render_video(source: VideoFileSource, sink: VideoFileSink | SinkGroup, paint
             raise
         finally:
             source.close()
-    if not report.frames_out:
-        sink.discard()  # stopped before the first frame: an empty file is no render
     if source.timing_note:
         report.notes.append(source.timing_note)
     if source.resized_frames:

@@ -1,8 +1,10 @@
-"""Live output to a video file or a stream URL: the stylized stream as shown, at its capture times.
+"""Video outputs, to a file or a stream URL, for live runs and renders (:func:`open_video`).
 
-A live run shows the newest frame and drops the others, so the recording (or stream) has a
-variable frame rate and no sound: a source's audio would not line up with the frames kept.
-To keep a file's sound, render it (`rtstyle render`, also with --stream), which paints every frame.
+A render's frames carry their timestamps, and the source's sound goes along. A live run
+shows the newest frame and drops the others, so its recording (or stream) is timed by the
+capture times (:class:`Recorder`), has a variable frame rate and no sound: a source's audio
+would not line up with the frames kept. To keep a file's sound, render it (`rtstyle render`,
+also with --stream), which paints every frame.
 """
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from pathlib import Path
 
 from rtstyle.errors import SourceError
 from rtstyle.frames import VideoFrame
-from rtstyle.outputs import LiveStatus
+from rtstyle.outputs import LiveStatus, Opened, OutputContext
 from rtstyle.sinks import VideoFileSink
 from rtstyle.sources import VideoFileSource, is_url
 from rtstyle.stream import open_stream
@@ -30,7 +32,7 @@ class Recorder:
         self.start: float | None = None
         self.last_pts = -1
 
-    def show(self, frame: VideoFrame, status: LiveStatus) -> None:
+    def show(self, frame: VideoFrame, status: LiveStatus | None) -> None:
         if self.start is None:
             self.start = frame.captured_at
         pts = max(round((frame.captured_at - self.start) * 1000), self.last_pts + 1)
@@ -39,6 +41,21 @@ class Recorder:
 
     def close(self) -> None:
         self.sink.close()
+
+
+def open_video(target: str | Path, ctx: OutputContext) -> Opened:
+    """The output for a file (a Path) or a stream URL (a str): a render's, which takes the
+    frames' own timestamps and the source's sound, or a live run's :class:`Recorder`."""
+    stream = isinstance(target, str)
+    timing = ctx.render
+    if timing is None:
+        note = sound_note(ctx.source, "stream" if stream else "recording") if ctx.source else None
+        return Recorder(target, ctx.width, ctx.height, ctx.fps), [note] if note else []
+    shape = (ctx.width, ctx.height, timing.time_base, timing.fps)
+    carry = dict(carry_from=ctx.source, start_time=timing.start_time, crf=timing.crf)
+    if stream:  # sent at the video's pace, as a player would play the file
+        return open_stream(target, *shape, realtime=True, timeout=timing.timeout, **carry), []
+    return VideoFileSink(target, *shape, carry_timeout=timing.timeout, **carry), []
 
 
 def sound_note(source: str, output: str = "recording") -> str | None:

@@ -13,7 +13,6 @@ import contextlib
 import errno
 import os
 import time
-from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
 
@@ -24,6 +23,7 @@ import numpy as np
 from rtstyle import yuv
 from rtstyle.avcheck import playable_frames
 from rtstyle.errors import SinkError, SourceError
+from rtstyle.frames import VideoFrame
 from rtstyle.sources import STREAM_TIMEOUT, is_url, stream_timeout
 
 # Audio codecs that MP4/MOV players accept as they are; anything else becomes AAC.
@@ -256,12 +256,8 @@ class VideoFileSink:
         if kind is None:
             self.close()
             return
-        try:
+        with contextlib.suppress(SinkError):  # the error that ended the run is the one to report
             self.close(complete=False)
-        except SinkError:
-            pass  # the error that ended the run is the one to report
-        if not self.frames_written:
-            self.discard()
 
     def _carry(self, source: str, start_time: float, timeout: float) -> None:
         with av.open(source, "r", timeout=stream_timeout(source, timeout)) as probe:
@@ -306,6 +302,10 @@ class VideoFileSink:
         self.frames_written += 1
         self.last_time = t
 
+    def show(self, frame: VideoFrame, status: object = None) -> None:
+        """The output protocol (rtstyle.outputs): a render's frame, at its own timestamp."""
+        self.write(frame.image, frame.pts)
+
     def _wait_for(self, t: float) -> None:
         """Hold a frame back until ``t`` seconds have passed since the first frame (``realtime``)."""
         if self.clock_origin is None:
@@ -329,6 +329,7 @@ class VideoFileSink:
         """Flush the encoder and finish the file; safe to call after an interruption or a failure.
 
         ``complete=False`` (interrupted render) cuts audio and subtitles at the last video frame.
+        A file that got no frame is removed: it would not play.
         """
         if self.closed:
             return
@@ -345,6 +346,8 @@ class VideoFileSink:
             self.closed = True
             self._close_carriers()
             self.container.close()
+        if not self.frames_written:
+            self.discard()
 
     def discard(self) -> None:
         """Remove the output file unless it plays (closing was cut short); nothing to do for a stream."""
@@ -395,43 +398,3 @@ def _open_output(target: str, format: str | None, timeout: float | None) -> av.c
     except (av.error.FFmpegError, ValueError) as e:
         what = "create" if not is_url(target) else "open the stream"
         raise SinkError(f"cannot {what} {target}: {getattr(e, 'strerror', None) or e}") from None
-
-
-class SinkGroup:
-    """Several sinks written as one, in order: a render's file and its stream.
-
-    Closing closes every sink even when one fails, then raises the first failure. ``path``,
-    ``actions`` and ``dropped`` are the first sink's (the file the A/V check reads back).
-    """
-
-    def __init__(self, sinks: Sequence[VideoFileSink]):
-        self.sinks = list(sinks)
-        first = self.sinks[0]
-        self.path, self.actions, self.dropped = first.path, first.actions, first.dropped
-
-    def __enter__(self) -> SinkGroup:
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: object) -> None:
-        each = contextlib.ExitStack()  # every sink's own exit, the last one first, even when one fails
-        for sink in self.sinks:
-            each.push(sink)
-        each.__exit__(kind, error, tb)
-
-    def write(self, rgb: np.ndarray, pts: int) -> None:
-        for sink in self.sinks:
-            sink.write(rgb, pts)
-
-    def close(self, complete: bool = True) -> None:
-        failure: SinkError | None = None
-        for sink in self.sinks:
-            try:
-                sink.close(complete)
-            except SinkError as e:
-                failure = failure or e
-        if failure:
-            raise failure
-
-    def discard(self) -> None:
-        for sink in self.sinks:
-            sink.discard()

@@ -23,8 +23,9 @@ from click.testing import CliRunner, Result
 
 import rtstyle
 from conftest import decode_video
-from rtstyle import avcheck
+from rtstyle import avcheck, outputs
 from rtstyle.cli import main
+from rtstyle.controls import LiveControls
 from rtstyle.errors import SinkError
 from rtstyle.sinks import VideoFileSink
 from rtstyle.sources import VideoFileSource
@@ -235,3 +236,34 @@ def test_realtime_sink_holds_frames_until_their_time(tmp_path: Path):
         for i in range(10):
             sink.write(rgb, i)
         assert time.monotonic() - t0 >= 0.85
+
+
+def test_one_row_of_the_outputs_table_serves_render_and_live(data: Path, tiny_model: Path, monkeypatch):
+    """A new output is one row: `render` writes every frame to it in order and closes it as
+    complete; a live run opens the same row. A live-only row is refused by a render."""
+    made: list[Collect] = []
+
+    class Collect:
+        def __init__(self, ctx: outputs.OutputContext):
+            self.ctx, self.pts, self.complete = ctx, [], None
+            made.append(self)
+
+        def show(self, frame, status) -> None:
+            self.pts.append(frame.pts)
+
+        def close(self, complete: bool = True) -> None:
+            self.complete = complete
+
+        def discard(self) -> None:
+            raise AssertionError("a finished render discards nothing")
+
+    monkeypatch.setitem(outputs.OUTPUTS, "collect", outputs.Row(lambda value, ctx: (Collect(ctx), []), render=True))
+    report = rtstyle.render(data / "walk_tone.mp4", None, rtstyle.load_style(tiny_model, threads=2), smooth="none",
+                            outputs={"collect": True})
+    [rendered] = made
+    assert report.frames_out == len(rendered.pts) == 30 and rendered.pts == sorted(set(rendered.pts))
+    assert rendered.complete is True and rendered.ctx.render is not None and report.check is None
+    live = outputs.open_outputs({"collect": True}, outputs.OutputContext(64, 48, 10.0, LiveControls(["a"])))
+    assert live == [made[1]] and made[1].ctx.render is None
+    with pytest.raises(ValueError, match="does not write to the window"):
+        rtstyle.render(data / "walk_tone.mp4", None, tiny_model, outputs={"window": True})
