@@ -385,10 +385,26 @@ class VideoFileSink:
         return SinkError(f"cannot write {self.path}: {reason}; {kept}")
 
 
+# URL schemes whose sockets take FFmpeg's ``timeout`` option (microseconds) from the query string.
+SOCKET_TIMEOUT_SCHEMES = ("tcp", "srt")
+
+
+def _with_socket_timeout(url: str, timeout: float | None) -> str:
+    """The URL with FFmpeg's socket ``timeout`` for connecting and each write, unless it has one.
+
+    PyAV's ``timeout`` does not reach an output's socket (FFmpeg opens it without the
+    interrupt callback): without this, a receiver that stops reading blocks the run for ever.
+    """
+    scheme = url.split("://", 1)[0].lower()
+    if timeout is None or scheme not in SOCKET_TIMEOUT_SCHEMES or "timeout=" in url:
+        return url
+    return f"{url}{'&' if '?' in url else '?'}timeout={round(timeout * 1e6)}"
+
+
 def _open_output(target: str, format: str | None, timeout: float | None) -> av.container.OutputContainer:
     """Open a file or URL for writing; a failure is a SinkError that names what could not be opened."""
     try:
-        return av.open(target, "w", format=format, timeout=timeout)
+        return av.open(_with_socket_timeout(target, timeout), "w", format=format, timeout=timeout)
     except av.error.ProtocolNotFoundError:
         scheme = target.split("://", 1)[0]
         raise SinkError(f"cannot open {target}: this build of FFmpeg (the one PyAV ships) has no {scheme}:// "

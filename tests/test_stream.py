@@ -267,3 +267,30 @@ def test_one_row_of_the_outputs_table_serves_render_and_live(data: Path, tiny_mo
     assert live == [made[1]] and made[1].ctx.render is None
     with pytest.raises(ValueError, match="does not write to the window"):
         rtstyle.render(data / "walk_tone.mp4", None, tiny_model, outputs={"window": True})
+
+
+def test_receiver_that_stops_reading_ends_the_stream(tmp_path: Path):
+    """A TCP peer that accepts and never reads: once the socket buffers are full, the write
+    waits --stream-timeout seconds, then fails with one SinkError (not a hang)."""
+    failed: list[Exception] = []
+
+    def send(url: str) -> None:
+        noise = np.random.default_rng(0).integers(0, 255, (480, 640, 3), np.uint8)  # ~1 MB a frame at crf 0
+        sink = rtstyle.stream.open_stream(url, 640, 480, Fraction(1, 10), Fraction(10), crf=0, timeout=1)
+        try:
+            for i in range(200):
+                sink.write(noise, i)
+        except SinkError as e:
+            failed.append(e)
+
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        url = f"tcp://127.0.0.1:{server.getsockname()[1]}"
+        sender = threading.Thread(target=send, args=(url,), daemon=True)  # a hang fails the test, not the suite
+        sender.start()
+        peer, _ = server.accept()
+        with peer:
+            sender.join(timeout=60)
+            assert not sender.is_alive(), "the write hung"
+    assert len(failed) == 1 and f"the stream to {url} broke after" in str(failed[0])
