@@ -247,7 +247,7 @@ class VideoFileSink:
             self._close_carriers()
             with contextlib.suppress(OSError, av.error.FFmpegError):
                 self.container.close()
-            raise SinkError(f"cannot open the stream {self.name}: {getattr(e, 'strerror', None) or e}") from None
+            raise _cannot_open(self.name, e) from None
 
     def __enter__(self) -> VideoFileSink:
         return self
@@ -405,12 +405,16 @@ def _open_output(target: str, format: str | None, timeout: float | None) -> av.c
     """Open a file or URL for writing; a failure is a SinkError that names what could not be opened."""
     try:
         return av.open(_with_socket_timeout(target, timeout), "w", format=format, timeout=timeout)
-    except av.error.ProtocolNotFoundError:
-        scheme = target.split("://", 1)[0]
-        raise SinkError(f"cannot open {target}: this build of FFmpeg (the one PyAV ships) has no {scheme}:// "
-                        "protocol") from None
-    except av.error.ExitError:
-        raise SinkError(f"cannot open {target}: no answer for {timeout:g} s") from None
     except (av.error.FFmpegError, ValueError) as e:
-        what = "create" if not is_url(target) else "open the stream"
-        raise SinkError(f"cannot {what} {target}: {getattr(e, 'strerror', None) or e}") from None
+        raise _cannot_open(target, e) from None
+
+
+def _cannot_open(target: str, error: Exception) -> SinkError:
+    """Why a file or URL could not be opened for writing, in one line."""
+    if not is_url(target):
+        return SinkError(f"cannot create {target}: {getattr(error, 'strerror', None) or error}")
+    if isinstance(error, av.error.ProtocolNotFoundError):
+        scheme = target.split("://", 1)[0]
+        return SinkError(f"cannot open the stream {target}: this build of FFmpeg (the one PyAV ships) has no "
+                         f"{scheme}:// protocol")
+    return SinkError(f"cannot open the stream {target}: {getattr(error, 'strerror', None) or error}")
