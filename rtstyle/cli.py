@@ -460,7 +460,7 @@ def live(camera: str | None, source: str | None, loop: bool, stream_timeout: flo
         src = rtstyle.sources.CameraSource(camera or 0, size=size, fps=fps,
                                            reconnect=rtstyle.sources.Reconnect(give_up=camera_timeout))
     interrupt = click.get_current_context().with_resource(Interrupt())
-    try:
+    with src:
         click.echo(src.describe(), err=True)
         controls = LiveControls(list(named), strength=strength, keep_colours=keep_colours,
                                 smoothing=smooth != "none" or deadband > 0)
@@ -475,8 +475,6 @@ def live(camera: str | None, source: str | None, loop: bool, stream_timeout: flo
                                say=lambda line: click.echo(line, err=True))
         interrupt.arm(controls.quit)  # Ctrl-C and SIGTERM end the session like the quit key
         summary = lv.LivePipeline(src, painter, controls, outputs, snapshot_dir).run(duration)  # closes outputs
-    finally:
-        src.close()
     if log_json:
         lv.write_log(log_json, summary)
     lat = summary["latency_ms"]

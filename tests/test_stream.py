@@ -295,3 +295,22 @@ def test_receiver_that_stops_reading_ends_the_stream(tmp_path: Path):
             sender.join(timeout=60)
             assert not sender.is_alive(), "the write hung"
     assert len(failed) == 1 and f"the stream to {url} broke after" in str(failed[0])
+
+
+def test_a_source_that_fails_to_open_closes_its_file(tmp_path: Path, monkeypatch):
+    """An input with sound and no video fails in VideoFileSource's constructor, after the file
+    was opened: the container is closed again (PyAV says so when it is read)."""
+    sound_only = tmp_path / "tone.m4a"
+    with av.open(str(sound_only), "w") as c:
+        stream = c.add_stream("aac", rate=8000, layout="mono")
+        frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+        frame.sample_rate = 8000
+        for packet in [*stream.encode(frame), *stream.encode(None)]:
+            c.mux(packet)
+    opened: list[av.container.InputContainer] = []
+    real_open = av.open
+    monkeypatch.setattr(av, "open", lambda *a, **k: opened.append(real_open(*a, **k)) or opened[-1])
+    with pytest.raises(rtstyle.SourceError, match="has no video stream"):
+        VideoFileSource(sound_only)
+    with pytest.raises(AssertionError, match="not open"):
+        list(opened[0].demux())
