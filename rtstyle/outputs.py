@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from rtstyle.controls import ControlState, LiveControls
 from rtstyle.errors import RtstyleError
@@ -77,12 +77,29 @@ class RenderOutput(Output, Protocol):
     def discard(self) -> None: ...
 
 
-class RenderOutputs:
+class ClosesCutShortOnError:
+    """``with`` closes a render output: complete when the block ends normally, cut short when
+    an error ends it (that error is the one reported, not a failure to close as well)."""
+
+    def __enter__(self: _R) -> _R:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: object) -> None:
+        if kind is None:
+            self.close()  # type: ignore[attr-defined]
+            return
+        with contextlib.suppress(RtstyleError):
+            self.close(complete=False)  # type: ignore[attr-defined]
+
+
+_R = TypeVar("_R", bound=ClosesCutShortOnError)
+
+
+class RenderOutputs(ClosesCutShortOnError):
     """A render's outputs written as one, in table order: every frame to each.
 
-    Closing closes every output even when one fails, then raises the first failure; leaving
-    the ``with`` block on an error closes them as cut short. ``path`` is the first file's,
-    ``actions`` and ``dropped`` the first output's that says them.
+    Closing closes every output even when one fails, then raises the first failure.
+    ``path`` is the first file's, ``actions`` and ``dropped`` the first output's that says them.
     """
 
     def __init__(self, outputs: Sequence[RenderOutput]):
@@ -91,16 +108,6 @@ class RenderOutputs:
         told = next((o for o in outputs if hasattr(o, "actions")), None)
         self.actions: str = told.actions if told else "none"  # type: ignore[attr-defined]
         self.dropped: list[str] = told.dropped if told else []  # type: ignore[attr-defined]
-
-    def __enter__(self) -> RenderOutputs:
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: object) -> None:
-        if kind is None:
-            self.close()
-            return
-        with contextlib.suppress(RtstyleError):  # the error that ended the render is the one to report
-            self.close(complete=False)
 
     def show(self, frame: VideoFrame, status: LiveStatus | None = None) -> None:
         for output in self.outputs:

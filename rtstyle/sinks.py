@@ -24,6 +24,7 @@ from rtstyle import yuv
 from rtstyle.avcheck import playable_frames
 from rtstyle.errors import SinkError, SourceError
 from rtstyle.frames import VideoFrame
+from rtstyle.outputs import ClosesCutShortOnError
 from rtstyle.sources import STREAM_TIMEOUT, is_url, stream_timeout
 
 # Audio codecs that MP4/MOV players accept as they are; anything else becomes AAC.
@@ -175,7 +176,7 @@ class StreamCarrier:
         self.input.close()
 
 
-class VideoFileSink:
+class VideoFileSink(ClosesCutShortOnError):
     """Encode RGB frames to an H.264 file or stream URL, with the audio and subtitles of ``carry_from``.
 
     Every audio stream is carried over, and every subtitle stream the container takes;
@@ -248,16 +249,6 @@ class VideoFileSink:
             with contextlib.suppress(OSError, av.error.FFmpegError):
                 self.container.close()
             raise _cannot_open(self.name, e) from None
-
-    def __enter__(self) -> VideoFileSink:
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: object) -> None:
-        if kind is None:
-            self.close()
-            return
-        with contextlib.suppress(SinkError):  # the error that ended the run is the one to report
-            self.close(complete=False)
 
     def _carry(self, source: str, start_time: float, timeout: float) -> None:
         with av.open(source, "r", timeout=stream_timeout(source, timeout)) as probe:
