@@ -21,11 +21,11 @@ import numpy as np
 
 from rtstyle.errors import ModelError, RtstyleError, SinkError, SourceError, StyleNotFoundError
 from rtstyle.models import ModelCard, list_models, list_styles
+from rtstyle.outputs import OutputContext, RenderOutputs, RenderTiming, open_outputs
 from rtstyle.painter import Look, Painter
 from rtstyle.pipeline import RenderReport, render_plan, render_video
 from rtstyle.sinks import VideoFileSink, check_output, write_image
 from rtstyle.sources import STREAM_TIMEOUT, VideoFileSource, read_image
-from rtstyle.outputs import OutputContext, RenderOutputs, RenderTiming, open_outputs
 from rtstyle.stylizer import Stylizer
 from rtstyle.temporal import DEFAULT_MODE, Smoother, make_smoother
 
@@ -82,8 +82,9 @@ def render(src: str | Path, dst: str | Path | None, style: str | Path | Stylizer
         workers = 1  # one set of device buffers per engine
     with VideoFileSource(src, stream_timeout) as source:
         stylizer(np.zeros((source.height, source.width, 3), np.uint8))  # warm-up: first-run costs stay out of the timing
-        timing = RenderTiming(source.time_base, source.fps, source.start_time, crf, stream_timeout)
-        ctx = OutputContext(source.width, source.height, float(source.fps), source=str(src), render=timing)
+        timing = RenderTiming(source.time_base, source.fps, source.start_time, crf)
+        ctx = OutputContext(source.width, source.height, float(source.fps), source=str(src), render=timing,
+                            timeout=stream_timeout)
         with RenderOutputs(open_outputs(chosen, ctx)) as sink:  # type: ignore[arg-type]
             painter, look = Painter.of(stylizer, smoother)
             return render_video(source, sink, painter, look, on_frame=on_frame, stop=stop, workers=workers)

@@ -469,7 +469,7 @@ def live(camera: str | None, source: str | None, loop: bool, stream_timeout: flo
         first = painter.stylizer(controls.styles[0])
         _announce(first)
         click.echo(_pace(first, src, chosen=bool(styles)), err=True)
-        ctx = OutputContext(src.width, src.height, src.fps, controls, source)
+        ctx = OutputContext(src.width, src.height, src.fps, controls, source, timeout=stream_timeout)
         outputs = open_outputs({"window": not (serve or vcam or record or stream_url) if window is None else window,
                                 "serve": serve, "vcam": vcam, "record": record, "stream": stream_url}, ctx,
                                say=lambda line: click.echo(line, err=True))

@@ -25,6 +25,7 @@ from typing import Protocol, TypeVar
 from rtstyle.controls import ControlState, LiveControls
 from rtstyle.errors import RtstyleError
 from rtstyle.frames import VideoFrame
+from rtstyle.sources import STREAM_TIMEOUT
 
 
 @dataclass(frozen=True)
@@ -131,13 +132,12 @@ class RenderOutputs(ClosesCutShortOnError):
 @dataclass(frozen=True)
 class RenderTiming:
     """What a render's outputs need beyond the frame size: the source's clock, where its sound
-    starts (it is carried over), the quality and how long a network peer may stall."""
+    starts (it is carried over) and the quality."""
 
     time_base: Fraction
     fps: Fraction
     start_time: float
     crf: int
-    timeout: float
 
 
 @dataclass(frozen=True)
@@ -150,6 +150,7 @@ class OutputContext:
     controls: LiveControls | None = None  # live only
     source: str | None = None  # the --source file or URL (None for a camera); a render's input
     render: RenderTiming | None = None  # set for a render's outputs; None: a live run
+    timeout: float = STREAM_TIMEOUT  # seconds a network peer may stall (--stream-timeout)
 
 
 Opened = tuple[Output, list[str]]  # the output, and lines for the user

@@ -15,7 +15,7 @@ from rtstyle.errors import SourceError
 from rtstyle.frames import VideoFrame
 from rtstyle.outputs import LiveStatus, Opened, OutputContext
 from rtstyle.sinks import VideoFileSink
-from rtstyle.sources import VideoFileSource, is_url
+from rtstyle.sources import STREAM_TIMEOUT, VideoFileSource, is_url
 from rtstyle.stream import open_stream
 
 TIME_BASE = Fraction(1, 1000)  # capture times in milliseconds
@@ -25,9 +25,9 @@ class Recorder:
     """Records the stylized stream to ``target``, a file or a stream URL (rtstyle.stream);
     timestamps are the capture times (variable frame rate)."""
 
-    def __init__(self, target: str | Path, width: int, height: int, fps: float):
+    def __init__(self, target: str | Path, width: int, height: int, fps: float, timeout: float = STREAM_TIMEOUT):
         rate = Fraction(fps).limit_denominator(1001)
-        self.sink = (open_stream(str(target), width, height, TIME_BASE, rate) if is_url(target)
+        self.sink = (open_stream(str(target), width, height, TIME_BASE, rate, timeout=timeout) if is_url(target)
                      else VideoFileSink(target, width, height, TIME_BASE, rate))
         self.start: float | None = None
         self.last_pts = -1
@@ -50,12 +50,12 @@ def open_video(target: str | Path, ctx: OutputContext) -> Opened:
     timing = ctx.render
     if timing is None:
         note = sound_note(ctx.source, "stream" if stream else "recording") if ctx.source else None
-        return Recorder(target, ctx.width, ctx.height, ctx.fps), [note] if note else []
+        return Recorder(target, ctx.width, ctx.height, ctx.fps, ctx.timeout), [note] if note else []
     shape = (ctx.width, ctx.height, timing.time_base, timing.fps)
     carry = dict(carry_from=ctx.source, start_time=timing.start_time, crf=timing.crf)
     if stream:  # sent at the video's pace, as a player would play the file
-        return open_stream(target, *shape, realtime=True, timeout=timing.timeout, **carry), []
-    return VideoFileSink(target, *shape, carry_timeout=timing.timeout, **carry), []
+        return open_stream(target, *shape, realtime=True, timeout=ctx.timeout, **carry), []
+    return VideoFileSink(target, *shape, carry_timeout=ctx.timeout, **carry), []
 
 
 def sound_note(source: str, output: str = "recording") -> str | None:
