@@ -3,8 +3,10 @@
 The listener is a thread that opens ``tcp://127.0.0.1:PORT?listen=1`` with PyAV and decodes
 what arrives with PyAV's own RGB conversion (not rtstyle.yuv, which the sink encodes with):
 its frames are compared with the network's own output for the input's frames. This PyAV's
-FFmpeg has neither the rtmp:// nor the srt:// protocol, so those are tested for their
-container and for the one-line error a user gets.
+FFmpeg has no srt:// protocol, and a PyAV rtmp:// listener (``listen=1``) never finished the
+handshake with the sender here, so those two are tested for their container and for the
+one-line error a user gets. UDP is not tested for frames: on a loaded 2-core machine the
+loopback dropped datagrams (16 to 21 of 30 frames arrived).
 """
 from __future__ import annotations
 
