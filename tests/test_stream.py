@@ -316,3 +316,17 @@ def test_a_source_that_fails_to_open_closes_its_file(tmp_path: Path, monkeypatch
         VideoFileSource(sound_only)
     with pytest.raises(AssertionError, match="not open"):
         list(opened[0].demux())
+
+
+def test_the_stream_row_paces_a_render_and_not_a_live_run(data: Path):
+    """A render's stream is sent at the video's pace (test above for the sink); a live run's
+    frames already come at the camera's pace and are sent as they are shown."""
+    timing = outputs.RenderTiming(Fraction(1, 10), Fraction(10), 0.0, 23)
+    for ctx, paced in ((outputs.OutputContext(64, 48, 10.0, render=timing), True),
+                       (outputs.OutputContext(64, 48, 10.0, LiveControls(["a"])), False)):
+        listener = Listener()
+        output, _ = outputs.OUTPUTS["stream"].open(listener.url, ctx)
+        sink = getattr(output, "sink", output)  # a live run's Recorder holds its sink
+        assert sink.realtime is paced
+        output.close()  # no frame sent: the listener gives up on its own
+        listener.join(timeout=30)
