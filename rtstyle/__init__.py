@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 # OpenCV before PyAV: both wheels bundle libxcb, and with the GUI build of OpenCV a window
@@ -21,6 +21,7 @@ import numpy as np
 
 from rtstyle.errors import ModelError, RtstyleError, SinkError, SourceError, StyleNotFoundError
 from rtstyle.models import ModelCard, list_models, list_styles
+from rtstyle.outputs import OutputContext, RenderOutputs, RenderTiming, open_outputs
 from rtstyle.painter import Look, Painter
 from rtstyle.pipeline import RenderReport, render_plan, render_video
 from rtstyle.sinks import VideoFileSink, check_output, write_image
@@ -46,10 +47,11 @@ def stylize_image(src: str | Path, dst: str | Path, style: str | Path | Stylizer
     write_image(dst, stylizer(read_image(src)))
 
 
-def render(src: str | Path, dst: str | Path, style: str | Path | Stylizer, overwrite: bool = False,
+def render(src: str | Path, dst: str | Path | None, style: str | Path | Stylizer, overwrite: bool = False,
            on_frame: Callable[[RenderReport], None] | None = None, stop: threading.Event | None = None,
            crf: int = 18, smooth: str | Smoother = DEFAULT_MODE,
-           stream_timeout: float = STREAM_TIMEOUT, workers: int | None = None) -> RenderReport:
+           stream_timeout: float = STREAM_TIMEOUT, workers: int | None = None,
+           outputs: Mapping[str, object] | None = None) -> RenderReport:
     """Render a video file (or stream URL) in a style to an H.264 file, keeping timestamps, audio and subtitles.
 
     ``smooth`` is a temporal smoothing mode ("none", "ema", "flow") at its default
@@ -60,8 +62,16 @@ def render(src: str | Path, dst: str | Path, style: str | Path | Stylizer, overw
     a given Stylizer runs ``workers`` frames at once (default 1: its threads were chosen for one).
     The written file is read back and checked against the input: ``report.check.ok`` is
     False when frames or durations do not match (the file is kept; the CLI reports it as an error).
+
+    ``outputs`` are more outputs by their name in :data:`rtstyle.outputs.OUTPUTS`, e.g.
+    ``{"stream": "udp://127.0.0.1:5000"}`` sends the painting with its sound to a URL, each
+    frame at its time, as a player would play the file; ``dst`` may then be None. An output
+    that fails ends the render with a SinkError; the file keeps the frames done.
     """
-    dst = check_output(dst, overwrite, source=src)
+    chosen = {**(outputs or {}), "record": dst}
+    if not any(chosen.values()):
+        raise SinkError("give an output file, a stream URL or both")
+    dst = check_output(dst, overwrite, source=src) if dst is not None else None
     smoother = make_smoother(smooth) if isinstance(smooth, str) else smooth
     if isinstance(style, Stylizer):
         stylizer, workers = style, workers or 1
@@ -70,14 +80,11 @@ def render(src: str | Path, dst: str | Path, style: str | Path | Stylizer, overw
         stylizer = load_style(style, threads=threads)
     if stylizer.engine.io_binding:
         workers = 1  # one set of device buffers per engine
-    source = VideoFileSource(src, stream_timeout)
-    try:
+    with VideoFileSource(src, stream_timeout) as source:
         stylizer(np.zeros((source.height, source.width, 3), np.uint8))  # warm-up: first-run costs stay out of the timing
-        sink = VideoFileSink(dst, source.width, source.height, source.time_base, source.fps,
-                             carry_from=str(src), start_time=source.start_time, crf=crf,
-                             carry_timeout=stream_timeout)
-    except BaseException:
-        source.close()
-        raise
-    painter, look = Painter.of(stylizer, smoother)
-    return render_video(source, sink, painter, look, on_frame=on_frame, stop=stop, workers=workers)
+        timing = RenderTiming(source.time_base, source.fps, source.start_time, crf)
+        ctx = OutputContext(source.width, source.height, float(source.fps), source=str(src), render=timing,
+                            timeout=stream_timeout)
+        with RenderOutputs(open_outputs(chosen, ctx)) as sink:  # type: ignore[arg-type]
+            painter, look = Painter.of(stylizer, smoother)
+            return render_video(source, sink, painter, look, on_frame=on_frame, stop=stop, workers=workers)

@@ -188,30 +188,21 @@ def _timed_stylize(stylizer: Stylizer, timer: StageTimer, rgb: np.ndarray) -> np
 
 def _run_video(case: Case, style: str | Path, result: Result, warmup: int) -> None:
     """Render the whole video through the real pipeline into a temporary file, timing each stage."""
-    source = VideoFileSource(case.video)
-    result.size = f"{source.width}x{source.height}"
-    try:
-        stylizer = _stylizer(case, style, (source.height, source.width))
-    except BaseException:
-        source.close()
-        raise
-    result.scale, result.provider = stylizer.scale, SHORT[stylizer.engine.provider]
-    first = _frames(source.width, source.height, 1)[0]
-    for _ in range(warmup):
-        stylizer(first)
     timer = StageTimer()
-    painter, look = Painter.of(stylizer)
 
     def paint(rgb: np.ndarray, look: Look) -> np.ndarray:
         with timer.time("stylize"):
             return _timed_stylize(stylizer, timer, rgb)
 
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            sink = VideoFileSink(Path(tmp) / "bench.mp4", source.width, source.height, source.time_base, source.fps)
-        except BaseException:
-            source.close()
-            raise
+    with VideoFileSource(case.video) as source, tempfile.TemporaryDirectory() as tmp:
+        result.size = f"{source.width}x{source.height}"
+        stylizer = _stylizer(case, style, (source.height, source.width))
+        result.scale, result.provider = stylizer.scale, SHORT[stylizer.engine.provider]
+        first = _frames(source.width, source.height, 1)[0]
+        for _ in range(warmup):
+            stylizer(first)
+        painter, look = Painter.of(stylizer)
+        sink = VideoFileSink(Path(tmp) / "bench.mp4", source.width, source.height, source.time_base, source.fps)
         # Instrument the real source and sink in place: decode and encode are timed where they happen.
         frames_of = source.frames
         source.frames = lambda: timer.iterate("decode", frames_of())  # type: ignore[method-assign]

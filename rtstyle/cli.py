@@ -27,6 +27,7 @@ from rtstyle.frames import parse_size
 from rtstyle.models import by_cost
 from rtstyle.outputs import OutputContext, open_outputs
 from rtstyle.painter import style_names
+from rtstyle.stream import container_for
 from rtstyle.style_images import ARBITRARY, parse_style_images
 from rtstyle.timing import StageTimer
 
@@ -61,10 +62,10 @@ colour_option = click.option("--keep-colours", is_flag=True, help="keep the inpu
 
 
 def file_options(f, many: bool = False):
-    """SRC, DST and the style options shared by `render` and `image` (``many``: SRC... DST, for render)."""
+    """SRC, DST and the style options shared by `render` and `image` (``many``: SRC... [DST], for render)."""
     src = click.argument("src", nargs=-1) if many else click.argument("src")  # str: a stream URL's "//" must survive
     for option in reversed([src,
-                            click.argument("dst", type=click.Path(path_type=Path)),
+                            click.argument("dst", type=click.Path(path_type=Path), required=not many),
                             style_option, mix_option, style_image_option, provider_option, threads_option,
                             precision_option, strength_option, colour_option,
                             click.option("--overwrite", is_flag=True, help="replace DST if it exists")]):
@@ -209,22 +210,32 @@ def models() -> None:
               help="with --ray: cut each video at keyframes into pieces about this long "
                    f"[default: 2 per worker, at least {distributed.MIN_SEGMENT_SECONDS:g} s]")
 @click.option("--resume", is_flag=True, help="with --ray: reuse the segments a failed render kept")
-def render(src: tuple[str, ...], dst: Path, style: str | None, mix: str | None, style_images: tuple[str, ...],
+@click.option("--stream", "stream_url", metavar="URL", help="also stream the painting, with its sound, at the video's "
+              "pace: rtmp://, srt://, udp:// or tcp:// (DST may then be left out)")
+def render(src: tuple[str, ...], dst: Path | None, style: str | None, mix: str | None, style_images: tuple[str, ...],
            provider: str, threads: int | None, precision: str, strength: float, keep_colours: bool, overwrite: bool,
            crf: int, workers: int | None, stream_timeout: float, smooth: str, smooth_strength: float, deadband: float,
-           output_dir: Path | None, ray_address: str | None, segment_seconds: float, resume: bool) -> None:
+           output_dir: Path | None, ray_address: str | None, segment_seconds: float, resume: bool,
+           stream_url: str | None) -> None:
     """Render video SRC (a file or stream URL) in a style into DST (H.264 .mp4, source audio kept).
 
     Several inputs: SRC... -o OUT_DIR, or a folder SRC and a folder DST; a failing input
     does not stop the others, a table sums them up. --ray spreads the work over a Ray
-    cluster (docs/scale_out.md).
+    cluster (docs/scale_out.md). --stream URL sends the painting to a stream too, or
+    instead of DST: `rtstyle render in.mp4 --stream udp://127.0.0.1:5000 --style candy`.
 
     Ctrl-C or SIGTERM stops early with a playable file of the frames done and their audio
     (exit status 130 or 143); with --ray it cancels and leaves nothing behind."""
+    if stream_url is not None and not src and dst is not None:  # SRC --stream URL: no file
+        src, dst = (str(dst),), None
     inputs = [*src, str(dst)] if output_dir else list(src)
-    if not inputs:
-        raise click.UsageError("give SRC and DST, or SRC... -o OUT_DIR")
+    if not inputs or (dst is None and stream_url is None):
+        raise click.UsageError("give SRC and DST, SRC --stream URL, or SRC... -o OUT_DIR")
     many = output_dir is not None or len(inputs) > 1 or Path(inputs[0]).is_dir()
+    if stream_url is not None and (many or ray_address is not None):
+        raise click.UsageError("--stream takes one input, rendered on this machine (not several, not --ray)")
+    if stream_url is not None:
+        container_for(stream_url)  # not a URL: said now, before any work
     if many or ray_address is not None:
         if any(rtstyle.sources.is_url(i) for i in inputs):
             raise click.UsageError("several inputs and --ray take files, not stream URLs")
@@ -240,7 +251,8 @@ def render(src: tuple[str, ...], dst: Path, style: str | None, mix: str | None, 
         return
     src = inputs[0]
     interrupt = click.get_current_context().with_resource(Interrupt())  # handlers restored at the end
-    rtstyle.sinks.check_output(dst, overwrite, source=src)
+    if dst is not None:
+        rtstyle.sinks.check_output(dst, overwrite, source=src)
     smoother = rtstyle.make_smoother(smooth, smooth_strength, deadband)
     threads, workers = rtstyle.render_plan(provider, threads, workers)
     stylizer = _load(style, provider, threads, strength, keep_colours, mix, style_images, precision)
@@ -260,13 +272,15 @@ def render(src: tuple[str, ...], dst: Path, style: str | None, mix: str | None, 
 
         try:
             report = rtstyle.render(src, dst, stylizer, overwrite=overwrite, crf=crf, smooth=smoother,
-                                    on_frame=on_frame, stop=stop, stream_timeout=stream_timeout, workers=workers)
+                                    on_frame=on_frame, stop=stop, stream_timeout=stream_timeout, workers=workers,
+                                    outputs={"stream": stream_url})
         except KeyboardInterrupt:
-            kept = "the file written so far is kept" if dst.exists() else "nothing was kept"
+            kept = "the file written so far is kept" if dst and dst.exists() else "nothing was kept"
             click.echo(f"\ninterrupted ({interrupt.name}) while finishing: {kept}", err=True)
             sys.exit(interrupt.exit_code)
+    sent = " and ".join(str(out) for out in (dst, stream_url) if out is not None)
     summary = (f"{report.frames_out} frames in {report.seconds:.1f} s ({report.processing_fps:.1f} fps), "
-               f"audio {report.audio} -> {dst}")
+               f"audio {report.audio} -> {sent}")
     if report.skipped_packets or report.damaged_packets:
         summary += (f"; damaged input: {report.damaged_packets} packet(s) decoded with errors, "
                     f"{report.skipped_packets} skipped")
@@ -409,10 +423,12 @@ def cameras() -> None:
 @strength_option
 @colour_option
 @click.option("--window/--no-window", default=None,
-              help="OpenCV window with HUD and hotkeys [default: on unless --serve/--vcam/--record]")
+              help="OpenCV window with HUD and hotkeys [default: on unless --serve/--vcam/--record/--stream]")
 @click.option("--serve", metavar="HOST:PORT", help="browser preview and MJPEG stream, e.g. 127.0.0.1:8080")
 @click.option("--vcam", is_flag=True, help="send to a virtual camera (needs rtstyle[vcam])")
 @click.option("--record", type=click.Path(path_type=Path), help="record the stylized stream to an .mp4")
+@click.option("--stream", "stream_url", metavar="URL",
+              help="stream the painting (no sound): rtmp:// (FLV), srt://, udp:// or tcp:// (MPEG-TS)")
 @click.option("--overwrite", is_flag=True, help="replace the --record file if it exists")
 @click.option("--duration", type=Number(0, MAX_SECONDS, min_open=True), help="stop after this many seconds")
 @click.option("--log-json", type=click.Path(path_type=Path), help="write the run's fps, drops and latency as JSON")
@@ -423,13 +439,15 @@ def live(camera: str | None, source: str | None, loop: bool, stream_timeout: flo
          size: tuple[int, int] | None, fps: float | None, scale: float | None, styles: tuple[str, ...], provider: str,
          threads: int | None, precision: str, strength: float,
          keep_colours: bool, window: bool | None, serve: str | None, vcam: bool, record: Path | None,
-         overwrite: bool, duration: float | None, log_json: Path | None, snapshot_dir: Path, smooth: str,
+         stream_url: str | None, overwrite: bool, duration: float | None, log_json: Path | None, snapshot_dir: Path, smooth: str,
          smooth_strength: float, deadband: float) -> None:
     """Paint a camera (or a video played live) in real time: window, browser, virtual camera."""
     if camera is not None and source is not None:
         raise click.UsageError("choose --camera or --source, not both")
     if record:
         rtstyle.sinks.check_output(record, overwrite)
+    if stream_url:
+        container_for(stream_url)  # not a URL: said before the camera opens
     if log_json:
         rtstyle.sinks.check_output(log_json, overwrite=True)
     named = style_names(styles) if styles else {c.name: c.name for c in by_cost(rtstyle.list_styles())}
@@ -442,7 +460,7 @@ def live(camera: str | None, source: str | None, loop: bool, stream_timeout: flo
         src = rtstyle.sources.CameraSource(camera or 0, size=size, fps=fps,
                                            reconnect=rtstyle.sources.Reconnect(give_up=camera_timeout))
     interrupt = click.get_current_context().with_resource(Interrupt())
-    try:
+    with src:
         click.echo(src.describe(), err=True)
         controls = LiveControls(list(named), strength=strength, keep_colours=keep_colours,
                                 smoothing=smooth != "none" or deadband > 0)
@@ -451,14 +469,12 @@ def live(camera: str | None, source: str | None, loop: bool, stream_timeout: flo
         first = painter.stylizer(controls.styles[0])
         _announce(first)
         click.echo(_pace(first, src, chosen=bool(styles)), err=True)
-        ctx = OutputContext(src.width, src.height, src.fps, controls, source)
-        outputs = open_outputs({"window": not (serve or vcam or record) if window is None else window,
-                                "serve": serve, "vcam": vcam, "record": record}, ctx,
+        ctx = OutputContext(src.width, src.height, src.fps, controls, source, timeout=stream_timeout)
+        outputs = open_outputs({"window": not (serve or vcam or record or stream_url) if window is None else window,
+                                "serve": serve, "vcam": vcam, "record": record, "stream": stream_url}, ctx,
                                say=lambda line: click.echo(line, err=True))
         interrupt.arm(controls.quit)  # Ctrl-C and SIGTERM end the session like the quit key
         summary = lv.LivePipeline(src, painter, controls, outputs, snapshot_dir).run(duration)  # closes outputs
-    finally:
-        src.close()
     if log_json:
         lv.write_log(log_json, summary)
     lat = summary["latency_ms"]

@@ -102,24 +102,20 @@ class FlickerReport:
 def _frames(path: str | Path, height: int, width: int) -> Iterator[np.ndarray]:
     """Frames of a video cropped to the reference size: H.264 output may carry one pixel of
     padding (yuv420p needs even sides); any other size difference is an error."""
-    source = VideoFileSource(path, reference=False)
-    try:
+    with VideoFileSource(path, reference=False) as source:
         if not (0 <= source.height - height <= 1 and 0 <= source.width - width <= 1):
             raise SourceError(f"{Path(path).name} is {source.width}x{source.height}, "
                               f"the reference is {width}x{height}: not the same video")
         for frame in source.frames():
             yield frame.image[:height, :width]
-    finally:
-        source.close()
 
 
 def flicker(stylized: str | Path, reference: str | Path, per_frame: str | Path | None = None) -> FlickerReport:
     """Measure a stylized video against its original (and, for fidelity, against the
     per-frame stylized video it was smoothed from). Frames are compared up to the
     shortest input."""
-    ref = VideoFileSource(reference, reference=False)
-    height, width = ref.height, ref.width
-    ref.close()
+    with VideoFileSource(reference, reference=False) as ref:
+        height, width = ref.height, ref.width
     paths = [reference, stylized] + ([per_frame] if per_frame is not None else [])
     readers = [_frames(p, height, width) for p in paths]
     meter = WarpError(2)

@@ -1,22 +1,31 @@
-"""Live outputs: what they are given (:class:`LiveStatus`), what they do (:class:`Output`), and
-the table that opens them by name (:data:`OUTPUTS`).
+"""Outputs of `live` and `render`: what they are given (:class:`LiveStatus`), what they do
+(:class:`Output`), and the table that opens them by name (:data:`OUTPUTS`).
 
-An output is any object with ``show(frame, status)`` and ``close()``; the live pipeline calls
-them on its output thread, newest frame first. A new output is one module and one row in
-:data:`OUTPUTS`: a factory that takes the option's value and the run's :class:`OutputContext`
-and returns the opened output and what to tell the user. Factories import their module when
-called, so an output nobody asked for costs nothing (and its module may import this one).
+An output is any object with ``show(frame, status)`` and ``close()``. The live pipeline calls
+them on its output thread, newest frame first, with the HUD's status; a render calls its
+outputs with every frame in order (their ``pts`` on the source's clock) and no status, and
+closes them with ``complete=False`` when it was cut short (their sound ends with the last frame).
+
+A new output is one module and one row in :data:`OUTPUTS`: a factory that takes the option's
+value and the run's :class:`OutputContext` and returns the opened output and what to tell the
+user, and whether `render` writes to it too (``ctx.render`` is then set). Factories import
+their module when called, so an output nobody asked for costs nothing (and its module may
+import this one).
 """
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from rtstyle.controls import ControlState, LiveControls
+from rtstyle.errors import RtstyleError
 from rtstyle.frames import VideoFrame
+from rtstyle.sources import STREAM_TIMEOUT
 
 
 @dataclass(frozen=True)
@@ -55,8 +64,80 @@ class LiveStatus:
 
 
 class Output(Protocol):
-    def show(self, frame: VideoFrame, status: LiveStatus) -> None: ...
+    def show(self, frame: VideoFrame, status: LiveStatus | None) -> None: ...
     def close(self) -> None: ...
+
+
+class RenderOutput(Output, Protocol):
+    """An output a render writes to (a row with ``render=True``). ``close(complete=False)``: the
+    render was cut short (sound ends with the last frame); ``discard()`` removes what would not
+    play. It may say where its file is (``path``, which the A/V check reads back) and what it
+    did with the source's sound (``actions``, ``dropped``)."""
+
+    def close(self, complete: bool = True) -> None: ...
+    def discard(self) -> None: ...
+
+
+class ClosesCutShortOnError:
+    """``with`` closes a render output: complete when the block ends normally, cut short when
+    an error ends it (that error is the one reported, not a failure to close as well)."""
+
+    def __enter__(self: _R) -> _R:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: object) -> None:
+        if kind is None:
+            self.close()  # type: ignore[attr-defined]
+            return
+        with contextlib.suppress(RtstyleError):
+            self.close(complete=False)  # type: ignore[attr-defined]
+
+
+_R = TypeVar("_R", bound=ClosesCutShortOnError)
+
+
+class RenderOutputs(ClosesCutShortOnError):
+    """A render's outputs written as one, in table order: every frame to each.
+
+    Closing closes every output even when one fails, then raises the first failure.
+    ``path`` is the first file's, ``actions`` and ``dropped`` the first output's that says them.
+    """
+
+    def __init__(self, outputs: Sequence[RenderOutput]):
+        self.outputs = list(outputs)
+        self.path: Path | None = next((o.path for o in outputs if getattr(o, "path", None) is not None), None)
+        told = next((o for o in outputs if hasattr(o, "actions")), None)
+        self.actions: str = told.actions if told else "none"  # type: ignore[attr-defined]
+        self.dropped: list[str] = told.dropped if told else []  # type: ignore[attr-defined]
+
+    def show(self, frame: VideoFrame, status: LiveStatus | None = None) -> None:
+        for output in self.outputs:
+            output.show(frame, status)
+
+    def close(self, complete: bool = True) -> None:
+        failure: RtstyleError | None = None
+        for output in self.outputs:
+            try:
+                output.close(complete)
+            except RtstyleError as e:
+                failure = failure or e
+        if failure:
+            raise failure
+
+    def discard(self) -> None:
+        for output in self.outputs:
+            output.discard()
+
+
+@dataclass(frozen=True)
+class RenderTiming:
+    """What a render's outputs need beyond the frame size: the source's clock, where its sound
+    starts (it is carried over) and the quality."""
+
+    time_base: Fraction
+    fps: Fraction
+    start_time: float
+    crf: int
 
 
 @dataclass(frozen=True)
@@ -66,8 +147,10 @@ class OutputContext:
     width: int
     height: int
     fps: float
-    controls: LiveControls
-    source: str | None = None  # the --source file or URL; None for a camera
+    controls: LiveControls | None = None  # live only
+    source: str | None = None  # the --source file or URL (None for a camera); a render's input
+    render: RenderTiming | None = None  # set for a render's outputs; None: a live run
+    timeout: float = STREAM_TIMEOUT  # seconds a network peer may stall (--stream-timeout)
 
 
 Opened = tuple[Output, list[str]]  # the output, and lines for the user
@@ -98,14 +181,29 @@ def _vcam(value: object, ctx: OutputContext) -> Opened:
 
 
 def _record(value: object, ctx: OutputContext) -> Opened:
-    from rtstyle.recorder import Recorder, sound_note
+    """live --record FILE, and render's DST."""
+    from rtstyle.recorder import open_video
 
-    note = sound_note(ctx.source) if ctx.source else None
-    return Recorder(Path(str(value)), ctx.width, ctx.height, ctx.fps), [note] if note else []
+    return open_video(Path(str(value)), ctx)
 
 
-OUTPUTS: dict[str, Callable[[object, OutputContext], Opened]] = {
-    "window": _window, "serve": _serve, "vcam": _vcam, "record": _record,
+def _stream(value: object, ctx: OutputContext) -> Opened:
+    """--stream URL of live and render."""
+    from rtstyle.recorder import open_video
+
+    output, lines = open_video(str(value), ctx)
+    return output, [f"streaming to {value}", *lines]
+
+
+@dataclass(frozen=True)
+class Row:
+    open: Callable[[object, OutputContext], Opened]
+    render: bool = False  # `render` writes to it too (a RenderOutput: every frame, in order)
+
+
+OUTPUTS: dict[str, Row] = {
+    "window": Row(_window), "serve": Row(_serve), "vcam": Row(_vcam),
+    "record": Row(_record, render=True), "stream": Row(_stream, render=True),
 }
 
 
@@ -113,16 +211,16 @@ def open_outputs(chosen: Mapping[str, object], ctx: OutputContext,
                  say: Callable[[str], None] = lambda line: None) -> list[Output]:
     """Open every output whose value is set, in table order; on a failure close the ones already open."""
     opened: list[Output] = []
-    try:
-        for name, factory in OUTPUTS.items():
+    with contextlib.ExitStack() as closing:
+        for name, row in OUTPUTS.items():
             value = chosen.get(name)
+            if value and ctx.render and not row.render:
+                raise ValueError(f"a render does not write to the {name} output")
             if value:
-                output, lines = factory(value, ctx)
+                output, lines = row.open(value, ctx)
+                closing.callback(output.close)
                 opened.append(output)
                 for line in lines:
                     say(line)
-    except BaseException:
-        for output in opened:
-            output.close()
-        raise
+        closing.pop_all()  # all open: the caller closes them
     return opened

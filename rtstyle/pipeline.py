@@ -21,7 +21,7 @@ from rtstyle import avcheck
 from rtstyle.frames import VideoFrame
 from rtstyle.painter import Look, Painter
 from rtstyle.providers import ROWS, choose_providers, usable_cores
-from rtstyle.sinks import VideoFileSink
+from rtstyle.outputs import RenderOutput, RenderOutputs
 from rtstyle.sources import VideoFileSource
 
 T = TypeVar("T")
@@ -172,7 +172,7 @@ def chain(source: Iterable[T], steps: list[tuple[str, Callable | None, int]], st
     return stages
 
 
-def render_video(source: VideoFileSource, sink: VideoFileSink, painter: Painter, look: Look,
+def render_video(source: VideoFileSource, sink: RenderOutput, painter: Painter, look: Look,
                  on_frame: Callable[[RenderReport], None] | None = None,
                  stop: threading.Event | None = None, workers: int = 1) -> RenderReport:
     """Paint every frame of ``source`` into ``sink``: decode, inference, smoothing and encode overlap.
@@ -188,9 +188,10 @@ def render_video(source: VideoFileSource, sink: VideoFileSink, painter: Painter,
     can land inside a write. One that lands while the file is being finished removes it
     unless it plays, and is raised again. A render stopped before its first frame leaves no file.
     The finished file is then read back and checked against the input's own probe
-    (``report.check``, see rtstyle.avcheck).
+    (``report.check``, see rtstyle.avcheck); a stream-only render has no file to check.
     """
     stop = stop or threading.Event()
+    sink = sink if isinstance(sink, RenderOutputs) else RenderOutputs([sink])
     report = RenderReport(audio=sink.actions, notes=source.notes + sink.dropped,
                           frames_expected=source.frame_count_hint or None)
     painter.reset()  # a new source: nothing from a previous one may bleed in
@@ -213,7 +214,7 @@ def render_video(source: VideoFileSource, sink: VideoFileSink, painter: Painter,
             if frame.index < 0:  # a segment's context frame (rtstyle.segments): not part of the output
                 sink.write_context(frame.image, frame.pts)
                 continue
-            sink.write(frame.image, frame.pts)
+            sink.show(frame, None)
             last_time = frame.time
             report.frames_out += 1
             report.frames_in = frame.index + 1
@@ -239,13 +240,11 @@ def render_video(source: VideoFileSource, sink: VideoFileSink, painter: Painter,
             raise
         finally:
             source.close()
-    if not report.frames_out:
-        sink.discard()  # stopped before the first frame: an empty file is no render
     if source.timing_note:
         report.notes.append(source.timing_note)
     if source.resized_frames:
         report.notes.append(f"{source.resized_frames} frames of a different size resized to the first one's")
-    if report.frames_out and source.reference is not None:
+    if report.frames_out and source.reference is not None and sink.path is not None:
         # An interrupted render is checked against the part of the input it rendered.
         lost = source.lost_frames if complete else source.skipped_packets  # frames in the decoder are not lost
         report.check = avcheck.verify(sink.path, source.reference, rejected=lost,

@@ -1,8 +1,10 @@
-"""Live output to a video file: the stylized stream as shown, at its capture times.
+"""Video outputs, to a file or a stream URL, for live runs and renders (:func:`open_video`).
 
-A live run shows the newest frame and drops the others, so the recording has a variable
-frame rate and no sound: a source's audio would not line up with the frames kept. To keep
-a file's sound, render it (`rtstyle render`), which paints every frame.
+A render's frames carry their timestamps, and the source's sound goes along. A live run
+shows the newest frame and drops the others, so its recording (or stream) is timed by the
+capture times (:class:`Recorder`), has a variable frame rate and no sound: a source's audio
+would not line up with the frames kept. To keep a file's sound, render it (`rtstyle render`,
+also with --stream), which paints every frame.
 """
 from __future__ import annotations
 
@@ -11,20 +13,26 @@ from pathlib import Path
 
 from rtstyle.errors import SourceError
 from rtstyle.frames import VideoFrame
-from rtstyle.outputs import LiveStatus
+from rtstyle.outputs import LiveStatus, Opened, OutputContext
 from rtstyle.sinks import VideoFileSink
-from rtstyle.sources import VideoFileSource
+from rtstyle.sources import STREAM_TIMEOUT, VideoFileSource, is_url
+from rtstyle.stream import open_stream
+
+TIME_BASE = Fraction(1, 1000)  # capture times in milliseconds
 
 
 class Recorder:
-    """Records the stylized stream; timestamps are the capture times (variable frame rate)."""
+    """Records the stylized stream to ``target``, a file or a stream URL (rtstyle.stream);
+    timestamps are the capture times (variable frame rate)."""
 
-    def __init__(self, path: str | Path, width: int, height: int, fps: float):
-        self.sink = VideoFileSink(path, width, height, Fraction(1, 1000), Fraction(fps).limit_denominator(1001))
+    def __init__(self, target: str | Path, width: int, height: int, fps: float, timeout: float = STREAM_TIMEOUT):
+        rate = Fraction(fps).limit_denominator(1001)
+        self.sink = (open_stream(str(target), width, height, TIME_BASE, rate, timeout=timeout) if is_url(target)
+                     else VideoFileSink(target, width, height, TIME_BASE, rate))
         self.start: float | None = None
         self.last_pts = -1
 
-    def show(self, frame: VideoFrame, status: LiveStatus) -> None:
+    def show(self, frame: VideoFrame, status: LiveStatus | None) -> None:
         if self.start is None:
             self.start = frame.captured_at
         pts = max(round((frame.captured_at - self.start) * 1000), self.last_pts + 1)
@@ -35,17 +43,29 @@ class Recorder:
         self.sink.close()
 
 
-def sound_note(source: str) -> str | None:
+def open_video(target: str | Path, ctx: OutputContext) -> Opened:
+    """The output for a file (a Path) or a stream URL (a str): a render's, which takes the
+    frames' own timestamps and the source's sound, or a live run's :class:`Recorder`."""
+    stream = isinstance(target, str)
+    timing = ctx.render
+    if timing is None:
+        note = sound_note(ctx.source, "stream" if stream else "recording") if ctx.source else None
+        return Recorder(target, ctx.width, ctx.height, ctx.fps, ctx.timeout), [note] if note else []
+    shape = (ctx.width, ctx.height, timing.time_base, timing.fps)
+    carry = dict(carry_from=ctx.source, start_time=timing.start_time, crf=timing.crf)
+    if stream:  # sent at the video's pace, as a player would play the file
+        return open_stream(target, *shape, realtime=True, timeout=ctx.timeout, **carry), []
+    return VideoFileSink(target, *shape, carry_timeout=ctx.timeout, **carry), []
+
+
+def sound_note(source: str, output: str = "recording") -> str | None:
     """What the user should know when recording a live run of a file that has sound."""
     try:
-        probe = VideoFileSource(source, reference=False)
+        with VideoFileSource(source, reference=False) as probe:
+            has_audio = probe.has_audio
     except SourceError:
         return None  # the live source itself reports it
-    try:
-        has_audio = probe.has_audio
-    finally:
-        probe.close()
     if not has_audio:
         return None
-    return (f"note: the recording has no sound (a live run drops frames, so {Path(source).name}'s audio "
+    return (f"note: the {output} has no sound (a live run drops frames, so {Path(source).name}'s audio "
             f"would not line up); `rtstyle render` keeps it")

@@ -281,14 +281,9 @@ def render_segment(src: str | Path, segment: Segment, folder: Path, stylizer: St
     started = time.time()
     out = part_path(folder, segment.index)
     partial = out.with_suffix(".partial.mp4")
-    source = SegmentSource(src, segment)
-    try:
-        sink = SegmentSink(partial, source, crf)
-    except BaseException:
-        source.close()
-        raise
-    painter, look = Painter.of(stylizer, smoother)
-    report = pipeline.render_video(source, sink, painter, look, on_frame=on_frame, stop=stop, workers=workers)
+    with SegmentSource(src, segment) as source, SegmentSink(partial, source, crf) as sink:
+        painter, look = Painter.of(stylizer, smoother)
+        report = pipeline.render_video(source, sink, painter, look, on_frame=on_frame, stop=stop, workers=workers)
     # The driver names the segment in front of these messages.
     if report.interrupted:
         partial.unlink(missing_ok=True)

@@ -1,15 +1,18 @@
-"""Frame sinks: video file with the source's audio (PyAV), still images (OpenCV).
+"""Frame sinks: video file or stream URL with the source's audio (PyAV), still images (OpenCV).
 
-The video file sink encodes H.264 yuv420p with the source's time base and timestamps,
+The video sink encodes H.264 yuv420p with the source's time base and timestamps,
 and carries all of the source's audio streams over (remuxed when the codec fits the
 container, transcoded to AAC otherwise) and its subtitles where the container takes
 them. They are written in step with video so the file interleaves properly and an
-interrupted render ends with matching audio.
+interrupted render ends with matching audio. A stream URL (rtstyle.stream picks its
+container and encoder settings) is written the same way and never goes through pathlib.
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
+import time
 from fractions import Fraction
 from pathlib import Path
 
@@ -20,10 +23,21 @@ import numpy as np
 from rtstyle import yuv
 from rtstyle.avcheck import playable_frames
 from rtstyle.errors import SinkError, SourceError
-from rtstyle.sources import STREAM_TIMEOUT, stream_timeout
+from rtstyle.frames import VideoFrame
+from rtstyle.outputs import ClosesCutShortOnError
+from rtstyle.sources import STREAM_TIMEOUT, is_url, stream_timeout
 
 # Audio codecs that MP4/MOV players accept as they are; anything else becomes AAC.
 MP4_AUDIO = {"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"}
+# What the streaming containers (FLV for RTMP, MPEG-TS) and their receivers take as it is.
+STREAM_AUDIO = {"aac", "mp3"}
+
+
+def _copyable_audio(container: str) -> set[str] | None:
+    """Audio codecs the container takes without transcoding; None: any (Matroska)."""
+    if "matroska" in container:
+        return None
+    return STREAM_AUDIO if container in ("flv", "mpegts") else MP4_AUDIO
 
 
 def check_output(path: str | Path, overwrite: bool, source: str | Path | None = None) -> Path:
@@ -75,12 +89,10 @@ class StreamCarrier:
     def __init__(self, source_path: str, index: int, output: av.container.OutputContainer, start_time: float,
                  timeout: float = STREAM_TIMEOUT):
         # A stream that stalls ends the carried stream (as a read error does) instead of hanging the render.
-        self.input = av.open(source_path, "r", timeout=stream_timeout(source_path, timeout))
-        try:
+        with contextlib.ExitStack() as opened:  # the input is closed again if the stream cannot be added
+            self.input = opened.enter_context(av.open(source_path, "r", timeout=stream_timeout(source_path, timeout)))
             self._add_to(output, self.input.streams[index])
-        except BaseException:
-            self.input.close()
-            raise
+            opened.pop_all()
         self.index, self.kind = index, self.in_stream.type  # kept: the stream dies with its closed input
         self.output = output
         self.offset = start_time
@@ -94,7 +106,8 @@ class StreamCarrier:
         self.in_stream = stream
         ctx = stream.codec_context
         codec = ctx.codec.canonical_name  # the format's name: its decoder may be called otherwise (mp3float)
-        self.remux = stream.type != "audio" or codec in MP4_AUDIO or "matroska" in output.format.name
+        copyable = _copyable_audio(output.format.name)
+        self.remux = stream.type != "audio" or copyable is None or codec in copyable
         if self.remux:
             self.out_stream = output.add_stream_from_template(stream)
             self.action = f"copied ({codec})"
@@ -163,25 +176,31 @@ class StreamCarrier:
         self.input.close()
 
 
-class VideoFileSink:
-    """Encode RGB frames to an H.264 file, with the audio and subtitles of ``carry_from``.
+class VideoFileSink(ClosesCutShortOnError):
+    """Encode RGB frames to an H.264 file or stream URL, with the audio and subtitles of ``carry_from``.
 
     Every audio stream is carried over, and every subtitle stream the container takes;
     ``dropped`` lists the source's streams that were not, with the reason. A failed write
-    (disk full, file size limit) raises :class:`SinkError` saying whether the file written
-    so far plays; a file that does not is removed.
+    (disk full, file size limit, a stream that broke) raises :class:`SinkError` saying
+    whether the file written so far plays; a file that does not is removed.
+
+    ``target`` is a path or a URL (``path`` is None for a URL); ``format`` names the
+    container when the target's name does not say it, ``options`` are the encoder's on top
+    of the quality settings, and ``realtime`` holds each frame back until its time has come
+    since the first one, so a stream plays as it is written. A context manager: leaving it
+    closes the sink (on an error, as an interrupted render: audio cut at the last frame).
     """
 
-    def __init__(self, path: str | Path, width: int, height: int, time_base: Fraction, fps: Fraction,
+    def __init__(self, target: str | Path, width: int, height: int, time_base: Fraction, fps: Fraction,
                  carry_from: str | None = None, start_time: float = 0.0, crf: int = 18, preset: str = "veryfast",
-                 carry_timeout: float = STREAM_TIMEOUT, video_template: av.video.stream.VideoStream | None = None):
-        self.path = Path(path)
+                 carry_timeout: float = STREAM_TIMEOUT, video_template: av.video.stream.VideoStream | None = None,
+                 format: str | None = None, options: dict[str, str] | None = None, realtime: bool = False,
+                 timeout: float = STREAM_TIMEOUT):
+        self.path: Path | None = None if is_url(target) else Path(target)
+        self.name = str(target)  # a URL as given: pathlib would fold rtmp://host into rtmp:/host
         # yuv420p needs even sides: pad by one edge pixel rather than drop picture.
         self.width, self.height = width + width % 2, height + height % 2
-        try:
-            self.container = av.open(str(self.path), "w")
-        except (av.error.FFmpegError, ValueError) as e:
-            raise SinkError(f"cannot create {self.path}: {e}") from None
+        self.container = _open_output(self.name, format, stream_timeout(self.name, timeout))
         # ``video_template``: video packets encoded elsewhere are copied in (:meth:`write_packet`),
         # as rtstyle.segments joins the segments of a distributed render.
         self.copying = video_template is not None
@@ -192,10 +211,10 @@ class VideoFileSink:
         if self.copying:
             self.stream = self.container.add_stream_from_template(video_template)
         else:
-            options = {"crf": str(crf), "preset": preset}
+            encoder = {"crf": str(crf), "preset": preset, **(options or {})}
             if self.avi:
-                options["bf"] = "0"
-            self.stream = self.container.add_stream("libx264", rate=fps, options=options)
+                encoder["bf"] = "0"
+            self.stream = self.container.add_stream("libx264", rate=fps, options=encoder)
             self.stream.width, self.stream.height = self.width, self.height
             self.stream.pix_fmt = "yuv420p"
             self.stream.codec_context.time_base = self.out_time_base
@@ -205,16 +224,31 @@ class VideoFileSink:
         self.frames_written = 0
         self.last_time = 0.0
         self.frame_duration = float(1 / fps)
+        self.realtime = realtime
+        self.clock_origin: float | None = None  # wall clock of the first frame's time (realtime)
         self.closed = False
         self.carriers: list[StreamCarrier] = []
         self.dropped: list[str] = []
         if carry_from:
-            try:
+            with contextlib.ExitStack() as opened:  # everything opened so far is closed again on a failure
+                opened.callback(self.container.close)
+                opened.callback(self._close_carriers)
                 self._carry(carry_from, start_time, carry_timeout)
-            except BaseException:
-                self._close_carriers()
+                opened.pop_all()
+        if self.path is None:
+            self._connect()
+
+    def _connect(self) -> None:
+        """Open a stream URL now (FFmpeg would at the first frame): a receiver that is not
+        there fails before any work, and before the files beside it get their first frame."""
+        try:
+            self.container.start_encoding()
+        except (OSError, av.error.FFmpegError) as e:
+            self.closed = True
+            self._close_carriers()
+            with contextlib.suppress(OSError, av.error.FFmpegError):
                 self.container.close()
-                raise
+            raise _cannot_open(self.name, e) from None
 
     def _carry(self, source: str, start_time: float, timeout: float) -> None:
         with av.open(source, "r", timeout=stream_timeout(source, timeout)) as probe:
@@ -224,6 +258,9 @@ class VideoFileSink:
             if kind not in ("audio", "subtitle"):
                 if index != rendered:
                     self.dropped.append(f"{kind} stream {index} ({codec}) not carried over")
+                continue
+            if kind == "subtitle" and self.path is None:
+                self.dropped.append(f"subtitle stream {index} ({codec}) not sent to the stream")
                 continue
             try:
                 self.carriers.append(StreamCarrier(source, index, self.container, start_time, timeout))
@@ -248,6 +285,8 @@ class VideoFileSink:
         out_pts = max(self.last_pts + 1, round(pts * self.time_base / self.out_time_base)) if self.avi else pts
         frame.pts, frame.time_base, self.last_pts = out_pts, self.out_time_base, out_pts
         t = float(pts * self.time_base)
+        if self.realtime:
+            self._wait_for(t)
         try:
             for carrier in self.carriers:
                 carrier.advance_to(t + self.frame_duration)
@@ -256,6 +295,16 @@ class VideoFileSink:
             raise self._fail(e) from None
         self.frames_written += 1
         self.last_time = t
+
+    def show(self, frame: VideoFrame, status: object = None) -> None:
+        """The output protocol (rtstyle.outputs): a render's frame, at its own timestamp."""
+        self.write(frame.image, frame.pts)
+
+    def _wait_for(self, t: float) -> None:
+        """Hold a frame back until ``t`` seconds have passed since the first frame (``realtime``)."""
+        if self.clock_origin is None:
+            self.clock_origin = time.monotonic() - t
+        time.sleep(max(0.0, self.clock_origin + t - time.monotonic()))
 
     def write_packet(self, packet: av.Packet) -> None:
         """Copy one encoded video packet (of a stream like the template's), in decoding order."""
@@ -274,6 +323,7 @@ class VideoFileSink:
         """Flush the encoder and finish the file; safe to call after an interruption or a failure.
 
         ``complete=False`` (interrupted render) cuts audio and subtitles at the last video frame.
+        A file that got no frame is removed: it would not play.
         """
         if self.closed:
             return
@@ -290,10 +340,12 @@ class VideoFileSink:
             self.closed = True
             self._close_carriers()
             self.container.close()
+        if not self.frames_written:
+            self.discard()
 
     def discard(self) -> None:
-        """Remove the output unless it plays (closing was cut short)."""
-        if self.path.exists() and not playable_frames(self.path):
+        """Remove the output file unless it plays (closing was cut short); nothing to do for a stream."""
+        if self.path is not None and self.path.exists() and not playable_frames(self.path):
             self.path.unlink()
 
     def _close_carriers(self) -> None:
@@ -301,7 +353,7 @@ class VideoFileSink:
             carrier.close()
 
     def _fail(self, error: Exception) -> SinkError:
-        """The file could not be written on: finish what can be finished, keep the file
+        """The output could not be written on: finish what can be finished, keep the file
         if it plays, and say which it was."""
         self.closed = True
         try:
@@ -310,6 +362,10 @@ class VideoFileSink:
             pass  # the index cannot be written either
         self._close_carriers()
         reason = getattr(error, "strerror", None) or str(error)
+        if isinstance(error, av.error.ExitError):  # the timeout's interrupt
+            reason = "the receiver took nothing for a while (stalled)"
+        if self.path is None:
+            return SinkError(f"the stream to {self.name} broke after {self.frames_written} frames: {reason}")
         if getattr(error, "errno", None) in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
             reason += " (disk full or file size limit)"
         frames = playable_frames(self.path)
@@ -321,3 +377,38 @@ class VideoFileSink:
         else:
             kept = "nothing was written"
         return SinkError(f"cannot write {self.path}: {reason}; {kept}")
+
+
+# URL schemes whose sockets take FFmpeg's ``timeout`` option (microseconds) from the query string.
+SOCKET_TIMEOUT_SCHEMES = ("tcp", "srt")
+
+
+def _with_socket_timeout(url: str, timeout: float | None) -> str:
+    """The URL with FFmpeg's socket ``timeout`` for connecting and each write, unless it has one.
+
+    PyAV's ``timeout`` does not reach an output's socket (FFmpeg opens it without the
+    interrupt callback): without this, a receiver that stops reading blocks the run for ever.
+    """
+    scheme = url.split("://", 1)[0].lower()
+    if timeout is None or scheme not in SOCKET_TIMEOUT_SCHEMES or "timeout=" in url:
+        return url
+    return f"{url}{'&' if '?' in url else '?'}timeout={round(timeout * 1e6)}"
+
+
+def _open_output(target: str, format: str | None, timeout: float | None) -> av.container.OutputContainer:
+    """Open a file or URL for writing; a failure is a SinkError that names what could not be opened."""
+    try:
+        return av.open(_with_socket_timeout(target, timeout), "w", format=format, timeout=timeout)
+    except (av.error.FFmpegError, ValueError) as e:
+        raise _cannot_open(target, e) from None
+
+
+def _cannot_open(target: str, error: Exception) -> SinkError:
+    """Why a file or URL could not be opened for writing, in one line."""
+    if not is_url(target):
+        return SinkError(f"cannot create {target}: {getattr(error, 'strerror', None) or error}")
+    if isinstance(error, av.error.ProtocolNotFoundError):
+        scheme = target.split("://", 1)[0]
+        return SinkError(f"cannot open the stream {target}: this build of FFmpeg (the one PyAV ships) has no "
+                         f"{scheme}:// protocol")
+    return SinkError(f"cannot open the stream {target}: {getattr(error, 'strerror', None) or error}")

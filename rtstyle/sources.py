@@ -6,6 +6,7 @@ and counted, so the caller can report them instead of crashing.
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import sys
@@ -15,9 +16,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import TypeVar
 
 import av
-import av.logging
 import cv2
 import numpy as np
 
@@ -27,23 +28,6 @@ from rtstyle.frames import VideoFrame
 
 log = logging.getLogger(__name__)
 LINUX = sys.platform.startswith("linux")
-
-
-class _DecoderErrors(logging.Handler):
-    """Counts FFmpeg's error messages: decoders conceal damage and only say so in the log."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.ERROR)
-        self.count = 0
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.count += 1
-
-
-_decoder_errors = _DecoderErrors()
-_libav_log = logging.getLogger("libav")
-_libav_log.addHandler(_decoder_errors)
-_libav_log.propagate = False  # counted and summarised, not printed line by line
 
 
 def read_image(path: str | Path) -> np.ndarray:
@@ -74,12 +58,25 @@ def stream_timeout(path: str | Path, seconds: float = STREAM_TIMEOUT) -> float |
     return seconds if is_url(path) else None
 
 
+class Closing:
+    """``with Source(...) as src:`` closes the source however the block ends."""
+
+    def __enter__(self: _S) -> _S:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()  # type: ignore[attr-defined]
+
+
+_S = TypeVar("_S", bound=Closing)
+
+
 # Display rotations (counter-clockwise degrees, as phones store them) -> what makes the picture upright.
 _UPRIGHT = {90: cv2.ROTATE_90_COUNTERCLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_CLOCKWISE}
 _HDR_TRANSFERS = {16: "PQ", 18: "HLG"}  # AVColorTransferCharacteristic values
 
 
-class VideoFileSource:
+class VideoFileSource(Closing):
     """Decode the first video stream of a file (or URL) into upright RGB frames with their timestamps.
 
     The first frame is decoded when the source opens: its size and rotation are the
@@ -113,11 +110,10 @@ class VideoFileSource:
             raise SourceError(f"cannot open {name} as a video: {e.strerror or e}") from None
         except UnicodeDecodeError:  # FFmpeg's message quotes a damaged header, which is not text
             raise SourceError(f"cannot open {name} as a video: its header is damaged") from None
-        try:
+        with contextlib.ExitStack() as opened:  # the container is closed again if its video cannot be read
+            opened.callback(self.container.close)
             self._open_video(name, thread_type, reference)
-        except BaseException:
-            self.container.close()
-            raise
+            opened.pop_all()
 
     def _open_video(self, name: str, thread_type: str, reference: bool) -> None:
         if not self.container.streams.video:
@@ -132,11 +128,12 @@ class VideoFileSource:
         # Common origin for all streams so audio stays aligned when video does not start at 0.
         self.start_time = (self.container.start_time or 0) / av.time_base
         self.skipped_packets = 0  # packets the decoder rejected
-        self.damaged_packets = 0  # packets the decoder reported errors in (concealed or dropped)
+        # Frames the decoder marked as damaged (errors concealed): its own flag on each frame, so the
+        # count is this source's alone, with no global log handler that every open decoder shares.
+        self.damaged_packets = 0
         self.resized_frames = 0   # frames whose size differed from the first one's
         self.packets_read = 0     # video packets with data given to the decoder
         self.frames_decoded = 0   # frames it gave back
-        av.logging.set_level(av.logging.ERROR)
         self.header_frames = self.stream.frames  # what the container declares (0: unknown)
         self.frame_count_hint = self.header_frames or int(float(self.container.duration or 0) / av.time_base * self.fps)
         self.reference = self._reference() if reference else None
@@ -196,16 +193,14 @@ class VideoFileSource:
                 if packet.stream.index != self.stream.index:
                     continue
                 self.packets_read += packet.size > 0
-                errors_before = _decoder_errors.count
                 try:
                     decoded = packet.decode()
                 except av.error.FFmpegError as e:
                     self.skipped_packets += 1
                     log.debug("skipped packet at %s: %s", packet.pts, e)
                     continue
-                finally:
-                    self.damaged_packets += _decoder_errors.count > errors_before
                 for frame in decoded:
+                    self.damaged_packets += frame.is_corrupt
                     count += 1
                     self.frames_decoded = count
                     yield frame
@@ -274,7 +269,12 @@ class VideoFileSource:
                else "those frames moved one frame after the previous one")
         return f"video timestamps go backwards {self.backward_timestamps} times in the input: {how}"
 
+    closed = False
+
     def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
         self._decoded.close()
         # Let the decoder's frame threads go idle (PyAV waits without the GIL) before it is freed:
         # freeing a busy one deadlocks when a worker logs through PyAV's callback, which needs the GIL.
@@ -302,7 +302,7 @@ def resize_to(rgb: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
     return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
 
 
-class PacedSource:
+class PacedSource(Closing):
     """A video file or stream played at its native pace, like a camera would deliver it.
 
     Frames are released when their timestamp comes due on the wall clock (``fps``
@@ -313,10 +313,9 @@ class PacedSource:
     def __init__(self, path: str | Path, loop: bool = False, size: tuple[int, int] | None = None,
                  fps: float | None = None, timeout: float = STREAM_TIMEOUT):
         self.path, self.loop, self.size, self.timeout = str(path), loop, size, timeout
-        probe = VideoFileSource(self.path, timeout, reference=False)  # fails early with a clear SourceError
-        self.native_fps = float(probe.fps)
-        self.width, self.height = size or (probe.width, probe.height)
-        probe.close()
+        with VideoFileSource(self.path, timeout, reference=False) as probe:  # fails early with a clear SourceError
+            self.native_fps = float(probe.fps)
+            self.width, self.height = size or (probe.width, probe.height)
         self.fps = fps or self.native_fps
         self.speed = self.fps / self.native_fps
         self.passes = 0
@@ -337,10 +336,9 @@ class PacedSource:
             # Slice threads, not frame threads: frame threading holds back several frames
             # (latency), and its workers can deadlock with PyAV's log callback when a live
             # run closes the file mid-stream.
-            source = VideoFileSource(self.path, self.timeout, thread_type="SLICE", reference=False)
-            decoded = source.frames()
             last = None
-            try:
+            with VideoFileSource(self.path, self.timeout, thread_type="SLICE", reference=False) as source, \
+                    contextlib.closing(source.frames()) as decoded:
                 for frame in decoded:
                     t = offset + frame.time / self.speed
                     if start is None:
@@ -351,9 +349,6 @@ class PacedSource:
                     yield VideoFrame(resize_to(frame.image, self.size), index, pts=None, time=t,
                                      captured_at=time.monotonic())
                     index += 1
-            finally:
-                decoded.close()
-                source.close()
             self.passes += 1
             if not self.loop or last is None:
                 return
@@ -387,7 +382,7 @@ class Reconnect:
             delay = min(2 * delay, self.longest)
 
 
-class CameraSource:
+class CameraSource(Closing):
     """A webcam through OpenCV, by index or device path, at a requested size and rate.
 
     Cameras grant what they can: ``granted`` says what was really delivered. The

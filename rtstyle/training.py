@@ -63,17 +63,14 @@ def load_content(paths: Sequence[str | Path], frames_per_video: int = FRAMES_PER
 
 def video_frames(path: Path, n: int) -> list[np.ndarray]:
     """About ``n`` frames spread over a video, holding at most ``2 n`` in memory however long it is."""
-    source = VideoFileSource(path, reference=False)
     kept: list[np.ndarray] = []
     step = 1
-    try:
+    with VideoFileSource(path, reference=False) as source:
         for i, frame in enumerate(source.frames()):
             if i % step == 0:
                 kept.append(frame.image)
                 if len(kept) == 2 * n:  # the video is longer than guessed: keep every other, sample half as often
                     kept, step = kept[::2], step * 2
-    finally:
-        source.close()
     return kept[::max(1, len(kept) // n)][:n]
 
 

@@ -179,9 +179,9 @@ def test_outputs_open_from_the_table_and_a_failure_closes_the_open_ones(tmp_path
     output fails to open, those already open are closed (the preview's port is free again)."""
     from rtstyle import outputs
 
-    assert set(outputs.OUTPUTS) == {"window", "serve", "vcam", "record"}
+    assert set(outputs.OUTPUTS) == {"window", "serve", "vcam", "record", "stream"}
     opened = []
-    serve = outputs.OUTPUTS["serve"]
+    serve = outputs.OUTPUTS["serve"].open
 
     def keep(value: object, ctx: outputs.OutputContext) -> outputs.Opened:
         output, lines = serve(value, ctx)
@@ -191,8 +191,8 @@ def test_outputs_open_from_the_table_and_a_failure_closes_the_open_ones(tmp_path
     def fail(value: object, ctx: outputs.OutputContext) -> outputs.Opened:
         raise SinkError("the recording cannot start")  # a later output that fails to open
 
-    monkeypatch.setitem(outputs.OUTPUTS, "serve", keep)
-    monkeypatch.setitem(outputs.OUTPUTS, "record", fail)
+    monkeypatch.setitem(outputs.OUTPUTS, "serve", outputs.Row(keep))
+    monkeypatch.setitem(outputs.OUTPUTS, "record", outputs.Row(fail))
     said: list[str] = []
     ctx = outputs.OutputContext(64, 48, 10.0, LiveControls(["a"]))
     with pytest.raises(SinkError, match="cannot start"):
