@@ -13,6 +13,7 @@ import contextlib
 import errno
 import os
 import time
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from rtstyle.avcheck import playable_frames
 from rtstyle.errors import SinkError, SourceError
 from rtstyle.frames import VideoFrame
 from rtstyle.outputs import ClosesCutShortOnError
-from rtstyle.sources import STREAM_TIMEOUT, is_url, stream_timeout
+from rtstyle.sources import STREAM_TIMEOUT, is_url, stream_timeout, url_scheme
 
 # Audio codecs that MP4/MOV players accept as they are; anything else becomes AAC.
 MP4_AUDIO = {"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"}
@@ -287,13 +288,7 @@ class VideoFileSink(ClosesCutShortOnError):
         t = float(pts * self.time_base)
         if self.realtime:
             self._wait_for(t)
-        try:
-            for carrier in self.carriers:
-                carrier.advance_to(t + self.frame_duration)
-            self.container.mux(self.stream.encode(frame))
-        except (OSError, av.error.FFmpegError) as e:
-            raise self._fail(e) from None
-        self.frames_written += 1
+        self._mux(t, lambda: self.stream.encode(frame))
         self.last_time = t
 
     def show(self, frame: VideoFrame, status: object = None) -> None:
@@ -309,15 +304,20 @@ class VideoFileSink(ClosesCutShortOnError):
     def write_packet(self, packet: av.Packet) -> None:
         """Copy one encoded video packet (of a stream like the template's), in decoding order."""
         t = float(packet.pts * packet.time_base)
+        packet.stream = self.stream
+        self._mux(t, lambda: packet)
+        self.last_time = max(self.last_time, t)
+
+    def _mux(self, t: float, packets: Callable[[], av.Packet | list[av.Packet]]) -> None:
+        """Mux the carried streams up to the end of the frame at ``t`` seconds, then the frame's
+        ``packets()`` (encoding can fail as writing can: both end the output the same way)."""
         try:
             for carrier in self.carriers:
                 carrier.advance_to(t + self.frame_duration)
-            packet.stream = self.stream
-            self.container.mux(packet)
+            self.container.mux(packets())
         except (OSError, av.error.FFmpegError) as e:
             raise self._fail(e) from None
         self.frames_written += 1
-        self.last_time = max(self.last_time, t)
 
     def close(self, complete: bool = True) -> None:
         """Flush the encoder and finish the file; safe to call after an interruption or a failure.
@@ -389,8 +389,7 @@ def _with_socket_timeout(url: str, timeout: float | None) -> str:
     PyAV's ``timeout`` does not reach an output's socket (FFmpeg opens it without the
     interrupt callback): without this, a receiver that stops reading blocks the run for ever.
     """
-    scheme = url.split("://", 1)[0].lower()
-    if timeout is None or scheme not in SOCKET_TIMEOUT_SCHEMES or "timeout=" in url:
+    if timeout is None or url_scheme(url) not in SOCKET_TIMEOUT_SCHEMES or "timeout=" in url:
         return url
     return f"{url}{'&' if '?' in url else '?'}timeout={round(timeout * 1e6)}"
 
@@ -408,7 +407,6 @@ def _cannot_open(target: str, error: Exception) -> SinkError:
     if not is_url(target):
         return SinkError(f"cannot create {target}: {getattr(error, 'strerror', None) or error}")
     if isinstance(error, av.error.ProtocolNotFoundError):
-        scheme = target.split("://", 1)[0]
         return SinkError(f"cannot open the stream {target}: this build of FFmpeg (the one PyAV ships) has no "
-                         f"{scheme}:// protocol")
+                         f"{url_scheme(target)}:// protocol")
     return SinkError(f"cannot open the stream {target}: {getattr(error, 'strerror', None) or error}")

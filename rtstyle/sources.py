@@ -52,6 +52,11 @@ def is_url(path: str | Path) -> bool:
     return "://" in str(path)
 
 
+def url_scheme(url: str) -> str:
+    """``rtmp`` of ``RTMP://host/app``: the part before ``://``, lower case as FFmpeg compares it."""
+    return url.split("://", 1)[0].lower()
+
+
 def stream_timeout(path: str | Path, seconds: float = STREAM_TIMEOUT) -> float | None:
     """The ``timeout`` for ``av.open``: ``seconds`` for a URL (to open, and again for each
     read), None for a file, which cannot stall and must not pay for the check."""

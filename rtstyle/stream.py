@@ -13,7 +13,7 @@ from fractions import Fraction
 
 from rtstyle.errors import SinkError
 from rtstyle.sinks import VideoFileSink
-from rtstyle.sources import STREAM_TIMEOUT, is_url
+from rtstyle.sources import STREAM_TIMEOUT, is_url, url_scheme
 
 CONTAINERS = {"rtmp": "flv", "rtmps": "flv", "srt": "mpegts", "udp": "mpegts", "tcp": "mpegts"}
 KEYFRAME_SECONDS = 2.0
@@ -23,7 +23,7 @@ def container_for(url: str) -> str | None:
     """The container for a stream URL; None: FFmpeg picks it from the name (``file:///path/out.ts``)."""
     if not is_url(url):
         raise SinkError(f"not a stream URL: {url} (give rtmp://, srt://, udp:// or tcp://)")
-    return CONTAINERS.get(url.split("://", 1)[0].lower())
+    return CONTAINERS.get(url_scheme(url))
 
 
 def encoder_options(fps: float) -> dict[str, str]:
