@@ -100,6 +100,20 @@ def test_face_detector_on_a_real_face_and_a_faceless_photo(detector, data: Path)
     assert len(detector(np.full((128, 128, 3), 128, np.uint8))) == 0
 
 
+def test_content_kept_scores_a_painter_as_the_report_does(detector):
+    """tools.faces_kept.ContentKept: the input itself keeps every face and all its edges; a painter
+    that paints everything over (a flat blur) keeps none."""
+    from tools.faces_kept import ContentKept
+
+    score = ContentKept()
+    assert score.total >= 10
+    kept, edges = score(lambda x: x)
+    assert kept == score.total and edges == pytest.approx(1.0)
+    kept, edges = score(lambda x: cv2.resize(cv2.resize(x, (8, 8)), x.shape[1::-1]))
+    assert kept == 0 and edges < 0.5
+    assert "FAIL" in score.describe(kept, edges) and "pass" in score.describe(score.total, 1.0)
+
+
 def test_faces_kept(detector, data: Path):
     from tools.faces import faces_kept
 

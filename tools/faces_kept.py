@@ -1,21 +1,50 @@
-"""Faces kept by any installed style, counted as the quality report counts them.
+"""Faces kept and edge structure of any installed style, measured as the quality report does.
 
 The report scores the zoo; a style made with ``rtstyle train`` is checked against the same
 target (at least 80 % of the faces MTCNN finds in the report's photos and every 5th frame of
-its clip are found again, in place, in the output):
+its clip are found again, in place, in the output), and benchmarks.teacher_knobs scores knob
+settings with it:
 
     python -m tools.faces_kept STYLE [STYLE ...]
 """
 from __future__ import annotations
 
 import argparse
+from typing import Callable
+
+import numpy as np
 
 from rtstyle.sources import read_image
 from rtstyle.stylizer import Stylizer
 
 from .faces import FaceDetector, faces_kept
+from .image_scores import edge_correlation
 from .losses import fit
 from .quality_report import FACE_EVERY, HERE, MIN_FACES_KEPT, PHOTO_SUFFIXES, REFERENCE, read_clip
+
+
+class ContentKept:
+    """The report's photos and clip frames with their faces, found once; scores any painter."""
+
+    def __init__(self) -> None:
+        self.detector = FaceDetector()
+        paths = sorted(p for p in (HERE / "photos").iterdir() if p.suffix.lower() in PHOTO_SUFFIXES)
+        self.photos = [fit(read_image(p), REFERENCE.size) for p in paths]
+        self.images = self.photos + read_clip(HERE / "clip_megamind.mp4")[::FACE_EVERY]
+        self.faces = [self.detector(x) for x in self.images]
+        self.total = sum(len(f) for f in self.faces)
+
+    def __call__(self, paint: Callable[[np.ndarray], np.ndarray]) -> tuple[int, float]:
+        """(faces kept, mean edge structure over the photos), as the report counts them."""
+        outputs = [paint(x) for x in self.images]
+        kept = sum(faces_kept(f, self.detector(y)) for f, y in zip(self.faces, outputs))
+        edges = float(np.mean([edge_correlation(x, y) for x, y in zip(self.photos, outputs)]))
+        return kept, edges
+
+    def describe(self, kept: int, edges: float) -> str:
+        verdict = "pass" if kept / self.total >= MIN_FACES_KEPT else "FAIL"
+        return (f"faces kept {kept}/{self.total} = {kept / self.total:.3f} (target {MIN_FACES_KEPT}) {verdict}; "
+                f"edge structure {edges:.3f}")
 
 
 def main() -> None:
@@ -23,16 +52,9 @@ def main() -> None:
     ap.add_argument("styles", nargs="+", help="model names or .onnx paths")
     ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args()
-    detector = FaceDetector()
-    photos = sorted(p for p in (HERE / "photos").iterdir() if p.suffix.lower() in PHOTO_SUFFIXES)
-    images = [fit(read_image(p), REFERENCE.size) for p in photos] + read_clip(HERE / "clip_megamind.mp4")[::FACE_EVERY]
-    faces = [detector(x) for x in images]
+    score = ContentKept()
     for style in a.styles:
-        stylizer = Stylizer(style, providers="cpu", threads=a.threads)
-        kept = sum(faces_kept(f, detector(stylizer(x))) for f, x in zip(faces, images))
-        total = sum(len(f) for f in faces)
-        verdict = "pass" if kept / total >= MIN_FACES_KEPT else "FAIL"
-        print(f"{style}: faces kept {kept}/{total} = {kept / total:.3f} (target {MIN_FACES_KEPT}) {verdict}")
+        print(f"{style}: {score.describe(*score(Stylizer(style, providers='cpu', threads=a.threads)))}")
 
 
 if __name__ == "__main__":
