@@ -14,13 +14,11 @@ from typing import Callable
 
 import numpy as np
 
-from rtstyle.sources import read_image
 from rtstyle.stylizer import Stylizer
 
 from .faces import FaceDetector, faces_kept
 from .image_scores import edge_correlation
-from .losses import fit
-from .quality_report import FACE_EVERY, HERE, MIN_FACES_KEPT, PHOTO_SUFFIXES, REFERENCE, read_clip
+from .quality_report import FACE_EVERY, HERE, MIN_FACES_KEPT, REFERENCE, pictures_in, read_inputs
 
 
 class ContentKept:
@@ -28,10 +26,9 @@ class ContentKept:
 
     def __init__(self) -> None:
         self.detector = FaceDetector()
-        paths = sorted(p for p in (HERE / "photos").iterdir() if p.suffix.lower() in PHOTO_SUFFIXES)
-        self.photos = [fit(read_image(p), REFERENCE.size) for p in paths]
-        self.images = self.photos + read_clip(HERE / "clip_megamind.mp4")[::FACE_EVERY]
-        self.faces = [self.detector(x) for x in self.images]
+        inputs = read_inputs(pictures_in(HERE / "photos"), HERE / "clip_megamind.mp4", REFERENCE.size, self.detector)
+        self.photos, self.faces = inputs.images, inputs.faces
+        self.images = self.photos + inputs.clip[::FACE_EVERY]
         self.total = sum(len(f) for f in self.faces)
 
     def __call__(self, paint: Callable[[np.ndarray], np.ndarray]) -> tuple[int, float]:

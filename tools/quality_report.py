@@ -183,12 +183,24 @@ def read_clip(path: Path) -> list[np.ndarray]:
         source.close()
 
 
+def pictures_in(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in PHOTO_SUFFIXES)
+
+
 @dataclass
 class Inputs:
     photos: list[Path]
     images: list[np.ndarray]       # the photos at the report size
     clip: list[np.ndarray]
     faces: list[np.ndarray]        # faces found in each photo, then in every FACE_EVERY-th clip frame
+
+
+def read_inputs(photos: list[Path], clip_path: Path, size: int, detector: FaceDetector) -> Inputs:
+    """The photos at ``size`` (long side) and the clip, with the faces the detector finds in them:
+    what the report scores, and what tools.faces_kept scores the same way."""
+    images = [fit(read_image(p), size) for p in photos]
+    clip = read_clip(clip_path)
+    return Inputs(photos, images, clip, [detector(x) for x in images + clip[::FACE_EVERY]])
 
 
 def measure_style(style: Path, group: list[Painter], inputs: Inputs, detector: FaceDetector, loss: PerceptualLoss,
@@ -388,8 +400,8 @@ def main() -> None:
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     reference = Settings(**{**REFERENCE.to_dict(), "size": a.size, "style_size": a.size, "steps": a.steps})
-    styles = sorted(p for p in a.styles.iterdir() if p.suffix.lower() in PHOTO_SUFFIXES)
-    photos = sorted(p for p in a.photos.iterdir() if p.suffix.lower() in PHOTO_SUFFIXES)
+    styles = pictures_in(a.styles)
+    photos = pictures_in(a.photos)
     vgg = VGG16Features(tuple(dict.fromkeys((*STYLE_LAYERS, reference.content_layer))), a.vgg)
     if a.gatys == "only":
         for p in photos:  # photo by photo: an early stop leaves whole photos for every painting
@@ -401,9 +413,8 @@ def main() -> None:
         detector = FaceDetector()
     except DetectorMissing as e:
         raise SystemExit(f"quality_report: {e}") from None
-    images = [fit(read_image(p), a.size) for p in photos]
-    clip = read_clip(a.clip)
-    inputs = Inputs(photos, images, clip, [detector(x) for x in images + clip[::FACE_EVERY]])
+    inputs = read_inputs(photos, a.clip, a.size, detector)
+    images, clip = inputs.images, inputs.clip
     rows, floor, gatys_missing, sheets = [], [], [], {}
     for style in styles:
         mine = [p for p in group if p.style == style.stem]
