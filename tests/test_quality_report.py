@@ -245,9 +245,13 @@ def test_report_end_to_end(inputs: dict[str, Path]):
 
 def test_report_fills_the_gatys_cache_and_reads_it_back(inputs: dict[str, Path]):
     out = inputs["root"] / "docs_gatys"
-    r = run_report(inputs, out, "--gatys", "only")
-    assert r.returncode == 0, r.stderr
-    assert r.stdout.count("optimized ") == 2 and not out.exists()  # the cache only
+    filled = []
+    for share in ("1/2", "2/2"):  # two processes would each fill their share
+        r = run_report(inputs, out, "--gatys", "only", "--share", share)
+        assert r.returncode == 0, r.stderr
+        filled.append([line.split(" in ")[0] for line in r.stdout.splitlines() if line.startswith("optimized ")])
+    assert [len(f) for f in filled] == [1, 1] and filled[0] != filled[1], filled  # a pair each
+    assert not out.exists()  # the cache only
     r = run_report(inputs, out)
     assert r.returncode == 0, r.stderr
     assert "optimized" not in r.stdout  # found under the same keys

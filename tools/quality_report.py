@@ -27,7 +27,8 @@ photos at ``--size`` long side. Per painter:
 Classic-method results are cached as PNGs (key: photo and painting bytes, every setting),
 so a rerun only optimizes what is new; ``--gatys cached`` uses only what the cache holds and
 says which pairs it lacks, ``--gatys only`` fills the cache and stops (start it early: it
-needs neither the models nor the rest of the report). Painters that are the same file (the old zoo before it is
+needs neither the models nor the rest of the report; ``--share K/N`` splits the fill between
+processes). Painters that are the same file (the old zoo before it is
 replaced) are measured once. Writes quality.md, quality.json, contact_sheet.jpg (the
 ``--overview`` photo in every style) and contact_STEM.jpg (every photo in one style).
 
@@ -379,6 +380,23 @@ def markdown(rows: list[dict], checks: list[dict], meta: dict, missing: list[str
     return "\n".join(lines)
 
 
+def gatys_pairs(photos: list[Path], styles: list[Path], share: tuple[int, int] = (0, 1)) -> list[tuple[Path, Path]]:
+    """The (photo, painting) pairs of one share, photo by photo: an early stop leaves whole photos."""
+    k, n = share
+    return [(p, style) for p in photos for style in styles][k::n]
+
+
+def share_of(text: str) -> tuple[int, int]:
+    """``K/N`` (1 <= K <= N) -> (K - 1, N): which share of the classic-method pairs this process fills."""
+    try:
+        k, n = (int(v) for v in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not K/N, e.g. 1/2") from None
+    if not 1 <= k <= n:
+        raise argparse.ArgumentTypeError(f"{text!r}: K must be between 1 and N")
+    return k - 1, n
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--styles", type=Path, required=True, help="folder of the paintings (file stem = style name)")
@@ -390,6 +408,9 @@ def main() -> None:
     ap.add_argument("--gatys", choices=("run", "cached", "only"), default="run",
                     help="compute missing classic-method results (slow), use only the cached ones, or only fill "
                          "the cache and stop (it depends on photos and paintings only: start it early, e.g. under nice)")
+    ap.add_argument("--share", type=share_of, default=(0, 1), metavar="K/N",
+                    help="with --gatys only: fill only the K-th of N shares of the pairs (1/2 and 2/2 in two "
+                         "processes of one thread each use two cores better than one process of two threads)")
     ap.add_argument("--size", type=int, default=REFERENCE.size, help="long side the photos are scored at")
     ap.add_argument("--steps", type=int, default=REFERENCE.steps, help="classic-method steps per photo and painting")
     ap.add_argument("--threads", type=int, default=2)
@@ -404,9 +425,8 @@ def main() -> None:
     photos = pictures_in(a.photos)
     vgg = VGG16Features(tuple(dict.fromkeys((*STYLE_LAYERS, reference.content_layer))), a.vgg)
     if a.gatys == "only":
-        for p in photos:  # photo by photo: an early stop leaves whole photos for every painting
-            for style in styles:
-                optimized(p, style, reference, a.cache, vgg, True)
+        for p, style in gatys_pairs(photos, styles, a.share):
+            optimized(p, style, reference, a.cache, vgg, True)
         return
     group, missing = painters(styles, a.old_models, a.threads)
     try:
