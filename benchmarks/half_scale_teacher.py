@@ -12,21 +12,20 @@ right to reach the issue's 20 dB.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import tempfile
 from pathlib import Path
 
-import cv2
 import numpy as np
+import onnx
 
 from rtstyle.sources import read_image
 from rtstyle.style_images import StylePredictor
 from rtstyle.stylizer import Stylizer
 from rtstyle.teacher import PREDICTOR, Knobs, photo_vector, read_painting, style_vector
 from rtstyle.training import default_content
-from tools.bake import bake, card, write
+from tools.bake import bake
 from tools.image_scores import psnr
+from tools.losses import fit
 from tools.zoo import BY_NAME, ZOO
 
 
@@ -40,12 +39,7 @@ def main() -> None:
     a = ap.parse_args()
     predictor = StylePredictor(PREDICTOR, providers="cpu", cache=False)
     photo = photo_vector(predictor, default_content())
-    photos = []
-    for p in a.photos:
-        x = read_image(p)
-        f = a.size / max(x.shape[:2])
-        photos.append(cv2.resize(x, (int(x.shape[1] * f) // 16 * 16, int(x.shape[0] * f) // 16 * 16),
-                                 interpolation=cv2.INTER_AREA))
+    photos = [fit(read_image(p), a.size) for p in a.photos]  # as the quality report sizes them
     print(f"{len(photos)} photos at {a.size} px long side; PSNR (dB) against the quality tier at full size")
     with tempfile.TemporaryDirectory() as tmp:
         for s in [BY_NAME[n] for n in a.only] if a.only else ZOO:
@@ -54,10 +48,8 @@ def main() -> None:
             painting = read_painting(a.styles / s.picture)
             for size in (s.knobs.style_size, s.knobs.style_size // 2):
                 knobs = Knobs(style_size=size, style_weight=s.knobs.style_weight)
-                model = bake(style_vector(predictor, painting, knobs, photo))
                 path = Path(tmp) / f"{s.name}_{size}.onnx"
-                with contextlib.redirect_stdout(io.StringIO()):  # not its "wrote" line
-                    write(model, card(s.name, s.title, s.picture, s.credit, s.status, knobs, "", model), path)
+                onnx.save(bake(style_vector(predictor, painting, knobs, photo)), str(path))
                 half = Stylizer(path, providers="cpu", threads=a.threads, scale=0.5)
                 scores = [psnr(half(x), y) for x, y in zip(photos, references)]
                 print(f"{s.name:16s} teacher at scale 0.5, style_size {size:4d}: mean {np.mean(scores):5.2f}  "
