@@ -163,6 +163,34 @@ def test_cache_key_follows_inputs_and_settings(data: Path, tmp_path: Path):
     assert a.name.startswith("messi5__rubberwhale1__")
 
 
+def test_teacher_is_what_the_style_was_distilled_from(data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A zoo painting's teacher paints with the zoo's knobs (starry_night: 384 px, 0.8 of the painting), the vector
+    the students learn from; any other painting with Magenta's defaults, as ``--style-image`` does."""
+    pytest.importorskip("torch")
+    import rtstyle
+    from rtstyle.style_images import StylePredictor
+    from rtstyle.teacher import PREDICTOR, photo_vector, read_painting, style_vector, teacher
+    from rtstyle.training import default_content
+    from tools.quality_report import painters
+    from tools.zoo import BY_NAME
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    named, other = tmp_path / "starry_night.jpg", tmp_path / "mine.jpg"
+    for path in (named, other):
+        shutil.copy(data / "starry_night_256.jpg", path)
+    found, _ = painters([named, other], None, 1)
+    teachers = {p.style: p.make() for p in found if p.tier == "teacher"}
+    photo = cv2.resize(read_image(data / "astronaut_face.jpg"), (96, 96))
+    predictor = StylePredictor(PREDICTOR, providers="cpu", cache=False)
+    vector = style_vector(predictor, read_painting(named), BY_NAME["starry_night"].knobs,
+                          photo_vector(predictor, default_content()))
+    knobbed = teacher(vector, 1)(photo)
+    plain = rtstyle.load_style("arbitrary", providers="cpu", threads=1, style_images=[other])(photo)
+    np.testing.assert_array_equal(teachers["starry_night"](photo), knobbed)
+    np.testing.assert_array_equal(teachers["mine"](photo), plain)
+    assert psnr(knobbed, plain) < 30  # the knobs make another picture
+
+
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory: pytest.TempPathFactory, data: Path, detector) -> dict[str, Path]:
     """Tiny quality and fast nets for one real painting, an old zoo (same quality file, another fast net), photos."""

@@ -6,8 +6,10 @@ photos and frames of a real video never used for training) and on a real clip (`
 
 - ``old_quality``, ``old_fast``: ``STEM.onnx`` and ``STEM_fast.onnx`` of ``--old-models``, the zoo
   before the teacher-distilled models, so that its figures stay beside the new ones;
-- ``teacher``: the shipped ``arbitrary`` network with the painting's style vector
-  (rtstyle.style_images), taken from the arbitrary network itself, not from a baked model;
+- ``teacher``: what the named style was distilled from: the shipped int8 ``arbitrary`` network
+  fed the painting's style vector under the knobs tools/zoo.py chose for it (rtstyle.teacher;
+  Magenta's defaults for a painting not in the zoo), run from the network itself, not from a
+  baked model;
 - ``quality``, ``fast``: the models named ``STEM`` and ``STEM_fast`` on the model search path,
   what ``--style STEM`` loads.
 
@@ -58,7 +60,10 @@ from rtstyle.metrics import WarpError
 from rtstyle.models import find_model, read_card
 from rtstyle.sinks import write_image
 from rtstyle.sources import VideoFileSource, read_image
-from rtstyle.style_images import ARBITRARY, file_hash
+from rtstyle.style_images import ARBITRARY, StylePredictor, file_hash
+from rtstyle.teacher import PREDICTOR, Knobs, photo_vector, read_painting, style_vector
+from rtstyle.teacher import teacher as teacher_network
+from rtstyle.training import default_content
 
 from .contact_sheet import stack, tiles
 from .faces import DetectorMissing, FaceDetector, faces_kept
@@ -66,6 +71,7 @@ from .image_scores import edge_correlation, grid_amplitude, psnr, ssim
 from .losses import STYLE_LAYERS, PerceptualLoss, fit, to_rgb01
 from .optimize import Settings, stylize
 from .vgg import VGG16Features
+from .zoo import BY_NAME
 
 HERE = Path(__file__).resolve().parent.parent / "docs" / "quality"
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png"}
@@ -144,6 +150,12 @@ def ms_per_frame(stylizer: rtstyle.Stylizer, repeats: int) -> float:
     return statistics.median(times)
 
 
+def knobs_of(style: Path) -> Knobs:
+    """The knobs the zoo chose for a named style's painting (file stem = name); Magenta's defaults otherwise."""
+    named = BY_NAME.get(style.stem)
+    return named.knobs if named else Knobs()
+
+
 def painters(styles: list[Path], old_models: Path | None, threads: int) -> tuple[list[Painter], list[str]]:
     """The five painters of every painting that has them; and what is missing, with why."""
     found, missing = [], []
@@ -158,15 +170,19 @@ def painters(styles: list[Path], old_models: Path | None, threads: int) -> tuple
                              {k: card.info.get(k) for k in ("name", "title", "size_class", "internal_scale",
                                                             "macs_per_pixel", "params", "style_image")}))
 
-    teacher = find_model(ARBITRARY).path
+    arbitrary = find_model(ARBITRARY).path
+    predictor = StylePredictor(PREDICTOR, providers="cpu", threads=threads, cache=False)
+    photo = photo_vector(predictor, default_content())
     for style in styles:
         s = style.stem
         for tier, name in (("old_quality", s), ("old_fast", f"{s}_fast")):
             model(s, tier, old_models / f"{name}.onnx" if old_models else None)
-        found.append(Painter(s, "teacher", f"teacher:{file_hash(teacher)}:{file_hash(style)}", teacher,
-                             lambda style=style: rtstyle.load_style(ARBITRARY, providers="cpu", threads=threads,
-                                                                    style_images=[style]),
-                             {"name": ARBITRARY, "style_image": style.name}))
+        knobs = knobs_of(style)
+        vector = style_vector(predictor, read_painting(style), knobs, photo)
+        key = hashlib.sha256(vector.tobytes()).hexdigest()
+        found.append(Painter(s, "teacher", f"teacher:{file_hash(arbitrary)}:{key}", arbitrary,
+                             lambda vector=vector: teacher_network(vector, threads),
+                             {"name": ARBITRARY, "style_image": style.name, "knobs": knobs.to_dict()}))
         for tier, name in (("quality", s), ("fast", f"{s}_fast")):
             try:
                 path = find_model(name).path
@@ -332,8 +348,9 @@ def markdown(rows: list[dict], checks: list[dict], meta: dict, missing: list[str
         + (" (busier than its cores: the timings are those of a shared machine)."
            if meta["load_average_1min"] > (os.cpu_count() or 1) else "."),
         "",
-        "Tiers: old zoo = the models of `--old-models` (the zoo before issue 15); teacher = the shipped",
-        "`arbitrary` network with the painting's style vector; quality and fast = the models shipped now.",
+        "Tiers: old zoo = the models of `--old-models` (the zoo before issue 15); teacher = what the",
+        "styles are distilled from: the shipped int8 `arbitrary` network with the painting's style vector",
+        "under the style's knobs (tools/zoo.py); quality and fast = the models shipped now.",
         "",
         f"## Targets ({passed} of {len(checks)} pass)",
         "",
