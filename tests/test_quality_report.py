@@ -288,3 +288,15 @@ def test_report_fills_the_gatys_cache_and_reads_it_back(inputs: dict[str, Path])
     rows = {m["tier"]: m for m in report["models"]}
     assert rows["teacher"]["gatys_photos"] == 2 and rows["teacher"]["style_vs_gatys"] > 0
     assert "| starry | teacher | arbitrary.onnx | " in (out / "quality.md").read_text()
+    # A fresh checkout has the committed scores but not the pictures: the report reads the losses from them.
+    pictures = sorted((inputs["root"] / "cache").glob("*.png"))
+    assert len(pictures) == 2
+    scores = json.loads((inputs["root"] / "cache" / "scores.json").read_text())["scores"]
+    assert sorted(scores) == [p.stem for p in pictures]
+    for p in pictures:
+        p.unlink()
+    r = run_report(inputs, out, "--gatys", "cached")
+    assert r.returncode == 0, r.stderr
+    again = json.loads((out / "quality.json").read_text())
+    assert again["meta"]["gatys_missing"] == [] and again["meta"]["gatys_pairs"] == 2
+    assert {m["tier"]: m for m in again["models"]}["teacher"]["style_vs_gatys"] == rows["teacher"]["style_vs_gatys"]

