@@ -19,10 +19,8 @@ import numpy as np
 import onnx
 
 from rtstyle.sources import read_image
-from rtstyle.style_images import StylePredictor
 from rtstyle.stylizer import Stylizer
-from rtstyle.teacher import PREDICTOR, Knobs, photo_vector, read_painting, style_vector
-from rtstyle.training import default_content
+from rtstyle.teacher import Knobs, Vectors, read_painting
 from tools.bake import bake
 from tools.image_scores import psnr
 from tools.losses import fit
@@ -37,8 +35,7 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=384, help="long side the photos are scored at")
     ap.add_argument("--threads", type=int, default=1)
     a = ap.parse_args()
-    predictor = StylePredictor(PREDICTOR, providers="cpu", cache=False)
-    photo = photo_vector(predictor, default_content())
+    vectors = Vectors()
     photos = [fit(read_image(p), a.size) for p in a.photos]  # as the quality report sizes them
     print(f"{len(photos)} photos at {a.size} px long side; PSNR (dB) against the quality tier at full size")
     with tempfile.TemporaryDirectory() as tmp:
@@ -49,7 +46,7 @@ def main() -> None:
             for size in (s.knobs.style_size, s.knobs.style_size // 2):
                 knobs = Knobs(style_size=size, style_weight=s.knobs.style_weight)
                 path = Path(tmp) / f"{s.name}_{size}.onnx"
-                onnx.save(bake(style_vector(predictor, painting, knobs, photo)), str(path))
+                onnx.save(bake(vectors(painting, knobs)), str(path))
                 half = Stylizer(path, providers="cpu", threads=a.threads, scale=0.5)
                 scores = [psnr(half(x), y) for x, y in zip(photos, references)]
                 print(f"{s.name:16s} teacher at scale 0.5, style_size {size:4d}: mean {np.mean(scores):5.2f}  "

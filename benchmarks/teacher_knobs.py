@@ -21,10 +21,8 @@ import onnx
 
 from rtstyle.sinks import write_image
 from rtstyle.sources import VideoFileSource, read_image
-from rtstyle.style_images import StylePredictor
 from rtstyle.stylizer import Stylizer
-from rtstyle.teacher import PREDICTOR, Knobs, photo_vector, read_painting, style_vector, teacher
-from rtstyle.training import default_content
+from rtstyle.teacher import Knobs, Vectors, read_painting, teacher
 from tools.bake import bake
 from tools.faces_kept import ContentKept
 
@@ -52,15 +50,14 @@ def main() -> None:
         source = VideoFileSource(a.video)
         photos.append(at_width(next(f.image for f in source.frames() if f.index >= a.frame), a.width))
         source.close()
-    predictor = StylePredictor(PREDICTOR, providers="cpu", cache=False)
-    photo = photo_vector(predictor, default_content())
+    vectors = Vectors()
     painting = read_painting(a.painting)
     height = max(p.shape[0] for p in photos)
     rows = []
     for size in a.sizes:
         for weight in a.weights:
             knobs = Knobs(size, weight)
-            vector = style_vector(predictor, painting, knobs, photo)
+            vector = vectors(painting, knobs)
             paint = teacher(vector)
             if score:
                 with tempfile.TemporaryDirectory() as tmp:

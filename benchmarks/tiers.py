@@ -27,10 +27,8 @@ import cv2
 import numpy as np
 
 from rtstyle.sources import VideoFileSource, read_image
-from rtstyle.style_images import StylePredictor
 from rtstyle.stylizer import Stylizer
-from rtstyle.teacher import PREDICTOR, photo_vector, read_painting, style_vector, teacher
-from rtstyle.training import default_content
+from rtstyle.teacher import Vectors, read_painting, teacher
 from tools.zoo import BY_NAME, ZOO
 
 from .common import fit
@@ -97,13 +95,12 @@ def main() -> None:
     pictures = [p[: p.shape[0] // 16 * 16, : p.shape[1] // 16 * 16] for p in pictures]
     pictures += [fit(f, 512, 384) for f in clip_frames(a.video, a.frames)]
     timing_frame = fit(pictures[0], 640, 360)
-    predictor = StylePredictor(PREDICTOR, providers="cpu", threads=a.threads, cache=False)
-    photo = photo_vector(predictor, default_content())
+    vectors = Vectors(a.threads)
     print(f"{len(a.photos)} photos + {len(pictures) - len(a.photos)} frames of {a.video.name}; "
           f"timing at 640x360, {a.threads} threads, {a.runs} interleaved runs, medians")
     for s in [BY_NAME[n] for n in a.only] if a.only else ZOO:
         painting = read_painting(a.styles / s.picture)
-        vector = style_vector(predictor, painting, s.knobs, photo)
+        vector = vectors(painting, s.knobs)
         models = {"teacher_int8": teacher(vector, a.threads),
                   "quality": Stylizer(s.name, providers="cpu", threads=a.threads),
                   "fast": Stylizer(a.fast / f"{s.name}_fast.onnx" if a.fast else f"{s.name}_fast", providers="cpu",
@@ -128,6 +125,7 @@ def main() -> None:
             f"{k} {np.mean([grid_amplitude(o) for o in v]):.2f}" for k, v in outs.items()))
         print("  ms/frame: " + ", ".join(f"{k} {v:.1f}" for k, v in ms.items()))
         if s.knobs.style_weight < 1:
+            predictor = vectors.predictor
             own = [teacher(s.knobs.style_weight * predictor.vector(painting, s.knobs.style_size)
                            + (1 - s.knobs.style_weight) * predictor.vector(p), a.threads)(p) for p in pictures]
             t0 = time.perf_counter()

@@ -16,7 +16,7 @@ student trained on the teacher's output (tools/distil.py).
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -77,6 +77,32 @@ def style_vector(predictor: StylePredictor, painting: np.ndarray, knobs: Knobs,
             raise ValueError("style_weight below 1 needs the photo vector")
         vec = knobs.style_weight * vec + (1.0 - knobs.style_weight) * photo
     return vec.astype(np.float32)
+
+
+class Vectors:
+    """Paintings to teacher vectors under their knobs, with one predictor.
+
+    The photo vector is read once, and only when a painting's ``style_weight`` is below 1 (it
+    costs a predictor call per content picture). ``photos`` defaults to the default content set.
+    """
+
+    def __init__(self, threads: int | None = None, photos: Callable[[], Iterable[np.ndarray]] | None = None):
+        self.predictor = StylePredictor(PREDICTOR, providers="cpu", threads=threads, cache=False)
+        self._photos = photos
+        self._photo: np.ndarray | None = None
+
+    @property
+    def photo(self) -> np.ndarray:
+        if self._photo is None:
+            if self._photos is None:
+                from rtstyle.training import default_content  # rtstyle.training imports this module
+
+                self._photos = default_content
+            self._photo = photo_vector(self.predictor, self._photos())
+        return self._photo
+
+    def __call__(self, painting: np.ndarray, knobs: Knobs) -> np.ndarray:
+        return style_vector(self.predictor, painting, knobs, self.photo if knobs.style_weight < 1 else None)
 
 
 def teacher(vector: np.ndarray, threads: int | None = None) -> Stylizer:

@@ -13,7 +13,7 @@ from rtstyle.models import find_model
 from rtstyle.sources import read_image
 from rtstyle.style_images import StylePredictor
 from rtstyle.stylizer import Stylizer
-from rtstyle.teacher import PREDICTOR, Knobs, style_vector, teacher
+from rtstyle.teacher import PREDICTOR, Knobs, Vectors, style_vector, teacher
 
 onnx = pytest.importorskip("onnx")
 from tools.bake import bake, card, write  # noqa: E402
@@ -52,6 +52,20 @@ def test_style_weight_moves_toward_the_photo_vector(data: Path, predictor: Style
         Knobs(256, 1.5)
 
 
+def test_vectors_blend_with_the_photos_only_when_a_knob_asks(data: Path, predictor: StylePredictor):
+    """One helper for every tool: the blend equals the knob's arithmetic on vectors read here."""
+    painting, photos = read_image(data / "starry_night_256.jpg"), [read_image(data / "messi5.jpg")]
+    read: list[int] = []
+    vectors = Vectors(threads=1, photos=lambda: read.append(1) or photos)
+    full = vectors(painting, Knobs(384, 1.0))
+    assert not read  # weight 1: the photos are not read
+    np.testing.assert_allclose(full, predictor.vector(painting, 384), rtol=1e-6)
+    blended = vectors(painting, Knobs(384, 0.6))
+    vectors(painting, Knobs(256, 0.6))
+    assert read == [1]  # read once
+    np.testing.assert_allclose(blended, 0.6 * full + 0.4 * predictor.vector(photos[0]), rtol=1e-5, atol=1e-6)
+
+
 def test_baked_model_paints_what_the_teacher_paints(data: Path, tmp_path: Path, predictor: StylePredictor,
                                                    photo: np.ndarray):
     """Float32 bake against the int8 teacher run with the same vector through its style input."""
@@ -61,7 +75,7 @@ def test_baked_model_paints_what_the_teacher_paints(data: Path, tmp_path: Path, 
     ops = {n.op_type for n in model.graph.node}
     assert not ops & {"QuantizeLinear", "DequantizeLinear"}
     assert all(t.data_type == onnx.TensorProto.FLOAT for t in model.graph.initializer if len(t.dims) == 4)
-    path = tmp_path / "wave_test.onnx"
+    path = tmp_path / "new_folder" / "wave_test.onnx"  # bake makes the folder
     write(model, card("wave_test", "Wave test", "wave_256.jpg", "Hokusai", "public domain", knobs, "test", model), path)
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     (inp,), (out,) = sess.get_inputs(), sess.get_outputs()

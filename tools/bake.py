@@ -21,8 +21,7 @@ import onnx
 from onnx import helper, numpy_helper
 
 from rtstyle.models import find_model
-from rtstyle.style_images import StylePredictor
-from rtstyle.teacher import ARBITRARY, PREDICTOR, Knobs, photo_vector, read_painting, style_vector
+from rtstyle.teacher import ARBITRARY, PREDICTOR, Knobs, Vectors, read_painting
 from rtstyle.training import default_content
 
 from .magenta_models import ARBITRARY_CREDIT, LICENCE, SOURCE, keep_needed, macs_per_pixel
@@ -134,6 +133,7 @@ def card(name: str, title: str, picture: str, credit: str, status: str, knobs: K
 def write(model: onnx.ModelProto, info: dict, out: Path) -> None:
     del model.metadata_props[:]
     model.metadata_props.add(key="rtstyle", value=json.dumps(info))
+    out.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(model, str(out))
     print(f"wrote {out} ({out.stat().st_size // 1024} KiB)")
 
@@ -144,12 +144,11 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("models"))
     ap.add_argument("--only", nargs="*", default=None, help="names of styles to bake (default: all eight)")
     a = ap.parse_args()
-    predictor = StylePredictor(PREDICTOR, providers="cpu", cache=False)
     content = default_content()
-    photo = photo_vector(predictor, content)
+    vectors = Vectors(photos=lambda: content)
     photo_from = f"mean style vector of the {len(content)} pictures of rtstyle/content"
     for s in [BY_NAME[n] for n in a.only] if a.only else ZOO:
-        vector = style_vector(predictor, read_painting(a.styles / s.picture), s.knobs, photo)
+        vector = vectors(read_painting(a.styles / s.picture), s.knobs)
         model = bake(vector)
         write(model, card(s.name, s.title, s.picture, s.credit, s.status, s.knobs, photo_from, model),
               a.out / f"{s.name}.onnx")

@@ -38,8 +38,7 @@ import onnx
 import torch
 from torch.nn import functional as F
 
-from rtstyle.style_images import StylePredictor
-from rtstyle.teacher import ARBITRARY, PREDICTOR, Knobs, photo_vector, read_painting, style_vector, teacher
+from rtstyle.teacher import ARBITRARY, PREDICTOR, Knobs, Vectors, read_painting, teacher
 from rtstyle.training import default_content
 
 from .magenta_models import ARBITRARY_CREDIT, LICENCE
@@ -276,9 +275,7 @@ def distil(painting: Path, out: Path, run: Path, settings: Settings, content: li
     if cache.is_file():
         vector = None
     else:
-        predictor = StylePredictor(PREDICTOR, providers="cpu", threads=settings.threads, cache=False)
-        photo = photo_vector(predictor, default_content()) if knobs.style_weight < 1 else None
-        vector = style_vector(predictor, rgb, knobs, photo)
+        vector = Vectors(settings.threads)(rgb, knobs)
         run.mkdir(parents=True, exist_ok=True)
     if progress and vector is not None:
         print(f"teacher paints {len(pictures)} content pictures...", file=sys.stderr)

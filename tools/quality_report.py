@@ -63,10 +63,9 @@ from rtstyle.metrics import WarpError
 from rtstyle.models import find_model, read_card
 from rtstyle.sinks import write_image
 from rtstyle.sources import VideoFileSource, read_image
-from rtstyle.style_images import ARBITRARY, StylePredictor, file_hash
-from rtstyle.teacher import PREDICTOR, Knobs, photo_vector, read_painting, style_vector
+from rtstyle.style_images import ARBITRARY, file_hash
+from rtstyle.teacher import Knobs, Vectors, read_painting
 from rtstyle.teacher import teacher as teacher_network
-from rtstyle.training import default_content
 
 from .contact_sheet import stack, tiles
 from .faces import DetectorMissing, FaceDetector, faces_kept
@@ -198,14 +197,13 @@ def painters(styles: list[Path], old_models: Path | None, threads: int) -> tuple
                                                             "macs_per_pixel", "params", "style_image")}))
 
     arbitrary = find_model(ARBITRARY).path
-    predictor = StylePredictor(PREDICTOR, providers="cpu", threads=threads, cache=False)
-    photo = photo_vector(predictor, default_content())
+    vectors = Vectors(threads)
     for style in styles:
         s = style.stem
         for tier, name in (("old_quality", s), ("old_fast", f"{s}_fast")):
             model(s, tier, old_models / f"{name}.onnx" if old_models else None)
         knobs = knobs_of(style)
-        vector = style_vector(predictor, read_painting(style), knobs, photo)
+        vector = vectors(read_painting(style), knobs)
         key = hashlib.sha256(vector.tobytes()).hexdigest()
         found.append(Painter(s, "teacher", f"teacher:{file_hash(arbitrary)}:{key}", arbitrary,
                              lambda vector=vector: teacher_network(vector, threads),
