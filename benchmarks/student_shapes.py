@@ -1,8 +1,9 @@
 """Speed of candidate student shapes (tools/student_net.py) against the fast net they would replace.
 
 Random-weight exports (cost does not depend on the weights), run by ONNX Runtime on the CPU at
-640x368 (a multiple of every candidate's stride), calls interleaved so that all see the same
-machine load; medians, and the ratio to the replaced fast net given as OLD.
+640x368, calls interleaved so that all see the same machine load; medians, and the ratio to
+the replaced fast net given as OLD. The sessions do not spin-wait between calls: a spinning
+pool of one session takes the cores from the next one's call (it doubled every time).
 
     python -m benchmarks.student_shapes OLD_FAST.onnx [--threads 2] [--runs 12]
 """
@@ -16,15 +17,16 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
+from rtstyle.models import read_card
 from tools.distil import export
 from tools.student_net import Student, StudentConfig, macs_per_pixel
 
 SHAPES = {
-    "16-32-64, 4 blocks": StudentConfig((16, 32, 64), 4, 8),
-    "16-32-64, 3 blocks": StudentConfig((16, 32, 64), 3, 8),
-    "16-32-96, 4 blocks": StudentConfig((16, 32, 96), 4, 8),
-    "24-48-96, 4 blocks": StudentConfig((24, 48, 96), 4, 8),
-    "16-32-64-128, 3 blocks (default)": StudentConfig((16, 32, 64, 128), 3, 8),
+    "teacher's layout uncut: 5 blocks, 9x9 in, 9x9 out": StudentConfig(5, 9, 9),
+    "3 blocks, 9x9 in, 3x3 out": StudentConfig(3, 9, 3),
+    "3 blocks, 5x5 in, 5x5 out": StudentConfig(3, 5, 5),
+    "3 blocks, 5x5 in, 3x3 out": StudentConfig(3, 5, 3),
+    "2 blocks, 5x5 in, 3x3 out": StudentConfig(2, 5, 3),
 }
 
 
@@ -36,6 +38,7 @@ def main() -> None:
     a = ap.parse_args()
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = a.threads
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     sessions, macs = {}, {}
     with tempfile.TemporaryDirectory() as tmp:
         for name, cfg in SHAPES.items():
@@ -43,7 +46,7 @@ def main() -> None:
             export(Student(cfg), path, {})
             sessions[name], macs[name] = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"]), macs_per_pixel(cfg)
     sessions["replaced fast net"] = ort.InferenceSession(str(a.old), opts, providers=["CPUExecutionProvider"])
-    macs["replaced fast net"] = 4950
+    macs["replaced fast net"] = read_card(a.old).info["macs_per_pixel"]
     x = np.random.default_rng(0).random((1, 3, 368, 640), dtype=np.float32)
     times: dict[str, list[float]] = {k: [] for k in sessions}
     for i in range(a.runs + 2):
@@ -55,7 +58,7 @@ def main() -> None:
     base = np.median(times["replaced fast net"])
     print(f"640x368, {a.threads} threads, {a.runs} interleaved runs, medians")
     for k, v in times.items():
-        print(f"{k:<32} {macs[k]:>6} MAC/px {np.median(v):7.1f} ms  x{np.median(v) / base:.2f}")
+        print(f"{k:<52} {macs[k]:>6} MAC/px {np.median(v):7.1f} ms  x{np.median(v) / base:.2f}")
 
 
 if __name__ == "__main__":

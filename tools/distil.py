@@ -2,7 +2,8 @@
 
 The teacher (rtstyle.teacher: Magenta's arbitrary network with the painting's vector) paints
 each content picture once; its outputs are cached in the run folder. The student
-(tools/student_net.py) then learns to reproduce them on random crops with three losses:
+(tools/student_net.py: the teacher's layout, cut down, starting from the teacher's weights) then
+learns to reproduce them on random crops with three losses:
 
 - pixel: L1 to the teacher's output;
 - feature: L1 between early VGG16 features (relu1_2, relu2_2) of the student's and the
@@ -41,8 +42,9 @@ from torch.nn import functional as F
 from rtstyle.teacher import ARBITRARY, PREDICTOR, Knobs, Vectors, read_painting, teacher
 from rtstyle.training import default_content
 
+from .bake import bake
 from .magenta_models import ARBITRARY_CREDIT, LICENCE
-from .student_net import Student, StudentConfig, macs_per_pixel
+from .student_net import Student, StudentConfig, from_teacher, macs_per_pixel
 from .vgg import VGG16Features
 
 FEATURE_LAYERS = ("relu1_2", "relu2_2")
@@ -60,7 +62,7 @@ class Settings:
     batch: int = 4
     crop: int = 256
     side: int = 320          # content pictures are resized to this short side before the teacher paints them
-    lr: float = 2e-3
+    lr: float = 5e-4        # fine-tuning: the student starts as the teacher
     feature_weight: float = 0.25
     feature_scale: float = 0.5
     stability_weight: float = 10.0
@@ -133,13 +135,12 @@ class FeatureLoss(torch.nn.Module):
         return sum((fy[k] - ft[k]).abs().mean() / (ft[k].abs().mean() + 1e-6) for k in FEATURE_LAYERS)
 
 
-def train(pairs: list[tuple[np.ndarray, np.ndarray]], run: Path, s: Settings, vgg: str | Path | None = None,
-          progress: bool = True) -> tuple[Student, dict]:
-    """Train (or resume) a student in ``run``; returns it and its training record."""
+def train(net: Student, pairs: list[tuple[np.ndarray, np.ndarray]], run: Path, s: Settings,
+          vgg: str | Path | None = None, progress: bool = True) -> tuple[Student, dict]:
+    """Train ``net`` (or resume the run's checkpoint) in ``run``; returns it and its training record."""
     torch.set_num_threads(s.threads)
     torch.manual_seed(s.seed)
     run.mkdir(parents=True, exist_ok=True)
-    net = Student(StudentConfig.from_dict(s.net))
     opt = torch.optim.Adam(net.parameters(), s.lr)
     ckpt = run / "checkpoint.pt"
     step, elapsed = 0, 0.0
@@ -272,15 +273,13 @@ def distil(painting: Path, out: Path, run: Path, settings: Settings, content: li
     knobs = Knobs(**settings.knobs)
     pictures = default_content() if content is None else content
     cache = run / "teacher.npz"
-    if cache.is_file():
-        vector = None
-    else:
-        vector = Vectors(settings.threads)(rgb, knobs)
-        run.mkdir(parents=True, exist_ok=True)
-    if progress and vector is not None:
+    vector = Vectors(settings.threads)(rgb, knobs)
+    run.mkdir(parents=True, exist_ok=True)
+    if progress and not cache.is_file():
         print(f"teacher paints {len(pictures)} content pictures...", file=sys.stderr)
     pairs = teacher_pairs(vector, pictures, settings.side, settings.threads, cache)
-    net, record = train(pairs, run, settings, vgg, progress)
+    start = from_teacher(StudentConfig.from_dict(settings.net), bake(vector))
+    net, record = train(start, pairs, run, settings, vgg, progress)
     return export(net, out, student_card(title or out.stem.replace("_", " "), Path(painting), knobs, record,
                                          content_note, **card_extra))
 
@@ -292,8 +291,7 @@ def main() -> None:
     ap.add_argument("--run", type=Path, required=True)
     ap.add_argument("--out", type=Path, default=None, help="model file (default RUN/NAME.onnx)")
     ap.add_argument("--content", nargs="*", type=Path, default=None, help="folders, pictures or videos")
-    ap.add_argument("--widths", default="16,32,64,128", help="student channels at 1/2, 1/4, ... size")
-    ap.add_argument("--blocks", type=int, default=3, help="student residual blocks")
+    ap.add_argument("--blocks", type=int, default=StudentConfig.blocks, help="teacher's residual blocks kept (of 5)")
     ap.add_argument("--style-size", type=int, default=256)
     ap.add_argument("--style-weight", type=float, default=1.0)
     ap.add_argument("--vgg", type=Path, default=None)
@@ -301,7 +299,7 @@ def main() -> None:
         if isinstance(v, (int, float)) and not isinstance(v, bool):
             ap.add_argument("--" + f.replace("_", "-"), type=type(v), default=v)
     a = ap.parse_args()
-    net = StudentConfig(tuple(int(v) for v in a.widths.split(",")), a.blocks).to_dict()
+    net = StudentConfig(a.blocks).to_dict()
     s = Settings(net=net,
                  knobs=Knobs(a.style_size, a.style_weight).to_dict(),
                  **{f: getattr(a, f) for f in asdict(Settings()) if f not in ("net", "knobs")})

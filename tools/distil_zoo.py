@@ -30,8 +30,7 @@ def main() -> None:
     ap.add_argument("--runs", type=Path, required=True)
     ap.add_argument("--out", type=Path, default=Path("models"))
     ap.add_argument("--only", nargs="*", default=None)
-    ap.add_argument("--widths", default="16,32,64,128", help="student channels at 1/2, 1/4, ... size")
-    ap.add_argument("--blocks", type=int, default=3, help="student residual blocks")
+    ap.add_argument("--blocks", type=int, default=StudentConfig.blocks, help="teacher's residual blocks kept (of 5)")
     ap.add_argument("--minutes", type=float, default=18.0)
     ap.add_argument("--threads", type=int, default=1)
     a = ap.parse_args()
@@ -40,7 +39,7 @@ def main() -> None:
     note = "rtstyle's default content set" + (f" and {len(photos)} distinct photos of Debian wallpaper packages "
                                               "(plasma-workspace-wallpapers, mate-backgrounds, gnome-backgrounds)"
                                               if photos else "")
-    net = StudentConfig(tuple(int(v) for v in a.widths.split(",")), a.blocks).to_dict()
+    net = StudentConfig(a.blocks).to_dict()
     for s in [BY_NAME[n] for n in a.only] if a.only else ZOO:
         settings = Settings(net=net, knobs=s.knobs.to_dict(),
                             minutes=a.minutes, threads=a.threads)
