@@ -336,7 +336,7 @@ def test_live_smooths_by_default_and_starts_on_the_cheapest_style(data: Path, tm
             for frame in c.decode(video=0):
                 meter.add(clip[round(frame.time * 5)], [frame.to_ndarray(format="rgb24")])
         runs[mode] = meter.values[0]
-    assert runs["flow"] < 0.6 * runs["none"], runs
+    assert runs["flow"] < 0.75 * runs["none"], runs  # 0.60 with the fast tier of 2026-12-02, whose frames flicker less unsmoothed
 
 
 def test_live_takes_the_style_names_render_takes(data: Path, tmp_path: Path):
