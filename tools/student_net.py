@@ -117,10 +117,6 @@ def from_teacher(cfg: StudentConfig, baked: onnx.ModelProto) -> Student:
     t = {i.name: numpy_helper.to_array(i) for i in baked.graph.initializer}
     vector = t["style_vector"].reshape(-1)
 
-    def weights(name: str, k: int | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
-        w = t[f"transformer/{name}/weights_dequant"]
-        b = t.get(f"transformer/{name}/Conv2D_bias_dequant")
-        return _centre(w, k or w.shape[-1]), None if b is None else torch.from_numpy(b.copy())
 
     def style(name: str) -> tuple[torch.Tensor, torch.Tensor]:
         pre = f"style_params/transformer/{name}/StyleNorm/"
@@ -129,12 +125,13 @@ def from_teacher(cfg: StudentConfig, baked: onnx.ModelProto) -> Student:
         return torch.from_numpy(scale.astype(np.float32)), torch.from_numpy(shift.astype(np.float32))
 
     def put(c: nn.Conv2d, name: str, norm: Norm | None = None) -> None:
-        w, b = weights(name, c.kernel_size[0])
-        c.weight.copy_(w)
-        c.bias.copy_(b) if b is not None else c.bias.zero_()  # the residual convs have no bias
+        c.weight.copy_(_centre(t[f"transformer/{name}/weights_dequant"], c.kernel_size[0]))
+        bias = t.get(f"transformer/{name}/Conv2D_bias_dequant")  # the residual convs have none
+        c.bias.copy_(torch.tensor(bias) if bias is not None else torch.zeros_like(c.bias))
         if norm is not None:
-            norm.scale.copy_(style(name)[0])
-            norm.shift.copy_(style(name)[1])
+            scale, shift = style(name)
+            norm.scale.copy_(scale)
+            norm.shift.copy_(shift)
 
     net = Student(cfg)
     with torch.no_grad():
