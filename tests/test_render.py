@@ -10,8 +10,13 @@ import numpy as np
 import pytest
 
 import rtstyle
-from conftest import decode_video, stream_info
-from rtstyle.pipeline import Stage
+from conftest import assert_same_video, decode_video, stream_info
+from rtstyle.frames import VideoFrame
+from rtstyle.outputs import RenderOutputs
+from rtstyle.painter import Painter
+from rtstyle.pipeline import Stage, render_video
+from rtstyle.sinks import VideoFileSink
+from rtstyle.sources import VideoFileSource
 
 
 @pytest.fixture(scope="module")
@@ -33,22 +38,60 @@ def test_render_keeps_frames_timestamps_and_audio(data: Path, tmp_path: Path, st
     assert abs(after["audio_duration"] - before["audio_duration"]) <= 0.05
 
 
+class Kept:
+    """An output beside the file that keeps the frames handed to the encoder."""
+
+    path = None
+
+    def __init__(self) -> None:
+        self.frames: list[np.ndarray] = []
+
+    def show(self, frame: VideoFrame, status: object = None) -> None:
+        self.frames.append(frame.image.copy())
+
+    def close(self, complete: bool = True) -> None:
+        pass
+
+    def discard(self) -> None:
+        pass
+
+
+def render_kept(src: Path, dst: Path, style: rtstyle.Stylizer, workers: int = 1) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Render ``src`` into ``dst`` as rtstyle.render does; returns the frames given to the
+    encoder and the frames decoded from the file."""
+    kept = Kept()
+    with VideoFileSource(src) as source:
+        sink = VideoFileSink(dst, source.width, source.height, source.time_base, source.fps, carry_from=str(src),
+                             start_time=source.start_time)
+        report = render_video(source, RenderOutputs([sink, kept]), *Painter.of(style, rtstyle.make_smoother()),
+                              workers=workers)
+    assert report.check.ok and report.frames_out == len(kept.frames)
+    return kept.frames, decode_video(dst)
+
+
+def assert_same_render(a: tuple[list[np.ndarray], list[np.ndarray]], b: tuple[list[np.ndarray], list[np.ndarray]],
+                       what: str) -> None:
+    """The same painting, frame for frame; then, if it is bit for bit the same, the same file
+    (the encoder is deterministic; one level anywhere may change all its choices)."""
+    assert_same_video(a[0], b[0], what)
+    if all(np.array_equal(x, y) for x, y in zip(a[0], b[0])):
+        assert all(np.array_equal(x, y) for x, y in zip(a[1], b[1])), f"{what}: same frames, different files"
+
+
 def test_render_changes_pixels_and_is_deterministic(data: Path, tmp_path: Path, style):
-    rtstyle.render(data / "walk_tone.mp4", tmp_path / "a.mp4", style)
-    rtstyle.render(data / "walk_tone.mp4", tmp_path / "b.mp4", style)
-    a, b, src = decode_video(tmp_path / "a.mp4"), decode_video(tmp_path / "b.mp4"), decode_video(data / "walk_tone.mp4")
-    assert all(np.array_equal(x, y) for x, y in zip(a, b))
-    diff = np.mean([np.abs(x.astype(int) - s.astype(int)).mean() for x, s in zip(a, src)])
+    a = render_kept(data / "walk_tone.mp4", tmp_path / "a.mp4", style)
+    b = render_kept(data / "walk_tone.mp4", tmp_path / "b.mp4", style)
+    assert_same_render(a, b, "two renders of one clip")
+    src = decode_video(data / "walk_tone.mp4")
+    diff = np.mean([np.abs(x.astype(int) - s.astype(int)).mean() for x, s in zip(a[1], src)])
     assert diff > 10, "output should not look like the input"
 
 
 def test_frames_stylized_at_once_come_out_in_order(data: Path, tmp_path: Path, style):
-    """Several frames in flight (and the flow smoother after them) give the very same file."""
-    rtstyle.render(data / "walk_tone.mp4", tmp_path / "one.mp4", style, workers=1)
-    report = rtstyle.render(data / "walk_tone.mp4", tmp_path / "three.mp4", style, workers=3)
-    one, three = decode_video(tmp_path / "one.mp4"), decode_video(tmp_path / "three.mp4")
-    assert report.check.ok and len(one) == len(three) == report.frames_out
-    assert all(np.array_equal(x, y) for x, y in zip(one, three))
+    """Several frames in flight (and the flow smoother after them) give the very same painting."""
+    one = render_kept(data / "walk_tone.mp4", tmp_path / "one.mp4", style, workers=1)
+    three = render_kept(data / "walk_tone.mp4", tmp_path / "three.mp4", style, workers=3)
+    assert_same_render(one, three, "1 frame against 3 frames at once")
 
 
 def test_parallel_stage_keeps_order_and_raises_errors():
