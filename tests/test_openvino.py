@@ -5,6 +5,7 @@ see .ci/run); elsewhere it is skipped.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -61,7 +62,14 @@ def test_render_on_openvino_plans_one_frame_at_a_time(data: Path, tmp_path: Path
 
 @pytest.mark.skipif(not cpu_has_bf16(), reason="this CPU has no bfloat16 instructions")
 def test_a_model_openvino_cannot_compile_gets_a_reason_not_a_corrupt_file_verdict():
-    """onnxruntime-openvino 1.24.1 does not compile the int8 Magenta model in bf16; the file is fine."""
-    with pytest.raises(rtstyle.ModelError, match="OpenVINO cannot run arbitrary.onnx in bf16.*--provider cpu"):
-        Engine(rtstyle.models.find_model("arbitrary").path, providers="openvino", precision="bf16")
-    assert Engine(rtstyle.models.find_model("arbitrary").path, providers="cpu").provider == CPU
+    """On some CPUs onnxruntime-openvino 1.24.1 does not compile the int8 Magenta model in bf16
+    (earlier CI machines); the file is fine. Where it compiles (an AMD EPYC with AVX512-BF16 on
+    2026-12-02), the refusal cannot be seen and the test skips."""
+    path = rtstyle.models.find_model("arbitrary").path
+    try:
+        Engine(path, providers="openvino", precision="bf16")
+    except rtstyle.ModelError as e:
+        assert re.search("OpenVINO cannot run arbitrary.onnx in bf16.*--provider cpu", str(e)), str(e)
+    else:
+        pytest.skip("OpenVINO compiles the int8 model in bf16 on this CPU: nothing to refuse")
+    assert Engine(path, providers="cpu").provider == CPU

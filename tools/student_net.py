@@ -117,7 +117,6 @@ def from_teacher(cfg: StudentConfig, baked: onnx.ModelProto) -> Student:
     t = {i.name: numpy_helper.to_array(i) for i in baked.graph.initializer}
     vector = t["style_vector"].reshape(-1)
 
-
     def style(name: str) -> tuple[torch.Tensor, torch.Tensor]:
         pre = f"style_params/transformer/{name}/StyleNorm/"
         scale, shift = (t[pre + f"{c}/weights_dequant"][:, :, 0, 0] @ vector + t[pre + f"{c}/Conv2D_bias_dequant"]
