@@ -9,9 +9,11 @@ Printed per style:
 - PSNR of quality against the int8 teacher, and of fast against quality (its teacher);
 - style loss (tools/losses, VGG16 Gram matrices against the painting, pictures at 256 px) of each,
   and fast/quality;
-- 2-pixel-period amplitude in grey levels: the luminance's checkerboard, column and row
-  components at the Nyquist frequency over the whole picture, the largest of the three;
-- median ms per 640x360 frame (interleaved calls, 2 threads);
+- 2-pixel-period amplitude in grey levels (tools/image_scores.grid_amplitude, as the quality
+  report measures it), the largest of its checkerboard, column and row components; runs
+  before 2026-12-02 measured it over the whole picture instead of in blocks;
+- median ms per 640x360 frame (interleaved calls, 2 threads, sessions that do not spin-wait:
+  a spinning session's idle threads take the cores from the next one's call);
 - for styles with style_weight < 1: how far the baked fixed photo vector is from Magenta's own
   per-frame blend (the frame's vector), and what the predictor costs per frame.
 
@@ -23,29 +25,15 @@ import argparse
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from rtstyle.sources import VideoFileSource, read_image
 from rtstyle.stylizer import Stylizer
 from rtstyle.teacher import Vectors, read_painting, teacher
+from tools.image_scores import grid_amplitude, psnr
 from tools.zoo import BY_NAME, ZOO
 
 from .common import fit
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    return float(10 * np.log10(255.0 ** 2 / max(np.mean((a.astype(np.float64) - b) ** 2), 1e-12)))
-
-
-def grid_amplitude(rgb: np.ndarray) -> float:
-    """Grey levels of a fixed-phase 2-pixel pattern (a pixel-shuffle grid): the largest of the luminance's
-    checkerboard, column-stripe and row-stripe components over the whole picture. Texture at that scale
-    changes phase from place to place and averages out; a grid painted by the network's layout does not."""
-    y = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float64)
-    sy = np.where(np.arange(y.shape[0]) % 2, -1.0, 1.0)[:, None]
-    sx = np.where(np.arange(y.shape[1]) % 2, -1.0, 1.0)[None, :]
-    return float(max(abs((y * sy * sx).mean()), abs((y * sx).mean()), abs((y * sy).mean())))
 
 
 def clip_frames(path: Path, n: int, start: int = 20, every: int = 30) -> list[np.ndarray]:
@@ -101,13 +89,13 @@ def main() -> None:
     for s in [BY_NAME[n] for n in a.only] if a.only else ZOO:
         painting = read_painting(a.styles / s.picture)
         vector = vectors(painting, s.knobs)
-        models = {"teacher_int8": teacher(vector, a.threads),
-                  "quality": Stylizer(s.name, providers="cpu", threads=a.threads),
-                  "fast": Stylizer(a.fast / f"{s.name}_fast.onnx" if a.fast else f"{s.name}_fast", providers="cpu",
-                                   threads=a.threads)}
+        opts = {"providers": "cpu", "threads": a.threads, "spin": False}
+        models = {"teacher_int8": teacher(vector, a.threads, spin=False),
+                  "quality": Stylizer(s.name, **opts),
+                  "fast": Stylizer(a.fast / f"{s.name}_fast.onnx" if a.fast else f"{s.name}_fast", **opts)}
         if a.old:
-            models |= {"old_quality": Stylizer(a.old / f"{s.name}.onnx", providers="cpu", threads=a.threads),
-                       "old_fast": Stylizer(a.old / f"{s.name}_fast.onnx", providers="cpu", threads=a.threads)}
+            models |= {"old_quality": Stylizer(a.old / f"{s.name}.onnx", **opts),
+                       "old_fast": Stylizer(a.old / f"{s.name}_fast.onnx", **opts)}
         loss = PerceptualLoss(vgg, to_rgb01(painting, a.loss_side), style_weight=1.0)
         outs = {k: [m(p) for p in pictures] for k, m in models.items()}
         with torch.no_grad():
@@ -122,7 +110,7 @@ def main() -> None:
         print("  style loss: " + ", ".join(f"{k} {v:.3g}" for k, v in style.items())
               + f"; fast/quality {style['fast'] / style['quality']:.2f}")
         print("  2-px amplitude (grey levels): " + ", ".join(
-            f"{k} {np.mean([grid_amplitude(o) for o in v]):.2f}" for k, v in outs.items()))
+            f"{k} {np.mean([max(grid_amplitude(o).values()) for o in v]):.2f}" for k, v in outs.items()))
         print("  ms/frame: " + ", ".join(f"{k} {v:.1f}" for k, v in ms.items()))
         if s.knobs.style_weight < 1:
             predictor = vectors.predictor

@@ -105,8 +105,9 @@ class Vectors:
         return style_vector(self.predictor, painting, knobs, self.photo if knobs.style_weight < 1 else None)
 
 
-def teacher(vector: np.ndarray, threads: int | None = None) -> Stylizer:
-    """The arbitrary network set to paint ``vector``: call it on RGB uint8 frames."""
-    style = Stylizer(ARBITRARY, providers="cpu", threads=threads)
+def teacher(vector: np.ndarray, threads: int | None = None, spin: bool = True) -> Stylizer:
+    """The arbitrary network set to paint ``vector``: call it on RGB uint8 frames (``spin``: see
+    :class:`rtstyle.engine.Engine`; off where it is timed beside other sessions)."""
+    style = Stylizer(ARBITRARY, providers="cpu", threads=threads, spin=spin)
     style.set_vector(vector, 0.0)
     return style

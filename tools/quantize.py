@@ -29,6 +29,7 @@ from rtstyle import frames as frames_mod
 from rtstyle.engine import Engine
 from rtstyle.models import CARD_KEY, read_card
 from rtstyle.sources import VideoFileSource
+from .image_scores import psnr
 
 
 def video_frames(path: Path, width: int, height: int, count: int) -> list[np.ndarray]:
@@ -50,11 +51,6 @@ class _Frames(CalibrationDataReader):
     def get_next(self) -> dict[str, np.ndarray] | None:
         x = next(self.items, None)
         return None if x is None else {self.input_name: x}
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return float("inf") if mse == 0 else 10 * np.log10(255.0 ** 2 / mse)
 
 
 def quantize(model: Path, out: Path, calibration: list[np.ndarray], check: list[np.ndarray]) -> dict:
