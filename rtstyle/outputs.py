@@ -22,7 +22,6 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Protocol, TypeVar
 
-import numpy as np
 
 from rtstyle.controls import ControlState, LiveControls
 from rtstyle.errors import RtstyleError
@@ -115,13 +114,6 @@ class RenderOutputs(ClosesCutShortOnError):
     def show(self, frame: VideoFrame, status: LiveStatus | None = None) -> None:
         for output in self.outputs:
             output.show(frame, status)
-
-    def write_context(self, rgb: np.ndarray, pts: int) -> None:
-        """A segment's context frame (rtstyle.segments): only an output that encodes context
-        frames (a segment's encoder) takes it; it is no picture of the render's."""
-        for output in self.outputs:
-            if hasattr(output, "write_context"):
-                output.write_context(rgb, pts)
 
     def close(self, complete: bool = True) -> None:
         failure: RtstyleError | None = None

@@ -174,13 +174,15 @@ def chain(source: Iterable[T], steps: list[tuple[str, Callable | None, int]], st
 
 def render_video(source: VideoFileSource, sink: RenderOutput, painter: Painter, look: Look,
                  on_frame: Callable[[RenderReport], None] | None = None,
-                 stop: threading.Event | None = None, workers: int = 1) -> RenderReport:
+                 stop: threading.Event | None = None, workers: int = 1,
+                 context: Callable[[np.ndarray, int], None] | None = None) -> RenderReport:
     """Paint every frame of ``source`` into ``sink``: decode, inference, smoothing and encode overlap.
 
     Each frame goes through the same per-frame path as live (:mod:`rtstyle.painter`):
     ``workers`` frames are painted at once, then settled (smoothed) one by one, in order.
     Frames with a negative index (a segment's context frames, rtstyle.segments) are painted and
-    settled, then given to ``sink.write_context``: they prime the smoother and the encoder only.
+    settled, then given to ``context(rgb, pts)`` (the segment's encoder; without it they are
+    dropped): they prime the smoother and the encoder, and are no picture of the render's.
 
     ``stop`` (the CLI sets it on Ctrl-C or SIGTERM) or KeyboardInterrupt ends the render
     early; the sink is closed either way so the file holds every finished frame and the
@@ -212,7 +214,8 @@ def render_video(source: VideoFileSource, sink: RenderOutput, painter: Painter, 
         stages = chain(source.frames(), [("decode", None, 1), ("stylize", paint, workers), ("smooth", smooth, 1)], stop)
         for frame in stages[-1].results():
             if frame.index < 0:  # a segment's context frame (rtstyle.segments): not part of the output
-                sink.write_context(frame.image, frame.pts)
+                if context:
+                    context(frame.image, frame.pts)
                 continue
             sink.show(frame, None)
             last_time = frame.time

@@ -227,7 +227,8 @@ def part_path(folder: Path, index: int) -> Path:
 
 class SegmentSink(VideoFileSink):
     """A segment's encoder: its frames, and around them the context frames the pipeline hands to
-    :meth:`write_context`, all in one H.264 stream (the join keeps the segment's own frames).
+    :meth:`write_context` (render_video's ``context``), all in one H.264 stream (the join keeps
+    the segment's own frames).
 
     The segment's first frame after leading context is forced to be a keyframe (an IDR: nothing
     after it refers to what came before), and its last frame before trailing context a P-frame
@@ -283,7 +284,8 @@ def render_segment(src: str | Path, segment: Segment, folder: Path, stylizer: St
     partial = out.with_suffix(".partial.mp4")
     with SegmentSource(src, segment) as source, SegmentSink(partial, source, crf) as sink:
         painter, look = Painter.of(stylizer, smoother)
-        report = pipeline.render_video(source, sink, painter, look, on_frame=on_frame, stop=stop, workers=workers)
+        report = pipeline.render_video(source, sink, painter, look, on_frame=on_frame, stop=stop, workers=workers,
+                                       context=sink.write_context)
     # The driver names the segment in front of these messages.
     if report.interrupted:
         partial.unlink(missing_ok=True)
