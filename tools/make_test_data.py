@@ -79,19 +79,23 @@ def damaged_copy(src: Path, dst: Path, packets: int, seed: int = 3) -> None:
 def random_models(data: Path) -> None:
     """Random-weight nets exported by the project's own export, committed so that every test
     but training and export runs where torch is not installed: ``tiny`` and ``other`` (two
-    visibly different small styles) and ``fast_random`` (the fast architecture, GPU checks)."""
+    visibly different small styles) and ``fast_random`` (the shipped fast tier's student layout,
+    tools/student_net.py: GPU checks)."""
     import torch
 
+    from tools.distil import export as export_student
     from tools.export import export
+    from tools.student_net import Student
     from tools.transformer_net import NetConfig, TransformerNet
 
+    torch.manual_seed(0)
+    export_student(Student(), data / "fast_random.onnx",
+                   {"title": "fast tier's student layout with random weights (tests only)"})
     for seed, name, title, cfg, gain in (
             (0, "tiny", "tiny random test net", NetConfig((8, 16, 32), 2), 20.0),
             (7, "other", "second random net", NetConfig((8, 16, 32), 2), 20.0),
             (0, "textured", "random net with strong texture (seams and flicker of a distributed render)",
-             NetConfig((8, 16, 32), 2), 60.0),
-            (0, "fast_random", "fast architecture with random weights (tests only)",
-             NetConfig((16, 32, 64), 3, True, out_kernel=3), None)):
+             NetConfig((8, 16, 32), 2), 60.0)):
         torch.manual_seed(seed)
         net = TransformerNet(cfg)
         if gain:
