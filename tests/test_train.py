@@ -20,7 +20,7 @@ from test_cli import ROOT, assert_one_line_error
 torch = pytest.importorskip("torch")
 from tools.distil import fit_side  # noqa: E402
 from tools.magenta_models import macs_per_pixel as counted_macs  # noqa: E402
-from tools.student_net import Student, StudentConfig, from_teacher, macs_per_pixel  # noqa: E402
+from tools.student_net import Student, StudentConfig, from_file, from_teacher, macs_per_pixel  # noqa: E402
 
 
 def user_env(tmp_path: Path) -> dict[str, str]:
@@ -134,6 +134,22 @@ def test_student_cost_matches_the_exported_graph(tmp_path: Path):
 
         assert macs_per_pixel(cfg) == pytest.approx(
             counted_macs(onnx.load(str(tmp_path / "s.onnx")), [1, 3, 64, 64]), rel=0.01), (cfg, path)
+
+
+def test_a_student_file_reads_back_as_the_module_it_was(tmp_path: Path, data: Path):
+    """A shipped student can be trained on: read back from its file, it is the module that was exported."""
+    from tools.distil import export
+
+    torch.manual_seed(3)
+    net = Student(StudentConfig(2, 5, 3)).eval()
+    for p in net.parameters():  # not the initial ones/zeros: every parameter must find its place
+        p.data.normal_()
+    export(net, tmp_path / "s.onnx", {})
+    back = from_file(tmp_path / "s.onnx").eval()
+    assert back.cfg == net.cfg
+    x = torch.from_numpy(fit_side(read_image(data / "messi5.jpg"), 64)[:64, :64]).permute(2, 0, 1)[None].float() / 255
+    with torch.no_grad():
+        assert torch.equal(back(x), net(x))
 
 
 def test_student_starts_as_the_teacher(data: Path):

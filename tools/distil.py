@@ -20,6 +20,7 @@ cosine learning rate over that budget. It checkpoints every ``save_every`` steps
 Ctrl-C, and resumes from the run folder's checkpoint.
 
     python -m tools.distil PAINTING --name NAME --run runs/NAME [--content DIR ...] [--minutes 12]
+        [--start NAME_fast.onnx]   (train a student on instead of starting from the teacher)
 """
 from __future__ import annotations
 
@@ -39,12 +40,13 @@ import onnx
 import torch
 from torch.nn import functional as F
 
+from rtstyle.models import read_card
 from rtstyle.teacher import ARBITRARY, PREDICTOR, Knobs, Vectors, read_painting, teacher
 from rtstyle.training import default_content
 
 from .bake import bake
 from .magenta_models import ARBITRARY_CREDIT, LICENCE
-from .student_net import Student, StudentConfig, from_teacher, macs_per_pixel
+from .student_net import Student, StudentConfig, from_file, from_teacher, macs_per_pixel
 from .vgg import VGG16Features
 
 FEATURE_LAYERS = ("relu1_2", "relu2_2")
@@ -267,8 +269,12 @@ def student_card(title: str, painting: Path, knobs: Knobs, record: dict, content
 
 def distil(painting: Path, out: Path, run: Path, settings: Settings, content: list[np.ndarray] | None = None,
            content_note: str = "rtstyle's default content set (rtstyle/content)", title: str | None = None,
-           vgg: str | Path | None = None, progress: bool = True, **card_extra: object) -> dict:
-    """Painting -> fast student model at ``out``; resumable through ``run``. Returns the card."""
+           vgg: str | Path | None = None, progress: bool = True, start: Path | None = None,
+           **card_extra: object) -> dict:
+    """Painting -> fast student model at ``out``; resumable through ``run``. Returns the card.
+
+    ``start``: a student file of this painting to train on (a new cosine over ``settings``'
+    budget) instead of the cut teacher; its card's training record is kept in the new one."""
     rgb = read_painting(painting)
     knobs = Knobs(**settings.knobs)
     pictures = default_content() if content is None else content
@@ -278,8 +284,15 @@ def distil(painting: Path, out: Path, run: Path, settings: Settings, content: li
     if progress and not cache.is_file():
         print(f"teacher paints {len(pictures)} content pictures...", file=sys.stderr)
     pairs = teacher_pairs(vector, pictures, settings.side, settings.threads, cache)
-    start = from_teacher(StudentConfig.from_dict(settings.net), bake(vector))
-    net, record = train(start, pairs, run, settings, vgg, progress)
+    if start is None:
+        net = from_teacher(StudentConfig.from_dict(settings.net), bake(vector))
+    else:
+        net = from_file(start)
+        if net.cfg.to_dict() != settings.net:
+            raise ValueError(f"{start} is a student of another shape ({net.cfg.to_dict()})")
+    net, record = train(net, pairs, run, settings, vgg, progress)
+    if start is not None:
+        record["continued_from"] = {"model": start.name, **read_card(start).info["training"]}
     return export(net, out, student_card(title or out.stem.replace("_", " "), Path(painting), knobs, record,
                                          content_note, **card_extra))
 
@@ -295,6 +308,7 @@ def main() -> None:
     ap.add_argument("--style-size", type=int, default=256)
     ap.add_argument("--style-weight", type=float, default=1.0)
     ap.add_argument("--vgg", type=Path, default=None)
+    ap.add_argument("--start", type=Path, default=None, help="a student of this painting to train on")
     for f, v in asdict(Settings()).items():
         if isinstance(v, (int, float)) and not isinstance(v, bool):
             ap.add_argument("--" + f.replace("_", "-"), type=type(v), default=v)
@@ -308,7 +322,7 @@ def main() -> None:
     content = load_content(a.content) if a.content else None
     card = distil(a.painting, a.out or a.run / f"{a.name}.onnx", a.run, s, content,
                   "the user's content: " + ", ".join(p.name for p in a.content) if a.content else
-                  "rtstyle's default content set (rtstyle/content)", vgg=a.vgg)
+                  "rtstyle's default content set (rtstyle/content)", vgg=a.vgg, start=a.start)
     print(json.dumps({k: card[k] for k in ("name", "params", "macs_per_pixel")}))
 
 

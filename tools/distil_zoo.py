@@ -3,7 +3,9 @@
 Content: rtstyle's default set plus the photos of the given folders (the zoo used Debian's
 wallpaper packages: ``apt-get download plasma-workspace-wallpapers mate-backgrounds
 gnome-backgrounds`` and ``dpkg -x``), deduplicated as tools/prepare_content does. Each style
-runs in ``RUNS/NAME`` (resumable) and is written to ``OUT/NAME_fast.onnx``.
+runs in ``RUNS/NAME`` (resumable) and is written to ``OUT/NAME_fast.onnx``. ``--start-from
+models`` trains the shipped students on for another ``--minutes`` (a run folder's checkpoint
+does not outlive its machine; the model files do).
 
     python -m tools.distil_zoo --styles PAINTINGS --photos WALLPAPERS --runs runs/zoo --out models \\
         --minutes 18 --threads 1 --only starry_night wave
@@ -33,6 +35,8 @@ def main() -> None:
     ap.add_argument("--blocks", type=int, default=StudentConfig.blocks, help="teacher's residual blocks kept (of 5)")
     ap.add_argument("--minutes", type=float, default=18.0)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--start-from", type=Path, default=None,
+                    help="folder of students (NAME_fast.onnx) to train on instead of starting from the teacher")
     a = ap.parse_args()
     photos = [cv2.cvtColor(p, cv2.COLOR_BGR2RGB) for p in distinct_images(a.photos, 320)] if a.photos else []
     content = default_content() + photos
@@ -44,7 +48,8 @@ def main() -> None:
         settings = Settings(net=net, knobs=s.knobs.to_dict(),
                             minutes=a.minutes, threads=a.threads)
         card = distil(a.styles / s.picture, a.out / f"{s.name}_fast.onnx", a.runs / s.name, settings, content, note,
-                      title=f"{s.title}, fast", progress=False, style_credit=s.credit, style_status=s.status)
+                      title=f"{s.title}, fast", progress=False, style_credit=s.credit, style_status=s.status,
+                      start=a.start_from / f"{s.name}_fast.onnx" if a.start_from else None)
         print(s.name, card["training"]["steps_done"], "steps", card["training"]["final_losses"], flush=True)
 
 

@@ -19,7 +19,9 @@ followed by a 3x3 convolution repeats nothing with a 2-pixel period, so there is
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import onnx
@@ -141,6 +143,18 @@ def from_teacher(cfg: StudentConfig, baked: onnx.ModelProto) -> Student:
             put(b.conv2, f"residual/residual{i + 1}/conv2", b.norm2)
         for i, (c, n) in enumerate(zip(net.expand, net.norms)):
             put(c, f"expand/conv{i + 1}/conv", n)
+    return net
+
+
+def from_file(path: str | Path) -> Student:
+    """A student exported by tools.distil.export, back as a torch module, to train on from where it
+    stopped (a run folder's checkpoint may be gone; the model file is kept): its card gives the
+    shape, and the file's initializers are named as the module's parameters."""
+    model = onnx.load(str(path))
+    card = json.loads(next(p.value for p in model.metadata_props if p.key == "rtstyle"))
+    net = Student(StudentConfig.from_dict(card["net"]))
+    weights = {i.name: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in model.graph.initializer}
+    net.load_state_dict({k: weights[k] for k in net.state_dict()})
     return net
 
 
