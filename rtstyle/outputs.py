@@ -22,7 +22,6 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Protocol, TypeVar
 
-
 from rtstyle.controls import ControlState, LiveControls
 from rtstyle.errors import RtstyleError
 from rtstyle.frames import VideoFrame

@@ -29,6 +29,7 @@ from rtstyle import frames as frames_mod
 from rtstyle.engine import Engine
 from rtstyle.models import CARD_KEY, read_card
 from rtstyle.sources import VideoFileSource
+
 from .image_scores import psnr
 
 

@@ -19,7 +19,6 @@ followed by a 3x3 convolution repeats nothing with a 2-pixel period, so there is
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +28,8 @@ import torch
 from onnx import numpy_helper
 from torch import nn
 from torch.nn import functional as F
+
+from rtstyle.models import read_card
 
 TEACHER_BLOCKS = 5
 
@@ -150,10 +151,8 @@ def from_file(path: str | Path) -> Student:
     """A student exported by tools.distil.export, back as a torch module, to train on from where it
     stopped (a run folder's checkpoint may be gone; the model file is kept): its card gives the
     shape, and the file's initializers are named as the module's parameters."""
-    model = onnx.load(str(path))
-    card = json.loads(next(p.value for p in model.metadata_props if p.key == "rtstyle"))
-    net = Student(StudentConfig.from_dict(card["net"]))
-    weights = {i.name: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in model.graph.initializer}
+    net = Student(StudentConfig.from_dict(read_card(path).info["net"]))
+    weights = {i.name: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in onnx.load(str(path)).graph.initializer}
     net.load_state_dict({k: weights[k] for k in net.state_dict()})
     return net
 
