@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rtstyle.content_set import default_content
 from rtstyle.errors import SourceError
 from rtstyle.sources import read_image
 from rtstyle.style_images import StylePredictor
@@ -88,16 +89,12 @@ class Vectors:
 
     def __init__(self, threads: int | None = None, photos: Callable[[], Iterable[np.ndarray]] | None = None):
         self.predictor = StylePredictor(PREDICTOR, providers="cpu", threads=threads, cache=False)
-        self._photos = photos
+        self._photos = photos or default_content
         self._photo: np.ndarray | None = None
 
     @property
     def photo(self) -> np.ndarray:
         if self._photo is None:
-            if self._photos is None:
-                from rtstyle.training import default_content  # rtstyle.training imports this module
-
-                self._photos = default_content
             self._photo = photo_vector(self.predictor, self._photos())
         return self._photo
 

@@ -4,12 +4,8 @@ The training itself is tools/distil.py (the ``[train]`` extra); everything a use
 wrong is checked here first, so a bad picture or name costs a one-line error, not a
 PyTorch import.
 
-Content pictures: the set shipped with the package, or the user's.
-
-The default set (``rtstyle/content``, 30 JPEG crops of 320 px) was cut by
-tools/prepare_content.py from OpenCV's BSD-licensed sample photos and frames of its
-Megamind clip, none of them a photo of the quality report. ``--content`` takes folders of
-pictures and video files instead: a style distilled on the footage it will paint fits it best.
+Content pictures (rtstyle.content_set): the set shipped with the package, or the user's
+``--content``: a style distilled on the footage it will paint fits it best.
 """
 from __future__ import annotations
 
@@ -25,54 +21,9 @@ import numpy as np
 
 from rtstyle.errors import SinkError, SourceError
 from rtstyle.models import cache_dir, user_dir
-from rtstyle.sources import VideoFileSource, read_image
-from rtstyle.style_images import IMAGE_SUFFIXES, file_hash
+from rtstyle.content_set import default_content, load_content
+from rtstyle.style_images import file_hash
 from rtstyle.teacher import Knobs, read_painting
-
-CONTENT_DIR = Path(__file__).parent / "content"
-MIN_SIDE = 64         # smaller pictures hold nothing to crop
-FRAMES_PER_VIDEO = 24  # spread evenly over the video
-
-
-def default_content() -> list[np.ndarray]:
-    return load_content([CONTENT_DIR])
-
-
-def load_content(paths: Sequence[str | Path], frames_per_video: int = FRAMES_PER_VIDEO) -> list[np.ndarray]:
-    """RGB uint8 pictures from folders, picture files and video files (frames spread evenly).
-
-    Unreadable files inside a folder are skipped; a named file that cannot be read, or no
-    usable picture at all, is a one-line :class:`SourceError`."""
-    out: list[np.ndarray] = []
-    for path in map(Path, paths):
-        if path.is_dir():
-            for f in sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES):
-                try:
-                    out.append(read_image(f))
-                except SourceError:
-                    continue
-        elif path.suffix.lower() in IMAGE_SUFFIXES:
-            out.append(read_image(path))
-        else:
-            out.extend(video_frames(path, frames_per_video))
-    out = [p for p in out if min(p.shape[:2]) >= MIN_SIDE]
-    if not out:
-        raise SourceError(f"no content pictures of at least {MIN_SIDE} px in {', '.join(map(str, paths))}")
-    return out
-
-
-def video_frames(path: Path, n: int) -> list[np.ndarray]:
-    """About ``n`` frames spread over a video, holding at most ``2 n`` in memory however long it is."""
-    kept: list[np.ndarray] = []
-    step = 1
-    with VideoFileSource(path, reference=False) as source:
-        for i, frame in enumerate(source.frames()):
-            if i % step == 0:
-                kept.append(frame.image)
-                if len(kept) == 2 * n:  # the video is longer than guessed: keep every other, sample half as often
-                    kept, step = kept[::2], step * 2
-    return kept[::max(1, len(kept) // n)][:n]
-
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 

@@ -170,7 +170,7 @@ def test_teacher_is_what_the_style_was_distilled_from(data: Path, tmp_path: Path
     import rtstyle
     from rtstyle.style_images import StylePredictor
     from rtstyle.teacher import PREDICTOR, photo_vector, read_painting, style_vector, teacher
-    from rtstyle.training import default_content
+    from rtstyle.content_set import default_content
     from tools.quality_report import painters
     from tools.zoo import BY_NAME
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import cv2
 
-from rtstyle.training import default_content
+from rtstyle.content_set import default_content
 
 from .distil import Settings, distil
 from .prepare_content import distinct_images
