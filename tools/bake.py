@@ -20,9 +20,9 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
+from rtstyle.content_set import default_content
 from rtstyle.models import find_model
 from rtstyle.teacher import ARBITRARY, PREDICTOR, Knobs, Vectors, read_painting
-from rtstyle.content_set import default_content
 
 from .magenta_models import ARBITRARY_CREDIT, LICENCE, SOURCE, keep_needed, macs_per_pixel
 from .zoo import BY_NAME, ZOO

@@ -40,9 +40,9 @@ import onnx
 import torch
 from torch.nn import functional as F
 
+from rtstyle.content_set import default_content, load_content
 from rtstyle.models import read_card
 from rtstyle.teacher import ARBITRARY, PREDICTOR, Knobs, Vectors, read_painting, teacher
-from rtstyle.content_set import default_content
 
 from .bake import bake
 from .magenta_models import ARBITRARY_CREDIT, LICENCE
@@ -317,8 +317,6 @@ def main() -> None:
     s = Settings(net=net,
                  knobs=Knobs(a.style_size, a.style_weight).to_dict(),
                  **{f: getattr(a, f) for f in asdict(Settings()) if f not in ("net", "knobs")})
-    from rtstyle.content_set import load_content
-
     content = load_content(a.content) if a.content else None
     card = distil(a.painting, a.out or a.run / f"{a.name}.onnx", a.run, s, content,
                   "the user's content: " + ", ".join(p.name for p in a.content) if a.content else
