@@ -19,9 +19,9 @@ from types import ModuleType
 
 import numpy as np
 
+from rtstyle.content_set import default_content, load_content
 from rtstyle.errors import SinkError, SourceError
 from rtstyle.models import cache_dir, user_dir
-from rtstyle.content_set import default_content, load_content
 from rtstyle.style_images import file_hash
 from rtstyle.teacher import Knobs, read_painting
 

@@ -168,9 +168,9 @@ def test_teacher_is_what_the_style_was_distilled_from(data: Path, tmp_path: Path
     the students learn from; any other painting with Magenta's defaults, as ``--style-image`` does."""
     pytest.importorskip("torch")
     import rtstyle
+    from rtstyle.content_set import default_content
     from rtstyle.style_images import StylePredictor
     from rtstyle.teacher import PREDICTOR, photo_vector, read_painting, style_vector, teacher
-    from rtstyle.content_set import default_content
     from tools.quality_report import painters
     from tools.zoo import BY_NAME
 

@@ -12,13 +12,13 @@ import pytest
 
 import rtstyle
 from conftest import assert_same_video, decode_video, stream_info
-from tools.image_scores import psnr
 from rtstyle.frames import VideoFrame
 from rtstyle.outputs import RenderOutputs
 from rtstyle.painter import Painter
 from rtstyle.pipeline import Stage, render_video
 from rtstyle.sinks import VideoFileSink
 from rtstyle.sources import VideoFileSource
+from tools.image_scores import psnr
 
 
 @pytest.fixture(scope="module")
