@@ -20,7 +20,7 @@ from test_cli import ROOT, assert_one_line_error
 torch = pytest.importorskip("torch")
 from tools.distil import fit_side  # noqa: E402
 from tools.magenta_models import macs_per_pixel as counted_macs  # noqa: E402
-from tools.student_net import Student, StudentConfig, from_file, from_teacher, macs_per_pixel  # noqa: E402
+from tools.student_net import Student, StudentConfig, from_file, from_teacher, grow, macs_per_pixel  # noqa: E402
 
 
 def user_env(tmp_path: Path) -> dict[str, str]:
@@ -150,6 +150,28 @@ def test_a_student_file_reads_back_as_the_module_it_was(tmp_path: Path, data: Pa
     x = torch.from_numpy(fit_side(read_image(data / "messi5.jpg"), 64)[:64, :64]).permute(2, 0, 1)[None].float() / 255
     with torch.no_grad():
         assert torch.equal(back(x), net(x))
+
+
+def test_a_grown_student_paints_as_before_and_can_learn_with_its_new_blocks(data: Path):
+    """Growing a trained student by the teacher's missing blocks keeps its picture; the new blocks train."""
+    from rtstyle.teacher import Knobs, Vectors
+    from tools.bake import bake
+
+    baked = bake(Vectors(threads=1)(read_image(data / "wave_256.jpg"), Knobs(256, 1.0)))
+    torch.manual_seed(5)
+    small = Student(StudentConfig(3)).eval()
+    for p in small.parameters():
+        p.data.add_(0.1 * torch.randn_like(p))
+    big = grow(small, StudentConfig(5), baked).eval()
+    teacher = from_teacher(StudentConfig(5), baked)
+    assert len(big.blocks) == 5 and torch.equal(big.blocks[4].conv1.weight, teacher.blocks[4].conv1.weight)
+    x = torch.from_numpy(fit_side(read_image(data / "messi5.jpg"), 64)[:64, :96]).permute(2, 0, 1)[None].float() / 255
+    with torch.no_grad():
+        assert torch.equal(big(x), small(x))
+    (big(x) - 0.5).abs().mean().backward()
+    assert big.blocks[3].norm2.scale.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="cannot grow"):
+        grow(big, StudentConfig(3), baked)
 
 
 def test_student_starts_as_the_teacher(data: Path):

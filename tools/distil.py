@@ -20,7 +20,8 @@ cosine learning rate over that budget. It checkpoints every ``save_every`` steps
 Ctrl-C, and resumes from the run folder's checkpoint.
 
     python -m tools.distil PAINTING --name NAME --run runs/NAME [--content DIR ...] [--minutes 12]
-        [--start NAME_fast.onnx]   (train a student on instead of starting from the teacher)
+        [--start NAME_fast.onnx]   (train a student on instead of starting from the teacher;
+                                    with more --blocks than it has, it is grown: student_net.grow)
 """
 from __future__ import annotations
 
@@ -46,7 +47,7 @@ from rtstyle.teacher import ARBITRARY, PREDICTOR, Knobs, Vectors, read_painting,
 
 from .bake import bake
 from .magenta_models import ARBITRARY_CREDIT, LICENCE
-from .student_net import Student, StudentConfig, from_file, from_teacher, macs_per_pixel
+from .student_net import Student, StudentConfig, from_file, from_teacher, grow, macs_per_pixel
 from .vgg import VGG16Features
 
 FEATURE_LAYERS = ("relu1_2", "relu2_2")
@@ -274,7 +275,8 @@ def distil(painting: Path, out: Path, run: Path, settings: Settings, content: li
     """Painting -> fast student model at ``out``; resumable through ``run``. Returns the card.
 
     ``start``: a student file of this painting to train on (a new cosine over ``settings``'
-    budget) instead of the cut teacher; its card's training record is kept in the new one."""
+    budget) instead of the cut teacher; its card's training record is kept in the new one. With
+    fewer blocks than ``settings.net`` it is grown by the teacher's (student_net.grow)."""
     rgb = read_painting(painting)
     knobs = Knobs(**settings.knobs)
     pictures = default_content() if content is None else content
@@ -289,7 +291,7 @@ def distil(painting: Path, out: Path, run: Path, settings: Settings, content: li
     else:
         net = from_file(start)
         if net.cfg.to_dict() != settings.net:
-            raise ValueError(f"{start} is a student of another shape ({net.cfg.to_dict()})")
+            net = grow(net, StudentConfig.from_dict(settings.net), bake(vector))
     net, record = train(net, pairs, run, settings, vgg, progress)
     if start is not None:
         record["continued_from"] = {"model": start.name, **read_card(start).info["training"]}

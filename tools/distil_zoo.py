@@ -5,7 +5,8 @@ wallpaper packages: ``apt-get download plasma-workspace-wallpapers mate-backgrou
 gnome-backgrounds`` and ``dpkg -x``), deduplicated as tools/prepare_content does. Each style
 runs in ``RUNS/NAME`` (resumable) and is written to ``OUT/NAME_fast.onnx``. ``--start-from
 models`` trains the shipped students on for another ``--minutes`` (a run folder's checkpoint
-does not outlive its machine; the model files do).
+does not outlive its machine; the model files do); with ``--blocks`` above theirs, the students
+are grown by the teacher's blocks first (tools/student_net.grow).
 
     python -m tools.distil_zoo --styles PAINTINGS --photos WALLPAPERS --runs runs/zoo --out models \\
         --minutes 18 --threads 1 --only starry_night wave

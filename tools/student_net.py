@@ -157,6 +157,22 @@ def from_file(path: str | Path) -> Student:
     return net
 
 
+def grow(net: Student, cfg: StudentConfig, baked: onnx.ModelProto) -> Student:
+    """``net`` with the teacher's residual blocks it lacks appended, painting exactly as ``net`` does.
+
+    A trained student need not start again to get more blocks: each new block is the teacher's,
+    with its last norm's scale and shift at zero, so it adds nothing until training moves them."""
+    if (cfg.k_in, cfg.k_out) != (net.cfg.k_in, net.cfg.k_out) or cfg.blocks < net.cfg.blocks:
+        raise ValueError(f"cannot grow {net.cfg} into {cfg}")
+    big = from_teacher(cfg, baked)
+    big.load_state_dict(net.state_dict(), strict=False)
+    with torch.no_grad():
+        for b in big.blocks[net.cfg.blocks:]:
+            b.norm2.scale.zero_()
+            b.norm2.shift.zero_()
+    return big
+
+
 def macs_per_pixel(cfg: StudentConfig) -> int:
     """Multiply-accumulates per input pixel, counted from the layer shapes."""
     full, half, quarter = 1.0, 0.25, 1 / 16
