@@ -23,6 +23,10 @@ from tools.student_net import Student, StudentConfig, macs_per_pixel
 
 SHAPES = {
     "teacher's layout uncut: 5 blocks, 9x9 in, 9x9 out": StudentConfig(5, 9, 9),
+    "5 blocks, 9x9 in, 3x3 out": StudentConfig(5, 9, 3),
+    "5 blocks, 7x7 in, 3x3 out": StudentConfig(5, 7, 3),
+    "5 blocks, 5x5 in, 5x5 out": StudentConfig(5, 5, 5),
+    "5 blocks, 5x5 in, 3x3 out": StudentConfig(5, 5, 3),
     "3 blocks, 9x9 in, 3x3 out": StudentConfig(3, 9, 3),
     "3 blocks, 5x5 in, 5x5 out": StudentConfig(3, 5, 5),
     "3 blocks, 5x5 in, 3x3 out": StudentConfig(3, 5, 3),

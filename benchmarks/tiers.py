@@ -6,7 +6,8 @@ training): the int8 teacher (``arbitrary`` fed the style's vector), the baked fl
 instead, e.g. students not shipped yet; ``--old DIR`` adds the models the tiers replaced).
 Printed per style:
 
-- PSNR of quality against the int8 teacher, and of fast against quality (its teacher);
+- PSNR of quality against the int8 teacher, and of fast against quality (its teacher), also with
+  an 8-pixel border left out (how much of the gap is at the picture's edges);
 - style loss (tools/losses, VGG16 Gram matrices against the painting, pictures at 256 px) of each,
   and fast/quality;
 - 2-pixel-period amplitude in grey levels (tools/image_scores.grid_amplitude, as the quality
@@ -43,6 +44,9 @@ def clip_frames(path: Path, n: int, start: int = 20, every: int = 30) -> list[np
     finally:
         source.close()
     return frames[:n]
+
+
+BORDER = 8  # pixels: how much of a student's gap to its teacher is at the picture's edges
 
 
 def median_ms(fns: dict[str, object], frame: np.ndarray, runs: int) -> dict[str, float]:
@@ -103,10 +107,13 @@ def main() -> None:
                                        for o, p in zip(v, pictures)])) for k, v in outs.items()}
         ms = median_ms(models, timing_frame, a.runs)
         print(f"\n{s.name} (style_size {s.knobs.style_size}, style_weight {s.knobs.style_weight})")
+        fq = list(zip(outs["fast"], outs["quality"]))
+        inner = np.mean([psnr(f[BORDER:-BORDER, BORDER:-BORDER], q[BORDER:-BORDER, BORDER:-BORDER]) for f, q in fq])
         print(f"  PSNR quality vs int8 teacher {np.mean([psnr(q, t) for q, t in zip(outs['quality'], outs['teacher_int8'])]):.1f} dB; "
-              f"fast vs quality {np.mean([psnr(f, q) for f, q in zip(outs['fast'], outs['quality'])]):.1f} dB "
-              f"(photos {np.mean([psnr(f, q) for f, q in list(zip(outs['fast'], outs['quality']))[:len(a.photos)]]):.1f}, "
-              f"frames {np.mean([psnr(f, q) for f, q in list(zip(outs['fast'], outs['quality']))[len(a.photos):]]):.1f})")
+              f"fast vs quality {np.mean([psnr(f, q) for f, q in fq]):.1f} dB "
+              f"(photos {np.mean([psnr(f, q) for f, q in fq[:len(a.photos)]]):.1f}, "
+              f"frames {np.mean([psnr(f, q) for f, q in fq[len(a.photos):]]):.1f}; "
+              f"all, an {BORDER}-px border left out {inner:.1f})")
         print("  style loss: " + ", ".join(f"{k} {v:.3g}" for k, v in style.items())
               + f"; fast/quality {style['fast'] / style['quality']:.2f}")
         print("  2-px amplitude (grey levels): " + ", ".join(

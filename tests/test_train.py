@@ -153,7 +153,8 @@ def test_a_student_file_reads_back_as_the_module_it_was(tmp_path: Path, data: Pa
 
 
 def test_a_grown_student_paints_as_before_and_can_learn_with_its_new_blocks(data: Path):
-    """Growing a trained student by the teacher's missing blocks keeps its picture; the new blocks train."""
+    """Growing a trained student by the teacher's missing blocks and by larger first and last kernels
+    keeps its picture; the new blocks and the kernels' new rings train."""
     from rtstyle.teacher import Knobs, Vectors
     from tools.bake import bake
 
@@ -162,16 +163,59 @@ def test_a_grown_student_paints_as_before_and_can_learn_with_its_new_blocks(data
     small = Student(StudentConfig(3)).eval()
     for p in small.parameters():
         p.data.add_(0.1 * torch.randn_like(p))
-    big = grow(small, StudentConfig(5), baked).eval()
-    teacher = from_teacher(StudentConfig(5), baked)
+    big = grow(small, StudentConfig(5, 9, 5), baked).eval()
+    teacher = from_teacher(StudentConfig(5, 9, 5), baked)
     assert len(big.blocks) == 5 and torch.equal(big.blocks[4].conv1.weight, teacher.blocks[4].conv1.weight)
     x = torch.from_numpy(fit_side(read_image(data / "messi5.jpg"), 64)[:64, :96]).permute(2, 0, 1)[None].float() / 255
     with torch.no_grad():
         assert torch.equal(big(x), small(x))
     (big(x) - 0.5).abs().mean().backward()
     assert big.blocks[3].norm2.scale.grad.abs().sum() > 0
-    with pytest.raises(ValueError, match="cannot grow"):
-        grow(big, StudentConfig(3), baked)
+    for c in (big.contract[0], big.expand[2]):
+        ring = c.weight.grad.clone()
+        ring[..., 1:-1, 1:-1] = 0
+        assert ring.abs().sum() > 0
+    for smaller in (StudentConfig(3, 9, 5), StudentConfig(5, 7, 5), StudentConfig(5, 9, 3)):
+        with pytest.raises(ValueError, match="cannot grow"):
+            grow(big, smaller, baked)
+
+
+def test_a_student_that_cannot_be_grown_is_named(tmp_path: Path, data: Path):
+    """Training on a student file of another shape says which file, not only the two shapes."""
+    from tools.distil import Settings, distil, export
+
+    big = Student(StudentConfig(5))
+    for p in big.parameters():  # distinct values, so that the export keeps every parameter
+        p.data.normal_()
+    export(big, tmp_path / "big_fast.onnx", {})
+    with pytest.raises(ValueError, match=r"big_fast\.onnx: cannot grow"):
+        distil(data / "wave_256.jpg", tmp_path / "out.onnx", tmp_path / "run",
+               Settings(net=StudentConfig(3).to_dict(), steps=1, threads=1), [read_image(data / "messi5.jpg")],
+               progress=False, start=tmp_path / "big_fast.onnx")
+
+
+def test_the_teacher_paints_the_very_crops_the_student_sees(data: Path):
+    """Training pairs are crops of the content that the teacher painted as they are, not crops of a
+    painted whole picture, whose edges and norm statistics came from what the crop leaves out."""
+    import cv2
+
+    from rtstyle.teacher import Knobs, Vectors, teacher
+    from tools.distil import teacher_pairs
+
+    vector = Vectors(threads=1)(read_image(data / "wave_256.jpg"), Knobs(256, 1.0))
+    photo = read_image(data / "messi5.jpg")
+    pairs = teacher_pairs(vector, [photo], side=160, threads=1, crop=96, per_picture=3, seed=0)
+    whole, paint = fit_side(photo, 160), teacher(vector, 1)
+    painted_whole = paint(whole)
+    assert len(pairs) == 3 and len({x.tobytes() for x, _ in pairs}) == 3
+    for x, y in pairs:
+        assert x.shape == y.shape == (96, 96, 3)
+        match = cv2.matchTemplate(whole, x, cv2.TM_SQDIFF)
+        top, left = np.unravel_index(np.argmin(match), match.shape)
+        assert match[top, left] == 0  # a piece of the picture
+        assert np.array_equal(y, paint(x))
+        cut = painted_whole[top:top + 96, left:left + 96].astype(float)
+        assert np.mean((cut - y) ** 2) > 4  # painting the whole first is not the same
 
 
 def test_student_starts_as_the_teacher(data: Path):

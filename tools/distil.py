@@ -1,9 +1,10 @@
 """Distil a fast student from the teacher: any picture to a fast style model on a CPU.
 
 The teacher (rtstyle.teacher: Magenta's arbitrary network with the painting's vector) paints
-each content picture once; its outputs are cached in the run folder. The student
+``crops_per_picture`` random crops of each content picture, the very crops the student will see
+(teacher_pairs says why); its outputs are cached in the run folder. The student
 (tools/student_net.py: the teacher's layout, cut down, starting from the teacher's weights) then
-learns to reproduce them on random crops with three losses:
+learns to reproduce them with three losses:
 
 - pixel: L1 to the teacher's output;
 - feature: L1 between early VGG16 features (relu1_2, relu2_2) of the student's and the
@@ -64,7 +65,8 @@ class Settings:
     steps: int = 100_000
     batch: int = 4
     crop: int = 256
-    side: int = 320          # content pictures are resized to this short side before the teacher paints them
+    side: int = 320          # content pictures are resized to this short side before the crops are cut
+    crops_per_picture: int = 8  # the teacher paints this many crops of each content picture
     lr: float = 5e-4        # fine-tuning: the student starts as the teacher
     feature_weight: float = 0.25
     feature_scale: float = 0.5
@@ -83,14 +85,31 @@ def fit_side(rgb: np.ndarray, side: int) -> np.ndarray:
 
 
 def teacher_pairs(vector: np.ndarray, pictures: list[np.ndarray], side: int, threads: int,
-                  cache: Path | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(content, teacher output) pairs, RGB uint8; read from ``cache`` when it holds them."""
+                  cache: Path | None = None, crop: int = 0, per_picture: int = 1,
+                  seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(content, teacher output) pairs, RGB uint8; read from ``cache`` when it holds them.
+
+    With ``crop``, the teacher paints ``per_picture`` random ``crop`` x ``crop`` pieces of each
+    picture instead of the whole picture: it then sees exactly what the student sees. Cut from a
+    painted whole picture, a crop's edges and its norms' statistics would be the picture's, which
+    the student, given only the crop, cannot know; at run time both see the same whole frame."""
     if cache is not None and cache.is_file():
         with np.load(cache) as z:
             n = len(z.files) // 2
             return [(z[f"x{i}"], z[f"y{i}"]) for i in range(n)]
+    rng = np.random.default_rng(seed)
+
+    def pieces(p: np.ndarray) -> list[np.ndarray]:
+        if not crop:
+            return [p]
+        if min(p.shape[:2]) < crop:
+            return []
+        return [p[t:t + crop, left:left + crop] for t, left in
+                ((rng.integers(0, p.shape[0] - crop + 1), rng.integers(0, p.shape[1] - crop + 1))
+                 for _ in range(per_picture))]
+
     paint = teacher(vector, threads)
-    pairs = [(x, paint(x)) for x in (fit_side(p, side) for p in pictures)]
+    pairs = [(x, paint(x)) for p in pictures for x in pieces(fit_side(p, side))]
     if cache is not None:
         tmp = cache.with_suffix(".tmp.npz")
         np.savez(tmp, **{f"{k}{i}": v for i, pair in enumerate(pairs) for k, v in zip("xy", pair)})
@@ -280,18 +299,22 @@ def distil(painting: Path, out: Path, run: Path, settings: Settings, content: li
     rgb = read_painting(painting)
     knobs = Knobs(**settings.knobs)
     pictures = default_content() if content is None else content
-    cache = run / "teacher.npz"
+    cache = run / "teacher_crops.npz"
     vector = Vectors(settings.threads)(rgb, knobs)
     run.mkdir(parents=True, exist_ok=True)
     if progress and not cache.is_file():
         print(f"teacher paints {len(pictures)} content pictures...", file=sys.stderr)
-    pairs = teacher_pairs(vector, pictures, settings.side, settings.threads, cache)
+    pairs = teacher_pairs(vector, pictures, settings.side, settings.threads, cache, settings.crop,
+                          settings.crops_per_picture, settings.seed)
     if start is None:
         net = from_teacher(StudentConfig.from_dict(settings.net), bake(vector))
     else:
         net = from_file(start)
         if net.cfg.to_dict() != settings.net:
-            net = grow(net, StudentConfig.from_dict(settings.net), bake(vector))
+            try:
+                net = grow(net, StudentConfig.from_dict(settings.net), bake(vector))
+            except ValueError as e:
+                raise ValueError(f"{start}: {e}") from None
     net, record = train(net, pairs, run, settings, vgg, progress)
     if start is not None:
         record["continued_from"] = {"model": start.name, **read_card(start).info["training"]}
@@ -307,6 +330,8 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=None, help="model file (default RUN/NAME.onnx)")
     ap.add_argument("--content", nargs="*", type=Path, default=None, help="folders, pictures or videos")
     ap.add_argument("--blocks", type=int, default=StudentConfig.blocks, help="teacher's residual blocks kept (of 5)")
+    ap.add_argument("--k-in", type=int, default=StudentConfig.k_in, help="first convolution's kernel (teacher's: 9)")
+    ap.add_argument("--k-out", type=int, default=StudentConfig.k_out, help="last convolution's kernel (teacher's: 9)")
     ap.add_argument("--style-size", type=int, default=256)
     ap.add_argument("--style-weight", type=float, default=1.0)
     ap.add_argument("--vgg", type=Path, default=None)
@@ -315,7 +340,7 @@ def main() -> None:
         if isinstance(v, (int, float)) and not isinstance(v, bool):
             ap.add_argument("--" + f.replace("_", "-"), type=type(v), default=v)
     a = ap.parse_args()
-    net = StudentConfig(a.blocks).to_dict()
+    net = StudentConfig(a.blocks, a.k_in, a.k_out).to_dict()
     s = Settings(net=net,
                  knobs=Knobs(a.style_size, a.style_weight).to_dict(),
                  **{f: getattr(a, f) for f in asdict(Settings()) if f not in ("net", "knobs")})

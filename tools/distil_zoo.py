@@ -34,6 +34,8 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("models"))
     ap.add_argument("--only", nargs="*", default=None)
     ap.add_argument("--blocks", type=int, default=StudentConfig.blocks, help="teacher's residual blocks kept (of 5)")
+    ap.add_argument("--k-in", type=int, default=StudentConfig.k_in, help="first convolution's kernel (teacher's: 9)")
+    ap.add_argument("--k-out", type=int, default=StudentConfig.k_out, help="last convolution's kernel (teacher's: 9)")
     ap.add_argument("--minutes", type=float, default=18.0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--start-from", type=Path, default=None,
@@ -44,7 +46,7 @@ def main() -> None:
     note = "rtstyle's default content set" + (f" and {len(photos)} distinct photos of Debian wallpaper packages "
                                               "(plasma-workspace-wallpapers, mate-backgrounds, gnome-backgrounds)"
                                               if photos else "")
-    net = StudentConfig(a.blocks).to_dict()
+    net = StudentConfig(a.blocks, a.k_in, a.k_out).to_dict()
     for s in [BY_NAME[n] for n in a.only] if a.only else ZOO:
         settings = Settings(net=net, knobs=s.knobs.to_dict(),
                             minutes=a.minutes, threads=a.threads)

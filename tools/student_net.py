@@ -158,14 +158,19 @@ def from_file(path: str | Path) -> Student:
 
 
 def grow(net: Student, cfg: StudentConfig, baked: onnx.ModelProto) -> Student:
-    """``net`` with the teacher's residual blocks it lacks appended, painting exactly as ``net`` does.
+    """``net`` grown into the larger shape ``cfg``, painting exactly as ``net`` does.
 
-    A trained student need not start again to get more blocks: each new block is the teacher's,
-    with its last norm's scale and shift at zero, so it adds nothing until training moves them."""
-    if (cfg.k_in, cfg.k_out) != (net.cfg.k_in, net.cfg.k_out) or cfg.blocks < net.cfg.blocks:
+    A trained student need not start again to get more: each new residual block is the teacher's,
+    with its last norm's scale and shift at zero, and a larger first or last kernel is the trained
+    one with a ring of zeros around it, so nothing new adds anything until training moves it."""
+    if cfg.blocks < net.cfg.blocks or cfg.k_in < net.cfg.k_in or cfg.k_out < net.cfg.k_out:
         raise ValueError(f"cannot grow {net.cfg} into {cfg}")
     big = from_teacher(cfg, baked)
-    big.load_state_dict(net.state_dict(), strict=False)
+    state = dict(net.state_dict())
+    for name, k in (("contract.0.weight", cfg.k_in), ("expand.2.weight", cfg.k_out)):
+        pad = (k - state[name].shape[-1]) // 2
+        state[name] = F.pad(state[name], (pad, pad, pad, pad))
+    big.load_state_dict(state, strict=False)
     with torch.no_grad():
         for b in big.blocks[net.cfg.blocks:]:
             b.norm2.scale.zero_()
