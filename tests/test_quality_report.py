@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from itertools import islice
+from itertools import groupby, islice
 
 import cv2  # noqa: F401  before av, as rtstyle/__init__.py explains
 import av
@@ -35,6 +35,19 @@ def test_grid_amplitude_of_a_synthetic_pattern(pattern: str):
     grid = grid_amplitude(image)
     assert grid[pattern] == pytest.approx(2.0, abs=0.05)
     assert all(v < 0.05 for k, v in grid.items() if k != pattern)
+
+
+def test_painters_are_timed_in_turns():
+    """Each painter gets its timed frames in rounds, the others' rounds between, so that a passing
+    load on the machine is shared by all; each gets exactly ``repeats`` timed frames and a warm-up."""
+    from tools.quality_report import ms_per_frame
+
+    calls: list[str] = []
+    painters = {k: (lambda frame, k=k: calls.append(k) or frame) for k in ("a", "b", "c")}
+    ms = ms_per_frame(painters, repeats=7, rounds=3)
+    assert set(ms) == {"a", "b", "c"} and all(v >= 0 for v in ms.values())
+    blocks = [(k, len(list(g))) for k, g in groupby(calls)]
+    assert blocks == [(k, n) for n in (4, 3, 3) for k in "abc"]  # a warm-up, then 3 + 2 + 2 timed frames
 
 
 def test_grid_amplitude_of_smooth_and_real_images(data: Path):

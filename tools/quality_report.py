@@ -24,7 +24,8 @@ photos at ``--size`` long side. Per painter:
   finds in the input (photos and every ``FACE_EVERY``-th clip frame), and the correlation of the
   input's and output's gradient magnitudes (tools.image_scores.edge_correlation);
 - the 2-pixel-period grid amplitude (checkerboard, columns, rows) of the output luminance;
-- E_warp per frame (no smoothing) on the clip (rtstyle.metrics), and CPU ms per 640x360 frame.
+- E_warp per frame (no smoothing) on the clip (rtstyle.metrics), and CPU ms per 640x360 frame
+  (a painting's painters timed in turns, ms_per_frame).
 
 Classic-method results are cached as PNGs (key: photo and painting bytes, every setting),
 so a rerun only optimizes what is new; ``--gatys cached`` uses only what the cache holds and
@@ -164,16 +165,20 @@ class GatysScores:
                                         indent=1) + "\n")
 
 
-def ms_per_frame(stylizer: rtstyle.Stylizer, repeats: int) -> float:
-    """Median time of one 640x360 frame through the Stylizer (after one warm-up frame)."""
+def ms_per_frame(stylizers: dict[str, rtstyle.Stylizer], repeats: int, rounds: int = 4) -> dict[str, float]:
+    """Median time of one 640x360 frame through each Stylizer. The painters take turns in ``rounds``
+    rounds (a warm-up frame, then their share of ``repeats``), so that a passing load on a shared
+    machine falls on all of them alike instead of on whichever was being timed."""
     frame = np.random.default_rng(0).integers(0, 256, (BENCH_SIZE[1], BENCH_SIZE[0], 3), dtype=np.uint8)
-    stylizer(frame)
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        stylizer(frame)
-        times.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(times)
+    times: dict[str, list[float]] = {k: [] for k in stylizers}
+    for r in range(rounds):
+        for k, stylizer in stylizers.items():
+            stylizer(frame)
+            for _ in range(repeats // rounds + (r < repeats % rounds)):
+                t0 = time.perf_counter()
+                stylizer(frame)
+                times[k].append((time.perf_counter() - t0) * 1000)
+    return {k: statistics.median(v) for k, v in times.items()}
 
 
 def knobs_of(style: Path) -> Knobs:
@@ -265,7 +270,7 @@ def measure_style(style: Path, group: list[Painter], inputs: Inputs, detector: F
                 clip[k]["kept"] += faces_kept(clip_faces[i // FACE_EVERY], detector(y))
     e_warp = dict(zip(stylizers, meter.values))
     references = [score(loss, x, t) for x, t in zip(inputs.images, outputs[teacher])]
-    figures = {}
+    figures, ms = {}, ms_per_frame(stylizers, repeats)
     for k, s in stylizers.items():
         per_photo = []
         for j, (p, x, y) in enumerate(zip(inputs.photos, inputs.images, outputs[k])):
@@ -274,7 +279,7 @@ def measure_style(style: Path, group: list[Painter], inputs: Inputs, detector: F
                 "psnr_teacher": psnr(y, outputs[teacher][j]), "ssim_teacher": ssim(y, outputs[teacher][j]),
                 "edges": edge_correlation(x, y), "grid": grid_amplitude(y),
                 "faces_in": len(inputs.faces[j]), "faces_kept": faces_kept(inputs.faces[j], detector(y))})
-        figures[k] = summary(per_photo, clip[k], e_warp[k], ms_per_frame(s, repeats), inputs)
+        figures[k] = summary(per_photo, clip[k], e_warp[k], ms[k], inputs)
         print(f"{style.stem}: measured {s.label} ({figures[k]['cpu_ms_640x360']:.1f} ms/frame)", flush=True)
     figures["floor"] = {"e_warp": meter.values[-1]}
     return figures, outputs
@@ -368,7 +373,8 @@ def markdown(rows: list[dict], checks: list[dict], meta: dict, missing: list[str
         f" {FACE_EVERY}th clip frame). Classic method (Gatys): {g['steps']} L-BFGS steps,"
         f" {g['size']} px, float32, content {g['content_layer']}, style weight {g['style_weight']};"
         f" {meta['gatys_pairs']} of {meta['gatys_wanted']} photo x painting pairs in the cache."
-        f" CPU ms/frame: 640x360, {meta['threads']} threads, median of {meta['repeats']}, {meta['cpu']},"
+        f" CPU ms/frame: 640x360, {meta['threads']} threads, median of {meta['repeats']} (a painting's painters"
+        f" taking turns), {meta['cpu']},"
         f" load average {meta['load_average_1min']} at the end of the run"
         + (" (busier than its cores: the timings are those of a shared machine)."
            if meta["load_average_1min"] > (os.cpu_count() or 1) else "."),
