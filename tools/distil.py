@@ -1,8 +1,9 @@
 """Distil a fast student from the teacher: any picture to a fast style model on a CPU.
 
 The teacher (rtstyle.teacher: Magenta's arbitrary network with the painting's vector) paints
-``crops_per_picture`` random crops of each content picture, the very crops the student will see
-(teacher_pairs says why); its outputs are cached in the run folder. The student
+each content picture whole, or with ``crops_per_picture`` random crops of it, the very crops the
+student will see (teacher_pairs says why; not the default yet: docs/teacher.md); its outputs are
+cached in the run folder. The student
 (tools/student_net.py: the teacher's layout, cut down, starting from the teacher's weights) then
 learns to reproduce them with three losses:
 
@@ -66,7 +67,7 @@ class Settings:
     batch: int = 4
     crop: int = 256
     side: int = 320          # content pictures are resized to this short side before the crops are cut
-    crops_per_picture: int = 8  # the teacher paints this many crops of each content picture
+    crops_per_picture: int = 0  # > 0: the teacher paints this many crops of each picture (teacher_pairs); 0: whole
     lr: float = 5e-4        # fine-tuning: the student starts as the teacher
     feature_weight: float = 0.25
     feature_scale: float = 0.5
@@ -299,13 +300,13 @@ def distil(painting: Path, out: Path, run: Path, settings: Settings, content: li
     rgb = read_painting(painting)
     knobs = Knobs(**settings.knobs)
     pictures = default_content() if content is None else content
-    cache = run / "teacher_crops.npz"
+    cache = run / ("teacher_crops.npz" if settings.crops_per_picture else "teacher.npz")
     vector = Vectors(settings.threads)(rgb, knobs)
     run.mkdir(parents=True, exist_ok=True)
     if progress and not cache.is_file():
         print(f"teacher paints {len(pictures)} content pictures...", file=sys.stderr)
-    pairs = teacher_pairs(vector, pictures, settings.side, settings.threads, cache, settings.crop,
-                          settings.crops_per_picture, settings.seed)
+    pairs = teacher_pairs(vector, pictures, settings.side, settings.threads, cache,
+                          settings.crop if settings.crops_per_picture else 0, settings.crops_per_picture, settings.seed)
     if start is None:
         net = from_teacher(StudentConfig.from_dict(settings.net), bake(vector))
     else:
