@@ -40,6 +40,7 @@ def test_grid_amplitude_of_a_synthetic_pattern(pattern: str):
 def test_painters_are_timed_in_turns():
     """Each painter gets its timed frames in rounds, the others' rounds between, so that a passing
     load on the machine is shared by all; each gets exactly ``repeats`` timed frames and a warm-up."""
+    pytest.importorskip("torch")  # the report's module scores with VGG16
     from tools.quality_report import ms_per_frame
 
     calls: list[str] = []
