@@ -86,11 +86,11 @@ def fit_side(rgb: np.ndarray, side: int) -> np.ndarray:
 
 
 def teacher_pairs(vector: np.ndarray, pictures: list[np.ndarray], side: int, threads: int,
-                  cache: Path | None = None, crop: int = 0, per_picture: int = 1,
+                  cache: Path | None = None, crop: int = 0, per_picture: int = 0,
                   seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
     """(content, teacher output) pairs, RGB uint8; read from ``cache`` when it holds them.
 
-    With ``crop``, the teacher paints ``per_picture`` random ``crop`` x ``crop`` pieces of each
+    With ``per_picture`` > 0, the teacher paints that many random ``crop`` x ``crop`` pieces of each
     picture instead of the whole picture: it then sees exactly what the student sees. Cut from a
     painted whole picture, a crop's edges and its norms' statistics would be the picture's, which
     the student, given only the crop, cannot know; at run time both see the same whole frame."""
@@ -101,7 +101,7 @@ def teacher_pairs(vector: np.ndarray, pictures: list[np.ndarray], side: int, thr
     rng = np.random.default_rng(seed)
 
     def pieces(p: np.ndarray) -> list[np.ndarray]:
-        if not crop:
+        if not per_picture:
             return [p]
         if min(p.shape[:2]) < crop:
             return []
@@ -300,14 +300,8 @@ def distil(painting: Path, out: Path, run: Path, settings: Settings, content: li
     rgb = read_painting(painting)
     knobs = Knobs(**settings.knobs)
     pictures = default_content() if content is None else content
-    cache = run / ("teacher_crops.npz" if settings.crops_per_picture else "teacher.npz")
     vector = Vectors(settings.threads)(rgb, knobs)
-    run.mkdir(parents=True, exist_ok=True)
-    if progress and not cache.is_file():
-        print(f"teacher paints {len(pictures)} content pictures...", file=sys.stderr)
-    pairs = teacher_pairs(vector, pictures, settings.side, settings.threads, cache,
-                          settings.crop if settings.crops_per_picture else 0, settings.crops_per_picture, settings.seed)
-    if start is None:
+    if start is None:  # the student first: a start file that cannot be grown fails before the teacher paints
         net = from_teacher(StudentConfig.from_dict(settings.net), bake(vector))
     else:
         net = from_file(start)
@@ -316,6 +310,13 @@ def distil(painting: Path, out: Path, run: Path, settings: Settings, content: li
                 net = grow(net, StudentConfig.from_dict(settings.net), bake(vector))
             except ValueError as e:
                 raise ValueError(f"{start}: {e}") from None
+    cache = run / ("teacher_crops.npz" if settings.crops_per_picture else "teacher.npz")
+    run.mkdir(parents=True, exist_ok=True)
+    if progress and not cache.is_file():
+        crops = f", {settings.crops_per_picture} crops of each" if settings.crops_per_picture else ""
+        print(f"teacher paints {len(pictures)} content pictures{crops}...", file=sys.stderr)
+    pairs = teacher_pairs(vector, pictures, settings.side, settings.threads, cache, settings.crop,
+                          settings.crops_per_picture, settings.seed)
     net, record = train(net, pairs, run, settings, vgg, progress)
     if start is not None:
         record["continued_from"] = {"model": start.name, **read_card(start).info["training"]}
