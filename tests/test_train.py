@@ -195,8 +195,9 @@ def test_a_student_that_cannot_be_grown_is_named(tmp_path: Path, data: Path):
 
 
 def test_the_teacher_paints_the_very_crops_the_student_sees(data: Path):
-    """Training pairs are crops of the content that the teacher painted as they are, not crops of a
-    painted whole picture, whose edges and norm statistics came from what the crop leaves out."""
+    """Beside the whole picture, training pairs are crops of the content that the teacher painted as
+    they are, not crops of a painted whole picture, whose edges and norm statistics came from what
+    the crop leaves out."""
     import cv2
 
     from rtstyle.teacher import Knobs, Vectors, teacher
@@ -207,8 +208,9 @@ def test_the_teacher_paints_the_very_crops_the_student_sees(data: Path):
     pairs = teacher_pairs(vector, [photo], side=160, threads=1, crop=96, per_picture=3, seed=0)
     whole, paint = fit_side(photo, 160), teacher(vector, 1)
     painted_whole = paint(whole)
-    assert len(pairs) == 3 and len({x.tobytes() for x, _ in pairs}) == 3
-    for x, y in pairs:
+    assert len(pairs) == 4 and len({x.tobytes() for x, _ in pairs}) == 4
+    assert np.array_equal(pairs[0][0], whole) and np.array_equal(pairs[0][1], painted_whole)
+    for x, y in pairs[1:]:
         assert x.shape == y.shape == (96, 96, 3)
         match = cv2.matchTemplate(whole, x, cv2.TM_SQDIFF)
         top, left = np.unravel_index(np.argmin(match), match.shape)
@@ -234,3 +236,30 @@ def test_student_starts_as_the_teacher(data: Path):
         None, {"image": t.numpy()})[0]
     inner = (slice(None), slice(None), slice(32, -32), slice(32, -32))
     assert 10 * np.log10(1 / np.mean((ours[inner] - theirs[inner]) ** 2)) > 24
+
+
+def test_the_gram_term_compares_stroke_statistics_not_places(data: Path):
+    """The Gram term is all but blind to where strokes are (a shifted painting) but not to what they
+    are (the same painting blurred); the feature term sees the shift."""
+    import cv2
+
+    from tools.distil import FeatureLoss
+
+    painting = read_image(data / "wave_256.jpg")[:192, :192]
+    as_tensor = lambda a: torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1)[None].float() / 255  # noqa: E731
+    y = as_tensor(painting[32:160, 32:160])
+    loss = FeatureLoss(1.0, grams=True)
+    shifted = loss(as_tensor(painting[36:164, 28:156]), y)
+    blurred = loss(as_tensor(cv2.GaussianBlur(painting, (0, 0), 2)[32:160, 32:160]), y)
+    assert set(shifted) == {"feature", "gram"} and set(FeatureLoss(1.0)(y, y)) == {"feature"}
+    assert float(loss(y, y)["gram"]) == 0
+    assert float(blurred["gram"]) > 3 * float(shifted["gram"])
+    assert float(shifted["feature"]) > float(blurred["feature"])
+    # the very statistics the report's style loss compares (tools.losses), computed here on their own
+    from tools.losses import STYLE_LAYERS
+    from tools.vgg import VGG16Features, gram
+
+    vgg, x = VGG16Features(STYLE_LAYERS), as_tensor(painting[36:164, 28:156])
+    gx, gy = ({k: gram(v) for k, v in vgg(a).items()} for a in (x, y))
+    expected = sum(float((gx[k] - gy[k]).abs().mean() / gy[k].abs().mean()) for k in STYLE_LAYERS)
+    assert float(shifted["gram"]) == pytest.approx(expected, rel=1e-4)

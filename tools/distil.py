@@ -1,8 +1,8 @@
 """Distil a fast student from the teacher: any picture to a fast style model on a CPU.
 
 The teacher (rtstyle.teacher: Magenta's arbitrary network with the painting's vector) paints
-each content picture whole, or with ``crops_per_picture`` random crops of it, the very crops the
-student will see (teacher_pairs says why; not the default yet: docs/teacher.md); its outputs are
+each content picture whole and, with ``crops_per_picture``, random crops of it as well, the very
+crops the student will see (teacher_pairs says why; not the default yet: docs/teacher.md); its outputs are
 cached in the run folder. The student
 (tools/student_net.py: the teacher's layout, cut down, starting from the teacher's weights) then
 learns to reproduce them with three losses:
@@ -13,7 +13,10 @@ learns to reproduce them with three losses:
   averages the strokes away into blur; matching early features keeps them sharp. VGG runs on
   the crop downscaled by ``feature_scale`` (default 1/2): its first layers cost more than the
   student itself at full size;
-- stability: the same crop with a little noise must give the same output (less flicker).
+- stability: the same crop with a little noise must give the same output (less flicker);
+- Gram (``gram_weight``, off by default): relative L1 between the normalised Gram matrices of
+  the student's and the teacher's output on the style layers (tools.losses), the statistics the
+  report's style loss compares; students trained without it paint softer strokes.
 
 Steps run under bfloat16 autocast (oneDNN uses AMX/AVX512-BF16 where the CPU has them).
 
@@ -49,8 +52,9 @@ from rtstyle.teacher import ARBITRARY, PREDICTOR, Knobs, Vectors, read_painting,
 
 from .bake import bake
 from .magenta_models import ARBITRARY_CREDIT, LICENCE
+from .losses import STYLE_LAYERS
 from .student_net import Student, StudentConfig, from_file, from_teacher, grow, macs_per_pixel
-from .vgg import VGG16Features
+from .vgg import VGG16Features, gram
 
 FEATURE_LAYERS = ("relu1_2", "relu2_2")
 OPSET = 17
@@ -67,10 +71,11 @@ class Settings:
     batch: int = 4
     crop: int = 256
     side: int = 320          # content pictures are resized to this short side before the crops are cut
-    crops_per_picture: int = 0  # > 0: the teacher paints this many crops of each picture (teacher_pairs); 0: whole
+    crops_per_picture: int = 0  # > 0: the teacher also paints this many crops of each picture (teacher_pairs)
     lr: float = 5e-4        # fine-tuning: the student starts as the teacher
     feature_weight: float = 0.25
     feature_scale: float = 0.5
+    gram_weight: float = 0.0
     stability_weight: float = 10.0
     noise: float = 0.02
     threads: int = 2
@@ -90,10 +95,11 @@ def teacher_pairs(vector: np.ndarray, pictures: list[np.ndarray], side: int, thr
                   seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
     """(content, teacher output) pairs, RGB uint8; read from ``cache`` when it holds them.
 
-    With ``per_picture`` > 0, the teacher paints that many random ``crop`` x ``crop`` pieces of each
-    picture instead of the whole picture: it then sees exactly what the student sees. Cut from a
-    painted whole picture, a crop's edges and its norms' statistics would be the picture's, which
-    the student, given only the crop, cannot know; at run time both see the same whole frame."""
+    With ``per_picture`` > 0, the teacher also paints that many random ``crop`` x ``crop`` pieces of
+    each picture as they are: in those it sees exactly what the student sees. Cut from a painted
+    whole picture, a crop's edges and its norms' statistics are the picture's, which the student,
+    given only the crop, cannot know; crops alone, though, taught the students less about faces
+    (docs/teacher.md), and at run time both see the same whole frame, so the whole stays too."""
     if cache is not None and cache.is_file():
         with np.load(cache) as z:
             n = len(z.files) // 2
@@ -101,11 +107,9 @@ def teacher_pairs(vector: np.ndarray, pictures: list[np.ndarray], side: int, thr
     rng = np.random.default_rng(seed)
 
     def pieces(p: np.ndarray) -> list[np.ndarray]:
-        if not per_picture:
+        if not per_picture or min(p.shape[:2]) < crop:
             return [p]
-        if min(p.shape[:2]) < crop:
-            return []
-        return [p[t:t + crop, left:left + crop] for t, left in
+        return [p] + [p[t:t + crop, left:left + crop] for t, left in
                 ((rng.integers(0, p.shape[0] - crop + 1), rng.integers(0, p.shape[1] - crop + 1))
                  for _ in range(per_picture))]
 
@@ -141,13 +145,15 @@ class Batches:
 
 
 class FeatureLoss(torch.nn.Module):
-    """L1 between early VGG16 features of output and target, each layer scaled by the target's mean."""
+    """L1 between early VGG16 features of output and target, each layer scaled by the target's mean;
+    with ``grams``, also between their Gram matrices on the style layers, scaled alike."""
 
-    def __init__(self, scale: float, vgg: str | Path | None = None):
+    def __init__(self, scale: float, vgg: str | Path | None = None, grams: bool = False):
         super().__init__()
-        self.vgg, self.scale = VGG16Features(FEATURE_LAYERS, vgg), scale
+        layers = tuple(dict.fromkeys(FEATURE_LAYERS + (STYLE_LAYERS if grams else ())))
+        self.vgg, self.scale, self.grams = VGG16Features(layers, vgg), scale, grams
 
-    def forward(self, y: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    def forward(self, y: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
         if self.scale != 1.0:
             y = F.interpolate(y, scale_factor=self.scale, mode="bilinear", align_corners=False, antialias=True)
             target = F.interpolate(target, scale_factor=self.scale, mode="bilinear", align_corners=False,
@@ -155,7 +161,14 @@ class FeatureLoss(torch.nn.Module):
         fy = self.vgg(y)
         with torch.no_grad():
             ft = self.vgg(target)
-        return sum((fy[k] - ft[k]).abs().mean() / (ft[k].abs().mean() + 1e-6) for k in FEATURE_LAYERS)
+        parts = {"feature": sum(_relative_l1(fy[k], ft[k]) for k in FEATURE_LAYERS)}
+        if self.grams:
+            parts["gram"] = sum(_relative_l1(gram(fy[k].float()), gram(ft[k].float())) for k in STYLE_LAYERS)
+        return parts
+
+
+def _relative_l1(y: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    return (y - target).abs().mean() / (target.abs().mean() + 1e-6)
 
 
 def train(net: Student, pairs: list[tuple[np.ndarray, np.ndarray]], run: Path, s: Settings,
@@ -177,7 +190,7 @@ def train(net: Student, pairs: list[tuple[np.ndarray, np.ndarray]], run: Path, s
         step, elapsed = ck["step"], ck["elapsed"]
     budget = s.minutes * 60.0
     batches = Batches(pairs, s.crop, s.seed + step)
-    features = FeatureLoss(s.feature_scale, vgg) if s.feature_weight else None
+    features = FeatureLoss(s.feature_scale, vgg, s.gram_weight > 0) if s.feature_weight or s.gram_weight else None
 
     def save() -> None:
         tmp = ckpt.with_suffix(".tmp")
@@ -206,7 +219,8 @@ def train(net: Student, pairs: list[tuple[np.ndarray, np.ndarray]], run: Path, s
                 y = net(x).float()
                 parts = {"pixel": (y - t).abs().mean()}
                 if features is not None:
-                    parts["feature"] = s.feature_weight * features(y, t).float()
+                    weights = {"feature": s.feature_weight, "gram": s.gram_weight}
+                    parts.update({k: weights[k] * v.float() for k, v in features(y, t).items() if weights[k]})
                 if s.stability_weight:
                     noisy = net((x + s.noise * torch.randn_like(x)).clamp(0, 1)).float()
                     parts["stability"] = s.stability_weight * F.mse_loss(noisy, y.detach())
@@ -310,13 +324,13 @@ def distil(painting: Path, out: Path, run: Path, settings: Settings, content: li
                 net = grow(net, StudentConfig.from_dict(settings.net), bake(vector))
             except ValueError as e:
                 raise ValueError(f"{start}: {e}") from None
-    cache = run / ("teacher_crops.npz" if settings.crops_per_picture else "teacher.npz")
+    n = settings.crops_per_picture
+    cache = run / (f"teacher_and_{n}_crops.npz" if n else "teacher.npz")
     run.mkdir(parents=True, exist_ok=True)
     if progress and not cache.is_file():
-        crops = f", {settings.crops_per_picture} crops of each" if settings.crops_per_picture else ""
+        crops = f" and {n} crops of each" if n else ""
         print(f"teacher paints {len(pictures)} content pictures{crops}...", file=sys.stderr)
-    pairs = teacher_pairs(vector, pictures, settings.side, settings.threads, cache, settings.crop,
-                          settings.crops_per_picture, settings.seed)
+    pairs = teacher_pairs(vector, pictures, settings.side, settings.threads, cache, settings.crop, n, settings.seed)
     net, record = train(net, pairs, run, settings, vgg, progress)
     if start is not None:
         record["continued_from"] = {"model": start.name, **read_card(start).info["training"]}

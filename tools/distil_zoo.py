@@ -39,7 +39,9 @@ def main() -> None:
     ap.add_argument("--minutes", type=float, default=18.0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--crops-per-picture", type=int, default=Settings.crops_per_picture,
-                    help="the teacher paints this many crops of each picture (0: whole pictures)")
+                    help="the teacher also paints this many crops of each picture")
+    ap.add_argument("--gram-weight", type=float, default=Settings.gram_weight,
+                    help="weight of the Gram loss to the teacher's output (tools.distil)")
     ap.add_argument("--start-from", type=Path, default=None,
                     help="folder of students (NAME_fast.onnx) to train on instead of starting from the teacher")
     a = ap.parse_args()
@@ -52,7 +54,7 @@ def main() -> None:
     for s in [BY_NAME[n] for n in a.only] if a.only else ZOO:
         settings = Settings(net=net, knobs=s.knobs.to_dict(),
                             minutes=a.minutes, threads=a.threads,
-                            crops_per_picture=a.crops_per_picture)
+                            crops_per_picture=a.crops_per_picture, gram_weight=a.gram_weight)
         card = distil(a.styles / s.picture, a.out / f"{s.name}_fast.onnx", a.runs / s.name, settings, content, note,
                       title=f"{s.title}, fast", progress=False, style_credit=s.credit, style_status=s.status,
                       start=a.start_from / f"{s.name}_fast.onnx" if a.start_from else None)
