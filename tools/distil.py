@@ -15,8 +15,10 @@ learns to reproduce them with three losses:
   student itself at full size;
 - stability: the same crop with a little noise must give the same output (less flicker);
 - Gram (``gram_weight``, off by default): relative L1 between the normalised Gram matrices of
-  the student's and the teacher's output on the style layers (tools.losses), the statistics the
-  report's style loss compares; students trained without it paint softer strokes.
+  relu1_2 and relu2_2 of the student's and the teacher's output, at full size, the statistics
+  the report's style loss compares (tools.losses). Students trained without it paint softer
+  strokes: their relu2_2 Gram was 2.9-4x as far from the painting's as the teacher's, their
+  relu3_3 and relu4_3 Grams 1.1-1.6x (docs/teacher.md).
 
 Steps run under bfloat16 autocast (oneDNN uses AMX/AVX512-BF16 where the CPU has them).
 
@@ -52,11 +54,11 @@ from rtstyle.teacher import ARBITRARY, PREDICTOR, Knobs, Vectors, read_painting,
 
 from .bake import bake
 from .magenta_models import ARBITRARY_CREDIT, LICENCE
-from .losses import STYLE_LAYERS
 from .student_net import Student, StudentConfig, from_file, from_teacher, grow, macs_per_pixel
 from .vgg import VGG16Features, gram
 
 FEATURE_LAYERS = ("relu1_2", "relu2_2")
+GRAM_LAYERS = ("relu1_2", "relu2_2")
 OPSET = 17
 
 
@@ -145,26 +147,31 @@ class Batches:
 
 
 class FeatureLoss(torch.nn.Module):
-    """L1 between early VGG16 features of output and target, each layer scaled by the target's mean;
-    with ``grams``, also between their Gram matrices on the style layers, scaled alike."""
+    """L1 between early VGG16 features of output and target at ``scale``, each layer scaled by the
+    target's mean; with ``grams``, also between their Gram matrices at full size, scaled alike."""
 
     def __init__(self, scale: float, vgg: str | Path | None = None, grams: bool = False):
         super().__init__()
-        layers = tuple(dict.fromkeys(FEATURE_LAYERS + (STYLE_LAYERS if grams else ())))
-        self.vgg, self.scale, self.grams = VGG16Features(layers, vgg), scale, grams
+        self.vgg = VGG16Features(tuple(dict.fromkeys(FEATURE_LAYERS + (GRAM_LAYERS if grams else ()))), vgg)
+        self.scale, self.grams = scale, grams
 
     def forward(self, y: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
-        if self.scale != 1.0:
-            y = F.interpolate(y, scale_factor=self.scale, mode="bilinear", align_corners=False, antialias=True)
-            target = F.interpolate(target, scale_factor=self.scale, mode="bilinear", align_corners=False,
-                                   antialias=True)
-        fy = self.vgg(y)
-        with torch.no_grad():
-            ft = self.vgg(target)
+        fy, ft = self._features(y, target, self.scale)
         parts = {"feature": sum(_relative_l1(fy[k], ft[k]) for k in FEATURE_LAYERS)}
         if self.grams:
-            parts["gram"] = sum(_relative_l1(gram(fy[k].float()), gram(ft[k].float())) for k in STYLE_LAYERS)
+            if self.scale != 1.0:
+                fy, ft = self._features(y, target, 1.0)
+            parts["gram"] = sum(_relative_l1(gram(fy[k].float()), gram(ft[k].float())) for k in GRAM_LAYERS)
         return parts
+
+    def _features(self, y: torch.Tensor, target: torch.Tensor,
+                  scale: float) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+        if scale != 1.0:
+            y, target = (F.interpolate(a, scale_factor=scale, mode="bilinear", align_corners=False, antialias=True)
+                         for a in (y, target))
+        with torch.no_grad():
+            ft = self.vgg(target)
+        return self.vgg(y), ft
 
 
 def _relative_l1(y: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
