@@ -15,10 +15,11 @@ learns to reproduce them with three losses:
   student itself at full size;
 - stability: the same crop with a little noise must give the same output (less flicker);
 - Gram (``gram_weight``, off by default): relative L1 between the normalised Gram matrices of
-  relu1_2 and relu2_2 of the student's and the teacher's output, at full size, the statistics
+  relu1_2 and relu2_2 of the student's and the teacher's output (at full size, on a quarter of
+  the crop: 0.7 s a step on one thread against 1.4 for the whole crop), the statistics
   the report's style loss compares (tools.losses). Students trained without it paint softer
-  strokes: their relu2_2 Gram was 2.9-4x as far from the painting's as the teacher's, their
-  relu3_3 and relu4_3 Grams 1.1-1.6x (docs/teacher.md).
+  strokes: feathers' relu2_2 Gram was 4.0x as far from the painting's as the teacher's, its
+  relu1_2 Gram 1.9x, relu3_3 1.6x and relu4_3 1.1x (benchmarks.style_layers).
 
 Steps run under bfloat16 autocast (oneDNN uses AMX/AVX512-BF16 where the CPU has them).
 
@@ -148,7 +149,8 @@ class Batches:
 
 class FeatureLoss(torch.nn.Module):
     """L1 between early VGG16 features of output and target at ``scale``, each layer scaled by the
-    target's mean; with ``grams``, also between their Gram matrices at full size, scaled alike."""
+    target's mean; with ``grams``, also between their Gram matrices at full size on the crop's top
+    left quarter, scaled alike."""
 
     def __init__(self, scale: float, vgg: str | Path | None = None, grams: bool = False):
         super().__init__()
@@ -159,8 +161,10 @@ class FeatureLoss(torch.nn.Module):
         fy, ft = self._features(y, target, self.scale)
         parts = {"feature": sum(_relative_l1(fy[k], ft[k]) for k in FEATURE_LAYERS)}
         if self.grams:
-            if self.scale != 1.0:
-                fy, ft = self._features(y, target, 1.0)
+            # at full size, where the report measures strokes, on the crop's top left quarter: the
+            # same statistics as anywhere in the (random) crop, at a quarter of the cost
+            h, w = y.shape[2] // 2, y.shape[3] // 2
+            fy, ft = self._features(y[:, :, :h, :w], target[:, :, :h, :w], 1.0)
             parts["gram"] = sum(_relative_l1(gram(fy[k].float()), gram(ft[k].float())) for k in GRAM_LAYERS)
         return parts
 
