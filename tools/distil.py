@@ -2,10 +2,10 @@
 
 The teacher (rtstyle.teacher: Magenta's arbitrary network with the painting's vector) paints
 each content picture whole and, with ``crops_per_picture``, random crops of it as well, the very
-crops the student will see (teacher_pairs says why; not the default yet: docs/teacher.md); its outputs are
-cached in the run folder. The student
-(tools/student_net.py: the teacher's layout, cut down, starting from the teacher's weights) then
-learns to reproduce them with three losses:
+crops the student will see (teacher_pairs says why; not the default of ``rtstyle train`` yet:
+docs/teacher.md); its outputs are cached in the run folder. The student (tools/student_net.py:
+the teacher's layout, cut down, starting from the teacher's weights) then learns to reproduce
+them with three losses and an optional fourth:
 
 - pixel: L1 to the teacher's output;
 - feature: L1 between early VGG16 features (relu1_2, relu2_2) of the student's and the
@@ -16,7 +16,7 @@ learns to reproduce them with three losses:
 - stability: the same crop with a little noise must give the same output (less flicker);
 - Gram (``gram_weight``, off by default): relative L1 between the normalised Gram matrices of
   relu1_2 and relu2_2 of the student's and the teacher's output (at full size, on a quarter of
-  the crop: 0.7 s a step on one thread against 1.4 for the whole crop), the statistics
+  the crop: 0.6-0.7 s a step on one thread against 1.4 for the whole crop), the statistics
   the report's style loss compares (tools.losses). Students trained without it paint softer
   strokes: feathers' relu2_2 Gram was 4.0x as far from the painting's as the teacher's, its
   relu1_2 Gram 1.9x, relu3_3 1.6x and relu4_3 1.1x (benchmarks.style_layers).
