@@ -20,20 +20,19 @@ import torch
 from rtstyle.sources import read_image
 from rtstyle.stylizer import Stylizer
 from rtstyle.teacher import Vectors, teacher
-from tools.losses import STYLE_LAYERS, fit, to_rgb01
-from tools.quality_report import HERE, REFERENCE, pictures_in
-from tools.vgg import VGG16Features, gram
+from tools.losses import STYLE_LAYERS, PerceptualLoss, fit, to_rgb01
+from tools.quality_report import HERE, REFERENCE, pictures_in, scorer
+from tools.vgg import VGG16Features
 from tools.zoo import BY_NAME
 
 
-def layer_losses(vgg: VGG16Features, painting: np.ndarray, outputs: list[np.ndarray]) -> dict[str, float]:
-    """Mean over ``outputs`` of each style layer's Gram MSE against ``painting`` (tools.losses' terms)."""
+def layer_losses(loss: PerceptualLoss, outputs: list[np.ndarray]) -> dict[str, float]:
+    """Mean over ``outputs`` of each style layer's term of the report's style loss."""
+    sums = dict.fromkeys(STYLE_LAYERS, 0.0)
     with torch.no_grad():
-        target = {k: gram(v) for k, v in vgg(to_rgb01(painting, REFERENCE.style_size)).items()}
-        sums = dict.fromkeys(STYLE_LAYERS, 0.0)
         for y in outputs:
-            for k, f in vgg(to_rgb01(y)).items():
-                sums[k] += float(torch.nn.functional.mse_loss(gram(f), target[k]))
+            for k, v in loss.style_terms(loss.vgg(to_rgb01(y))).items():
+                sums[k] += float(v)
     return {k: v / len(outputs) for k, v in sums.items()}
 
 
@@ -49,14 +48,14 @@ def main() -> None:
     painting = read_image(a.styles / s.picture)
     photos = [fit(read_image(p), REFERENCE.size) for p in pictures_in(HERE / "photos")]
     photos = [x[:x.shape[0] // 4 * 4, :x.shape[1] // 4 * 4] for x in photos]  # the teacher's stride
-    vgg = VGG16Features(STYLE_LAYERS)
+    loss = scorer(VGG16Features(STYLE_LAYERS), painting, REFERENCE)  # the report's own objective
     paint = teacher(Vectors(a.threads)(painting, s.knobs), a.threads)
-    base = layer_losses(vgg, painting, [paint(x) for x in photos])
+    base = layer_losses(loss, [paint(x) for x in photos])
     print(f"{a.style}: {len(photos)} photos at {REFERENCE.size} px; style loss per layer, as a ratio to the teacher's")
     print(f"  {'teacher (absolute)':<48}" + "".join(f"{k} {v:9.3g}  " for k, v in base.items()))
     for m in a.models:
         stylize = Stylizer(m, providers="cpu", threads=a.threads)
-        losses = layer_losses(vgg, painting, [stylize(x) for x in photos])
+        losses = layer_losses(loss, [stylize(x) for x in photos])
         ratio = sum(losses.values()) / sum(base.values())
         print(f"  {m:<48}" + "".join(f"{k} {losses[k] / base[k]:9.2f}  " for k in STYLE_LAYERS)
               + f"sum {ratio:.2f}")

@@ -244,11 +244,11 @@ def test_the_gram_term_compares_stroke_statistics_not_places(data: Path):
     import cv2
 
     from tools.distil import FeatureLoss
+    from tools.losses import to_rgb01 as as_tensor
 
     painting = read_image(data / "wave_256.jpg")[:192, :192]
-    as_tensor = lambda a: torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1)[None].float() / 255  # noqa: E731
     y = as_tensor(painting[32:160, 32:160])
-    loss = FeatureLoss(1.0, grams=True)
+    loss = FeatureLoss(1.0, gram_weight=1.0)
     shifted = loss(as_tensor(painting[36:164, 28:156]), y)
     blurred = loss(as_tensor(cv2.GaussianBlur(painting, (0, 0), 2)[32:160, 32:160]), y)
     assert set(shifted) == {"feature", "gram"} and set(FeatureLoss(1.0)(y, y)) == {"feature"}
@@ -263,4 +263,8 @@ def test_the_gram_term_compares_stroke_statistics_not_places(data: Path):
     gx, gy = ({k: gram(v) for k, v in VGG16Features(layers)(a[:, :, :64, :64]).items()} for a in (x, y))
     expected = sum(float((gx[k] - gy[k]).abs().mean() / gy[k].abs().mean()) for k in layers)
     assert float(shifted["gram"]) == pytest.approx(expected, rel=1e-4)
-    assert float(FeatureLoss(0.5, grams=True)(x, y)["gram"]) == pytest.approx(expected, rel=1e-4)
+    assert float(FeatureLoss(0.5, gram_weight=1.0)(x, y)["gram"]) == pytest.approx(expected, rel=1e-4)
+    weighted = FeatureLoss(1.0, feature_weight=0.25, gram_weight=0.3)(as_tensor(painting[36:164, 28:156]), y)
+    assert float(weighted["gram"]) == pytest.approx(0.3 * expected, rel=1e-4)
+    assert float(weighted["feature"]) == pytest.approx(0.25 * float(shifted["feature"]), rel=1e-4)
+    assert set(FeatureLoss(1.0, feature_weight=0.0, gram_weight=1.0)(y, y)) == {"gram"}

@@ -148,24 +148,28 @@ class Batches:
 
 
 class FeatureLoss(torch.nn.Module):
-    """L1 between early VGG16 features of output and target at ``scale``, each layer scaled by the
-    target's mean; with ``grams``, also between their Gram matrices at full size on the crop's top
-    left quarter, scaled alike."""
+    """``feature_weight`` x L1 between early VGG16 features of output and target at ``scale``, each
+    layer scaled by the target's mean, and ``gram_weight`` x the same between their Gram matrices
+    at full size on the crop's top left quarter; a term whose weight is 0 is not computed."""
 
-    def __init__(self, scale: float, vgg: str | Path | None = None, grams: bool = False):
+    def __init__(self, scale: float, vgg: str | Path | None = None, feature_weight: float = 1.0,
+                 gram_weight: float = 0.0):
         super().__init__()
-        self.vgg = VGG16Features(tuple(dict.fromkeys(FEATURE_LAYERS + (GRAM_LAYERS if grams else ()))), vgg)
-        self.scale, self.grams = scale, grams
+        layers = (FEATURE_LAYERS if feature_weight else ()) + (GRAM_LAYERS if gram_weight else ())
+        self.vgg = VGG16Features(tuple(dict.fromkeys(layers)), vgg)
+        self.scale, self.feature_weight, self.gram_weight = scale, feature_weight, gram_weight
 
     def forward(self, y: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
-        fy, ft = self._features(y, target, self.scale)
-        parts = {"feature": sum(_relative_l1(fy[k], ft[k]) for k in FEATURE_LAYERS)}
-        if self.grams:
+        parts = {}
+        if self.feature_weight:
+            fy, ft = self._features(y, target, self.scale)
+            parts["feature"] = self.feature_weight * sum(_relative_l1(fy[k], ft[k]) for k in FEATURE_LAYERS)
+        if self.gram_weight:
             # at full size, where the report measures strokes, on the crop's top left quarter: the
             # same statistics as anywhere in the (random) crop, at a quarter of the cost
             h, w = y.shape[2] // 2, y.shape[3] // 2
             fy, ft = self._features(y[:, :, :h, :w], target[:, :, :h, :w], 1.0)
-            parts["gram"] = sum(_relative_l1(gram(fy[k].float()), gram(ft[k].float())) for k in GRAM_LAYERS)
+            parts["gram"] = self.gram_weight * sum(_relative_l1(gram(fy[k]), gram(ft[k])) for k in GRAM_LAYERS)
         return parts
 
     def _features(self, y: torch.Tensor, target: torch.Tensor,
@@ -201,7 +205,8 @@ def train(net: Student, pairs: list[tuple[np.ndarray, np.ndarray]], run: Path, s
         step, elapsed = ck["step"], ck["elapsed"]
     budget = s.minutes * 60.0
     batches = Batches(pairs, s.crop, s.seed + step)
-    features = FeatureLoss(s.feature_scale, vgg, s.gram_weight > 0) if s.feature_weight or s.gram_weight else None
+    features = FeatureLoss(s.feature_scale, vgg, s.feature_weight, s.gram_weight) \
+        if s.feature_weight or s.gram_weight else None
 
     def save() -> None:
         tmp = ckpt.with_suffix(".tmp")
@@ -230,8 +235,7 @@ def train(net: Student, pairs: list[tuple[np.ndarray, np.ndarray]], run: Path, s
                 y = net(x).float()
                 parts = {"pixel": (y - t).abs().mean()}
                 if features is not None:
-                    weights = {"feature": s.feature_weight, "gram": s.gram_weight}
-                    parts.update({k: weights[k] * v.float() for k, v in features(y, t).items() if weights[k]})
+                    parts.update({k: v.float() for k, v in features(y, t).items()})
                 if s.stability_weight:
                     noisy = net((x + s.noise * torch.randn_like(x)).clamp(0, 1)).float()
                     parts["stability"] = s.stability_weight * F.mse_loss(noisy, y.detach())

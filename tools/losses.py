@@ -73,6 +73,10 @@ class PerceptualLoss(torch.nn.Module):
     def forward(self, y: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
         fy = self.vgg(y)
         content = torch.nn.functional.mse_loss(fy[self.content_layer].float(), target.float())
-        style = sum(torch.nn.functional.mse_loss(gram(fy[k].float()), g.expand(y.shape[0], -1, -1))
-                    for k, g in self.style_grams.items())
+        style = sum(self.style_terms(fy).values())
         return {"content": self.cw * content, "style": self.sw * style, "tv": self.tw * total_variation(y)}
+
+    def style_terms(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """The unweighted style loss layer by layer, from the output's VGG ``features``."""
+        return {k: torch.nn.functional.mse_loss(gram(features[k].float()), g.expand(features[k].shape[0], -1, -1))
+                for k, g in self.style_grams.items()}
