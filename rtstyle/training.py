@@ -13,7 +13,7 @@ import hashlib
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import ModuleType
 
@@ -53,11 +53,12 @@ class TrainJob:
         if self.out.exists() and not self.overwrite:
             raise SinkError(f"a style named {self.name} exists ({self.out}); give --overwrite to replace it")
 
-    @property
-    def run_dir(self) -> Path:
-        """Checkpoints of this exact request: the same command resumes, a changed one starts afresh."""
-        key = json.dumps([file_hash(self.picture), [str(Path(p).resolve()) for p in self.content_paths],
-                          self.knobs.to_dict()])
+    def run_dir(self, settings: dict) -> Path:
+        """Checkpoints of this exact request: the same command resumes (with a larger budget, it trains
+        on); a changed request, or a changed training recipe (another rtstyle's defaults), starts afresh."""
+        recipe = {k: v for k, v in settings.items() if k not in ("minutes", "steps", "threads")}
+        key = json.dumps([file_hash(self.picture), [str(Path(p).resolve()) for p in self.content_paths], recipe],
+                         sort_keys=True)
         return cache_dir() / "train" / f"{self.name}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
 
     def run(self, tool: ModuleType, vgg: Path | None = None) -> dict:
@@ -66,5 +67,6 @@ class TrainJob:
                                  threads=self.threads)
         note = ("the user's content: " + ", ".join(Path(p).name for p in self.content_paths) if self.content_paths
                 else "rtstyle's default content set (rtstyle/content)")
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        return tool.distil(self.picture, self.out, self.run_dir, settings, self.content, note, vgg=vgg)
+        run = self.run_dir(asdict(settings))
+        run.mkdir(parents=True, exist_ok=True)
+        return tool.distil(self.picture, self.out, run, settings, self.content, note, vgg=vgg)

@@ -48,6 +48,8 @@ def test_train_writes_a_style_every_command_can_use(data: Path, tmp_path: Path):
     assert card.name == "mine" and card.info["size_class"] == "fast"
     assert card.info["training"]["steps_done"] == 2 and card.info["style_image"] == "wave_256.jpg"
     assert card.info["teacher"]["style_size"] == 256 and "Apache-2.0" in card.info["license"]
+    # The zoo's recipe (docs/teacher.md): the teacher paints crops beside the whole picture, and the Gram term is on.
+    assert card.info["training"]["crops_per_picture"] == 4 and "gram" in card.info["training"]["final_losses"]
     # The exported file computes what the checkpoint's PyTorch net computes (a second path to the same frame).
     ck = torch.load(next((tmp_path / "cache" / "rtstyle" / "train").glob("mine-*")) / "checkpoint.pt",
                     weights_only=False)
@@ -94,6 +96,23 @@ def test_ctrl_c_keeps_the_checkpoint_and_the_same_command_resumes(data: Path, tm
     assert "teacher paints" not in r.stderr  # the teacher's outputs came from the run's cache
     assert all(rec["step"] <= done + 1 for rec in log)
     assert f"step {done + 1}," in r.stderr and f"step {done}," not in r.stderr  # only the one step ran
+
+
+def test_a_new_recipe_starts_afresh_and_a_larger_budget_trains_on(data: Path, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch):
+    """A checkpoint made with another rtstyle's defaults (say, before the Gram term) is not resumed."""
+    from dataclasses import asdict
+
+    from rtstyle.training import TrainJob
+    from tools.distil import Settings
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    job = TrainJob(data / "wave_256.jpg", "mine", [data / "messi5.jpg"])
+    run = job.run_dir(asdict(Settings()))
+    assert job.run_dir(asdict(Settings(minutes=40, steps=5, threads=1))) == run
+    assert job.run_dir(asdict(Settings(gram_weight=0.0))) != run
+    assert job.run_dir(asdict(Settings(crops_per_picture=0))) != run
+    assert job.run_dir(asdict(Settings(knobs={"style_size": 512, "style_weight": 1.0}))) != run
 
 
 @pytest.mark.parametrize("picture, needle", [("nope.jpg", "not found"), ("notes.txt", "cannot read image"),

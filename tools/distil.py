@@ -1,11 +1,10 @@
 """Distil a fast student from the teacher: any picture to a fast style model on a CPU.
 
 The teacher (rtstyle.teacher: Magenta's arbitrary network with the painting's vector) paints
-each content picture whole and, with ``crops_per_picture``, random crops of it as well, the very
-crops the student will see (teacher_pairs says why; not the default of ``rtstyle train`` yet:
-docs/teacher.md); its outputs are cached in the run folder. The student (tools/student_net.py:
-the teacher's layout, cut down, starting from the teacher's weights) then learns to reproduce
-them with three losses and an optional fourth:
+each content picture whole and ``crops_per_picture`` (default 4) random crops of it as well, the
+very crops the student will see (teacher_pairs says why); its outputs are cached in the run
+folder. The student (tools/student_net.py: the teacher's layout, cut down, starting from the
+teacher's weights) then learns to reproduce them with four losses:
 
 - pixel: L1 to the teacher's output;
 - feature: L1 between early VGG16 features (relu1_2, relu2_2) of the student's and the
@@ -14,12 +13,13 @@ them with three losses and an optional fourth:
   the crop downscaled by ``feature_scale`` (default 1/2): its first layers cost more than the
   student itself at full size;
 - stability: the same crop with a little noise must give the same output (less flicker);
-- Gram (``gram_weight``, off by default): relative L1 between the normalised Gram matrices of
+- Gram (``gram_weight``, default 0.3): relative L1 between the normalised Gram matrices of
   relu1_2 and relu2_2 of the student's and the teacher's output (at full size, on a quarter of
   the crop: 0.6-0.7 s a step on one thread against 1.4 for the whole crop), the statistics
   the report's style loss compares (tools.losses). Students trained without it paint softer
   strokes: feathers' relu2_2 Gram was 4.0x as far from the painting's as the teacher's, its
-  relu1_2 Gram 1.9x, relu3_3 1.6x and relu4_3 1.1x (benchmarks.style_layers).
+  relu1_2 Gram 1.9x, relu3_3 1.6x and relu4_3 1.1x (benchmarks.style_layers). Weight 0.3 matched
+  the style as well as 1.0 and kept more of the teacher's picture (docs/teacher.md).
 
 Steps run under bfloat16 autocast (oneDNN uses AMX/AVX512-BF16 where the CPU has them).
 
@@ -74,11 +74,11 @@ class Settings:
     batch: int = 4
     crop: int = 256
     side: int = 320          # content pictures are resized to this short side before the crops are cut
-    crops_per_picture: int = 0  # > 0: the teacher also paints this many crops of each picture (teacher_pairs)
+    crops_per_picture: int = 4  # the teacher also paints this many crops of each picture (teacher_pairs)
     lr: float = 5e-4        # fine-tuning: the student starts as the teacher
     feature_weight: float = 0.25
     feature_scale: float = 0.5
-    gram_weight: float = 0.0
+    gram_weight: float = 0.3
     stability_weight: float = 10.0
     noise: float = 0.02
     threads: int = 2
