@@ -13,7 +13,7 @@ import hashlib
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
@@ -53,10 +53,9 @@ class TrainJob:
         if self.out.exists() and not self.overwrite:
             raise SinkError(f"a style named {self.name} exists ({self.out}); give --overwrite to replace it")
 
-    def run_dir(self, settings: dict) -> Path:
+    def run_dir(self, recipe: dict) -> Path:
         """Checkpoints of this exact request: the same command resumes (with a larger budget, it trains
         on); a changed request, or a changed training recipe (another rtstyle's defaults), starts afresh."""
-        recipe = {k: v for k, v in settings.items() if k not in ("minutes", "steps", "threads")}
         key = json.dumps([file_hash(self.picture), [str(Path(p).resolve()) for p in self.content_paths], recipe],
                          sort_keys=True)
         return cache_dir() / "train" / f"{self.name}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
@@ -67,6 +66,6 @@ class TrainJob:
                                  threads=self.threads)
         note = ("the user's content: " + ", ".join(Path(p).name for p in self.content_paths) if self.content_paths
                 else "rtstyle's default content set (rtstyle/content)")
-        run = self.run_dir(asdict(settings))
+        run = self.run_dir(settings.recipe())
         run.mkdir(parents=True, exist_ok=True)
         return tool.distil(self.picture, self.out, run, settings, self.content, note, vgg=vgg)

@@ -101,18 +101,34 @@ def test_ctrl_c_keeps_the_checkpoint_and_the_same_command_resumes(data: Path, tm
 def test_a_new_recipe_starts_afresh_and_a_larger_budget_trains_on(data: Path, tmp_path: Path,
                                                                  monkeypatch: pytest.MonkeyPatch):
     """A checkpoint made with another rtstyle's defaults (say, before the Gram term) is not resumed."""
-    from dataclasses import asdict
-
     from rtstyle.training import TrainJob
     from tools.distil import Settings
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     job = TrainJob(data / "wave_256.jpg", "mine", [data / "messi5.jpg"])
-    run = job.run_dir(asdict(Settings()))
-    assert job.run_dir(asdict(Settings(minutes=40, steps=5, threads=1))) == run
-    assert job.run_dir(asdict(Settings(gram_weight=0.0))) != run
-    assert job.run_dir(asdict(Settings(crops_per_picture=0))) != run
-    assert job.run_dir(asdict(Settings(knobs={"style_size": 512, "style_weight": 1.0}))) != run
+    run = job.run_dir(Settings().recipe())
+    assert job.run_dir(Settings(minutes=40, steps=5, threads=1, save_every=7).recipe()) == run
+    assert job.run_dir(Settings(gram_weight=0.0).recipe()) != run
+    assert job.run_dir(Settings(crops_per_picture=0).recipe()) != run
+    assert job.run_dir(Settings(knobs={"style_size": 512, "style_weight": 1.0}).recipe()) != run
+
+
+def test_a_run_folder_resumes_only_under_its_own_recipe(data: Path, tmp_path: Path):
+    """The tools' own run folders (python -m tools.distil --run, tools.distil_zoo --runs): another
+    loss weight is refused by name instead of silently training the checkpoint on under it."""
+    from tools.distil import Settings, distil
+
+    photo = [read_image(data / "messi5.jpg")]
+    tiny = {"net": StudentConfig(3).to_dict(), "threads": 1, "crop": 96, "side": 128, "crops_per_picture": 1}
+
+    def run(**changes: object) -> dict:
+        return distil(data / "wave_256.jpg", tmp_path / "out.onnx", tmp_path / "run",
+                      Settings(**{**tiny, **changes}), photo, progress=False)
+
+    assert run(steps=1)["training"]["steps_done"] == 1
+    with pytest.raises(ValueError, match=r"checkpoint\.pt was trained with gram_weight=0\.3, not gram_weight=0\.1"):
+        run(steps=2, gram_weight=0.1)
+    assert run(steps=2, threads=2)["training"]["steps_done"] == 2  # a larger budget trains on
 
 
 @pytest.mark.parametrize("picture, needle", [("nope.jpg", "not found"), ("notes.txt", "cannot read image"),

@@ -25,7 +25,8 @@ Steps run under bfloat16 autocast (oneDNN uses AMX/AVX512-BF16 where the CPU has
 
 Training runs for ``minutes`` of step time or ``steps`` steps, whichever ends first, with a
 cosine learning rate over that budget. It checkpoints every ``save_every`` steps and on
-Ctrl-C, and resumes from the run folder's checkpoint.
+Ctrl-C, and resumes from the run folder's checkpoint under the same recipe (a larger budget
+trains on; other settings are refused by name, see ``Settings.recipe``).
 
     python -m tools.distil PAINTING --name NAME --run runs/NAME [--content DIR ...] [--minutes 12]
         [--start NAME_fast.onnx]   (train a student on instead of starting from the teacher;
@@ -84,6 +85,12 @@ class Settings:
     threads: int = 2
     seed: int = 0
     save_every: int = 50
+
+    BUDGET = ("minutes", "steps", "threads", "save_every")  # may change between a run and its resume
+
+    def recipe(self) -> dict:
+        """What the weights depend on: a checkpoint resumes only under the same recipe."""
+        return {k: v for k, v in asdict(self).items() if k not in self.BUDGET}
 
 
 def fit_side(rgb: np.ndarray, side: int) -> np.ndarray:
@@ -197,9 +204,12 @@ def train(net: Student, pairs: list[tuple[np.ndarray, np.ndarray]], run: Path, s
     step, elapsed = 0, 0.0
     if ckpt.is_file():
         ck = torch.load(ckpt, map_location="cpu", weights_only=False)
-        if ck["settings"]["net"] != s.net:
-            raise ValueError(f"{ckpt} holds a student of another shape ({ck['settings']['net']}); "
-                             "use a new run folder")
+        was, now = ck["settings"], s.recipe()
+        changed = sorted(k for k in set(was) | set(now) if k not in s.BUDGET and was.get(k) != now.get(k))
+        if changed:
+            raise ValueError(f"{ckpt} was trained with " + ", ".join(f"{k}={was.get(k)}" for k in changed)
+                             + ", not " + ", ".join(f"{k}={now.get(k)}" for k in changed)
+                             + ": use a new run folder, or the same settings to train on")
         net.load_state_dict(ck["net"])
         opt.load_state_dict(ck["opt"])
         step, elapsed = ck["step"], ck["elapsed"]
@@ -376,9 +386,12 @@ def main() -> None:
                  knobs=Knobs(a.style_size, a.style_weight).to_dict(),
                  **{f: getattr(a, f) for f in asdict(Settings()) if f not in ("net", "knobs")})
     content = load_content(a.content) if a.content else None
-    card = distil(a.painting, a.out or a.run / f"{a.name}.onnx", a.run, s, content,
-                  "the user's content: " + ", ".join(p.name for p in a.content) if a.content else
-                  "rtstyle's default content set (rtstyle/content)", vgg=a.vgg, start=a.start)
+    try:
+        card = distil(a.painting, a.out or a.run / f"{a.name}.onnx", a.run, s, content,
+                      "the user's content: " + ", ".join(p.name for p in a.content) if a.content else
+                      "rtstyle's default content set (rtstyle/content)", vgg=a.vgg, start=a.start)
+    except ValueError as e:
+        raise SystemExit(f"distil: {e}") from None
     print(json.dumps({k: card[k] for k in ("name", "params", "macs_per_pixel")}))
 
 

@@ -55,9 +55,12 @@ def main() -> None:
         settings = Settings(net=net, knobs=s.knobs.to_dict(),
                             minutes=a.minutes, threads=a.threads,
                             crops_per_picture=a.crops_per_picture, gram_weight=a.gram_weight)
-        card = distil(a.styles / s.picture, a.out / f"{s.name}_fast.onnx", a.runs / s.name, settings, content, note,
-                      title=f"{s.title}, fast", progress=False, style_credit=s.credit, style_status=s.status,
-                      start=a.start_from / f"{s.name}_fast.onnx" if a.start_from else None)
+        try:
+            card = distil(a.styles / s.picture, a.out / f"{s.name}_fast.onnx", a.runs / s.name, settings, content,
+                          note, title=f"{s.title}, fast", progress=False, style_credit=s.credit,
+                          style_status=s.status, start=a.start_from / f"{s.name}_fast.onnx" if a.start_from else None)
+        except ValueError as e:
+            raise SystemExit(f"distil_zoo: {s.name}: {e}") from None
         print(s.name, card["training"]["steps_done"], "steps", card["training"]["final_losses"], flush=True)
 
 
