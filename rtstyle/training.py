@@ -66,6 +66,5 @@ class TrainJob:
                                  threads=self.threads)
         note = ("the user's content: " + ", ".join(Path(p).name for p in self.content_paths) if self.content_paths
                 else "rtstyle's default content set (rtstyle/content)")
-        run = self.run_dir(settings.recipe())
-        run.mkdir(parents=True, exist_ok=True)
-        return tool.distil(self.picture, self.out, run, settings, self.content, note, vgg=vgg)
+        return tool.distil(self.picture, self.out, self.run_dir(settings.recipe()), settings, self.content, note,
+                           vgg=vgg)
