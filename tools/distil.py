@@ -21,7 +21,8 @@ teacher's weights) then learns to reproduce them with four losses:
   relu1_2 Gram 1.9x, relu3_3 1.6x and relu4_3 1.1x (benchmarks.style_layers). Weight 0.3 matched
   the style as well as 1.0 and kept more of the teacher's picture (docs/teacher.md).
 
-Steps run under bfloat16 autocast (oneDNN uses AMX/AVX512-BF16 where the CPU has them).
+Steps run under bfloat16 autocast (oneDNN uses AMX/AVX512-BF16 where the CPU has them), on the
+CPU by default or on any torch device (``--device cuda``: the zoo's longer runs).
 
 Training runs for ``minutes`` of step time or ``steps`` steps, whichever ends first, with a
 cosine learning rate over that budget. It checkpoints every ``save_every`` steps and on
@@ -31,6 +32,7 @@ trains on; other settings are refused by name, see ``Settings.recipe``).
     python -m tools.distil PAINTING --name NAME --run runs/NAME [--content DIR ...] [--minutes 12]
         [--start NAME_fast.onnx]   (train a student on instead of starting from the teacher;
                                     with more --blocks than it has, it is grown: student_net.grow)
+        [--device cuda]
 """
 from __future__ import annotations
 
@@ -141,7 +143,7 @@ class Batches:
             raise ValueError(f"no content picture is at least {crop} px on its short side")
         self.crop, self.rng = crop, np.random.default_rng(seed)
 
-    def __call__(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def __call__(self, n: int, device: str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
         xs, ys = [], []
         for i in self.rng.integers(0, len(self.pairs), n):
             x, y = self.pairs[i]
@@ -150,7 +152,9 @@ class Batches:
             flip = slice(None, None, -1 if self.rng.random() < 0.5 else 1)
             xs.append(x[top:top + self.crop, left:left + self.crop][:, flip])
             ys.append(y[top:top + self.crop, left:left + self.crop][:, flip])
-        as_tensor = lambda a: torch.from_numpy(np.stack(a).copy()).permute(0, 3, 1, 2).float() / 255.0  # noqa: E731
+        def as_tensor(a: list[np.ndarray]) -> torch.Tensor:
+            return torch.from_numpy(np.stack(a).copy()).to(device).permute(0, 3, 1, 2).float() / 255.0
+
         return as_tensor(xs), as_tensor(ys)
 
 
@@ -194,16 +198,19 @@ def _relative_l1(y: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 
 def train(net: Student, pairs: list[tuple[np.ndarray, np.ndarray]], run: Path, s: Settings,
-          vgg: str | Path | None = None, progress: bool = True) -> tuple[Student, dict]:
-    """Train ``net`` (or resume the run's checkpoint) in ``run``; returns it and its training record."""
+          vgg: str | Path | None = None, progress: bool = True, device: str = "cpu") -> tuple[Student, dict]:
+    """Train ``net`` (or resume the run's checkpoint) in ``run`` on ``device``; returns it (on the
+    CPU) and its training record."""
     torch.set_num_threads(s.threads)
     torch.manual_seed(s.seed)
     run.mkdir(parents=True, exist_ok=True)
+    torch.backends.cudnn.benchmark = True  # every step has the same shapes
+    net = net.to(device)
     opt = torch.optim.Adam(net.parameters(), s.lr)
     ckpt = run / "checkpoint.pt"
-    step, elapsed = 0, 0.0
+    step, elapsed, devices = 0, 0.0, []
     if ckpt.is_file():
-        ck = torch.load(ckpt, map_location="cpu", weights_only=False)
+        ck = torch.load(ckpt, map_location=device, weights_only=False)
         was, now = ck["settings"], s.recipe()
         changed = sorted(k for k in set(was) | set(now) if k not in s.BUDGET and was.get(k) != now.get(k))
         if changed:
@@ -212,16 +219,16 @@ def train(net: Student, pairs: list[tuple[np.ndarray, np.ndarray]], run: Path, s
                              + ": use a new run folder, or the same settings to train on")
         net.load_state_dict(ck["net"])
         opt.load_state_dict(ck["opt"])
-        step, elapsed = ck["step"], ck["elapsed"]
+        step, elapsed, devices = ck["step"], ck["elapsed"], ck.get("devices", [])
     budget = s.minutes * 60.0
     batches = Batches(pairs, s.crop, s.seed + step)
-    features = FeatureLoss(s.feature_scale, vgg, s.feature_weight, s.gram_weight) \
+    features = FeatureLoss(s.feature_scale, vgg, s.feature_weight, s.gram_weight).to(device) \
         if s.feature_weight or s.gram_weight else None
 
     def save() -> None:
         tmp = ckpt.with_suffix(".tmp")
         torch.save({"net": net.state_dict(), "opt": opt.state_dict(), "step": step, "elapsed": elapsed,
-                    "settings": asdict(s)}, tmp)
+                    "devices": devices, "settings": asdict(s)}, tmp)
         tmp.replace(ckpt)
 
     stop: list[int] = []
@@ -233,6 +240,7 @@ def train(net: Student, pairs: list[tuple[np.ndarray, np.ndarray]], run: Path, s
     previous = signal.signal(signal.SIGINT, on_sigint) if _main_thread() else None
     log = open(run / "log.jsonl", "a")
     losses: dict[str, float] = {}
+    kind = torch.device(device).type  # the record names each kind of device a run's steps ran on
     try:
         net.train()
         while step < s.steps and elapsed < budget and not stop:
@@ -240,8 +248,8 @@ def train(net: Student, pairs: list[tuple[np.ndarray, np.ndarray]], run: Path, s
             done = max(step / s.steps, elapsed / budget)
             for g in opt.param_groups:
                 g["lr"] = s.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * done)))
-            x, t = batches(s.batch)
-            with torch.autocast("cpu", dtype=torch.bfloat16):  # oneDNN runs bf16 on AMX/AVX512 CPUs
+            x, t = batches(s.batch, device)
+            with torch.autocast(kind, dtype=torch.bfloat16):  # oneDNN runs bf16 on AMX/AVX512 CPUs
                 y = net(x).float()
                 parts = {"pixel": (y - t).abs().mean()}
                 if features is not None:
@@ -255,6 +263,7 @@ def train(net: Student, pairs: list[tuple[np.ndarray, np.ndarray]], run: Path, s
             opt.step()
             step += 1
             elapsed += time.perf_counter() - t0
+            devices += [kind] if kind not in devices else []
             losses = {k: round(float(v.detach()), 5) for k, v in parts.items()}
             if step % 10 == 0:
                 log.write(json.dumps({"step": step, "elapsed_s": round(elapsed, 1), **losses}) + "\n")
@@ -274,9 +283,10 @@ def train(net: Student, pairs: list[tuple[np.ndarray, np.ndarray]], run: Path, s
         raise KeyboardInterrupt(stop[0])
     if progress:
         print(file=sys.stderr)
-    record = {"steps_done": step, "train_seconds": round(elapsed), "final_losses": losses,
+    record = {"steps_done": step, "train_seconds": round(elapsed), "devices": devices,
+              "final_losses": losses,
               **{k: v for k, v in asdict(s).items() if k not in ("threads", "save_every")}}
-    return net.eval(), record
+    return net.cpu().eval(), record
 
 
 def _main_thread() -> bool:
@@ -330,7 +340,7 @@ def student_card(title: str, painting: Path, knobs: Knobs, record: dict, content
 def distil(painting: Path, out: Path, run: Path, settings: Settings, content: list[np.ndarray] | None = None,
            content_note: str = "rtstyle's default content set (rtstyle/content)", title: str | None = None,
            vgg: str | Path | None = None, progress: bool = True, start: Path | None = None,
-           **card_extra: object) -> dict:
+           device: str = "cpu", **card_extra: object) -> dict:
     """Painting -> fast student model at ``out``; resumable through ``run``. Returns the card.
 
     ``start``: a student file of this painting to train on (a new cosine over ``settings``'
@@ -356,7 +366,7 @@ def distil(painting: Path, out: Path, run: Path, settings: Settings, content: li
         crops = f" and {n} crops of each" if n else ""
         print(f"teacher paints {len(pictures)} content pictures{crops}...", file=sys.stderr)
     pairs = teacher_pairs(vector, pictures, settings.side, settings.threads, cache, settings.crop, n, settings.seed)
-    net, record = train(net, pairs, run, settings, vgg, progress)
+    net, record = train(net, pairs, run, settings, vgg, progress, device)
     if start is not None:
         record["continued_from"] = {"model": start.name, **read_card(start).info["training"]}
     return export(net, out, student_card(title or out.stem.replace("_", " "), Path(painting), knobs, record,
@@ -377,6 +387,7 @@ def main() -> None:
     ap.add_argument("--style-weight", type=float, default=1.0)
     ap.add_argument("--vgg", type=Path, default=None)
     ap.add_argument("--start", type=Path, default=None, help="a student of this painting to train on")
+    ap.add_argument("--device", default="cpu", help="torch device to train on (cpu, cuda, ...)")
     for f, v in asdict(Settings()).items():
         if isinstance(v, (int, float)) and not isinstance(v, bool):
             ap.add_argument("--" + f.replace("_", "-"), type=type(v), default=v)
@@ -389,7 +400,7 @@ def main() -> None:
     try:
         card = distil(a.painting, a.out or a.run / f"{a.name}.onnx", a.run, s, content,
                       "the user's content: " + ", ".join(p.name for p in a.content) if a.content else
-                      "rtstyle's default content set (rtstyle/content)", vgg=a.vgg, start=a.start)
+                      "rtstyle's default content set (rtstyle/content)", vgg=a.vgg, start=a.start, device=a.device)
     except ValueError as e:
         raise SystemExit(f"distil: {e}") from None
     print(json.dumps({k: card[k] for k in ("name", "params", "macs_per_pixel")}))

