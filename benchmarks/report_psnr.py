@@ -1,0 +1,49 @@
+"""A candidate student's PSNR against its teacher, as the quality report scores it, in a minute.
+
+The report (tools.quality_report) takes 15 minutes for all eight styles; this scores only the
+PSNR target (>= 20 dB mean on the photos and on the clip) of the given models of one style: the
+report's photos at its 384 px, every frame of its clip, against the int8 ``arbitrary`` network
+with the style's vector and knobs, with the report's own functions. Also the largest 2-pixel
+grid amplitude over the photos (target <= 0.5 grey levels).
+
+    python -m benchmarks.report_psnr --styles PAINTINGS mosaic models/mosaic_fast.onnx DIR/mosaic_fast.onnx
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+from pathlib import Path
+
+import rtstyle
+from rtstyle.sources import read_image
+from rtstyle.teacher import Vectors, teacher
+from tools.image_scores import grid_amplitude, psnr
+from tools.losses import fit
+from tools.quality_report import HERE, REFERENCE, pictures_in, read_clip
+from tools.zoo import BY_NAME
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--styles", type=Path, required=True, help="folder of the zoo's paintings")
+    ap.add_argument("style", choices=sorted(BY_NAME))
+    ap.add_argument("models", nargs="+", help="model names or .onnx paths")
+    ap.add_argument("--threads", type=int, default=2)
+    a = ap.parse_args()
+    s = BY_NAME[a.style]
+    photos = [fit(read_image(p), REFERENCE.size) for p in pictures_in(HERE / "photos")]
+    clip = read_clip(HERE / "clip_megamind.mp4")
+    paint = teacher(Vectors(a.threads)(read_image(a.styles / s.picture), s.knobs), a.threads)
+    photo_refs, clip_refs = [paint(x) for x in photos], [paint(x) for x in clip]
+    print(f"{a.style}: PSNR against the teacher, {len(photos)} photos at {REFERENCE.size} px and {len(clip)} clip frames")
+    for m in a.models:
+        stylize = rtstyle.load_style(Path(m) if m.endswith(".onnx") else m, providers="cpu", threads=a.threads)
+        ys = [stylize(x) for x in photos]
+        on_photos = statistics.mean(psnr(y, r) for y, r in zip(ys, photo_refs))
+        on_clip = statistics.mean(psnr(stylize(x), r) for x, r in zip(clip, clip_refs))
+        grid = max(max(grid_amplitude(y).values()) for y in ys)
+        print(f"  {m:<48} photos {on_photos:6.2f} dB  clip {on_clip:6.2f} dB  grid {grid:.2f}")
+
+
+if __name__ == "__main__":
+    main()
