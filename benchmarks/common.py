@@ -1,7 +1,9 @@
 """Helpers shared by the benchmark scripts: a test clip of a chosen size, a timing loop, a
-random-weight fast net, and the splice that puts a script's figures into its doc."""
+random-weight fast net, the arguments of the scripts that score candidate students, and the
+splice that puts a script's figures into its doc."""
 from __future__ import annotations
 
+import argparse
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,6 +14,7 @@ import numpy as np
 from rtstyle.sinks import VideoFileSink
 from rtstyle.sources import VideoFileSource
 from rtstyle.timing import Stats, StageTimer
+from tools.zoo import BY_NAME
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "pedestrians.mp4"
@@ -95,6 +98,16 @@ def fast_model(folder: Path) -> Path:
     path = folder / "fast_random.onnx"
     export(Student(), path, {"name": "fast_random", "title": "latency stand-in"})
     return path
+
+
+def student_args(doc: str) -> argparse.Namespace:
+    """Command line of a script that scores candidate students of one zoo style against its teacher."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--styles", type=Path, required=True, help="folder of the zoo's paintings")
+    ap.add_argument("style", choices=sorted(BY_NAME))
+    ap.add_argument("models", nargs="+", help="model names or .onnx paths")
+    ap.add_argument("--threads", type=int, default=2)
+    return ap.parse_args()
 
 
 def splice(doc: Path, name: str, text: str, raw: Path | None = None) -> None:

@@ -10,7 +10,6 @@ grid amplitude over the photos (target <= 0.5 grey levels).
 """
 from __future__ import annotations
 
-import argparse
 import statistics
 from pathlib import Path
 
@@ -22,14 +21,11 @@ from tools.losses import fit
 from tools.quality_report import HERE, REFERENCE, pictures_in, read_clip
 from tools.zoo import BY_NAME
 
+from .common import student_args
+
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--styles", type=Path, required=True, help="folder of the zoo's paintings")
-    ap.add_argument("style", choices=sorted(BY_NAME))
-    ap.add_argument("models", nargs="+", help="model names or .onnx paths")
-    ap.add_argument("--threads", type=int, default=2)
-    a = ap.parse_args()
+    a = student_args(__doc__)
     s = BY_NAME[a.style]
     photos = [fit(read_image(p), REFERENCE.size) for p in pictures_in(HERE / "photos")]
     clip = read_clip(HERE / "clip_megamind.mp4")

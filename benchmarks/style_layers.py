@@ -11,9 +11,6 @@ therefore matches (docs/teacher.md).
 """
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 import numpy as np
 import torch
 
@@ -24,6 +21,8 @@ from tools.losses import STYLE_LAYERS, PerceptualLoss, fit, to_rgb01
 from tools.quality_report import HERE, REFERENCE, pictures_in, scorer
 from tools.vgg import VGG16Features
 from tools.zoo import BY_NAME
+
+from .common import student_args
 
 
 def layer_losses(loss: PerceptualLoss, outputs: list[np.ndarray]) -> dict[str, float]:
@@ -37,12 +36,7 @@ def layer_losses(loss: PerceptualLoss, outputs: list[np.ndarray]) -> dict[str, f
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--styles", type=Path, required=True, help="folder of the zoo's paintings")
-    ap.add_argument("style", choices=sorted(BY_NAME))
-    ap.add_argument("models", nargs="+", help="model names or .onnx paths")
-    ap.add_argument("--threads", type=int, default=2)
-    a = ap.parse_args()
+    a = student_args(__doc__)
     torch.set_num_threads(a.threads)
     s = BY_NAME[a.style]
     painting = read_image(a.styles / s.picture)
