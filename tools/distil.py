@@ -263,7 +263,8 @@ def train(net: Student, pairs: list[tuple[np.ndarray, np.ndarray]], run: Path, s
             opt.step()
             step += 1
             elapsed += time.perf_counter() - t0
-            devices += [kind] if kind not in devices else []
+            if kind not in devices:
+                devices.append(kind)
             losses = {k: round(float(v.detach()), 5) for k, v in parts.items()}
             if step % 10 == 0:
                 log.write(json.dumps({"step": step, "elapsed_s": round(elapsed, 1), **losses}) + "\n")
