@@ -11,7 +11,6 @@ grid amplitude over the photos (target <= 0.5 grey levels).
 from __future__ import annotations
 
 import statistics
-from pathlib import Path
 
 import rtstyle
 from rtstyle.sources import read_image
@@ -33,7 +32,7 @@ def main() -> None:
     photo_refs, clip_refs = [paint(x) for x in photos], [paint(x) for x in clip]
     print(f"{a.style}: PSNR against the teacher, {len(photos)} photos at {REFERENCE.size} px and {len(clip)} clip frames")
     for m in a.models:
-        stylize = rtstyle.load_style(Path(m) if m.endswith(".onnx") else m, providers="cpu", threads=a.threads)
+        stylize = rtstyle.load_style(m, providers="cpu", threads=a.threads)  # a name or an .onnx path
         ys = [stylize(x) for x in photos]
         on_photos = statistics.mean(psnr(y, r) for y, r in zip(ys, photo_refs))
         on_clip = statistics.mean(psnr(stylize(x), r) for x, r in zip(clip, clip_refs))
