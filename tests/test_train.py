@@ -168,7 +168,7 @@ def test_student_cost_matches_the_exported_graph(tmp_path: Path):
     """The card's MAC/px (counted from the layer shapes) against the convolutions ONNX Runtime runs."""
     from tools.distil import export
 
-    for cfg in (StudentConfig(), StudentConfig(0, 9, 1)):
+    for cfg in (StudentConfig(), StudentConfig(0, 9, 1), StudentConfig(2, block_padding="replicate")):
         path = export(Student(cfg), tmp_path / "s.onnx", {})["name"]
         import onnx
 
@@ -176,12 +176,13 @@ def test_student_cost_matches_the_exported_graph(tmp_path: Path):
             counted_macs(onnx.load(str(tmp_path / "s.onnx")), [1, 3, 64, 64]), rel=0.01), (cfg, path)
 
 
-def test_a_student_file_reads_back_as_the_module_it_was(tmp_path: Path, data: Path):
+@pytest.mark.parametrize("padding", ["zeros", "replicate"])
+def test_a_student_file_reads_back_as_the_module_it_was(tmp_path: Path, data: Path, padding: str):
     """A shipped student can be trained on: read back from its file, it is the module that was exported."""
     from tools.distil import export
 
     torch.manual_seed(3)
-    net = Student(StudentConfig(2, 5, 3)).eval()
+    net = Student(StudentConfig(2, 5, 3, padding)).eval()
     for p in net.parameters():  # not the initial ones/zeros: every parameter must find its place
         p.data.normal_()
     export(net, tmp_path / "s.onnx", {})
@@ -218,6 +219,33 @@ def test_a_grown_student_paints_as_before_and_can_learn_with_its_new_blocks(data
     for smaller in (StudentConfig(3, 9, 5), StudentConfig(5, 7, 5), StudentConfig(5, 9, 3)):
         with pytest.raises(ValueError, match="cannot grow"):
             grow(big, smaller, baked)
+
+
+def test_replicate_padding_reaches_the_exported_graph_and_old_cards_read_as_zeros(tmp_path: Path, data: Path):
+    """The residual blocks' replicate padding is a Pad (edge) before each of their convolutions in the
+    file, and changes the frame only near its edges; a card from before the field is zero-padded."""
+    import onnx
+
+    from rtstyle.teacher import Knobs, Vectors
+    from tools.bake import bake
+    from tools.distil import export
+
+    baked = bake(Vectors(threads=1)(read_image(data / "wave_256.jpg"), Knobs(256, 1.0)))
+    torch.manual_seed(4)
+    zeros = Student(StudentConfig(2)).eval()
+    for p in zeros.parameters():
+        p.data.normal_(0, 0.3)
+    replicate = grow(zeros, StudentConfig(2, block_padding="replicate"), baked).eval()
+    export(replicate, tmp_path / "r.onnx", {})
+    pads = [n for n in onnx.load(str(tmp_path / "r.onnx")).graph.node if n.op_type == "Pad"]
+    assert [a.s for n in pads for a in n.attribute if a.name == "mode"] == [b"edge"] * 4
+    x = torch.from_numpy(fit_side(read_image(data / "messi5.jpg"), 96)[:96, :128]).permute(2, 0, 1)[None].float() / 255
+    with torch.no_grad():
+        diff = (replicate(x) - zeros(x)).abs()[0].amax(0)
+    assert diff[:8, :8].mean() > 3 * diff[40:56, 56:72].mean()  # the corner moves; inside only the norms' statistics
+    assert StudentConfig.from_dict({"blocks": 3, "k_in": 5, "k_out": 3}).block_padding == "zeros"
+    with pytest.raises(ValueError, match="no such student"):
+        StudentConfig(block_padding="reflect")
 
 
 def test_a_student_that_cannot_be_grown_is_named(tmp_path: Path, data: Path):

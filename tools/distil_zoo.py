@@ -23,7 +23,7 @@ from rtstyle.content_set import default_content
 
 from .distil import Settings, distil
 from .prepare_content import distinct_images
-from .student_net import StudentConfig
+from .student_net import PADDINGS, StudentConfig
 from .zoo import BY_NAME, ZOO
 
 
@@ -37,6 +37,8 @@ def main() -> None:
     ap.add_argument("--blocks", type=int, default=StudentConfig.blocks, help="teacher's residual blocks kept (of 5)")
     ap.add_argument("--k-in", type=int, default=StudentConfig.k_in, help="first convolution's kernel (teacher's: 9)")
     ap.add_argument("--k-out", type=int, default=StudentConfig.k_out, help="last convolution's kernel (teacher's: 9)")
+    ap.add_argument("--block-padding", choices=PADDINGS, default=StudentConfig.block_padding,
+                    help="the residual blocks' padding (replicate: no blot in the top left corner)")
     ap.add_argument("--minutes", type=float, default=18.0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--batch", type=int, default=Settings.batch, help="crops a step (a GPU takes 16)")
@@ -54,7 +56,7 @@ def main() -> None:
     note = "rtstyle's default content set" + (f" and {len(photos)} distinct photos of Debian wallpaper packages "
                                               "(plasma-workspace-wallpapers, mate-backgrounds, gnome-backgrounds)"
                                               if photos else "")
-    net = StudentConfig(a.blocks, a.k_in, a.k_out).to_dict()
+    net = StudentConfig(a.blocks, a.k_in, a.k_out, a.block_padding).to_dict()
     for s in [BY_NAME[n] for n in a.only] if a.only else ZOO:
         settings = Settings(net=net, knobs=s.knobs.to_dict(),
                             minutes=a.minutes, threads=a.threads, batch=a.batch,
