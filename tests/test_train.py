@@ -20,7 +20,8 @@ from test_cli import ROOT, assert_one_line_error
 torch = pytest.importorskip("torch")
 from tools.distil import fit_side  # noqa: E402
 from tools.magenta_models import macs_per_pixel as counted_macs  # noqa: E402
-from tools.student_net import Student, StudentConfig, from_file, from_teacher, grow, macs_per_pixel  # noqa: E402
+from tools.student_net import (Student, StudentConfig, from_file, from_teacher, grow,  # noqa: E402
+                                macs_per_pixel, padding_for)
 
 
 def user_env(tmp_path: Path) -> dict[str, str]:
@@ -244,6 +245,9 @@ def test_replicate_padding_reaches_the_exported_graph_and_old_cards_read_as_zero
         diff = (replicate(x) - zeros(x)).abs()[0].amax(0)
     assert diff[:8, :8].mean() > 3 * diff[40:56, 56:72].mean()  # the corner moves; inside only the norms' statistics
     assert StudentConfig.from_dict({"blocks": 3, "k_in": 5, "k_out": 3}).block_padding == "zeros"
+    # training a student on keeps its padding unless asked otherwise (tools.distil, tools.distil_zoo)
+    assert padding_for(tmp_path / "r.onnx", None) == "replicate" and padding_for(None, None) == "zeros"
+    assert padding_for(tmp_path / "r.onnx", "zeros") == "zeros"
     with pytest.raises(ValueError, match="no such student"):
         StudentConfig(block_padding="reflect")
 

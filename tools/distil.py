@@ -58,7 +58,8 @@ from rtstyle.teacher import ARBITRARY, PREDICTOR, Knobs, Vectors, read_painting,
 
 from .bake import bake
 from .magenta_models import ARBITRARY_CREDIT, LICENCE
-from .student_net import PADDINGS, Student, StudentConfig, from_file, from_teacher, grow, macs_per_pixel
+from .student_net import (PADDINGS, Student, StudentConfig, from_file, from_teacher, grow, macs_per_pixel,
+                          padding_for)
 from .vgg import VGG16Features, gram
 
 FEATURE_LAYERS = ("relu1_2", "relu2_2")
@@ -384,8 +385,9 @@ def main() -> None:
     ap.add_argument("--blocks", type=int, default=StudentConfig.blocks, help="teacher's residual blocks kept (of 5)")
     ap.add_argument("--k-in", type=int, default=StudentConfig.k_in, help="first convolution's kernel (teacher's: 9)")
     ap.add_argument("--k-out", type=int, default=StudentConfig.k_out, help="last convolution's kernel (teacher's: 9)")
-    ap.add_argument("--block-padding", choices=PADDINGS, default=StudentConfig.block_padding,
-                    help="the residual blocks' padding (replicate: no blot in the top left corner)")
+    ap.add_argument("--block-padding", choices=PADDINGS, default=None,
+                    help="the residual blocks' padding (replicate: no blot in the top left corner; "
+                         "default: the start file's, else zeros)")
     ap.add_argument("--style-size", type=int, default=256)
     ap.add_argument("--style-weight", type=float, default=1.0)
     ap.add_argument("--vgg", type=Path, default=None)
@@ -395,7 +397,7 @@ def main() -> None:
         if isinstance(v, (int, float)) and not isinstance(v, bool):
             ap.add_argument("--" + f.replace("_", "-"), type=type(v), default=v)
     a = ap.parse_args()
-    net = StudentConfig(a.blocks, a.k_in, a.k_out, a.block_padding).to_dict()
+    net = StudentConfig(a.blocks, a.k_in, a.k_out, padding_for(a.start, a.block_padding)).to_dict()
     s = Settings(net=net,
                  knobs=Knobs(a.style_size, a.style_weight).to_dict(),
                  **{f: getattr(a, f) for f in asdict(Settings()) if f not in ("net", "knobs")})

@@ -23,7 +23,7 @@ from rtstyle.content_set import default_content
 
 from .distil import Settings, distil
 from .prepare_content import distinct_images
-from .student_net import PADDINGS, StudentConfig
+from .student_net import PADDINGS, StudentConfig, padding_for
 from .zoo import BY_NAME, ZOO
 
 
@@ -37,8 +37,9 @@ def main() -> None:
     ap.add_argument("--blocks", type=int, default=StudentConfig.blocks, help="teacher's residual blocks kept (of 5)")
     ap.add_argument("--k-in", type=int, default=StudentConfig.k_in, help="first convolution's kernel (teacher's: 9)")
     ap.add_argument("--k-out", type=int, default=StudentConfig.k_out, help="last convolution's kernel (teacher's: 9)")
-    ap.add_argument("--block-padding", choices=PADDINGS, default=StudentConfig.block_padding,
-                    help="the residual blocks' padding (replicate: no blot in the top left corner)")
+    ap.add_argument("--block-padding", choices=PADDINGS, default=None,
+                    help="the residual blocks' padding (replicate: no blot in the top left corner; "
+                         "default: the start file's, else zeros)")
     ap.add_argument("--minutes", type=float, default=18.0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--batch", type=int, default=Settings.batch, help="crops a step (a GPU takes 16)")
@@ -56,15 +57,16 @@ def main() -> None:
     note = "rtstyle's default content set" + (f" and {len(photos)} distinct photos of Debian wallpaper packages "
                                               "(plasma-workspace-wallpapers, mate-backgrounds, gnome-backgrounds)"
                                               if photos else "")
-    net = StudentConfig(a.blocks, a.k_in, a.k_out, a.block_padding).to_dict()
     for s in [BY_NAME[n] for n in a.only] if a.only else ZOO:
+        start = a.start_from / f"{s.name}_fast.onnx" if a.start_from else None
+        net = StudentConfig(a.blocks, a.k_in, a.k_out, padding_for(start, a.block_padding)).to_dict()
         settings = Settings(net=net, knobs=s.knobs.to_dict(),
                             minutes=a.minutes, threads=a.threads, batch=a.batch,
                             crops_per_picture=a.crops_per_picture, gram_weight=a.gram_weight)
         try:
             card = distil(a.styles / s.picture, a.out / f"{s.name}_fast.onnx", a.runs / s.name, settings, content,
                           note, title=f"{s.title}, fast", progress=False, style_credit=s.credit,
-                          style_status=s.status, start=a.start_from / f"{s.name}_fast.onnx" if a.start_from else None,
+                          style_status=s.status, start=start,
                           vgg=a.vgg, device=a.device)
         except ValueError as e:
             raise SystemExit(f"distil_zoo: {s.name}: {e}") from None

@@ -164,6 +164,14 @@ def from_file(path: str | Path) -> Student:
     return net
 
 
+def padding_for(start: str | Path | None, asked: str | None) -> str:
+    """The residual blocks' padding a run trains: as asked, else the start file's (training a student on
+    must not quietly undo its padding), else zeros."""
+    if asked is not None:
+        return asked
+    return StudentConfig.from_dict(read_card(start).info["net"]).block_padding if start else StudentConfig.block_padding
+
+
 def grow(net: Student, cfg: StudentConfig, baked: onnx.ModelProto) -> Student:
     """``net`` grown into the larger shape ``cfg``, painting exactly as ``net`` does if the padding is the same.
 
