@@ -57,15 +57,15 @@ class StudentConfig:
     @classmethod
     def from_dict(cls, d: dict) -> "StudentConfig":
         # cards written before block_padding existed are zero-padded students
-        return cls(int(d["blocks"]), int(d["k_in"]), int(d["k_out"]), str(d.get("block_padding", "zeros")))
+        return cls(int(d["blocks"]), int(d["k_in"]), int(d["k_out"]), str(d.get("block_padding", cls.block_padding)))
 
     stride = 4  # input sides must be multiples of this
 
     def describe(self) -> str:
         return (f"distilled student in the teacher's layout: {self.k_in}x{self.k_in} conv (8 channels), two stride-2 "
                 f"convs (16, 32), {self.blocks} residual blocks ({self.block_padding} padding) with instance norm at 1/4 "
-                f"size, two nearest-upsample "
-                f"+ 3x3 convs (16, 8), {self.k_out}x{self.k_out} conv to RGB, sigmoid; initialised from the teacher")
+                f"size, two nearest-upsample + 3x3 convs (16, 8), {self.k_out}x{self.k_out} conv to RGB, sigmoid; "
+                f"initialised from the teacher")
 
 
 def conv(cin: int, cout: int, k: int, stride: int = 1, padding: str = "zeros") -> nn.Conv2d:
