@@ -1,12 +1,14 @@
 """`rtstyle train`: any picture to a fast model, end to end on a tiny budget, and its errors."""
 from __future__ import annotations
 
+import copy
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -135,6 +137,38 @@ def test_a_run_folder_resumes_only_under_its_own_recipe(data: Path, tmp_path: Pa
     torch.save({**torch.load(ckpt, weights_only=False), "devices": ["cuda"]}, ckpt)
     second = run(steps=2, threads=2)["training"]  # a larger budget trains on
     assert second["steps_done"] == 2 and second["devices"] == ["cuda", "cpu"]
+    # A checkpoint made before a loss weight existed resumes as made with the weight's default (the term off).
+    older = torch.load(ckpt, weights_only=False)
+    del older["settings"]["mse_weight"]
+    torch.save(older, ckpt)
+    assert run(steps=3)["training"]["steps_done"] == 3
+    with pytest.raises(ValueError, match=r"mse_weight=0\.0, not mse_weight=10\.0"):
+        run(steps=4, mse_weight=10.0)
+
+
+def test_the_squared_error_term_is_the_weighted_mse_to_the_teacher(data: Path, tmp_path: Path):
+    """``mse_weight`` adds weight x the mean squared error between the student's output and the
+    teacher's, computed here on its own from the untrained net (losses are logged before the step)."""
+    from tools.distil import Settings, train
+
+    half = fit_side(read_image(data / "messi5.jpg"), 64)[:64, :32]
+    x = np.concatenate([half, half[:, ::-1]], axis=1)  # the same picture flipped or not: any crop is the whole
+    t = np.concatenate([half[::-1], half[::-1, ::-1]], axis=1)
+    torch.manual_seed(1)
+    net = Student(StudentConfig(2))
+    with torch.no_grad():
+        y = net.eval()(torch.from_numpy(x).permute(2, 0, 1)[None].float() / 255)
+    target = torch.from_numpy(t).permute(2, 0, 1)[None].float() / 255
+    s = Settings(crop=64, steps=1, threads=1, feature_weight=0.0, gram_weight=0.0, stability_weight=0.0, batch=2)
+    for weight in (0.0, 10.0):
+        _, record = train(copy.deepcopy(net), [(x, t)], tmp_path / str(weight), replace(s, mse_weight=weight),
+                          progress=False)
+        losses = record["final_losses"]
+        assert losses["pixel"] == pytest.approx(float((y - target).abs().mean()), rel=0.03)
+        if weight:
+            assert losses["mse"] == pytest.approx(weight * float(((y - target) ** 2).mean()), rel=0.03)
+        else:
+            assert "mse" not in losses
 
 
 @pytest.mark.parametrize("picture, needle", [("nope.jpg", "not found"), ("notes.txt", "cannot read image"),

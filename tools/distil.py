@@ -83,6 +83,7 @@ class Settings:
     feature_weight: float = 0.25
     feature_scale: float = 0.5
     gram_weight: float = 0.3
+    mse_weight: float = 0.0  # squared error besides the L1: weighs the strong edges PSNR counts most
     stability_weight: float = 10.0
     noise: float = 0.02
     threads: int = 2
@@ -212,7 +213,7 @@ def train(net: Student, pairs: list[tuple[np.ndarray, np.ndarray]], run: Path, s
     step, elapsed, devices = 0, 0.0, []
     if ckpt.is_file():
         ck = torch.load(ckpt, map_location=device, weights_only=False)
-        was, now = ck["settings"], s.recipe()
+        was, now = {**Settings().recipe(), **ck["settings"]}, s.recipe()  # a field added later: its default
         changed = sorted(k for k in set(was) | set(now) if k not in s.BUDGET and was.get(k) != now.get(k))
         if changed:
             raise ValueError(f"{ckpt} was trained with " + ", ".join(f"{k}={was.get(k)}" for k in changed)
@@ -253,6 +254,8 @@ def train(net: Student, pairs: list[tuple[np.ndarray, np.ndarray]], run: Path, s
             with torch.autocast(kind, dtype=torch.bfloat16):  # oneDNN runs bf16 on AMX/AVX512 CPUs
                 y = net(x).float()
                 parts = {"pixel": (y - t).abs().mean()}
+                if s.mse_weight:
+                    parts["mse"] = s.mse_weight * F.mse_loss(y, t)
                 if features is not None:
                     parts.update({k: v.float() for k, v in features(y, t).items()})
                 if s.stability_weight:

@@ -49,6 +49,10 @@ def main() -> None:
                     help="the teacher also paints this many crops of each picture")
     ap.add_argument("--gram-weight", type=float, default=Settings.gram_weight,
                     help="weight of the Gram loss to the teacher's output (tools.distil)")
+    ap.add_argument("--mse-weight", type=float, default=Settings.mse_weight,
+                    help="weight of the squared error to the teacher's output, besides the L1 (tools.distil)")
+    ap.add_argument("--stability-weight", type=float, default=Settings.stability_weight,
+                    help="weight of the noise-stability term (tools.distil)")
     ap.add_argument("--start-from", type=Path, default=None,
                     help="folder of students (NAME_fast.onnx) to train on instead of starting from the teacher")
     a = ap.parse_args()
@@ -62,7 +66,8 @@ def main() -> None:
         net = StudentConfig(a.blocks, a.k_in, a.k_out, padding_for(start, a.block_padding)).to_dict()
         settings = Settings(net=net, knobs=s.knobs.to_dict(),
                             minutes=a.minutes, threads=a.threads, batch=a.batch,
-                            crops_per_picture=a.crops_per_picture, gram_weight=a.gram_weight)
+                            crops_per_picture=a.crops_per_picture, gram_weight=a.gram_weight,
+                            mse_weight=a.mse_weight, stability_weight=a.stability_weight)
         try:
             card = distil(a.styles / s.picture, a.out / f"{s.name}_fast.onnx", a.runs / s.name, settings, content,
                           note, title=f"{s.title}, fast", progress=False, style_credit=s.credit,
