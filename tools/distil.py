@@ -4,9 +4,12 @@ The teacher (rtstyle.teacher: Magenta's arbitrary network with the painting's ve
 each content picture whole and ``crops_per_picture`` (default 4) random crops of it as well, the
 very crops the student will see (teacher_pairs says why); its outputs are cached in the run
 folder. The student (tools/student_net.py: the teacher's layout, cut down, starting from the
-teacher's weights) then learns to reproduce them with four losses:
+teacher's weights) then learns to reproduce them with these losses:
 
 - pixel: L1 to the teacher's output;
+- squared error (``mse_weight``, default 0: off): beside the L1, it weighs the strong outlines
+  where the student misses by most, and which PSNR counts far more than L1 does (candy_fast's
+  last 105 minutes ran at 10; it also takes the weakest faces: docs/teacher.md);
 - feature: L1 between early VGG16 features (relu1_2, relu2_2) of the student's and the
   teacher's output, each layer divided by the teacher's mean activation. A pixel loss alone
   averages the strokes away into blur; matching early features keeps them sharp. VGG runs on
