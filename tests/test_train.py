@@ -146,6 +146,24 @@ def test_a_run_folder_resumes_only_under_its_own_recipe(data: Path, tmp_path: Pa
         run(steps=4, mse_weight=10.0)
 
 
+def test_every_numeric_setting_is_an_option_of_both_tools():
+    """tools.distil and tools.distil_zoo build their Settings from one list of options: a value given on
+    either command line reaches the run's recipe, and the zoo keeps its own budget defaults."""
+    from dataclasses import asdict
+
+    from rtstyle.teacher import Knobs
+    from tools import distil, distil_zoo
+
+    numeric = {f: v for f, v in asdict(distil.Settings()).items() if type(v) in (int, float)}
+    changed = {f: v * 2 + 1 for f, v in numeric.items()}
+    options = [x for f, v in changed.items() for x in ("--" + f.replace("_", "-"), str(v))]
+    for tool, required in ((distil, ["p.jpg", "--name", "x", "--run", "r"]), (distil_zoo, ["--styles", "s", "--runs", "r"])):
+        given = distil.settings_from(tool.parser().parse_args(required + options + ["--k-out", "3"]), None, Knobs())
+        assert {f: getattr(given, f) for f in numeric} == changed and given.net["k_out"] == 3
+    zoo = distil.settings_from(distil_zoo.parser().parse_args(["--styles", "s", "--runs", "r"]), None, Knobs())
+    assert (zoo.minutes, zoo.threads, zoo.lr) == (18.0, 1, distil.Settings.lr)
+
+
 def test_the_squared_error_term_is_the_weighted_mse_to_the_teacher(data: Path, tmp_path: Path):
     """``mse_weight`` adds weight x the mean squared error between the student's output and the
     teacher's, computed here on its own from the untrained net (losses are logged before the step)."""

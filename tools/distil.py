@@ -381,32 +381,61 @@ def distil(painting: Path, out: Path, run: Path, settings: Settings, content: li
                                          content_note, **card_extra))
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("painting", type=Path)
-    ap.add_argument("--name", required=True)
-    ap.add_argument("--run", type=Path, required=True)
-    ap.add_argument("--out", type=Path, default=None, help="model file (default RUN/NAME.onnx)")
-    ap.add_argument("--content", nargs="*", type=Path, default=None, help="folders, pictures or videos")
+SETTINGS_HELP = {
+    "batch": "crops a step (a GPU takes 16)",
+    "crops_per_picture": "the teacher also paints this many crops of each picture",
+    "lr": "Adam's learning rate at the start of the cosine",
+    "gram_weight": "weight of the Gram loss to the teacher's output",
+    "mse_weight": "weight of the squared error to the teacher's output, besides the L1",
+    "stability_weight": "weight of the noise-stability term",
+}
+
+
+def add_student_arguments(ap: argparse.ArgumentParser) -> None:
+    """The student's shape (StudentConfig), for this tool and tools.distil_zoo alike."""
     ap.add_argument("--blocks", type=int, default=StudentConfig.blocks, help="teacher's residual blocks kept (of 5)")
     ap.add_argument("--k-in", type=int, default=StudentConfig.k_in, help="first convolution's kernel (teacher's: 9)")
     ap.add_argument("--k-out", type=int, default=StudentConfig.k_out, help="last convolution's kernel (teacher's: 9)")
     ap.add_argument("--block-padding", choices=PADDINGS, default=None,
                     help="the residual blocks' padding (replicate: no blot in the top left corner; "
                          "default: the start file's, else zeros)")
+
+
+def add_settings_arguments(ap: argparse.ArgumentParser, **defaults: float) -> None:
+    """An option for every numeric field of Settings, so that a knob added there reaches every command line."""
+    for f, v in asdict(Settings()).items():
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            ap.add_argument("--" + f.replace("_", "-"), type=type(v), default=defaults.get(f, v),
+                            help=SETTINGS_HELP.get(f))
+
+
+def settings_from(a: argparse.Namespace, start: Path | None, knobs: Knobs) -> Settings:
+    """Settings from the options of add_student_arguments and add_settings_arguments."""
+    net = StudentConfig(a.blocks, a.k_in, a.k_out, padding_for(start, a.block_padding)).to_dict()
+    return Settings(net=net, knobs=knobs.to_dict(),
+                    **{f: getattr(a, f) for f in asdict(Settings()) if f not in ("net", "knobs")})
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("painting", type=Path)
+    ap.add_argument("--name", required=True)
+    ap.add_argument("--run", type=Path, required=True)
+    ap.add_argument("--out", type=Path, default=None, help="model file (default RUN/NAME.onnx)")
+    ap.add_argument("--content", nargs="*", type=Path, default=None, help="folders, pictures or videos")
+    add_student_arguments(ap)
     ap.add_argument("--style-size", type=int, default=256)
     ap.add_argument("--style-weight", type=float, default=1.0)
     ap.add_argument("--vgg", type=Path, default=None)
     ap.add_argument("--start", type=Path, default=None, help="a student of this painting to train on")
     ap.add_argument("--device", default="cpu", help="torch device to train on (cpu, cuda, ...)")
-    for f, v in asdict(Settings()).items():
-        if isinstance(v, (int, float)) and not isinstance(v, bool):
-            ap.add_argument("--" + f.replace("_", "-"), type=type(v), default=v)
-    a = ap.parse_args()
-    net = StudentConfig(a.blocks, a.k_in, a.k_out, padding_for(a.start, a.block_padding)).to_dict()
-    s = Settings(net=net,
-                 knobs=Knobs(a.style_size, a.style_weight).to_dict(),
-                 **{f: getattr(a, f) for f in asdict(Settings()) if f not in ("net", "knobs")})
+    add_settings_arguments(ap)
+    return ap
+
+
+def main() -> None:
+    a = parser().parse_args()
+    s = settings_from(a, a.start, Knobs(a.style_size, a.style_weight))
     content = load_content(a.content) if a.content else None
     try:
         card = distil(a.painting, a.out or a.run / f"{a.name}.onnx", a.run, s, content,
