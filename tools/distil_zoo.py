@@ -6,7 +6,8 @@ gnome-backgrounds`` and ``dpkg -x``), deduplicated as tools/prepare_content does
 runs in ``RUNS/NAME`` (resumable) and is written to ``OUT/NAME_fast.onnx``. ``--start-from
 models`` trains the shipped students on for another ``--minutes`` (a run folder's checkpoint
 does not outlive its machine; the model files do); with ``--blocks`` above theirs, the students
-are grown by the teacher's blocks first (tools/student_net.grow).
+are grown by the teacher's blocks first (tools/student_net.grow). Every numeric field of
+tools.distil's ``Settings`` is an option here as there (``--lr``, ``--mse-weight``, ...).
 
     python -m tools.distil_zoo --styles PAINTINGS --photos WALLPAPERS --runs runs/zoo --out models \\
         --minutes 18 --threads 1 --only starry_night wave
