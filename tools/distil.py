@@ -401,19 +401,21 @@ def add_student_arguments(ap: argparse.ArgumentParser) -> None:
                          "default: the start file's, else zeros)")
 
 
+def numeric_settings() -> dict[str, int | float]:
+    """The numeric fields of Settings and their defaults: what a command line sets (net and knobs it builds)."""
+    return {f: v for f, v in asdict(Settings()).items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+
+
 def add_settings_arguments(ap: argparse.ArgumentParser, **defaults: float) -> None:
     """An option for every numeric field of Settings, so that a knob added there reaches every command line."""
-    for f, v in asdict(Settings()).items():
-        if isinstance(v, (int, float)) and not isinstance(v, bool):
-            ap.add_argument("--" + f.replace("_", "-"), type=type(v), default=defaults.get(f, v),
-                            help=SETTINGS_HELP.get(f))
+    for f, v in numeric_settings().items():
+        ap.add_argument("--" + f.replace("_", "-"), type=type(v), default=defaults.get(f, v), help=SETTINGS_HELP.get(f))
 
 
 def settings_from(a: argparse.Namespace, start: Path | None, knobs: Knobs) -> Settings:
     """Settings from the options of add_student_arguments and add_settings_arguments."""
     net = StudentConfig(a.blocks, a.k_in, a.k_out, padding_for(start, a.block_padding)).to_dict()
-    return Settings(net=net, knobs=knobs.to_dict(),
-                    **{f: getattr(a, f) for f in asdict(Settings()) if f not in ("net", "knobs")})
+    return Settings(net=net, knobs=knobs.to_dict(), **{f: getattr(a, f) for f in numeric_settings()})
 
 
 def parser() -> argparse.ArgumentParser:
