@@ -221,7 +221,8 @@ def test_student_cost_matches_the_exported_graph(tmp_path: Path):
     """The card's MAC/px (counted from the layer shapes) against the convolutions ONNX Runtime runs."""
     from tools.distil import export
 
-    for cfg in (StudentConfig(), StudentConfig(0, 9, 1), StudentConfig(2, block_padding="replicate")):
+    for cfg in (StudentConfig(), StudentConfig(0, 9, 1), StudentConfig(2, block_padding="replicate"),
+                StudentConfig(2, outer_padding="replicate")):
         path = export(Student(cfg), tmp_path / "s.onnx", {})["name"]
         import onnx
 
@@ -229,13 +230,13 @@ def test_student_cost_matches_the_exported_graph(tmp_path: Path):
             counted_macs(onnx.load(str(tmp_path / "s.onnx")), [1, 3, 64, 64]), rel=0.01), (cfg, path)
 
 
-@pytest.mark.parametrize("padding", ["zeros", "replicate"])
-def test_a_student_file_reads_back_as_the_module_it_was(tmp_path: Path, data: Path, padding: str):
+@pytest.mark.parametrize("padding", [("zeros", "zeros"), ("replicate", "zeros"), ("replicate", "replicate")])
+def test_a_student_file_reads_back_as_the_module_it_was(tmp_path: Path, data: Path, padding: tuple[str, str]):
     """A shipped student can be trained on: read back from its file, it is the module that was exported."""
     from tools.distil import export
 
     torch.manual_seed(3)
-    net = Student(StudentConfig(2, 5, 3, padding)).eval()
+    net = Student(StudentConfig(2, 5, 3, *padding)).eval()
     for p in net.parameters():  # not the initial ones/zeros: every parameter must find its place
         p.data.normal_()
     export(net, tmp_path / "s.onnx", {})
@@ -302,6 +303,35 @@ def test_replicate_padding_reaches_the_exported_graph_and_old_cards_read_as_zero
     assert padding_for(tmp_path / "r.onnx", "zeros") == "zeros"
     with pytest.raises(ValueError, match="no such student"):
         StudentConfig(block_padding="reflect")
+
+
+def test_outer_replicate_padding_reaches_the_exported_graph_and_moves_only_the_edges(tmp_path: Path, data: Path):
+    """Replicate padding outside the blocks is a Pad (edge) before each of those six convolutions in the
+    file; it changes the frame near its edges, not inside; a card from before the field reads as zeros,
+    and training a student on keeps it."""
+    import onnx
+
+    from rtstyle.teacher import Knobs, Vectors
+    from tools.bake import bake
+    from tools.distil import export
+
+    baked = bake(Vectors(threads=1)(read_image(data / "wave_256.jpg"), Knobs(256, 1.0)))
+    zeros = from_teacher(StudentConfig(2), baked).eval()
+    outer = grow(zeros, StudentConfig(2, outer_padding="replicate"), baked).eval()
+    export(outer, tmp_path / "o.onnx", {})
+    pads = [n for n in onnx.load(str(tmp_path / "o.onnx")).graph.node if n.op_type == "Pad"]
+    assert [a.s for n in pads for a in n.attribute if a.name == "mode"] == [b"edge"] * 6
+    x = torch.from_numpy(fit_side(read_image(data / "messi5.jpg"), 96)[:96, :128]).permute(2, 0, 1)[None].float() / 255
+    with torch.no_grad():
+        diff = (outer(x) - zeros(x)).abs()[0].amax(0)
+    edges = torch.cat([diff[:4].flatten(), diff[:, :4].flatten(), diff[-4:].flatten(), diff[:, -4:].flatten()])
+    assert edges.mean() > 5 * diff[16:-16, 16:-16].mean()
+    assert StudentConfig.from_dict({"blocks": 3, "k_in": 5, "k_out": 3, "block_padding": "replicate"}).outer_padding \
+        == "zeros"
+    assert padding_for(tmp_path / "o.onnx", None, "outer_padding") == "replicate"
+    assert padding_for(tmp_path / "o.onnx", None) == "zeros"  # its blocks
+    with pytest.raises(ValueError, match="no such student"):
+        StudentConfig(outer_padding="reflect")
 
 
 def test_a_student_that_cannot_be_grown_is_named(tmp_path: Path, data: Path):

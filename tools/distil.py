@@ -399,6 +399,9 @@ def add_student_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--block-padding", choices=PADDINGS, default=None,
                     help="the residual blocks' padding (replicate: no blot in the top left corner; "
                          "default: the start file's, else zeros)")
+    ap.add_argument("--outer-padding", choices=PADDINGS, default=None,
+                    help="the padding of the convolutions outside the blocks (replicate: no lines along the top "
+                         "and left edges; default: the start file's, else zeros)")
 
 
 def numeric_settings() -> dict[str, int | float]:
@@ -414,7 +417,8 @@ def add_settings_arguments(ap: argparse.ArgumentParser, **defaults: float) -> No
 
 def settings_from(a: argparse.Namespace, start: Path | None, knobs: Knobs) -> Settings:
     """Settings from the options of add_student_arguments and add_settings_arguments."""
-    net = StudentConfig(a.blocks, a.k_in, a.k_out, padding_for(start, a.block_padding)).to_dict()
+    net = StudentConfig(a.blocks, a.k_in, a.k_out, padding_for(start, a.block_padding),
+                        padding_for(start, a.outer_padding, "outer_padding")).to_dict()
     return Settings(net=net, knobs=knobs.to_dict(), **{f: getattr(a, f) for f in numeric_settings()})
 
 

@@ -12,7 +12,10 @@ convolutions. The student keeps the layout with three cuts (docs/teacher.md meas
 - zero padding inside each convolution instead of a separate reflection pad (a copy of every
   feature map); ``block_padding="replicate"`` pads the residual blocks' convolutions by
   replication instead (a Pad before each, 1.07x the time): their zero padding paints a blot in
-  the top left corner of every frame (docs/teacher.md).
+  the top left corner of every frame (docs/teacher.md). ``outer_padding="replicate"`` does the
+  same for the convolutions outside the blocks, whose zero padding paints lines a few pixels in
+  from the frame's top and left edges (the stride-2 convolutions see their padding on those
+  sides only); it costs about 1.1x the time again.
 
 It starts as the teacher with those cuts (``from_teacher``), so distillation fine-tunes a painter
 instead of learning one from random weights: on candy, 25 minutes of the same training gave
@@ -45,27 +48,31 @@ class StudentConfig:
     k_in: int = 5     # first convolution's kernel (the teacher's is 9)
     k_out: int = 3    # last convolution's kernel (the teacher's is 9)
     block_padding: str = "zeros"  # the residual blocks' convolutions: "zeros" or "replicate"
+    outer_padding: str = "zeros"  # the convolutions before and after the blocks: "zeros" or "replicate"
 
     def __post_init__(self) -> None:
         if not 0 <= self.blocks <= TEACHER_BLOCKS or self.k_in % 2 == 0 or self.k_out % 2 == 0 \
-                or not 1 <= self.k_in <= 9 or not 1 <= self.k_out <= 9 or self.block_padding not in PADDINGS:
+                or not 1 <= self.k_in <= 9 or not 1 <= self.k_out <= 9 \
+                or self.block_padding not in PADDINGS or self.outer_padding not in PADDINGS:
             raise ValueError(f"no such student: {self}")
 
     def to_dict(self) -> dict:
-        return {"blocks": self.blocks, "k_in": self.k_in, "k_out": self.k_out, "block_padding": self.block_padding}
+        return {"blocks": self.blocks, "k_in": self.k_in, "k_out": self.k_out, "block_padding": self.block_padding,
+                "outer_padding": self.outer_padding}
 
     @classmethod
     def from_dict(cls, d: dict) -> "StudentConfig":
-        # cards written before block_padding existed are zero-padded students
-        return cls(int(d["blocks"]), int(d["k_in"]), int(d["k_out"]), str(d.get("block_padding", cls.block_padding)))
+        # cards written before a padding field existed are zero-padded there
+        return cls(int(d["blocks"]), int(d["k_in"]), int(d["k_out"]), str(d.get("block_padding", cls.block_padding)),
+                   str(d.get("outer_padding", cls.outer_padding)))
 
     stride = 4  # input sides must be multiples of this
 
     def describe(self) -> str:
         return (f"distilled student in the teacher's layout: {self.k_in}x{self.k_in} conv (8 channels), two stride-2 "
                 f"convs (16, 32), {self.blocks} residual blocks ({self.block_padding} padding) with instance norm at 1/4 "
-                f"size, two nearest-upsample + 3x3 convs (16, 8), {self.k_out}x{self.k_out} conv to RGB, sigmoid; "
-                f"initialised from the teacher")
+                f"size, two nearest-upsample + 3x3 convs (16, 8), {self.k_out}x{self.k_out} conv to RGB, sigmoid "
+                f"({self.outer_padding} padding outside the blocks); initialised from the teacher")
 
 
 def conv(cin: int, cout: int, k: int, stride: int = 1, padding: str = "zeros") -> nn.Conv2d:
@@ -99,9 +106,12 @@ class Student(nn.Module):
     def __init__(self, cfg: StudentConfig = StudentConfig()):
         super().__init__()
         self.cfg = cfg
-        self.contract = nn.ModuleList([conv(3, 8, cfg.k_in), conv(8, 16, 3, 2), conv(16, 32, 3, 2)])
+        pad = cfg.outer_padding
+        self.contract = nn.ModuleList([conv(3, 8, cfg.k_in, padding=pad), conv(8, 16, 3, 2, pad),
+                                       conv(16, 32, 3, 2, pad)])
         self.blocks = nn.Sequential(*[Block(padding=cfg.block_padding) for _ in range(cfg.blocks)])
-        self.expand = nn.ModuleList([conv(32, 16, 3), conv(16, 8, 3), conv(8, 3, cfg.k_out)])
+        self.expand = nn.ModuleList([conv(32, 16, 3, padding=pad), conv(16, 8, 3, padding=pad),
+                                     conv(8, 3, cfg.k_out, padding=pad)])
         self.norms = nn.ModuleList([Norm(16), Norm(8), Norm(3)])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -164,12 +174,12 @@ def from_file(path: str | Path) -> Student:
     return net
 
 
-def padding_for(start: str | Path | None, asked: str | None) -> str:
-    """The residual blocks' padding a run trains: as asked, else the start file's (training a student on
-    must not quietly undo its padding), else zeros."""
+def padding_for(start: str | Path | None, asked: str | None, where: str = "block_padding") -> str:
+    """A padding field (``where``) of the student a run trains: as asked, else the start file's (training a
+    student on must not quietly undo its padding), else zeros."""
     if asked is not None:
         return asked
-    return StudentConfig.from_dict(read_card(start).info["net"]).block_padding if start else StudentConfig.block_padding
+    return getattr(StudentConfig.from_dict(read_card(start).info["net"]) if start else StudentConfig(), where)
 
 
 def grow(net: Student, cfg: StudentConfig, baked: onnx.ModelProto) -> Student:
@@ -178,7 +188,7 @@ def grow(net: Student, cfg: StudentConfig, baked: onnx.ModelProto) -> Student:
     A trained student need not start again to get more: each new residual block is the teacher's,
     with its last norm's scale and shift at zero, and a larger first or last kernel is the trained
     one with a ring of zeros around it, so nothing new adds anything until training moves it. Another
-    ``block_padding`` changes only the frame's edges, and training fits the weights to it."""
+    padding changes only the frame's edges, and training fits the weights to it."""
     if cfg.blocks < net.cfg.blocks or cfg.k_in < net.cfg.k_in or cfg.k_out < net.cfg.k_out:
         raise ValueError(f"cannot grow {net.cfg} into {cfg}")
     big = from_teacher(cfg, baked)
