@@ -124,6 +124,63 @@ class Student(nn.Module):
         return torch.sigmoid(self.norms[2](self.expand[2](h)))
 
 
+# Nearest upsampling x2 then a 3x3 convolution is, exactly, a 3x3 convolution at the low size to four
+# times the channels (one set per output pixel's position in its 2x2 cell) then depth-to-space: each
+# row (column) of the high-size kernel lands on the low-size tap of the row (column) it reads.
+_TAPS = torch.tensor([[[1., 0, 0], [0, 1, 1], [0, 0, 0]],   # even output rows: low taps (-1, 0, +1)
+                      [[0., 0, 0], [1, 1, 0], [0, 0, 1]]])  # odd output rows
+
+
+def to_low_size(w: torch.Tensor) -> torch.Tensor:
+    """(O, C, 3, 3) kernel after a nearest x2 upsampling -> (4 O, C, 3, 3) at the low size, output channel
+    o * 4 + 2 * row parity + column parity (pixel_shuffle's and ONNX DepthToSpace CRD's order)."""
+    return torch.einsum("arh,bsw,ochw->oabcrs", _TAPS, _TAPS, w).reshape(-1, *w.shape[1:])
+
+
+def from_low_size(k: torch.Tensor) -> torch.Tensor:
+    """The inverse of ``to_low_size`` (least squares, exact to float rounding)."""
+    m = torch.einsum("arh,bsw->abrshw", _TAPS.double(), _TAPS.double()).reshape(36, 9)
+    o, c = k.shape[0] // 4, k.shape[1]
+    flat = k.double().reshape(o, 4, c, 9).permute(0, 2, 1, 3).reshape(o, c, 36)
+    return (flat @ torch.linalg.pinv(m).T).reshape(o, c, 3, 3).float()
+
+
+class LowSizeUp(nn.Module):
+    """``conv(upsample_nearest_x2(x))`` computed at the low size: the same function, without the
+    upsampled copy of the input and with the padding done at the low size, which matters most when
+    that padding is a Pad (replicate) of the whole map (docs/teacher.md measures it)."""
+
+    def __init__(self, c: nn.Conv2d):
+        super().__init__()
+        self.padding = c.padding_mode
+        self.weight = nn.Parameter(to_low_size(c.weight.detach()))
+        self.bias = nn.Parameter(c.bias.detach().repeat_interleave(4))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.padding == "zeros":
+            return F.pixel_shuffle(F.conv2d(x, self.weight, self.bias, padding=1), 2)
+        return F.pixel_shuffle(F.conv2d(F.pad(x, (1, 1, 1, 1), mode=self.padding), self.weight, self.bias), 2)
+
+
+class ExportedStudent(nn.Module):
+    """What tools.distil.export writes: the student with its two upsampling convolutions at the low size
+    (LowSizeUp). Its parameters keep the student's names, so ``from_file`` reads them back."""
+
+    def __init__(self, net: Student):
+        super().__init__()
+        self.contract, self.blocks, self.norms = net.contract, net.blocks, net.norms
+        self.expand = nn.ModuleList([LowSizeUp(net.expand[0]), LowSizeUp(net.expand[1]), net.expand[2]])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = x
+        for c in self.contract:
+            h = F.relu(c(h))
+        h = self.blocks(h)
+        for c, n in zip(self.expand[:2], self.norms[:2]):
+            h = F.relu(n(c(h)))
+        return torch.sigmoid(self.norms[2](self.expand[2](h)))
+
+
 def _centre(w: np.ndarray, k: int) -> torch.Tensor:
     c = (w.shape[-1] - k) // 2
     return torch.tensor(w[..., c:c + k, c:c + k])
@@ -170,6 +227,10 @@ def from_file(path: str | Path) -> Student:
     shape, and the file's initializers are named as the module's parameters."""
     net = Student(StudentConfig.from_dict(read_card(path).info["net"]))
     weights = {i.name: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in onnx.load(str(path)).graph.initializer}
+    for i in (0, 1):  # files written before ExportedStudent upsample first
+        w, b = f"expand.{i}.weight", f"expand.{i}.bias"
+        if weights[w].shape[0] == 4 * net.expand[i].out_channels:
+            weights[w], weights[b] = from_low_size(weights[w]), weights[b][::4].clone()
     net.load_state_dict({k: weights[k] for k in net.state_dict()})
     return net
 
