@@ -1,11 +1,14 @@
 """Speed of candidate student shapes (tools/student_net.py) against the fast net they would replace.
 
-Random-weight exports (cost does not depend on the weights), run by ONNX Runtime on the CPU at
-640x368, calls interleaved so that all see the same machine load; medians, and the ratio to
-the replaced fast net given as OLD. The sessions do not spin-wait between calls: a spinning
-pool of one session takes the cores from the next one's call (it doubled every time).
+Random-weight exports (cost does not depend on the weights; tools.distil.export, the form every
+student ships in), run by ONNX Runtime on the CPU at 640x368, calls interleaved so that all see
+the same machine load; medians, and the ratio to the replaced fast net given as OLD. ``--files``
+times model files as they are beside them (a student exported before the upsampling
+convolutions ran at the low size, and the same student exported now). The sessions do not
+spin-wait between calls: a spinning pool of one session takes the cores from the next one's call
+(it doubled every time).
 
-    python -m benchmarks.student_shapes OLD_FAST.onnx [--threads 2] [--runs 12]
+    python -m benchmarks.student_shapes OLD_FAST.onnx [--files MODEL.onnx ...] [--threads 2] [--runs 12]
 """
 from __future__ import annotations
 
@@ -21,22 +24,29 @@ from rtstyle.models import read_card
 from tools.distil import export
 from tools.student_net import Student, StudentConfig, macs_per_pixel
 
+Z = ("zeros", "zeros")  # padding of the blocks and outside them; the zoo's first students were zero-padded
 SHAPES = {
-    "teacher's layout uncut: 5 blocks, 9x9 in, 9x9 out": StudentConfig(5, 9, 9),
-    "5 blocks, 9x9 in, 3x3 out": StudentConfig(5, 9, 3),
-    "5 blocks, 7x7 in, 3x3 out": StudentConfig(5, 7, 3),
-    "5 blocks, 5x5 in, 5x5 out": StudentConfig(5, 5, 5),
-    "5 blocks, 5x5 in, 3x3 out": StudentConfig(5, 5, 3),
-    "3 blocks, 9x9 in, 3x3 out": StudentConfig(3, 9, 3),
-    "3 blocks, 5x5 in, 5x5 out": StudentConfig(3, 5, 5),
-    "3 blocks, 5x5 in, 3x3 out": StudentConfig(3, 5, 3),
-    "2 blocks, 5x5 in, 3x3 out": StudentConfig(2, 5, 3),
+    "teacher's layout uncut: 5 blocks, 9x9 in, 9x9 out": StudentConfig(5, 9, 9, *Z),
+    "5 blocks, 9x9 in, 3x3 out": StudentConfig(5, 9, 3, *Z),
+    "5 blocks, 7x7 in, 3x3 out": StudentConfig(5, 7, 3, *Z),
+    "5 blocks, 5x5 in, 5x5 out": StudentConfig(5, 5, 5, *Z),
+    "5 blocks, 5x5 in, 5x5 out, blocks replicate-padded": StudentConfig(5, 5, 5, "replicate", "zeros"),
+    "5 blocks, 5x5 in, 5x5 out, all replicate-padded": StudentConfig(5, 5, 5, "replicate", "replicate"),
+    "5 blocks, 5x5 in, 3x3 out": StudentConfig(5, 5, 3, *Z),
+    "5 blocks, 5x5 in, 3x3 out, blocks replicate-padded": StudentConfig(5, 5, 3, "replicate", "zeros"),
+    "5 blocks, 5x5 in, 3x3 out, all replicate-padded": StudentConfig(5, 5, 3, "replicate", "replicate"),
+    "3 blocks, 9x9 in, 3x3 out": StudentConfig(3, 9, 3, *Z),
+    "3 blocks, 5x5 in, 5x5 out": StudentConfig(3, 5, 5, *Z),
+    "3 blocks, 5x5 in, 3x3 out": StudentConfig(3, 5, 3, *Z),
+    "3 blocks, 5x5 in, 3x3 out, all replicate-padded (rtstyle train)": StudentConfig(3, 5, 3),
+    "2 blocks, 5x5 in, 3x3 out": StudentConfig(2, 5, 3, *Z),
 }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("old", type=Path, help="the replaced fast model")
+    ap.add_argument("--files", nargs="*", type=Path, default=[], help="model files to time as they are")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--runs", type=int, default=12)
     a = ap.parse_args()
@@ -51,6 +61,9 @@ def main() -> None:
             sessions[name], macs[name] = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"]), macs_per_pixel(cfg)
     sessions["replaced fast net"] = ort.InferenceSession(str(a.old), opts, providers=["CPUExecutionProvider"])
     macs["replaced fast net"] = read_card(a.old).info["macs_per_pixel"]
+    for f in a.files:
+        sessions[str(f)] = ort.InferenceSession(str(f), opts, providers=["CPUExecutionProvider"])
+        macs[str(f)] = read_card(f).info["macs_per_pixel"]
     x = np.random.default_rng(0).random((1, 3, 368, 640), dtype=np.float32)
     times: dict[str, list[float]] = {k: [] for k in sessions}
     for i in range(a.runs + 2):

@@ -53,6 +53,8 @@ def test_train_writes_a_style_every_command_can_use(data: Path, tmp_path: Path):
     assert card.info["teacher"]["style_size"] == 256 and "Apache-2.0" in card.info["license"]
     # The zoo's recipe (docs/teacher.md): the teacher paints crops beside the whole picture, and the Gram term is on.
     assert card.info["training"]["crops_per_picture"] == 4 and "gram" in card.info["training"]["final_losses"]
+    # Padded by replication everywhere: no lines along the frame's top and left edges (docs/teacher.md).
+    assert (card.info["net"]["block_padding"], card.info["net"]["outer_padding"]) == ("replicate", "replicate")
     # The exported file computes what the checkpoint's PyTorch net computes (a second path to the same frame).
     ck = torch.load(next((tmp_path / "cache" / "rtstyle" / "train").glob("mine-*")) / "checkpoint.pt",
                     weights_only=False)
@@ -221,8 +223,7 @@ def test_student_cost_matches_the_exported_graph(tmp_path: Path):
     """The card's MAC/px (counted from the layer shapes) against the convolutions ONNX Runtime runs."""
     from tools.distil import export
 
-    for cfg in (StudentConfig(), StudentConfig(0, 9, 1), StudentConfig(2, block_padding="replicate"),
-                StudentConfig(2, outer_padding="replicate")):
+    for cfg in (StudentConfig(), StudentConfig(0, 9, 1, "zeros", "zeros"), StudentConfig(2, outer_padding="zeros")):
         path = export(Student(cfg), tmp_path / "s.onnx", {})["name"]
         import onnx
 
@@ -298,10 +299,10 @@ def test_replicate_padding_reaches_the_exported_graph_and_old_cards_read_as_zero
 
     baked = bake(Vectors(threads=1)(read_image(data / "wave_256.jpg"), Knobs(256, 1.0)))
     torch.manual_seed(4)
-    zeros = Student(StudentConfig(2)).eval()
+    zeros = Student(StudentConfig(2, block_padding="zeros", outer_padding="zeros")).eval()
     for p in zeros.parameters():
         p.data.normal_(0, 0.3)
-    replicate = grow(zeros, StudentConfig(2, block_padding="replicate"), baked).eval()
+    replicate = grow(zeros, StudentConfig(2, block_padding="replicate", outer_padding="zeros"), baked).eval()
     export(replicate, tmp_path / "r.onnx", {})
     pads = [n for n in onnx.load(str(tmp_path / "r.onnx")).graph.node if n.op_type == "Pad"]
     assert [a.s for n in pads for a in n.attribute if a.name == "mode"] == [b"edge"] * 4
@@ -311,7 +312,7 @@ def test_replicate_padding_reaches_the_exported_graph_and_old_cards_read_as_zero
     assert diff[:8, :8].mean() > 3 * diff[40:56, 56:72].mean()  # the corner moves; inside only the norms' statistics
     assert StudentConfig.from_dict({"blocks": 3, "k_in": 5, "k_out": 3}).block_padding == "zeros"
     # training a student on keeps its padding unless asked otherwise (tools.distil, tools.distil_zoo)
-    assert padding_for(tmp_path / "r.onnx", None) == "replicate" and padding_for(None, None) == "zeros"
+    assert padding_for(tmp_path / "r.onnx", None) == "replicate" and padding_for(None, None) == "replicate"
     assert padding_for(tmp_path / "r.onnx", "zeros") == "zeros"
     with pytest.raises(ValueError, match="no such student"):
         StudentConfig(block_padding="reflect")
@@ -328,8 +329,8 @@ def test_outer_replicate_padding_reaches_the_exported_graph_and_moves_only_the_e
     from tools.distil import export
 
     baked = bake(Vectors(threads=1)(read_image(data / "wave_256.jpg"), Knobs(256, 1.0)))
-    zeros = from_teacher(StudentConfig(2), baked).eval()
-    outer = grow(zeros, StudentConfig(2, outer_padding="replicate"), baked).eval()
+    zeros = from_teacher(StudentConfig(2, block_padding="zeros", outer_padding="zeros"), baked).eval()
+    outer = grow(zeros, StudentConfig(2, block_padding="zeros", outer_padding="replicate"), baked).eval()
     export(outer, tmp_path / "o.onnx", {})
     pads = [n for n in onnx.load(str(tmp_path / "o.onnx")).graph.node if n.op_type == "Pad"]
     assert [a.s for n in pads for a in n.attribute if a.name == "mode"] == [b"edge"] * 6

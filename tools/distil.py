@@ -399,10 +399,10 @@ def add_student_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--k-out", type=int, default=StudentConfig.k_out, help="last convolution's kernel (teacher's: 9)")
     ap.add_argument("--block-padding", choices=PADDINGS, default=None,
                     help="the residual blocks' padding (replicate: no blot in the top left corner; "
-                         "default: the start file's, else zeros)")
+                         "default: the start file's, else replicate)")
     ap.add_argument("--outer-padding", choices=PADDINGS, default=None,
                     help="the padding of the convolutions outside the blocks (replicate: no lines along the top "
-                         "and left edges; default: the start file's, else zeros)")
+                         "and left edges; default: the start file's, else replicate)")
 
 
 def numeric_settings() -> dict[str, int | float]:

@@ -9,13 +9,14 @@ convolutions. The student keeps the layout with three cuts (docs/teacher.md meas
 
 - the first convolution is 5x5 and the last 3x3: the centres of the teacher's 9x9 kernels;
 - only the first ``blocks`` residual blocks;
-- zero padding inside each convolution instead of a separate reflection pad (a copy of every
-  feature map); ``block_padding="replicate"`` pads the residual blocks' convolutions by
-  replication instead (a Pad before each, 1.07x the time): their zero padding paints a blot in
-  the top left corner of every frame (docs/teacher.md). ``outer_padding="replicate"`` does the
-  same for the convolutions outside the blocks, whose zero padding paints lines a few pixels in
-  from the frame's top and left edges (the stride-2 convolutions see their padding on those
-  sides only); it costs about 1.1x the time again.
+- padding by replication (``block_padding`` and ``outer_padding``, "replicate" by default) instead
+  of the teacher's separate reflection pads. The zoo's first students padded with zeros inside each
+  convolution (cards without these fields read so): the residual blocks' zero padding paints a
+  blot in the top left corner of every frame, and that of the convolutions outside them lines a
+  few pixels in from the top and left edges (the stride-2 convolutions see their padding on those
+  two sides only). A Pad before each convolution costs time; ``ExportedStudent`` runs the two
+  upsampling convolutions at the low size, where their Pads are a quarter of the size
+  (docs/teacher.md measures both).
 
 It starts as the teacher with those cuts (``from_teacher``), so distillation fine-tunes a painter
 instead of learning one from random weights: on candy, 25 minutes of the same training gave
@@ -47,8 +48,8 @@ class StudentConfig:
     blocks: int = 3   # the teacher's first residual blocks kept (of 5)
     k_in: int = 5     # first convolution's kernel (the teacher's is 9)
     k_out: int = 3    # last convolution's kernel (the teacher's is 9)
-    block_padding: str = "zeros"  # the residual blocks' convolutions: "zeros" or "replicate"
-    outer_padding: str = "zeros"  # the convolutions before and after the blocks: "zeros" or "replicate"
+    block_padding: str = "replicate"  # the residual blocks' convolutions: "zeros" or "replicate"
+    outer_padding: str = "replicate"  # the convolutions before and after the blocks: "zeros" or "replicate"
 
     def __post_init__(self) -> None:
         if not 0 <= self.blocks <= TEACHER_BLOCKS or self.k_in % 2 == 0 or self.k_out % 2 == 0 \
@@ -63,8 +64,8 @@ class StudentConfig:
     @classmethod
     def from_dict(cls, d: dict) -> "StudentConfig":
         # cards written before a padding field existed are zero-padded there
-        return cls(int(d["blocks"]), int(d["k_in"]), int(d["k_out"]), str(d.get("block_padding", cls.block_padding)),
-                   str(d.get("outer_padding", cls.outer_padding)))
+        return cls(int(d["blocks"]), int(d["k_in"]), int(d["k_out"]), str(d.get("block_padding", "zeros")),
+                   str(d.get("outer_padding", "zeros")))
 
     stride = 4  # input sides must be multiples of this
 
