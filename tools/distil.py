@@ -314,7 +314,8 @@ def _bar(frac: float, step: int, elapsed: float, losses: dict[str, float], width
 
 def export(net: Student, out: Path, card: dict) -> dict:
     """Write the student as ONNX (``image`` [1,3,H,W] -> ``stylized``) with its model card; its two
-    upsampling convolutions run at the low size (student_net.ExportedStudent: the same function, faster)."""
+    upsampling convolutions run at the low size (student_net.ExportedStudent: the same function, with
+    their Pads, where the student has them, a quarter of the size)."""
     out.parent.mkdir(parents=True, exist_ok=True)
     cfg = net.cfg
     tmp = out.with_suffix(".tmp.onnx")

@@ -121,8 +121,11 @@ class Student(nn.Module):
             h = F.relu(c(h))
         h = self.blocks(h)
         for c, n in zip(self.expand[:2], self.norms[:2]):
-            h = F.relu(n(c(F.interpolate(h, scale_factor=2.0, mode="nearest"))))
+            h = F.relu(n(c(self._up(h))))
         return torch.sigmoid(self.norms[2](self.expand[2](h)))
+
+    def _up(self, h: torch.Tensor) -> torch.Tensor:
+        return F.interpolate(h, scale_factor=2.0, mode="nearest")
 
 
 # Nearest upsampling x2 then a 3x3 convolution is, exactly, a 3x3 convolution at the low size to four
@@ -163,23 +166,17 @@ class LowSizeUp(nn.Module):
         return F.pixel_shuffle(F.conv2d(F.pad(x, (1, 1, 1, 1), mode=self.padding), self.weight, self.bias), 2)
 
 
-class ExportedStudent(nn.Module):
-    """What tools.distil.export writes: the student with its two upsampling convolutions at the low size
-    (LowSizeUp). Its parameters keep the student's names, so ``from_file`` reads them back."""
+class ExportedStudent(Student):
+    """What tools.distil.export writes: a copy of the student with its two upsampling convolutions at the
+    low size (LowSizeUp). Its parameters keep the student's names, so ``from_file`` reads them back."""
 
     def __init__(self, net: Student):
-        super().__init__()
-        self.contract, self.blocks, self.norms = net.contract, net.blocks, net.norms
-        self.expand = nn.ModuleList([LowSizeUp(net.expand[0]), LowSizeUp(net.expand[1]), net.expand[2]])
+        super().__init__(net.cfg)
+        self.load_state_dict(net.state_dict())
+        self.expand[0], self.expand[1] = LowSizeUp(self.expand[0]), LowSizeUp(self.expand[1])
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = x
-        for c in self.contract:
-            h = F.relu(c(h))
-        h = self.blocks(h)
-        for c, n in zip(self.expand[:2], self.norms[:2]):
-            h = F.relu(n(c(h)))
-        return torch.sigmoid(self.norms[2](self.expand[2](h)))
+    def _up(self, h: torch.Tensor) -> torch.Tensor:
+        return h  # LowSizeUp upsamples
 
 
 def _centre(w: np.ndarray, k: int) -> torch.Tensor:
@@ -228,7 +225,7 @@ def from_file(path: str | Path) -> Student:
     shape, and the file's initializers are named as the module's parameters."""
     net = Student(StudentConfig.from_dict(read_card(path).info["net"]))
     weights = {i.name: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in onnx.load(str(path)).graph.initializer}
-    for i in (0, 1):  # files written before ExportedStudent upsample first
+    for i in (0, 1):  # ExportedStudent's low-size kernels back to the student's (older files hold those)
         w, b = f"expand.{i}.weight", f"expand.{i}.bias"
         if weights[w].shape[0] == 4 * net.expand[i].out_channels:
             weights[w], weights[b] = from_low_size(weights[w]), weights[b][::4].clone()
@@ -238,7 +235,7 @@ def from_file(path: str | Path) -> Student:
 
 def padding_for(start: str | Path | None, asked: str | None, where: str = "block_padding") -> str:
     """A padding field (``where``) of the student a run trains: as asked, else the start file's (training a
-    student on must not quietly undo its padding), else zeros."""
+    student on must not quietly undo its padding), else the default."""
     if asked is not None:
         return asked
     return getattr(StudentConfig.from_dict(read_card(start).info["net"]) if start else StudentConfig(), where)
