@@ -23,7 +23,30 @@ torch = pytest.importorskip("torch")
 from tools.distil import fit_side  # noqa: E402
 from tools.magenta_models import macs_per_pixel as counted_macs  # noqa: E402
 from tools.student_net import (Student, StudentConfig, from_file, from_teacher, grow,  # noqa: E402
-                                macs_per_pixel, padding_for)
+                                macs_per_pixel, paddings_for)
+
+
+@pytest.fixture(scope="module")
+def wave_teacher(data: Path):
+    """The float teacher with wave's style vector baked in (tools.bake), for the students cut from it."""
+    from rtstyle.teacher import Knobs, Vectors
+    from tools.bake import bake
+
+    return bake(Vectors(threads=1)(read_image(data / "wave_256.jpg"), Knobs(256, 1.0)))
+
+
+def repadded(zeros: "Student", padded: "Student", path: Path, data: Path) -> tuple[list[bytes], "torch.Tensor"]:
+    """Export ``padded`` to ``path``: the mode of every Pad in that file, in graph order, and how far (per
+    pixel, largest channel) it paints messi5 from the zero-padded student it was grown from."""
+    import onnx
+
+    from tools.distil import export
+
+    export(padded, path, {})
+    modes = [a.s for n in onnx.load(str(path)).graph.node if n.op_type == "Pad" for a in n.attribute if a.name == "mode"]
+    x = torch.from_numpy(fit_side(read_image(data / "messi5.jpg"), 96)[:96, :128]).permute(2, 0, 1)[None].float() / 255
+    with torch.no_grad():
+        return modes, (padded.eval()(x) - zeros.eval()(x)).abs()[0].amax(0)
 
 
 def user_env(tmp_path: Path) -> dict[str, str]:
@@ -260,13 +283,10 @@ def test_a_student_file_reads_back_as_the_module_it_was(tmp_path: Path, data: Pa
         assert (back(x) - want).abs().max() < 1e-5
 
 
-def test_a_grown_student_paints_as_before_and_can_learn_with_its_new_blocks(data: Path):
+def test_a_grown_student_paints_as_before_and_can_learn_with_its_new_blocks(data: Path, wave_teacher):
     """Growing a trained student by the teacher's missing blocks and by larger first and last kernels
     keeps its picture; the new blocks and the kernels' new rings train."""
-    from rtstyle.teacher import Knobs, Vectors
-    from tools.bake import bake
-
-    baked = bake(Vectors(threads=1)(read_image(data / "wave_256.jpg"), Knobs(256, 1.0)))
+    baked = wave_teacher
     torch.manual_seed(5)
     small = Student(StudentConfig(3)).eval()
     for p in small.parameters():
@@ -288,61 +308,43 @@ def test_a_grown_student_paints_as_before_and_can_learn_with_its_new_blocks(data
             grow(big, smaller, baked)
 
 
-def test_replicate_padding_reaches_the_exported_graph_and_old_cards_read_as_zeros(tmp_path: Path, data: Path):
+def test_replicate_padding_reaches_the_exported_graph_and_old_cards_read_as_zeros(tmp_path: Path, data: Path,
+                                                                                   wave_teacher):
     """The residual blocks' replicate padding is a Pad (edge) before each of their convolutions in the
     file, and changes the frame only near its edges; a card from before the field is zero-padded."""
-    import onnx
-
-    from rtstyle.teacher import Knobs, Vectors
-    from tools.bake import bake
-    from tools.distil import export
-
-    baked = bake(Vectors(threads=1)(read_image(data / "wave_256.jpg"), Knobs(256, 1.0)))
+    baked = wave_teacher
     torch.manual_seed(4)
     zeros = Student(StudentConfig(2, block_padding="zeros", outer_padding="zeros")).eval()
     for p in zeros.parameters():
         p.data.normal_(0, 0.3)
     replicate = grow(zeros, StudentConfig(2, block_padding="replicate", outer_padding="zeros"), baked).eval()
-    export(replicate, tmp_path / "r.onnx", {})
-    pads = [n for n in onnx.load(str(tmp_path / "r.onnx")).graph.node if n.op_type == "Pad"]
-    assert [a.s for n in pads for a in n.attribute if a.name == "mode"] == [b"edge"] * 4
-    x = torch.from_numpy(fit_side(read_image(data / "messi5.jpg"), 96)[:96, :128]).permute(2, 0, 1)[None].float() / 255
-    with torch.no_grad():
-        diff = (replicate(x) - zeros(x)).abs()[0].amax(0)
+    modes, diff = repadded(zeros, replicate, tmp_path / "r.onnx", data)
+    assert modes == [b"edge"] * 4
     assert diff[:8, :8].mean() > 3 * diff[40:56, 56:72].mean()  # the corner moves; inside only the norms' statistics
     assert StudentConfig.from_dict({"blocks": 3, "k_in": 5, "k_out": 3}).block_padding == "zeros"
     # training a student on keeps its padding unless asked otherwise (tools.distil, tools.distil_zoo)
-    assert padding_for(tmp_path / "r.onnx", None) == "replicate" and padding_for(None, None) == "replicate"
-    assert padding_for(tmp_path / "r.onnx", "zeros") == "zeros"
+    assert paddings_for(tmp_path / "r.onnx", None, None)[0] == "replicate"
+    assert paddings_for(None, None, None) == ("replicate", "replicate")
+    assert paddings_for(tmp_path / "r.onnx", "zeros", None)[0] == "zeros"
     with pytest.raises(ValueError, match="no such student"):
         StudentConfig(block_padding="reflect")
 
 
-def test_outer_replicate_padding_reaches_the_exported_graph_and_moves_only_the_edges(tmp_path: Path, data: Path):
+def test_outer_replicate_padding_reaches_the_exported_graph_and_moves_only_the_edges(tmp_path: Path, data: Path,
+                                                                                      wave_teacher):
     """Replicate padding outside the blocks is a Pad (edge) before each of those six convolutions in the
     file; it changes the frame near its edges, not inside; a card from before the field reads as zeros,
     and training a student on keeps it."""
-    import onnx
-
-    from rtstyle.teacher import Knobs, Vectors
-    from tools.bake import bake
-    from tools.distil import export
-
-    baked = bake(Vectors(threads=1)(read_image(data / "wave_256.jpg"), Knobs(256, 1.0)))
+    baked = wave_teacher
     zeros = from_teacher(StudentConfig(2, block_padding="zeros", outer_padding="zeros"), baked).eval()
     outer = grow(zeros, StudentConfig(2, block_padding="zeros", outer_padding="replicate"), baked).eval()
-    export(outer, tmp_path / "o.onnx", {})
-    pads = [n for n in onnx.load(str(tmp_path / "o.onnx")).graph.node if n.op_type == "Pad"]
-    assert [a.s for n in pads for a in n.attribute if a.name == "mode"] == [b"edge"] * 6
-    x = torch.from_numpy(fit_side(read_image(data / "messi5.jpg"), 96)[:96, :128]).permute(2, 0, 1)[None].float() / 255
-    with torch.no_grad():
-        diff = (outer(x) - zeros(x)).abs()[0].amax(0)
+    modes, diff = repadded(zeros, outer, tmp_path / "o.onnx", data)
+    assert modes == [b"edge"] * 6
     edges = torch.cat([diff[:4].flatten(), diff[:, :4].flatten(), diff[-4:].flatten(), diff[:, -4:].flatten()])
     assert edges.mean() > 5 * diff[16:-16, 16:-16].mean()
     assert StudentConfig.from_dict({"blocks": 3, "k_in": 5, "k_out": 3, "block_padding": "replicate"}).outer_padding \
         == "zeros"
-    assert padding_for(tmp_path / "o.onnx", None, "outer_padding") == "replicate"
-    assert padding_for(tmp_path / "o.onnx", None) == "zeros"  # its blocks
+    assert paddings_for(tmp_path / "o.onnx", None, None) == ("zeros", "replicate")
     with pytest.raises(ValueError, match="no such student"):
         StudentConfig(outer_padding="reflect")
 
@@ -387,14 +389,11 @@ def test_the_teacher_paints_the_very_crops_the_student_sees(data: Path):
         assert np.mean((cut - y) ** 2) > 4  # painting the whole first is not the same
 
 
-def test_student_starts_as_the_teacher(data: Path):
+def test_student_starts_as_the_teacher(data: Path, wave_teacher):
     """Uncut, the student built from the baked teacher paints what ONNX Runtime paints with that file.
 
-    Only zero padding differs (the teacher pads by reflection), so the borders are left out."""
-    from rtstyle.teacher import Knobs, Vectors
-    from tools.bake import bake
-
-    baked = bake(Vectors(threads=1)(read_image(data / "wave_256.jpg"), Knobs(256, 1.0)))
+    Only the padding differs (the student's replicates, the teacher's reflects), so the borders are left out."""
+    baked = wave_teacher
     x = fit_side(read_image(data / "messi5.jpg"), 192)[:192, :288]
     t = torch.from_numpy(x).permute(2, 0, 1)[None].float() / 255
     with torch.no_grad():

@@ -62,7 +62,7 @@ from rtstyle.teacher import ARBITRARY, PREDICTOR, Knobs, Vectors, read_painting,
 from .bake import bake
 from .magenta_models import ARBITRARY_CREDIT, LICENCE
 from .student_net import (PADDINGS, ExportedStudent, Student, StudentConfig, from_file, from_teacher, grow,
-                          macs_per_pixel, padding_for)
+                          macs_per_pixel, paddings_for)
 from .vgg import VGG16Features, gram
 
 FEATURE_LAYERS = ("relu1_2", "relu2_2")
@@ -419,8 +419,7 @@ def add_settings_arguments(ap: argparse.ArgumentParser, **defaults: float) -> No
 
 def settings_from(a: argparse.Namespace, start: Path | None, knobs: Knobs) -> Settings:
     """Settings from the options of add_student_arguments and add_settings_arguments."""
-    net = StudentConfig(a.blocks, a.k_in, a.k_out, padding_for(start, a.block_padding),
-                        padding_for(start, a.outer_padding, "outer_padding")).to_dict()
+    net = StudentConfig(a.blocks, a.k_in, a.k_out, *paddings_for(start, a.block_padding, a.outer_padding)).to_dict()
     return Settings(net=net, knobs=knobs.to_dict(), **{f: getattr(a, f) for f in numeric_settings()})
 
 

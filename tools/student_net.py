@@ -143,7 +143,7 @@ def to_low_size(w: torch.Tensor) -> torch.Tensor:
 
 def from_low_size(k: torch.Tensor) -> torch.Tensor:
     """The inverse of ``to_low_size`` (least squares, exact to float rounding)."""
-    m = torch.einsum("arh,bsw->abrshw", _TAPS.double(), _TAPS.double()).reshape(36, 9)
+    m = to_low_size(torch.eye(9).reshape(9, 1, 3, 3)).reshape(9, 4, 9).permute(1, 2, 0).reshape(36, 9).double()
     o, c = k.shape[0] // 4, k.shape[1]
     flat = k.double().reshape(o, 4, c, 9).permute(0, 2, 1, 3).reshape(o, c, 36)
     return (flat @ torch.linalg.pinv(m).T).reshape(o, c, 3, 3).float()
@@ -233,12 +233,11 @@ def from_file(path: str | Path) -> Student:
     return net
 
 
-def padding_for(start: str | Path | None, asked: str | None, where: str = "block_padding") -> str:
-    """A padding field (``where``) of the student a run trains: as asked, else the start file's (training a
-    student on must not quietly undo its padding), else the default."""
-    if asked is not None:
-        return asked
-    return getattr(StudentConfig.from_dict(read_card(start).info["net"]) if start else StudentConfig(), where)
+def paddings_for(start: str | Path | None, block: str | None, outer: str | None) -> tuple[str, str]:
+    """The paddings (blocks, outside them) of the student a run trains: as asked, else the start file's
+    (training a student on must not quietly undo its padding), else the defaults."""
+    was = StudentConfig.from_dict(read_card(start).info["net"]) if start else StudentConfig()
+    return block or was.block_padding, outer or was.outer_padding
 
 
 def grow(net: Student, cfg: StudentConfig, baked: onnx.ModelProto) -> Student:
