@@ -26,9 +26,9 @@ from rtstyle.style_images import file_hash
 from rtstyle.teacher import Knobs, read_painting
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
-# Magenta's interpolation weight toward the look of ordinary photos. At Magenta's 1.0 the teacher loses
-# faces on five of nine pictures measured (10-11 of the quality report's 14 kept, the target is 80 %);
-# at 0.6 it keeps 12-14 on all nine and still paints in the picture's strokes (docs/teacher.md).
+# Magenta's interpolation weight toward the look of ordinary photos. At Magenta's 1.0 the teacher keeps
+# under 80 % of the quality report's faces on 10 of 15 pictures measured (none at all on one); at 0.6 on
+# 1 of 15, and it still paints in the picture's strokes (docs/teacher.md).
 STYLE_WEIGHT = 0.6
 
 
