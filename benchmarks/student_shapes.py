@@ -59,11 +59,9 @@ def main() -> None:
             path = Path(tmp) / f"{len(sessions)}.onnx"
             export(Student(cfg), path, {})
             sessions[name], macs[name] = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"]), macs_per_pixel(cfg)
-    sessions["replaced fast net"] = ort.InferenceSession(str(a.old), opts, providers=["CPUExecutionProvider"])
-    macs["replaced fast net"] = read_card(a.old).info["macs_per_pixel"]
-    for f in a.files:
-        sessions[str(f)] = ort.InferenceSession(str(f), opts, providers=["CPUExecutionProvider"])
-        macs[str(f)] = read_card(f).info["macs_per_pixel"]
+    for name, f in [("replaced fast net", a.old)] + [(str(f), f) for f in a.files]:
+        sessions[name] = ort.InferenceSession(str(f), opts, providers=["CPUExecutionProvider"])
+        macs[name] = read_card(f).info["macs_per_pixel"]
     x = np.random.default_rng(0).random((1, 3, 368, 640), dtype=np.float32)
     times: dict[str, list[float]] = {k: [] for k in sessions}
     for i in range(a.runs + 2):
