@@ -28,7 +28,6 @@ import cv2
 import numpy as np
 
 import rtstyle
-from rtstyle import frames
 from rtstyle.sources import read_image
 
 SIDE, OVERLAP = 384, 64

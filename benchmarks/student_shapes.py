@@ -34,11 +34,11 @@ SHAPES = {
     "5 blocks, 5x5 in, 5x5 out, all replicate-padded": StudentConfig(5, 5, 5, "replicate", "replicate"),
     "5 blocks, 5x5 in, 3x3 out": StudentConfig(5, 5, 3, *Z),
     "5 blocks, 5x5 in, 3x3 out, blocks replicate-padded": StudentConfig(5, 5, 3, "replicate", "zeros"),
-    "5 blocks, 5x5 in, 3x3 out, all replicate-padded": StudentConfig(5, 5, 3, "replicate", "replicate"),
+    "5 blocks, 5x5 in, 3x3 out, all replicate-padded (rtstyle train since 2026-12-05)": StudentConfig(5, 5, 3),
     "3 blocks, 9x9 in, 3x3 out": StudentConfig(3, 9, 3, *Z),
     "3 blocks, 5x5 in, 5x5 out": StudentConfig(3, 5, 5, *Z),
     "3 blocks, 5x5 in, 3x3 out": StudentConfig(3, 5, 3, *Z),
-    "3 blocks, 5x5 in, 3x3 out, all replicate-padded (rtstyle train)": StudentConfig(3, 5, 3),
+    "3 blocks, 5x5 in, 3x3 out, all replicate-padded (rtstyle train before)": StudentConfig(3, 5, 3),
     "2 blocks, 5x5 in, 3x3 out": StudentConfig(2, 5, 3, *Z),
 }
 

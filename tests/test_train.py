@@ -23,7 +23,7 @@ torch = pytest.importorskip("torch")
 from tools.distil import fit_side  # noqa: E402
 from tools.magenta_models import macs_per_pixel as counted_macs  # noqa: E402
 from tools.student_net import (Student, StudentConfig, from_file, from_teacher, grow,  # noqa: E402
-                                macs_per_pixel, paddings_for)
+                                macs_per_pixel, shape_for)
 
 
 @pytest.fixture(scope="module")
@@ -80,6 +80,8 @@ def test_train_writes_a_style_every_command_can_use(data: Path, tmp_path: Path):
     assert card.info["training"]["crops_per_picture"] == 4 and "gram" in card.info["training"]["final_losses"]
     # Padded by replication everywhere: no lines along the frame's top and left edges (docs/teacher.md).
     assert (card.info["net"]["block_padding"], card.info["net"]["outer_padding"]) == ("replicate", "replicate")
+    # All five of the teacher's residual blocks: as fast to train, and it kept more faces (docs/teacher.md).
+    assert (card.info["net"]["blocks"], card.info["net"]["k_in"], card.info["net"]["k_out"]) == (5, 5, 3)
     # The exported file computes what the checkpoint's PyTorch net computes (a second path to the same frame).
     ck = torch.load(next((tmp_path / "cache" / "rtstyle" / "train").glob("mine-*")) / "checkpoint.pt",
                     weights_only=False)
@@ -324,10 +326,12 @@ def test_replicate_padding_reaches_the_exported_graph_and_old_cards_read_as_zero
     assert modes == [b"edge"] * 4
     assert diff[:8, :8].mean() > 3 * diff[40:56, 56:72].mean()  # the corner moves; inside only the norms' statistics
     assert StudentConfig.from_dict({"blocks": 3, "k_in": 5, "k_out": 3}).block_padding == "zeros"
-    # training a student on keeps its padding unless asked otherwise (tools.distil, tools.distil_zoo)
-    assert paddings_for(tmp_path / "r.onnx", None, None)[0] == "replicate"
-    assert paddings_for(None, None, None) == ("replicate", "replicate")
-    assert paddings_for(tmp_path / "r.onnx", "zeros", None)[0] == "zeros"
+    # training a student on keeps its shape and padding unless asked otherwise (tools.distil, tools.distil_zoo):
+    # the 2-block file is not grown to the default 5 blocks
+    assert shape_for(tmp_path / "r.onnx") == StudentConfig(2, 5, 3, "replicate", "zeros")
+    assert shape_for(None) == StudentConfig() and StudentConfig().blocks == 5
+    assert shape_for(tmp_path / "r.onnx", block_padding="zeros", blocks=None).block_padding == "zeros"
+    assert shape_for(tmp_path / "r.onnx", blocks=5, k_out=5) == StudentConfig(5, 5, 5, "replicate", "zeros")
     with pytest.raises(ValueError, match="no such student"):
         StudentConfig(block_padding="reflect")
 
@@ -346,7 +350,8 @@ def test_outer_replicate_padding_reaches_the_exported_graph_and_moves_only_the_e
     assert edges.mean() > 5 * diff[16:-16, 16:-16].mean()
     assert StudentConfig.from_dict({"blocks": 3, "k_in": 5, "k_out": 3, "block_padding": "replicate"}).outer_padding \
         == "zeros"
-    assert paddings_for(tmp_path / "o.onnx", None, None) == ("zeros", "replicate")
+    assert (shape_for(tmp_path / "o.onnx").block_padding, shape_for(tmp_path / "o.onnx").outer_padding) \
+        == ("zeros", "replicate")
     with pytest.raises(ValueError, match="no such student"):
         StudentConfig(outer_padding="reflect")
 

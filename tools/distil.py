@@ -62,7 +62,7 @@ from rtstyle.teacher import ARBITRARY, PREDICTOR, Knobs, Vectors, read_painting,
 from .bake import bake
 from .magenta_models import ARBITRARY_CREDIT, LICENCE
 from .student_net import (PADDINGS, ExportedStudent, Student, StudentConfig, from_file, from_teacher, grow,
-                          macs_per_pixel, paddings_for)
+                          macs_per_pixel, shape_for)
 from .vgg import VGG16Features, gram
 
 FEATURE_LAYERS = ("relu1_2", "relu2_2")
@@ -395,9 +395,12 @@ SETTINGS_HELP = {
 
 def add_student_arguments(ap: argparse.ArgumentParser) -> None:
     """The student's shape (StudentConfig), for this tool and tools.distil_zoo alike."""
-    ap.add_argument("--blocks", type=int, default=StudentConfig.blocks, help="teacher's residual blocks kept (of 5)")
-    ap.add_argument("--k-in", type=int, default=StudentConfig.k_in, help="first convolution's kernel (teacher's: 9)")
-    ap.add_argument("--k-out", type=int, default=StudentConfig.k_out, help="last convolution's kernel (teacher's: 9)")
+    ap.add_argument("--blocks", type=int, default=None,
+                    help=f"teacher's residual blocks kept, of 5 (default: the start file's, else {StudentConfig.blocks})")
+    ap.add_argument("--k-in", type=int, default=None,
+                    help=f"first convolution's kernel, teacher's 9 (default: the start file's, else {StudentConfig.k_in})")
+    ap.add_argument("--k-out", type=int, default=None,
+                    help=f"last convolution's kernel, teacher's 9 (default: the start file's, else {StudentConfig.k_out})")
     ap.add_argument("--block-padding", choices=PADDINGS, default=None,
                     help="the residual blocks' padding (replicate: no blot in the top left corner; "
                          "default: the start file's, else replicate)")
@@ -419,7 +422,8 @@ def add_settings_arguments(ap: argparse.ArgumentParser, **defaults: float) -> No
 
 def settings_from(a: argparse.Namespace, start: Path | None, knobs: Knobs) -> Settings:
     """Settings from the options of add_student_arguments and add_settings_arguments."""
-    net = StudentConfig(a.blocks, a.k_in, a.k_out, *paddings_for(start, a.block_padding, a.outer_padding)).to_dict()
+    net = shape_for(start, blocks=a.blocks, k_in=a.k_in, k_out=a.k_out, block_padding=a.block_padding,
+                    outer_padding=a.outer_padding).to_dict()
     return Settings(net=net, knobs=knobs.to_dict(), **{f: getattr(a, f) for f in numeric_settings()})
 
 

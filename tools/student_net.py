@@ -25,7 +25,7 @@ followed by a 3x3 convolution repeats nothing with a 2-pixel period, so there is
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -45,7 +45,7 @@ PADDINGS = ("zeros", "replicate")
 class StudentConfig:
     """Architecture; stored in the model card and the checkpoint so a student can be rebuilt."""
 
-    blocks: int = 3   # the teacher's first residual blocks kept (of 5)
+    blocks: int = 5   # the teacher's first residual blocks kept (of 5; 3 in the zoo's first students)
     k_in: int = 5     # first convolution's kernel (the teacher's is 9)
     k_out: int = 3    # last convolution's kernel (the teacher's is 9)
     block_padding: str = "replicate"  # the residual blocks' convolutions: "zeros" or "replicate"
@@ -233,11 +233,11 @@ def from_file(path: str | Path) -> Student:
     return net
 
 
-def paddings_for(start: str | Path | None, block: str | None, outer: str | None) -> tuple[str, str]:
-    """The paddings (blocks, outside them) of the student a run trains: as asked, else the start file's
-    (training a student on must not quietly undo its padding), else the defaults."""
+def shape_for(start: str | Path | None, **asked: int | str | None) -> StudentConfig:
+    """The shape of the student a run trains: each field as asked (None: not asked), else the start
+    file's (training a student on must not quietly grow it or undo its padding), else the defaults."""
     was = StudentConfig.from_dict(read_card(start).info["net"]) if start else StudentConfig()
-    return block or was.block_padding, outer or was.outer_padding
+    return replace(was, **{k: v for k, v in asked.items() if v is not None})
 
 
 def grow(net: Student, cfg: StudentConfig, baked: onnx.ModelProto) -> Student:
