@@ -191,6 +191,10 @@ def test_every_numeric_setting_is_an_option_of_both_tools():
         assert {f: getattr(given, f) for f in numeric} == changed and given.net["k_out"] == 3
     zoo = distil.settings_from(distil_zoo.parser().parse_args(["--styles", "s", "--runs", "r"]), None, Knobs())
     assert (zoo.minutes, zoo.threads, zoo.lr) == (18.0, 1, distil.Settings.lr)
+    # Trained on from a shipped 3-block student without shape options: its own shape, not the 5-block default.
+    start = Path(__file__).parents[1] / "models" / "udnie_fast.onnx"
+    given = distil.settings_from(distil_zoo.parser().parse_args(["--styles", "s", "--runs", "r"]), start, Knobs())
+    assert given.net == {"blocks": 3, "k_in": 5, "k_out": 3, "block_padding": "zeros", "outer_padding": "zeros"}
 
 
 def test_the_squared_error_term_is_the_weighted_mse_to_the_teacher(data: Path, tmp_path: Path):
