@@ -625,8 +625,8 @@ def optimize(content: Path, style_image: Path, out: Path, size: int, style_size:
 @click.option("--name", required=True, help="name of the new style (letters, digits, _ and -)")
 @click.option("--content", multiple=True, type=click.Path(exists=True, path_type=Path),
               help="folder of photos, a picture or a video to train on (repeatable) [default: the shipped set]")
-@click.option("--minutes", type=Number(0, MAX_SECONDS / 60, min_open=True), default=training.TrainJob.minutes, show_default=True,
-              help="training time (step time; the teacher's one pass over the content comes before)")
+@click.option("--minutes", type=Number(0, MAX_SECONDS / 60, min_open=True), default=training.TrainJob.minutes,
+              show_default=True, help="training time (step time; the teacher's one pass over the content comes before)")
 @click.option("--steps", type=click.IntRange(1, 100_000_000), default=training.TrainJob.steps, show_default=True,
               help="stop earlier at this step")
 @click.option("--style-size", type=click.IntRange(32, 2048), default=training.TrainJob.style_size, show_default=True,
