@@ -5,10 +5,10 @@ The teacher (Magenta's arbitrary transformer with the style vector baked in, too
 conditional instance norms (scale and shift computed from the style vector), then two
 nearest-upsample + 3x3 convolutions and a 9x9 convolution back to RGB. It runs at 14 fps at
 640x360 on 2 cores; ONNX Runtime's profiler puts 29 of its 74 ms in the two full-size 9x9
-convolutions. The student keeps the layout with three cuts (docs/teacher.md measures them):
+convolutions. The student keeps the layout with up to three cuts (docs/teacher.md measures them):
 
 - the first convolution is 5x5 and the last 3x3: the centres of the teacher's 9x9 kernels;
-- only the first ``blocks`` residual blocks;
+- only the first ``blocks`` residual blocks (all five by default; several zoo students keep three);
 - padding by replication (``block_padding`` and ``outer_padding``, "replicate" by default) instead
   of the teacher's separate reflection pads. The zoo's first students padded with zeros inside each
   convolution (cards without these fields read so): the residual blocks' zero padding paints a
