@@ -46,7 +46,7 @@ import signal
 import sys
 import time
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import cv2
@@ -422,8 +422,7 @@ def add_settings_arguments(ap: argparse.ArgumentParser, **defaults: float) -> No
 
 def settings_from(a: argparse.Namespace, start: Path | None, knobs: Knobs) -> Settings:
     """Settings from the options of add_student_arguments and add_settings_arguments."""
-    net = shape_for(start, blocks=a.blocks, k_in=a.k_in, k_out=a.k_out, block_padding=a.block_padding,
-                    outer_padding=a.outer_padding).to_dict()
+    net = shape_for(start, **{f.name: getattr(a, f.name) for f in fields(StudentConfig)}).to_dict()
     return Settings(net=net, knobs=knobs.to_dict(), **{f: getattr(a, f) for f in numeric_settings()})
 
 
