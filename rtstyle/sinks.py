@@ -27,6 +27,7 @@ from rtstyle.errors import SinkError, SourceError
 from rtstyle.frames import VideoFrame
 from rtstyle.outputs import ClosesCutShortOnError
 from rtstyle.sources import STREAM_TIMEOUT, is_url, stream_timeout, url_scheme
+from rtstyle.stalls import Watchdog, with_socket_timeout
 
 # Audio codecs that MP4/MOV players accept as they are; anything else becomes AAC.
 MP4_AUDIO = {"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"}
@@ -201,7 +202,9 @@ class VideoFileSink(ClosesCutShortOnError):
         self.name = str(target)  # a URL as given: pathlib would fold rtmp://host into rtmp:/host
         # yuv420p needs even sides: pad by one edge pixel rather than drop picture.
         self.width, self.height = width + width % 2, height + height % 2
-        self.container = _open_output(self.name, format, stream_timeout(self.name, timeout))
+        self.timeout = stream_timeout(self.name, timeout)
+        self.container = _open_output(self.name, format, self.timeout)
+        self.watchdog: Watchdog | None = None  # a stream's, once connected (rtstyle.stalls)
         # ``video_template``: video packets encoded elsewhere are copied in (:meth:`write_packet`),
         # as rtstyle.segments joins the segments of a distributed render.
         self.copying = video_template is not None
@@ -243,7 +246,7 @@ class VideoFileSink(ClosesCutShortOnError):
         """Open a stream URL now (FFmpeg would at the first frame): a receiver that is not
         there fails before any work, and before the files beside it get their first frame."""
         try:
-            self.container.start_encoding()
+            self.watchdog = Watchdog.around(self.container.start_encoding, self.timeout or STREAM_TIMEOUT)
         except (OSError, av.error.FFmpegError) as e:
             self.closed = True
             self._close_carriers()
@@ -312,9 +315,10 @@ class VideoFileSink(ClosesCutShortOnError):
         """Mux the carried streams up to the end of the frame at ``t`` seconds, then the frame's
         ``packets()`` (encoding can fail as writing can: both end the output the same way)."""
         try:
-            for carrier in self.carriers:
-                carrier.advance_to(t + self.frame_duration)
-            self.container.mux(packets())
+            with self._watched():
+                for carrier in self.carriers:
+                    carrier.advance_to(t + self.frame_duration)
+                self.container.mux(packets())
         except (OSError, av.error.FFmpegError) as e:
             raise self._fail(e) from None
         self.frames_written += 1
@@ -328,12 +332,13 @@ class VideoFileSink(ClosesCutShortOnError):
         if self.closed:
             return
         try:
-            if not self.copying:
-                self.container.mux(self.stream.encode(None))
-            end = self.last_time + self.frame_duration if self.frames_written else 0.0
-            for carrier in self.carriers:
-                carrier.finish(None if complete else end)
-            self.container.close()  # writes the index: only now does an MP4 play
+            with self._watched():
+                if not self.copying:
+                    self.container.mux(self.stream.encode(None))
+                end = self.last_time + self.frame_duration if self.frames_written else 0.0
+                for carrier in self.carriers:
+                    carrier.finish(None if complete else end)
+                self.container.close()  # writes the index: only now does an MP4 play
         except (OSError, av.error.FFmpegError) as e:
             raise self._fail(e) from None
         finally:
@@ -348,6 +353,10 @@ class VideoFileSink(ClosesCutShortOnError):
         if self.path is not None and self.path.exists() and not playable_frames(self.path):
             self.path.unlink()
 
+    def _watched(self) -> contextlib.AbstractContextManager[None]:
+        """Writes to a stream end, not hang, when its receiver stops taking data."""
+        return self.watchdog.watch() if self.watchdog else contextlib.nullcontext()
+
     def _close_carriers(self) -> None:
         for carrier in self.carriers:
             carrier.close()
@@ -357,12 +366,13 @@ class VideoFileSink(ClosesCutShortOnError):
         if it plays, and say which it was."""
         self.closed = True
         try:
-            self.container.close()
+            with self._watched():
+                self.container.close()
         except (OSError, av.error.FFmpegError):
             pass  # the index cannot be written either
         self._close_carriers()
         reason = getattr(error, "strerror", None) or str(error)
-        if isinstance(error, av.error.ExitError):  # the timeout's interrupt
+        if isinstance(error, av.error.ExitError) or (self.watchdog and self.watchdog.fired):  # a timeout
             reason = "the receiver took nothing for a while (stalled)"
         if self.path is None:
             return SinkError(f"the stream to {self.name} broke after {self.frames_written} frames: {reason}")
@@ -379,25 +389,10 @@ class VideoFileSink(ClosesCutShortOnError):
         return SinkError(f"cannot write {self.path}: {reason}; {kept}")
 
 
-# URL schemes whose sockets take FFmpeg's ``timeout`` option (microseconds) from the query string.
-SOCKET_TIMEOUT_SCHEMES = ("tcp", "srt")
-
-
-def _with_socket_timeout(url: str, timeout: float | None) -> str:
-    """The URL with FFmpeg's socket ``timeout`` for connecting and each write, unless it has one.
-
-    PyAV's ``timeout`` does not reach an output's socket (FFmpeg opens it without the
-    interrupt callback): without this, a receiver that stops reading blocks the run for ever.
-    """
-    if timeout is None or url_scheme(url) not in SOCKET_TIMEOUT_SCHEMES or "timeout=" in url:
-        return url
-    return f"{url}{'&' if '?' in url else '?'}timeout={round(timeout * 1e6)}"
-
-
 def _open_output(target: str, format: str | None, timeout: float | None) -> av.container.OutputContainer:
     """Open a file or URL for writing; a failure is a SinkError that names what could not be opened."""
     try:
-        return av.open(_with_socket_timeout(target, timeout), "w", format=format, timeout=timeout)
+        return av.open(with_socket_timeout(target, timeout), "w", format=format, timeout=timeout)
     except (av.error.FFmpegError, ValueError) as e:
         raise _cannot_open(target, e) from None
 

@@ -338,31 +338,69 @@ def test_one_row_of_the_outputs_table_serves_render_and_live(data: Path, tiny_mo
         rtstyle.render(data / "walk_tone.mp4", None, tiny_model, outputs={"window": True})
 
 
+def sending_until_it_fails(url: str, failed: list[Exception]) -> threading.Thread:
+    """A thread that streams ~1 MB frames of noise to ``url`` (timeout 1 s) and keeps the
+    SinkError that ends it; a daemon, so that a hang fails the test, not the suite."""
+
+    def send() -> None:
+        noise = np.random.default_rng(0).integers(0, 255, (480, 640, 3), np.uint8)
+        sink = rtstyle.stream.open_stream(url, 640, 480, Fraction(1, 10), Fraction(10), crf=0, timeout=1)
+        try:
+            for i in range(400):
+                sink.write(np.roll(noise, 7 * i, axis=1), i)
+        except SinkError as e:
+            failed.append(e)
+
+    sender = threading.Thread(target=send, daemon=True)
+    sender.start()
+    return sender
+
+
 def test_receiver_that_stops_reading_ends_the_stream(tmp_path: Path):
     """A TCP peer that accepts and never reads: once the socket buffers are full, the write
     waits --stream-timeout seconds, then fails with one SinkError (not a hang)."""
     failed: list[Exception] = []
-
-    def send(url: str) -> None:
-        noise = np.random.default_rng(0).integers(0, 255, (480, 640, 3), np.uint8)  # ~1 MB a frame at crf 0
-        sink = rtstyle.stream.open_stream(url, 640, 480, Fraction(1, 10), Fraction(10), crf=0, timeout=1)
-        try:
-            for i in range(200):
-                sink.write(noise, i)
-        except SinkError as e:
-            failed.append(e)
-
     with socket.socket() as server:
         server.bind(("127.0.0.1", 0))
         server.listen(1)
         url = f"tcp://127.0.0.1:{server.getsockname()[1]}"
-        sender = threading.Thread(target=send, args=(url,), daemon=True)  # a hang fails the test, not the suite
-        sender.start()
+        sender = sending_until_it_fails(url, failed)
         peer, _ = server.accept()
         with peer:
             sender.join(timeout=60)
             assert not sender.is_alive(), "the write hung"
     assert len(failed) == 1 and f"the stream to {url} broke after" in str(failed[0])
+
+
+# An RTMP receiver that takes the connection and three packets, then stops (SIGSTOP): its
+# socket stays open and takes nothing more.
+RTMP_STALLING_LISTENER = """
+import os, signal, sys, av
+with av.open(sys.argv[1], "r", format="flv", options={"listen": "1"}, timeout=30) as c:
+    for n, _ in enumerate(c.demux(), 1):
+        if n == 3:
+            os.kill(os.getpid(), signal.SIGSTOP)
+"""
+
+
+def test_rtmp_receiver_that_stops_reading_ends_the_stream():
+    """RTMP takes no socket timeout from its URL: the watchdog (rtstyle.stalls) shuts the
+    connection down after the timeout, and the write fails with one SinkError that says why."""
+    port, failed = free_port(), []
+    url = f"rtmp://127.0.0.1:{port}/live/key"
+    listener = subprocess.Popen([sys.executable, "-c", RTMP_STALLING_LISTENER, url])
+    try:
+        deadline = time.monotonic() + 30
+        while not listening(port):
+            assert time.monotonic() < deadline and listener.poll() is None, "the RTMP listener did not start"
+            time.sleep(0.05)
+        sender = sending_until_it_fails(url, failed)
+        sender.join(timeout=60)
+        assert not sender.is_alive(), "the write hung"
+    finally:
+        listener.kill()
+    assert len(failed) == 1, "every frame was sent: the receiver never stopped taking them"
+    assert f"the stream to {url} broke after" in str(failed[0]) and "stalled" in str(failed[0])
 
 
 def test_a_source_that_fails_to_open_closes_its_file(tmp_path: Path, monkeypatch):
