@@ -23,7 +23,7 @@ import onnxruntime as ort
 
 from rtstyle.errors import ModelError, RtstyleError
 from rtstyle.frames import parse_size
-from rtstyle.models import ModelCard, find_model, list_models, list_styles
+from rtstyle.models import ModelCard, find_model, list_models, list_styles, split_style
 from rtstyle.painter import Look, Painter
 from rtstyle.pipeline import render_video
 from rtstyle.providers import PRECISIONS as PROVIDER_PRECISIONS
@@ -226,6 +226,9 @@ def plan(styles: list[str], sizes: list[str], providers: list[str], precisions: 
         styles = [c.name for c in cards] if every_model else representatives(cards)
         if not styles:
             raise RtstyleError("no style models found (see `rtstyle models`)")
+    else:
+        for style in styles:
+            split_style(style)  # an unknown style fails before anything runs, as an unknown provider does
     if not providers:
         built_in = ort.get_available_providers()
         providers = [SHORT[name].lower() for name in PREFERENCE if name in built_in]

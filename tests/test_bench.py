@@ -128,6 +128,12 @@ def test_bench_cli_rejects_bad_size(tiny_model: Path):
     assert_one_line_error(run_cli("bench", "-s", tiny_model, "--size", "huge"), "bad size 'huge'")
 
 
+def test_bench_cli_rejects_unknown_style_before_measuring(tiny_model: Path):
+    r = run_cli("bench", "-s", tiny_model, "-s", "nosuch", "--size", "64x48", "--provider", "cpu", "--frames", "1")
+    assert_one_line_error(r, "unknown style 'nosuch'")
+    assert "[1/" not in r.stderr, "a case ran before the unknown style was found"
+
+
 def test_default_set_is_one_model_per_architecture(tiny_model: Path, two_styles, monkeypatch):
     """`rtstyle bench` alone measures one model of each architecture (models of one architecture
     run alike); --all measures every one."""
