@@ -82,10 +82,12 @@ BENCH = ["--scale", "--warmup", "--frames", "--threads"]
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(value=VALUES)
 def test_bench_numeric_options(option: str, value: str, tmp_path: Path):
-    """`bench` with a missing model measures nothing: a value it accepts ends with exit 0."""
+    """`bench` with a missing model measures nothing: a value it accepts gets as far as the
+    missing model (exit 1), one it rejects is a usage error (exit 2)."""
     r = CliRunner().invoke(main, ["bench", "--style", str(tmp_path / "missing.onnx"), "--size", "16x16",
                                   option, value])
     assert r.exception is None or isinstance(r.exception, SystemExit), r.exception
     assert "Traceback" not in r.stderr
     errors = [ln for ln in r.stderr.splitlines() if ln.startswith("error: ")]
-    assert (r.exit_code == 0 and not errors) or (r.exit_code == 2 and len(errors) == 1), r.stderr
+    accepted = r.exit_code == 1 and errors == [f"error: model file not found: {tmp_path / 'missing.onnx'}"]
+    assert accepted or (r.exit_code == 2 and len(errors) == 1), r.stderr
