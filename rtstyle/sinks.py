@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import time
 from collections.abc import Callable
 from fractions import Fraction
@@ -42,8 +43,15 @@ def _copyable_audio(container: str) -> set[str] | None:
     return STREAM_AUDIO if container in ("flv", "mpegts") else MP4_AUDIO
 
 
+# A URL given where a file is expected, after pathlib folded its "//" (rtmp://host -> rtmp:/host).
+_FOLDED_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+:/[^/]")
+
+
 def check_output(path: str | Path, overwrite: bool, source: str | Path | None = None) -> Path:
     """Fail early, before any work, if the output cannot be written (or is the ``source``)."""
+    if is_url(path) or _FOLDED_URL.match(str(path)):
+        url = str(path) if is_url(path) else str(path).replace(":/", "://", 1)
+        raise SinkError(f"output {url} is a URL, not a file (render and live send to a URL with --stream URL)")
     p = Path(path)
     if p.is_dir():
         raise SinkError(f"output is a folder: {p} (give a file name)")

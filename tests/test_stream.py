@@ -244,6 +244,17 @@ def test_url_is_kept_whole(data: Path, tiny_model: Path, url: str):
     assert f"cannot open the stream {url}: " in line, line
 
 
+@pytest.mark.parametrize("command", [["render", "{clip}", "{url}"],
+                                     ["live", "--source", "{clip}", "--record", "{url}", "--no-window"]])
+def test_url_given_as_a_file_says_where_it_goes(data: Path, tiny_model: Path, command: list[str]):
+    """A URL where a file belongs is one line pointing to --stream (it was 'output folder does
+    not exist: rtmp:/host', pathlib having folded the URL)."""
+    url = "rtmp://127.0.0.1:1935/live/key"
+    args = [a.format(clip=data / "walk_tone.mp4", url=url) for a in command]
+    line = one_error_line(CliRunner().invoke(main, [*args, "--style", str(tiny_model)]))
+    assert line == f"error: output {url} is a URL, not a file (render and live send to a URL with --stream URL)"
+
+
 def test_live_streams_the_frames_it_shows(data: Path, tmp_path: Path, tiny_model: Path):
     """`live --stream` (one row in the outputs table): each frame received is the network's
     painting of one of the clip's frames; no sound (a live run drops frames), and the user is told."""
