@@ -50,13 +50,20 @@ def open_sockets() -> dict[int, object]:
 
 
 def _peer(fd: int) -> object:
-    """The peer address of the socket ``fd``, None if it is not connected (read through a copy
-    of the descriptor: closing the copy leaves FFmpeg's socket open)."""
-    with socket.socket(fileno=os.dup(fd)) as s:
-        try:
-            return s.getpeername()
-        except OSError:
-            return None
+    """The peer address of the socket ``fd``, None if it is not a connected socket."""
+    with contextlib.suppress(OSError), _copy(fd) as s:
+        return s.getpeername()
+    return None
+
+
+def _copy(fd: int) -> socket.socket:
+    """A socket object on a copy of the descriptor ``fd``: closing it leaves FFmpeg's open."""
+    copy = os.dup(fd)
+    try:
+        return socket.socket(fileno=copy)
+    except OSError:  # a socket family Python does not know
+        os.close(copy)
+        raise
 
 
 class Watchdog:
@@ -87,8 +94,7 @@ class Watchdog:
 
     def _shut_down(self) -> None:
         for fd, peer in self.sockets.items():
-            with contextlib.suppress(OSError):
-                with socket.socket(fileno=os.dup(fd)) as s:
-                    if s.getpeername() == peer:  # still the stream's (a closed descriptor's number is reused)
-                        s.shutdown(socket.SHUT_RDWR)  # wakes the blocked write, which fails
-                        self.fired = True
+            with contextlib.suppress(OSError), _copy(fd) as s:
+                if s.getpeername() == peer:  # still the stream's (a closed descriptor's number is reused)
+                    s.shutdown(socket.SHUT_RDWR)  # wakes the blocked write, which fails
+                    self.fired = True
