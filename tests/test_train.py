@@ -10,6 +10,7 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import onnxruntime as ort
@@ -143,6 +144,28 @@ def test_a_new_recipe_starts_afresh_and_a_larger_budget_trains_on(data: Path, tm
     assert job.run_dir(Settings(gram_weight=0.0).recipe()) != run
     assert job.run_dir(Settings(crops_per_picture=0).recipe()) != run
     assert job.run_dir(Settings(knobs={"style_size": 512, "style_weight": 1.0}).recipe()) != run
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="needs CPU affinity (Linux)")
+def test_train_takes_every_core_it_may_by_default(data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """As every rtstyle default, `rtstyle train` trains on the cores this process may use (narrowed
+    here to one), so a larger machine does more steps in the same minutes; --threads overrides it.
+    The trainer is stood in for: what is tested is the settings the job hands it."""
+    import tools.distil
+    from rtstyle.training import TrainJob
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    handed: list[tools.distil.Settings] = []
+    trainer = SimpleNamespace(Settings=tools.distil.Settings, distil=lambda *args, **_: handed.append(args[3]))
+    cores = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(cores)})
+    try:
+        TrainJob(data / "wave_256.jpg", "mine", [data / "messi5.jpg"]).run(trainer)
+        TrainJob(data / "wave_256.jpg", "mine", [data / "messi5.jpg"], threads=3).run(trainer)
+    finally:
+        os.sched_setaffinity(0, cores)
+    assert [s.threads for s in handed] == [1, 3]
 
 
 def test_a_run_folder_resumes_only_under_its_own_recipe(data: Path, tmp_path: Path):
