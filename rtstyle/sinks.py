@@ -210,8 +210,7 @@ class VideoFileSink(ClosesCutShortOnError):
         self.name = str(target)  # a URL as given: pathlib would fold rtmp://host into rtmp:/host
         # yuv420p needs even sides: pad by one edge pixel rather than drop picture.
         self.width, self.height = width + width % 2, height + height % 2
-        self.timeout = stream_timeout(self.name, timeout)
-        self.container = _open_output(self.name, format, self.timeout)
+        self.container = _open_output(self.name, format, stream_timeout(self.name, timeout))
         self.watchdog: Watchdog | None = None  # a stream's, once connected (rtstyle.stalls)
         # ``video_template``: video packets encoded elsewhere are copied in (:meth:`write_packet`),
         # as rtstyle.segments joins the segments of a distributed render.
@@ -248,13 +247,13 @@ class VideoFileSink(ClosesCutShortOnError):
                 self._carry(carry_from, start_time, carry_timeout)
                 opened.pop_all()
         if self.path is None:
-            self._connect()
+            self._connect(timeout)
 
-    def _connect(self) -> None:
+    def _connect(self, timeout: float) -> None:
         """Open a stream URL now (FFmpeg would at the first frame): a receiver that is not
         there fails before any work, and before the files beside it get their first frame."""
         try:
-            self.watchdog = Watchdog.around(self.container.start_encoding, self.timeout or STREAM_TIMEOUT)
+            self.watchdog = Watchdog.around(self.container.start_encoding, timeout)
         except (OSError, av.error.FFmpegError) as e:
             self.closed = True
             self._close_carriers()

@@ -44,9 +44,9 @@ def open_sockets() -> dict[int, object]:
     for name in names:
         with contextlib.suppress(OSError, ValueError):
             fd = int(name)
-            if stat.S_ISSOCK(os.fstat(fd).st_mode):
-                found[fd] = _peer(fd)
-    return {fd: peer for fd, peer in found.items() if peer is not None}
+            if stat.S_ISSOCK(os.fstat(fd).st_mode) and (peer := _peer(fd)) is not None:
+                found[fd] = peer
+    return found
 
 
 def _peer(fd: int) -> object:
