@@ -58,6 +58,9 @@ precision_option = click.option("--precision", type=click.Choice(PRECISIONS), de
 strength_option = click.option("--strength", type=Number(0, 1), default=1.0, show_default=True,
                                help="1 = full style, 0 = the input (models with a style vector move toward the frame's own style)")
 colour_option = click.option("--keep-colours", is_flag=True, help="keep the input's colours, take the style's texture")
+scale_option = click.option("--scale", type=Number(0.1, 1.0), default=None,
+                            help="paint at this fraction of the size, then guided upsampling to full size: faster, "
+                                 "and larger strokes on big frames [default: the model's own]")
 
 
 
@@ -67,7 +70,7 @@ def file_options(f, many: bool = False):
     for option in reversed([src,
                             click.argument("dst", type=click.Path(path_type=Path), required=not many),
                             style_option, mix_option, style_image_option, provider_option, threads_option,
-                            precision_option, strength_option, colour_option,
+                            precision_option, strength_option, colour_option, scale_option,
                             click.option("--overwrite", is_flag=True, help="replace DST if it exists")]):
         f = option(f)
     return f
@@ -170,12 +173,14 @@ def main() -> None:
 
 
 def _load(style: str | None, provider: str, threads: int | None, strength: float, keep_colours: bool,
-          mix: str | None = None, style_images: tuple[str, ...] = (), precision: str = "fp32") -> rtstyle.Stylizer:
+          mix: str | None = None, style_images: tuple[str, ...] = (), precision: str = "fp32",
+          scale: float | None = None) -> rtstyle.Stylizer:
     if not style and not style_images:
         raise click.UsageError("give --style or --style-image")
     pictures = parse_style_images(style_images, folders=False)
     stylizer = rtstyle.load_style(style or ARBITRARY, providers=provider, threads=threads, strength=strength,
-                                  keep_colours=keep_colours, mix=mix, style_images=pictures, precision=precision)
+                                  keep_colours=keep_colours, mix=mix, style_images=pictures, precision=precision,
+                                  scale=scale)
     _announce(stylizer)
     return stylizer
 
@@ -213,8 +218,8 @@ def models() -> None:
 @click.option("--stream", "stream_url", metavar="URL", help="also stream the painting, with its sound, at the video's "
               "pace: rtmp://, srt://, udp:// or tcp:// (DST may then be left out)")
 def render(src: tuple[str, ...], dst: Path | None, style: str | None, mix: str | None, style_images: tuple[str, ...],
-           provider: str, threads: int | None, precision: str, strength: float, keep_colours: bool, overwrite: bool,
-           crf: int, workers: int | None, stream_timeout: float, smooth: str, smooth_strength: float, deadband: float,
+           provider: str, threads: int | None, precision: str, strength: float, keep_colours: bool,
+           scale: float | None, overwrite: bool, crf: int, workers: int | None, stream_timeout: float, smooth: str, smooth_strength: float, deadband: float,
            output_dir: Path | None, ray_address: str | None, segment_seconds: float, resume: bool,
            stream_url: str | None) -> None:
     """Render video SRC (a file or stream URL) in a style into DST (H.264 .mp4, source audio kept).
@@ -240,7 +245,8 @@ def render(src: tuple[str, ...], dst: Path | None, style: str | None, mix: str |
         if any(rtstyle.sources.is_url(i) for i in inputs):
             raise click.UsageError("several inputs and --ray take files, not stream URLs")
         style_options = dict(providers=provider, threads=threads, strength=strength, keep_colours=keep_colours, mix=mix,
-                             style_images=parse_style_images(style_images, folders=False), precision=precision)
+                             style_images=parse_style_images(style_images, folders=False), precision=precision,
+                             scale=scale)
         pairs = pair_outputs(inputs, output_dir or dst) if many else [(Path(inputs[0]), dst)]
         smoothing = (smooth, smooth_strength, deadband)
         if ray_address is None:
@@ -255,7 +261,7 @@ def render(src: tuple[str, ...], dst: Path | None, style: str | None, mix: str |
         rtstyle.sinks.check_output(dst, overwrite, source=src)
     smoother = rtstyle.make_smoother(smooth, smooth_strength, deadband)
     threads, workers = rtstyle.render_plan(provider, threads, workers)
-    stylizer = _load(style, provider, threads, strength, keep_colours, mix, style_images, precision)
+    stylizer = _load(style, provider, threads, strength, keep_colours, mix, style_images, precision, scale)
     stop = threading.Event()
     with contextlib.ExitStack() as bars:
         bar = None
@@ -378,10 +384,11 @@ def _summarise(results: list[FileResult]) -> None:
 @main.command()
 @file_options
 def image(src: str, dst: Path, style: str | None, mix: str | None, style_images: tuple[str, ...], provider: str,
-          threads: int | None, precision: str, strength: float, keep_colours: bool, overwrite: bool) -> None:
+          threads: int | None, precision: str, strength: float, keep_colours: bool, scale: float | None,
+          overwrite: bool) -> None:
     """Stylize a still image SRC into DST (format from DST's suffix)."""
     rtstyle.sinks.check_output(dst, overwrite, source=src)
-    stylizer = _load(style, provider, threads, strength, keep_colours, mix, style_images, precision)
+    stylizer = _load(style, provider, threads, strength, keep_colours, mix, style_images, precision, scale)
     rtstyle.stylize_image(src, dst, stylizer, overwrite=overwrite)
     click.echo(f"wrote {dst}", err=True)
 
@@ -412,8 +419,7 @@ def cameras() -> None:
                                       f"to {rtstyle.sources.Reconnect.longest:g} s); end after this many seconds")
 @click.option("--size", callback=_size, help="WIDTHxHEIGHT to ask the camera for (a --source is resized)")
 @click.option("--fps", type=Number(1, 1000), help="rate to ask the camera for (a --source plays at it)")
-@click.option("--scale", type=Number(0.1, 1.0), default=None,
-              help="stylize at this fraction of the size, then guided upsampling (faster) [default: the model's own]")
+@scale_option
 @click.option("--style", "-s", "styles", multiple=True,
               help="as for render: name, MODEL:STYLE or .onnx path; repeat for several (n/p switch) "
                    "[default: all installed, cheapest first]")
@@ -518,8 +524,7 @@ def _listed(values: tuple[str, ...]) -> list[str]:
 @click.option("--precision", "precisions", multiple=True, default=("fp32",), show_default=True,
               help="fp32, fp16 (GPU), bf16 (OpenVINO), int8 (needs a tools/quantize.py model); repeatable")
 @click.option("--threads", "threads", multiple=True, type=click.IntRange(1, MAX_THREADS), help="CPU threads; repeatable (default: ORT's)")
-@click.option("--scale", type=Number(0, 1, min_open=True), default=None,
-              help="internal resolution factor (default: the model's own)")
+@scale_option
 @click.option("--warmup", type=click.IntRange(0, 10_000), default=3, show_default=True, help="untimed frames first")
 @click.option("--frames", type=click.IntRange(1, 1_000_000), default=30, show_default=True, help="timed frames per row")
 @click.option("--video", type=click.Path(path_type=Path), default=None,

@@ -67,6 +67,45 @@ def test_image_command(data: Path, tmp_path: Path, tiny_model: Path):
     assert 2 < dist(out, full) < dist(photo, full) / 2, "the photo shows through, a fifth of it"
 
 
+def test_image_scale_paints_at_that_size(data: Path, tmp_path: Path, tiny_model: Path):
+    """--scale 0.5: the network's own picture at half size brought back by guided upsampling,
+    not the full-size painting."""
+    import numpy as np
+
+    import rtstyle as lib
+
+    r = rtstyle("image", data / "messi5.jpg", tmp_path / "out.png", "--style", tiny_model, "--scale", "0.5")
+    assert r.returncode == 0, r.stderr
+    photo = lib.sources.read_image(data / "messi5.jpg")
+    out = lib.sources.read_image(tmp_path / "out.png")
+    assert out.shape == photo.shape
+    assert np.array_equal(out, lib.load_style(tiny_model, scale=0.5)(photo))
+    assert not np.array_equal(out, lib.load_style(tiny_model)(photo))
+
+
+def test_render_scale_paints_every_frame_at_that_size(data: Path, tmp_path: Path, tiny_model: Path):
+    """render --scale 0.5 (one file, and several into a folder): each decoded frame is the network's
+    half-size painting of the input frame, up to encoder noise, and further from the full-size one."""
+    from conftest import decode_video
+    from tools.image_scores import psnr
+
+    import rtstyle as lib
+
+    src = data / "walk_tone.mp4"
+    one = rtstyle("render", src, tmp_path / "one.mp4", "--style", tiny_model, "--scale", "0.5", "--smooth", "none")
+    many = rtstyle("render", src, "-o", tmp_path / "many", "--style", tiny_model, "--scale", "0.5",
+                   "--smooth", "none")
+    assert one.returncode == 0 and many.returncode == 0, one.stderr + many.stderr
+    frames = decode_video(src)
+    half, whole = lib.load_style(tiny_model, scale=0.5), lib.load_style(tiny_model)
+    for out in (tmp_path / "one.mp4", tmp_path / "many" / "walk_tone.mp4"):
+        decoded = decode_video(out)
+        assert len(decoded) == len(frames) and decoded[0].shape == frames[0].shape
+        to_half = [psnr(half(f), d) for f, d in zip(frames, decoded)]
+        to_whole = [psnr(whole(f), d) for f, d in zip(frames, decoded)]
+        assert min(to_half) >= 30 and max(to_whole) < min(to_half) - 3, (min(to_half), max(to_whole))
+
+
 def test_models_lists_styles_only():
     r = rtstyle("models")
     assert r.returncode == 0 and "multistyle26" in r.stdout
