@@ -1,9 +1,11 @@
 """Baselines measured side by side in one run, reported as ratios.
 
-1. The same weights in PyTorch eager (CPU) and in ONNX Runtime (target: ORT >= 1.3x).
-   The network is rebuilt from the model card's architecture (``net``) and exported with
-   tools.export, so both run identical weights (random unless ``--checkpoint``: speed does
-   not depend on the values).
+1. The same weights in PyTorch eager (CPU) and in ONNX Runtime (target: ORT >= 1.3x). The
+   zoo's files are read back into PyTorch as they ship (the distilled students and the baked
+   teacher of the quality tier); a net trained with perceptual losses is rebuilt from its
+   card's ``net`` and exported with tools.export (random weights unless ``--checkpoint``:
+   speed does not depend on the values). The largest difference between the two pictures
+   is printed: both run one network.
    Also PyTorch eager under bfloat16 autocast, and, where the onnxruntime build has it,
    the OpenVINO provider in fp32 and bf16 (bf16 accuracy on real weights: tests/test_openvino.py).
 2. OpenCV's dnn module on that same ONNX file, if it loads it.
@@ -25,6 +27,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import onnx
 import onnxruntime as ort
 import torch
 
@@ -36,23 +39,45 @@ from rtstyle.engine import Engine
 from rtstyle.models import find_model
 from rtstyle.providers import OPENVINO
 from rtstyle.sources import VideoFileSource
+from tools import student_net
 from tools.export import export, load_checkpoint
 from tools.transformer_net import NetConfig, TransformerNet
 
 
-def eager_vs_ort(name: str, width: int, height: int, threads: int, runs: int, tmp: Path,
-                 checkpoint: Path | None) -> dict:
-    """PyTorch eager, ORT and OpenCV dnn on one set of weights and one input tensor."""
+def same_weights(name: str, tmp: Path, checkpoint: Path | None) -> tuple[torch.nn.Module, Path] | str:
+    """The network in PyTorch and an ONNX file with its weights, or why there is none.
+
+    The zoo's files are read back as they ship: a distilled student (tools.student_net.from_file)
+    or a baked teacher, the quality tier (teacher_from_file). A net trained with perceptual losses
+    (a card whose ``net`` is a tools.transformer_net.NetConfig) is rebuilt with random weights, or
+    ``checkpoint``'s, and exported (speed does not depend on the values)."""
     card = find_model(name)
-    if "net" not in card.info:
-        return {"skipped": f"{name}: its card has no 'net' architecture, so PyTorch cannot rebuild it"}
+    shape = card.info.get("net")
+    if shape and "blocks" in shape:
+        return student_net.from_file(card.path), card.path
+    if not shape:
+        if any(i.name == "style_vector" for i in onnx.load(str(card.path)).graph.initializer):
+            return student_net.teacher_from_file(card.path), card.path
+        return f"{name}: no PyTorch definition of its network here"
     if checkpoint:
         net, _ = load_checkpoint(checkpoint)
     else:
         torch.manual_seed(0)
-        net = TransformerNet(NetConfig.from_dict(card.info["net"])).eval()
+        net = TransformerNet(NetConfig.from_dict(shape))
     path = tmp / f"{card.name}_same_weights.onnx"
     export(net, path, {"name": card.name})
+    return net, path
+
+
+def eager_vs_ort(name: str, width: int, height: int, threads: int, runs: int, tmp: Path,
+                 checkpoint: Path | None) -> dict:
+    """PyTorch eager, ORT and OpenCV dnn on one set of weights and one input tensor; the largest
+    difference between eager's and ORT's pictures shows that they are one network."""
+    found = same_weights(name, tmp, checkpoint)
+    if isinstance(found, str):
+        return {"skipped": found}
+    net, path = found
+    net.eval()
     x = np.random.default_rng(0).random((1, 3, height, width), dtype=np.float32)
     torch.set_num_threads(threads)
     xt = torch.from_numpy(x)
@@ -66,8 +91,10 @@ def eager_vs_ort(name: str, width: int, height: int, threads: int, runs: int, tm
             net(xt)
 
     engine = Engine(path, providers="cpu", threads=threads)
-    out = {"eager_ms": time_calls(eager, 2, runs).p50_ms, "eager_bf16_ms": time_calls(eager_bf16, 2, runs).p50_ms,
-           "ort_ms": time_calls(lambda: engine.run(x), 2, runs).p50_ms}
+    with torch.inference_mode():
+        difference = float(np.abs(net(xt).numpy() - engine.run(x)).max())
+    out = {"max_abs_difference_eager_ort": difference, "eager_ms": time_calls(eager, 2, runs).p50_ms,
+           "eager_bf16_ms": time_calls(eager_bf16, 2, runs).p50_ms, "ort_ms": time_calls(lambda: engine.run(x), 2, runs).p50_ms}
     out["ort_speedup_vs_eager"] = out["eager_ms"] / out["ort_ms"]
     if OPENVINO in ort.get_available_providers():
         for precision, eager_key in (("fp32", "eager_ms"), ("bf16", "eager_bf16_ms")):
@@ -129,6 +156,7 @@ def print_tables(results: dict) -> None:
         else:
             dnn = f"{e['opencv_dnn_ms']:.1f}" if "opencv_dnn_ms" in e else "fails"
             eager = f"{e['eager_ms']:>9.1f} {e['ort_ms']:>8.1f} {e['ort_speedup_vs_eager']:>8.2f}x {dnn:>10}"
+            notes.append(f"{name}: eager and ORT pictures differ by at most {e['max_abs_difference_eager_ort']:.1e}")
             if "openvino_bf16_ms" in e:
                 bf16.append(f"{name:<24} {e['openvino_fp32_ms']:>8.1f} {e['openvino_fp32_speedup_vs_eager']:>13.2f}x "
                             f"{e['eager_bf16_ms']:>13.1f} {e['openvino_bf16_ms']:>8.1f} "

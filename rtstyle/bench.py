@@ -111,10 +111,13 @@ def default_models() -> list[ModelCard]:
 
 def representatives(cards: list[ModelCard]) -> list[str]:
     """One model per architecture: timings depend on the graph, not the weights, so the rest of
-    a family (the eight ``*_fast`` styles, say) would only repeat the first one's row."""
+    a family (the eight quality-tier styles, say) would only repeat the first one's row. A card's
+    ``net`` (trained nets: the shape they were built with) names the architecture, else its
+    ``architecture`` text (baked models: the net they were baked from), else nothing does."""
     seen: dict[str, str] = {}
     for card in cards:
-        seen.setdefault(json.dumps(card.info.get("net", card.name), sort_keys=True), card.name)
+        shape = card.info.get("net") or card.info.get("architecture") or card.name
+        seen.setdefault(json.dumps(shape, sort_keys=True), card.name)
     return list(seen.values())
 
 

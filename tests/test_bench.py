@@ -143,3 +143,24 @@ def test_default_set_is_one_model_per_architecture(tiny_model: Path, two_styles,
     assert [c.style for c in short] == ["tiny", "fast_random"], "tiny and other share an architecture"
     every = bench.plan([], ["64x64"], ["cpu"], ["fp32"], [], every_model=True)
     assert [c.style for c in every] == ["tiny", "other", "fast_random"]
+
+
+def graph_shape(path: Path) -> str:
+    """What decides a model's speed, read from the file itself: its operators with their attributes,
+    and the shapes of its weights (not their values)."""
+    import onnx
+
+    model = onnx.load(str(path))
+    ops = [(n.op_type, sorted((a.name, str(onnx.helper.get_attribute_value(a))) for a in n.attribute
+                              if a.type != onnx.AttributeProto.TENSOR)) for n in model.graph.node]
+    return repr((ops, sorted(tuple(i.dims) for i in model.graph.initializer)))
+
+
+def test_shipped_models_one_per_graph():
+    """The shipped zoo, one model per graph: the eight quality-tier files (one baked net, eight style
+    vectors) are one row, and each distinct student shape has its own."""
+    cards = bench.default_models()
+    chosen = bench.representatives(cards)
+    shapes = {c.name: graph_shape(c.path) for c in cards}
+    assert len(cards) >= 18
+    assert sorted(shapes[n] for n in chosen) == sorted(set(shapes.values())), chosen

