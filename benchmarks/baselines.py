@@ -14,6 +14,9 @@
    model file itself, as rtstyle.render plans it and one frame at a time
    (target: render >= 90 % of bare inference throughput).
 
+Every comparison takes turns, call by call or run by run (benchmarks.common.time_rounds), so
+that a shared host whose speed changes under the run slows every side alike.
+
     python benchmarks/baselines.py --model starry_night --model starry_night_fast --threads 2
 Needs torch (the train extra). Medians are quoted.
 """
@@ -32,7 +35,7 @@ import onnxruntime as ort
 import torch
 
 import rtstyle
-from benchmarks.common import make_clip, time_calls
+from benchmarks.common import make_clip, time_rounds
 from rtstyle import frames
 from rtstyle.bench import default_models, representatives
 from rtstyle.engine import Engine
@@ -93,54 +96,66 @@ def eager_vs_ort(name: str, width: int, height: int, threads: int, runs: int, tm
     engine = Engine(path, providers="cpu", threads=threads)
     with torch.inference_mode():
         difference = float(np.abs(net(xt).numpy() - engine.run(x)).max())
-    out = {"max_abs_difference_eager_ort": difference, "eager_ms": time_calls(eager, 2, runs).p50_ms,
-           "eager_bf16_ms": time_calls(eager_bf16, 2, runs).p50_ms, "ort_ms": time_calls(lambda: engine.run(x), 2, runs).p50_ms}
-    out["ort_speedup_vs_eager"] = out["eager_ms"] / out["ort_ms"]
+    calls = {"eager": eager, "eager_bf16": eager_bf16, "ort": lambda: engine.run(x)}
     if OPENVINO in ort.get_available_providers():
-        for precision, eager_key in (("fp32", "eager_ms"), ("bf16", "eager_bf16_ms")):
+        for precision in ("fp32", "bf16"):
             ov = Engine(path, providers="openvino", threads=threads, precision=precision)
-            out[f"openvino_{precision}_ms"] = time_calls(lambda: ov.run(x), 2, runs).p50_ms
-            out[f"openvino_{precision}_speedup_vs_{eager_key[:-3]}"] = out[eager_key] / out[f"openvino_{precision}_ms"]
+            calls[f"openvino_{precision}"] = lambda ov=ov: ov.run(x)
+    out: dict = {"max_abs_difference_eager_ort": difference}
     try:
         cv2.setNumThreads(threads)
         dnn = cv2.dnn.readNetFromONNX(str(path))
+        dnn.setInput(x)
+        dnn.forward()
 
         def opencv() -> None:
             dnn.setInput(x)
             dnn.forward()
 
-        out["opencv_dnn_ms"] = time_calls(opencv, 2, runs).p50_ms
-        out["ort_speedup_vs_opencv_dnn"] = out["opencv_dnn_ms"] / out["ort_ms"]
+        calls["opencv_dnn"] = opencv
     except cv2.error as e:
         out["opencv_dnn"] = f"does not load or run it: {str(e).strip().splitlines()[-1][:160]}"
+    out.update({f"{name}_ms": stats.p50_ms for name, stats in time_rounds(calls, runs).items()})
+    out["ort_speedup_vs_eager"] = out["eager_ms"] / out["ort_ms"]
+    for precision, eager_key in (("fp32", "eager_ms"), ("bf16", "eager_bf16_ms")):
+        if f"openvino_{precision}_ms" in out:
+            out[f"openvino_{precision}_speedup_vs_{eager_key[:-3]}"] = out[eager_key] / out[f"openvino_{precision}_ms"]
+    if "opencv_dnn_ms" in out:
+        out["ort_speedup_vs_opencv_dnn"] = out["opencv_dnn_ms"] / out["ort_ms"]
     return out
 
 
-def bare_vs_render(name: str, clip: Path, threads: int, tmp: Path) -> dict:
+def bare_vs_render(name: str, clip: Path, threads: int, tmp: Path, rounds: int = 2) -> dict:
     """Throughput of engine.run alone (one frame after another, ``threads`` threads) against a
     full render of the same clip with the same model: as rtstyle.render plans it by default
-    (on a CPU: two frames at once), and one frame at a time on the same threads as bare."""
+    (on a CPU: two frames at once), and one frame at a time on the same threads as bare. The
+    three take turns ``rounds`` times (a shared host's speed changes); medians."""
     stylizer = rtstyle.load_style(name, providers="cpu", threads=threads)
     source = VideoFileSource(clip)
     try:
         tensors = [stylizer.preprocess(f.image) for f in source.frames()]
     finally:
         source.close()
+    plan_threads, workers = rtstyle.render_plan("cpu")
+    planned = rtstyle.load_style(name, providers="cpu", threads=plan_threads)
     for x in tensors[:3]:
         stylizer.infer(x)
-    t = time.perf_counter()
-    for x in tensors:
-        stylizer.infer(x)
-    bare_fps = len(tensors) / (time.perf_counter() - t)
-    one = rtstyle.render(clip, tmp / f"{name}.mp4", stylizer, overwrite=True)
-    plan_threads, workers = rtstyle.render_plan("cpu")
-    planned = rtstyle.render(clip, tmp / f"{name}.mp4", rtstyle.load_style(name, providers="cpu", threads=plan_threads),
-                             overwrite=True, workers=workers)
-    return {"frames": len(tensors), "size": f"{tensors[0].shape[3]}x{tensors[0].shape[2]} (network input)",
-            "bare_inference_fps": bare_fps, "render_fps": planned.processing_fps,
+    fps: dict[str, list[float]] = {"bare": [], "render": [], "render_one_frame": []}
+    for _ in range(rounds):
+        t = time.perf_counter()
+        for x in tensors:
+            stylizer.infer(x)
+        fps["bare"].append(len(tensors) / (time.perf_counter() - t))
+        fps["render"].append(rtstyle.render(clip, tmp / f"{name}.mp4", planned, overwrite=True,
+                                            workers=workers).processing_fps)
+        fps["render_one_frame"].append(rtstyle.render(clip, tmp / f"{name}.mp4", stylizer,
+                                                      overwrite=True).processing_fps)
+    bare, render, one = (float(np.median(v)) for v in fps.values())
+    h, w = tensors[0].shape[2:] if stylizer.card.layout == "NCHW" else tensors[0].shape[1:3]
+    return {"frames": len(tensors), "size": f"{w}x{h} (network input)", "rounds": rounds,
+            "bare_inference_fps": bare, "render_fps": render,
             "render_plan": f"{workers} frame(s) x {plan_threads or 'ORT default'} thread(s)",
-            "render_over_bare": planned.processing_fps / bare_fps,
-            "render_one_frame_fps": one.processing_fps, "render_one_frame_over_bare": one.processing_fps / bare_fps}
+            "render_over_bare": render / bare, "render_one_frame_fps": one, "render_one_frame_over_bare": one / bare}
 
 
 def print_tables(results: dict) -> None:

@@ -4,7 +4,8 @@ splice that puts a script's figures into its doc."""
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import cv2  # noqa: F401  before av, as rtstyle/__init__.py explains
@@ -85,6 +86,25 @@ def time_calls(fn: Callable[[], object], warmup: int, runs: int) -> Stats:
         with timer.time("call"):
             fn()
     return timer.summary()["call"]
+
+
+def time_rounds(calls: Mapping[str, Callable[[], object]], rounds: int, per_round: int = 3,
+                settle: float = 0.3) -> dict[str, Stats]:
+    """Calls timed side by side, for ratios on a machine whose speed changes under them (a shared
+    host): ``rounds`` rounds, in each of which every call gets one untimed run (its caches and
+    threads back after the others') and ``per_round`` timed ones, the order rotated each round.
+    Before each turn the machine gets ``settle`` seconds: the thread pools of ONNX Runtime and
+    of PyTorch's OpenMP spin on after their call and would take the cores from the next one's."""
+    names = list(calls)
+    timer = StageTimer()
+    for r in range(rounds):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            time.sleep(settle)
+            calls[name]()
+            for _ in range(per_round):
+                with timer.time(name):
+                    calls[name]()
+    return timer.summary()
 
 
 def fast_model(folder: Path) -> Path:

@@ -1,7 +1,8 @@
 """CPU fast path at 640x360: the speed levers measured one by one, then end to end.
 
-A. Architecture: MAC/px against ms for several NetConfigs (random weights exported with
-   tools.export: speed does not depend on the values), at full and half resolution.
+A. Architecture: MAC/px against ms for tools.train's presets (random weights exported with
+   tools.export: speed does not depend on the values) and for one shipped zoo model per graph
+   (the baked teacher and the distilled students), at 640x360 and 320x180.
 B. ONNX Runtime settings on the fast net: graph optimization level, threads, spinning.
 C. Static int8 quantization (tools.quantize): speed and accuracy against fp32.
 D. Reduced internal resolution with guided upsampling: network + upsampling cost.
@@ -26,6 +27,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -33,9 +35,9 @@ import onnxruntime as ort
 import torch
 
 import rtstyle
-from benchmarks.common import make_clip, time_calls
+from benchmarks.common import make_clip, time_rounds
 from rtstyle import guided
-from rtstyle.bench import default_models, machine_info
+from rtstyle.bench import default_models, machine_info, representatives
 from rtstyle.frames import VideoFrame
 from rtstyle.models import find_model
 from rtstyle.pipeline import chain
@@ -47,16 +49,12 @@ from tools.train import PRESETS
 from tools.transformer_net import NetConfig, TransformerNet, macs_per_pixel
 
 FAST = PRESETS["fast"]
-CONFIGS = [NetConfig((32, 64, 128), 5, False), NetConfig((16, 32, 64), 5, False), NetConfig((16, 32, 64), 3, True),
-           NetConfig((16, 32, 64), 3, True, out_kernel=3), NetConfig((12, 24, 48), 3, True, out_kernel=3),
-           NetConfig((8, 16, 32), 3, True, out_kernel=3), FAST]
 LEVELS = {"disable": ort.GraphOptimizationLevel.ORT_DISABLE_ALL, "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
           "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED, "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL}
 
 
 def label(cfg: NetConfig) -> str:
-    return (f"w{'-'.join(map(str, cfg.widths))} r{cfg.res_blocks}{' dw' if cfg.depthwise else ''}"
-            f" out{cfg.out_kernel}" + (f" shuffle{cfg.shuffle} in{cfg.in_kernel}" if cfg.shuffle > 1 else ""))
+    return f"w{'-'.join(map(str, cfg.widths))} r{cfg.res_blocks}{' dw' if cfg.depthwise else ''} out{cfg.out_kernel}"
 
 
 def session(path: Path, threads: int, level: str = "all", spin: bool = True) -> ort.InferenceSession:
@@ -69,10 +67,10 @@ def session(path: Path, threads: int, level: str = "all", spin: bool = True) -> 
     return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
 
-def infer_ms(sess: ort.InferenceSession, width: int, height: int, runs: int) -> float:
+def infer_call(sess: ort.InferenceSession, width: int, height: int) -> Callable[[], object]:
     x = np.random.default_rng(0).random((1, 3, height, width), dtype=np.float32)
     name = sess.get_inputs()[0].name
-    return time_calls(lambda: sess.run(None, {name: x}), 2, runs).p50_ms
+    return lambda: sess.run(None, {name: x})
 
 
 def exported(cfg: NetConfig, tmp: Path) -> Path:
@@ -84,24 +82,35 @@ def exported(cfg: NetConfig, tmp: Path) -> Path:
 
 
 def architectures(tmp: Path, threads: int, runs: int) -> list[dict]:
+    """tools.train's presets, then one shipped model per graph of the two tiers (their own files)."""
+    nets = [(f"tools.train --arch {name}: {label(cfg)}", exported(cfg, tmp), macs_per_pixel(cfg))
+            for name, cfg in PRESETS.items()]
+    nets += [(f"{card.name} ({card.info['size_class']} tier)", card.path, card.info.get("macs_per_pixel"))
+             for card in map(find_model, representatives(default_models()))
+             if card.info.get("size_class") in ("quality", "fast")]
+    sizes = ((640, 360), (320, 180))
+    calls = {}
+    for name, path, _ in nets:
+        sess = session(path, threads)
+        calls.update({f"{name} {w}": infer_call(sess, w, h) for w, h in sizes})
+    stats = time_rounds(calls, runs)
     rows = []
-    for cfg in CONFIGS:
-        sess = session(exported(cfg, tmp), threads)
-        rows.append({"config": label(cfg), "macs_per_pixel": macs_per_pixel(cfg),
-                     "ms_640x360": infer_ms(sess, 640, 360, runs), "ms_320x180": infer_ms(sess, 320, 180, runs)})
+    for name, _, macs in nets:
+        rows.append({"config": name, "macs_per_pixel": macs,
+                     **{f"ms_{w}x{h}": stats[f"{name} {w}"].p50_ms for w, h in sizes}})
         print(json.dumps(rows[-1], default=lambda v: round(v, 2)), flush=True)
     return rows
 
 
 def ort_settings(model: Path, width: int, height: int, runs: int) -> list[dict]:
-    rows = []
-    for level in LEVELS:
-        rows.append({"level": level, "threads": 2, "spin": True,
-                     "ms": infer_ms(session(model, 2, level), width, height, runs)})
-    for threads in (1, 2):
-        for spin in (True, False):
-            rows.append({"level": "all", "threads": threads, "spin": spin,
-                         "ms": infer_ms(session(model, threads, "all", spin), width, height, runs)})
+    """Graph optimization levels, then threads and spinning, all taking turns (time_rounds)."""
+    settings = [(level, 2, True) for level in LEVELS] + [("all", t, spin) for t in (1, 2) for spin in (True, False)
+                                                          if (t, spin) != (2, True)]
+    calls = {f"{level} {t} {spin}": infer_call(session(model, t, level, spin), width, height)
+             for level, t, spin in settings}
+    stats = time_rounds(calls, runs)
+    rows = [{"level": level, "threads": t, "spin": spin, "ms": stats[f"{level} {t} {spin}"].p50_ms}
+            for level, t, spin in settings]
     for r in rows:
         print(json.dumps(r, default=lambda v: round(v, 2)), flush=True)
     return rows
@@ -110,8 +119,9 @@ def ort_settings(model: Path, width: int, height: int, runs: int) -> list[dict]:
 def int8(model: Path, clip: Path, tmp: Path, width: int, height: int, threads: int, runs: int) -> dict:
     picked = video_frames(clip, width, height, 32)
     info = quantize(model, tmp / "int8.onnx", picked[0::2], picked[1::2])
-    out = {"fp32_ms": infer_ms(session(model, threads), width, height, runs),
-           "int8_ms": infer_ms(session(tmp / "int8.onnx", threads), width, height, runs),
+    stats = time_rounds({"fp32": infer_call(session(model, threads), width, height),
+                         "int8": infer_call(session(tmp / "int8.onnx", threads), width, height)}, runs)
+    out = {"fp32_ms": stats["fp32"].p50_ms, "int8_ms": stats["int8"].p50_ms,
            **{k: info["quantization"][k] for k in ("psnr_vs_fp32_db", "mean_abs_diff_vs_fp32")}}
     out["int8_speedup"] = out["fp32_ms"] / out["int8_ms"]
     print(json.dumps(out, default=lambda v: round(v, 2)), flush=True)
@@ -119,16 +129,23 @@ def int8(model: Path, clip: Path, tmp: Path, width: int, height: int, threads: i
 
 
 def internal_scale(model: Path, frame: np.ndarray, threads: int, runs: int) -> list[dict]:
-    rows = []
+    """Network, upsampling and whole frame at three scales, all taking turns (time_rounds)."""
+    calls, inputs = {}, {}
     for scale in (1.0, 0.75, 0.5):
         stylizer = rtstyle.load_style(model, providers="cpu", threads=threads, scale=scale)
         x = stylizer.preprocess(frame)
-        small = guided.downscale(frame, *guided.scaled_size(*frame.shape[:2], scale))  # speed is content-blind
-        rows.append({"scale": scale, "network_input": f"{x.shape[3]}x{x.shape[2]}",
-                     "inference_ms": time_calls(lambda: stylizer.infer(x), 2, runs).p50_ms,
-                     "upsample_ms": 0.0 if scale == 1.0 else
-                     time_calls(lambda: guided.guided_upsample(small, frame), 2, runs).p50_ms,
-                     "frame_ms": time_calls(lambda: stylizer(frame), 2, runs).p50_ms})
+        inputs[scale] = f"{x.shape[3]}x{x.shape[2]}"
+        calls[f"inference {scale}"] = lambda s=stylizer, x=x: s.infer(x)
+        calls[f"frame {scale}"] = lambda s=stylizer: s(frame)
+        if scale < 1:
+            small = guided.downscale(frame, *guided.scaled_size(*frame.shape[:2], scale))  # speed is content-blind
+            calls[f"upsample {scale}"] = lambda small=small: guided.guided_upsample(small, frame)
+    stats = time_rounds(calls, runs)
+    rows = []
+    for scale, size in inputs.items():
+        rows.append({"scale": scale, "network_input": size, "inference_ms": stats[f"inference {scale}"].p50_ms,
+                     "upsample_ms": stats[f"upsample {scale}"].p50_ms if scale < 1 else 0.0,
+                     "frame_ms": stats[f"frame {scale}"].p50_ms})
         print(json.dumps(rows[-1], default=lambda v: round(v, 2)), flush=True)
     return rows
 
