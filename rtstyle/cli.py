@@ -219,7 +219,8 @@ def models() -> None:
               "pace: rtmp://, srt://, udp:// or tcp:// (DST may then be left out)")
 def render(src: tuple[str, ...], dst: Path | None, style: str | None, mix: str | None, style_images: tuple[str, ...],
            provider: str, threads: int | None, precision: str, strength: float, keep_colours: bool,
-           scale: float | None, overwrite: bool, crf: int, workers: int | None, stream_timeout: float, smooth: str, smooth_strength: float, deadband: float,
+           scale: float | None, overwrite: bool, crf: int, workers: int | None, stream_timeout: float, smooth: str,
+           smooth_strength: float, deadband: float,
            output_dir: Path | None, ray_address: str | None, segment_seconds: float, resume: bool,
            stream_url: str | None) -> None:
     """Render video SRC (a file or stream URL) in a style into DST (H.264 .mp4, source audio kept).
