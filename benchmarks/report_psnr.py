@@ -4,13 +4,18 @@ The report (tools.quality_report) takes 15 minutes for all eight styles; this sc
 PSNR target (>= 20 dB mean on the photos and on the clip) of the given models of one style: the
 report's photos at its 384 px, every frame of its clip, against the int8 ``arbitrary`` network
 with the style's vector and knobs, with the report's own functions. Also the largest 2-pixel
-grid amplitude over the photos (target <= 0.5 grey levels).
+grid amplitude over the photos (target <= 0.5 grey levels), and the photos' PSNR in the band of
+BORDER pixels along the frame's edges and inside it (the mean of each over the photos): where
+the student's padding paints otherwise than the teacher's reflection, the band is worse.
 
     python -m benchmarks.report_psnr --styles PAINTINGS mosaic models/mosaic_fast.onnx DIR/mosaic_fast.onnx
 """
 from __future__ import annotations
 
+import math
 import statistics
+
+import numpy as np
 
 import rtstyle
 from rtstyle.sources import read_image
@@ -21,6 +26,16 @@ from tools.quality_report import HERE, REFERENCE, pictures_in, read_clip
 from tools.zoo import BY_NAME
 
 from .common import student_args
+
+BORDER = 8
+
+
+def band_and_inside(y: np.ndarray, ref: np.ndarray, band: int = BORDER) -> tuple[float, float]:
+    """PSNR (dB) of ``y`` against ``ref`` in the ``band`` pixels along the edges, and inside them."""
+    err = (y.astype(np.float64) - ref) ** 2
+    inside = np.zeros(err.shape[:2], bool)
+    inside[band:-band, band:-band] = True
+    return tuple(10 * math.log10(255 ** 2 / err[where].mean()) for where in (~inside, inside))
 
 
 def main() -> None:
@@ -37,7 +52,9 @@ def main() -> None:
         on_photos = statistics.mean(psnr(y, r) for y, r in zip(ys, photo_refs))
         on_clip = statistics.mean(psnr(stylize(x), r) for x, r in zip(clip, clip_refs))
         grid = max(max(grid_amplitude(y).values()) for y in ys)
-        print(f"  {m:<48} photos {on_photos:6.2f} dB  clip {on_clip:6.2f} dB  grid {grid:.2f}")
+        border, inside = (statistics.mean(v) for v in zip(*(band_and_inside(y, r) for y, r in zip(ys, photo_refs))))
+        print(f"  {m:<48} photos {on_photos:6.2f} dB  clip {on_clip:6.2f} dB  grid {grid:.2f}  "
+              f"photos' {BORDER}-px border {border:.2f} dB, inside {inside:.2f} dB")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@ convolutions. The student keeps the layout with up to three cuts (docs/teacher.m
 - the first convolution is 5x5 and the last 3x3: the centres of the teacher's 9x9 kernels;
 - only the first ``blocks`` residual blocks (all five by default; several zoo students keep three);
 - padding by replication (``block_padding`` and ``outer_padding``, "replicate" by default) instead
-  of the teacher's separate reflection pads. The zoo's first students padded with zeros inside each
+  of the teacher's separate reflection pads ("reflect", the teacher's own, is there too: measured
+  by nobody's training yet, docs/teacher.md). The zoo's first students padded with zeros inside each
   convolution (cards without these fields read so): the residual blocks' zero padding paints a
   blot in the top left corner of every frame, and that of the convolutions outside them lines a
   few pixels in from the top and left edges (the stride-2 convolutions see their padding on those
@@ -38,7 +39,7 @@ from torch.nn import functional as F
 from rtstyle.models import read_card
 
 TEACHER_BLOCKS = 5
-PADDINGS = ("zeros", "replicate")
+PADDINGS = ("zeros", "replicate", "reflect")
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,8 @@ class LowSizeUp(nn.Module):
 
     def __init__(self, c: nn.Conv2d):
         super().__init__()
-        self.padding = c.padding_mode
+        # Reflecting a nearest-upsampled map by one pixel repeats its edge pixel: at the low size, replication.
+        self.padding = "replicate" if c.padding_mode == "reflect" else c.padding_mode
         self.weight = nn.Parameter(to_low_size(c.weight.detach()))
         self.bias = nn.Parameter(c.bias.detach().repeat_interleave(4))
 
@@ -234,16 +236,10 @@ def from_file(path: str | Path) -> Student:
 
 
 def teacher_from_file(path: str | Path) -> Student:
-    """A quality-tier file (the baked teacher) as a torch module, for eager-mode baselines: the uncut
-    layout (five blocks, 9x9 kernels) with the teacher's reflection padding in every convolution and
-    its weights and style norms from the file: the file's function to float rounding
-    (benchmarks/baselines.py prints the difference). Not a student to train: export writes no
-    reflection padding."""
-    net = from_teacher(StudentConfig(TEACHER_BLOCKS, 9, 9), onnx.load(str(path)))
-    for c in net.modules():
-        if isinstance(c, nn.Conv2d):
-            c.padding_mode = "reflect"
-    return net
+    """A quality-tier file (the baked teacher) as a torch module (eager-mode baselines): the uncut
+    layout, five blocks and 9x9 kernels, with the teacher's reflection padding: the file's function to
+    float rounding (benchmarks/baselines.py prints the difference)."""
+    return from_teacher(StudentConfig(TEACHER_BLOCKS, 9, 9, "reflect", "reflect"), onnx.load(str(path)))
 
 
 def shape_for(start: str | Path | None, **asked: int | str | None) -> StudentConfig:
