@@ -10,8 +10,8 @@ convolutions. The student keeps the layout with up to three cuts (docs/teacher.m
 - the first convolution is 5x5 and the last 3x3: the centres of the teacher's 9x9 kernels;
 - only the first ``blocks`` residual blocks (all five by default; several zoo students keep three);
 - padding by replication (``block_padding`` and ``outer_padding``, "replicate" by default) instead
-  of the teacher's separate reflection pads ("reflect", the teacher's own, is there too: measured
-  by nobody's training yet, docs/teacher.md). The zoo's first students padded with zeros inside each
+  of the teacher's separate reflection pads ("reflect", the teacher's own, is there too: it brings
+  the band along the frame's edges closer to the teacher, docs/teacher.md). The zoo's first students padded with zeros inside each
   convolution (cards without these fields read so): the residual blocks' zero padding paints a
   blot in the top left corner of every frame, and that of the convolutions outside them lines a
   few pixels in from the top and left edges (the stride-2 convolutions see their padding on those
