@@ -77,17 +77,6 @@ def with_keyframes(src: Path, dst: Path, every: int, loops: int = 1) -> Path:
     return dst
 
 
-def time_calls(fn: Callable[[], object], warmup: int, runs: int) -> Stats:
-    """Median-friendly timing of ``fn``: ``warmup`` untimed calls, then ``runs`` timed ones."""
-    for _ in range(warmup):
-        fn()
-    timer = StageTimer()
-    for _ in range(runs):
-        with timer.time("call"):
-            fn()
-    return timer.summary()["call"]
-
-
 def time_rounds(calls: Mapping[str, Callable[[], object]], rounds: int, per_round: int = 3,
                 settle: float = 0.3) -> dict[str, Stats]:
     """Calls timed side by side, for ratios on a machine whose speed changes under them (a shared

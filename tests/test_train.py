@@ -424,24 +424,10 @@ def test_the_teacher_paints_the_very_crops_the_student_sees(data: Path):
         assert np.mean((cut - y) ** 2) > 4  # painting the whole first is not the same
 
 
-def test_student_starts_as_the_teacher(data: Path, wave_teacher):
-    """Uncut, the student built from the baked teacher paints what ONNX Runtime paints with that file.
-
-    Only the padding differs (the student's replicates, the teacher's reflects), so the borders are left out."""
-    baked = wave_teacher
-    x = fit_side(read_image(data / "messi5.jpg"), 192)[:192, :288]
-    t = torch.from_numpy(x).permute(2, 0, 1)[None].float() / 255
-    with torch.no_grad():
-        ours = from_teacher(StudentConfig(5, 9, 9), baked).eval()(t).numpy()
-    theirs = ort.InferenceSession(baked.SerializeToString(), providers=["CPUExecutionProvider"]).run(
-        None, {"image": t.numpy()})[0]
-    inner = (slice(None), slice(None), slice(32, -32), slice(32, -32))
-    assert 10 * np.log10(1 / np.mean((ours[inner] - theirs[inner]) ** 2)) > 24
-
-
-def test_the_teacher_read_back_paints_what_its_file_paints(data: Path, tmp_path: Path, wave_teacher):
-    """teacher_from_file (eager-mode baselines): with the teacher's reflection padding the uncut
-    student is the file's network, borders included."""
+def test_student_starts_as_the_teacher(data: Path, tmp_path: Path, wave_teacher):
+    """Uncut, the student built from the baked teacher paints what ONNX Runtime paints with that file:
+    with the teacher's reflection padding (teacher_from_file, the eager-mode baselines' teacher) borders
+    included; with the student's replication, everywhere but the borders."""
     import onnx
 
     from tools.student_net import teacher_from_file
@@ -449,11 +435,14 @@ def test_the_teacher_read_back_paints_what_its_file_paints(data: Path, tmp_path:
     onnx.save(wave_teacher, tmp_path / "wave.onnx")
     x = fit_side(read_image(data / "messi5.jpg"), 192)[:192, :288]
     t = torch.from_numpy(x).permute(2, 0, 1)[None].float() / 255
-    with torch.no_grad():
-        ours = teacher_from_file(tmp_path / "wave.onnx").eval()(t).numpy()
     theirs = ort.InferenceSession(str(tmp_path / "wave.onnx"), providers=["CPUExecutionProvider"]).run(
         None, {"image": t.numpy()})[0]
-    assert np.abs(ours - theirs).max() < 1e-4
+    with torch.no_grad():
+        reflecting = teacher_from_file(tmp_path / "wave.onnx").eval()(t).numpy()
+        replicating = from_teacher(StudentConfig(5, 9, 9), wave_teacher).eval()(t).numpy()
+    assert np.abs(reflecting - theirs).max() < 1e-4
+    inner = (slice(None), slice(None), slice(32, -32), slice(32, -32))
+    assert 10 * np.log10(1 / np.mean((replicating[inner] - theirs[inner]) ** 2)) > 24
 
 
 def test_vgg_builds_only_the_convolutions_its_layers_need(tmp_path: Path):
