@@ -1,8 +1,9 @@
 """Content pictures to train on and to average the photo vector over: folders, pictures, videos.
 
-The default set (``rtstyle/content``, 30 JPEG crops of 320 px) was cut by
+The default set (``rtstyle/content``, 32 JPEG crops of 320 px) was cut by
 tools/prepare_content.py from OpenCV's BSD-licensed sample photos and frames of its
-Megamind clip, none of them a photo of the quality report.
+Megamind clip, none of them from the quality report's held-out photos or clip (until
+2026-12-06 six crops were: tests/test_content_set.py now checks).
 """
 from __future__ import annotations
 

@@ -11,18 +11,22 @@ that its predictor reads off a painting. Magenta's users tune two things, and so
   (colours, faces) through. It is a fixed vector, not the frame's own, so a baked model
   needs no predictor per frame and cannot flicker with it (docs/teacher.md measures both).
 
+``PHOTO_VECTOR`` (rtstyle/photo_vector.npy) is that mean: the predictor's vector (at the
+photo's own size) averaged over the 30 content pictures the package shipped until 2026-12-06
+(``git show 3d39c79:rtstyle/content``), the vector every shipped model was made with. It is stored
+rather than recomputed so that the teachers stay what the students learnt from when the
+training content changes (it did: rtstyle/content_set.py).
+
 The quality tier bakes this vector into the transformer (tools/bake.py); the fast tier is a
 student trained on the teacher's output (tools/distil.py).
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
-from rtstyle.content_set import default_content
 from rtstyle.errors import SourceError
 from rtstyle.sources import read_image
 from rtstyle.style_images import StylePredictor
@@ -30,6 +34,7 @@ from rtstyle.stylizer import Stylizer
 
 ARBITRARY, PREDICTOR = "arbitrary", "arbitrary_predict"
 MIN_STYLE_SIDE = 32  # a smaller picture holds no brushwork for the predictor to read
+PHOTO_VECTOR = Path(__file__).parent / "photo_vector.npy"
 
 
 @dataclass(frozen=True)
@@ -61,14 +66,6 @@ def read_painting(path: str | Path) -> np.ndarray:
     return rgb
 
 
-def photo_vector(predictor: StylePredictor, photos: Iterable[np.ndarray]) -> np.ndarray:
-    """Mean style vector of ordinary photos: where ``style_weight`` < 1 pulls the painting's vector."""
-    vectors = [predictor.vector(p) for p in photos]
-    if not vectors:
-        raise ValueError("photo_vector needs at least one photo")
-    return np.mean(vectors, axis=0).astype(np.float32)
-
-
 def style_vector(predictor: StylePredictor, painting: np.ndarray, knobs: Knobs,
                  photo: np.ndarray | None = None) -> np.ndarray:
     """The teacher's vector for a painting (RGB uint8) under ``knobs``."""
@@ -83,20 +80,13 @@ def style_vector(predictor: StylePredictor, painting: np.ndarray, knobs: Knobs,
 class Vectors:
     """Paintings to teacher vectors under their knobs, with one predictor.
 
-    The photo vector is read once, and only when a painting's ``style_weight`` is below 1 (it
-    costs a predictor call per content picture). ``photos`` defaults to the default content set.
+    ``photo`` is the vector a ``style_weight`` below 1 blends toward: the stored
+    ``PHOTO_VECTOR`` unless given.
     """
 
-    def __init__(self, threads: int | None = None, photos: Callable[[], Iterable[np.ndarray]] | None = None):
+    def __init__(self, threads: int | None = None, photo: np.ndarray | None = None):
         self.predictor = StylePredictor(PREDICTOR, providers="cpu", threads=threads, cache=False)
-        self._photos = photos or default_content
-        self._photo: np.ndarray | None = None
-
-    @property
-    def photo(self) -> np.ndarray:
-        if self._photo is None:
-            self._photo = photo_vector(self.predictor, self._photos())
-        return self._photo
+        self.photo = np.load(PHOTO_VECTOR) if photo is None else photo
 
     def __call__(self, painting: np.ndarray, knobs: Knobs) -> np.ndarray:
         return style_vector(self.predictor, painting, knobs, self.photo if knobs.style_weight < 1 else None)

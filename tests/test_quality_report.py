@@ -182,9 +182,8 @@ def test_teacher_is_what_the_style_was_distilled_from(data: Path, tmp_path: Path
     the students learn from; any other painting with Magenta's defaults, as ``--style-image`` does."""
     pytest.importorskip("torch")
     import rtstyle
-    from rtstyle.content_set import default_content
     from rtstyle.style_images import StylePredictor
-    from rtstyle.teacher import PREDICTOR, photo_vector, read_painting, style_vector, teacher
+    from rtstyle.teacher import PHOTO_VECTOR, PREDICTOR, read_painting, style_vector, teacher
     from tools.quality_report import painters
     from tools.zoo import BY_NAME
 
@@ -197,7 +196,7 @@ def test_teacher_is_what_the_style_was_distilled_from(data: Path, tmp_path: Path
     photo = cv2.resize(read_image(data / "astronaut_face.jpg"), (96, 96))
     predictor = StylePredictor(PREDICTOR, providers="cpu", cache=False)
     vector = style_vector(predictor, read_painting(named), BY_NAME["starry_night"].knobs,
-                          photo_vector(predictor, default_content()))
+                          np.load(PHOTO_VECTOR))
     knobbed = teacher(vector, 1)(photo)
     plain = rtstyle.load_style("arbitrary", providers="cpu", threads=1, style_images=[other])(photo)
     np.testing.assert_array_equal(teachers["starry_night"](photo), knobbed)

@@ -20,7 +20,6 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
-from rtstyle.content_set import default_content
 from rtstyle.models import find_model
 from rtstyle.teacher import ARBITRARY, PREDICTOR, Knobs, Vectors, read_painting
 
@@ -144,9 +143,8 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("models"))
     ap.add_argument("--only", nargs="*", default=None, help="names of styles to bake (default: all eight)")
     a = ap.parse_args()
-    content = default_content()
-    vectors = Vectors(photos=lambda: content)
-    photo_from = f"mean style vector of the {len(content)} pictures of rtstyle/content"
+    vectors = Vectors()
+    photo_from = "rtstyle/photo_vector.npy: mean style vector of ordinary photos (rtstyle/teacher.py)"
     for s in [BY_NAME[n] for n in a.only] if a.only else ZOO:
         vector = vectors(read_painting(a.styles / s.picture), s.knobs)
         model = bake(vector)

@@ -5,11 +5,17 @@ tiny perceptual thumbnail before cropping. Output: one ``.npy`` of uint8 RGB cro
 (N, S, S, 3) that training memory-maps, so the training loop never decodes JPEGs, or (an
 ``--out`` without ``.npy``) a folder of JPEG crops: how the default content set that ships
 with the package for ``rtstyle train`` (rtstyle/content, OpenCV's BSD-licensed sample
-photos and frames, none of the quality report's photos) was made:
+photos and frames, none of them from the quality report's held-out photos or clip) was made:
 
     python -m tools.prepare_content --images DIR [DIR ...] --videos a.avi --out crops.npy
-    python -m tools.prepare_content --images PHOTOS --videos Megamind_bugy.avi --out rtstyle/content \
-        --size 320 --crops-per-image 2 --video-every 60 --seed 0
+    python -m tools.prepare_content --images PHOTOS --videos Megamind_bugy.avi --frames 1:98 \
+        --out rtstyle/content --size 320 --crops-per-image 2 --video-every 20 --seed 0
+
+PHOTOS: OpenCV's sample photos (the repository's shared data/images) without the four the quality
+report holds out (building, butterfly, messi5, squirrel_cls). ``--frames 1:98``: the clip's first
+shots; frames 98-269 are the shots of the report's photos megamind_0120 and megamind_0200 and of
+its clip (frames 155-199), and frame 0 is black. tests/test_content_set.py checks that no crop
+comes from the report's pictures.
 """
 from __future__ import annotations
 
@@ -47,18 +53,25 @@ def distinct_images(folders: list[Path], min_side: int) -> list[np.ndarray]:
     return [img for _, img in keep]
 
 
-def video_frames(path: Path, every: int) -> list[np.ndarray]:
+def video_frames(path: Path, every: int, start: int = 0, stop: int | None = None) -> list[np.ndarray]:
+    """Every ``every``-th frame (BGR) from frame ``start`` up to, not including, ``stop``."""
     cap = cv2.VideoCapture(str(path))
     frames, i = [], 0
-    while True:
+    while stop is None or i < stop:
         ok, frame = cap.read()
         if not ok:
             break
-        if i % every == 0:
+        if i >= start and (i - start) % every == 0:
             frames.append(frame)
         i += 1
     cap.release()
     return frames
+
+
+def frame_range(text: str) -> tuple[int, int | None]:
+    """``START:STOP`` (either may be empty) as (start, stop)."""
+    start, _, stop = text.partition(":")
+    return int(start or 0), int(stop) if stop else None
 
 
 def random_crops(img: np.ndarray, n: int, size: int, rng: np.random.Generator,
@@ -91,11 +104,13 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--crops-per-image", type=int, default=40)
     ap.add_argument("--video-every", type=int, default=15, help="take every Nth video frame")
+    ap.add_argument("--frames", type=frame_range, default=(0, None),
+                    help="START:STOP: only these frames of each video (e.g. to leave out held-out shots)")
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args()
     rng = np.random.default_rng(a.seed)
     photos = distinct_images(a.images, a.size)
-    frames = [f for v in a.videos for f in video_frames(v, a.video_every)]
+    frames = [f for v in a.videos for f in video_frames(v, a.video_every, *a.frames)]
     crops = [c for img in photos for c in random_crops(img, a.crops_per_image, a.size, rng)]
     crops += [c for f in frames for c in random_crops(f, 2, a.size, rng)]
     arr = np.stack(crops)
