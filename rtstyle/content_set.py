@@ -1,4 +1,4 @@
-"""Content pictures to train on and to average the photo vector over: folders, pictures, videos.
+"""Content pictures to train on: folders, pictures, videos.
 
 The default set (``rtstyle/content``, 32 JPEG crops of 320 px) was cut by
 tools/prepare_content.py from OpenCV's BSD-licensed sample photos and frames of its

@@ -1,6 +1,6 @@
 """The training content that ships with the package holds nothing of the quality report's held-out set.
 
-The report scores students on photos and a clip "never used for training"; until 2026-12-06 six
+The report scores students on photos and a clip held out from their training; until 2026-12-06 six
 of the 30 default crops were cut from them (two from the photo megamind_0120, two from frame 180
 of the clip, two from the shot of megamind_0200). Checked here by finding each crop in the
 held-out pictures themselves: normalised cross-correlation over the scales a crop is cut at.

@@ -2,7 +2,8 @@
 
 For every painting in ``--styles`` (its file stem is the style's name) five painters run on
 held-out photos (``--photos``: portraits from scikit-image's data module, OpenCV's messi5,
-photos and frames of a real video never used for training) and on a real clip (``--clip``):
+photos and frames of a real video held out from the training content: tests/test_content_set.py)
+and on a real clip (``--clip``):
 
 - ``old_quality``, ``old_fast``: ``STEM.onnx`` and ``STEM_fast.onnx`` of ``--old-models``, the zoo
   before the teacher-distilled models, so that its figures stay beside the new ones;
@@ -366,7 +367,8 @@ def markdown(rows: list[dict], checks: list[dict], meta: dict, missing: list[str
         "",
         f"    {meta['command']}",
         "",
-        f"Photos ({len(meta['photos'])}, long side {meta['size']} px, never used for training): "
+        f"Photos ({len(meta['photos'])}, long side {meta['size']} px, held out from the training content: "
+        "docs/quality/README.md): "
         + ", ".join(meta["photos"]) + f". Clip: {meta['clip']} ({meta['clip_frames']} frames,"
         f" {meta['clip_size']}). Faces that MTCNN finds in the inputs: {meta['faces_in']}"
         f" ({meta['faces_photos']} in the photos, {meta['faces_in'] - meta['faces_photos']} in every"
