@@ -22,7 +22,7 @@ import av
 import cv2
 import numpy as np
 
-from rtstyle import avcheck, yuv
+from rtstyle import avcheck, hdr, yuv
 from rtstyle.errors import SourceError
 from rtstyle.frames import VideoFrame
 
@@ -78,7 +78,6 @@ _S = TypeVar("_S", bound=Closing)
 
 # Display rotations (counter-clockwise degrees, as phones store them) -> what makes the picture upright.
 _UPRIGHT = {90: cv2.ROTATE_90_COUNTERCLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_CLOCKWISE}
-_HDR_TRANSFERS = {16: "PQ", 18: "HLG"}  # AVColorTransferCharacteristic values
 
 
 class VideoFileSource(Closing):
@@ -156,10 +155,12 @@ class VideoFileSource(Closing):
         components = frame.format.components
         if any(c.is_alpha for c in components):
             notes.append("alpha channel dropped (H.264 has none)")
-        if max(c.bits for c in components) > 8:
-            hdr = _HDR_TRANSFERS.get(frame.color_trc)
-            notes.append(f"{max(c.bits for c in components)}-bit {hdr + ' HDR ' if hdr else ''}video converted to 8-bit"
-                         + (" without tone mapping" if hdr else ""))
+        transfer = hdr.TRANSFERS.get(frame.color_trc)
+        if transfer:
+            notes.append(f"{max(c.bits for c in components)}-bit {transfer} HDR video tone-mapped to 8-bit SDR "
+                         "(BT.2408: HDR reference white to SDR white, BT.709 colours)")
+        elif max(c.bits for c in components) > 8:
+            notes.append(f"{max(c.bits for c in components)}-bit video converted to 8-bit")
         return notes
 
     def _reference(self) -> avcheck.Probe:

@@ -5,7 +5,7 @@ two-core test machine, up to a quarter of a 30 fps frame budget for decode plus 
 OpenCV's converters take ~0.1 ms. They use BT.601 limited range, the matrix swscale uses
 for untagged and BT.601 frames, so colours stay the same (mean difference < 1 level).
 Frames they do not fit (other pixel formats, BT.709-tagged, odd sizes) go through
-swscale as before.
+swscale as before, and HDR frames (PQ, HLG) are tone-mapped to SDR (rtstyle.hdr).
 
 OpenCV's RGB -> I420 takes each 2x2 block's chroma from one of its pixels. The fast style
 nets paint through a pixel shuffle, whose output has a 2-pixel periodic pattern: that
@@ -19,6 +19,8 @@ import av
 import cv2
 import numpy as np
 
+from rtstyle import hdr
+
 # AVColorSpace values for which swscale's matrix is BT.601: unspecified, BT470BG, SMPTE170M.
 _BT601 = (2, 5, 6)
 # Full-range chroma (0-255 around 128) -> limited range (16-240), the scale yuv420p's BT.601 uses.
@@ -26,7 +28,9 @@ _LIMITED_CHROMA = np.clip(np.round((np.arange(256) - 128) * 224 / 255 + 128), 16
 
 
 def to_rgb(frame: av.VideoFrame) -> np.ndarray:
-    """Decoded frame -> RGB uint8 H x W x 3."""
+    """Decoded frame -> RGB uint8 H x W x 3 (SDR)."""
+    if frame.color_trc in hdr.TRANSFERS:
+        return hdr.to_sdr(frame)
     if frame.format.name == "yuv420p" and frame.colorspace in _BT601 and not (frame.width % 2 or frame.height % 2):
         return cv2.cvtColor(frame.to_ndarray(), cv2.COLOR_YUV2RGB_I420)
     return frame.to_ndarray(format="rgb24")

@@ -1,0 +1,101 @@
+"""HDR phone video (PQ, HLG) is painted from what it shows on an SDR screen, not from its raw signal.
+
+The HDR clips are made here from a real SDR picture with colour-science's BT.2100 functions (an
+implementation independent of rtstyle.hdr): SDR white at 203 cd/m², BT.709 colours in BT.2020,
+encoded as 10-bit HEVC tagged as phones tag it. Rendered at strength 0 (the frame itself, through
+the whole pipeline) and decoded again, the output must look like the SDR picture.
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import colour
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from rtstyle import hdr
+from rtstyle.cli import main
+from rtstyle.sources import read_image
+
+BT709, BT2020 = colour.RGB_COLOURSPACES["ITU-R BT.709"], colour.RGB_COLOURSPACES["ITU-R BT.2020"]
+X265_TRANSFER = {hdr.PQ: "smpte2084", hdr.HLG: "arib-std-b67"}
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    return float(10 * np.log10(255.0 ** 2 / np.mean((a.astype(np.float64) - b) ** 2)))
+
+
+def hdr_signal(sdr: np.ndarray, transfer: int) -> np.ndarray:
+    """SDR RGB uint8 -> the BT.2100 signal (0-1, BT.2020) that shows it on an HDR display (BT.2408)."""
+    nits = np.maximum(colour.RGB_to_RGB((sdr / 255.0) ** 2.4, BT709, BT2020), 0) * hdr.REFERENCE_WHITE
+    if transfer == hdr.PQ:
+        return colour.models.eotf_inverse_BT2100_PQ(nits)
+    with np.errstate(divide="ignore", invalid="ignore"):  # its OOTF divides by the luminance: black is 0/0
+        return np.nan_to_num(colour.models.eotf_inverse_BT2100_HLG(nits, L_B=0, L_W=hdr.HLG_PEAK))
+
+
+def hdr_clip(sdr: np.ndarray, transfer: int, path: Path, frames: int = 4) -> Path:
+    """A 10-bit HEVC clip of ``sdr`` tagged BT.2020 / PQ or HLG, as phones write them."""
+    rgb48 = np.round(np.clip(hdr_signal(sdr, transfer), 0, 1) * 65535).astype(np.uint16)
+    frame = av.VideoFrame.from_ndarray(rgb48, format="rgb48le").reformat(
+        format="yuv420p10le", dst_colorspace=av.video.reformatter.Colorspace.BT2020)
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx265", rate=10)
+        stream.width, stream.height, stream.pix_fmt = sdr.shape[1], sdr.shape[0], "yuv420p10le"
+        stream.codec_context.options = {"x265-params": f"colorprim=bt2020:transfer={X265_TRANSFER[transfer]}:"
+                                                       "colormatrix=bt2020nc:log-level=error"}
+        for i in range(frames):
+            frame.pts, frame.time_base = i, Fraction(1, 10)
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path
+
+
+def decoded(path: Path) -> list[np.ndarray]:
+    with av.open(str(path)) as c:
+        return [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+
+
+@pytest.fixture(scope="module")
+def picture(data: Path) -> np.ndarray:
+    return read_image(data / "astronaut_face.jpg")[:96, :128]
+
+
+@pytest.mark.parametrize("transfer", [hdr.PQ, hdr.HLG], ids=["PQ", "HLG"])
+def test_an_hdr_clip_renders_as_it_looks_in_sdr(transfer: int, picture: np.ndarray, tmp_path: Path,
+                                               tiny_model: Path):
+    src = hdr_clip(picture, transfer, tmp_path / "hdr.mp4")
+    with av.open(str(src)) as c:
+        first = next(c.decode(video=0))
+        assert (first.color_trc, first.format.name) == (transfer, "yuv420p10le")
+        as_if_sdr = first.to_ndarray(format="rgb24")  # the signal read as SDR: what rtstyle painted before
+    dst = tmp_path / "out.mp4"
+    r = CliRunner().invoke(main, ["render", str(src), str(dst), "--style", str(tiny_model), "--strength", "0",
+                                  "--smooth", "none", "--threads", "1"])
+    assert r.exit_code == 0, r.stderr
+    assert f"10-bit {hdr.TRANSFERS[transfer]} HDR video tone-mapped to 8-bit SDR" in r.stderr
+    out = decoded(dst)
+    assert len(out) == 4
+    assert psnr(out[0], picture) >= 28  # 30.5 (PQ), 33.2 (HLG): the rest is 10-bit 4:2:0 HEVC, not the mapping
+    assert psnr(out[0], picture) >= psnr(as_if_sdr, picture) + 10  # read as SDR: 13.4 and 18.9 dB
+
+
+def test_transfer_functions_match_an_independent_implementation():
+    signal = np.linspace(0, 1, 1001)
+    np.testing.assert_allclose(hdr.pq_to_nits(signal), colour.models.eotf_ST2084(signal), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(hdr.hlg_to_scene(signal), colour.models.oetf_inverse_ARIBSTDB67(signal) / 12,
+                               rtol=1e-6, atol=1e-9)
+
+
+def test_highlights_roll_off_instead_of_clipping():
+    light = np.array([0.0, 0.5, hdr.KNEE, 1.0, 2.0, 4.0, 8.0])
+    out = hdr.roll_off(light)
+    np.testing.assert_array_equal(out[:3], light[:3])   # below the knee: unchanged
+    assert np.all(np.diff(out) > 0) and out[-1] <= 1.0  # brighter stays brighter, never past white
+    slope = (hdr.roll_off(np.array([hdr.KNEE + 1e-4])) - hdr.KNEE) / 1e-4
+    assert abs(slope[0] - 1) < 1e-3                      # no kink at the knee
