@@ -10,8 +10,8 @@ off smoothly instead of clipped, and the result is encoded with the BT.1886 gamm
 - HLG (ARIB STD-B67, BT.2100): the signal is scene light; the display light is the BT.2100 OOTF
   for a 1,000 cd/m² display (system gamma 1.2, on the pixel's luminance, not per channel).
 
-The YUV matrix is the one the frame is tagged with (BT.2020 in practice); the primaries are taken
-to be BT.2020, as HDR video's are. It cost 64 ms a 1080p frame on this project's busy 2-core CPU
+The YUV matrix is the one the frame is tagged with (BT.2020 in practice), and so are the
+primaries: BT.2020 unless tagged BT.709 (some cameras record HLG in BT.709 colours). It cost 64 ms a 1080p frame on this project's busy 2-core CPU
 (a fast style paints such a frame in several hundred); only HDR sources pay it.
 """
 from __future__ import annotations
@@ -26,10 +26,14 @@ REFERENCE_WHITE = 203.0  # cd/m², BT.2408: what SDR white (100 %) corresponds t
 HLG_PEAK = 1000.0        # cd/m², the display the HLG OOTF is taken for
 KNEE = 0.8               # SDR linear light above which the highlights are rolled off
 
-_BT2020_TO_BT709 = np.array([[1.6605, -0.5876, -0.0728],
+BT709_PRIMARIES = 1  # AVColorPrimaries; anything else is read as BT.2020 (9)
+# Per primaries: linear light to BT.709 (BT.2087 for BT.2020), and the luminance weights of the HLG OOTF.
+_TO_BT709 = {BT709_PRIMARIES: np.eye(3, dtype=np.float32),
+             None: np.array([[1.6605, -0.5876, -0.0728],
                              [-0.1246, 1.1329, -0.0083],
-                             [-0.0182, -0.1006, 1.1187]], np.float32)  # linear light, BT.2087
-_BT2020_LUMA = np.array([0.2627, 0.6780, 0.0593], np.float32)
+                             [-0.0182, -0.1006, 1.1187]], np.float32)}
+_LUMA = {BT709_PRIMARIES: np.array([0.2126, 0.7152, 0.0722], np.float32),
+         None: np.array([0.2627, 0.6780, 0.0593], np.float32)}
 
 # Constants of the two transfer functions (BT.2100, Table 4 and 5).
 _M1, _M2, _C1, _C2, _C3 = 2610 / 16384, 2523 / 4096 * 128, 3424 / 4096, 2413 / 4096 * 32, 2392 / 4096 * 32
@@ -72,12 +76,13 @@ _LINEAR = {transfer: _linear_lut(transfer) for transfer in TRANSFERS}
 
 
 def to_sdr(frame: av.VideoFrame) -> np.ndarray:
-    """A PQ or HLG frame (any YUV/RGB format FFmpeg decodes, BT.2020 colorspace as tagged) -> RGB uint8."""
+    """A PQ or HLG frame (any YUV/RGB format FFmpeg decodes, matrix and primaries as tagged) -> RGB uint8."""
+    primaries = BT709_PRIMARIES if frame.color_primaries == BT709_PRIMARIES else None
     codes = frame.to_ndarray(format="rgb48le", src_color_range=frame.color_range)
-    light = _LINEAR[frame.color_trc][codes >> 6]  # H x W x 3 float32, BT.2020 primaries
+    light = _LINEAR[frame.color_trc][codes >> 6]  # H x W x 3 float32, the frame's primaries
     if frame.color_trc == HLG:
-        luma = cv2.transform(light, _BT2020_LUMA[None])
+        luma = cv2.transform(light, _LUMA[primaries][None])
         light *= (HLG_PEAK * np.power(np.maximum(luma, 1e-6), 0.2))[..., None]  # OOTF -> cd/m²
-    light = cv2.transform(light, _BT2020_TO_BT709 / REFERENCE_WHITE)  # 1.0 = SDR white, BT.709 primaries
+    light = cv2.transform(light, _TO_BT709[primaries] / REFERENCE_WHITE)  # 1.0 = SDR white, BT.709 primaries
     np.clip(light, 0, _BRIGHTEST, out=light)
     return _OUTPUT[(cv2.sqrt(light) * _STEPS).astype(np.uint16)]

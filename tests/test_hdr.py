@@ -28,24 +28,33 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
     return float(10 * np.log10(255.0 ** 2 / np.mean((a.astype(np.float64) - b) ** 2)))
 
 
-def hdr_signal(sdr: np.ndarray, transfer: int) -> np.ndarray:
-    """SDR RGB uint8 -> the BT.2100 signal (0-1, BT.2020) that shows it on an HDR display (BT.2408)."""
-    nits = np.maximum(colour.RGB_to_RGB((sdr / 255.0) ** 2.4, BT709, BT2020), 0) * hdr.REFERENCE_WHITE
+def hdr_signal(sdr: np.ndarray, transfer: int, primaries: str) -> np.ndarray:
+    """SDR RGB uint8 -> the BT.2100 signal (0-1, in ``primaries``) that shows it on an HDR display (BT.2408)."""
+    linear = (sdr / 255.0) ** 2.4
+    if primaries == "bt2020":
+        linear = np.maximum(colour.RGB_to_RGB(linear, BT709, BT2020), 0)
+    nits = linear * hdr.REFERENCE_WHITE
     if transfer == hdr.PQ:
         return colour.models.eotf_inverse_BT2100_PQ(nits)
+    # BT.2100's HLG OOTF takes the luminance with BT.2020 weights; BT.709 colours need BT.709's (BT.2390).
+    weights = {"bt2020": None, "bt709": BT709.matrix_RGB_to_XYZ[1]}[primaries]
     with np.errstate(divide="ignore", invalid="ignore"):  # its OOTF divides by the luminance: black is 0/0
-        return np.nan_to_num(colour.models.eotf_inverse_BT2100_HLG(nits, L_B=0, L_W=hdr.HLG_PEAK))
+        if weights is None:
+            return np.nan_to_num(colour.models.eotf_inverse_BT2100_HLG(nits, L_B=0, L_W=hdr.HLG_PEAK))
+        luma = np.maximum(nits @ weights, 1e-9)[..., None] / hdr.HLG_PEAK
+        scene = nits / hdr.HLG_PEAK * luma ** (1 / 1.2 - 1)  # the OOTF inverted: E = (Fd / Lw) * Yd^((1-g)/g)
+        return colour.models.oetf_ARIBSTDB67(12 * scene)
 
 
-def hdr_clip(sdr: np.ndarray, transfer: int, path: Path, frames: int = 4) -> Path:
-    """A 10-bit HEVC clip of ``sdr`` tagged BT.2020 / PQ or HLG, as phones write them."""
-    rgb48 = np.round(np.clip(hdr_signal(sdr, transfer), 0, 1) * 65535).astype(np.uint16)
+def hdr_clip(sdr: np.ndarray, transfer: int, path: Path, frames: int = 4, primaries: str = "bt2020") -> Path:
+    """A 10-bit HEVC clip of ``sdr`` tagged PQ or HLG and ``primaries`` (phones: BT.2020)."""
+    rgb48 = np.round(np.clip(hdr_signal(sdr, transfer, primaries), 0, 1) * 65535).astype(np.uint16)
     frame = av.VideoFrame.from_ndarray(rgb48, format="rgb48le").reformat(
         format="yuv420p10le", dst_colorspace=av.video.reformatter.Colorspace.BT2020)
     with av.open(str(path), "w") as out:
         stream = out.add_stream("libx265", rate=10)
         stream.width, stream.height, stream.pix_fmt = sdr.shape[1], sdr.shape[0], "yuv420p10le"
-        stream.codec_context.options = {"x265-params": f"colorprim=bt2020:transfer={X265_TRANSFER[transfer]}:"
+        stream.codec_context.options = {"x265-params": f"colorprim={primaries}:transfer={X265_TRANSFER[transfer]}:"
                                                        "colormatrix=bt2020nc:log-level=error"}
         for i in range(frames):
             frame.pts, frame.time_base = i, Fraction(1, 10)
@@ -66,10 +75,11 @@ def picture(data: Path) -> np.ndarray:
     return read_image(data / "astronaut_face.jpg")[:96, :128]
 
 
-@pytest.mark.parametrize("transfer", [hdr.PQ, hdr.HLG], ids=["PQ", "HLG"])
-def test_an_hdr_clip_renders_as_it_looks_in_sdr(transfer: int, picture: np.ndarray, tmp_path: Path,
+@pytest.mark.parametrize("transfer, primaries", [(hdr.PQ, "bt2020"), (hdr.HLG, "bt2020"), (hdr.HLG, "bt709")],
+                         ids=["PQ", "HLG", "HLG in BT.709 colours"])
+def test_an_hdr_clip_renders_as_it_looks_in_sdr(transfer: int, primaries: str, picture: np.ndarray, tmp_path: Path,
                                                tiny_model: Path):
-    src = hdr_clip(picture, transfer, tmp_path / "hdr.mp4")
+    src = hdr_clip(picture, transfer, tmp_path / "hdr.mp4", primaries=primaries)
     with av.open(str(src)) as c:
         first = next(c.decode(video=0))
         assert (first.color_trc, first.format.name) == (transfer, "yuv420p10le")
@@ -81,8 +91,8 @@ def test_an_hdr_clip_renders_as_it_looks_in_sdr(transfer: int, picture: np.ndarr
     assert f"10-bit {hdr.TRANSFERS[transfer]} HDR video tone-mapped to 8-bit SDR" in r.stderr
     out = decoded(dst)
     assert len(out) == 4
-    assert psnr(out[0], picture) >= 28  # 30.5 (PQ), 33.2 (HLG): the rest is 10-bit 4:2:0 HEVC, not the mapping
-    assert psnr(out[0], picture) >= psnr(as_if_sdr, picture) + 10  # read as SDR: 13.4 and 18.9 dB
+    assert psnr(out[0], picture) >= 28  # 30.5 (PQ), 33.2 and 33.6 (HLG): the rest is 10-bit 4:2:0 HEVC, not the mapping
+    assert psnr(out[0], picture) >= psnr(as_if_sdr, picture) + 10  # read as SDR: 13.4, 18.9 and 19.2 dB
 
 
 def test_transfer_functions_match_an_independent_implementation():
