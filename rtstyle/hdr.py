@@ -11,8 +11,9 @@ off smoothly instead of clipped, and the result is encoded with the BT.1886 gamm
   for a 1,000 cd/m² display (system gamma 1.2, on the pixel's luminance, not per channel).
 
 The YUV matrix is the one the frame is tagged with (BT.2020 in practice), and so are the
-primaries: BT.2020 unless tagged BT.709 (some cameras record HLG in BT.709 colours). It cost 64 ms a 1080p frame on this project's busy 2-core CPU
-(a fast style paints such a frame in several hundred); only HDR sources pay it.
+primaries: BT.2020 unless tagged BT.709 (some cameras record HLG in BT.709 colours). It cost
+64 ms a 1080p frame on this project's busy 2-core CPU (a fast style paints such a frame in
+several hundred); only HDR sources pay it.
 """
 from __future__ import annotations
 
@@ -26,14 +27,14 @@ REFERENCE_WHITE = 203.0  # cd/m², BT.2408: what SDR white (100 %) corresponds t
 HLG_PEAK = 1000.0        # cd/m², the display the HLG OOTF is taken for
 KNEE = 0.8               # SDR linear light above which the highlights are rolled off
 
-BT709_PRIMARIES = 1  # AVColorPrimaries; anything else is read as BT.2020 (9)
+BT709, BT2020 = 1, 9  # AVColorPrimaries; any tag but BT.709 is read as BT.2020
 # Per primaries: linear light to BT.709 (BT.2087 for BT.2020), and the luminance weights of the HLG OOTF.
-_TO_BT709 = {BT709_PRIMARIES: np.eye(3, dtype=np.float32),
-             None: np.array([[1.6605, -0.5876, -0.0728],
-                             [-0.1246, 1.1329, -0.0083],
-                             [-0.0182, -0.1006, 1.1187]], np.float32)}
-_LUMA = {BT709_PRIMARIES: np.array([0.2126, 0.7152, 0.0722], np.float32),
-         None: np.array([0.2627, 0.6780, 0.0593], np.float32)}
+_TO_BT709 = {BT709: np.eye(3, dtype=np.float32),
+             BT2020: np.array([[1.6605, -0.5876, -0.0728],
+                               [-0.1246, 1.1329, -0.0083],
+                               [-0.0182, -0.1006, 1.1187]], np.float32)}
+_LUMA = {BT709: np.array([0.2126, 0.7152, 0.0722], np.float32),
+         BT2020: np.array([0.2627, 0.6780, 0.0593], np.float32)}
 
 # Constants of the two transfer functions (BT.2100, Table 4 and 5).
 _M1, _M2, _C1, _C2, _C3 = 2610 / 16384, 2523 / 4096 * 128, 3424 / 4096, 2413 / 4096 * 32, 2392 / 4096 * 32
@@ -77,7 +78,7 @@ _LINEAR = {transfer: _linear_lut(transfer) for transfer in TRANSFERS}
 
 def to_sdr(frame: av.VideoFrame) -> np.ndarray:
     """A PQ or HLG frame (any YUV/RGB format FFmpeg decodes, matrix and primaries as tagged) -> RGB uint8."""
-    primaries = BT709_PRIMARIES if frame.color_primaries == BT709_PRIMARIES else None
+    primaries = BT709 if frame.color_primaries == BT709 else BT2020
     codes = frame.to_ndarray(format="rgb48le", src_color_range=frame.color_range)
     light = _LINEAR[frame.color_trc][codes >> 6]  # H x W x 3 float32, the frame's primaries
     if frame.color_trc == HLG:
