@@ -61,9 +61,13 @@ class TrainJob:
 
     def run_dir(self, recipe: dict) -> Path:
         """Checkpoints of this exact request: the same command resumes (with a larger budget, it trains
-        on); a changed request, or a changed training recipe (another rtstyle's defaults), starts afresh."""
-        key = json.dumps([file_hash(self.picture), [str(Path(p).resolve()) for p in self.content_paths], recipe],
-                         sort_keys=True)
+        on); a changed request, a changed training recipe (another rtstyle's defaults) or changed content
+        (photos added to the folder, another rtstyle's default set) starts afresh: the run's cache holds
+        the teacher's paintings of the content it began with."""
+        content = hashlib.sha256()
+        for picture in self.content:
+            content.update(np.ascontiguousarray(picture).data)
+        key = json.dumps([file_hash(self.picture), content.hexdigest(), recipe], sort_keys=True)
         return cache_dir() / "train" / f"{self.name}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
 
     def run(self, tool: ModuleType, vgg: Path | None = None) -> dict:

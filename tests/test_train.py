@@ -4,6 +4,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -131,19 +132,27 @@ def test_ctrl_c_keeps_the_checkpoint_and_the_same_command_resumes(data: Path, tm
     assert f"step {done + 1}," in r.stderr and f"step {done}," not in r.stderr  # only the one step ran
 
 
-def test_a_new_recipe_starts_afresh_and_a_larger_budget_trains_on(data: Path, tmp_path: Path,
-                                                                 monkeypatch: pytest.MonkeyPatch):
-    """A checkpoint made with another rtstyle's defaults (say, before the Gram term) is not resumed."""
+def test_a_new_recipe_or_content_starts_afresh_and_a_larger_budget_trains_on(data: Path, tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch):
+    """A checkpoint made with another rtstyle's defaults (say, before the Gram term) is not resumed, nor one
+    made on other content under the same path (a photo added to the folder): its cache holds the teacher's
+    paintings of the old content."""
     from rtstyle.training import TrainJob
     from tools.distil import Settings
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    job = TrainJob(data / "wave_256.jpg", "mine", [data / "messi5.jpg"])
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    shutil.copy(data / "messi5.jpg", photos)
+    job = TrainJob(data / "wave_256.jpg", "mine", [photos])
     run = job.run_dir(Settings().recipe())
     assert job.run_dir(Settings(minutes=40, steps=5, threads=1, save_every=7).recipe()) == run
     assert job.run_dir(Settings(gram_weight=0.0).recipe()) != run
     assert job.run_dir(Settings(crops_per_picture=0).recipe()) != run
     assert job.run_dir(Settings(knobs={"style_size": 512, "style_weight": 1.0}).recipe()) != run
+    assert TrainJob(data / "wave_256.jpg", "mine", [photos]).run_dir(Settings().recipe()) == run
+    shutil.copy(data / "rubberwhale1.png", photos)
+    assert TrainJob(data / "wave_256.jpg", "mine", [photos]).run_dir(Settings().recipe()) != run
 
 
 @pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="needs CPU affinity (Linux)")
