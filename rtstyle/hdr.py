@@ -11,9 +11,9 @@ off smoothly instead of clipped, and the result is encoded with the BT.1886 gamm
   for a 1,000 cd/m² display (system gamma 1.2, on the pixel's luminance, not per channel).
 
 The YUV matrix is the one the frame is tagged with (BT.2020 in practice), and so are the
-primaries: BT.2020 unless tagged BT.709 (some cameras record HLG in BT.709 colours). It cost
-64 ms a 1080p frame on this project's busy 2-core CPU (a fast style paints such a frame in
-several hundred); only HDR sources pay it.
+primaries: BT.2020 unless tagged BT.709 (some cameras record HLG in BT.709 colours). A 1080p
+frame costs 0.14x what candy_fast takes to paint it (benchmarks/hdr.py, docs/hdr_cost.txt);
+only HDR sources pay it.
 """
 from __future__ import annotations
 
