@@ -36,7 +36,7 @@ def hdr_signal(sdr: np.ndarray, transfer: int, primaries: str) -> np.ndarray:
     nits = linear * hdr.REFERENCE_WHITE
     if transfer == hdr.PQ:
         return colour.models.eotf_inverse_BT2100_PQ(nits)
-    # BT.2100's HLG OOTF takes the luminance with BT.2020 weights; BT.709 colours need BT.709's (BT.2390).
+    # colour-science's HLG OOTF takes the luminance with BT.2020 weights; BT.709 colours need BT.709's.
     weights = {"bt2020": None, "bt709": BT709.matrix_RGB_to_XYZ[1]}[primaries]
     with np.errstate(divide="ignore", invalid="ignore"):  # its OOTF divides by the luminance: black is 0/0
         if weights is None:
