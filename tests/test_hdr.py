@@ -19,13 +19,10 @@ from click.testing import CliRunner
 from rtstyle import hdr
 from rtstyle.cli import main
 from rtstyle.sources import read_image
+from tools.image_scores import psnr
 
 BT709, BT2020 = colour.RGB_COLOURSPACES["ITU-R BT.709"], colour.RGB_COLOURSPACES["ITU-R BT.2020"]
 X265_TRANSFER = {hdr.PQ: "smpte2084", hdr.HLG: "arib-std-b67"}
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    return float(10 * np.log10(255.0 ** 2 / np.mean((a.astype(np.float64) - b) ** 2)))
 
 
 def hdr_signal(sdr: np.ndarray, transfer: int, primaries: str) -> np.ndarray:

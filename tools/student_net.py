@@ -11,13 +11,13 @@ convolutions. The student keeps the layout with up to three cuts (docs/teacher.m
 - only the first ``blocks`` residual blocks (all five by default; several zoo students keep three);
 - padding by replication (``block_padding`` and ``outer_padding``, "replicate" by default) instead
   of the teacher's separate reflection pads ("reflect", the teacher's own, is there too: it brings
-  the band along the frame's edges closer to the teacher, docs/teacher.md). The zoo's first students padded with zeros inside each
-  convolution (cards without these fields read so): the residual blocks' zero padding paints a
-  blot in the top left corner of every frame, and that of the convolutions outside them lines a
-  few pixels in from the top and left edges (the stride-2 convolutions see their padding on those
-  two sides only). A Pad before each convolution costs time; ``ExportedStudent`` runs the two
-  upsampling convolutions at the low size, where their Pads are a quarter of the size
-  (docs/teacher.md measures both).
+  the band along the frame's edges closer to the teacher, docs/teacher.md). The zoo's first
+  students padded with zeros inside each convolution (cards without these fields read so): the
+  residual blocks' zero padding paints a blot in the top left corner of every frame, and that of
+  the convolutions outside them lines a few pixels in from the top and left edges (the stride-2
+  convolutions see their padding on those two sides only). A Pad before each convolution costs
+  time; ``ExportedStudent`` runs the two upsampling convolutions at the low size, where their Pads
+  are a quarter of the size (docs/teacher.md measures both).
 
 It starts as the teacher with those cuts (``from_teacher``), so distillation fine-tunes a painter
 instead of learning one from random weights: on candy, 25 minutes of the same training gave
