@@ -52,7 +52,8 @@ def render(src: str | Path, dst: str | Path | None, style: str | Path | Stylizer
            crf: int = 18, smooth: str | Smoother = DEFAULT_MODE,
            stream_timeout: float = STREAM_TIMEOUT, workers: int | None = None,
            outputs: Mapping[str, object] | None = None) -> RenderReport:
-    """Render a video file (or stream URL) in a style to an H.264 file, keeping timestamps, audio and subtitles.
+    """Render a video file (or stream URL) in a style to a video file (H.264; VP9 in a .webm), keeping timestamps,
+    audio and subtitles.
 
     ``smooth`` is a temporal smoothing mode ("none", "ema", "flow") at its default
     strength, or a smoother from :func:`make_smoother`. A stream that sends nothing for
@@ -71,7 +72,7 @@ def render(src: str | Path, dst: str | Path | None, style: str | Path | Stylizer
     chosen = {**(outputs or {}), "record": dst}
     if not any(chosen.values()):
         raise SinkError("give an output file, a stream URL or both")
-    dst = check_output(dst, overwrite, source=src) if dst is not None else None
+    dst = check_output(dst, overwrite, source=src, video=True) if dst is not None else None
     smoother = make_smoother(smooth) if isinstance(smooth, str) else smooth
     if isinstance(style, Stylizer):
         stylizer, workers = style, workers or 1

@@ -5,7 +5,8 @@ for long renders): video timestamps and each audio stream's start and end. The i
 is probed on its own, before the render starts (a file), or recorded packet by packet
 as the source reads it (a stream URL, which is never opened twice for the check). So the
 check does not trust the decoder that fed the pipeline nor what the sink chose to carry:
-every audio stream of the input must be in the output, starting at the same time.
+every audio stream of the input must be in the output, starting at the same time against
+the video (a container may move the whole timeline: MPEG-TS, Matroska do).
 
 Durations are judged by timestamps: the span from the first frame to the last, plus the
 input's last frame duration on both sides (containers store that one differently: an
@@ -13,6 +14,7 @@ AVI gives the last frame the last gap, an MP4 the frame's own duration).
 """
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,16 +36,27 @@ class Probe:
     video_times: list[float] = field(default_factory=list)  # packets with data, in file order
     last_duration: float = 0.0  # of the latest-shown video packet (0: not stored)
     audio_spans: dict[int, list[float]] = field(default_factory=dict)  # stream index -> [start, end]
+    # AVI stores no presentation times: a frame shows at its chunk's time, FFmpeg's dts. The pts
+    # FFmpeg gives there are a parser's guess, one or more frames later (``pts_lead``).
+    chunk_timed: bool = False
     _latest: float = float("-inf")
+    _first_pts: float = float("inf")
+    _first_dts: float = float("inf")
 
     def add(self, packet: av.Packet) -> None:
         """Record one demuxed packet (empty ones and those without a time carry no frame)."""
+        video = packet.stream.type == "video" and packet.stream.index == self.video_index
         when = packet.pts if packet.pts is not None else packet.dts
+        if video and self.chunk_timed and packet.dts is not None and packet.size:
+            if packet.pts is not None:
+                self._first_pts = min(self._first_pts, float(packet.pts * packet.time_base))
+            when = packet.dts
+            self._first_dts = min(self._first_dts, float(when * packet.time_base))
         if when is None or not packet.size:
             return
         start = float(when * packet.time_base)
         duration = float((packet.duration or 0) * packet.time_base)
-        if packet.stream.type == "video" and packet.stream.index == self.video_index:
+        if video:
             if start >= self._latest:
                 self._latest, self.last_duration = start, duration
             self.video_times.append(start)
@@ -54,6 +67,13 @@ class Probe:
     @property
     def frames(self) -> int:
         return len(self.video_times)
+
+    @property
+    def pts_lead(self) -> float:
+        """Seconds by which FFmpeg's video pts are later than the frames' times (AVI; else 0)."""
+        if self._first_pts == float("inf") or self._first_dts == float("inf"):
+            return 0.0
+        return max(0.0, self._first_pts - self._first_dts)
 
     @property
     def video_seconds(self) -> float:
@@ -77,6 +97,7 @@ class Probe:
         """Take the origin and the video stream from an open input."""
         self.origin = (container.start_time or 0) / av.time_base
         self.video_index = container.streams.video[0].index if container.streams.video else None
+        self.chunk_timed = container.format.name == "avi"
 
 
 def probe(path: str | Path, timeout: float | None = None) -> Probe:
@@ -133,6 +154,31 @@ def _intervals(times: list[float]) -> list[float]:
     return [b - a for a, b in zip(ordered, ordered[1:])]
 
 
+def _shifts(written: list[float], expected: list[float], rejected: int, frame: float) -> list[float]:
+    """The offsets that may have moved the output's whole timeline against the input's.
+
+    Muxers shift every stream alike: MPEG-TS starts after the B-frames' delay, Matroska moves
+    negative times (AAC priming) to zero. The first frame written is the input's first, or,
+    when the decoder rejected packets, one of the next ``rejected`` (the first 16 are tried):
+    of those offsets, the ones that line up the most frames with the input's.
+    """
+    if not written or not expected:
+        return [0.0]
+    ordered = sorted(expected)
+    first = min(written)
+
+    def lined_up(shift: float) -> int:
+        hits = 0
+        for t in written:
+            i = bisect.bisect_left(ordered, t - shift - frame / 4)
+            hits += i < len(ordered) and ordered[i] <= t - shift + frame / 4
+        return hits
+
+    fits = {first - t: lined_up(first - t) for t in ordered[:min(rejected, 16) + 1]}
+    best = max(fits.values())
+    return [shift for shift, hits in fits.items() if hits == best]
+
+
 def verify(output: str | Path, reference: Probe, rejected: int = 0, until: float | None = None,
            header_frames: int = 0) -> AVCheck:
     """Check ``output`` against the input's ``reference`` probe.
@@ -172,14 +218,18 @@ def verify(output: str | Path, reference: Probe, rejected: int = 0, until: float
     if len(found.audio) != len(lengths_in):
         check.problems.append(f"{len(found.audio)} audio streams written, the input has {len(lengths_in)}")
     end = until + last if until is not None else None
+    # Sound is judged against the frames, as a player syncs it, whatever the container did to both.
+    shifts = _shifts(found.video_times, times, rejected, frame)
     for i, (got, start, want, start_in) in enumerate(zip(found.audio, found.audio_starts, lengths_in, starts_in)):
         tolerance = AUDIO_TOLERANCE
         if end is not None:  # cut at a packet boundary after the last frame
             want, tolerance = max(0.0, min(start_in + want, end) - start_in), tolerance + last
         if abs(got - want) > tolerance:
             check.problems.append(f"audio stream {i + 1} lasts {got:.3f} s, expected {want:.3f} s")
+        start = min((start - shift for shift in shifts), key=lambda s: abs(s - start_in))
         if abs(start - start_in) > OFFSET_TOLERANCE:
-            check.problems.append(f"audio stream {i + 1} starts at {start:.3f} s, the input's at {start_in:.3f} s")
+            check.problems.append(f"audio stream {i + 1} starts at {start:.3f} s against the video, "
+                                  f"the input's at {start_in:.3f} s")
     if header_frames and header_frames != expected and until is None:
         check.notes.append(f"the input's header says {header_frames} frames, {expected} could be decoded")
     return check

@@ -201,7 +201,8 @@ def models() -> None:
 
 @main.command()
 @functools.partial(file_options, many=True)
-@click.option("--crf", type=click.IntRange(0, 51), default=18, show_default=True, help="H.264 quality (lower = better)")
+@click.option("--crf", type=click.IntRange(0, 51), default=18, show_default=True,
+              help="quality, H.264's or (.webm) VP9's constant-rate factor: lower = better, larger")
 @click.option("--workers", type=click.IntRange(1, 16), default=None,
               help="frames stylized at once (default: 2 on a CPU, with half the cores each; 1 on a GPU)")
 @stream_timeout_option
@@ -223,7 +224,8 @@ def render(src: tuple[str, ...], dst: Path | None, style: str | None, mix: str |
            smooth_strength: float, deadband: float,
            output_dir: Path | None, ray_address: str | None, segment_seconds: float, resume: bool,
            stream_url: str | None) -> None:
-    """Render video SRC (a file or stream URL) in a style into DST (H.264 .mp4, source audio kept).
+    """Render video SRC (a file or stream URL) in a style into DST (.mp4, .mkv, .mov... H.264, or .webm VP9;
+    source audio kept).
 
     Several inputs: SRC... -o OUT_DIR, or a folder SRC and a folder DST; a failing input
     does not stop the others, a table sums them up. --ray spreads the work over a Ray
@@ -259,7 +261,7 @@ def render(src: tuple[str, ...], dst: Path | None, style: str | None, mix: str |
     src = inputs[0]
     interrupt = click.get_current_context().with_resource(Interrupt())  # handlers restored at the end
     if dst is not None:
-        rtstyle.sinks.check_output(dst, overwrite, source=src)
+        rtstyle.sinks.check_output(dst, overwrite, source=src, video=True)
     smoother = rtstyle.make_smoother(smooth, smooth_strength, deadband)
     threads, workers = rtstyle.render_plan(provider, threads, workers)
     stylizer = _load(style, provider, threads, strength, keep_colours, mix, style_images, precision, scale)
@@ -310,7 +312,7 @@ def _outputs_checked(pairs: list[tuple[Path, Path]], overwrite: bool, many: bool
     for src, dst in pairs:
         if many:
             dst.parent.mkdir(parents=True, exist_ok=True)
-        rtstyle.sinks.check_output(dst, overwrite, source=src)
+        rtstyle.sinks.check_output(dst, overwrite, source=src, video=True)
 
 
 def _render_each(pairs: list[tuple[Path, Path]], style: str | None, style_options: dict, smoothing: tuple,
@@ -433,7 +435,7 @@ def cameras() -> None:
               help="OpenCV window with HUD and hotkeys [default: on unless --serve/--vcam/--record/--stream]")
 @click.option("--serve", metavar="HOST:PORT", help="browser preview and MJPEG stream, e.g. 127.0.0.1:8080")
 @click.option("--vcam", is_flag=True, help="send to a virtual camera (needs rtstyle[vcam])")
-@click.option("--record", type=click.Path(path_type=Path), help="record the stylized stream to an .mp4")
+@click.option("--record", type=click.Path(path_type=Path), help="record the stylized stream to a video file (.mp4, .mkv, .webm...)")
 @click.option("--stream", "stream_url", metavar="URL",
               help="stream the painting (no sound): rtmp:// (FLV), srt://, udp:// or tcp:// (MPEG-TS)")
 @click.option("--overwrite", is_flag=True, help="replace the --record file if it exists")
@@ -452,7 +454,7 @@ def live(camera: str | None, source: str | None, loop: bool, stream_timeout: flo
     if camera is not None and source is not None:
         raise click.UsageError("choose --camera or --source, not both")
     if record:
-        rtstyle.sinks.check_output(record, overwrite)
+        rtstyle.sinks.check_output(record, overwrite, video=True)
     if stream_url:
         container_for(stream_url)  # not a URL: said before the camera opens
     if log_json:

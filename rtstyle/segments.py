@@ -236,9 +236,10 @@ class SegmentSink(VideoFileSink):
     is the last one is known only when the next arrives.
     """
 
-    def __init__(self, path: Path, source: VideoFileSource, crf: int):
-        super().__init__(path, source.width, source.height, source.time_base, source.fps, crf=crf)
-        self.stream.codec_context.options["forced-idr"] = "1"  # a forced keyframe is an IDR, not an open-GOP I
+    def __init__(self, path: Path, source: VideoFileSource, crf: int, codec: str):
+        super().__init__(path, source.width, source.height, source.time_base, source.fps, crf=crf, codec=codec)
+        if codec == "libx264":  # a forced keyframe is an IDR, not an open-GOP I (a VP9 keyframe always is)
+            self.stream.codec_context.options["forced-idr"] = "1"
         self.held: tuple[np.ndarray, int, bool] | None = None
         self.kept = 0
 
@@ -271,10 +272,11 @@ class SegmentSink(VideoFileSink):
 
 
 def render_segment(src: str | Path, segment: Segment, folder: Path, stylizer: Stylizer,
-                   smoother: Smoother | None = None, workers: int = 1, crf: int = 18,
+                   smoother: Smoother | None = None, workers: int = 1, crf: int = 18, codec: str = "libx264",
                    on_frame: Callable[[RenderReport], None] | None = None,
                    stop: threading.Event | None = None) -> SegmentResult:
-    """Render one segment into ``folder`` with the one-machine pipeline and encoder settings.
+    """Render one segment into ``folder`` with the one-machine pipeline and encoder settings
+    (``codec``: the output's, rtstyle.sinks.encoder_for; MP4 segment files take either).
 
     The file gets its final name only once complete and checked, so a segment file that
     exists is a finished one (what ``--resume`` relies on); a retry overwrites a cut one.
@@ -282,7 +284,7 @@ def render_segment(src: str | Path, segment: Segment, folder: Path, stylizer: St
     started = time.time()
     out = part_path(folder, segment.index)
     partial = out.with_suffix(".partial.mp4")
-    with SegmentSource(src, segment) as source, SegmentSink(partial, source, crf) as sink:
+    with SegmentSource(src, segment) as source, SegmentSink(partial, source, crf, codec) as sink:
         painter, look = Painter.of(stylizer, smoother)
         report = pipeline.render_video(source, sink, painter, look, on_frame=on_frame, stop=stop, workers=workers,
                                        context=sink.write_context)

@@ -1,8 +1,9 @@
 """Frame sinks: video file or stream URL with the source's audio (PyAV), still images (OpenCV).
 
-The video sink encodes H.264 yuv420p with the source's time base and timestamps,
-and carries all of the source's audio streams over (remuxed when the codec fits the
-container, transcoded to AAC otherwise) and its subtitles where the container takes
+The video sink encodes yuv420p with the source's time base and timestamps, H.264 in
+every container that takes it and VP9 in WebM (whose players take nothing else), and
+carries all of the source's audio streams over (remuxed when the codec fits the container,
+transcoded otherwise: to AAC, to Opus in WebM) and its subtitles where the container takes
 them. They are written in step with video so the file interleaves properly and an
 interrupted render ends with matching audio. A stream URL (rtstyle.stream picks its
 container and encoder settings) is written the same way and never goes through pathlib.
@@ -34,21 +35,60 @@ from rtstyle.stalls import Watchdog, with_socket_timeout
 MP4_AUDIO = {"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"}
 # What the streaming containers (FLV for RTMP, MPEG-TS) and their receivers take as it is.
 STREAM_AUDIO = {"aac", "mp3"}
+# WebM takes Opus and Vorbis sound only; anything else becomes Opus.
+WEBM_AUDIO = {"opus", "vorbis"}
+
+# The containers a video is written in (FFmpeg's names), by the suffixes users give, and
+# their video encoder. Others (Ogg, MPEG-PS, GIF, MXF...) take none of these encoders or
+# lose the timing; they are refused before any work.
+VIDEO_ENCODERS = {"mp4": "libx264", "mov": "libx264", "ipod": "libx264", "matroska": "libx264", "avi": "libx264",
+                  "mpegts": "libx264", "flv": "libx264", "webm": "libvpx-vp9"}
+OUTPUT_SUFFIXES = ".mp4, .mov, .m4v, .mkv, .avi, .ts, .flv (H.264) or .webm (VP9)"
 
 
 def _copyable_audio(container: str) -> set[str] | None:
     """Audio codecs the container takes without transcoding; None: any (Matroska)."""
+    if container == "webm":
+        return WEBM_AUDIO
     if "matroska" in container:
         return None
     return STREAM_AUDIO if container in ("flv", "mpegts") else MP4_AUDIO
+
+
+def video_encoder(container: av.container.OutputContainer, name: str) -> str:
+    """The encoder for a container opened for writing (not yet started: nothing is written)."""
+    encoder = VIDEO_ENCODERS.get(container.format.name)
+    if encoder is None:
+        raise SinkError(f"cannot write video as {name} ({container.format.long_name}): "
+                        f"give a file ending in {OUTPUT_SUFFIXES}")
+    return encoder
+
+
+def encoder_for(path: str | Path) -> str:
+    """The video encoder for an output file, from its name (SinkError for a container this sink does not write)."""
+    container = _open_output(str(path), None, None)  # touches no file until the first write
+    try:
+        return video_encoder(container, Path(path).name)
+    finally:
+        container.close()
+
+
+def encoder_options(encoder: str, crf: int, preset: str) -> dict[str, str]:
+    """Constant quality at ``crf`` (lower is better) for either encoder. libvpx runs in its
+    realtime mode, about as fast as x264's veryfast (1.9 against 1.6 ms a 384x288 frame, where
+    its default mode took 27 ms: benchmarks/encoders.py, docs/encoders.txt)."""
+    if encoder == "libvpx-vp9":
+        return {"crf": str(crf), "b": "0", "deadline": "realtime", "cpu-used": "8", "row-mt": "1"}
+    return {"crf": str(crf), "preset": preset}
 
 
 # A URL given where a file is expected, after pathlib folded its "//" (rtmp://host -> rtmp:/host).
 _FOLDED_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+:/[^/]")
 
 
-def check_output(path: str | Path, overwrite: bool, source: str | Path | None = None) -> Path:
-    """Fail early, before any work, if the output cannot be written (or is the ``source``)."""
+def check_output(path: str | Path, overwrite: bool, source: str | Path | None = None, video: bool = False) -> Path:
+    """Fail early, before any work, if the output cannot be written (or is the ``source``);
+    a ``video`` output must also be a container this sink writes."""
     if is_url(path) or _FOLDED_URL.match(str(path)):
         url = str(path) if is_url(path) else str(path).replace(":/", "://", 1)
         raise SinkError(f"output {url} is a URL, not a file (render and live send to a URL with --stream URL)")
@@ -71,6 +111,8 @@ def check_output(path: str | Path, overwrite: bool, source: str | Path | None = 
         except OSError as e:
             raise SinkError(f"cannot write {p}: {e.strerror}") from None
         p.unlink()
+    if video:
+        encoder_for(p)
     return p
 
 
@@ -91,7 +133,7 @@ def write_image(path: str | Path, rgb: np.ndarray) -> None:
 class StreamCarrier:
     """Copies one audio or subtitle stream of the source into the output, on demand up to a time.
 
-    Audio is remuxed when its codec fits the container and transcoded to AAC otherwise;
+    Audio is remuxed when its codec fits the container and transcoded otherwise (AAC, Opus in WebM);
     subtitles are remuxed, so only a container that takes their codec can carry them
     (``ValueError`` otherwise). Each carrier reads the source through its own handle.
     """
@@ -111,6 +153,9 @@ class StreamCarrier:
         self.written_until = 0.0
         self.done = False
         self.next_sample: int | None = None  # a transcoded stream's next timestamp (samples)
+        # AVI stores no timestamps: a negative one (AAC's priming) would move every stream of the
+        # file by a video tick, so there the sound starts at zero (its priming frame no longer early).
+        self.lead: int | None = None if output.format.name == "avi" else 0
 
     def _add_to(self, output: av.container.OutputContainer, stream: av.stream.Stream) -> None:
         self.in_stream = stream
@@ -123,11 +168,15 @@ class StreamCarrier:
             self.action = f"copied ({codec})"
             return
         channels = ctx.channels or 2
-        # Some demuxers give only a channel count; AAC needs a named layout.
+        # Some demuxers give only a channel count; the encoders need a named layout.
         layout = {1: "mono", 2: "stereo"}.get(channels, ctx.layout.name)
-        self.out_stream = output.add_stream("aac", rate=ctx.sample_rate or 48000, layout=layout)
+        if output.format.name == "webm":  # Opus runs at 48 kHz: PyAV's encoder resamples to it
+            encoder, rate, target = "libopus", 48000, "opus"
+        else:
+            encoder, rate, target = "aac", ctx.sample_rate or 48000, "aac"
+        self.out_stream = output.add_stream(encoder, rate=rate, layout=layout)
         self.out_stream.metadata.update({k: v for k, v in stream.metadata.items() if k in ("language", "title")})
-        self.action = f"transcoded {codec} -> aac"
+        self.action = f"transcoded {codec} -> {target}"
 
     def _next_packet(self) -> av.Packet | None:
         while True:
@@ -160,7 +209,7 @@ class StreamCarrier:
         if self.remux:
             p.pts, p.dts = p.pts - shift, p.dts - shift  # negative for AAC priming: kept
             p.stream = self.out_stream
-            self.output.mux(p)
+            self._mux([p])
         else:
             try:
                 frames = p.decode()
@@ -174,20 +223,27 @@ class StreamCarrier:
                     self.next_sample = round(first * f.sample_rate)
                 f.pts, f.time_base = self.next_sample, Fraction(1, f.sample_rate)
                 self.next_sample += f.samples
-                self.output.mux(self.out_stream.encode(f))
+                self._mux(self.out_stream.encode(f))
         self.written_until = pt
+
+    def _mux(self, packets: list[av.Packet]) -> None:
+        for p in packets:
+            if self.lead is None:
+                self.lead = max(0, -min(p.pts, p.dts))
+            p.pts, p.dts = p.pts + self.lead, p.dts + self.lead
+            self.output.mux(p)
 
     def finish(self, until: float | None) -> None:
         self.advance_to(until)
         if not self.remux:
-            self.output.mux(self.out_stream.encode(None))
+            self._mux(self.out_stream.encode(None))
 
     def close(self) -> None:
         self.input.close()
 
 
 class VideoFileSink(ClosesCutShortOnError):
-    """Encode RGB frames to an H.264 file or stream URL, with the audio and subtitles of ``carry_from``.
+    """Encode RGB frames to a video file (H.264, VP9 in WebM) or stream URL, with the audio and subtitles of ``carry_from``.
 
     Every audio stream is carried over, and every subtitle stream the container takes;
     ``dropped`` lists the source's streams that were not, with the reason. A failed write
@@ -195,7 +251,8 @@ class VideoFileSink(ClosesCutShortOnError):
     whether the file written so far plays; a file that does not is removed.
 
     ``target`` is a path or a URL (``path`` is None for a URL); ``format`` names the
-    container when the target's name does not say it, ``options`` are the encoder's on top
+    container when the target's name does not say it, ``codec`` the video encoder when it
+    is not the container's own (:data:`VIDEO_ENCODERS`), ``options`` are the encoder's on top
     of the quality settings, and ``realtime`` holds each frame back until its time has come
     since the first one, so a stream plays as it is written. A context manager: leaving it
     closes the sink (on an error, as an interrupted render: audio cut at the last frame).
@@ -205,7 +262,7 @@ class VideoFileSink(ClosesCutShortOnError):
                  carry_from: str | None = None, start_time: float = 0.0, crf: int = 18, preset: str = "veryfast",
                  carry_timeout: float = STREAM_TIMEOUT, video_template: av.video.stream.VideoStream | None = None,
                  format: str | None = None, options: dict[str, str] | None = None, realtime: bool = False,
-                 timeout: float = STREAM_TIMEOUT):
+                 timeout: float = STREAM_TIMEOUT, codec: str | None = None):
         self.path: Path | None = None if is_url(target) else Path(target)
         self.name = str(target)  # a URL as given: pathlib would fold rtmp://host into rtmp:/host
         # yuv420p needs even sides: pad by one edge pixel rather than drop picture.
@@ -222,12 +279,20 @@ class VideoFileSink(ClosesCutShortOnError):
         if self.copying:
             self.stream = self.container.add_stream_from_template(video_template)
         else:
-            encoder = {"crf": str(crf), "preset": preset, **(options or {})}
+            try:
+                codec = codec or video_encoder(self.container, self.name)
+            except SinkError:
+                self.container.close()
+                raise
+            encoder = {**encoder_options(codec, crf, preset), **(options or {})}
             if self.avi:
                 encoder["bf"] = "0"
-            self.stream = self.container.add_stream("libx264", rate=fps, options=encoder)
+            self.stream = self.container.add_stream(codec, rate=fps, options=encoder)
             self.stream.width, self.stream.height = self.width, self.height
             self.stream.pix_fmt = "yuv420p"
+            # Said in the stream: players guess BT.709 for untagged HD video, and would shift the colours.
+            self.stream.codec_context.colorspace = yuv.WRITTEN_COLORSPACE
+            self.stream.codec_context.color_range = yuv.WRITTEN_RANGE
             self.stream.codec_context.time_base = self.out_time_base
         self.stream.time_base = self.out_time_base
         self.time_base = time_base

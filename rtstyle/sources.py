@@ -246,7 +246,9 @@ class VideoFileSource(Closing):
         first, self._first = self._first, None
         decoded = itertools.chain([first] if first is not None else [], self._decoded)
         window = list(itertools.islice(decoded, REORDER_WINDOW))
-        known = [f.pts for f in window if f.pts is not None]
+        # An AVI frame shows at its chunk's time; FFmpeg's pts there come that much later.
+        lead = round(self.reference.pts_lead / self.time_base) if self.reference else 0
+        known = [f.pts - lead for f in window if f.pts is not None]
         self.backward_timestamps = sum(b <= a for a, b in zip(known, known[1:]))
         self.retimed = self.backward_timestamps > 0
         origin = known[0] if known else start
@@ -254,7 +256,7 @@ class VideoFileSource(Closing):
             if self.retimed:
                 pts = origin + index * step
             else:
-                pts = frame.pts if frame.pts is not None else (last_pts + step if last_pts is not None else start)
+                pts = frame.pts - lead if frame.pts is not None else (last_pts + step if last_pts is not None else start)
                 if last_pts is not None and pts <= last_pts:
                     self.backward_timestamps += 1
                     pts = last_pts + step

@@ -4,7 +4,7 @@ PyAV's own conversion (libswscale) took 2.5-5 ms per 640x360 frame each way on t
 two-core test machine, up to a quarter of a 30 fps frame budget for decode plus encode;
 OpenCV's converters take ~0.1 ms. They use BT.601 limited range, the matrix swscale uses
 for untagged and BT.601 frames, so colours stay the same (mean difference < 1 level).
-Frames they do not fit (other pixel formats, BT.709-tagged, odd sizes) go through
+Frames they do not fit (other pixel formats, BT.709, untagged HD, odd sizes) go through
 swscale as before, and HDR frames (PQ, HLG) are tone-mapped to SDR (rtstyle.hdr).
 
 OpenCV's RGB -> I420 takes each 2x2 block's chroma from one of its pixels. The fast style
@@ -23,21 +23,43 @@ from rtstyle import hdr
 
 # AVColorSpace values for which swscale's matrix is BT.601: unspecified, BT470BG, SMPTE170M.
 _BT601 = (2, 5, 6)
+UNSPECIFIED = 2
+_ACCURATE = (av.video.reformatter.Interpolation.BILINEAR | av.video.reformatter.Interpolation.ACCURATE_RND
+             | av.video.reformatter.Interpolation.FULL_CHR_H_INT)
+# What the written frames are, and what the sink tags them as: BT.601 (SMPTE 170M) in limited range.
+WRITTEN_COLORSPACE, WRITTEN_RANGE = 6, 1
 # Full-range chroma (0-255 around 128) -> limited range (16-240), the scale yuv420p's BT.601 uses.
 _LIMITED_CHROMA = np.clip(np.round((np.arange(256) - 128) * 224 / 255 + 128), 16, 240).astype(np.uint8)
 
 
+def is_hd(width: int, height: int) -> bool:
+    """Whether players take an untagged video of this size for BT.709 (else BT.601): mpv's
+    rule, which VLC and Kodi share."""
+    return width >= 1280 or height > 576
+
+
 def to_rgb(frame: av.VideoFrame) -> np.ndarray:
-    """Decoded frame -> RGB uint8 H x W x 3 (SDR)."""
+    """Decoded frame -> RGB uint8 H x W x 3 (SDR), in the colours a player shows.
+
+    A frame that does not say its matrix is read as players read it: BT.709 at HD sizes
+    (what HD video is made in), BT.601 below; swscale alone would take BT.601 for all.
+    """
     if frame.color_trc in hdr.TRANSFERS:
         return hdr.to_sdr(frame)
-    if frame.format.name == "yuv420p" and frame.colorspace in _BT601 and not (frame.width % 2 or frame.height % 2):
+    untagged_hd = frame.colorspace == UNSPECIFIED and is_hd(frame.width, frame.height)
+    if frame.format.name == "yuv420p" and frame.colorspace in _BT601 and not (frame.width % 2 or frame.height % 2
+                                                                              or untagged_hd):
         return cv2.cvtColor(frame.to_ndarray(), cv2.COLOR_YUV2RGB_I420)
-    return frame.to_ndarray(format="rgb24")
+    # swscale's default rounding reads every channel 1-1.5 levels dark; accurate rounding with
+    # full chroma interpolation does not, for 2.8 ms a 1280x720 frame instead of 0.2 (a fast
+    # style paints it in 160: benchmarks/encoders.py, docs/encoders.txt).
+    return frame.to_ndarray(format="rgb24", src_colorspace="ITU709" if untagged_hd else None,
+                            interpolation=_ACCURATE)
 
 
 def from_rgb(rgb: np.ndarray) -> av.VideoFrame:
-    """RGB uint8 H x W x 3 -> a frame an H.264 yuv420p encoder takes without converting again."""
+    """RGB uint8 H x W x 3 -> a frame a yuv420p encoder takes without converting again:
+    BT.601 in limited range (``WRITTEN_COLORSPACE``, ``WRITTEN_RANGE``; the sink tags the stream so)."""
     h, w = rgb.shape[:2]
     if h % 2 or w % 2:
         return av.VideoFrame.from_ndarray(rgb, format="rgb24")

@@ -191,18 +191,36 @@ def test_an_input_deleted_during_the_render_is_no_error(data: Path, tmp_path: Pa
     assert not src.exists() and report.frames_out == 30 and report.check.ok, report.check.summary()
 
 
-def test_a_rendered_fast_style_keeps_the_networks_colours(data: Path, tmp_path: Path):
+@pytest.mark.parametrize("suffix, codec", [(".mp4", "h264"), (".webm", "vp9")])
+def test_a_rendered_fast_style_keeps_the_networks_colours(suffix: str, codec: str, data: Path, tmp_path: Path):
     """Issue 16, item 1 end to end: the first frame of a render, decoded independently, has
-    the colours of the network's own output for that frame (mean shift <= 1 level)."""
+    the colours of the network's own output for that frame (mean shift <= 1 level), in
+    H.264 and in WebM's VP9."""
     from rtstyle import yuv
     from test_yuv import bt601_rgb
 
     style = rtstyle.load_style("starry_night_fast", threads=2)
-    report = rtstyle.render(data / CLIP, tmp_path / "out.mp4", style, smooth="none")
+    report = rtstyle.render(data / CLIP, tmp_path / f"out{suffix}", style, smooth="none")
     assert report.check.ok, report.check.summary()
     with av.open(str(data / CLIP)) as c:
         painted = style(yuv.to_rgb(next(c.decode(video=0))))
-    with av.open(str(tmp_path / "out.mp4")) as c:
+    with av.open(str(tmp_path / f"out{suffix}")) as c:
+        assert c.streams.video[0].codec_context.name == codec
         decoded = bt601_rgb(next(c.decode(video=0)))
     shift = decoded.mean((0, 1)) - painted.mean((0, 1))
     assert np.all(np.abs(shift) <= 1.0), np.round(shift, 2)
+
+
+@pytest.mark.parametrize("suffix", [".ts", ".mkv", ".mp4"])
+def test_sound_is_judged_against_the_video_not_the_containers_clock(suffix: str, data: Path, tmp_path: Path):
+    """MPEG-TS starts its whole timeline after the B-frames' delay (0.2 s here), Matroska moves
+    AAC's negative priming to zero: a file in sync passes. The same file with its sound 0.2 s
+    late, or early, fails."""
+    frames = clip_frames(data, 12, SIZE)
+    ref = avcheck.probe(write_video(tmp_path / "ref.mp4", frames, options={"bf": "2"}))
+    in_sync = write_video(tmp_path / f"sync{suffix}", frames, options={"bf": "2"})
+    assert avcheck.verify(in_sync, ref).ok, avcheck.verify(in_sync, ref).summary()
+    late = write_video(tmp_path / f"late{suffix}", frames, options={"bf": "2"}, audio_start=0.2)
+    assert "audio stream 1 starts at 0.17" in avcheck.verify(late, ref).summary()  # 0.2 s less AAC's priming
+    early = avcheck.probe(write_video(tmp_path / "late_ref.mp4", frames, options={"bf": "2"}, audio_start=0.2))
+    assert "audio stream 1 starts at -0.02" in avcheck.verify(in_sync, early).summary()

@@ -111,6 +111,26 @@ def test_every_audio_stream_is_kept(data: Path, tmp_path: Path, tiny_model: Path
     assert all(abs(a - 0.8) < 0.05 for a in avcheck.probe(dst).audio)
 
 
+def test_a_webm_output_is_vp9_with_the_sound_as_opus(data: Path, tmp_path: Path, tiny_model: Path):
+    """WebM players take VP9 and Opus only: the video is VP9, AAC becomes Opus at 48 kHz, and
+    the sound decoded from the file is the input's (its tone at the same pitch, as long)."""
+    r, dst = run_case(CASES["output containers-webm (VP9, Opus)"], data, tmp_path, tiny_model)
+    assert r.exit_code == 0 and "audio transcoded aac -> opus" in r.stderr, r.stderr
+
+    def sound(path: Path) -> tuple[str, float, float]:
+        with av.open(str(path)) as c:
+            stream = c.streams.audio[0]
+            samples = np.concatenate([f.to_ndarray().mean(0) for f in c.decode(stream)])
+            rate = stream.codec_context.sample_rate
+        spectrum = np.abs(np.fft.rfft(samples))
+        return stream.codec_context.name, np.fft.rfftfreq(len(samples), 1 / rate)[spectrum.argmax()], len(samples) / rate
+
+    with av.open(str(dst)) as c:
+        assert c.streams.video[0].codec_context.name == "vp9"
+    (_, pitch_in, seconds_in), (codec, pitch, seconds) = sound(data / CLIP), sound(dst)
+    assert codec == "opus" and abs(pitch - pitch_in) < 2 and abs(seconds - seconds_in) < 0.05, (pitch, pitch_in)
+
+
 def test_subtitles_kept_where_the_container_takes_them(data: Path, tmp_path: Path, tiny_model: Path):
     case = CASES["subtitle or data streams-srt in mkv"]
     p = case.make(data, tmp_path)

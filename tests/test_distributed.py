@@ -118,6 +118,23 @@ def test_segmented_render_matches_one_machine(segmented, one_machine: Path, clip
     assert not distributed.segment_folder(dst).exists()
 
 
+def test_a_webm_output_is_joined_from_vp9_segments(ray_runtime, clip: Path, textured_model: Path, settings,
+                                                   tmp_path: Path):
+    """WebM takes no H.264: the segments are encoded in VP9, as a one-machine render of a
+    .webm is, and joined without re-encoding."""
+    one = tmp_path / "one.webm"
+    rtstyle.render(clip, one, rtstyle.load_style(textured_model, threads=1), smooth=rtstyle.make_smoother(*SMOOTH),
+                   crf=CRF)
+    dst = tmp_path / "ray.webm"
+    [result] = distributed.render_files([(clip, dst)], settings, workers=2)
+    assert result.ok and result.segments == 3 and result.check.ok, result.error or result.check.summary()
+    with av.open(str(dst)) as c:
+        assert [s.codec_context.name for s in c.streams] == ["vp9", "opus"]
+    assert stream_info(dst)["video_times"] == stream_info(one)["video_times"]
+    psnr = [cv2.PSNR(a, b) for a, b in zip(decode_video(one), decode_video(dst))]
+    assert len(psnr) == 30 and min(psnr) >= 40, psnr
+
+
 def test_two_workers_render_two_segments_at_once(segmented):
     """Each worker is given one segment at a time: the first two go to both workers, side by side."""
     first, second, third = segmented[3]

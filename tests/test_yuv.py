@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from rtstyle import yuv
+from rtstyle.sources import VideoFileSource
 
 
 def first_frame(path: Path) -> av.VideoFrame:
@@ -29,8 +30,9 @@ def test_decoded_frames_match_swscale(data: Path):
 
 def test_bt709_frames_keep_their_matrix(data: Path):
     frame = first_frame(data / "walk_tone.mp4")
-    frame.colorspace = 1  # BT.709: swscale converts with that matrix, so must we
-    np.testing.assert_array_equal(yuv.to_rgb(frame), frame.to_ndarray(format="rgb24"))
+    frame.colorspace = 1  # BT.709
+    assert colour_error(yuv.to_rgb(frame), bt601_rgb(frame, BT709)) < 0.3
+    assert colour_error(yuv.to_rgb(frame), bt601_rgb(frame, BT601)) > 1.0
 
 
 def test_encoder_frames_round_trip(data: Path):
@@ -42,18 +44,35 @@ def test_encoder_frames_round_trip(data: Path):
     assert odd.format.name == "rgb24" and (odd.width, odd.height) == (319, 239)
 
 
-def bt601_rgb(frame: av.VideoFrame) -> np.ndarray:
-    """A decoded yuv420p frame -> RGB float by the BT.601 limited-range formula in numpy: a
-    decoder independent of OpenCV (rtstyle's path) and of swscale (whose unscaled path
-    rounds about one level low on its own)."""
+# Luma weights (Kr, Kb) of the two matrices, ITU-R BT.601 and BT.709.
+BT601, BT709 = (0.299, 0.114), (0.2126, 0.0722)
+
+
+def bt601_rgb(frame: av.VideoFrame, weights: tuple[float, float] = BT601) -> np.ndarray:
+    """A decoded yuv420p frame -> RGB float by the limited-range formula in numpy (BT.601
+    unless ``weights`` say otherwise): a decoder independent of OpenCV (rtstyle's path) and
+    of swscale (whose unscaled path rounds about one level low on its own)."""
     h, w = frame.height, frame.width
     i420 = frame.to_ndarray().astype(np.float64)
     y = (i420[:h] - 16) * 255 / 219
     u = (i420[h:h + h // 4].reshape(h // 2, w // 2) - 128) * 255 / 224
     v = (i420[h + h // 4:].reshape(h // 2, w // 2) - 128) * 255 / 224
     u, v = (np.repeat(np.repeat(c, 2, 0), 2, 1) for c in (u, v))
-    rgb = np.dstack([y + 1.402 * v, y - 0.344136 * u - 0.714136 * v, y + 1.772 * u])
+    kr, kb = weights
+    r, b = y + 2 * (1 - kr) * v, y + 2 * (1 - kb) * u
+    rgb = np.dstack([r, (y - kr * r - kb * b) / (1 - kr - kb), b])
     return np.clip(rgb, 0, 255)
+
+
+def player_rgb(frame: av.VideoFrame) -> np.ndarray:
+    """What a player shows: the matrix the stream is tagged with, else mpv's (and VLC's)
+    guess, BT.709 for video 1280 wide or more or taller than 576."""
+    assert frame.color_range in (0, 1), "limited range"
+    if frame.colorspace in (5, 6):
+        return bt601_rgb(frame, BT601)
+    if frame.colorspace == 1 or (frame.colorspace == 2 and (frame.width >= 1280 or frame.height > 576)):
+        return bt601_rgb(frame, BT709)
+    return bt601_rgb(frame, BT601)
 
 
 def encoded_and_decoded(rgb: np.ndarray, path: Path) -> np.ndarray:
@@ -98,3 +117,58 @@ def test_encoder_chroma_is_each_blocks_mean(height: int, width: int):
     for got, want in [(flat[height * width:height * width + n], u), (flat[height * width + n:], v)]:
         diff = got.reshape(want.shape) - want
         assert np.abs(diff).max() <= 1.5 and abs(diff.mean()) < 0.8, (np.abs(diff).max(), diff.mean())
+
+
+def colour_error(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean difference in grey levels of the two pictures at 1/16 size: a colour bias (a wrong
+    matrix), not the encoder's noise in the texture, which averages out."""
+    import cv2
+
+    size = (a.shape[1] // 16, a.shape[0] // 16)
+    small = [cv2.resize(x.astype(np.float32), size, interpolation=cv2.INTER_AREA) for x in (a, b)]
+    return float(np.abs(small[0] - small[1]).mean())
+
+
+def hd_clip(data: Path, path: Path, matrix: str, size: tuple[int, int] = (1280, 720)) -> np.ndarray:
+    """Two frames of a colourful photo encoded with ``matrix`` and no colour tags (as many
+    encoders leave them); returns the photo."""
+    import cv2
+
+    photo = cv2.cvtColor(cv2.resize(cv2.imread(str(data / "starry_night_256.jpg")), size, interpolation=cv2.INTER_AREA),
+                         cv2.COLOR_BGR2RGB)
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("libx264", rate=10, options={"crf": "12"})
+        s.width, s.height, s.pix_fmt = size[0], size[1], "yuv420p"
+        for i in range(2):
+            f = av.VideoFrame.from_ndarray(photo, format="rgb24").reformat(format="yuv420p", dst_colorspace=matrix,
+                                                                           dst_color_range="MPEG")
+            f.pts = i
+            c.mux(s.encode(f))
+        c.mux(s.encode(None))
+    assert first_frame(path).colorspace == 2, "untagged"
+    return photo
+
+
+@pytest.mark.parametrize("size, matrix", [((1280, 720), "ITU709"), ((640, 360), "ITU601")])
+def test_untagged_video_is_read_as_players_show_it(size: tuple[int, int], matrix: str, data: Path, tmp_path: Path):
+    """HD video without colour tags was made in BT.709 (players read it so); smaller video in
+    BT.601. Read with the other matrix, the grass and shirts shift by several levels."""
+    photo = hd_clip(data, tmp_path / "in.mp4", matrix, size)
+    with VideoFileSource(tmp_path / "in.mp4") as source:
+        read = next(source.frames()).image
+    assert colour_error(read, photo) < 0.6
+
+
+def test_an_hd_render_shows_the_networks_colours_in_a_player(data: Path, tmp_path: Path):
+    """The sink writes BT.601 and says so in the stream: a player, which would take untagged HD
+    video for BT.709, shows the network's colours (candy's reds and yellows: 2.8 levels off
+    untagged)."""
+    import rtstyle
+
+    hd_clip(data, tmp_path / "in.mp4", "ITU709")
+    style = rtstyle.load_style("candy_fast", threads=2)
+    report = rtstyle.render(tmp_path / "in.mp4", tmp_path / "out.mp4", style, smooth="none")
+    assert report.check.ok, report.check.summary()
+    with VideoFileSource(tmp_path / "in.mp4") as source:
+        painted = style(next(source.frames()).image)
+    assert colour_error(player_rgb(first_frame(tmp_path / "out.mp4")), painted) < 1.0

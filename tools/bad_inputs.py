@@ -300,7 +300,7 @@ def limit_file_size(limit: int) -> None:
 
 def cases() -> list[Case]:
     """All cases, grouped by class in the order of issue #8's list (issue #16 added timestamps,
-    variable-rate AVI, audio start offset and stream order)."""
+    variable-rate AVI, audio start offset and stream order; later, output containers)."""
     return [
         Case("damaged stream", "damaged.avi", _copy("damaged.avi")),
         Case("truncated", "mp4 at 50%", _truncated(CLIP, 0.5), "error", "truncated"),
@@ -345,6 +345,7 @@ def cases() -> list[Case]:
                                                                        pts_as_dts=True, options={"bf": "3"})),
         Case("variable-rate AVI", "cinepak with drop chunks", _avi_drops),
         Case("variable-rate AVI", "mp4 rendered to avi", _to(".avi")),
+        Case("variable-rate AVI", "h264 in avi (FFmpeg's pts a frame late)", _encoded(".avi", time_base=Fraction(1, FPS))),
         Case("audio start offset", "mp3 at 0.067 s in mkv (copied)", _encoded(".mkv", audio=("libmp3lame",),
                                                                              audio_start=0.067)),
         Case("audio start offset", "pcm at 0.067 s in mkv (transcoded)", _encoded(".mkv", audio=("pcm_s16le",),
@@ -355,6 +356,13 @@ def cases() -> list[Case]:
         Case("output not writable", "no permission", _output("/proc"), "error", "cannot"),
         Case("output not writable", "a folder", _output("folder"), "error", "folder"),
         Case("output not writable", "unknown format", _output("unknown format"), "error", "format"),
+        Case("output not writable", "Ogg (.ogv)", _to(".ogv"), "error", "cannot write video as"),
+        Case("output not writable", "GIF", _to(".gif"), "error", "give a file ending in"),
+        Case("output containers", "webm (VP9, Opus)", _to(".webm")),
+        Case("output containers", "mpeg-ts (starts late)", _to(".ts")),
+        Case("output containers", "mov", _to(".mov")),
+        Case("output containers", "m4v", _to(".m4v")),
+        Case("output containers", "flv", _to(".flv")),
         Case("output exists", "without --overwrite", _exists(False), "error", "--overwrite"),
         Case("output exists", "with --overwrite", _exists(True)),
         Case("output exists", "is the input", _exists(True, same=True), "error", "input"),
