@@ -51,7 +51,8 @@ def render(src: str | Path, dst: str | Path | None, style: str | Path | Stylizer
            on_frame: Callable[[RenderReport], None] | None = None, stop: threading.Event | None = None,
            crf: int = 18, smooth: str | Smoother = DEFAULT_MODE,
            stream_timeout: float = STREAM_TIMEOUT, workers: int | None = None,
-           outputs: Mapping[str, object] | None = None) -> RenderReport:
+           outputs: Mapping[str, object] | None = None, start: float = 0.0,
+           duration: float | None = None) -> RenderReport:
     """Render a video file (or stream URL) in a style to a video file (H.264; VP9 in a .webm), keeping timestamps,
     audio and subtitles.
 
@@ -68,6 +69,9 @@ def render(src: str | Path, dst: str | Path | None, style: str | Path | Stylizer
     ``{"stream": "udp://127.0.0.1:5000"}`` sends the painting with its sound to a URL, each
     frame at its time, as a player would play the file; ``dst`` may then be None. An output
     that fails ends the render with a SinkError; the file keeps the frames done.
+
+    ``start`` and ``duration`` (seconds) render that part of the video only, with its sound,
+    timed from its start (a preview of a long video, or the scene wanted).
     """
     chosen = {**(outputs or {}), "record": dst}
     if not any(chosen.values()):
@@ -81,9 +85,10 @@ def render(src: str | Path, dst: str | Path | None, style: str | Path | Stylizer
         stylizer = load_style(style, threads=threads)
     if stylizer.engine.io_binding:
         workers = 1  # one set of device buffers per engine
-    with VideoFileSource(src, stream_timeout) as source:
+    with VideoFileSource(src, stream_timeout, start=start, duration=duration) as source:
         stylizer(np.zeros((source.height, source.width, 3), np.uint8))  # warm-up: first-run costs stay out of the timing
-        timing = RenderTiming(source.time_base, source.fps, source.start_time, crf)
+        timing = RenderTiming(source.time_base, source.fps, source.start_time + source.start, crf,
+                              seek=source.start > 0)
         ctx = OutputContext(source.width, source.height, float(source.fps), source=str(src), render=timing,
                             timeout=stream_timeout)
         with RenderOutputs(open_outputs(chosen, ctx)) as sink:  # type: ignore[arg-type]

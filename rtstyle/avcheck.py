@@ -36,6 +36,7 @@ class Probe:
     video_times: list[float] = field(default_factory=list)  # packets with data, in file order
     last_duration: float = 0.0  # of the latest-shown video packet (0: not stored)
     audio_spans: dict[int, list[float]] = field(default_factory=dict)  # stream index -> [start, end]
+    audio_packets: dict[int, float] = field(default_factory=dict)  # stream index -> its longest packet (s)
     # AVI stores no presentation times: a frame shows at its chunk's time, FFmpeg's dts. The pts
     # FFmpeg gives there are a parser's guess, one or more frames later (``pts_lead``).
     chunk_timed: bool = False
@@ -63,6 +64,7 @@ class Probe:
         elif packet.stream.type == "audio":
             span = self.audio_spans.setdefault(packet.stream.index, [start, start + duration])
             span[0], span[1] = min(span[0], start), max(span[1], start + duration)
+            self.audio_packets[packet.stream.index] = max(self.audio_packets.get(packet.stream.index, 0.0), duration)
 
     @property
     def frames(self) -> int:
@@ -180,13 +182,15 @@ def _shifts(written: list[float], expected: list[float], rejected: int, frame: f
 
 
 def verify(output: str | Path, reference: Probe, rejected: int = 0, until: float | None = None,
-           header_frames: int = 0) -> AVCheck:
+           header_frames: int = 0, since: float = 0.0) -> AVCheck:
     """Check ``output`` against the input's ``reference`` probe.
 
     ``rejected``: input packets the decoder could not decode (their frames are missing).
-    ``until``: an interrupted render's last frame time (from the origin); the output is
-    checked against the part of the input up to it. ``header_frames``, the frame count the
-    input declares, only annotates the result.
+    ``since``: a render of the input from this time on (seconds from its origin), which is
+    the output's zero; ``until``: the last frame time of an interrupted render, or of one of
+    part of the input (from the output's zero); the output is checked against that part of
+    the input. Sound cut at ``since`` starts within one of its packets of it. ``header_frames``,
+    the frame count the input declares, only annotates the result.
     """
     try:
         found = probe(output)
@@ -194,6 +198,8 @@ def verify(output: str | Path, reference: Probe, rejected: int = 0, until: float
         return AVCheck(0, 0.0, [], [f"the output does not open: {e}"])
     found.origin = 0.0  # a render maps the input's origin to the output's zero
     times = [t - reference.origin for t in reference.video_times]
+    if since:
+        times = [t - since for t in times if t >= since - 1e-6]
     if until is not None:
         times = [t for t in times if t <= until + 1e-6]
     gaps = [g for g in _intervals(times) if g > 1e-6]
@@ -214,20 +220,24 @@ def verify(output: str | Path, reference: Probe, rejected: int = 0, until: float
         if short:
             check.problems.append(f"{len(short)} of {found.frames - 1} frame intervals are shorter than half "
                                   f"the input's shortest ({1000 * frame:.1f} ms): the timing was broken on the way")
-    starts_in, lengths_in = reference.audio_starts, reference.audio
+    starts_in, lengths_in = [s - since for s in reference.audio_starts], reference.audio
     if len(found.audio) != len(lengths_in):
         check.problems.append(f"{len(found.audio)} audio streams written, the input has {len(lengths_in)}")
     end = until + last if until is not None else None
     # Sound is judged against the frames, as a player syncs it, whatever the container did to both.
     shifts = _shifts(found.video_times, times, rejected, frame)
+    packets = [reference.audio_packets.get(i, 0.0) for i in sorted(reference.audio_spans)]
     for i, (got, start, want, start_in) in enumerate(zip(found.audio, found.audio_starts, lengths_in, starts_in)):
-        tolerance = AUDIO_TOLERANCE
+        tolerance, offset_tolerance = AUDIO_TOLERANCE, OFFSET_TOLERANCE
+        if since and start_in < 0:  # cut at a packet boundary at or before the output's zero
+            want, start_in = start_in + want, 0.0
+            tolerance, offset_tolerance = tolerance + packets[i], offset_tolerance + packets[i]
         if end is not None:  # cut at a packet boundary after the last frame
             want, tolerance = max(0.0, min(start_in + want, end) - start_in), tolerance + last
         if abs(got - want) > tolerance:
             check.problems.append(f"audio stream {i + 1} lasts {got:.3f} s, expected {want:.3f} s")
         start = min((start - shift for shift in shifts), key=lambda s: abs(s - start_in))
-        if abs(start - start_in) > OFFSET_TOLERANCE:
+        if abs(start - start_in) > offset_tolerance:
             check.problems.append(f"audio stream {i + 1} starts at {start:.3f} s against the video, "
                                   f"the input's at {start_in:.3f} s")
     if header_frames and header_frames != expected and until is None:

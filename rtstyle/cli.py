@@ -43,6 +43,28 @@ class Number(click.FloatRange):
 
 
 MAX_SECONDS = 7 * 86400.0  # a week: any longer timeout or duration is a typo
+
+
+class Timecode(Number):
+    """Seconds, or [HH:]MM:SS[.fff] as players show a position (``1:30`` is 90 s)."""
+
+    name = "time"
+
+    def __init__(self, min_open: bool = False):
+        super().__init__(0, MAX_SECONDS, min_open=min_open)
+
+    def convert(self, value, param, ctx):  # noqa: ANN001 (click's signature)
+        if isinstance(value, str) and ":" in value:
+            parts = value.split(":")
+            try:
+                fields = [float(part) for part in parts]
+            except ValueError:
+                fields = []
+            if not 2 <= len(parts) <= 3 or not fields or any(not 0 <= f < 60 for f in fields[1:]) \
+                    or any(not math.isfinite(f) or f < 0 for f in fields):
+                self.fail(f"{value!r} is not a time: give seconds (90) or [HH:]MM:SS (1:30).", param, ctx)
+            value = sum(f * 60 ** k for k, f in enumerate(reversed(fields)))
+        return super().convert(value, param, ctx)
 MAX_THREADS = 1024
 
 style_option = click.option("--style", "-s", default=None,
@@ -216,6 +238,10 @@ def models() -> None:
               help="with --ray: cut each video at keyframes into pieces about this long "
                    f"[default: 2 per worker, at least {distributed.MIN_SEGMENT_SECONDS:g} s]")
 @click.option("--resume", is_flag=True, help="with --ray: reuse the segments a failed render kept")
+@click.option("--start", type=Timecode(), default=0.0, help="render from this time on: seconds or [HH:]MM:SS "
+              "(from the first frame at or after it; its sound with it)")
+@click.option("--duration", type=Timecode(min_open=True), default=None,
+              help="render this long a part only (seconds or [HH:]MM:SS): a preview of a long video")
 @click.option("--stream", "stream_url", metavar="URL", help="also stream the painting, with its sound, at the video's "
               "pace: rtmp://, srt://, udp:// or tcp:// (DST may then be left out)")
 def render(src: tuple[str, ...], dst: Path | None, style: str | None, mix: str | None, style_images: tuple[str, ...],
@@ -223,7 +249,7 @@ def render(src: tuple[str, ...], dst: Path | None, style: str | None, mix: str |
            scale: float | None, overwrite: bool, crf: int, workers: int | None, stream_timeout: float, smooth: str,
            smooth_strength: float, deadband: float,
            output_dir: Path | None, ray_address: str | None, segment_seconds: float, resume: bool,
-           stream_url: str | None) -> None:
+           start: float, duration: float | None, stream_url: str | None) -> None:
     """Render video SRC (a file or stream URL) in a style into DST (.mp4, .mkv, .mov... H.264, or .webm VP9;
     source audio kept).
 
@@ -244,6 +270,9 @@ def render(src: tuple[str, ...], dst: Path | None, style: str | None, mix: str |
         raise click.UsageError("--stream takes one input, rendered on this machine (not several, not --ray)")
     if stream_url is not None:
         container_for(stream_url)  # not a URL: said now, before any work
+    part = {"start": start, "duration": duration}
+    if ray_address is not None and (start or duration is not None):
+        raise click.UsageError("--start and --duration render on this machine (not with --ray)")
     if many or ray_address is not None:
         if any(rtstyle.sources.is_url(i) for i in inputs):
             raise click.UsageError("several inputs and --ray take files, not stream URLs")
@@ -253,7 +282,7 @@ def render(src: tuple[str, ...], dst: Path | None, style: str | None, mix: str |
         pairs = pair_outputs(inputs, output_dir or dst) if many else [(Path(inputs[0]), dst)]
         smoothing = (smooth, smooth_strength, deadband)
         if ray_address is None:
-            _render_each(pairs, style, style_options, smoothing, overwrite, crf, workers, stream_timeout)
+            _render_each(pairs, style, style_options, smoothing, overwrite, crf, workers, stream_timeout, part)
         else:
             settings = distributed.Settings(style or ARBITRARY, style_options, smoothing, crf, segment_seconds)
             _render_on_ray(pairs, settings, ray_address or None, overwrite, resume, many)
@@ -282,7 +311,7 @@ def render(src: tuple[str, ...], dst: Path | None, style: str | None, mix: str |
         try:
             report = rtstyle.render(src, dst, stylizer, overwrite=overwrite, crf=crf, smooth=smoother,
                                     on_frame=on_frame, stop=stop, stream_timeout=stream_timeout, workers=workers,
-                                    outputs={"stream": stream_url})
+                                    outputs={"stream": stream_url}, **part)
         except KeyboardInterrupt:
             kept = "the file written so far is kept" if dst and dst.exists() else "nothing was kept"
             click.echo(f"\ninterrupted ({interrupt.name}) while finishing: {kept}", err=True)
@@ -316,8 +345,9 @@ def _outputs_checked(pairs: list[tuple[Path, Path]], overwrite: bool, many: bool
 
 
 def _render_each(pairs: list[tuple[Path, Path]], style: str | None, style_options: dict, smoothing: tuple,
-                 overwrite: bool, crf: int, workers: int | None, stream_timeout: float) -> None:
-    """Several videos on this machine, one after the other, the style loaded once."""
+                 overwrite: bool, crf: int, workers: int | None, stream_timeout: float, part: dict) -> None:
+    """Several videos on this machine, one after the other, the style loaded once (``part``:
+    rtstyle.render's start and duration, the same for each)."""
     _outputs_checked(pairs, overwrite, many=True)
     threads, workers = rtstyle.render_plan(style_options["providers"], style_options["threads"], workers)
     stylizer = rtstyle.load_style(style or ARBITRARY, **{**style_options, "threads": threads})
@@ -334,7 +364,7 @@ def _render_each(pairs: list[tuple[Path, Path]], style: str | None, style_option
         stops.append(threading.Event())
         report = rtstyle.render(src, dst, stylizer, overwrite=overwrite, crf=crf,
                                 smooth=rtstyle.make_smoother(*smoothing), stop=stops[-1],
-                                stream_timeout=stream_timeout, workers=workers)
+                                stream_timeout=stream_timeout, workers=workers, **part)
         if report.interrupted:  # the file of the frames done is kept; the rest of the batch is not started
             raise KeyboardInterrupt(interrupt.signum)
         return report

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import math
 import os
 import re
 import time
@@ -139,7 +140,7 @@ class StreamCarrier:
     """
 
     def __init__(self, source_path: str, index: int, output: av.container.OutputContainer, start_time: float,
-                 timeout: float = STREAM_TIMEOUT):
+                 timeout: float = STREAM_TIMEOUT, seek: bool = False):
         # A stream that stalls ends the carried stream (as a read error does) instead of hanging the render.
         with contextlib.ExitStack() as opened:  # the input is closed again if the stream cannot be added
             self.input = opened.enter_context(av.open(source_path, "r", timeout=stream_timeout(source_path, timeout)))
@@ -148,6 +149,10 @@ class StreamCarrier:
         self.index, self.kind = index, self.in_stream.type  # kept: the stream dies with its closed input
         self.output = output
         self.offset = start_time
+        if seek and not is_url(source_path):  # a render of part of a file: its packets from there (a URL reads on)
+            with contextlib.suppress(av.error.FFmpegError):
+                self.input.seek(math.floor(start_time / self.in_stream.time_base), stream=self.in_stream,
+                                backward=True)
         self.packets = self.input.demux(self.in_stream)
         self.pending: av.Packet | None = None
         self.written_until = 0.0
@@ -199,6 +204,8 @@ class StreamCarrier:
             if p is None:
                 break
             pt = self._time(p)
+            if pt + float((p.duration or 0) * p.time_base) < -1e-6:
+                continue  # over before the output's zero (a render from later on); priming ends at it
             if t is not None and pt >= t:
                 self.pending = p
                 return
@@ -253,8 +260,10 @@ class VideoFileSink(ClosesCutShortOnError):
     ``target`` is a path or a URL (``path`` is None for a URL); ``format`` names the
     container when the target's name does not say it, ``codec`` the video encoder when it
     is not the container's own (:data:`VIDEO_ENCODERS`), ``options`` are the encoder's on top
-    of the quality settings, and ``realtime`` holds each frame back until its time has come
-    since the first one, so a stream plays as it is written. A context manager: leaving it
+    of the quality settings; ``start_time`` is the source's time (seconds) that becomes the
+    output's zero, and ``seek`` has the carried streams seek there (a render of part of it);
+    ``realtime`` holds each frame back until its time has come since the first one, so a
+    stream plays as it is written. A context manager: leaving it
     closes the sink (on an error, as an interrupted render: audio cut at the last frame).
     """
 
@@ -262,7 +271,7 @@ class VideoFileSink(ClosesCutShortOnError):
                  carry_from: str | None = None, start_time: float = 0.0, crf: int = 18, preset: str = "veryfast",
                  carry_timeout: float = STREAM_TIMEOUT, video_template: av.video.stream.VideoStream | None = None,
                  format: str | None = None, options: dict[str, str] | None = None, realtime: bool = False,
-                 timeout: float = STREAM_TIMEOUT, codec: str | None = None):
+                 timeout: float = STREAM_TIMEOUT, codec: str | None = None, seek: bool = False):
         self.path: Path | None = None if is_url(target) else Path(target)
         self.name = str(target)  # a URL as given: pathlib would fold rtmp://host into rtmp:/host
         # yuv420p needs even sides: pad by one edge pixel rather than drop picture.
@@ -309,7 +318,7 @@ class VideoFileSink(ClosesCutShortOnError):
             with contextlib.ExitStack() as opened:  # everything opened so far is closed again on a failure
                 opened.callback(self.container.close)
                 opened.callback(self._close_carriers)
-                self._carry(carry_from, start_time, carry_timeout)
+                self._carry(carry_from, start_time, carry_timeout, seek)
                 opened.pop_all()
         if self.path is None:
             self._connect(timeout)
@@ -326,7 +335,7 @@ class VideoFileSink(ClosesCutShortOnError):
                 self.container.close()
             raise _cannot_open(self.name, e) from None
 
-    def _carry(self, source: str, start_time: float, timeout: float) -> None:
+    def _carry(self, source: str, start_time: float, timeout: float, seek: bool) -> None:
         with av.open(source, "r", timeout=stream_timeout(source, timeout)) as probe:
             streams = [(s.index, s.type, s.codec_context.name if s.codec_context else "data") for s in probe.streams]
         rendered = next((index for index, kind, _ in streams if kind == "video"), None)  # the source's stream
@@ -339,7 +348,7 @@ class VideoFileSink(ClosesCutShortOnError):
                 self.dropped.append(f"subtitle stream {index} ({codec}) not sent to the stream")
                 continue
             try:
-                self.carriers.append(StreamCarrier(source, index, self.container, start_time, timeout))
+                self.carriers.append(StreamCarrier(source, index, self.container, start_time, timeout, seek))
             except ValueError as e:  # the container does not take this codec
                 self.dropped.append(f"{kind} stream {index} ({codec}) not carried over: {e} (try an .mkv output)")
             except av.error.FFmpegError as e:

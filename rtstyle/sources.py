@@ -93,8 +93,9 @@ class VideoFileSource(Closing):
     """
 
     def __init__(self, path: str | Path, timeout: float = STREAM_TIMEOUT, thread_type: str = "AUTO",
-                 reference: bool = True):
+                 reference: bool = True, start: float = 0.0, duration: float | None = None):
         self.path, self.timeout = str(path), timeout
+        self.start, self.duration = start, duration
         is_file = not is_url(path)
         self.name = name = Path(self.path).name if is_file else self.path
         if is_file and Path(self.path).is_dir():
@@ -125,7 +126,7 @@ class VideoFileSource(Closing):
         self.stream = self.container.streams.video[0]
         if self.stream.codec_context is None:  # a codec FFmpeg has no decoder for (or a damaged codec tag)
             raise SourceError(f"{name}: no decoder for its video stream's codec")
-        self.stream.thread_type = thread_type
+        self.stream.thread_type = self.thread_type = thread_type
         self.time_base: Fraction = self.stream.time_base or Fraction(1, 90000)
         rate = self.stream.average_rate or self.stream.guessed_rate or Fraction(25)
         self.fps: Fraction = Fraction(rate)
@@ -139,7 +140,14 @@ class VideoFileSource(Closing):
         self.packets_read = 0     # video packets with data given to the decoder
         self.frames_decoded = 0   # frames it gave back
         self.header_frames = self.stream.frames  # what the container declares (0: unknown)
-        self.frame_count_hint = self.header_frames or int(float(self.container.duration or 0) / av.time_base * self.fps)
+        seconds = float(self.container.duration or 0) / av.time_base
+        if self.start and seconds and self.start >= seconds:
+            raise SourceError(f"{name} lasts {seconds:.2f} s: nothing to render from {self.start:g} s on")
+        self.frame_count_hint = self.header_frames or int(seconds * self.fps)
+        if self.start or self.duration is not None:
+            left = max(0.0, seconds - self.start) if seconds else float("inf")
+            span = min(left, self.duration if self.duration is not None else left)
+            self.frame_count_hint = round(span * self.fps) if span != float("inf") else 0
         self.reference = self._reference() if reference else None
         self._decoded = self._decode()
         self._first: av.VideoFrame | None = next(self._decoded)  # no frame at all: SourceError
@@ -148,6 +156,8 @@ class VideoFileSource(Closing):
         if self.rotation in (90, 270):
             self.width, self.height = self.height, self.width
         self.notes = self._notes(self._first)
+        if self.trimmed:
+            self._open_part()
 
     def _notes(self, frame: av.VideoFrame) -> list[str]:
         """What the conversion to upright 8-bit RGB changes, for the user to know."""
@@ -190,7 +200,7 @@ class VideoFileSource(Closing):
 
     def _decode(self) -> Iterator[av.VideoFrame]:
         """Decoded frames in presentation order; undecodable packets are skipped and counted."""
-        count = 0
+        count = self.frames_decoded
         streams = [self.stream] + (list(self.container.streams.audio) if self._recorded else [])
         try:
             for packet in self.container.demux(streams):
@@ -230,7 +240,87 @@ class VideoFileSource(Closing):
             rgb = resize_to(rgb, (self.width, self.height))
         return rgb
 
+    @property
+    def trimmed(self) -> bool:
+        """Whether only part of the video is read (``start``, ``duration``)."""
+        return bool(self.start) or self.duration is not None
+
     def frames(self) -> Iterator[VideoFrame]:
+        """Upright RGB frames in presentation order with increasing timestamps; with a
+        ``start`` or ``duration``, those of that part only, timed and numbered from its first
+        frame (``start`` moves to that frame's time when the source opens)."""
+        if not self.trimmed:
+            yield from self._timed_frames()
+            return
+        first, self._part_first = self._part_first, None
+        for index, frame in enumerate(itertools.chain([first] if first else [], self._part)):
+            frame.index, frame.pts, frame.time = index, frame.pts - self._part_ticks, frame.time - self.start
+            yield frame
+
+    def _open_part(self) -> None:
+        """Find the part's first frame (the first at or after ``start``): its time becomes ``start``."""
+        self._part = self._part_frames()
+        self._part_first = next(self._part, None)
+        if self._part_first is None:
+            raise SourceError(f"{self.name}: no video frame at or after {self.start:g} s")
+        self._part_ticks, self.start = self._part_first.pts, self._part_first.time
+
+    def _part_frames(self) -> Iterator[VideoFrame]:
+        """The frames from ``start`` on, for ``duration``, on the whole video's clock. The read
+        starts at the keyframe before ``start`` (a seek); one that lands after it, or where no
+        frame decodes (an inaccurate index; MPEG-TS seeks by bytes), reads from the beginning."""
+        half_tick = float(self.time_base) / 2
+        end = self.start + self.duration if self.duration is not None else None
+        # A seek whose first frame is still to be seen; a URL is read from its start (a server
+        # need not take ranges, and a live stream cannot seek).
+        sought = bool(self.start) and not is_url(self.path) and self._seek(self.start)
+        while True:
+            for frame in self._timed_frames():
+                if sought and frame.time > self.start + float(1 / self.fps):
+                    break
+                sought = False
+                if frame.time < self.start - half_tick:
+                    continue
+                if end is not None and frame.time >= end - half_tick:
+                    return
+                yield frame
+            if not sought:
+                return
+            sought = False
+            self._rewind()
+
+    def _seek(self, seconds: float) -> bool:
+        """Move the read to the keyframe at or before ``seconds`` from the start; False where
+        the file cannot seek, which is then read on from where it is."""
+        target = round((self.start_time + seconds) / self.time_base)
+        try:
+            self.container.seek(target, stream=self.stream, backward=True, any_frame=False)
+        except av.error.FFmpegError:
+            return False
+        self.stream.codec_context.flush_buffers()
+        self._read_on()
+        return True
+
+    def _rewind(self) -> None:
+        """Read again from the very beginning: the file opened anew (a seek relies on the index,
+        and on a server that takes ranges); what the failed read counted is forgotten."""
+        self.container.close()
+        self.container = av.open(self.path, "r", timeout=stream_timeout(self.path, self.timeout))
+        self.stream = self.container.streams.video[0]
+        self.stream.thread_type = self.thread_type
+        self.skipped_packets = self.damaged_packets = self.frames_decoded = 0
+        if self._recorded:
+            self.reference = avcheck.Probe()
+            self.reference.add_streams(self.container)
+        self._read_on()
+
+    def _read_on(self) -> None:
+        """Decode from where the container now reads (the last read may have run to the end)."""
+        self._first = None  # decoded when the file was opened
+        self.packets_read = self.frames_decoded  # the packets in the decoder were dropped, not lost
+        self._decoded = self._decode()
+
+    def _timed_frames(self) -> Iterator[VideoFrame]:
         """Yield upright RGB frames in presentation order with increasing timestamps.
 
         Some muxers store each frame's decode time as its presentation time: with B-frames

@@ -179,6 +179,21 @@ def test_the_check_never_reopens_a_network_input(data: Path, tmp_path: Path, tin
     assert requests_at_stall == [server.requests], "the input was requested again"
 
 
+@pytest.mark.parametrize("suffix, audio", [(".mkv", "copied (pcm_s16le)"), (".mp4", "transcoded pcm_s16le -> aac")])
+def test_a_part_of_a_network_input_is_read_from_its_start(suffix: str, audio: str, data: Path, tmp_path: Path,
+                                                          tiny_model: Path):
+    """A URL is not sought (a server need not take ranges): the frames and the sound before the
+    part are read and dropped, and the part checks against what was recorded while reading."""
+    server = FileServer((data / "walk_pcm.mkv").read_bytes())  # 20 frames, PCM audio
+    try:
+        report = rtstyle.render(server.url, tmp_path / f"out{suffix}", rtstyle.load_style(tiny_model, threads=2),
+                                stream_timeout=5, smooth="none", start=1.0)
+    finally:
+        server.close()
+    assert report.frames_out == 10 and report.audio == audio and report.check.ok, report.check.summary()
+    assert abs(first_audio_packet(tmp_path / f"out{suffix}")) <= avcheck.OFFSET_TOLERANCE
+
+
 def test_an_input_deleted_during_the_render_is_no_error(data: Path, tmp_path: Path, tiny_model: Path):
     src = tmp_path / "in.mp4"
     src.write_bytes((data / CLIP).read_bytes())

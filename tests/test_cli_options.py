@@ -20,7 +20,7 @@ VALUES = st.one_of(st.sampled_from(EDGES), st.floats(allow_nan=True, allow_infin
 COMMANDS = {
     "render": ("render {src} {dst} --style {model}",
                ["--strength", "--threads", "--crf", "--workers", "--stream-timeout", "--smooth-strength", "--deadband",
-                "--segment-seconds", "--scale"]),
+                "--segment-seconds", "--scale", "--start", "--duration"]),
     "image": ("image {src} {dst} --style {model}", ["--strength", "--threads", "--scale"]),
     "live": ("live --source {src} --record {dst} --style {model} --no-window",
              ["--scale", "--fps", "--duration", "--camera-timeout", "--stream-timeout", "--strength",
@@ -91,3 +91,17 @@ def test_bench_numeric_options(option: str, value: str, tmp_path: Path):
     errors = [ln for ln in r.stderr.splitlines() if ln.startswith("error: ")]
     accepted = r.exit_code == 1 and errors == [f"error: model file not found: {tmp_path / 'missing.onnx'}"]
     assert accepted or (r.exit_code == 2 and len(errors) == 1), r.stderr
+
+
+@pytest.mark.parametrize("text, seconds", [("90", 90.0), ("1:30", 90.0), ("0:00:02.5", 2.5), ("1:02:03.5", 3723.5)])
+def test_times_are_seconds_or_clock_positions(text: str, seconds: float):
+    from rtstyle.cli import Timecode
+
+    assert Timecode().convert(text, None, None) == seconds
+
+
+@pytest.mark.parametrize("text", ["1:75", "1:2:3:4", "a:10", "1:-5", "nan:10", ":", "-1:00"])
+def test_a_time_that_is_no_time_is_one_line(text: str, tmp_path: Path, tiny_model: Path):
+    r = CliRunner().invoke(main, ["render", str(tmp_path / "in.mp4"), str(tmp_path / "out.mp4"), "--style",
+                                  str(tiny_model), "--start", text])
+    assert r.exit_code == 2 and r.stderr.count("error: ") == 1 and "is not a time" in r.stderr, r.stderr

@@ -218,3 +218,104 @@ def long_tone_clip(data: Path, tmp_path: Path) -> Path:
             packet.stream = streams[packet.stream.index]
             out.mux(packet)
     return with_video
+
+
+def staircase_clip(data: Path, path: Path) -> Path:
+    """3 s of the test clip's frames (10 fps) with a sound whose pitch steps up each second:
+    300, 600, 900 Hz, so that where a cut part of it came from can be heard."""
+    import av
+
+    from tools.bad_inputs import RATE, SIZE, clip_frames
+
+    frames = clip_frames(data, 30, SIZE)
+    t = np.arange(3 * RATE) / RATE
+    sound = (0.3 * np.sin(2 * np.pi * 300 * (1 + np.floor(t)) * t)).astype(np.float32)
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("libx264", rate=10)
+        video.width, video.height, video.pix_fmt = SIZE[0], SIZE[1], "yuv420p"
+        audio = out.add_stream("aac", rate=RATE, layout="mono")
+        for i, rgb in enumerate(frames):
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            frame.pts = i
+            out.mux(video.encode(frame))
+        for start in range(0, len(sound), 1024):
+            chunk = av.AudioFrame.from_ndarray(sound[None, start:start + 1024], format="flt", layout="mono")
+            chunk.sample_rate, chunk.pts = RATE, start
+            out.mux(audio.encode(chunk))
+        out.mux(video.encode(None))
+        out.mux(audio.encode(None))
+    return path
+
+
+def pitches(path: Path, seconds: list[tuple[float, float]]) -> list[float]:
+    """The loudest frequency of the file's sound in each (from, to) span of seconds."""
+    import av
+
+    with av.open(str(path)) as c:
+        stream = c.streams.audio[0]
+        rate = stream.codec_context.sample_rate
+        frames = [(float(f.pts * f.time_base), f.to_ndarray().mean(0)) for f in c.decode(stream)]
+    first = frames[0][0]
+    samples = np.concatenate([s for _, s in frames])
+    found = []
+    for a, b in seconds:
+        part = samples[round((a - first) * rate):round((b - first) * rate)]
+        found.append(float(np.fft.rfftfreq(len(part), 1 / rate)[np.abs(np.fft.rfft(part)).argmax()]))
+    return found
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".webm"])
+def test_a_part_of_a_video_is_rendered_with_its_own_sound(suffix: str, data: Path, tmp_path: Path, style):
+    """start=1, duration=1: the frames are the input's from 1.0 to 1.9 s painted, timed from
+    zero, and the sound is the input's second second (600 Hz), not its first (300 Hz)."""
+    src = staircase_clip(data, tmp_path / "steps.mp4")
+    dst = tmp_path / f"part{suffix}"
+    report = rtstyle.render(src, dst, style, smooth="none", start=1.0, duration=1.0)
+    assert report.check.ok and report.frames_out == 10, report.check.summary()
+    after = stream_info(dst)
+    assert np.allclose(after["video_times"], np.arange(10) / 10, atol=2e-3)
+    assert abs(after["audio_duration"] - 1.0) < 0.06
+    assert pitches(src, [(0.1, 0.9), (1.1, 1.9)]) == pytest.approx([300, 600], abs=3)
+    assert pitches(dst, [(0.05, 0.95)]) == pytest.approx([600], abs=3)
+    with VideoFileSource(src) as whole:
+        wanted = [style(f.image) for f in whole.frames() if 1.0 <= f.time < 1.95]
+    got = decode_video(dst)
+    assert len(got) == len(wanted) == 10
+    assert min(psnr(a, b) for a, b in zip(got, wanted)) > 30
+
+
+def test_a_part_starting_between_frames_starts_at_the_next_frame(data: Path, tmp_path: Path, style):
+    """start=1.05 at 10 fps: the part begins with the frame at 1.1 s, which is the output's
+    zero, and its sound begins there too (the A/V check compares the sound with the input's
+    from 1.1 s)."""
+    src = staircase_clip(data, tmp_path / "steps.mp4")
+    report = rtstyle.render(src, tmp_path / "part.mp4", style, smooth="none", start=1.05)
+    assert report.check.ok and report.frames_out == 19, report.check.summary()
+    assert stream_info(tmp_path / "part.mp4")["video_times"][0] == pytest.approx(0.0, abs=1e-3)
+
+
+def test_the_check_knows_which_part_was_rendered(data: Path, tmp_path: Path, style):
+    """The whole clip rendered is not the part from 1 s: the A/V check compares the output
+    with the input's own packets of that part."""
+    src = staircase_clip(data, tmp_path / "steps.mp4")
+    rtstyle.render(src, tmp_path / "whole.mp4", style, smooth="none")
+    from rtstyle import avcheck
+
+    reference = avcheck.probe(src)
+    assert avcheck.verify(tmp_path / "whole.mp4", reference).ok
+    wrong = avcheck.verify(tmp_path / "whole.mp4", reference, since=1.0, until=0.9)
+    assert "30 video frames written, 10 expected" in wrong.summary()
+
+
+@pytest.mark.parametrize("keyframes, start", [({}, 1.0), ({"g": "10", "keyint_min": "10"}, 0.5)])
+def test_a_part_after_a_seek_that_lands_wrong_is_read_from_the_beginning(keyframes: dict, start: float, data: Path,
+                                                                         tmp_path: Path, style):
+    """MPEG-TS seeks by bytes. In a clip whose only keyframe is its first frame, the seek lands
+    on frames that cannot be decoded; with a keyframe every second, the first frame after it
+    is the next keyframe's, after the start. The part is then read from the file's beginning."""
+    from tools.bad_inputs import SIZE, clip_frames, write_video
+
+    src = write_video(tmp_path / "clip.ts", clip_frames(data, 30, SIZE), options=keyframes)
+    report = rtstyle.render(src, tmp_path / "part.mp4", style, smooth="none", start=start, duration=1.0)
+    assert report.frames_out == 10 and report.check.ok, report.check.summary()
+    assert stream_info(tmp_path / "part.mp4")["video_times"][0] == pytest.approx(0.0, abs=1e-3)
