@@ -24,7 +24,7 @@ from rtstyle.models import ModelCard, list_models, list_styles
 from rtstyle.outputs import OutputContext, RenderOutputs, RenderTiming, open_outputs
 from rtstyle.painter import Look, Painter
 from rtstyle.pipeline import RenderReport, render_plan, render_video
-from rtstyle.sinks import VideoFileSink, check_output, write_image
+from rtstyle.sinks import ALPHA_SUFFIXES, VideoFileSink, check_output, write_image
 from rtstyle.sources import STREAM_TIMEOUT, VideoFileSource, read_image
 from rtstyle.stylizer import Stylizer
 from rtstyle.temporal import DEFAULT_MODE, Smoother, make_smoother
@@ -40,11 +40,22 @@ def load_style(style: str | Path, **options) -> Stylizer:
     return Stylizer(style, **options)
 
 
-def stylize_image(src: str | Path, dst: str | Path, style: str | Path | Stylizer, overwrite: bool = False) -> None:
-    """Stylize one still image file into another (format from the suffix)."""
+def stylize_image(src: str | Path, dst: str | Path, style: str | Path | Stylizer, overwrite: bool = False) -> list[str]:
+    """Stylize one still image file into another (format from the suffix). A transparent
+    picture keeps its alpha where the format takes it (PNG, WebP, TIFF); the returned notes
+    say when it could not be kept."""
     check_output(dst, overwrite, source=src)
     stylizer = style if isinstance(style, Stylizer) else load_style(style)
-    write_image(dst, stylizer(read_image(src)))
+    picture = read_image(src, alpha=True)
+    painted = stylizer(picture[..., :3])
+    if picture.shape[2] == 3:
+        write_image(dst, painted)
+        return []
+    if Path(dst).suffix.lower() in ALPHA_SUFFIXES:
+        write_image(dst, np.dstack([painted, picture[..., 3]]))
+        return []
+    write_image(dst, painted)
+    return [f"transparency dropped: {Path(dst).suffix or 'that format'} has none (use .png or .webp to keep it)"]
 
 
 def render(src: str | Path, dst: str | Path | None, style: str | Path | Stylizer, overwrite: bool = False,

@@ -422,7 +422,8 @@ def image(src: str, dst: Path, style: str | None, mix: str | None, style_images:
     """Stylize a still image SRC into DST (format from DST's suffix)."""
     rtstyle.sinks.check_output(dst, overwrite, source=src)
     stylizer = _load(style, provider, threads, strength, keep_colours, mix, style_images, precision, scale)
-    rtstyle.stylize_image(src, dst, stylizer, overwrite=overwrite)
+    for note in rtstyle.stylize_image(src, dst, stylizer, overwrite=overwrite):
+        click.echo(f"note: {note}", err=True)
     click.echo(f"wrote {dst}", err=True)
 
 

@@ -117,10 +117,16 @@ def check_output(path: str | Path, overwrite: bool, source: str | Path | None = 
     return p
 
 
+# Image formats that keep a picture's transparency (OpenCV writes their alpha).
+ALPHA_SUFFIXES = {".png", ".webp", ".tif", ".tiff"}
+
+
 def write_image(path: str | Path, rgb: np.ndarray) -> None:
+    """Write an RGB (or RGBA, for :data:`ALPHA_SUFFIXES`) picture in the format of the suffix."""
     p = Path(path)
     try:
-        ok, data = cv2.imencode(p.suffix or ".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+        bgr = cv2.cvtColor(rgb, cv2.COLOR_RGBA2BGRA if rgb.shape[2] == 4 else cv2.COLOR_RGB2BGR)
+        ok, data = cv2.imencode(p.suffix or ".png", bgr)
     except cv2.error:  # no encoder for the suffix
         ok = False
     if not ok:

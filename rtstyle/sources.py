@@ -30,8 +30,9 @@ log = logging.getLogger(__name__)
 LINUX = sys.platform.startswith("linux")
 
 
-def read_image(path: str | Path) -> np.ndarray:
-    """Still image file -> RGB uint8."""
+def read_image(path: str | Path, alpha: bool = False) -> np.ndarray:
+    """Still image file -> RGB uint8, turned upright as its EXIF says; with ``alpha``, RGBA
+    when the file has transparency (a logo, an overlay)."""
     p = Path(path)
     if p.is_dir():
         raise SourceError(f"input is a folder: {p} (give an image file)")
@@ -41,7 +42,22 @@ def read_image(path: str | Path) -> np.ndarray:
     img = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     if img is None:
         raise SourceError(f"cannot read image {p.name}: not an image OpenCV can decode")
-    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+    rgb = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+    if alpha:
+        whole = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)  # with the alpha, but not turned as the EXIF says
+        if whole is not None and whole.ndim == 3 and whole.shape[2] == 4:
+            eight = (whole >> (8 * whole.dtype.itemsize - 8)).astype(np.uint8)
+            for turned in _turns(eight):  # the turn that makes its colours the upright picture's
+                if turned.shape[:2] == img.shape[:2] and np.array_equal(turned[..., :3], img):
+                    return np.dstack([rgb, turned[..., 3]])
+    return rgb
+
+
+def _turns(image: np.ndarray) -> Iterator[np.ndarray]:
+    """The 8 ways an EXIF orientation can turn and mirror a picture, none first."""
+    for flipped in (image, image[:, ::-1]):
+        for k in range(4):
+            yield np.rot90(flipped, k)
 
 
 REORDER_WINDOW = 8  # frames read ahead to see whether timestamps run in presentation order

@@ -67,6 +67,45 @@ def test_image_command(data: Path, tmp_path: Path, tiny_model: Path):
     assert 2 < dist(out, full) < dist(photo, full) / 2, "the photo shows through, a fifth of it"
 
 
+def test_a_transparent_picture_keeps_its_alpha(data: Path, tmp_path: Path, tiny_model: Path):
+    """A logo on a transparent background: the painting keeps the picture's alpha in PNG and
+    WebP, also when an EXIF orientation turns the picture (the alpha turns with it); JPEG has
+    none, and a note says so."""
+    import cv2
+    import numpy as np
+
+    import rtstyle as lib
+
+    photo = cv2.imread(str(data / "messi5.jpg"))
+    alpha = np.zeros(photo.shape[:2], np.uint8)
+    cv2.circle(alpha, (photo.shape[1] // 3, photo.shape[0] // 2), photo.shape[0] // 3, 255, -1)
+    src = tmp_path / "logo.png"
+    cv2.imwrite(str(src), np.dstack([photo, alpha]))
+    painted = lib.load_style(tiny_model)(cv2.cvtColor(photo, cv2.COLOR_BGR2RGB))
+    for suffix in (".png", ".webp"):
+        r = rtstyle("image", src, tmp_path / f"out{suffix}", "--style", tiny_model)
+        assert r.returncode == 0 and "note" not in r.stderr, r.stderr
+        out = cv2.imread(str(tmp_path / f"out{suffix}"), cv2.IMREAD_UNCHANGED)
+        assert out.shape[2] == 4 and np.array_equal(out[..., 3], alpha), suffix
+        if suffix == ".png":
+            assert np.array_equal(cv2.cvtColor(out[..., :3], cv2.COLOR_BGR2RGB), painted)
+    r = rtstyle("image", src, tmp_path / "out.jpg", "--style", tiny_model)
+    assert r.returncode == 0 and "note: transparency dropped: .jpg has none" in r.stderr, r.stderr
+
+    turned = lib.sources.read_image(_with_orientation(src, tmp_path / "turned.png"), alpha=True)
+    assert np.array_equal(turned[..., 3], alpha)  # stored turned, read upright with its alpha
+
+
+def _with_orientation(src: Path, dst: Path) -> Path:
+    """``src`` stored turned a quarter, with EXIF orientation 6 (shown upright again), as a phone does."""
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.open(src).transpose(Image.Transpose.ROTATE_90).save(dst, exif=exif.tobytes())
+    return dst
+
+
 def test_image_scale_paints_at_that_size(data: Path, tmp_path: Path, tiny_model: Path):
     """--scale 0.5: the network's own picture at half size brought back by guided upsampling,
     not the full-size painting."""
