@@ -30,6 +30,10 @@ log = logging.getLogger(__name__)
 LINUX = sys.platform.startswith("linux")
 
 
+# The ISO-BMFF brands of HEIF still pictures (HEIC is Apple's), which OpenCV does not decode.
+HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"mif1", b"msf1"}
+
+
 def read_image(path: str | Path, alpha: bool = False) -> np.ndarray:
     """Still image file -> RGB uint8, turned upright as its EXIF says; with ``alpha``, RGBA
     when the file has transparency (a logo, an overlay)."""
@@ -41,6 +45,9 @@ def read_image(path: str | Path, alpha: bool = False) -> np.ndarray:
     data = np.fromfile(p, dtype=np.uint8)  # np.fromfile + imdecode also handles non-ASCII paths
     img = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     if img is None:
+        if bytes(data[4:8]) == b"ftyp" and bytes(data[8:12]) in HEIF_BRANDS:
+            raise SourceError(f"cannot read image {p.name}: HEIC/HEIF (an iPhone's photo format) is not one OpenCV "
+                              "decodes; convert it to JPEG or PNG first (or set the camera to 'Most Compatible')")
         raise SourceError(f"cannot read image {p.name}: not an image OpenCV can decode")
     rgb = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
     if alpha:

@@ -75,6 +75,15 @@ def test_a_folder_as_input_and_an_unknown_image_format(data: Path, tmp_path: Pat
     assert "Traceback" not in r.stderr and not (tmp_path / "o.xyz").exists()
 
 
+def test_an_iphone_photo_says_what_to_do(tmp_path: Path, tiny_model: Path):
+    """HEIC (an iPhone's default photo format) is recognised by its brand, whatever the name."""
+    photo = tmp_path / "IMG_0001.jpg"
+    photo.write_bytes(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(200))
+    r = CliRunner().invoke(main, ["image", str(photo), str(tmp_path / "o.png"), "--style", str(tiny_model)])
+    assert r.exit_code == 1 and r.stderr.count("error: ") == 1, r.stderr
+    assert "HEIC/HEIF (an iPhone's photo format)" in r.stderr and "convert it to JPEG" in r.stderr
+
+
 BENCH = ["--scale", "--warmup", "--frames", "--threads"]
 
 
