@@ -132,14 +132,14 @@ class RenderOutputs(ClosesCutShortOnError):
 @dataclass(frozen=True)
 class RenderTiming:
     """What a render's outputs need beyond the frame size: the source's clock, where its sound
-    starts (it is carried over: from ``start_time`` on the source's clock, reached by a seek
-    when the render starts later than the source) and the quality."""
+    starts (it is carried over: from ``start_time`` on the source's clock; ``part`` when that
+    is later than the source's start) and the quality."""
 
     time_base: Fraction
     fps: Fraction
     start_time: float
     crf: int
-    seek: bool = False
+    part: bool = False
 
 
 @dataclass(frozen=True)

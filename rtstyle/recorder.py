@@ -52,7 +52,7 @@ def open_video(target: str | Path, ctx: OutputContext) -> Opened:
         note = sound_note(ctx.source, "stream" if stream else "recording") if ctx.source else None
         return Recorder(target, ctx.width, ctx.height, ctx.fps, ctx.timeout), [note] if note else []
     shape = (ctx.width, ctx.height, timing.time_base, timing.fps)
-    carry = dict(carry_from=ctx.source, start_time=timing.start_time, crf=timing.crf, seek=timing.seek)
+    carry = dict(carry_from=ctx.source, start_time=timing.start_time, crf=timing.crf, part=timing.part)
     if stream:  # sent at the video's pace, as a player would play the file
         return open_stream(target, *shape, realtime=True, timeout=ctx.timeout, **carry), []
     return VideoFileSink(target, *shape, carry_timeout=ctx.timeout, **carry), []

@@ -146,7 +146,7 @@ class StreamCarrier:
     """
 
     def __init__(self, source_path: str, index: int, output: av.container.OutputContainer, start_time: float,
-                 timeout: float = STREAM_TIMEOUT, seek: bool = False):
+                 timeout: float = STREAM_TIMEOUT, part: bool = False):
         # A stream that stalls ends the carried stream (as a read error does) instead of hanging the render.
         with contextlib.ExitStack() as opened:  # the input is closed again if the stream cannot be added
             self.input = opened.enter_context(av.open(source_path, "r", timeout=stream_timeout(source_path, timeout)))
@@ -155,14 +155,14 @@ class StreamCarrier:
         self.index, self.kind = index, self.in_stream.type  # kept: the stream dies with its closed input
         self.output = output
         self.offset = start_time
-        if seek and not is_url(source_path):  # a render of part of a file: its packets from there (a URL reads on)
+        if part and not is_url(source_path):  # a render of part of a file: its packets from there (a URL reads on)
             with contextlib.suppress(av.error.FFmpegError):
                 self.input.seek(math.floor(start_time / self.in_stream.time_base), stream=self.in_stream,
                                 backward=True)
         self.packets = self.input.demux(self.in_stream)
-        self.pending: av.Packet | None = None
         self.written_until = 0.0
         self.done = False
+        self.queue: list[av.Packet] = self._from_zero() if part else []  # read, not yet written
         self.next_sample: int | None = None  # a transcoded stream's next timestamp (samples)
         # AVI stores no timestamps: a negative one (AAC's priming) would move every stream of the
         # file by a video tick, so there the sound starts at zero (its priming frame no longer early).
@@ -202,18 +202,28 @@ class StreamCarrier:
     def _time(self, p: av.Packet) -> float:
         return float(p.pts * p.time_base) - self.offset if p.pts is not None else self.written_until
 
+    def _from_zero(self) -> list[av.Packet]:
+        """The first packets of a part of the source: those from the output's zero on, after the
+        one that spans zero (by its duration, or, where none is stored, by the next one's start)."""
+        before: av.Packet | None = None
+        while (p := self._next_packet()) is not None:
+            pt = self._time(p)
+            if pt >= -1e-6:
+                ends = self._time(before) + float(before.duration * before.time_base) if before and before.duration \
+                    else pt
+                return ([before] if before and ends > 1e-6 else []) + [p]
+            before = p
+        return []
+
     def advance_to(self, t: float | None) -> None:
         """Write the packets that start before ``t`` seconds (all of them when ``t`` is None)."""
-        while not self.done:
-            p = self.pending or self._next_packet()
-            self.pending = None
+        while self.queue or not self.done:
+            p = self.queue.pop(0) if self.queue else self._next_packet()
             if p is None:
                 break
             pt = self._time(p)
-            if pt + float((p.duration or 0) * p.time_base) < -1e-6:
-                continue  # over before the output's zero (a render from later on); priming ends at it
             if t is not None and pt >= t:
-                self.pending = p
+                self.queue.insert(0, p)
                 return
             self._write(p, pt)
 
@@ -267,7 +277,8 @@ class VideoFileSink(ClosesCutShortOnError):
     container when the target's name does not say it, ``codec`` the video encoder when it
     is not the container's own (:data:`VIDEO_ENCODERS`), ``options`` are the encoder's on top
     of the quality settings; ``start_time`` is the source's time (seconds) that becomes the
-    output's zero, and ``seek`` has the carried streams seek there (a render of part of it);
+    output's zero, and ``part`` says it is later than the source's start (a render of part of
+    it): the carried streams seek there and begin with the packet that spans it;
     ``realtime`` holds each frame back until its time has come since the first one, so a
     stream plays as it is written. A context manager: leaving it
     closes the sink (on an error, as an interrupted render: audio cut at the last frame).
@@ -277,7 +288,7 @@ class VideoFileSink(ClosesCutShortOnError):
                  carry_from: str | None = None, start_time: float = 0.0, crf: int = 18, preset: str = "veryfast",
                  carry_timeout: float = STREAM_TIMEOUT, video_template: av.video.stream.VideoStream | None = None,
                  format: str | None = None, options: dict[str, str] | None = None, realtime: bool = False,
-                 timeout: float = STREAM_TIMEOUT, codec: str | None = None, seek: bool = False):
+                 timeout: float = STREAM_TIMEOUT, codec: str | None = None, part: bool = False):
         self.path: Path | None = None if is_url(target) else Path(target)
         self.name = str(target)  # a URL as given: pathlib would fold rtmp://host into rtmp:/host
         # yuv420p needs even sides: pad by one edge pixel rather than drop picture.
@@ -324,7 +335,7 @@ class VideoFileSink(ClosesCutShortOnError):
             with contextlib.ExitStack() as opened:  # everything opened so far is closed again on a failure
                 opened.callback(self.container.close)
                 opened.callback(self._close_carriers)
-                self._carry(carry_from, start_time, carry_timeout, seek)
+                self._carry(carry_from, start_time, carry_timeout, part)
                 opened.pop_all()
         if self.path is None:
             self._connect(timeout)
@@ -341,7 +352,7 @@ class VideoFileSink(ClosesCutShortOnError):
                 self.container.close()
             raise _cannot_open(self.name, e) from None
 
-    def _carry(self, source: str, start_time: float, timeout: float, seek: bool) -> None:
+    def _carry(self, source: str, start_time: float, timeout: float, part: bool) -> None:
         with av.open(source, "r", timeout=stream_timeout(source, timeout)) as probe:
             streams = [(s.index, s.type, s.codec_context.name if s.codec_context else "data") for s in probe.streams]
         rendered = next((index for index, kind, _ in streams if kind == "video"), None)  # the source's stream
@@ -354,7 +365,7 @@ class VideoFileSink(ClosesCutShortOnError):
                 self.dropped.append(f"subtitle stream {index} ({codec}) not sent to the stream")
                 continue
             try:
-                self.carriers.append(StreamCarrier(source, index, self.container, start_time, timeout, seek))
+                self.carriers.append(StreamCarrier(source, index, self.container, start_time, timeout, part))
             except ValueError as e:  # the container does not take this codec
                 self.dropped.append(f"{kind} stream {index} ({codec}) not carried over: {e} (try an .mkv output)")
             except av.error.FFmpegError as e:

@@ -239,3 +239,21 @@ def test_sound_is_judged_against_the_video_not_the_containers_clock(suffix: str,
     assert "audio stream 1 starts at 0.17" in avcheck.verify(late, ref).summary()  # 0.2 s less AAC's priming
     early = avcheck.probe(write_video(tmp_path / "late_ref.mp4", frames, options={"bf": "2"}, audio_start=0.2))
     assert "audio stream 1 starts at -0.02" in avcheck.verify(in_sync, early).summary()
+
+
+def test_a_copied_sound_keeps_every_packet_its_priming_included(data: Path, tmp_path: Path, tiny_model: Path):
+    """AAC in Matroska starts with its priming packet before zero, often without a duration:
+    a whole render copies it too (without it the sound decodes 23 ms late), into MP4 as into
+    WebM's Opus (where its loss moved the sound 40 ms)."""
+    for suffix in (".mp4", ".webm"):
+        p = CASES["10-bit-hevc yuv420p10le"].make(data, tmp_path)
+        dst = p.dst.with_suffix(suffix)
+        r = CliRunner().invoke(main, ["render", str(p.src), str(dst), "--style", str(tiny_model), "--overwrite"])
+        assert r.exit_code == 0 and "A/V check: ok" in r.stderr, r.stderr
+    first = [first_audio_packet(p.src)]
+    assert first[0] < 0, "the input's sound starts with its priming, before zero"
+    with av.open(str(p.src)) as c:
+        copied_in = sum(1 for pk in c.demux(c.streams.audio[0]) if pk.size)
+    with av.open(str(p.dst.with_suffix(".mp4"))) as c:
+        copied_out = sum(1 for pk in c.demux(c.streams.audio[0]) if pk.size)
+    assert copied_out == copied_in

@@ -277,6 +277,9 @@ def test_a_part_of_a_video_is_rendered_with_its_own_sound(suffix: str, data: Pat
     assert abs(after["audio_duration"] - 1.0) < 0.06
     assert pitches(src, [(0.1, 0.9), (1.1, 1.9)]) == pytest.approx([300, 600], abs=3)
     assert pitches(dst, [(0.05, 0.95)]) == pytest.approx([600], abs=3)
+    from test_avcheck import first_audio_packet
+
+    assert -0.05 < first_audio_packet(dst) <= 1e-3, "the sound begins with the packet that spans the start"
     with VideoFileSource(src) as whole:
         wanted = [style(f.image) for f in whole.frames() if 1.0 <= f.time < 1.95]
     got = decode_video(dst)
