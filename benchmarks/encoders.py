@@ -33,7 +33,8 @@ from .common import EXAMPLE, time_rounds
 PICTURE = Path(__file__).resolve().parent.parent / "docs" / "quality" / "photos" / "building.jpg"
 
 
-def encode(frames: list[np.ndarray], path: Path, source: VideoFileSource, options: dict[str, str] | None = None) -> None:
+def encode(frames: list[np.ndarray], path: Path, source: VideoFileSource,
+           options: dict[str, str] | None = None) -> None:
     with VideoFileSink(path, source.width, source.height, source.time_base, source.fps, options=options) as sink:
         for i, rgb in enumerate(frames):
             sink.write(rgb, round(i / (source.fps * source.time_base)))

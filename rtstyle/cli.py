@@ -466,7 +466,8 @@ def cameras() -> None:
               help="OpenCV window with HUD and hotkeys [default: on unless --serve/--vcam/--record/--stream]")
 @click.option("--serve", metavar="HOST:PORT", help="browser preview and MJPEG stream, e.g. 127.0.0.1:8080")
 @click.option("--vcam", is_flag=True, help="send to a virtual camera (needs rtstyle[vcam])")
-@click.option("--record", type=click.Path(path_type=Path), help="record the stylized stream to a video file (.mp4, .mkv, .webm...)")
+@click.option("--record", type=click.Path(path_type=Path),
+              help="record the stylized stream to a video file (.mp4, .mkv, .webm...)")
 @click.option("--stream", "stream_url", metavar="URL",
               help="stream the painting (no sound): rtmp:// (FLV), srt://, udp:// or tcp:// (MPEG-TS)")
 @click.option("--overwrite", is_flag=True, help="replace the --record file if it exists")

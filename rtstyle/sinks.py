@@ -305,8 +305,8 @@ class VideoFileSink(ClosesCutShortOnError):
         if self.copying:
             self.stream = self.container.add_stream_from_template(video_template)
         else:
-            try:
-                codec = codec or video_encoder(self.container, self.name)
+            try:  # a stream URL's muxer (FLV, MPEG-TS, RTSP...) takes H.264 (rtstyle.stream)
+                codec = codec or ("libx264" if self.path is None else video_encoder(self.container, self.name))
             except SinkError:
                 self.container.close()
                 raise

@@ -113,6 +113,7 @@ class VideoFileSource(Closing):
     A URL that sends nothing for ``timeout`` seconds, when opened or later, is a
     SourceError instead of a hang. ``reference`` keeps the input's own account of its
     streams for the A/V check (``self.reference``; None without); a live player needs none.
+    ``start`` and ``duration`` (seconds) read that part of the video only (:meth:`frames`).
     """
 
     def __init__(self, path: str | Path, timeout: float = STREAM_TIMEOUT, thread_type: str = "AUTO",
