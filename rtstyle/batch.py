@@ -1,4 +1,4 @@
-"""Many videos in one command: which outputs they get, one result per file, a summary table.
+"""Many videos (or pictures) in one command: which outputs they get, one result per file, a summary table.
 
 One failing input is recorded and the others go on; the caller reports the failures at
 the end. Used by the one-machine render and by the distributed one (rtstyle.distributed).
@@ -15,6 +15,7 @@ from rtstyle.pipeline import RenderReport
 
 VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".mts", ".flv", ".wmv",
                   ".ogv", ".3gp"}
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
 
 
 @dataclass
@@ -34,22 +35,24 @@ class FileResult:
         return self.error is None and self.check is not None and self.check.ok
 
 
-def pair_outputs(inputs: Sequence[str | Path], out_dir: Path) -> list[tuple[Path, Path]]:
-    """Inputs (files, or folders whose videos are taken by suffix) -> (input, out_dir/NAME.mp4)."""
+def pair_outputs(inputs: Sequence[str | Path], out_dir: Path, pictures: bool = False) -> list[tuple[Path, Path]]:
+    """Inputs (files, or folders whose videos are taken by suffix) -> (input, out_dir/NAME.mp4);
+    ``pictures``: still pictures, each written in its own format (out_dir/NAME.jpg for a .jpg)."""
     if out_dir.exists() and not out_dir.is_dir():
         raise SinkError(f"output folder is a file: {out_dir}")
+    suffixes, kind = (IMAGE_SUFFIXES, "pictures") if pictures else (VIDEO_SUFFIXES, "video files")
     files: list[Path] = []
     for item in map(Path, inputs):
         if item.is_dir():
-            found = sorted(p for p in item.iterdir() if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES)
+            found = sorted(p for p in item.iterdir() if p.is_file() and p.suffix.lower() in suffixes)
             if not found:
-                raise SourceError(f"no video files in {item} (looked for {', '.join(sorted(VIDEO_SUFFIXES))})")
+                raise SourceError(f"no {kind} in {item} (looked for {', '.join(sorted(suffixes))})")
             files += found
         elif item.is_file():
             files.append(item)
         else:
             raise SourceError(f"input not found: {item}")
-    pairs = [(f, out_dir / f"{f.stem}.mp4") for f in files]
+    pairs = [(f, out_dir / (f.name if pictures else f"{f.stem}.mp4")) for f in files]
     seen: dict[Path, Path] = {}
     for src, dst in pairs:
         if dst in seen:

@@ -415,16 +415,42 @@ def _summarise(results: list[FileResult]) -> None:
 
 
 @main.command()
-@file_options
-def image(src: str, dst: Path, style: str | None, mix: str | None, style_images: tuple[str, ...], provider: str,
-          threads: int | None, precision: str, strength: float, keep_colours: bool, scale: float | None,
-          overwrite: bool) -> None:
-    """Stylize a still image SRC into DST (format from DST's suffix)."""
-    rtstyle.sinks.check_output(dst, overwrite, source=src)
+@functools.partial(file_options, many=True)
+@click.option("-o", "--output-dir", type=click.Path(path_type=Path, file_okay=False),
+              help="paint every SRC (pictures or folders of them) into this folder, each in its own format")
+def image(src: tuple[str, ...], dst: Path | None, style: str | None, mix: str | None, style_images: tuple[str, ...],
+          provider: str, threads: int | None, precision: str, strength: float, keep_colours: bool,
+          scale: float | None, overwrite: bool, output_dir: Path | None) -> None:
+    """Stylize a still image SRC into DST (format from DST's suffix).
+
+    Several: SRC... -o OUT_DIR, or a folder SRC and a folder DST; a picture that fails does
+    not stop the others, and the command fails at the end if any did."""
+    inputs = [*src, str(dst)] if output_dir and dst is not None else list(src)
+    if not inputs or (dst is None and output_dir is None):
+        raise click.UsageError("give SRC and DST, or SRC... -o OUT_DIR")
+    if output_dir is None and len(inputs) == 1 and not Path(inputs[0]).is_dir():
+        rtstyle.sinks.check_output(dst, overwrite, source=inputs[0])
+        stylizer = _load(style, provider, threads, strength, keep_colours, mix, style_images, precision, scale)
+        for note in rtstyle.stylize_image(inputs[0], dst, stylizer, overwrite=overwrite):
+            click.echo(f"note: {note}", err=True)
+        click.echo(f"wrote {dst}", err=True)
+        return
+    if output_dir is None and len(inputs) > 1:
+        raise click.UsageError("several pictures go to a folder: SRC... -o OUT_DIR")
+    pairs = pair_outputs(inputs, output_dir or dst, pictures=True)
+    (output_dir or dst).mkdir(parents=True, exist_ok=True)
     stylizer = _load(style, provider, threads, strength, keep_colours, mix, style_images, precision, scale)
-    for note in rtstyle.stylize_image(src, dst, stylizer, overwrite=overwrite):
-        click.echo(f"note: {note}", err=True)
-    click.echo(f"wrote {dst}", err=True)
+    failed = 0
+    for picture, out in pairs:
+        try:
+            for note in rtstyle.stylize_image(picture, out, stylizer, overwrite=overwrite):
+                click.echo(f"note: {picture.name}: {note}", err=True)
+            click.echo(f"wrote {out}", err=True)
+        except rtstyle.RtstyleError as e:
+            failed += 1
+            click.echo(f"FAILED {picture.name}: {e}", err=True)
+    if failed:
+        raise rtstyle.RtstyleError(f"{failed} of {len(pairs)} pictures failed (see above)")
 
 
 def _size(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, int] | None:

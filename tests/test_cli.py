@@ -96,6 +96,35 @@ def test_a_transparent_picture_keeps_its_alpha(data: Path, tmp_path: Path, tiny_
     assert np.array_equal(turned[..., 3], alpha)  # stored turned, read upright with its alpha
 
 
+def test_a_folder_of_pictures_is_painted_into_a_folder(data: Path, tmp_path: Path, tiny_model: Path):
+    """image IN_DIR OUT_DIR (and SRC... -o OUT_DIR): each picture painted in its own format, the
+    same pixels as one at a time; a picture that cannot be read fails alone, named, and the
+    command fails at the end with one error line."""
+    import shutil
+
+    import numpy as np
+
+    import rtstyle as lib
+
+    pictures = tmp_path / "in"
+    pictures.mkdir()
+    shutil.copy(data / "rubberwhale1.png", pictures / "a.png")
+    shutil.copy(data / "rubberwhale2.png", pictures / "b.png")
+    (pictures / "broken.png").write_bytes(b"not a picture")
+    (pictures / "notes.txt").write_text("not a picture either, and not looked at")
+    r = rtstyle("image", pictures, tmp_path / "out", "--style", tiny_model)
+    assert r.returncode == 1 and "FAILED broken.png: cannot read image" in r.stderr, r.stderr
+    assert [ln for ln in r.stderr.splitlines() if ln.startswith("error: ")] == \
+        ["error: 1 of 3 pictures failed (see above)"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.png", "b.png"]
+    paint = lib.load_style(tiny_model)
+    for name in ("a.png", "b.png"):
+        out = lib.sources.read_image(tmp_path / "out" / name)
+        assert np.array_equal(out, paint(lib.sources.read_image(pictures / name)))
+    r = rtstyle("image", pictures / "a.png", pictures / "b.png", "-o", tmp_path / "out2", "--style", tiny_model)
+    assert r.returncode == 0 and sorted(p.name for p in (tmp_path / "out2").iterdir()) == ["a.png", "b.png"]
+
+
 def _with_orientation(src: Path, dst: Path) -> Path:
     """``src`` stored turned a quarter, with EXIF orientation 6 (shown upright again), as a phone does."""
     from PIL import Image

@@ -64,9 +64,9 @@ def test_live_duration_nan_is_refused_not_a_silent_success():
 def test_a_folder_as_input_and_an_unknown_image_format(data: Path, tmp_path: Path, tiny_model: Path):
     empty = tmp_path / "empty"
     empty.mkdir()
-    r = CliRunner().invoke(main, ["image", str(empty), str(tmp_path / "o.png"), "--style", str(tiny_model)])
-    assert r.exit_code == 1 and r.stderr.splitlines()[-1].startswith("error: input is a folder"), r.stderr
-    # render takes a folder as a batch of videos (rtstyle.batch): an empty one is one line too
+    # image and render take a folder as a batch of pictures or videos (rtstyle.batch): an empty one is one line
+    r = CliRunner().invoke(main, ["image", str(empty), str(tmp_path / "o"), "--style", str(tiny_model)])
+    assert r.exit_code == 1 and r.stderr.splitlines()[-1].startswith("error: no pictures in"), r.stderr
     r = CliRunner().invoke(main, ["render", str(empty), str(tmp_path / "out"), "--style", str(tiny_model)])
     assert r.exit_code == 1 and r.stderr.splitlines()[-1].startswith("error: no video files in"), r.stderr
     r = CliRunner().invoke(main, ["image", str(data / "messi5.jpg"), str(tmp_path / "o.xyz"), "--style",
