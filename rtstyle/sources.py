@@ -286,7 +286,8 @@ class VideoFileSource(Closing):
         self._part = self._part_frames()
         self._part_first = next(self._part, None)
         if self._part_first is None:
-            raise SourceError(f"{self.name}: no video frame at or after {self.start:g} s")
+            until = f" and before {self.start + self.duration:g} s" if self.duration is not None else ""
+            raise SourceError(f"{self.name}: no video frame at or after {self.start:g} s{until}")
         self._part_ticks, self.start = self._part_first.pts, self._part_first.time
 
     def _part_frames(self) -> Iterator[VideoFrame]:
