@@ -271,8 +271,6 @@ def render(src: tuple[str, ...], dst: Path | None, style: str | None, mix: str |
     if stream_url is not None:
         container_for(stream_url)  # not a URL: said now, before any work
     part = {"start": start, "duration": duration}
-    if ray_address is not None and (start or duration is not None):
-        raise click.UsageError("--start and --duration render on this machine (not with --ray)")
     if many or ray_address is not None:
         if any(rtstyle.sources.is_url(i) for i in inputs):
             raise click.UsageError("several inputs and --ray take files, not stream URLs")
@@ -284,7 +282,8 @@ def render(src: tuple[str, ...], dst: Path | None, style: str | None, mix: str |
         if ray_address is None:
             _render_each(pairs, style, style_options, smoothing, overwrite, crf, workers, stream_timeout, part)
         else:
-            settings = distributed.Settings(style or ARBITRARY, style_options, smoothing, crf, segment_seconds)
+            settings = distributed.Settings(style or ARBITRARY, style_options, smoothing, crf, segment_seconds,
+                                            **part)
             _render_on_ray(pairs, settings, ray_address or None, overwrite, resume, many)
         return
     src = inputs[0]

@@ -63,6 +63,8 @@ class Settings:
     smooth: tuple[str, float, float] = ("flow", 0.6, 0.0)        # mode, strength, deadband
     crf: int = 18
     segment_seconds: float | None = None  # None: each video in about 2 segments per worker (SEGMENTS_PER_WORKER)
+    start: float = 0.0                    # a part of each video only (rtstyle.render's start and duration)
+    duration: float | None = None
     cpus_per_worker: int = 1
 
     @property
@@ -157,7 +159,7 @@ def _prepare(job: _Job, settings: Settings, resume: bool, workers: int) -> None:
     job.codec = sinks.encoder_for(job.dst)
     job.index = segments.read_index(job.src)
     seconds = stored.get("segment_seconds") or settings.segment_seconds or segment_seconds(job.index, workers)
-    job.plan = segments.plan(job.index, seconds, settings.warmup)
+    job.plan = segments.plan(job.index, seconds, settings.warmup, start=settings.start, duration=settings.duration)
     manifest = _manifest(job.src, settings, seconds, job.plan)
     if job.folder.exists():
         if not resume:
@@ -333,7 +335,9 @@ class _Driver:
         try:
             while job.joined < len(job.plan) and job.plan[job.joined].index in job.done:
                 seg = job.plan[job.joined]
-                job.joiner = job.joiner or segments.Joiner(job.src, job.dst, job.index.reference)
+                job.joiner = job.joiner or segments.Joiner(
+                    job.src, job.dst, job.index.reference, start=job.plan[0].start_time if self.settings.start else 0.0,
+                    cut=self.settings.duration is not None)
                 job.joiner.add(segments.part_path(job.folder, seg.index), seg)
                 job.joined += 1
             if job.joined < len(job.plan):

@@ -136,33 +136,45 @@ def read_index(path: str | Path) -> Index:
     return Index(time_base, packets, stamped, len(packets) if stamped else hint, end_time, reference)
 
 
-def plan(video: Index, segment_seconds: float, warmup: int = 0, trailing: int = ENCODER_CONTEXT) -> list[Segment]:
+def plan(video: Index, segment_seconds: float, warmup: int = 0, trailing: int = ENCODER_CONTEXT,
+         start: float = 0.0, duration: float | None = None) -> list[Segment]:
     """Cut a video into segments of about ``segment_seconds`` that start at keyframes.
 
     Each segment but the first starts ``warmup`` frames early, each but the last ends
     ``trailing`` frames late. A video whose packets carry no timestamps, or with a single
-    keyframe, is one segment.
+    keyframe, is one segment. ``start`` and ``duration`` (seconds) plan that part only, as
+    rtstyle.render renders it: from the first frame at or after ``start``, whose smoothing
+    starts there (the first segment has no warm-up; the others' stays inside the part).
     """
     if segment_seconds <= 0:
         raise ValueError(f"segment length must be positive, got {segment_seconds}")
     packets, end_time = video.packets, video.end_time
     seconds = [float(pts * video.time_base) for pts, _, _ in packets]
-    if not video.stamped or len(packets) < 2:
+    part = bool(start) or duration is not None
+    if not part and (not video.stamped or len(packets) < 2):
         return [Segment(0, BEGINNING, None, BEGINNING, None, video.frame_count_hint, 0.0, end_time)]
+    half_tick = float(video.time_base) / 2
+    lo = bisect.bisect_left(seconds, start - half_tick)
+    hi = len(packets) if duration is None else bisect.bisect_left(seconds, start + duration - half_tick)
+    if lo >= hi:
+        raise SourceError(f"no video frame at or after {start:g} s" +
+                          (f" and before {start + duration:g} s" if duration is not None else ""))
     keys = [i for i, (_, key, _) in enumerate(packets) if key]
-    cuts = [0]
+    cuts = [lo]
     for i in keys:
-        if seconds[i] - seconds[cuts[-1]] >= segment_seconds:
+        if lo < i < hi and seconds[i] - seconds[cuts[-1]] >= segment_seconds:
             cuts.append(i)
-    bounds = cuts + [len(packets)]
+    bounds = cuts + [hi]
     segments = []
     for n, (a, b) in enumerate(zip(bounds, bounds[1:])):
-        first = max(0, a - warmup)
+        first = max(lo, a - warmup)
         key = bisect.bisect_right(keys, first) - 1  # the last keyframe at or before the first warm-up frame
         trail = b + trailing
+        sought = n or lo  # the first segment of the whole video reads it from its beginning
         segments.append(Segment(
-            index=n, start=packets[a][0] if n else BEGINNING, end=packets[b][0] if b < len(packets) else None,
-            warmup_from=packets[first][0] if n else BEGINNING, seek=packets[keys[key]][2] if n and key >= 0 else None,
+            index=n, start=packets[a][0] if sought else BEGINNING, end=packets[b][0] if b < len(packets) else None,
+            warmup_from=packets[first][0] if sought else BEGINNING,
+            seek=packets[keys[key]][2] if sought and key >= 0 else None,
             frames=b - a, start_time=seconds[a], end_time=seconds[b] if b < len(packets) else end_time,
             trail_to=packets[trail][0] if trail < len(packets) else None))
     return segments
@@ -320,8 +332,12 @@ class Joiner:
     from :func:`read_index`) as a one-machine render's would (``report.check``).
     """
 
-    def __init__(self, src: str | Path, dst: Path, reference: avcheck.Probe, timeout: float = STREAM_TIMEOUT):
+    def __init__(self, src: str | Path, dst: Path, reference: avcheck.Probe, timeout: float = STREAM_TIMEOUT,
+                 start: float = 0.0, cut: bool = False):
+        """``start``: a part's first frame time (seconds from the container start), which becomes
+        the output's zero; ``cut``: the part ends before the video does (its sound ends with it)."""
         self.src, self.dst, self.reference, self.timeout = src, dst, reference, timeout
+        self.start, self.cut = start, cut
         source = VideoFileSource(src, timeout, reference=False)
         self.video = (source.width, source.height, source.time_base, source.fps)
         self.start_time, self.header_frames = source.start_time, source.header_frames
@@ -334,7 +350,8 @@ class Joiner:
         with av.open(str(part)) as c:
             stream = c.streams.video[0]
             if self.sink is None:
-                self.sink = VideoFileSink(self.dst, *self.video, carry_from=str(self.src), start_time=self.start_time,
+                self.sink = VideoFileSink(self.dst, *self.video, carry_from=str(self.src),
+                                          start_time=self.start_time + self.start, part=self.start > 0,
                                           carry_timeout=self.timeout, video_template=stream)
                 self.first, self.params = part.name, stream.codec_context.extradata
             elif stream.codec_context.extradata != self.params:
@@ -342,15 +359,20 @@ class Joiner:
                                 "the segments cannot be joined without re-encoding")
             for packet in c.demux(stream):
                 if packet.size and packet.pts is not None and _within(packet, segment, self.video[2]):
+                    shift = round(self.start / packet.time_base)  # a part starts at the output's zero
+                    packet.pts, packet.dts = packet.pts - shift, packet.dts - shift
                     self.sink.write_packet(packet)
 
     def finish(self) -> RenderReport:
         """Close the output (the sound after the last frame goes in too) and check it."""
         assert self.sink is not None, "no segment was added"
         report = RenderReport(audio=self.sink.actions, notes=list(self.sink.dropped))
-        self.sink.close(complete=True)
+        self.sink.close(complete=not self.cut)
         report.frames_in = report.frames_out = self.sink.frames_written
-        report.check = avcheck.verify(self.dst, self.reference, header_frames=self.header_frames)
+        part = bool(self.start) or self.cut
+        report.check = avcheck.verify(self.dst, self.reference, since=self.start,
+                                      until=self.sink.last_time if self.cut else None,
+                                      header_frames=0 if part else self.header_frames)
         return report
 
     def discard(self) -> None:

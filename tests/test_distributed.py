@@ -92,6 +92,13 @@ def test_plan_cuts_at_keyframes_with_warmup_before_each_seam(clip: Path):
     assert plan[1].seek <= 0 and 0 < plan[2].seek <= 10 * step  # the keyframes before the warm-ups
     assert [s.trail_to for s in plan] == [13 * step, 23 * step, None]  # the encoder's 3 frames after each end
     assert len(segments.plan(segments.read_index(clip), 10.0)) == 1
+    part = segments.plan(segments.read_index(clip), 0.4, warmup=4, start=0.55, duration=1.8)  # frames 0.6-2.3 s
+    assert [s.frames for s in part] == [4, 10, 4]
+    assert part[0].start == part[0].warmup_from == 6 * step and part[0].seek <= 0  # no warm-up before a part
+    assert part[1].warmup_from == 6 * step and part[2].warmup_from == 16 * step  # warm-up inside the part
+    assert part[-1].end == 24 * step and part[-1].trail_to == 27 * step
+    with pytest.raises(rtstyle.SourceError, match="no video frame at or after 3.5 s"):
+        segments.plan(segments.read_index(clip), 1.0, start=3.5)
 
 
 def test_warmup_follows_smoothing_strength():
@@ -133,6 +140,29 @@ def test_a_webm_output_is_joined_from_vp9_segments(ray_runtime, clip: Path, text
     assert stream_info(dst)["video_times"] == stream_info(one)["video_times"]
     psnr = [cv2.PSNR(a, b) for a, b in zip(decode_video(one), decode_video(dst))]
     assert len(psnr) == 30 and min(psnr) >= 40, psnr
+
+
+def test_a_part_on_ray_is_the_one_machine_part(ray_runtime, clip: Path, textured_model: Path, settings,
+                                               tmp_path: Path):
+    """--start 0.55 --duration 1.8: the frames from 0.6 to 2.3 s, in three segments (cut at the
+    keyframes at 1 and 2 s), joined into the same timing and pictures as one machine's render
+    of that part, with the sound of that part."""
+    from dataclasses import replace
+
+    one = tmp_path / "one.mp4"
+    rtstyle.render(clip, one, rtstyle.load_style(textured_model, threads=1), smooth=rtstyle.make_smoother(*SMOOTH),
+                   crf=CRF, start=0.55, duration=1.8)
+    dst = tmp_path / "ray.mp4"
+    [result] = distributed.render_files([(clip, dst)], replace(settings, start=0.55, duration=1.8, segment_seconds=0.4),
+                                        workers=2)
+    assert result.ok and result.segments == 3, result.error or result.check.summary()
+    ray_info, one_info = stream_info(dst), stream_info(one)
+    assert result.frames == ray_info["frames"] == one_info["frames"] == 18
+    assert ray_info["video_times"] == one_info["video_times"] and ray_info["video_times"][0] == 0.0
+    assert abs(ray_info["audio_duration"] - one_info["audio_duration"]) < 0.03
+    psnr = [cv2.PSNR(a, b) for a, b in zip(decode_video(one), decode_video(dst))]
+    assert psnr[0] == float("inf") or psnr[0] > 99  # the first segment starts as the one machine does
+    assert min(psnr) >= 40, psnr
 
 
 def test_two_workers_render_two_segments_at_once(segmented):
