@@ -472,6 +472,7 @@ def cameras() -> None:
 @click.option("--camera", help="camera index or device path [default: 0]")
 @click.option("--source", help="video file or stream URL, played at its native pace (instead of a camera)")
 @click.option("--loop", is_flag=True, help="play --source again and again")
+@click.option("--start", type=Timecode(), default=0.0, help="play --source from this time on: seconds or [HH:]MM:SS")
 @stream_timeout_option
 @click.option("--camera-timeout", type=Number(0, MAX_SECONDS), default=rtstyle.sources.Reconnect.give_up,
               show_default=True, help=f"a lost camera is retried (waits {rtstyle.sources.Reconnect.first:g} s doubling "
@@ -501,8 +502,9 @@ def cameras() -> None:
 @click.option("--snapshot-dir", type=click.Path(path_type=Path, file_okay=False, exists=True, writable=True),
               default=Path("."), show_default=True, help="where the snapshot key saves PNGs")
 @smooth_options
-def live(camera: str | None, source: str | None, loop: bool, stream_timeout: float, camera_timeout: float,
-         size: tuple[int, int] | None, fps: float | None, scale: float | None, styles: tuple[str, ...], provider: str,
+def live(camera: str | None, source: str | None, loop: bool, start: float, stream_timeout: float,
+         camera_timeout: float, size: tuple[int, int] | None, fps: float | None, scale: float | None,
+         styles: tuple[str, ...], provider: str,
          threads: int | None, precision: str, strength: float,
          keep_colours: bool, window: bool | None, serve: str | None, vcam: bool, record: Path | None,
          stream_url: str | None, overwrite: bool, duration: float | None, log_json: Path | None, snapshot_dir: Path, smooth: str,
@@ -510,6 +512,8 @@ def live(camera: str | None, source: str | None, loop: bool, stream_timeout: flo
     """Paint a camera (or a video played live) in real time: window, browser, virtual camera."""
     if camera is not None and source is not None:
         raise click.UsageError("choose --camera or --source, not both")
+    if start and source is None:
+        raise click.UsageError("--start plays a --source from a time (a camera has none)")
     if record:
         rtstyle.sinks.check_output(record, overwrite, video=True)
     if stream_url:
@@ -521,7 +525,8 @@ def live(camera: str | None, source: str | None, loop: bool, stream_timeout: flo
         raise rtstyle.StyleNotFoundError("no styles installed: give --style NAME or --style PATH.onnx")
     # The camera (or file) first: a missing camera must not wait for a model to load.
     if source is not None:
-        src: lv.LiveSource = rtstyle.sources.PacedSource(source, loop=loop, size=size, fps=fps, timeout=stream_timeout)
+        src: lv.LiveSource = rtstyle.sources.PacedSource(source, loop=loop, size=size, fps=fps, timeout=stream_timeout,
+                                                         start=start)
     else:
         src = rtstyle.sources.CameraSource(camera or 0, size=size, fps=fps,
                                            reconnect=rtstyle.sources.Reconnect(give_up=camera_timeout))

@@ -430,13 +430,14 @@ class PacedSource(Closing):
 
     Frames are released when their timestamp comes due on the wall clock (``fps``
     overrides the file's rate), so the live pipeline can be run and tested without a
-    camera. ``loop`` plays the file again and again with increasing indices and times.
+    camera. ``loop`` plays the file again and again with increasing indices and times;
+    ``start`` (seconds) plays it from there (each pass of a loop too).
     """
 
     def __init__(self, path: str | Path, loop: bool = False, size: tuple[int, int] | None = None,
-                 fps: float | None = None, timeout: float = STREAM_TIMEOUT):
-        self.path, self.loop, self.size, self.timeout = str(path), loop, size, timeout
-        with VideoFileSource(self.path, timeout, reference=False) as probe:  # fails early with a clear SourceError
+                 fps: float | None = None, timeout: float = STREAM_TIMEOUT, start: float = 0.0):
+        self.path, self.loop, self.size, self.timeout, self.start = str(path), loop, size, timeout, start
+        with VideoFileSource(self.path, timeout, reference=False, start=start) as probe:  # fails early, clearly
             self.native_fps = float(probe.fps)
             self.width, self.height = size or (probe.width, probe.height)
         self.fps = fps or self.native_fps
@@ -460,7 +461,8 @@ class PacedSource(Closing):
             # (latency), and its workers can deadlock with PyAV's log callback when a live
             # run closes the file mid-stream.
             last = None
-            with VideoFileSource(self.path, self.timeout, thread_type="SLICE", reference=False) as source, \
+            with VideoFileSource(self.path, self.timeout, thread_type="SLICE", reference=False,
+                                 start=self.start) as source, \
                     contextlib.closing(source.frames()) as decoded:
                 for frame in decoded:
                     t = offset + frame.time / self.speed

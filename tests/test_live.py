@@ -120,6 +120,22 @@ def test_paced_source_is_never_early_and_loops(data: Path):
     assert source.passes == 1
 
 
+def test_paced_source_plays_from_a_start_and_loops_back_to_it(data: Path):
+    """--start 2: the first frame is the clip's at 2.0 s, timed from zero; the loop's next
+    pass begins there again."""
+    source = PacedSource(data / "walk_tone.mp4", loop=True, fps=100, start=2.0)  # 30 frames at 10 fps
+    clip = decode_video(data / "walk_tone.mp4")
+    frames = []
+    for frame in source.frames():
+        frames.append(frame)
+        if len(frames) == 12:
+            break
+    assert frames[0].time == 0.0 and np.array_equal(frames[0].image, clip[20])
+    assert np.array_equal(frames[9].image, clip[29]) and np.array_equal(frames[10].image, clip[20])
+    r = CliRunner().invoke(main, ["live", "--camera", "0", "--start", "2"])
+    assert r.exit_code == 2 and "--start plays a --source" in r.stderr
+
+
 def test_paced_source_resizes_and_describes(data: Path):
     source = PacedSource(data / "walk_tone.mp4", size=(160, 120), fps=100)
     first = next(source.frames())
