@@ -6,9 +6,10 @@ decodes on its own after a seek. Each segment is rendered by the ordinary pipeli
 stylized, smoothed and encoded but not kept, so the smoother carries the same history into
 the segment's first frame as a one-machine render would. A few *trailing* frames after its
 end are encoded too, so the encoder codes the segment's last frames as in a continuous
-encode. Segments are encoded with the same H.264 settings and keep the source's timestamps,
-so the driver joins them by copying packets (no re-encoding), keeping each segment's own
-frames, and muxes the source's audio and subtitles once.
+encode. Segments are encoded with the same settings, in the output's codec (H.264; VP9
+for WebM), and keep the source's timestamps, so the driver joins them by copying packets
+(no re-encoding), keeping each segment's own frames, and muxes the source's audio and
+subtitles once.
 """
 from __future__ import annotations
 
@@ -239,7 +240,7 @@ def part_path(folder: Path, index: int) -> Path:
 
 class SegmentSink(VideoFileSink):
     """A segment's encoder: its frames, and around them the context frames the pipeline hands to
-    :meth:`write_context` (render_video's ``context``), all in one H.264 stream (the join keeps
+    :meth:`write_context` (render_video's ``context``), all in one video stream (the join keeps
     the segment's own frames).
 
     The segment's first frame after leading context is forced to be a keyframe (an IDR: nothing

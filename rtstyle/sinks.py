@@ -266,7 +266,8 @@ class StreamCarrier:
 
 
 class VideoFileSink(ClosesCutShortOnError):
-    """Encode RGB frames to a video file (H.264, VP9 in WebM) or stream URL, with the audio and subtitles of ``carry_from``.
+    """Encode RGB frames to a video file (H.264, VP9 in WebM) or stream URL, with the audio and
+    subtitles of ``carry_from``.
 
     Every audio stream is carried over, and every subtitle stream the container takes;
     ``dropped`` lists the source's streams that were not, with the reason. A failed write

@@ -188,7 +188,7 @@ class VideoFileSource(Closing):
         notes = [f"rotated {self.rotation}° to upright"] if self.rotation else []
         components = frame.format.components
         if any(c.is_alpha for c in components):
-            notes.append("alpha channel dropped (H.264 has none)")
+            notes.append("alpha channel dropped (the video codecs written have none)")
         transfer = hdr.TRANSFERS.get(frame.color_trc)
         if transfer:
             notes.append(f"{max(c.bits for c in components)}-bit {transfer} HDR video tone-mapped to 8-bit SDR "
