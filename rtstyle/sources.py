@@ -166,7 +166,7 @@ class VideoFileSource(Closing):
         self.header_frames = self.stream.frames  # what the container declares (0: unknown)
         seconds = float(self.container.duration or 0) / av.time_base
         if self.start and seconds and self.start >= seconds:
-            raise SourceError(f"{name} lasts {seconds:.2f} s: nothing to render from {self.start:g} s on")
+            raise SourceError(f"{name} lasts {seconds:.2f} s: there is nothing from {self.start:g} s on")
         self.frame_count_hint = self.header_frames or int(seconds * self.fps)
         if self.start or self.duration is not None:
             left = max(0.0, seconds - self.start) if seconds else float("inf")
