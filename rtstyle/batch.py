@@ -35,9 +35,11 @@ class FileResult:
         return self.error is None and self.check is not None and self.check.ok
 
 
-def pair_outputs(inputs: Sequence[str | Path], out_dir: Path, pictures: bool = False) -> list[tuple[Path, Path]]:
-    """Inputs (files, or folders whose videos are taken by suffix) -> (input, out_dir/NAME.mp4);
-    ``pictures``: still pictures, each written in its own format (out_dir/NAME.jpg for a .jpg)."""
+def pair_outputs(inputs: Sequence[str | Path], out_dir: Path, pictures: bool = False,
+                 suffix: str = ".mp4") -> list[tuple[Path, Path]]:
+    """Inputs (files, or folders whose videos are taken by suffix) -> (input, out_dir/NAME.mp4,
+    or NAME with another ``suffix``); ``pictures``: still pictures, each written in its own
+    format (out_dir/NAME.jpg for a .jpg)."""
     if out_dir.exists() and not out_dir.is_dir():
         raise SinkError(f"output folder is a file: {out_dir}")
     suffixes, kind = (IMAGE_SUFFIXES, "pictures") if pictures else (VIDEO_SUFFIXES, "video files")
@@ -52,7 +54,7 @@ def pair_outputs(inputs: Sequence[str | Path], out_dir: Path, pictures: bool = F
             files.append(item)
         else:
             raise SourceError(f"input not found: {item}")
-    pairs = [(f, out_dir / (f.name if pictures else f"{f.stem}.mp4")) for f in files]
+    pairs = [(f, out_dir / (f.name if pictures else f.stem + suffix)) for f in files]
     seen: dict[Path, Path] = {}
     for src, dst in pairs:
         if dst in seen:

@@ -230,7 +230,9 @@ def models() -> None:
 @stream_timeout_option
 @smooth_options
 @click.option("-o", "--output-dir", type=click.Path(path_type=Path, file_okay=False),
-              help="render every SRC (files or folders of videos) into this folder as NAME.mp4")
+              help="render every SRC (files or folders of videos) into this folder as NAME.mp4 (see --suffix)")
+@click.option("--suffix", default=".mp4", show_default=True,
+              help="the container of the videos written into a folder, e.g. .webm (a single DST says its own)")
 @click.option("--ray", "ray_address", is_flag=False, flag_value="", default=None, metavar="[ADDRESS]",
               help="render on Ray: the cluster at ADDRESS or RAY_ADDRESS, else a local runtime (needs rtstyle[ray]; "
                    "give it after the files, or as --ray=ADDRESS)")
@@ -248,7 +250,7 @@ def render(src: tuple[str, ...], dst: Path | None, style: str | None, mix: str |
            provider: str, threads: int | None, precision: str, strength: float, keep_colours: bool,
            scale: float | None, overwrite: bool, crf: int, workers: int | None, stream_timeout: float, smooth: str,
            smooth_strength: float, deadband: float,
-           output_dir: Path | None, ray_address: str | None, segment_seconds: float, resume: bool,
+           output_dir: Path | None, suffix: str, ray_address: str | None, segment_seconds: float, resume: bool,
            start: float, duration: float | None, stream_url: str | None) -> None:
     """Render video SRC (a file or stream URL) in a style into DST (.mp4, .mkv, .mov... H.264, or .webm VP9;
     source audio kept).
@@ -266,6 +268,9 @@ def render(src: tuple[str, ...], dst: Path | None, style: str | None, mix: str |
     if not inputs or (dst is None and stream_url is None):
         raise click.UsageError("give SRC and DST, SRC --stream URL, or SRC... -o OUT_DIR")
     many = output_dir is not None or len(inputs) > 1 or Path(inputs[0]).is_dir()
+    if suffix != ".mp4" and not many:
+        raise click.UsageError("--suffix is for videos written into a folder; DST says its own")
+    suffix = suffix if suffix.startswith(".") else f".{suffix}"
     if stream_url is not None and (many or ray_address is not None):
         raise click.UsageError("--stream takes one input, rendered on this machine (not several, not --ray)")
     if stream_url is not None:
@@ -277,7 +282,7 @@ def render(src: tuple[str, ...], dst: Path | None, style: str | None, mix: str |
         style_options = dict(providers=provider, threads=threads, strength=strength, keep_colours=keep_colours, mix=mix,
                              style_images=parse_style_images(style_images, folders=False), precision=precision,
                              scale=scale)
-        pairs = pair_outputs(inputs, output_dir or dst) if many else [(Path(inputs[0]), dst)]
+        pairs = pair_outputs(inputs, output_dir or dst, suffix=suffix) if many else [(Path(inputs[0]), dst)]
         smoothing = (smooth, smooth_strength, deadband)
         if ray_address is None:
             _render_each(pairs, style, style_options, smoothing, overwrite, crf, workers, stream_timeout, part)

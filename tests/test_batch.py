@@ -47,3 +47,28 @@ def test_two_inputs_with_the_same_output_name_are_refused_before_any_work(data: 
     assert result.exit_code == 1
     assert result.output.splitlines()[-1].startswith("error: walk_tone.mp4 and walk_tone.mkv would both be written")
     assert not (tmp_path / "o").exists()
+
+
+def test_a_folder_rendered_into_another_container(data: Path, tiny_model: Path, tmp_path: Path):
+    """--suffix .webm: every output is NAME.webm, VP9 with Opus; a container that cannot be
+    written is one line before any work; a single DST names its own container."""
+    import av
+
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    (inputs / "a.mp4").write_bytes((data / "walk_tone.mp4").read_bytes())
+    (inputs / "b.mkv").write_bytes((data / "walk_pcm.mkv").read_bytes())
+    result = CliRunner().invoke(main, ["render", str(inputs), str(tmp_path / "out"), "--style", str(tiny_model),
+                                       "--suffix", ".webm"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.webm", "b.webm"]
+    for name in ("a.webm", "b.webm"):
+        with av.open(str(tmp_path / "out" / name)) as c:
+            assert [s.codec_context.name for s in c.streams] == ["vp9", "opus"]
+    result = CliRunner().invoke(main, ["render", str(inputs), str(tmp_path / "gif"), "--style", str(tiny_model),
+                                       "--suffix", "gif"])
+    assert result.exit_code == 1 and result.output.splitlines()[-1].startswith("error: cannot write video as a.gif")
+    assert not list((tmp_path / "gif").iterdir())
+    result = CliRunner().invoke(main, ["render", str(inputs / "a.mp4"), str(tmp_path / "one.mp4"), "--style",
+                                       str(tiny_model), "--suffix", ".webm"])
+    assert result.exit_code == 2 and "--suffix is for videos written into a folder" in result.output
