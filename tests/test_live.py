@@ -1,6 +1,7 @@
 """The live pipeline driven by a real clip played at its native pace, with real styles."""
 from __future__ import annotations
 
+import itertools
 import json
 import time
 import tracemalloc
@@ -104,14 +105,15 @@ def test_percentiles_match_numpy_within_a_bin():
     assert np.isnan(Percentiles().ms(50))
 
 
+def first_frames(source: PacedSource, count: int) -> list:
+    """The first ``count`` frames a looping source releases."""
+    return list(itertools.islice(source.frames(), count))
+
+
 def test_paced_source_is_never_early_and_loops(data: Path):
     source = PacedSource(data / "walk_tone.mp4", loop=True, fps=30)  # a 10 fps clip played 3x faster
     clip = decode_video(data / "walk_tone.mp4")
-    frames = []
-    for frame in source.frames():
-        frames.append(frame)
-        if len(frames) == 45:
-            break
+    frames = first_frames(source, 45)
     start = frames[0].captured_at
     assert [f.index for f in frames] == list(range(45))
     assert np.allclose(np.diff([f.time for f in frames]), 1 / 30, atol=1e-3), "even spacing across the loop seam"
@@ -125,11 +127,7 @@ def test_paced_source_plays_from_a_start_and_loops_back_to_it(data: Path):
     pass begins there again."""
     source = PacedSource(data / "walk_tone.mp4", loop=True, fps=100, start=2.0)  # 30 frames at 10 fps
     clip = decode_video(data / "walk_tone.mp4")
-    frames = []
-    for frame in source.frames():
-        frames.append(frame)
-        if len(frames) == 12:
-            break
+    frames = first_frames(source, 12)
     assert frames[0].time == 0.0 and np.array_equal(frames[0].image, clip[20])
     assert np.array_equal(frames[9].image, clip[29]) and np.array_equal(frames[10].image, clip[20])
     r = CliRunner().invoke(main, ["live", "--camera", "0", "--start", "2"])
