@@ -27,6 +27,7 @@ import rtstyle
 from rtstyle import yuv
 from rtstyle.sinks import VideoFileSink
 from rtstyle.sources import VideoFileSource, read_image
+from tools.image_scores import psnr
 
 from .common import EXAMPLE, time_rounds
 
@@ -40,11 +41,11 @@ def encode(frames: list[np.ndarray], path: Path, source: VideoFileSource,
             sink.write(rgb, round(i / (source.fps * source.time_base)))
 
 
-def psnr(path: Path, frames: list[np.ndarray]) -> float:
+def decoded_psnr(path: Path, frames: list[np.ndarray]) -> float:
+    """PSNR of the written file, decoded, against the frames it was given (over all of them)."""
     with av.open(str(path)) as c:
         decoded = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
-    mse = np.mean([(a.astype(float) - b) ** 2 for a, b in zip(decoded, frames)])
-    return float(10 * np.log10(255 ** 2 / mse))
+    return psnr(np.stack(decoded), np.stack(frames[:len(decoded)]))
 
 
 def main() -> None:
@@ -66,7 +67,7 @@ def main() -> None:
               f"encoded at crf 18; medians of {a.rounds} rounds of 3 turns")
         for name, stats in time_rounds(calls, a.rounds).items():
             path = files[name][0]
-            print(f"  {name:28} {stats.p50_ms / len(frames):6.2f} ms a frame  PSNR {psnr(path, frames):5.2f} dB  "
+            print(f"  {name:28} {stats.p50_ms / len(frames):6.2f} ms a frame  PSNR {decoded_psnr(path, frames):5.2f} dB  "
                   f"{path.stat().st_size / 1024:6.0f} KiB")
     rgb = cv2.resize(read_image(PICTURE), (1280, 720), interpolation=cv2.INTER_AREA)
     untagged = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p", dst_colorspace="ITU709")

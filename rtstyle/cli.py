@@ -43,6 +43,7 @@ class Number(click.FloatRange):
 
 
 MAX_SECONDS = 7 * 86400.0  # a week: any longer timeout or duration is a typo
+MAX_THREADS = 1024
 
 
 class Timecode(Number):
@@ -65,7 +66,7 @@ class Timecode(Number):
                 self.fail(f"{value!r} is not a time: give seconds (90) or [HH:]MM:SS (1:30).", param, ctx)
             value = sum(f * 60 ** k for k, f in enumerate(reversed(fields)))
         return super().convert(value, param, ctx)
-MAX_THREADS = 1024
+
 
 style_option = click.option("--style", "-s", default=None,
                             help="style name (see `rtstyle models`), MODEL:STYLE of a mixable model, or .onnx path")

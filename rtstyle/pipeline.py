@@ -237,7 +237,9 @@ def render_video(source: VideoFileSource, sink: RenderOutput, painter: Painter, 
             report.skipped_packets = source.skipped_packets
             report.damaged_packets = source.damaged_packets
             report.seconds = time.perf_counter() - t0
-            sink.close(complete=complete and source.duration is None)  # a part's sound ends with its last frame
+            # An interrupted render, or one of a part of the video, ends with its last frame, sound included.
+            cut = not complete or source.duration is not None
+            sink.close(complete=not cut)
         except KeyboardInterrupt:  # stopped at once while finishing: a half-written file would not play
             sink.discard()
             raise
@@ -248,8 +250,7 @@ def render_video(source: VideoFileSource, sink: RenderOutput, painter: Painter, 
     if source.resized_frames:
         report.notes.append(f"{source.resized_frames} frames of a different size resized to the first one's")
     if report.frames_out and source.reference is not None and sink.path is not None:
-        # An interrupted render, or one of part of the video, is checked against the part of the input it rendered.
-        cut = not complete or source.duration is not None
+        # Checked against the part of the input it rendered.
         lost = source.skipped_packets if cut else source.lost_frames  # frames still in the decoder are not lost
         report.check = avcheck.verify(sink.path, source.reference, rejected=lost, since=source.start,
                                       until=last_time if cut else None,

@@ -197,9 +197,7 @@ class SegmentSource(VideoFileSource):
     def frames(self) -> Iterator[VideoFrame]:
         seg = self.segment
         if seg.seek is not None:
-            self._first = None  # decoded when the file was opened: before the seek
-            self.container.seek(seg.seek, stream=self.stream, backward=True, any_frame=False)
-            self.stream.codec_context.flush_buffers()
+            self._seek_to(seg.seek)
         index, first = 0, True
         for frame in super().frames():
             if first and seg.seek is not None and frame.pts > seg.warmup_from:  # the seek went past needed frames

@@ -74,7 +74,7 @@ def encoder_for(path: str | Path) -> str:
         container.close()
 
 
-def encoder_options(encoder: str, crf: int, preset: str) -> dict[str, str]:
+def quality_options(encoder: str, crf: int, preset: str) -> dict[str, str]:
     """Constant quality at ``crf`` (lower is better) for either encoder. libvpx runs in its
     realtime mode, about as fast as x264's veryfast (1.9 against 1.6 ms a 384x288 frame, where
     its default mode took 27 ms: benchmarks/encoders.py, docs/encoders.txt)."""
@@ -311,7 +311,7 @@ class VideoFileSink(ClosesCutShortOnError):
             except SinkError:
                 self.container.close()
                 raise
-            encoder = {**encoder_options(codec, crf, preset), **(options or {})}
+            encoder = {**quality_options(codec, crf, preset), **(options or {})}
             if self.avi:
                 encoder["bf"] = "0"
             self.stream = self.container.add_stream(codec, rate=fps, options=encoder)

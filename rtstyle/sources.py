@@ -317,14 +317,17 @@ class VideoFileSource(Closing):
     def _seek(self, seconds: float) -> bool:
         """Move the read to the keyframe at or before ``seconds`` from the start; False where
         the file cannot seek, which is then read on from where it is."""
-        target = round((self.start_time + seconds) / self.time_base)
         try:
-            self.container.seek(target, stream=self.stream, backward=True, any_frame=False)
+            self._seek_to(round((self.start_time + seconds) / self.time_base))
         except av.error.FFmpegError:
             return False
+        return True
+
+    def _seek_to(self, timestamp: int) -> None:
+        """Move the read to the keyframe at or before a stream ``timestamp`` (rtstyle.segments too)."""
+        self.container.seek(timestamp, stream=self.stream, backward=True, any_frame=False)
         self.stream.codec_context.flush_buffers()
         self._read_on()
-        return True
 
     def _rewind(self) -> None:
         """Read again from the very beginning: the file opened anew (a seek relies on the index,

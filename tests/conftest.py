@@ -83,3 +83,17 @@ def stream_info(path: Path) -> dict:
                 samples += f.samples
             info["audio_duration"] = samples / rate
     return info
+
+
+def decode_sound(path: Path) -> tuple[str, int, float, np.ndarray]:
+    """The file's first audio stream decoded: codec, sample rate, first sample's time, mono samples."""
+    with av.open(str(path)) as c:
+        stream = c.streams.audio[0]
+        frames = [(float(f.pts * f.time_base), f.to_ndarray().mean(0)) for f in c.decode(stream)]
+        return (stream.codec_context.name, stream.codec_context.sample_rate, frames[0][0],
+                np.concatenate([samples for _, samples in frames]))
+
+
+def loudest_frequency(samples: np.ndarray, rate: int) -> float:
+    """The frequency (Hz) of the strongest line in the samples' spectrum."""
+    return float(np.fft.rfftfreq(len(samples), 1 / rate)[np.abs(np.fft.rfft(samples)).argmax()])

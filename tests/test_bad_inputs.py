@@ -18,6 +18,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 import rtstyle
+from conftest import decode_sound, loudest_frequency
 from rtstyle import avcheck
 from rtstyle.cli import main
 from tools.bad_inputs import CLIP, SIZE, Case, cases, clip_frames, limit_file_size
@@ -118,12 +119,8 @@ def test_a_webm_output_is_vp9_with_the_sound_as_opus(data: Path, tmp_path: Path,
     assert r.exit_code == 0 and "audio transcoded aac -> opus" in r.stderr, r.stderr
 
     def sound(path: Path) -> tuple[str, float, float]:
-        with av.open(str(path)) as c:
-            stream = c.streams.audio[0]
-            samples = np.concatenate([f.to_ndarray().mean(0) for f in c.decode(stream)])
-            rate = stream.codec_context.sample_rate
-        spectrum = np.abs(np.fft.rfft(samples))
-        return stream.codec_context.name, np.fft.rfftfreq(len(samples), 1 / rate)[spectrum.argmax()], len(samples) / rate
+        codec, rate, _, samples = decode_sound(path)
+        return codec, loudest_frequency(samples, rate), len(samples) / rate
 
     with av.open(str(dst)) as c:
         assert c.streams.video[0].codec_context.name == "vp9"

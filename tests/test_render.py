@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import rtstyle
-from conftest import assert_same_video, decode_video, stream_info
+from conftest import assert_same_video, decode_sound, decode_video, loudest_frequency, stream_info
 from rtstyle.frames import VideoFrame
 from rtstyle.outputs import RenderOutputs
 from rtstyle.painter import Painter
@@ -249,19 +249,8 @@ def staircase_clip(data: Path, path: Path) -> Path:
 
 def pitches(path: Path, seconds: list[tuple[float, float]]) -> list[float]:
     """The loudest frequency of the file's sound in each (from, to) span of seconds."""
-    import av
-
-    with av.open(str(path)) as c:
-        stream = c.streams.audio[0]
-        rate = stream.codec_context.sample_rate
-        frames = [(float(f.pts * f.time_base), f.to_ndarray().mean(0)) for f in c.decode(stream)]
-    first = frames[0][0]
-    samples = np.concatenate([s for _, s in frames])
-    found = []
-    for a, b in seconds:
-        part = samples[round((a - first) * rate):round((b - first) * rate)]
-        found.append(float(np.fft.rfftfreq(len(part), 1 / rate)[np.abs(np.fft.rfft(part)).argmax()]))
-    return found
+    _, rate, first, samples = decode_sound(path)
+    return [loudest_frequency(samples[round((a - first) * rate):round((b - first) * rate)], rate) for a, b in seconds]
 
 
 @pytest.mark.parametrize("suffix", [".mp4", ".webm"])
