@@ -7,6 +7,8 @@ the whole pipeline) and decoded again, the output must look like the SDR picture
 """
 from __future__ import annotations
 
+import sys
+import types
 from fractions import Fraction
 from pathlib import Path
 
@@ -15,6 +17,12 @@ import colour
 import numpy as np
 import pytest
 from click.testing import CliRunner
+
+# Without matplotlib, importing colour-science puts a stand-in (a MagicMock) for it in sys.modules,
+# for the whole test session: the other tests would then take matplotlib for installed
+# (test_bench's --plot test ran, and failed, under `pip install ".[test]"` alone).
+if not isinstance(sys.modules.get("matplotlib", types.ModuleType("matplotlib")), types.ModuleType):
+    del sys.modules["matplotlib"]
 
 from rtstyle import hdr
 from rtstyle.cli import main
