@@ -232,6 +232,8 @@ def verify(output: str | Path, reference: Probe, rejected: int = 0, until: float
         if since and start_in < 0:  # cut at a packet boundary at or before the output's zero
             want, start_in = start_in + want, 0.0
             tolerance, offset_tolerance = tolerance + packets[i], offset_tolerance + packets[i]
+        if found.chunk_timed and start_in > 0:  # AVI stores no start: silence comes before the sound
+            want, start_in = start_in + want, 0.0
         if end is not None:  # cut at a packet boundary after the last frame
             want, tolerance = max(0.0, min(start_in + want, end) - start_in), tolerance + last
         if abs(got - want) > tolerance:

@@ -104,14 +104,16 @@ class SegmentWorker:
         """Frames of the segment in hand written so far."""
         return self.frames
 
-    def render(self, src: str, segment: segments.Segment, folder: str, codec: str) -> segments.SegmentResult:
+    def render(self, src: str, segment: segments.Segment, folder: str,
+               encoder: tuple[str, dict[str, str]]) -> segments.SegmentResult:
         self.frames = 0
 
         def on_frame(report: Any) -> None:
             self.frames = report.frames_out
 
         return segments.render_segment(src, segment, Path(folder), self.stylizer, make_smoother(*self.settings.smooth),
-                                       workers=self.workers, crf=self.settings.crf, codec=codec, on_frame=on_frame)
+                                       workers=self.workers, crf=self.settings.crf, encoder=encoder,
+                                       on_frame=on_frame)
 
 
 @dataclass
@@ -123,7 +125,8 @@ class _Job:
     dst: Path
     folder: Path
     index: segments.Index | None = None
-    codec: str = "libx264"  # the output's video encoder, which its segments are encoded with
+    # The output's video encoder and its container's options, which its segments are encoded with.
+    encoder: tuple[str, dict[str, str]] = ("libx264", {})
     plan: list[segments.Segment] = field(default_factory=list)
     joiner: segments.Joiner | None = None
     joined: int = 0  # segments of the plan copied into the output so far
@@ -156,7 +159,7 @@ def _prepare(job: _Job, settings: Settings, resume: bool, workers: int) -> None:
     """Plan the input and set up its segment folder; with ``resume``, keep the segments already done."""
     path = job.folder / "plan.json"
     stored = json.loads(path.read_text()) if resume and path.is_file() else {}
-    job.codec = sinks.encoder_for(job.dst)
+    job.encoder = sinks.encoder_for(job.dst)
     job.index = segments.read_index(job.src)
     seconds = stored.get("segment_seconds") or settings.segment_seconds or segment_seconds(job.index, workers)
     job.plan = segments.plan(job.index, seconds, settings.warmup, start=settings.start, duration=settings.duration)
@@ -279,7 +282,7 @@ class _Driver:
             if job.errors or job.result:
                 continue  # the video has failed: its other segments would be wasted work
             worker = self.idle.pop(0)
-            ref = worker.render.remote(str(job.src), seg, str(job.folder), job.codec)
+            ref = worker.render.remote(str(job.src), seg, str(job.folder), job.encoder)
             self.inflight[ref] = (worker, job, seg)
 
     def _frames_done(self) -> int:

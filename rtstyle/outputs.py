@@ -140,6 +140,7 @@ class RenderTiming:
     start_time: float
     crf: int
     part: bool = False
+    grid_rate: Fraction | None = None  # the rate an AVI counts frames in (default fps)
 
 
 @dataclass(frozen=True)

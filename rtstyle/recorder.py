@@ -55,7 +55,7 @@ def open_video(target: str | Path, ctx: OutputContext) -> Opened:
     carry = dict(carry_from=ctx.source, start_time=timing.start_time, crf=timing.crf, part=timing.part)
     if stream:  # sent at the video's pace, as a player would play the file
         return open_stream(target, *shape, realtime=True, timeout=ctx.timeout, **carry), []
-    return VideoFileSink(target, *shape, carry_timeout=ctx.timeout, **carry), []
+    return VideoFileSink(target, *shape, carry_timeout=ctx.timeout, grid_rate=timing.grid_rate, **carry), []
 
 
 def sound_note(source: str, output: str = "recording") -> str | None:

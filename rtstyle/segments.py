@@ -33,7 +33,7 @@ from rtstyle.frames import VideoFrame
 from rtstyle.pipeline import RenderReport
 from rtstyle.painter import Painter
 from rtstyle.sinks import VideoFileSink
-from rtstyle.sources import STREAM_TIMEOUT, VideoFileSource
+from rtstyle.sources import STREAM_TIMEOUT, VideoFileSource, grid_rate
 from rtstyle.stylizer import Stylizer
 from rtstyle.temporal import Smoother
 
@@ -247,8 +247,9 @@ class SegmentSink(VideoFileSink):
     is the last one is known only when the next arrives.
     """
 
-    def __init__(self, path: Path, source: VideoFileSource, crf: int, codec: str):
-        super().__init__(path, source.width, source.height, source.time_base, source.fps, crf=crf, codec=codec)
+    def __init__(self, path: Path, source: VideoFileSource, crf: int, codec: str, options: dict[str, str]):
+        super().__init__(path, source.width, source.height, source.time_base, source.fps, crf=crf, codec=codec,
+                         options=options)
         if codec == "libx264":  # a forced keyframe is an IDR, not an open-GOP I (a VP9 keyframe always is)
             self.stream.codec_context.options["forced-idr"] = "1"
         self.held: tuple[np.ndarray, int, bool] | None = None
@@ -283,11 +284,13 @@ class SegmentSink(VideoFileSink):
 
 
 def render_segment(src: str | Path, segment: Segment, folder: Path, stylizer: Stylizer,
-                   smoother: Smoother | None = None, workers: int = 1, crf: int = 18, codec: str = "libx264",
+                   smoother: Smoother | None = None, workers: int = 1, crf: int = 18,
+                   encoder: tuple[str, dict[str, str]] = ("libx264", {}),
                    on_frame: Callable[[RenderReport], None] | None = None,
                    stop: threading.Event | None = None) -> SegmentResult:
     """Render one segment into ``folder`` with the one-machine pipeline and encoder settings
-    (``codec``: the output's, rtstyle.sinks.encoder_for; MP4 segment files take either).
+    (``encoder``: the output's and its container's options, rtstyle.sinks.encoder_for; MP4
+    segment files take either).
 
     The file gets its final name only once complete and checked, so a segment file that
     exists is a finished one (what ``--resume`` relies on); a retry overwrites a cut one.
@@ -295,7 +298,7 @@ def render_segment(src: str | Path, segment: Segment, folder: Path, stylizer: St
     started = time.time()
     out = part_path(folder, segment.index)
     partial = out.with_suffix(".partial.mp4")
-    with SegmentSource(src, segment) as source, SegmentSink(partial, source, crf, codec) as sink:
+    with SegmentSource(src, segment) as source, SegmentSink(partial, source, crf, *encoder) as sink:
         painter, look = Painter.of(stylizer, smoother)
         report = pipeline.render_video(source, sink, painter, look, on_frame=on_frame, stop=stop, workers=workers,
                                        context=sink.write_context)
@@ -339,6 +342,8 @@ class Joiner:
         self.start, self.cut = start, cut
         source = VideoFileSource(src, timeout, reference=False)
         self.video = (source.width, source.height, source.time_base, source.fps)
+        guessed = Fraction(source.stream.guessed_rate or source.fps)
+        self.grid_rate = grid_rate(reference.video_times, source.fps, guessed)
         self.start_time, self.header_frames = source.start_time, source.header_frames
         source.close()
         self.sink: VideoFileSink | None = None
@@ -351,7 +356,8 @@ class Joiner:
             if self.sink is None:
                 self.sink = VideoFileSink(self.dst, *self.video, carry_from=str(self.src),
                                           start_time=self.start_time + self.start, part=self.start > 0,
-                                          carry_timeout=self.timeout, video_template=stream)
+                                          carry_timeout=self.timeout, video_template=stream,
+                                          grid_rate=self.grid_rate)
                 self.first, self.params = part.name, stream.codec_context.extradata
             elif stream.codec_context.extradata != self.params:
                 raise SinkError(f"{part.name} was encoded with other parameters than {self.first}: "

@@ -23,6 +23,7 @@ from pathlib import Path
 import av
 import cv2
 import numpy as np
+from av.bitstream import BitStreamFilterContext
 
 from rtstyle import yuv
 from rtstyle.avcheck import playable_frames
@@ -38,6 +39,9 @@ MP4_AUDIO = {"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"}
 STREAM_AUDIO = {"aac", "mp3"}
 # WebM takes Opus and Vorbis sound only; anything else becomes Opus.
 WEBM_AUDIO = {"opus", "vorbis"}
+# AVI times the sound it knows by its frames: MP3, MP2, AC-3 and PCM. AAC it times by bytes when
+# the stream does not say its frame size (an AVI's own AAC), so that becomes MP3, as anything else.
+AVI_AUDIO = {"mp3", "mp2", "ac3", "pcm_s16le", "pcm_u8"}
 
 # The containers a video is written in (FFmpeg's names), by the suffixes users give, and
 # their video encoder. Others (Ogg, MPEG-PS, GIF, MXF...) take none of these encoders or
@@ -51,6 +55,8 @@ def _copyable_audio(container: str) -> set[str] | None:
     """Audio codecs the container takes without transcoding; None: any (Matroska)."""
     if container == "webm":
         return WEBM_AUDIO
+    if container == "avi":
+        return AVI_AUDIO
     if "matroska" in container:
         return None
     return STREAM_AUDIO if container in ("flv", "mpegts") else MP4_AUDIO
@@ -65,11 +71,18 @@ def video_encoder(container: av.container.OutputContainer, name: str) -> str:
     return encoder
 
 
-def encoder_for(path: str | Path) -> str:
-    """The video encoder for an output file, from its name (SinkError for a container this sink does not write)."""
+def container_options(format_name: str) -> dict[str, str]:
+    """Encoder options a container needs: AVI stores no presentation times, so its frames
+    cannot come out of order (no B-frames)."""
+    return {"bf": "0"} if format_name == "avi" else {}
+
+
+def encoder_for(path: str | Path) -> tuple[str, dict[str, str]]:
+    """The video encoder for an output file, from its name, and the options its container needs
+    (SinkError for a container this sink does not write)."""
     container = _open_output(str(path), None, None)  # touches no file until the first write
     try:
-        return video_encoder(container, Path(path).name)
+        return video_encoder(container, Path(path).name), container_options(container.format.name)
     finally:
         container.close()
 
@@ -147,10 +160,14 @@ class StreamCarrier:
 
     def __init__(self, source_path: str, index: int, output: av.container.OutputContainer, start_time: float,
                  timeout: float = STREAM_TIMEOUT, part: bool = False):
+        # AVI stores no start time for a stream: sound that starts after the video is given
+        # silence before it (so it is transcoded), and a negative start (AAC's priming) would move
+        # every stream of the file by a video tick, so there the sound starts at zero.
+        self.avi = output.format.name == "avi"
         # A stream that stalls ends the carried stream (as a read error does) instead of hanging the render.
         with contextlib.ExitStack() as opened:  # the input is closed again if the stream cannot be added
             self.input = opened.enter_context(av.open(source_path, "r", timeout=stream_timeout(source_path, timeout)))
-            self._add_to(output, self.input.streams[index])
+            self._add_to(output, self.input.streams[index], start_time)
             opened.pop_all()
         self.index, self.kind = index, self.in_stream.type  # kept: the stream dies with its closed input
         self.output = output
@@ -164,16 +181,15 @@ class StreamCarrier:
         self.done = False
         self.queue: list[av.Packet] = self._from_zero() if part else []  # read, not yet written
         self.next_sample: int | None = None  # a transcoded stream's next timestamp (samples)
-        # AVI stores no timestamps: a negative one (AAC's priming) would move every stream of the
-        # file by a video tick, so there the sound starts at zero (its priming frame no longer early).
-        self.lead: int | None = None if output.format.name == "avi" else 0
+        self.lead: int | None = None if self.avi else 0  # AVI: found from the first packet
 
-    def _add_to(self, output: av.container.OutputContainer, stream: av.stream.Stream) -> None:
+    def _add_to(self, output: av.container.OutputContainer, stream: av.stream.Stream, start_time: float) -> None:
         self.in_stream = stream
         ctx = stream.codec_context
         codec = ctx.codec.canonical_name  # the format's name: its decoder may be called otherwise (mp3float)
         copyable = _copyable_audio(output.format.name)
-        self.remux = stream.type != "audio" or copyable is None or codec in copyable
+        late = stream.start_time is not None and float(stream.start_time * stream.time_base) > start_time + 1e-3
+        self.remux = stream.type != "audio" or copyable is None or codec in copyable and not (self.avi and late)
         if self.remux:
             self.out_stream = output.add_stream_from_template(stream)
             self.action = f"copied ({codec})"
@@ -183,6 +199,9 @@ class StreamCarrier:
         layout = {1: "mono", 2: "stereo"}.get(channels, ctx.layout.name)
         if output.format.name == "webm":  # Opus runs at 48 kHz: PyAV's encoder resamples to it
             encoder, rate, target = "libopus", 48000, "opus"
+        elif self.avi:  # LAME takes up to two channels at the MPEG rates; AC-3 takes surround
+            encoder, target = ("libmp3lame", "mp3") if channels <= 2 else ("ac3", "ac3")
+            rate = ctx.sample_rate if ctx.sample_rate in (32000, 44100, 48000) else 48000
         else:
             encoder, rate, target = "aac", ctx.sample_rate or 48000, "aac"
         self.out_stream = output.add_stream(encoder, rate=rate, layout=layout)
@@ -244,6 +263,8 @@ class StreamCarrier:
                 if self.next_sample is None:
                     first = float(f.pts * f.time_base) - self.offset if f.pts is not None else pt
                     self.next_sample = round(first * f.sample_rate)
+                    if self.avi and self.next_sample > 0:  # AVI: the sound starts at zero, so with silence
+                        self._mux(self.out_stream.encode(_silence(f, self.next_sample)))
                 f.pts, f.time_base = self.next_sample, Fraction(1, f.sample_rate)
                 self.next_sample += f.samples
                 self._mux(self.out_stream.encode(f))
@@ -265,6 +286,16 @@ class StreamCarrier:
         self.input.close()
 
 
+def _silence(like: av.AudioFrame, samples: int) -> av.AudioFrame:
+    """``samples`` of silence in the format of ``like``, timed from zero."""
+    silent = av.AudioFrame(format=like.format.name, layout=like.layout.name, samples=samples)
+    quiet = 128 if like.format.name.startswith("u8") else 0  # unsigned 8-bit is centred on 128
+    for plane in silent.planes:
+        plane.update(bytes([quiet]) * plane.buffer_size)
+    silent.sample_rate, silent.pts, silent.time_base = like.sample_rate, 0, Fraction(1, like.sample_rate)
+    return silent
+
+
 class VideoFileSink(ClosesCutShortOnError):
     """Encode RGB frames to a video file (H.264, VP9 in WebM) or stream URL, with the audio and
     subtitles of ``carry_from``.
@@ -281,15 +312,17 @@ class VideoFileSink(ClosesCutShortOnError):
     output's zero, and ``part`` says it is later than the source's start (a render of part of
     it): the carried streams seek there and begin with the packet that spans it;
     ``realtime`` holds each frame back until its time has come since the first one, so a
-    stream plays as it is written. A context manager: leaving it
-    closes the sink (on an error, as an interrupted render: audio cut at the last frame).
+    stream plays as it is written; ``grid_rate`` is the rate an AVI counts frames in (default
+    ``fps``; a variable-rate source's finer one, rtstyle.sources.grid_rate). A context manager:
+    leaving it closes the sink (on an error, as an interrupted render: audio cut at the last frame).
     """
 
     def __init__(self, target: str | Path, width: int, height: int, time_base: Fraction, fps: Fraction,
                  carry_from: str | None = None, start_time: float = 0.0, crf: int = 18, preset: str = "veryfast",
                  carry_timeout: float = STREAM_TIMEOUT, video_template: av.video.stream.VideoStream | None = None,
                  format: str | None = None, options: dict[str, str] | None = None, realtime: bool = False,
-                 timeout: float = STREAM_TIMEOUT, codec: str | None = None, part: bool = False):
+                 timeout: float = STREAM_TIMEOUT, codec: str | None = None, part: bool = False,
+                 grid_rate: Fraction | None = None):
         self.path: Path | None = None if is_url(target) else Path(target)
         self.name = str(target)  # a URL as given: pathlib would fold rtmp://host into rtmp:/host
         # yuv420p needs even sides: pad by one edge pixel rather than drop picture.
@@ -300,20 +333,24 @@ class VideoFileSink(ClosesCutShortOnError):
         # as rtstyle.segments joins the segments of a distributed render.
         self.copying = video_template is not None
         # AVI stores frames at a constant rate (a gap is an empty chunk) and no presentation
-        # times: its frames are counted in 1/fps, without B-frames, which would come out of order.
-        self.avi = self.container.format.name == "avi" and not self.copying
-        self.out_time_base = Fraction(1 / fps).limit_denominator(1001000) if self.avi else time_base
+        # times: its frames are counted in ticks of the grid rate, without B-frames (copied
+        # packets too: rtstyle.segments encodes an AVI's segments so).
+        self.avi = self.container.format.name == "avi"
+        self.out_time_base = (1 / Fraction(grid_rate or fps)).limit_denominator(1001000) if self.avi else time_base
+        # H.264 from MP4 carries its parameter sets apart (avcC); AVI wants them in the stream.
+        self.annexb: BitStreamFilterContext | None = None
         if self.copying:
             self.stream = self.container.add_stream_from_template(video_template)
+            if self.avi and video_template.codec_context.codec.canonical_name == "h264":
+                self.annexb = BitStreamFilterContext("h264_mp4toannexb", video_template, self.stream)
         else:
             try:  # a stream URL's muxer (FLV, MPEG-TS, RTSP...) takes H.264 (rtstyle.stream)
                 codec = codec or ("libx264" if self.path is None else video_encoder(self.container, self.name))
             except SinkError:
                 self.container.close()
                 raise
-            encoder = {**quality_options(codec, crf, preset), **(options or {})}
-            if self.avi:
-                encoder["bf"] = "0"
+            encoder = {**quality_options(codec, crf, preset), **(options or {}),
+                       **container_options(self.container.format.name)}
             self.stream = self.container.add_stream(codec, rate=fps, options=encoder)
             self.stream.width, self.stream.height = self.width, self.height
             self.stream.pix_fmt = "yuv420p"
@@ -385,8 +422,7 @@ class VideoFileSink(ClosesCutShortOnError):
         frame = yuv.from_rgb(rgb)
         if pict_type is not None:
             frame.pict_type = pict_type
-        out_pts = max(self.last_pts + 1, round(pts * self.time_base / self.out_time_base)) if self.avi else pts
-        frame.pts, frame.time_base, self.last_pts = out_pts, self.out_time_base, out_pts
+        frame.pts, frame.time_base = self._out_pts(pts * self.time_base), self.out_time_base
         t = float(pts * self.time_base)
         if self.realtime:
             self._wait_for(t)
@@ -403,11 +439,22 @@ class VideoFileSink(ClosesCutShortOnError):
             self.clock_origin = time.monotonic() - t
         time.sleep(max(0.0, self.clock_origin + t - time.monotonic()))
 
+    def _out_pts(self, seconds: Fraction) -> int:
+        """A frame's timestamp in the output (AVI: the tick nearest its time, or the next free one)."""
+        out = round(seconds / self.out_time_base)
+        self.last_pts = max(self.last_pts + 1, out) if self.avi else out
+        return self.last_pts
+
     def write_packet(self, packet: av.Packet) -> None:
         """Copy one encoded video packet (of a stream like the template's), in decoding order."""
         t = float(packet.pts * packet.time_base)
-        packet.stream = self.stream
-        self._mux(t, lambda: packet)
+        if self.avi:  # no B-frames: decoding order is showing order, timed by the chunk
+            packet.pts = packet.dts = self._out_pts(packet.pts * packet.time_base)
+            packet.time_base = self.out_time_base
+        packets = self.annexb.filter(packet) if self.annexb else [packet]
+        for p in packets:
+            p.stream = self.stream
+        self._mux(t, lambda: packets)
         self.last_time = max(self.last_time, t)
 
     def _mux(self, t: float, packets: Callable[[], av.Packet | list[av.Packet]]) -> None:

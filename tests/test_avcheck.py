@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 import rtstyle
+from conftest import decode_sound
 from rtstyle import avcheck
 from rtstyle.cli import main
 from rtstyle.pipeline import render_video
@@ -34,6 +35,12 @@ def render_case(case_id: str, data: Path, work: Path, model: Path) -> tuple[Resu
 def video_times(path: Path) -> list[float]:
     with av.open(str(path)) as c:
         return sorted(float(f.pts * f.time_base) for f in c.decode(video=0))
+
+
+def chunk_times(path: Path) -> list[float]:
+    """An AVI's frame times: its chunks' (FFmpeg's pts there are a parser's guess)."""
+    with av.open(str(path)) as c:
+        return sorted(float(p.dts * p.time_base) for p in c.demux(video=0) if p.size)
 
 
 def first_audio_packet(path: Path) -> float:
@@ -93,6 +100,46 @@ def test_variable_rate_avi_keeps_its_timing(case_id: str, data: Path, tmp_path: 
     r, src, dst = render_case(case_id, data, tmp_path, tiny_model)
     assert r.exit_code == 0 and "A/V check: ok" in r.stderr, r.stderr
     assert np.allclose(np.diff(video_times(dst)), np.diff(video_times(src)), atol=2e-3)
+
+
+def test_variable_rate_video_into_avi_keeps_its_intervals(data: Path, tmp_path: Path, tiny_model: Path):
+    """AVI counts frames at one rate. Gaps of 40-250 ms (each a multiple of 10 ms) are counted
+    at 100 fps, the lowest common rate they all fall on, a gap being empty chunks; at the
+    average rate (7.4 fps) each 40 ms gap became 135 ms."""
+    r, src, dst = render_case("AVI output-40-250 ms gaps", data, tmp_path, tiny_model)
+    assert r.exit_code == 0 and "A/V check: ok" in r.stderr, r.stderr
+    assert min(np.diff(video_times(src))) == pytest.approx(0.04)
+    assert np.allclose(chunk_times(dst), video_times(src), atol=1e-3)
+
+
+def test_an_avis_aac_into_avi_keeps_its_length(data: Path, tmp_path: Path, tiny_model: Path):
+    """AAC demuxed from an AVI says no frame size, and an AVI muxer then times it by bytes (it
+    read back as 0.23 s of 0.84): it becomes MP3, AVI's own, and lasts as long as the input's."""
+    r, src, dst = render_case("AVI output-aac from an avi", data, tmp_path, tiny_model)
+    assert r.exit_code == 0 and "transcoded aac -> mp3" in r.stderr and "A/V check: ok" in r.stderr, r.stderr
+    (_, rate_in, _, sound_in), (codec, rate_out, _, sound_out) = decode_sound(src), decode_sound(dst)
+    assert codec.startswith("mp3")
+    assert len(sound_out) / rate_out == pytest.approx(len(sound_in) / rate_in, abs=avcheck.AUDIO_TOLERANCE)
+
+
+def onset(path: Path) -> float:
+    """When the file's sound first gets loud, in seconds after its first video frame (chunk time in AVI)."""
+    _, rate, start, samples = decode_sound(path)
+    with av.open(str(path)) as c:
+        first_frame = min(float((p.dts if c.format.name == "avi" else p.pts) * p.time_base)
+                          for p in c.demux(video=0) if p.size)
+    return start + int(np.argmax(np.abs(samples) > 0.3 * np.abs(samples).max())) / rate - first_frame
+
+
+@pytest.mark.parametrize("case_id", ["AVI output-pcm at 0.067 s", "AVI output-mp3 at 0.067 s"])
+def test_sound_that_starts_late_starts_late_in_avi(case_id: str, data: Path, tmp_path: Path, tiny_model: Path):
+    """AVI stores no start time for a stream: the sound is given silence before it (it played
+    from the first frame, 67 ms early). What is heard is late by MP3's priming at most, which an
+    AVI keeps (no edit list), as it kept AAC's."""
+    r, src, dst = render_case(case_id, data, tmp_path, tiny_model)
+    assert r.exit_code == 0 and "-> mp3" in r.stderr and "A/V check: ok" in r.stderr, r.stderr
+    assert onset(src) == pytest.approx(0.067, abs=2e-3)
+    assert 0 <= onset(dst) - onset(src) <= avcheck.OFFSET_TOLERANCE
 
 
 @pytest.mark.parametrize("case_id, action", [("audio start offset-pcm at 0.067 s in mkv (transcoded)", "transcoded"),

@@ -247,6 +247,14 @@ def _to(suffix: str) -> Callable[[Path, Path], Prepared]:
     return make
 
 
+def _into(suffix: str, make: Callable[[Path, Path], Prepared]) -> Callable[[Path, Path], Prepared]:
+    """Another case's input rendered into a ``suffix`` container."""
+    def into(data: Path, work: Path) -> Prepared:
+        p = make(data, work)
+        return Prepared(p.src, p.dst.with_suffix(suffix), p.args)
+    return into
+
+
 def _non_ascii(data: Path, work: Path) -> Prepared:
     src = work / "straße 日本 ñ.mp4"
     shutil.copyfile(data / CLIP, src)
@@ -300,7 +308,7 @@ def limit_file_size(limit: int) -> None:
 
 def cases() -> list[Case]:
     """All cases, grouped by class in the order of issue #8's list (issue #16 added timestamps,
-    variable-rate AVI, audio start offset and stream order; later, output containers)."""
+    variable-rate AVI, audio start offset and stream order; later, AVI output and output containers)."""
     return [
         Case("damaged stream", "damaged.avi", _copy("damaged.avi")),
         Case("truncated", "mp4 at 50%", _truncated(CLIP, 0.5), "error", "truncated"),
@@ -351,6 +359,10 @@ def cases() -> list[Case]:
         Case("audio start offset", "pcm at 0.067 s in mkv (transcoded)", _encoded(".mkv", audio=("pcm_s16le",),
                                                                                  audio_start=0.067)),
         Case("stream order", "audio as stream 0", _audio_first),
+        Case("AVI output", "40-250 ms gaps", _into(".avi", _vfr)),
+        Case("AVI output", "aac from an avi", _into(".avi", _encoded(".avi", time_base=Fraction(1, FPS)))),
+        Case("AVI output", "pcm at 0.067 s", _into(".avi", _encoded(".mkv", audio=("pcm_s16le",), audio_start=0.067))),
+        Case("AVI output", "mp3 at 0.067 s", _into(".avi", _encoded(".mkv", audio=("libmp3lame",), audio_start=0.067))),
         Case("non-ASCII paths", "input and output", _non_ascii),
         Case("output not writable", "missing folder", _output("missing folder"), "error", "does not exist"),
         Case("output not writable", "no permission", _output("/proc"), "error", "cannot"),
