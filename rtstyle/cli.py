@@ -342,8 +342,11 @@ def render(src: tuple[str, ...], dst: Path | None, style: str | None, mix: str |
 
 
 def _outputs_checked(pairs: list[tuple[Path, Path]], overwrite: bool, many: bool) -> None:
-    """Before any work: every output can be written (the output folder of several inputs is made)."""
+    """Before any work (a Ray runtime takes seconds to start): every input is there and every
+    output can be written (the output folder of several inputs is made)."""
     for src, dst in pairs:
+        if not src.is_file():
+            raise rtstyle.SourceError(f"input not found: {src}")
         if many:
             dst.parent.mkdir(parents=True, exist_ok=True)
         rtstyle.sinks.check_output(dst, overwrite, source=src, video=True)

@@ -332,6 +332,16 @@ def test_without_ray_the_option_says_how_to_get_it(data: Path, tiny_model: Path,
     assert "Traceback" not in run.stderr
 
 
+def test_a_missing_input_fails_before_ray_starts(tiny_model: Path, tmp_path: Path, monkeypatch):
+    """A runtime takes seconds to start: a missing input is said first (it was said after)."""
+    started = []
+    monkeypatch.setattr(distributed, "render_files", lambda *a, **k: started.append(1) or [])
+    r = CliRunner().invoke(main, ["render", str(tmp_path / "missing.mp4"), str(tmp_path / "o.mp4"),
+                                  "--style", str(tiny_model), "--ray"])
+    assert r.exit_code == 1 and r.stderr.strip().splitlines() == [f"error: input not found: {tmp_path / 'missing.mp4'}"]
+    assert not started
+
+
 def test_a_style_that_does_not_load_on_the_workers_is_one_line(ray_runtime, clip: Path, tmp_path: Path):
     """A style file missing on the worker's node (here: missing everywhere) fails that video in one line."""
     settings = distributed.Settings(str(tmp_path / "elsewhere.onnx"), {"providers": "cpu"}, segment_seconds=1.0)
