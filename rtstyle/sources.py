@@ -417,8 +417,9 @@ class VideoFileSource(Closing):
 
     @property
     def timing_note(self) -> str | None:
-        """One line for the user when the input's timestamps could not be kept."""
-        if not self.backward_timestamps:
+        """One line for the user when the input's timestamps could not be kept (an AVI has none
+        to keep: its frames show at the stream's rate, FFmpeg's guesses for B-frames run back and forth)."""
+        if not self.backward_timestamps or self.retimed and self.container.format.name == "avi":
             return None
         how = (f"every frame timed at the stream's rate ({float(self.fps):g} fps)" if self.retimed
                else "those frames moved one frame after the previous one")
