@@ -1,0 +1,183 @@
+"""The source's sound and subtitles carried into a video output, in step with its frames.
+
+Each stream is read through its own handle on the source and written up to the time the
+video has reached, so the file interleaves and a render cut short ends with matching sound.
+Audio is remuxed when its codec fits the container and transcoded otherwise (to AAC; to
+Opus in WebM; to MP3, or AC-3 above two channels, in AVI); subtitles are remuxed.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+from fractions import Fraction
+
+import av
+
+from rtstyle.sources import STREAM_TIMEOUT, is_url, stream_timeout
+
+# Audio codecs that MP4/MOV players accept as they are; anything else becomes AAC.
+MP4_AUDIO = {"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"}
+# What the streaming containers (FLV for RTMP, MPEG-TS) and their receivers take as it is.
+STREAM_AUDIO = {"aac", "mp3"}
+# WebM takes Opus and Vorbis sound only; anything else becomes Opus.
+WEBM_AUDIO = {"opus", "vorbis"}
+# AVI times the sound it knows by its frames: MP3, MP2, AC-3 and PCM. AAC it times by bytes when
+# the stream does not say its frame size (an AVI's own AAC), so that becomes MP3, as anything else.
+AVI_AUDIO = {"mp3", "mp2", "ac3", "pcm_s16le", "pcm_u8"}
+
+
+def _copyable_audio(container: str) -> set[str] | None:
+    """Audio codecs the container takes without transcoding; None: any (Matroska)."""
+    if container == "webm":
+        return WEBM_AUDIO
+    if container == "avi":
+        return AVI_AUDIO
+    if "matroska" in container:
+        return None
+    return STREAM_AUDIO if container in ("flv", "mpegts") else MP4_AUDIO
+
+
+class StreamCarrier:
+    """Copies one audio or subtitle stream of the source into the output, on demand up to a time.
+
+    Audio is remuxed when its codec fits the container and transcoded otherwise (AAC; Opus in
+    WebM; MP3 or AC-3 in AVI); subtitles are remuxed, so only a container that takes their codec
+    can carry them (``ValueError`` otherwise). Each carrier reads the source through its own handle.
+    """
+
+    def __init__(self, source_path: str, index: int, output: av.container.OutputContainer, start_time: float,
+                 timeout: float = STREAM_TIMEOUT, part: bool = False):
+        # AVI stores no start time for a stream: sound that starts after the video is given
+        # silence before it (so it is transcoded), and a negative start (AAC's priming) would move
+        # every stream of the file by a video tick, so there the sound starts at zero.
+        self.avi = output.format.name == "avi"
+        # A stream that stalls ends the carried stream (as a read error does) instead of hanging the render.
+        with contextlib.ExitStack() as opened:  # the input is closed again if the stream cannot be added
+            self.input = opened.enter_context(av.open(source_path, "r", timeout=stream_timeout(source_path, timeout)))
+            self._add_to(output, self.input.streams[index], start_time)
+            opened.pop_all()
+        self.index, self.kind = index, self.in_stream.type  # kept: the stream dies with its closed input
+        self.output = output
+        self.offset = start_time
+        if part and not is_url(source_path):  # a render of part of a file: its packets from there (a URL reads on)
+            with contextlib.suppress(av.error.FFmpegError):
+                self.input.seek(math.floor(start_time / self.in_stream.time_base), stream=self.in_stream,
+                                backward=True)
+        self.packets = self.input.demux(self.in_stream)
+        self.written_until = 0.0
+        self.done = False
+        self.queue: list[av.Packet] = self._from_zero() if part else []  # read, not yet written
+        self.next_sample: int | None = None  # a transcoded stream's next timestamp (samples)
+        self.lead: int | None = None if self.avi else 0  # AVI: found from the first packet
+
+    def _add_to(self, output: av.container.OutputContainer, stream: av.stream.Stream, start_time: float) -> None:
+        self.in_stream = stream
+        ctx = stream.codec_context
+        codec = ctx.codec.canonical_name  # the format's name: its decoder may be called otherwise (mp3float)
+        copyable = _copyable_audio(output.format.name)
+        late = stream.start_time is not None and float(stream.start_time * stream.time_base) > start_time + 1e-3
+        self.remux = stream.type != "audio" or copyable is None or codec in copyable and not (self.avi and late)
+        if self.remux:
+            self.out_stream = output.add_stream_from_template(stream)
+            self.action = f"copied ({codec})"
+            return
+        channels = ctx.channels or 2
+        # Some demuxers give only a channel count; the encoders need a named layout.
+        layout = {1: "mono", 2: "stereo"}.get(channels, ctx.layout.name)
+        if output.format.name == "webm":  # Opus runs at 48 kHz: PyAV's encoder resamples to it
+            encoder, rate, target = "libopus", 48000, "opus"
+        elif self.avi:  # LAME takes up to two channels at the MPEG rates; AC-3 takes surround
+            encoder, target = ("libmp3lame", "mp3") if channels <= 2 else ("ac3", "ac3")
+            rate = ctx.sample_rate if ctx.sample_rate in (32000, 44100, 48000) else 48000
+        else:
+            encoder, rate, target = "aac", ctx.sample_rate or 48000, "aac"
+        self.out_stream = output.add_stream(encoder, rate=rate, layout=layout)
+        self.out_stream.metadata.update({k: v for k, v in stream.metadata.items() if k in ("language", "title")})
+        self.action = f"transcoded {codec} -> {target}"
+
+    def _next_packet(self) -> av.Packet | None:
+        while True:
+            try:
+                p = next(self.packets)
+            except (StopIteration, av.error.FFmpegError):
+                self.done = True
+                return None
+            if p.dts is not None and p.size:
+                return p
+
+    def _time(self, p: av.Packet) -> float:
+        return float(p.pts * p.time_base) - self.offset if p.pts is not None else self.written_until
+
+    def _from_zero(self) -> list[av.Packet]:
+        """The first packets of a part of the source: those from the output's zero on, after the
+        one that spans zero (by its duration, or, where none is stored, by the next one's start)."""
+        before: av.Packet | None = None
+        while (p := self._next_packet()) is not None:
+            pt = self._time(p)
+            if pt >= -1e-6:
+                ends = self._time(before) + float(before.duration * before.time_base) if before and before.duration \
+                    else pt
+                return ([before] if before and ends > 1e-6 else []) + [p]
+            before = p
+        return []
+
+    def advance_to(self, t: float | None) -> None:
+        """Write the packets that start before ``t`` seconds (all of them when ``t`` is None)."""
+        while self.queue or not self.done:
+            p = self.queue.pop(0) if self.queue else self._next_packet()
+            if p is None:
+                break
+            pt = self._time(p)
+            if t is not None and pt >= t:
+                self.queue.insert(0, p)
+                return
+            self._write(p, pt)
+
+    def _write(self, p: av.Packet, pt: float) -> None:
+        shift = round(self.offset / p.time_base)
+        if self.remux:
+            p.pts, p.dts = p.pts - shift, p.dts - shift  # negative for AAC priming: kept
+            p.stream = self.out_stream
+            self._mux([p])
+        else:
+            try:
+                frames = p.decode()
+            except av.error.FFmpegError:
+                return
+            for f in frames:
+                # Numbered without gaps, as the AAC encoder's buffer wants, from the first decoded
+                # sample's time: the sound starts when the input's does, not at zero.
+                if self.next_sample is None:
+                    first = float(f.pts * f.time_base) - self.offset if f.pts is not None else pt
+                    self.next_sample = round(first * f.sample_rate)
+                    if self.avi and self.next_sample > 0:  # AVI: the sound starts at zero, so with silence
+                        self._mux(self.out_stream.encode(_silence(f, self.next_sample)))
+                f.pts, f.time_base = self.next_sample, Fraction(1, f.sample_rate)
+                self.next_sample += f.samples
+                self._mux(self.out_stream.encode(f))
+        self.written_until = pt
+
+    def _mux(self, packets: list[av.Packet]) -> None:
+        for p in packets:
+            if self.lead is None:
+                self.lead = max(0, -min(p.pts, p.dts))
+            p.pts, p.dts = p.pts + self.lead, p.dts + self.lead
+            self.output.mux(p)
+
+    def finish(self, until: float | None) -> None:
+        self.advance_to(until)
+        if not self.remux:
+            self._mux(self.out_stream.encode(None))
+
+    def close(self) -> None:
+        self.input.close()
+
+
+def _silence(like: av.AudioFrame, samples: int) -> av.AudioFrame:
+    """``samples`` of silence in the format of ``like``, timed from zero."""
+    silent = av.AudioFrame(format=like.format.name, layout=like.layout.name, samples=samples)
+    quiet = 128 if like.format.name.startswith("u8") else 0  # unsigned 8-bit is centred on 128
+    for plane in silent.planes:
+        plane.update(bytes([quiet]) * plane.buffer_size)
+    silent.sample_rate, silent.pts, silent.time_base = like.sample_rate, 0, Fraction(1, like.sample_rate)
+    return silent
