@@ -98,8 +98,16 @@ class Probe:
     def add_streams(self, container: av.container.InputContainer) -> None:
         """Take the origin and the video stream from an open input."""
         self.origin = (container.start_time or 0) / av.time_base
-        self.video_index = container.streams.video[0].index if container.streams.video else None
+        video = main_video(container)
+        self.video_index = video.index if video else None
         self.chunk_timed = container.format.name == "avi"
+
+
+def main_video(container: av.container.Container) -> av.video.stream.VideoStream | None:
+    """The video stream a file is about: the first one that is not a cover picture (an MP4's
+    'covr' or a Matroska image attachment, which FFmpeg shows as video streams); None for a
+    file of sound with a cover (an .m4a, an .mp3 with its album art)."""
+    return next((s for s in container.streams.video if not s.disposition & av.stream.Disposition.attached_pic), None)
 
 
 def probe(path: str | Path, timeout: float | None = None) -> Probe:
@@ -108,7 +116,7 @@ def probe(path: str | Path, timeout: float | None = None) -> Probe:
     found = Probe()
     with av.open(str(path), timeout=timeout) as c:
         found.add_streams(c)
-        video = c.streams.video[0] if c.streams.video else None
+        video = main_video(c)
         wanted = ([video] if video else []) + list(c.streams.audio)
         if not wanted:
             return found

@@ -3,7 +3,9 @@
 Each stream is read through its own handle on the source and written up to the time the
 video has reached, so the file interleaves and a render cut short ends with matching sound.
 Audio is remuxed when its codec fits the container and transcoded otherwise (to AAC; to
-Opus in WebM; to MP3, or AC-3 above two channels, in AVI); subtitles are remuxed.
+Opus in WebM; to MP3, or AC-3 above two channels, in AVI); subtitles are remuxed. Pictures
+travel too where the container keeps them (:func:`carry_pictures`): a Matroska file's
+attachments (the fonts its styled subtitles are drawn in) and a cover picture.
 """
 from __future__ import annotations
 
@@ -181,3 +183,47 @@ def _silence(like: av.AudioFrame, samples: int) -> av.AudioFrame:
         plane.update(bytes([quiet]) * plane.buffer_size)
     silent.sample_rate, silent.pts, silent.time_base = like.sample_rate, 0, Fraction(1, like.sample_rate)
     return silent
+
+
+COVER_TYPES = {"mjpeg": ("image/jpeg", "jpg"), "png": ("image/png", "png")}
+
+
+def carry_pictures(source: av.container.InputContainer, output: av.container.OutputContainer,
+                   main: int | None) -> tuple[list[av.Packet], list[str]]:
+    """Add the source's attachments and cover pictures to ``output`` where its container keeps
+    them: Matroska takes both as attachments (fonts, cover.jpg), MP4 a cover as its 'covr'
+    picture. Returns the cover packets to write once (MP4), and a note for each left out.
+
+    ``main`` is the index of the video stream rendered; other video streams marked as an
+    attached picture are covers (FFmpeg shows an MP4's 'covr' and a Matroska image attachment so).
+    """
+    kind = output.format.name
+    packets: list[av.Packet] = []
+    notes: list[str] = []
+    for stream in source.streams:
+        cover = stream.type == "video" and stream.index != main and bool(
+            stream.disposition & av.stream.Disposition.attached_pic)
+        if stream.type != "attachment" and not cover:
+            continue
+        what = f"cover picture (stream {stream.index})" if cover else f"attachment {stream.name}"
+        codec = stream.codec_context.name if cover and stream.codec_context else None
+        if kind == "matroska" and (not cover or codec in COVER_TYPES):
+            if cover:
+                picture = next((p for p in source.demux(stream) if p.size), None)
+                mimetype, suffix = COVER_TYPES[codec]
+                name = stream.metadata.get("filename") or f"cover.{suffix}"
+                if picture is not None:
+                    output.add_attachment(name, stream.metadata.get("mimetype") or mimetype, bytes(picture))
+            else:
+                output.add_attachment(stream.name, stream.mimetype, bytes(stream.data))
+        elif cover and kind in ("mp4", "ipod") and codec in COVER_TYPES:
+            picture = next((p for p in source.demux(stream) if p.size), None)
+            if picture is not None:
+                out = output.add_stream_from_template(stream)
+                out.disposition = av.stream.Disposition.attached_pic
+                packet = av.Packet(bytes(picture))
+                packet.stream, packet.pts, packet.dts = out, 0, 0
+                packets.append(packet)
+        else:
+            notes.append(f"{what} not carried over: {output.format.long_name} keeps none (try an .mkv output)")
+    return packets, notes

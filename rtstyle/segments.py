@@ -120,7 +120,7 @@ def read_index(path: str | Path) -> Index:
     reference = avcheck.Probe()
     with av.open(str(path)) as container:
         reference.add_streams(container)
-        video = container.streams.video[0]
+        video = avcheck.main_video(container)
         try:
             for p in container.demux(video, *container.streams.audio):
                 reference.add(p)

@@ -23,8 +23,8 @@ import numpy as np
 from av.bitstream import BitStreamFilterContext
 
 from rtstyle import yuv
-from rtstyle.avcheck import playable_frames
-from rtstyle.carry import StreamCarrier
+from rtstyle.avcheck import main_video, playable_frames
+from rtstyle.carry import StreamCarrier, carry_pictures
 from rtstyle.errors import SinkError, SourceError
 from rtstyle.frames import VideoFrame
 from rtstyle.outputs import ClosesCutShortOnError
@@ -199,6 +199,7 @@ class VideoFileSink(ClosesCutShortOnError):
         self.clock_origin: float | None = None  # wall clock of the first frame's time (realtime)
         self.closed = False
         self.carriers: list[StreamCarrier] = []
+        self.pictures: list[av.Packet] = []  # written with the first frame (rtstyle.carry.carry_pictures)
         self.dropped: list[str] = []
         if carry_from:
             with contextlib.ExitStack() as opened:  # everything opened so far is closed again on a failure
@@ -223,12 +224,19 @@ class VideoFileSink(ClosesCutShortOnError):
 
     def _carry(self, source: str, start_time: float, timeout: float, part: bool) -> None:
         with av.open(source, "r", timeout=stream_timeout(source, timeout)) as probe:
-            streams = [(s.index, s.type, s.codec_context.name if s.codec_context else "data") for s in probe.streams]
-        rendered = next((index for index, kind, _ in streams if kind == "video"), None)  # the source's stream
-        for index, kind, codec in streams:
+            rendered = main_video(probe)
+            rendered = rendered.index if rendered else None
+            streams = [(s.index, s.type, s.codec_context.name if s.codec_context else "data",
+                        s.type == "attachment" or bool(s.disposition & av.stream.Disposition.attached_pic))
+                       for s in probe.streams]
+            if self.path is not None:
+                self.pictures, notes = carry_pictures(probe, self.container, rendered)
+                self.dropped += notes
+        for index, kind, codec, picture in streams:
             if kind not in ("audio", "subtitle"):
-                if index != rendered:
-                    self.dropped.append(f"{kind} stream {index} ({codec}) not carried over")
+                if index != rendered and not (picture and self.path is not None):
+                    self.dropped.append(f"{kind} stream {index} ({codec}) not "
+                                        f"{'sent to the stream' if picture else 'carried over'}")
                 continue
             if kind == "subtitle" and self.path is None:
                 self.dropped.append(f"subtitle stream {index} ({codec}) not sent to the stream")
@@ -293,6 +301,8 @@ class VideoFileSink(ClosesCutShortOnError):
         ``packets()`` (encoding can fail as writing can: both end the output the same way)."""
         try:
             with self._watched():
+                self.container.mux(self.pictures)  # a cover picture, once
+                self.pictures = []
                 for carrier in self.carriers:
                     carrier.advance_to(t + self.frame_duration)
                 self.container.mux(packets())

@@ -168,9 +168,11 @@ class VideoFileSource(Closing):
             opened.pop_all()
 
     def _open_video(self, name: str, thread_type: str, reference: bool) -> None:
-        if not self.container.streams.video:
-            raise SourceError(f"{name} has no video stream")
-        self.stream = self.container.streams.video[0]
+        stream = avcheck.main_video(self.container)
+        if stream is None:
+            cover = " (only a cover picture)" if self.container.streams.video else ""
+            raise SourceError(f"{name} has no video stream{cover}")
+        self.stream = stream
         if self.stream.codec_context is None:  # a codec FFmpeg has no decoder for (or a damaged codec tag)
             raise SourceError(f"{name}: no decoder for its video stream's codec")
         self.stream.thread_type = self.thread_type = thread_type
@@ -363,7 +365,7 @@ class VideoFileSource(Closing):
         and on a server that takes ranges); what the failed read counted is forgotten."""
         self.container.close()
         self.container = av.open(self.path, "r", timeout=stream_timeout(self.path, self.timeout))
-        self.stream = self.container.streams.video[0]
+        self.stream = avcheck.main_video(self.container)
         self.stream.thread_type = self.thread_type
         self.skipped_packets = self.damaged_packets = self.frames_decoded = 0
         if self._recorded:

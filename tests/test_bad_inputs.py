@@ -21,7 +21,7 @@ import rtstyle
 from conftest import decode_sound, loudest_frequency
 from rtstyle import avcheck
 from rtstyle.cli import main
-from tools.bad_inputs import CLIP, SIZE, Case, cases, clip_frames, limit_file_size
+from tools.bad_inputs import CLIP, COVER, FONT, SIZE, Case, cases, clip_frames, limit_file_size
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = {case.id: case for case in cases()}
@@ -57,6 +57,42 @@ def test_case(case: Case, data: Path, tmp_path: Path, tiny_model: Path):
             assert p.dst.read_bytes() == before, "an existing file was changed"
         else:
             assert not p.dst.is_file(), "a failed render left a file behind"
+
+
+def covers(path: Path) -> list[bytes]:
+    """The bytes of each cover picture (an attached picture) in a file."""
+    with av.open(str(path)) as c:
+        return [bytes(next(p for p in c.demux(s) if p.size)) for s in c.streams.video
+                if s.disposition & av.stream.Disposition.attached_pic]
+
+
+def attachments(path: Path) -> dict[str, tuple[str, bytes]]:
+    with av.open(str(path)) as c:
+        return {s.name: (s.mimetype, bytes(s.data)) for s in c.streams if s.type == "attachment"}
+
+
+FONT_NOTE = "attachment font.ttf not carried over: {} keeps none (try an .mkv output)"
+
+
+@pytest.mark.parametrize("case_id, suffix, fonts, notes", [
+    ("cover and attachments-cover in mp4", ".mp4", False, []),
+    ("cover and attachments-font and cover in mkv", ".mkv", True, []),
+    ("cover and attachments-font and cover in mkv", ".mp4", False, [FONT_NOTE.format("MP4 (MPEG-4 Part 14)")]),
+    ("cover and attachments-font and cover in mkv", ".webm", False,
+     [FONT_NOTE.format("WebM"), "cover picture (stream 3) not carried over: WebM keeps none (try an .mkv output)"]),
+])
+def test_a_cover_and_fonts_go_with_the_video(case_id: str, suffix: str, fonts: bool, notes: list[str], data: Path,
+                                            tmp_path: Path, tiny_model: Path):
+    """A cover picture (an MP4's 'covr', a Matroska image attachment) and the fonts of styled
+    subtitles were left out with a note each: they are carried byte for byte where the
+    container keeps them, and only there is a note left. The cover is not taken for the video."""
+    p = CASES[case_id].make(data, tmp_path)
+    dst = p.dst.with_suffix(suffix)
+    r = render(p.src, dst, tiny_model)
+    assert r.exit_code == 0 and "A/V check: ok: 30 frames" in r.stderr, r.stderr
+    assert [line.removeprefix("note: ") for line in r.stderr.splitlines() if line.startswith("note: ")] == notes
+    assert covers(dst) == ([] if suffix == ".webm" else [(data / COVER).read_bytes()])
+    assert attachments(dst) == ({"font.ttf": ("font/ttf", FONT)} if fonts else {})
 
 
 def frames_of(path: Path) -> list[np.ndarray]:

@@ -18,6 +18,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 
 CLIP = "walk_tone.mp4"      # 30 frames 320x240 at 10 fps, H.264 + AAC tone (tests/data)
@@ -188,6 +189,38 @@ def _audio_only(codec: str, suffix: str) -> Callable[[Path, Path], Prepared]:
 
 
 SIZE = (160, 120)  # frames of most cases: small, fast to render
+COVER = "messi5.jpg"  # tests/data: a JPEG as a cover picture
+# A font attachment's bytes: opaque to FFmpeg and to rtstyle, which only carry them.
+FONT = b"\x00\x01\x00\x00" + b"a font file, as styled subtitles carry theirs" * 20
+
+
+def _pictures(suffix: str, video: bool = True) -> Callable[[Path, Path], Prepared]:
+    """The test clip (or its sound alone) with a cover picture, as music videos and albums carry
+    one (an MP4's 'covr', a Matroska image attachment), and in Matroska a font attachment, as
+    films with styled subtitles carry theirs."""
+    def make(data: Path, work: Path) -> Prepared:
+        src = work / f"pictures{suffix}"
+        jpeg = (data / COVER).read_bytes()
+        with av.open(str(data / CLIP)) as clip, av.open(str(src), "w") as out:
+            kept = [s for s in clip.streams if video or s.type == "audio"]
+            streams = {s.index: out.add_stream_from_template(s) for s in kept}
+            if suffix in (".mkv", ".mka"):  # Matroska
+                out.add_attachment("font.ttf", "font/ttf", FONT)
+                out.add_attachment("cover.jpg", "image/jpeg", jpeg)
+            else:
+                height, width = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR).shape[:2]
+                cover = out.add_stream("mjpeg", rate=1)
+                cover.width, cover.height, cover.pix_fmt = width, height, "yuvj420p"
+                cover.disposition = av.stream.Disposition.attached_pic
+                packet = av.Packet(jpeg)
+                packet.stream, packet.pts, packet.dts = cover, 0, 0
+                out.mux(packet)
+            for packet in clip.demux(*kept):
+                if packet.dts is not None:
+                    packet.stream = streams[packet.stream.index]
+                    out.mux(packet)
+        return Prepared(src, work / f"out{suffix if video else '.mp4'}")
+    return make
 
 
 def _encoded(suffix: str, count: int = 8, size: tuple[int, int] | None = SIZE, alpha: bool = False,
@@ -326,6 +359,7 @@ def cases() -> list[Case]:
         Case("not a video", "text file", _bytes(b"hello, I am not a video\n" * 40, ".mp4"), "error", "not a video"),
         Case("audio only", "aac in .m4a", _audio_only("aac", ".m4a"), "error", "no video"),
         Case("audio only", "pcm in .wav", _audio_only("pcm_s16le", ".wav"), "error", "no video"),
+        Case("audio only", "mka with a cover", _pictures(".mka", video=False), "error", "only a cover picture"),
         Case("variable frame rate", "40-250 ms gaps", _vfr),
         Case("rotation", "90", _encoded(".mp4", rotation=90)),
         Case("rotation", "180", _encoded(".mp4", rotation=180)),
@@ -349,6 +383,9 @@ def cases() -> list[Case]:
         Case("subtitle or data streams", "srt in mkv", _encoded(".mkv", subtitles=True)),
         Case("subtitle or data streams", "timecode in mov", _encoded(".mov", timecode=True)),
         Case("subtitle or data streams", "timecode in mp4", _encoded(".mp4", timecode=True)),
+        Case("cover and attachments", "cover in mp4", _pictures(".mp4")),
+        Case("cover and attachments", "font and cover in mkv", _pictures(".mkv")),
+        Case("cover and attachments", "mkv into mp4 (cover kept, font noted)", _into(".mp4", _pictures(".mkv"))),
         Case("timestamps", "pts stored as dts, B-frames, mp3", _encoded(".mp4", 30, audio=("libmp3lame",),
                                                                        pts_as_dts=True, options={"bf": "3"})),
         Case("variable-rate AVI", "cinepak with drop chunks", _avi_drops),
