@@ -75,7 +75,7 @@ def resolve(wanted: str | list[str]) -> list[str]:
     unknown = [n for n in names if n not in PREFERENCE]
     if unknown:
         raise ModelError(f"unknown provider {unknown[0]} (choose from auto, {', '.join(p.aliases[0] for p in PROVIDERS)})")
-    if len(names) == 1:  # "tensorrt" falls back to CUDA, then CPU
+    if len(names) == 1:  # "tensorrt" falls back to CUDA, then OpenVINO, then CPU
         return list(PREFERENCE[PREFERENCE.index(names[0]):])
     return [*names, CPU]
 
