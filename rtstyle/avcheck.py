@@ -40,13 +40,25 @@ class Probe:
     # AVI stores no presentation times: a frame shows at its chunk's time, FFmpeg's dts. The pts
     # FFmpeg gives there are a parser's guess, one or more frames later (``pts_lead``).
     chunk_timed: bool = False
+    # Video packets an MP4's edit list leaves out (a phone's trim, or a priming delay): they are
+    # decoded for what follows, never shown. The header counts them.
+    hidden: int = 0
+    _preroll: dict[int, tuple[float, float]] = field(default_factory=dict)  # audio stream -> (start, duration)
     _latest: float = float("-inf")
     _first_pts: float = float("inf")
     _first_dts: float = float("inf")
 
     def add(self, packet: av.Packet) -> None:
-        """Record one demuxed packet (empty ones and those without a time carry no frame)."""
+        """Record one demuxed packet (empty ones and those without a time carry no frame).
+
+        Of the packets an edit list leaves out (a phone's trim), no video frame is seen, and of
+        the sound only the last before each part that plays counts: the decoder's pre-roll
+        (AAC's priming), which a render copies too (rtstyle.carry).
+        """
         video = packet.stream.type == "video" and packet.stream.index == self.video_index
+        if video and packet.is_discard:
+            self.hidden += packet.size > 0
+            return
         when = packet.pts if packet.pts is not None else packet.dts
         if video and self.chunk_timed and packet.dts is not None and packet.size:
             if packet.pts is not None:
@@ -62,9 +74,18 @@ class Probe:
                 self._latest, self.last_duration = start, duration
             self.video_times.append(start)
         elif packet.stream.type == "audio":
-            span = self.audio_spans.setdefault(packet.stream.index, [start, start + duration])
-            span[0], span[1] = min(span[0], start), max(span[1], start + duration)
-            self.audio_packets[packet.stream.index] = max(self.audio_packets.get(packet.stream.index, 0.0), duration)
+            index = packet.stream.index
+            if packet.is_discard:
+                self._preroll[index] = (start, duration)
+                return
+            if index in self._preroll:
+                self._add_sound(index, *self._preroll.pop(index))
+            self._add_sound(index, start, duration)
+
+    def _add_sound(self, index: int, start: float, duration: float) -> None:
+        span = self.audio_spans.setdefault(index, [start, start + duration])
+        span[0], span[1] = min(span[0], start), max(span[1], start + duration)
+        self.audio_packets[index] = max(self.audio_packets.get(index, 0.0), duration)
 
     @property
     def frames(self) -> int:
@@ -250,6 +271,6 @@ def verify(output: str | Path, reference: Probe, rejected: int = 0, until: float
         if abs(start - start_in) > offset_tolerance:
             check.problems.append(f"audio stream {i + 1} starts at {start:.3f} s against the video, "
                                   f"the input's at {start_in:.3f} s")
-    if header_frames and header_frames != expected and until is None:
+    if header_frames and header_frames - reference.hidden != expected and until is None:
         check.notes.append(f"the input's header says {header_frames} frames, {expected} could be decoded")
     return check

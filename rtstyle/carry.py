@@ -68,6 +68,7 @@ class StreamCarrier:
         self.packets = self.input.demux(self.in_stream)
         self.written_until = 0.0
         self.done = False
+        self.pending: list[av.Packet] = []  # read after a pre-roll packet, given out next
         self.queue: list[av.Packet] = self._from_zero() if part else []  # read, not yet written
         self.next_sample: int | None = None  # a transcoded stream's next timestamp (samples)
         self.lead: int | None = None if self.avi else 0  # AVI: found from the first packet
@@ -98,14 +99,27 @@ class StreamCarrier:
         self.action = f"transcoded {codec} -> {target}"
 
     def _next_packet(self) -> av.Packet | None:
+        """The next packet with data and a time. Of those an edit list leaves out (a phone's trim),
+        a copied stream keeps only the last before each part that plays: the decoder's pre-roll
+        (AAC's priming), left out by the output's own edit list or within one frame of zero."""
+        if self.pending:
+            return self.pending.pop()
+        preroll: av.Packet | None = None
         while True:
             try:
                 p = next(self.packets)
             except (StopIteration, av.error.FFmpegError):
                 self.done = True
                 return None
-            if p.dts is not None and p.size:
+            if p.dts is None or not p.size:
+                continue
+            if self.remux and p.is_discard:
+                preroll = p
+                continue
+            if preroll is None:
                 return p
+            self.pending.append(p)
+            return preroll
 
     def _time(self, p: av.Packet) -> float:
         return float(p.pts * p.time_base) - self.offset if p.pts is not None else self.written_until

@@ -263,7 +263,7 @@ class VideoFileSource(Closing):
                     self.reference.add(packet)
                 if packet.stream.index != self.stream.index:
                     continue
-                self.packets_read += packet.size > 0
+                self.packets_read += packet.size > 0 and not packet.is_discard  # (an edit list's: no frame)
                 try:
                     decoded = packet.decode()
                 except av.error.FFmpegError as e:

@@ -7,11 +7,13 @@ import time
 import warnings
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 
 import rtstyle
 from conftest import assert_same_video, decode_sound, decode_video, loudest_frequency, stream_info
+from rtstyle import avcheck
 from rtstyle.frames import VideoFrame
 from rtstyle.outputs import RenderOutputs
 from rtstyle.painter import Painter
@@ -133,8 +135,6 @@ def test_render_plan_splits_cpu_cores_between_frames():
 
 def test_odd_sized_video_is_encoded(data: Path, tmp_path: Path, style):
     """yuv420p needs even sides: a 317x181 source comes out padded by one pixel, all frames kept."""
-    import av
-
     src = tmp_path / "odd.mkv"
     frames = decode_video(data / "walk_tone.mp4")[:5]
     with av.open(str(src), "w") as out:
@@ -208,8 +208,6 @@ def long_tone_clip(data: Path, tmp_path: Path) -> Path:
     src = tmp_path / "long_tone.mkv"
     write_clip(src, clip + clip, 10, "mpeg4", "pcm_s16le")  # a 2 s tone...
     with_video = tmp_path / "short_video.mkv"
-    import av
-
     with av.open(str(src)) as inp, av.open(str(with_video), "w") as out:  # ...under 1 s of video
         streams = {s.index: out.add_stream_from_template(s) for s in inp.streams}
         for packet in inp.demux():
@@ -220,11 +218,10 @@ def long_tone_clip(data: Path, tmp_path: Path) -> Path:
     return with_video
 
 
-def staircase_clip(data: Path, path: Path) -> Path:
+def staircase_clip(data: Path, path: Path, trim: int = 0) -> Path:
     """3 s of the test clip's frames (10 fps) with a sound whose pitch steps up each second:
-    300, 600, 900 Hz, so that where a cut part of it came from can be heard."""
-    import av
-
+    300, 600, 900 Hz, so that where a cut part of it came from can be heard. ``trim`` seconds
+    are stored before zero, as a phone's trim keeps them: the MP4's edit list leaves them out."""
     from tools.bad_inputs import RATE, SIZE, clip_frames
 
     frames = clip_frames(data, 30, SIZE)
@@ -236,11 +233,11 @@ def staircase_clip(data: Path, path: Path) -> Path:
         audio = out.add_stream("aac", rate=RATE, layout="mono")
         for i, rgb in enumerate(frames):
             frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
-            frame.pts = i
+            frame.pts = i - 10 * trim
             out.mux(video.encode(frame))
         for start in range(0, len(sound), 1024):
             chunk = av.AudioFrame.from_ndarray(sound[None, start:start + 1024], format="flt", layout="mono")
-            chunk.sample_rate, chunk.pts = RATE, start
+            chunk.sample_rate, chunk.pts = RATE, start - RATE * trim
             out.mux(audio.encode(chunk))
         out.mux(video.encode(None))
         out.mux(audio.encode(None))
@@ -251,6 +248,25 @@ def pitches(path: Path, seconds: list[tuple[float, float]]) -> list[float]:
     """The loudest frequency of the file's sound in each (from, to) span of seconds."""
     _, rate, first, samples = decode_sound(path)
     return [loudest_frequency(samples[round((a - first) * rate):round((b - first) * rate)], rate) for a, b in seconds]
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv", ".webm"])
+def test_a_phone_trimmed_video_renders_the_part_that_plays(suffix: str, data: Path, tmp_path: Path, style):
+    """A phone's trim keeps the whole recording and an MP4 edit list that plays from 1 s on:
+    FFmpeg decodes the first second and shows none of it. The render holds the 20 frames that
+    play and their sound (600 Hz then 900 Hz, not the trimmed 300 Hz), and its check says
+    nothing of undecodable frames. Before, an MKV or MP4 carried the trimmed second of sound,
+    heard before the picture, and a WebM failed the check."""
+    src = staircase_clip(data, tmp_path / "trimmed.mp4", trim=1)
+    with av.open(str(src)) as c:
+        assert sum(p.is_discard for p in c.demux(video=0)) == 10, "the edit list must leave out the first second"
+    dst = tmp_path / f"out{suffix}"
+    report = rtstyle.render(src, dst, style, smooth="none")
+    assert report.frames_out == 20 and report.check.ok, report.check.summary()
+    assert "could be decoded" not in report.check.summary()
+    _, rate, _, samples = decode_sound(dst)
+    assert len(samples) / rate == pytest.approx(2.0, abs=avcheck.AUDIO_TOLERANCE)
+    assert pitches(dst, [(0.1, 0.9), (1.1, 1.9)]) == pytest.approx([600, 900], abs=5)
 
 
 @pytest.mark.parametrize("suffix", [".mp4", ".webm"])

@@ -280,6 +280,10 @@ def _to(suffix: str) -> Callable[[Path, Path], Prepared]:
     return make
 
 
+# An MP4 whose first second is stored but left out by its edit list, as a phone trims a video.
+_TRIMMED = _encoded(".mp4", 30, times=[i / FPS - 1 for i in range(30)], audio_start=-1.0)
+
+
 def _into(suffix: str, make: Callable[[Path, Path], Prepared]) -> Callable[[Path, Path], Prepared]:
     """Another case's input rendered into a ``suffix`` container."""
     def into(data: Path, work: Path) -> Prepared:
@@ -396,6 +400,9 @@ def cases() -> list[Case]:
         Case("audio start offset", "pcm at 0.067 s in mkv (transcoded)", _encoded(".mkv", audio=("pcm_s16le",),
                                                                                  audio_start=0.067)),
         Case("stream order", "audio as stream 0", _audio_first),
+        Case("edit list", "a phone's trim: 1 s left out", _TRIMMED),
+        Case("edit list", "a phone's trim into mkv", _into(".mkv", _TRIMMED)),
+        Case("edit list", "a phone's trim into webm", _into(".webm", _TRIMMED)),
         Case("AVI output", "40-250 ms gaps", _into(".avi", _vfr)),
         Case("AVI output", "aac from an avi", _into(".avi", _encoded(".avi", time_base=Fraction(1, FPS)))),
         Case("AVI output", "pcm at 0.067 s", _into(".avi", _encoded(".mkv", audio=("pcm_s16le",), audio_start=0.067))),
