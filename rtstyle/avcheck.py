@@ -40,8 +40,8 @@ class Probe:
     # AVI stores no presentation times: a frame shows at its chunk's time, FFmpeg's dts. The pts
     # FFmpeg gives there are a parser's guess, one or more frames later (``pts_lead``).
     chunk_timed: bool = False
-    # Video packets an MP4's edit list leaves out (a phone's trim, or a priming delay): they are
-    # decoded for what follows, never shown. The header counts them.
+    # Video frames an MP4's edit list leaves out (a phone's trim): never shown, though the header
+    # counts them (those from the keyframe on are decoded for what follows).
     hidden: int = 0
     _preroll: dict[int, tuple[float, float]] = field(default_factory=dict)  # audio stream -> (start, duration)
     _latest: float = float("-inf")
@@ -121,6 +121,9 @@ class Probe:
         self.origin = (container.start_time or 0) / av.time_base
         video = main_video(container)
         self.video_index = video.index if video else None
+        if video is not None and "mov" in container.format.name.split(","):
+            # Samples before the keyframe an edit list starts from are not even in FFmpeg's index.
+            self.hidden = max(0, video.frames - len(video.index_entries))
         self.chunk_timed = container.format.name == "avi"
 
 

@@ -218,17 +218,18 @@ def long_tone_clip(data: Path, tmp_path: Path) -> Path:
     return with_video
 
 
-def staircase_clip(data: Path, path: Path, trim: int = 0) -> Path:
+def staircase_clip(data: Path, path: Path, trim: int = 0, gop: int = 250) -> Path:
     """3 s of the test clip's frames (10 fps) with a sound whose pitch steps up each second:
     300, 600, 900 Hz, so that where a cut part of it came from can be heard. ``trim`` seconds
-    are stored before zero, as a phone's trim keeps them: the MP4's edit list leaves them out."""
+    are stored before zero, as a phone's trim keeps them: the MP4's edit list leaves them out;
+    ``gop``: frames from one keyframe to the next."""
     from tools.bad_inputs import RATE, SIZE, clip_frames
 
     frames = clip_frames(data, 30, SIZE)
     t = np.arange(3 * RATE) / RATE
     sound = (0.3 * np.sin(2 * np.pi * 300 * (1 + np.floor(t)) * t)).astype(np.float32)
     with av.open(str(path), "w") as out:
-        video = out.add_stream("libx264", rate=10)
+        video = out.add_stream("libx264", rate=10, options={"g": str(gop), "keyint_min": str(gop)})
         video.width, video.height, video.pix_fmt = SIZE[0], SIZE[1], "yuv420p"
         audio = out.add_stream("aac", rate=RATE, layout="mono")
         for i, rgb in enumerate(frames):
@@ -250,16 +251,18 @@ def pitches(path: Path, seconds: list[tuple[float, float]]) -> list[float]:
     return [loudest_frequency(samples[round((a - first) * rate):round((b - first) * rate)], rate) for a, b in seconds]
 
 
-@pytest.mark.parametrize("suffix", [".mp4", ".mkv", ".webm"])
-def test_a_phone_trimmed_video_renders_the_part_that_plays(suffix: str, data: Path, tmp_path: Path, style):
+@pytest.mark.parametrize("suffix, gop", [(".mp4", 250), (".mkv", 250), (".webm", 250), (".mp4", 10)])
+def test_a_phone_trimmed_video_renders_the_part_that_plays(suffix: str, gop: int, data: Path, tmp_path: Path, style):
     """A phone's trim keeps the whole recording and an MP4 edit list that plays from 1 s on:
-    FFmpeg decodes the first second and shows none of it. The render holds the 20 frames that
-    play and their sound (600 Hz then 900 Hz, not the trimmed 300 Hz), and its check says
-    nothing of undecodable frames. Before, an MKV or MP4 carried the trimmed second of sound,
-    heard before the picture, and a WebM failed the check."""
-    src = staircase_clip(data, tmp_path / "trimmed.mp4", trim=1)
+    FFmpeg decodes the first second and shows none of it (or, with a keyframe at 1 s, leaves it
+    out of its index). The render holds the 20 frames that play and their sound (600 Hz then
+    900 Hz, not the trimmed 300 Hz), and its check says nothing of undecodable frames. Before,
+    an MKV or MP4 carried the trimmed second of sound, heard before the picture, and a WebM
+    failed the check."""
+    src = staircase_clip(data, tmp_path / "trimmed.mp4", trim=1, gop=gop)
     with av.open(str(src)) as c:
-        assert sum(p.is_discard for p in c.demux(video=0)) == 10, "the edit list must leave out the first second"
+        video = c.streams.video[0]
+        assert video.frames == 30 and sum(p.is_discard for p in c.demux(video)) == (10 if gop > 10 else 0)
     dst = tmp_path / f"out{suffix}"
     report = rtstyle.render(src, dst, style, smooth="none")
     assert report.frames_out == 20 and report.check.ok, report.check.summary()
