@@ -168,6 +168,9 @@ class VideoFileSource(Closing):
             opened.pop_all()
 
     def _open_video(self, name: str, thread_type: str, reference: bool) -> None:
+        if self.container.format.name == "image2" or self.container.format.name.endswith("_pipe"):
+            # FFmpeg reads a photo as a video of one frame: 40 ms of it would be no one's wish.
+            raise SourceError(f"{name} is a still picture, not a video: paint it with `rtstyle image {name} OUT.png`")
         stream = avcheck.main_video(self.container)
         if stream is None:
             cover = " (only a cover picture)" if self.container.streams.video else ""
