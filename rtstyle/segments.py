@@ -124,7 +124,7 @@ def read_index(path: str | Path) -> Index:
         try:
             for p in container.demux(video, *container.streams.audio):
                 reference.add(p)
-                if p.stream is not video or not p.size or not stamped:
+                if p.stream is not video or not p.size or p.is_discard or not stamped:  # (an edit list's: not shown)
                     continue
                 if p.pts is None:
                     stamped = False

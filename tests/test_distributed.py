@@ -101,6 +101,16 @@ def test_plan_cuts_at_keyframes_with_warmup_before_each_seam(clip: Path):
         segments.plan(segments.read_index(clip), 1.0, start=3.5)
 
 
+def test_a_phone_trimmed_video_is_planned_from_what_plays(data: Path, tmp_path: Path):
+    """The frames an MP4's edit list leaves out are decoded, never shown: they are not counted
+    for the progress bar nor cut at (they were: 30 frames, from -1 s)."""
+    from tools.bad_inputs import cases
+
+    [trimmed] = [c for c in cases() if c.id == "edit list-a phone's trim: 1 s left out"]
+    index = segments.read_index(trimmed.make(data, tmp_path).src)
+    assert index.frame_count_hint == 20 and min(pts for pts, _, _ in index.packets) == 0
+
+
 def test_warmup_follows_smoothing_strength():
     assert segments.warmup_frames(rtstyle.make_smoother("none")) == 0
     assert segments.warmup_frames(rtstyle.make_smoother("flow", 0.6)) == 10  # 0.6^10 < 1 %
