@@ -44,6 +44,7 @@ class Probe:
     # counts them (those from the keyframe on are decoded for what follows).
     hidden: int = 0
     _preroll: dict[int, tuple[float, float]] = field(default_factory=dict)  # audio stream -> (start, duration)
+    _heard: dict[int, float] = field(default_factory=dict)  # audio stream -> start of its first packet after a pre-roll
     _latest: float = float("-inf")
     _first_pts: float = float("inf")
     _first_dts: float = float("inf")
@@ -80,6 +81,7 @@ class Probe:
                 return
             if index in self._preroll:
                 self._add_sound(index, *self._preroll.pop(index))
+                self._heard.setdefault(index, start)
             self._add_sound(index, start, duration)
 
     def _add_sound(self, index: int, start: float, duration: float) -> None:
@@ -111,10 +113,18 @@ class Probe:
 
     @property
     def audio_starts(self) -> list[float]:
-        """Audio start times (first packet) in stream order, from the origin. Encoders put
-        their priming in front of the sound (AAC 1024 samples, MP3 1105), so a transcoded
-        stream's first packet may move by up to one such frame while its sound stays put."""
+        """Audio start times (first packet, a pre-roll one included) in stream order, from the
+        origin. Encoders put their priming in front of the sound (AAC 1024 samples, MP3 1105),
+        so a transcoded stream's first packet may move by up to one such frame while its sound
+        stays put."""
         return [self.audio_spans[i][0] - self.origin for i in sorted(self.audio_spans)]
+
+    @property
+    def audio_heard(self) -> list[float]:
+        """Where each audio stream is first heard, in stream order, from the origin: its first
+        packet that an edit list does not leave out. A trim can fall inside a packet, so the
+        pre-roll before it may start two packets early; a transcoded copy starts here."""
+        return [self._heard.get(i, self.audio_spans[i][0]) - self.origin for i in sorted(self.audio_spans)]
 
     def add_streams(self, container: av.container.InputContainer) -> None:
         """Take the origin and the video stream from an open input."""
@@ -253,27 +263,29 @@ def verify(output: str | Path, reference: Probe, rejected: int = 0, until: float
             check.problems.append(f"{len(short)} of {found.frames - 1} frame intervals are shorter than half "
                                   f"the input's shortest ({1000 * frame:.1f} ms): the timing was broken on the way")
     starts_in, lengths_in = [s - since for s in reference.audio_starts], reference.audio
+    heard_in = [s - since for s in reference.audio_heard]
     if len(found.audio) != len(lengths_in):
         check.problems.append(f"{len(found.audio)} audio streams written, the input has {len(lengths_in)}")
     end = until + last if until is not None else None
     # Sound is judged against the frames, as a player syncs it, whatever the container did to both.
     shifts = _shifts(found.video_times, times, rejected, frame)
     packets = [reference.audio_packets.get(i, 0.0) for i in sorted(reference.audio_spans)]
-    for i, (got, start, want, start_in) in enumerate(zip(found.audio, found.audio_starts, lengths_in, starts_in)):
+    for i, (got, start, want, start_in, heard) in enumerate(zip(found.audio, found.audio_heard, lengths_in,
+                                                                starts_in, heard_in)):
         tolerance, offset_tolerance = AUDIO_TOLERANCE, OFFSET_TOLERANCE
         if since and start_in < 0:  # cut at a packet boundary at or before the output's zero
-            want, start_in = start_in + want, 0.0
+            want, start_in, heard = start_in + want, 0.0, 0.0
             tolerance, offset_tolerance = tolerance + packets[i], offset_tolerance + packets[i]
         if found.chunk_timed and start_in > 0:  # AVI stores no start: silence comes before the sound
-            want, start_in = start_in + want, 0.0
+            want, start_in, heard = start_in + want, 0.0, 0.0
         if end is not None:  # cut at a packet boundary after the last frame
             want, tolerance = max(0.0, min(start_in + want, end) - start_in), tolerance + last
         if abs(got - want) > tolerance:
             check.problems.append(f"audio stream {i + 1} lasts {got:.3f} s, expected {want:.3f} s")
-        start = min((start - shift for shift in shifts), key=lambda s: abs(s - start_in))
-        if abs(start - start_in) > offset_tolerance:
+        start = min((start - shift for shift in shifts), key=lambda s: abs(s - heard))
+        if abs(start - heard) > offset_tolerance:
             check.problems.append(f"audio stream {i + 1} starts at {start:.3f} s against the video, "
-                                  f"the input's at {start_in:.3f} s")
+                                  f"the input's at {heard:.3f} s")
     if header_frames and header_frames - reference.hidden != expected and until is None:
         check.notes.append(f"the input's header says {header_frames} frames, {expected} could be decoded")
     return check

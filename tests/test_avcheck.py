@@ -301,7 +301,8 @@ def test_sound_is_judged_against_the_video_not_the_containers_clock(suffix: str,
     late = write_video(tmp_path / f"late{suffix}", frames, options={"bf": "2"}, audio_start=0.2)
     assert "audio stream 1 starts at 0.17" in avcheck.verify(late, ref).summary()  # 0.2 s less AAC's priming
     early = avcheck.probe(write_video(tmp_path / "late_ref.mp4", frames, options={"bf": "2"}, audio_start=0.2))
-    assert "audio stream 1 starts at -0.02" in avcheck.verify(in_sync, early).summary()
+    early_check = avcheck.verify(in_sync, early).summary()  # from AAC's priming, or (MP4) after it
+    assert "audio stream 1 starts at -0.02" in early_check or "audio stream 1 starts at 0.00" in early_check
 
 
 def test_a_copied_sound_keeps_every_packet_its_priming_included(data: Path, tmp_path: Path, tiny_model: Path):

@@ -282,6 +282,10 @@ def _to(suffix: str) -> Callable[[Path, Path], Prepared]:
 
 # An MP4 whose first second is stored but left out by its edit list, as a phone trims a video.
 _TRIMMED = _encoded(".mp4", 30, times=[i / FPS - 1 for i in range(30)], audio_start=-1.0)
+# The same with frames 40-100 ms apart and half a second left out: the trim falls inside an AAC
+# packet, so the packet kept before it (the decoder's pre-roll) starts 36 ms before the edit.
+_TRIMMED_VFR = _encoded(".mp4", 20, times=[-0.5 + 0.07 * i + 0.03 * (i % 3 == 1) for i in range(20)],
+                        audio_start=-0.5)
 
 
 def _into(suffix: str, make: Callable[[Path, Path], Prepared]) -> Callable[[Path, Path], Prepared]:
@@ -405,6 +409,7 @@ def cases() -> list[Case]:
         Case("edit list", "a phone's trim: 1 s left out", _TRIMMED),
         Case("edit list", "a phone's trim into mkv", _into(".mkv", _TRIMMED)),
         Case("edit list", "a phone's trim into webm", _into(".webm", _TRIMMED)),
+        Case("edit list", "a variable-rate trim into avi", _into(".avi", _TRIMMED_VFR)),
         Case("AVI output", "40-250 ms gaps", _into(".avi", _vfr)),
         Case("AVI output", "aac from an avi", _into(".avi", _encoded(".avi", time_base=Fraction(1, FPS)))),
         Case("AVI output", "pcm at 0.067 s", _into(".avi", _encoded(".mkv", audio=("pcm_s16le",), audio_start=0.067))),
