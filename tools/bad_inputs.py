@@ -349,7 +349,8 @@ def limit_file_size(limit: int) -> None:
 
 def cases() -> list[Case]:
     """All cases, grouped by class in the order of issue #8's list (issue #16 added timestamps,
-    variable-rate AVI, audio start offset and stream order; later, AVI output and output containers)."""
+    variable-rate AVI, audio start offset and stream order; later: output containers, AVI output, covers and
+    attachments, edit lists)."""
     return [
         Case("damaged stream", "damaged.avi", _copy("damaged.avi")),
         Case("truncated", "mp4 at 50%", _truncated(CLIP, 0.5), "error", "truncated"),
