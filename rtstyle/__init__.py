@@ -99,7 +99,7 @@ def render(src: str | Path, dst: str | Path | None, style: str | Path | Stylizer
     with VideoFileSource(src, stream_timeout, start=start, duration=duration) as source:
         stylizer(np.zeros((source.height, source.width, 3), np.uint8))  # warm-up: first-run costs stay out of the timing
         timing = RenderTiming(source.time_base, source.fps, source.start_time + source.start, crf,
-                              part=source.start > 0, grid_rate=source.grid_rate)
+                              part=source.start > 0, grid_rate=source.grid_rate())
         ctx = OutputContext(source.width, source.height, float(source.fps), source=str(src), render=timing,
                             timeout=stream_timeout)
         with RenderOutputs(open_outputs(chosen, ctx)) as sink:  # type: ignore[arg-type]

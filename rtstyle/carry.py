@@ -202,6 +202,12 @@ def _silence(like: av.AudioFrame, samples: int) -> av.AudioFrame:
 COVER_TYPES = {"mjpeg": ("image/jpeg", "jpg"), "png": ("image/png", "png")}
 
 
+def is_picture(stream: av.stream.Stream) -> bool:
+    """An attachment (a font...) or a cover picture, which FFmpeg shows as a video stream
+    marked as an attached picture (an MP4's 'covr', a Matroska image attachment)."""
+    return stream.type == "attachment" or bool(stream.disposition & av.stream.Disposition.attached_pic)
+
+
 def carry_pictures(source: av.container.InputContainer, output: av.container.OutputContainer,
                    main: int | None) -> tuple[list[av.Packet], list[str]]:
     """Add the source's attachments and cover pictures to ``output`` where its container keeps
@@ -215,27 +221,24 @@ def carry_pictures(source: av.container.InputContainer, output: av.container.Out
     packets: list[av.Packet] = []
     notes: list[str] = []
     for stream in source.streams:
-        cover = stream.type == "video" and stream.index != main and bool(
-            stream.disposition & av.stream.Disposition.attached_pic)
-        if stream.type != "attachment" and not cover:
+        if not is_picture(stream) or stream.index == main:
             continue
+        cover = stream.type == "video"
         what = f"cover picture (stream {stream.index})" if cover else f"attachment {stream.name}"
         codec = stream.codec_context.name if cover and stream.codec_context else None
-        if kind == "matroska" and (not cover or codec in COVER_TYPES):
-            if cover:
-                picture = next((p for p in source.demux(stream) if p.size), None)
-                mimetype, suffix = COVER_TYPES[codec]
-                name = stream.metadata.get("filename") or f"cover.{suffix}"
-                if picture is not None:
-                    output.add_attachment(name, stream.metadata.get("mimetype") or mimetype, bytes(picture))
-            else:
-                output.add_attachment(stream.name, stream.mimetype, bytes(stream.data))
+        picture = next((bytes(p) for p in source.demux(stream) if p.size), None) if cover else None
+        if kind == "matroska" and not cover:
+            output.add_attachment(stream.name, stream.mimetype, bytes(stream.data))
+        elif kind == "matroska" and codec in COVER_TYPES:
+            mimetype, suffix = COVER_TYPES[codec]
+            if picture is not None:
+                output.add_attachment(stream.metadata.get("filename") or f"cover.{suffix}",
+                                      stream.metadata.get("mimetype") or mimetype, picture)
         elif cover and kind in ("mp4", "ipod") and codec in COVER_TYPES:
-            picture = next((p for p in source.demux(stream) if p.size), None)
             if picture is not None:
                 out = output.add_stream_from_template(stream)
                 out.disposition = av.stream.Disposition.attached_pic
-                packet = av.Packet(bytes(picture))
+                packet = av.Packet(picture)
                 packet.stream, packet.pts, packet.dts = out, 0, 0
                 packets.append(packet)
         else:

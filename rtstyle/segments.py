@@ -33,7 +33,7 @@ from rtstyle.frames import VideoFrame
 from rtstyle.pipeline import RenderReport
 from rtstyle.painter import Painter
 from rtstyle.sinks import VideoFileSink
-from rtstyle.sources import STREAM_TIMEOUT, VideoFileSource, grid_rate
+from rtstyle.sources import STREAM_TIMEOUT, VideoFileSource
 from rtstyle.stylizer import Stylizer
 from rtstyle.temporal import Smoother
 
@@ -342,8 +342,7 @@ class Joiner:
         self.start, self.cut = start, cut
         source = VideoFileSource(src, timeout, reference=False)
         self.video = (source.width, source.height, source.time_base, source.fps)
-        guessed = Fraction(source.stream.guessed_rate or source.fps)
-        self.grid_rate = grid_rate(reference.video_times, source.fps, guessed)
+        self.grid_rate = source.grid_rate(reference.video_times)
         self.start_time, self.header_frames = source.start_time, source.header_frames
         source.close()
         self.sink: VideoFileSink | None = None

@@ -24,7 +24,7 @@ from av.bitstream import BitStreamFilterContext
 
 from rtstyle import yuv
 from rtstyle.avcheck import main_video, playable_frames
-from rtstyle.carry import StreamCarrier, carry_pictures
+from rtstyle.carry import StreamCarrier, carry_pictures, is_picture
 from rtstyle.errors import SinkError, SourceError
 from rtstyle.frames import VideoFrame
 from rtstyle.outputs import ClosesCutShortOnError
@@ -144,7 +144,7 @@ class VideoFileSink(ClosesCutShortOnError):
     it): the carried streams seek there and begin with the packet that spans it;
     ``realtime`` holds each frame back until its time has come since the first one, so a
     stream plays as it is written; ``grid_rate`` is the rate an AVI counts frames in (default
-    ``fps``; a variable-rate source's finer one, rtstyle.sources.grid_rate). A context manager:
+    ``fps``; a variable-rate source's finer one, VideoFileSource.grid_rate). A context manager:
     leaving it closes the sink (on an error, as an interrupted render: audio cut at the last frame).
     """
 
@@ -224,10 +224,9 @@ class VideoFileSink(ClosesCutShortOnError):
 
     def _carry(self, source: str, start_time: float, timeout: float, part: bool) -> None:
         with av.open(source, "r", timeout=stream_timeout(source, timeout)) as probe:
-            rendered = main_video(probe)
-            rendered = rendered.index if rendered else None
-            streams = [(s.index, s.type, s.codec_context.name if s.codec_context else "data",
-                        s.type == "attachment" or bool(s.disposition & av.stream.Disposition.attached_pic))
+            video = main_video(probe)
+            rendered = video.index if video else None
+            streams = [(s.index, s.type, s.codec_context.name if s.codec_context else "data", is_picture(s))
                        for s in probe.streams]
             if self.path is not None:
                 self.pictures, notes = carry_pictures(probe, self.container, rendered)
@@ -301,8 +300,9 @@ class VideoFileSink(ClosesCutShortOnError):
         ``packets()`` (encoding can fail as writing can: both end the output the same way)."""
         try:
             with self._watched():
-                self.container.mux(self.pictures)  # a cover picture, once
-                self.pictures = []
+                if self.pictures:  # a cover picture, once
+                    self.container.mux(self.pictures)
+                    self.pictures = []
                 for carrier in self.carriers:
                     carrier.advance_to(t + self.frame_duration)
                 self.container.mux(packets())

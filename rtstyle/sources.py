@@ -34,26 +34,6 @@ LINUX = sys.platform.startswith("linux")
 HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"mif1", b"msf1"}
 
 
-def grid_rate(times: list[float], average: Fraction, guessed: Fraction) -> Fraction:
-    """The lowest rate on whose ticks every frame time falls (within a tenth of a tick), for a
-    container that counts frames at a constant rate (AVI: a gap is an empty chunk).
-
-    The ``average`` rate for constant-rate video. For variable-rate video, the first of
-    FFmpeg's ``guessed`` rate and the common rates above the average that fits; if none does
-    (or the times are not known yet: a stream), the guess, at most 120 fps, as FFmpeg's own
-    command line would count.
-    """
-    fallback = max(average, min(guessed, COMMON_RATES[-1]))
-    if len(times) < 2:
-        return fallback
-    offsets = np.array(times, np.float64) - min(times)
-    for rate in sorted({average, guessed, *COMMON_RATES}):
-        ticks = offsets * float(rate)
-        if rate >= average and np.abs(ticks - np.round(ticks)).max() < 0.1:
-            return rate
-    return fallback
-
-
 def read_image(path: str | Path, alpha: bool = False) -> np.ndarray:
     """Still image file -> RGB uint8, turned upright as its EXIF says; with ``alpha``, RGBA
     when the file has transparency (a logo, an overlay)."""
@@ -89,7 +69,7 @@ def _turns(image: np.ndarray) -> Iterator[np.ndarray]:
 
 REORDER_WINDOW = 8  # frames read ahead to see whether timestamps run in presentation order
 STREAM_TIMEOUT = 10.0  # seconds a network stream may send nothing before it counts as stalled
-# Frame rates a variable-rate video's times may fall on, tried from the lowest (:func:`grid_rate`).
+# Frame rates a variable-rate video's times may fall on, tried from the lowest (VideoFileSource.grid_rate).
 COMMON_RATES = [Fraction(24000, 1001), Fraction(24), Fraction(25), Fraction(30000, 1001), Fraction(30), Fraction(50),
                 Fraction(60000, 1001), Fraction(60), Fraction(100), Fraction(120)]
 
@@ -241,11 +221,27 @@ class VideoFileSource(Closing):
 
     _recorded = False  # the reference is filled in as packets are read
 
-    @property
-    def grid_rate(self) -> Fraction:
-        """The rate a constant-rate container (AVI) counts this video's frames in (:func:`grid_rate`)."""
-        return grid_rate(self.reference.video_times if self.reference else [], self.fps,
-                         Fraction(self.stream.guessed_rate or self.fps))
+    def grid_rate(self, times: list[float] | None = None) -> Fraction:
+        """The lowest rate on whose ticks every frame time falls (within a tenth of a tick), for a
+        container that counts frames at a constant rate (AVI: a gap is an empty chunk). ``times``:
+        the frames' (default: this source's own account of them).
+
+        The average rate for constant-rate video. For variable-rate video, the first of FFmpeg's
+        guessed rate and the common rates above the average that fits; if none does (or the times
+        are not known yet: a stream), the guess, at most 120 fps, as FFmpeg's own command line
+        would count.
+        """
+        times = (self.reference.video_times if self.reference else []) if times is None else times
+        guessed = Fraction(self.stream.guessed_rate or self.fps)
+        fallback = max(self.fps, min(guessed, COMMON_RATES[-1]))
+        if len(times) < 2:
+            return fallback
+        offsets = np.array(times, np.float64) - min(times)
+        for rate in sorted({self.fps, guessed, *COMMON_RATES}):
+            ticks = offsets * float(rate)
+            if rate >= self.fps and np.abs(ticks - np.round(ticks)).max() < 0.1:
+                return rate
+        return fallback
 
     @property
     def lost_frames(self) -> int:
