@@ -65,7 +65,7 @@ def render(src: str | Path, dst: str | Path | None, style: str | Path | Stylizer
            outputs: Mapping[str, object] | None = None, start: float = 0.0,
            duration: float | None = None) -> RenderReport:
     """Render a video file (or stream URL) in a style to a video file (H.264; VP9 in a .webm), keeping timestamps,
-    audio and subtitles.
+    audio and subtitles, or to an animated GIF (a .gif: no sound, frames at least 20 ms apart).
 
     ``smooth`` is a temporal smoothing mode ("none", "ema", "flow") at its default
     strength, or a smoother from :func:`make_smoother`. A stream that sends nothing for

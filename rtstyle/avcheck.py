@@ -10,7 +10,8 @@ the video (a container may move the whole timeline: MPEG-TS, Matroska do).
 
 Durations are judged by timestamps: the span from the first frame to the last, plus the
 input's last frame duration on both sides (containers store that one differently: an
-AVI gives the last frame the last gap, an MP4 the frame's own duration).
+AVI gives the last frame the last gap, an MP4 the frame's own duration). A GIF is checked
+against the frames it can show (no sound, none sooner than two hundredths after the last).
 """
 from __future__ import annotations
 
@@ -22,6 +23,26 @@ import av
 
 AUDIO_TOLERANCE = 0.05   # seconds an audio stream's length may differ (cut at a packet boundary)
 OFFSET_TOLERANCE = 0.03  # seconds an audio stream's first packet may move (one encoder's priming frame)
+GIF_MIN_TICKS = 2  # a GIF frame's shortest delay, in hundredths: browsers show a shorter one for ten
+
+
+def gif_tick(seconds: float, last: int | None) -> int | None:
+    """The hundredth of a second a GIF shows a frame of time ``seconds`` at, or None when that is
+    too soon after the frame kept before it (at tick ``last``): that frame is left out."""
+    tick = round(seconds * 100)
+    return tick if last is None or tick - last >= GIF_MIN_TICKS else None
+
+
+def gif_times(times: list[float]) -> list[float]:
+    """The frame times of a video that a GIF of it keeps (:func:`gif_tick`)."""
+    kept: list[float] = []
+    last = None
+    for t in sorted(times):
+        tick = gif_tick(t, last)
+        if tick is not None:
+            kept.append(t)
+            last = tick
+    return kept
 
 
 @dataclass
@@ -40,6 +61,7 @@ class Probe:
     # AVI stores no presentation times: a frame shows at its chunk's time, FFmpeg's dts. The pts
     # FFmpeg gives there are a parser's guess, one or more frames later (``pts_lead``).
     chunk_timed: bool = False
+    gif: bool = False  # a GIF: no sound, frames at least two hundredths apart (gif_tick)
     # Video frames an MP4's edit list leaves out (a phone's trim): never shown, though the header
     # counts them (those from the keyframe on are decoded for what follows).
     hidden: int = 0
@@ -135,6 +157,7 @@ class Probe:
             # Samples before the keyframe an edit list starts from are not even in FFmpeg's index.
             self.hidden = max(0, video.frames - len(video.index_entries))
         self.chunk_timed = container.format.name == "avi"
+        self.gif = container.format.name == "gif"
 
 
 def main_video(container: av.container.Container) -> av.video.stream.VideoStream | None:
@@ -244,10 +267,20 @@ def verify(output: str | Path, reference: Probe, rejected: int = 0, until: float
         times = [t - since for t in times if t >= since - 1e-6]
     if until is not None:
         times = [t for t in times if t <= until + 1e-6]
+    decoded = len(times) - rejected
+    notes = []
+    if found.gif:
+        shown = gif_times(times)
+        if len(shown) < len(times):
+            notes.append(f"{len(times) - len(shown)} of {len(times)} frames left out, each less than "
+                         f"{10 * GIF_MIN_TICKS} ms after the one before: a GIF shows none shorter")
+        if reference.audio_spans:
+            notes.append("a GIF has no sound")
+        times = shown
     gaps = [g for g in _intervals(times) if g > 1e-6]
     frame = min(gaps) if gaps else reference.last_duration
     last = reference.last_duration or frame
-    check = AVCheck(found.frames, found.video_seconds, found.audio)
+    check = AVCheck(found.frames, found.video_seconds, found.audio, notes=notes)
     expected = len(times) - rejected
     if found.frames != expected:
         why = f" ({len(times)} in the input, {rejected} undecodable)" if rejected else ""
@@ -264,6 +297,8 @@ def verify(output: str | Path, reference: Probe, rejected: int = 0, until: float
                                   f"the input's shortest ({1000 * frame:.1f} ms): the timing was broken on the way")
     starts_in, lengths_in = [s - since for s in reference.audio_starts], reference.audio
     heard_in = [s - since for s in reference.audio_heard]
+    if found.gif:
+        starts_in = lengths_in = heard_in = []
     if len(found.audio) != len(lengths_in):
         check.problems.append(f"{len(found.audio)} audio streams written, the input has {len(lengths_in)}")
     end = until + last if until is not None else None
@@ -286,6 +321,6 @@ def verify(output: str | Path, reference: Probe, rejected: int = 0, until: float
         if abs(start - heard) > offset_tolerance:
             check.problems.append(f"audio stream {i + 1} starts at {start:.3f} s against the video, "
                                   f"the input's at {heard:.3f} s")
-    if header_frames and header_frames - reference.hidden != expected and until is None:
-        check.notes.append(f"the input's header says {header_frames} frames, {expected} could be decoded")
+    if header_frames and header_frames - reference.hidden != decoded and until is None:
+        check.notes.append(f"the input's header says {header_frames} frames, {decoded} could be decoded")
     return check

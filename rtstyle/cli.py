@@ -253,8 +253,8 @@ def render(src: tuple[str, ...], dst: Path | None, style: str | None, mix: str |
            smooth_strength: float, deadband: float,
            output_dir: Path | None, suffix: str, ray_address: str | None, segment_seconds: float, resume: bool,
            start: float, duration: float | None, stream_url: str | None) -> None:
-    """Render video SRC (a file or stream URL) in a style into DST (.mp4, .mkv, .mov... H.264, or .webm VP9;
-    source audio kept).
+    """Render video SRC (a file or stream URL) in a style into DST (.mp4, .mkv, .mov... H.264, .webm VP9;
+    source audio kept; or an animated .gif).
 
     Several inputs: SRC... -o OUT_DIR, or a folder SRC and a folder DST; a failing input
     does not stop the others, a table sums them up. --ray spreads the work over a Ray
@@ -341,12 +341,15 @@ def render(src: tuple[str, ...], dst: Path | None, style: str | None, mix: str |
         click.echo(f"A/V check: {report.check.summary()}", err=True)
 
 
-def _outputs_checked(pairs: list[tuple[Path, Path]], overwrite: bool, many: bool) -> None:
+def _outputs_checked(pairs: list[tuple[Path, Path]], overwrite: bool, many: bool, ray: bool = False) -> None:
     """Before any work (a Ray runtime takes seconds to start): every input is there and every
     output can be written (the output folder of several inputs is made)."""
     for src, dst in pairs:
         if not src.is_file():
             raise rtstyle.SourceError(f"input not found: {src}")
+        if ray and rtstyle.sinks.is_gif(dst):
+            raise rtstyle.SinkError(f"{dst.name}: a GIF is not rendered on Ray (its palette comes from all its "
+                                    "frames at once): leave out --ray")
         if many:
             dst.parent.mkdir(parents=True, exist_ok=True)
         rtstyle.sinks.check_output(dst, overwrite, source=src, video=True)
@@ -384,7 +387,7 @@ def _render_on_ray(pairs: list[tuple[Path, Path]], settings: distributed.Setting
                    overwrite: bool, resume: bool, many: bool) -> None:
     """Segments of every video on a Ray cluster, one progress bar over all their frames."""
     distributed.require_ray()
-    _outputs_checked(pairs, overwrite, many)
+    _outputs_checked(pairs, overwrite, many, ray=True)
     _announce(rtstyle.load_style(settings.style, **settings.style_options))  # a bad style fails here, not on a worker
     stop = threading.Event()
     interrupt = click.get_current_context().with_resource(Interrupt())
@@ -502,7 +505,7 @@ def cameras() -> None:
 @click.option("--serve", metavar="HOST:PORT", help="browser preview and MJPEG stream, e.g. 127.0.0.1:8080")
 @click.option("--vcam", is_flag=True, help="send to a virtual camera (needs rtstyle[vcam])")
 @click.option("--record", type=click.Path(path_type=Path),
-              help="record the stylized stream to a video file (.mp4, .mkv, .webm...)")
+              help="record the stylized stream to a video file (.mp4, .mkv, .webm...) or an animated .gif")
 @click.option("--stream", "stream_url", metavar="URL",
               help="stream the painting (no sound): rtmp:// (FLV), srt://, udp:// or tcp:// (MPEG-TS)")
 @click.option("--overwrite", is_flag=True, help="replace the --record file if it exists")

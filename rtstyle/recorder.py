@@ -14,7 +14,8 @@ from pathlib import Path
 from rtstyle.errors import SourceError
 from rtstyle.frames import VideoFrame
 from rtstyle.outputs import LiveStatus, Opened, OutputContext
-from rtstyle.sinks import VideoFileSink
+from rtstyle.gif import GifSink
+from rtstyle.sinks import VideoFileSink, is_gif
 from rtstyle.sources import STREAM_TIMEOUT, VideoFileSource, is_url
 from rtstyle.stream import open_stream
 
@@ -27,8 +28,10 @@ class Recorder:
 
     def __init__(self, target: str | Path, width: int, height: int, fps: float, timeout: float = STREAM_TIMEOUT):
         rate = Fraction(fps).limit_denominator(1001)
-        self.sink = (open_stream(str(target), width, height, TIME_BASE, rate, timeout=timeout) if is_url(target)
-                     else VideoFileSink(target, width, height, TIME_BASE, rate))
+        if is_url(target):
+            self.sink = open_stream(str(target), width, height, TIME_BASE, rate, timeout=timeout)
+        else:
+            self.sink = (GifSink if is_gif(target) else VideoFileSink)(target, width, height, TIME_BASE, rate)
         self.start: float | None = None
         self.last_pts = -1
 
@@ -55,6 +58,8 @@ def open_video(target: str | Path, ctx: OutputContext) -> Opened:
     carry = dict(carry_from=ctx.source, start_time=timing.start_time, crf=timing.crf, part=timing.part)
     if stream:  # sent at the video's pace, as a player would play the file
         return open_stream(target, *shape, realtime=True, timeout=ctx.timeout, **carry), []
+    if is_gif(target):
+        return GifSink(target, *shape, carry_from=ctx.source), []
     return VideoFileSink(target, *shape, carry_timeout=ctx.timeout, grid_rate=timing.grid_rate, **carry), []
 
 

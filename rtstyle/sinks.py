@@ -32,11 +32,16 @@ from rtstyle.sources import STREAM_TIMEOUT, is_url, stream_timeout, url_scheme
 from rtstyle.stalls import Watchdog, with_socket_timeout
 
 # The containers a video is written in (FFmpeg's names), by the suffixes users give, and
-# their video encoder. Others (Ogg, MPEG-PS, GIF, MXF...) take none of these encoders or
-# lose the timing; they are refused before any work.
+# their video encoder. Others (Ogg, MPEG-PS, MXF...) take none of these encoders or lose
+# the timing; they are refused before any work. A GIF is written by rtstyle.gif.
 VIDEO_ENCODERS = {"mp4": "libx264", "mov": "libx264", "ipod": "libx264", "matroska": "libx264", "avi": "libx264",
                   "mpegts": "libx264", "flv": "libx264", "webm": "libvpx-vp9"}
-OUTPUT_SUFFIXES = ".mp4, .mov, .m4v, .mkv, .avi, .ts, .flv (H.264) or .webm (VP9)"
+OUTPUT_SUFFIXES = ".mp4, .mov, .m4v, .mkv, .avi, .ts, .flv (H.264), .webm (VP9) or .gif"
+
+
+def is_gif(path: str | Path) -> bool:
+    """Whether an output is an animated GIF (rtstyle.gif), not a video container."""
+    return Path(path).suffix.lower() == ".gif"
 
 
 def video_encoder(container: av.container.OutputContainer, name: str) -> str:
@@ -102,7 +107,7 @@ def check_output(path: str | Path, overwrite: bool, source: str | Path | None = 
         except OSError as e:
             raise SinkError(f"cannot write {p}: {e.strerror}") from None
         p.unlink()
-    if video:
+    if video and not is_gif(p):
         encoder_for(p)
     return p
 

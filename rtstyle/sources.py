@@ -195,7 +195,8 @@ class VideoFileSource(Closing):
         """What the conversion to upright 8-bit RGB changes, for the user to know."""
         notes = [f"rotated {self.rotation}° to upright"] if self.rotation else []
         components = frame.format.components
-        if any(c.is_alpha for c in components):
+        # An animated GIF decodes with alpha even where every pixel is opaque: no note then.
+        if any(c.is_alpha for c in components) and frame.to_ndarray(format="rgba")[..., 3].min() < 255:
             notes.append("alpha channel dropped (the video codecs written have none)")
         transfer = hdr.TRANSFERS.get(frame.color_trc)
         if transfer:

@@ -352,6 +352,17 @@ def test_a_missing_input_fails_before_ray_starts(tiny_model: Path, tmp_path: Pat
     assert not started
 
 
+def test_a_gif_is_refused_before_ray_starts(data: Path, tiny_model: Path, tmp_path: Path, monkeypatch):
+    """Its palette comes from all its frames: a GIF is made on one machine."""
+    started = []
+    monkeypatch.setattr(distributed, "render_files", lambda *a, **k: started.append(1) or [])
+    r = CliRunner().invoke(main, ["render", str(data / "walk_tone.mp4"), str(tmp_path / "o.gif"),
+                                  "--style", str(tiny_model), "--ray"])
+    assert r.exit_code == 1 and r.stderr.strip().splitlines() == [
+        "error: o.gif: a GIF is not rendered on Ray (its palette comes from all its frames at once): leave out --ray"]
+    assert not started and not list(tmp_path.iterdir())
+
+
 def test_a_style_that_does_not_load_on_the_workers_is_one_line(ray_runtime, clip: Path, tmp_path: Path):
     """A style file missing on the worker's node (here: missing everywhere) fails that video in one line."""
     settings = distributed.Settings(str(tmp_path / "elsewhere.onnx"), {"providers": "cpu"}, segment_seconds=1.0)

@@ -272,6 +272,18 @@ def _audio_first(data: Path, work: Path) -> Prepared:
     return Prepared(src, work / "out.mp4")
 
 
+def _gif_input(data: Path, work: Path) -> Prepared:
+    """An animated GIF of the test clip's frames (written by rtstyle.gif)."""
+    from rtstyle.gif import GifSink
+
+    frames = clip_frames(data, 10)
+    src = work / "input.gif"
+    with GifSink(src, frames[0].shape[1], frames[0].shape[0], Fraction(1, FPS), Fraction(FPS)) as sink:
+        for i, frame in enumerate(frames):
+            sink.write(frame, i)
+    return Prepared(src, work / "out.mp4")
+
+
 def _to(suffix: str) -> Callable[[Path, Path], Prepared]:
     """The test clip rendered into another container."""
     def make(data: Path, work: Path) -> Prepared:
@@ -350,7 +362,7 @@ def limit_file_size(limit: int) -> None:
 def cases() -> list[Case]:
     """All cases, grouped by class in the order of issue #8's list (issue #16 added timestamps,
     variable-rate AVI, audio start offset and stream order; later: output containers, AVI output, covers and
-    attachments, edit lists)."""
+    attachments, edit lists, GIF)."""
     return [
         Case("damaged stream", "damaged.avi", _copy("damaged.avi")),
         Case("truncated", "mp4 at 50%", _truncated(CLIP, 0.5), "error", "truncated"),
@@ -421,12 +433,16 @@ def cases() -> list[Case]:
         Case("output not writable", "a folder", _output("folder"), "error", "folder"),
         Case("output not writable", "unknown format", _output("unknown format"), "error", "format"),
         Case("output not writable", "Ogg (.ogv)", _to(".ogv"), "error", "cannot write video as"),
-        Case("output not writable", "GIF", _to(".gif"), "error", "give a file ending in"),
         Case("output containers", "webm (VP9, Opus)", _to(".webm")),
         Case("output containers", "mpeg-ts (starts late)", _to(".ts")),
         Case("output containers", "mov", _to(".mov")),
         Case("output containers", "m4v", _to(".m4v")),
         Case("output containers", "flv", _to(".flv")),
+        Case("GIF", "mp4 with sound into a GIF", _to(".gif")),
+        Case("GIF", "60 fps into a GIF (a third of the frames left out)", _into(".gif", _encoded(
+            ".mp4", 30, times=[i / 60 for i in range(30)]))),
+        Case("GIF", "40-250 ms gaps into a GIF", _into(".gif", _vfr)),
+        Case("GIF", "an animated GIF as the input", _gif_input),
         Case("output exists", "without --overwrite", _exists(False), "error", "--overwrite"),
         Case("output exists", "with --overwrite", _exists(True)),
         Case("output exists", "is the input", _exists(True, same=True), "error", "input"),
