@@ -63,7 +63,7 @@ def render(src: str | Path, dst: str | Path | None, style: str | Path | Stylizer
            crf: int = 18, smooth: str | Smoother = DEFAULT_MODE,
            stream_timeout: float = STREAM_TIMEOUT, workers: int | None = None,
            outputs: Mapping[str, object] | None = None, start: float = 0.0,
-           duration: float | None = None) -> RenderReport:
+           duration: float | None = None, max_size: tuple[int, int] | None = None) -> RenderReport:
     """Render a video file (or stream URL) in a style to a video file (H.264; VP9 in a .webm), keeping timestamps,
     audio and subtitles, or to an animated GIF (a .gif: no sound, frames at least 20 ms apart).
 
@@ -82,7 +82,8 @@ def render(src: str | Path, dst: str | Path | None, style: str | Path | Stylizer
     that fails ends the render with a SinkError; the file keeps the frames done.
 
     ``start`` and ``duration`` (seconds) render that part of the video only, with its sound,
-    timed from its start (a preview of a long video, or the scene wanted).
+    timed from its start (a preview of a long video, or the scene wanted). ``max_size``
+    (width, height) shrinks larger frames to fit in it, aspect kept: faster, a smaller file.
     """
     chosen = {**(outputs or {}), "record": dst}
     if not any(chosen.values()):
@@ -96,7 +97,7 @@ def render(src: str | Path, dst: str | Path | None, style: str | Path | Stylizer
         stylizer = load_style(style, threads=threads)
     if stylizer.engine.io_binding:
         workers = 1  # one set of device buffers per engine
-    with VideoFileSource(src, stream_timeout, start=start, duration=duration) as source:
+    with VideoFileSource(src, stream_timeout, start=start, duration=duration, max_size=max_size) as source:
         stylizer(np.zeros((source.height, source.width, 3), np.uint8))  # warm-up: first-run costs stay out of the timing
         timing = RenderTiming(source.time_base, source.fps, source.start_time + source.start, crf,
                               part=source.start > 0, grid_rate=source.grid_rate())

@@ -222,6 +222,15 @@ def models() -> None:
         click.echo(card.summary())
 
 
+def _size(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    try:
+        return parse_size(value)
+    except RtstyleError as e:
+        raise click.BadParameter(str(e)) from None
+
+
 @main.command()
 @functools.partial(file_options, many=True)
 @click.option("--crf", type=click.IntRange(0, 51), default=18, show_default=True,
@@ -245,6 +254,9 @@ def models() -> None:
               "(from the first frame at or after it; its sound with it)")
 @click.option("--duration", type=Timecode(min_open=True), default=None,
               help="render this long a part only (seconds or [HH:]MM:SS): a preview of a long video")
+@click.option("--max-size", callback=_size, metavar="WIDTHxHEIGHT",
+              help="shrink larger frames to fit in this size, e.g. 1280x720 or 720p (aspect kept): faster, smaller "
+                   "files and GIFs")
 @click.option("--stream", "stream_url", metavar="URL", help="also stream the painting, with its sound, at the video's "
               "pace: rtmp://, srt://, udp:// or tcp:// (DST may then be left out)")
 def render(src: tuple[str, ...], dst: Path | None, style: str | None, mix: str | None, style_images: tuple[str, ...],
@@ -252,7 +264,7 @@ def render(src: tuple[str, ...], dst: Path | None, style: str | None, mix: str |
            scale: float | None, overwrite: bool, crf: int, workers: int | None, stream_timeout: float, smooth: str,
            smooth_strength: float, deadband: float,
            output_dir: Path | None, suffix: str, ray_address: str | None, segment_seconds: float, resume: bool,
-           start: float, duration: float | None, stream_url: str | None) -> None:
+           start: float, duration: float | None, max_size: tuple[int, int] | None, stream_url: str | None) -> None:
     """Render video SRC (a file or stream URL) in a style into DST (.mp4, .mkv, .mov... H.264, .webm VP9;
     source audio kept; or an animated .gif).
 
@@ -276,7 +288,7 @@ def render(src: tuple[str, ...], dst: Path | None, style: str | None, mix: str |
         raise click.UsageError("--stream takes one input, rendered on this machine (not several, not --ray)")
     if stream_url is not None:
         container_for(stream_url)  # not a URL: said now, before any work
-    part = {"start": start, "duration": duration}
+    part = {"start": start, "duration": duration, "max_size": max_size}
     if many or ray_address is not None:
         if any(rtstyle.sources.is_url(i) for i in inputs):
             raise click.UsageError("several inputs and --ray take files, not stream URLs")
@@ -462,15 +474,6 @@ def image(src: tuple[str, ...], dst: Path | None, style: str | None, mix: str | 
             click.echo(f"FAILED {picture.name}: {e}", err=True)
     if failed:
         raise rtstyle.RtstyleError(f"{failed} of {len(pairs)} pictures failed (see above)")
-
-
-def _size(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, int] | None:
-    if value is None:
-        return None
-    try:
-        return parse_size(value)
-    except RtstyleError as e:
-        raise click.BadParameter(str(e)) from None
 
 
 @main.command()

@@ -65,6 +65,7 @@ class Settings:
     segment_seconds: float | None = None  # None: each video in about 2 segments per worker (SEGMENTS_PER_WORKER)
     start: float = 0.0                    # a part of each video only (rtstyle.render's start and duration)
     duration: float | None = None
+    max_size: tuple[int, int] | None = None  # rtstyle.render's: larger frames shrunk to fit
     cpus_per_worker: int = 1
 
     @property
@@ -113,7 +114,7 @@ class SegmentWorker:
 
         return segments.render_segment(src, segment, Path(folder), self.stylizer, make_smoother(*self.settings.smooth),
                                        workers=self.workers, crf=self.settings.crf, encoder=encoder,
-                                       on_frame=on_frame)
+                                       on_frame=on_frame, max_size=self.settings.max_size)
 
 
 @dataclass

@@ -40,6 +40,18 @@ def parse_size(text: str) -> tuple[int, int]:
     return int(w), int(h)
 
 
+def fit_within(size: tuple[int, int], box: tuple[int, int] | None) -> tuple[int, int]:
+    """``size`` (width, height) shrunk to fit in ``box`` with its aspect kept, never enlarged;
+    shrunk sides are even, as yuv420p video takes them (a side of 1 stays 1)."""
+    if box is None:
+        return size
+    k = min(1.0, box[0] / size[0], box[1] / size[1])
+    if k == 1.0:
+        return size
+    sides = [max(1, int(side * k)) for side in size]
+    return sides[0] - sides[0] % 2 if sides[0] > 1 else 1, sides[1] - sides[1] % 2 if sides[1] > 1 else 1
+
+
 def as_rgb(image: np.ndarray) -> np.ndarray:
     """Accept grey, RGB or RGBA uint8 arrays and return contiguous RGB uint8.
 

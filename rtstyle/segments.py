@@ -188,8 +188,9 @@ class SegmentSource(VideoFileSource):
     the source's timestamps.
     """
 
-    def __init__(self, path: str | Path, segment: Segment, timeout: float = STREAM_TIMEOUT):
-        super().__init__(path, timeout, reference=False)  # the joined file is what gets checked
+    def __init__(self, path: str | Path, segment: Segment, timeout: float = STREAM_TIMEOUT,
+                 max_size: tuple[int, int] | None = None):
+        super().__init__(path, timeout, reference=False, max_size=max_size)  # the joined file is what gets checked
         self.segment = segment
         self.header_frames = 0  # the whole file's count says nothing about a segment
         self.frame_count_hint = segment.frames
@@ -287,10 +288,10 @@ def render_segment(src: str | Path, segment: Segment, folder: Path, stylizer: St
                    smoother: Smoother | None = None, workers: int = 1, crf: int = 18,
                    encoder: tuple[str, dict[str, str]] = ("libx264", {}),
                    on_frame: Callable[[RenderReport], None] | None = None,
-                   stop: threading.Event | None = None) -> SegmentResult:
+                   stop: threading.Event | None = None, max_size: tuple[int, int] | None = None) -> SegmentResult:
     """Render one segment into ``folder`` with the one-machine pipeline and encoder settings
     (``encoder``: the output's and its container's options, rtstyle.sinks.encoder_for; MP4
-    segment files take either).
+    segment files take either; ``max_size``: rtstyle.render's).
 
     The file gets its final name only once complete and checked, so a segment file that
     exists is a finished one (what ``--resume`` relies on); a retry overwrites a cut one.
@@ -298,7 +299,7 @@ def render_segment(src: str | Path, segment: Segment, folder: Path, stylizer: St
     started = time.time()
     out = part_path(folder, segment.index)
     partial = out.with_suffix(".partial.mp4")
-    with SegmentSource(src, segment) as source, SegmentSink(partial, source, crf, *encoder) as sink:
+    with SegmentSource(src, segment, max_size=max_size) as source, SegmentSink(partial, source, crf, *encoder) as sink:
         painter, look = Painter.of(stylizer, smoother)
         report = pipeline.render_video(source, sink, painter, look, on_frame=on_frame, stop=stop, workers=workers,
                                        context=sink.write_context)

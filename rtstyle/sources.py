@@ -24,7 +24,7 @@ import numpy as np
 
 from rtstyle import avcheck, hdr, yuv
 from rtstyle.errors import SourceError
-from rtstyle.frames import VideoFrame
+from rtstyle.frames import VideoFrame, fit_within
 
 log = logging.getLogger(__name__)
 LINUX = sys.platform.startswith("linux")
@@ -116,13 +116,15 @@ class VideoFileSource(Closing):
     A URL that sends nothing for ``timeout`` seconds, when opened or later, is a
     SourceError instead of a hang. ``reference`` keeps the input's own account of its
     streams for the A/V check (``self.reference``; None without); a live player needs none.
-    ``start`` and ``duration`` (seconds) read that part of the video only (:meth:`frames`).
+    ``start`` and ``duration`` (seconds) read that part of the video only (:meth:`frames`);
+    ``max_size`` (width, height) shrinks the frames to fit in it (rtstyle.frames.fit_within).
     """
 
     def __init__(self, path: str | Path, timeout: float = STREAM_TIMEOUT, thread_type: str = "AUTO",
-                 reference: bool = True, start: float = 0.0, duration: float | None = None):
+                 reference: bool = True, start: float = 0.0, duration: float | None = None,
+                 max_size: tuple[int, int] | None = None):
         self.path, self.timeout = str(path), timeout
-        self.start, self.duration = start, duration
+        self.start, self.duration, self.max_size = start, duration, max_size
         is_file = not is_url(path)
         self.name = name = Path(self.path).name if is_file else self.path
         if is_file and Path(self.path).is_dir():
@@ -187,6 +189,8 @@ class VideoFileSource(Closing):
         self.width, self.height = self._first.width, self._first.height
         if self.rotation in (90, 270):
             self.width, self.height = self.height, self.width
+        self.decoded_size = (self.width, self.height)  # upright, before fitting in max_size
+        self.width, self.height = fit_within(self.decoded_size, self.max_size)
         self.notes = self._notes(self._first)
         if self.trimmed:
             self._open_part()
@@ -194,6 +198,9 @@ class VideoFileSource(Closing):
     def _notes(self, frame: av.VideoFrame) -> list[str]:
         """What the conversion to upright 8-bit RGB changes, for the user to know."""
         notes = [f"rotated {self.rotation}° to upright"] if self.rotation else []
+        if (self.width, self.height) != self.decoded_size:
+            notes.append("frames shrunk from {}x{} to {}x{} (the size limit given)".format(
+                *self.decoded_size, self.width, self.height))
         components = frame.format.components
         # An animated GIF decodes with alpha even where every pixel is opaque: no note then.
         if any(c.is_alpha for c in components) and frame.to_ndarray(format="rgba")[..., 3].min() < 255:
@@ -290,10 +297,9 @@ class VideoFileSource(Closing):
         rgb = yuv.to_rgb(frame)
         if self.rotation:
             rgb = cv2.rotate(rgb, _UPRIGHT[self.rotation])
-        if rgb.shape[:2] != (self.height, self.width):  # the stream changed size: keep the first one's
+        if (rgb.shape[1], rgb.shape[0]) != self.decoded_size:  # the stream changed size: keep the first one's
             self.resized_frames += 1
-            rgb = resize_to(rgb, (self.width, self.height))
-        return rgb
+        return resize_to(rgb, (self.width, self.height))
 
     @property
     def trimmed(self) -> bool:

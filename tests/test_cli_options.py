@@ -20,7 +20,7 @@ VALUES = st.one_of(st.sampled_from(EDGES), st.floats(allow_nan=True, allow_infin
 COMMANDS = {
     "render": ("render {src} {dst} --style {model}",
                ["--strength", "--threads", "--crf", "--workers", "--stream-timeout", "--smooth-strength", "--deadband",
-                "--segment-seconds", "--scale", "--start", "--duration"]),
+                "--segment-seconds", "--scale", "--start", "--duration", "--max-size"]),
     "image": ("image {src} {dst} --style {model}", ["--strength", "--threads", "--scale"]),
     "live": ("live --source {src} --record {dst} --style {model} --no-window",
              ["--scale", "--fps", "--duration", "--camera-timeout", "--stream-timeout", "--strength",

@@ -159,21 +159,22 @@ def test_a_part_on_ray_is_the_one_machine_part(ray_runtime, clip: Path, textured
                                                tmp_path: Path):
     """--start 0.55 --duration 1.8: the frames from 0.6 to 2.3 s, in three segments (cut at the
     keyframes at 1 and 2 s), joined into the same timing and pictures as one machine's render
-    of that part, with the sound of that part."""
+    of that part, with the sound of that part; both shrunk to fit --max-size 200x200."""
     from dataclasses import replace
 
     one = tmp_path / "one.mp4"
     rtstyle.render(clip, one, rtstyle.load_style(textured_model, threads=1), smooth=rtstyle.make_smoother(*SMOOTH),
-                   crf=CRF, start=0.55, duration=1.8)
+                   crf=CRF, start=0.55, duration=1.8, max_size=(200, 200))
     dst = tmp_path / "ray.mp4"
-    [result] = distributed.render_files([(clip, dst)], replace(settings, start=0.55, duration=1.8, segment_seconds=0.4),
-                                        workers=2)
+    [result] = distributed.render_files([(clip, dst)], replace(settings, start=0.55, duration=1.8, segment_seconds=0.4,
+                                                               max_size=(200, 200)), workers=2)
     assert result.ok and result.segments == 3, result.error or result.check.summary()
     ray_info, one_info = stream_info(dst), stream_info(one)
     assert result.frames == ray_info["frames"] == one_info["frames"] == 18
     assert ray_info["video_times"] == one_info["video_times"] and ray_info["video_times"][0] == 0.0
     assert abs(ray_info["audio_duration"] - one_info["audio_duration"]) < 0.03
     psnr = [cv2.PSNR(a, b) for a, b in zip(decode_video(one), decode_video(dst))]
+    assert decode_video(dst)[0].shape == (150, 200, 3)
     assert psnr[0] == float("inf") or psnr[0] > 99  # the first segment starts as the one machine does
     assert min(psnr) >= 40, psnr
 

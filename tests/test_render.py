@@ -20,6 +20,7 @@ from rtstyle.painter import Painter
 from rtstyle.pipeline import Stage, render_video
 from rtstyle.sinks import VideoFileSink
 from rtstyle.sources import VideoFileSource
+from tools.bad_inputs import write_video
 from tools.image_scores import psnr
 
 
@@ -149,6 +150,27 @@ def test_odd_sized_video_is_encoded(data: Path, tmp_path: Path, style):
     out_frames = decode_video(tmp_path / "odd.mp4")
     assert report.frames_out == len(out_frames) == 5
     assert out_frames[0].shape == (182, 318, 3)
+
+
+def test_max_size_shrinks_larger_frames_to_fit(data: Path, tmp_path: Path, style):
+    """The frames are shrunk before painting (the network's output at the smaller size, which
+    costs less), the aspect kept, the sides even; a frame that fits is never enlarged."""
+    import cv2
+
+    dst = tmp_path / "small.mp4"
+    report = rtstyle.render(data / "walk_tone.mp4", dst, style, smooth="none", max_size=(200, 200))
+    assert "frames shrunk from 320x240 to 200x150 (the size limit given)" in report.notes and report.check.ok
+    painted = [style(cv2.resize(f, (200, 150), interpolation=cv2.INTER_AREA))
+               for f in decode_video(data / "walk_tone.mp4")]
+    written = decode_video(dst)
+    assert len(written) == 30 and min(psnr(a, b) for a, b in zip(written, painted)) > 30
+    rotated = tmp_path / "rotated.mp4"
+    write_video(rotated, [np.ascontiguousarray(np.rot90(f)) for f in decode_video(data / "walk_tone.mp4")[:3]],
+                rotation=90, audio=())  # stored 240x320, shown 320x240
+    rtstyle.render(rotated, tmp_path / "r.mp4", style, max_size=(100, 100))
+    assert decode_video(tmp_path / "r.mp4")[0].shape == (74, 100, 3), "upright 320x240 -> 100x75 -> even"
+    report = rtstyle.render(data / "walk_tone.mp4", tmp_path / "same.mp4", style, max_size=(1280, 720))
+    assert decode_video(tmp_path / "same.mp4")[0].shape == (240, 320, 3) and not report.notes
 
 
 def test_damaged_stream_renders_what_decodes(data: Path, tmp_path: Path, style):
