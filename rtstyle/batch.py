@@ -12,10 +12,10 @@ from pathlib import Path
 from rtstyle.avcheck import AVCheck
 from rtstyle.errors import RtstyleError, SinkError, SourceError
 from rtstyle.pipeline import RenderReport
+from rtstyle.sources import IMAGE_SUFFIXES
 
 VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".mts", ".flv", ".wmv",
                   ".ogv", ".3gp"}
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
 
 
 @dataclass

@@ -13,8 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from rtstyle.errors import SourceError
-from rtstyle.sources import VideoFileSource, read_image
-from rtstyle.style_images import IMAGE_SUFFIXES
+from rtstyle.sources import IMAGE_SUFFIXES, VideoFileSource, read_image
 
 CONTENT_DIR = Path(__file__).parent / "content"
 MIN_SIDE = 64         # smaller pictures hold nothing to crop

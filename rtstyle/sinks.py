@@ -28,7 +28,7 @@ from rtstyle.carry import StreamCarrier, carry_pictures, is_picture
 from rtstyle.errors import SinkError, SourceError
 from rtstyle.frames import VideoFrame
 from rtstyle.outputs import ClosesCutShortOnError
-from rtstyle.sources import STREAM_TIMEOUT, is_url, stream_timeout, url_scheme
+from rtstyle.sources import HEIF_MISSING, STREAM_TIMEOUT, is_url, stream_timeout, url_scheme
 from rtstyle.stalls import Watchdog, with_socket_timeout
 
 # The containers a video is written in (FFmpeg's names), by the suffixes users give, and
@@ -119,6 +119,9 @@ ALPHA_SUFFIXES = {".png", ".webp", ".tif", ".tiff"}
 def write_image(path: str | Path, rgb: np.ndarray) -> None:
     """Write an RGB (or RGBA, for :data:`ALPHA_SUFFIXES`) picture in the format of the suffix."""
     p = Path(path)
+    if p.suffix.lower() in (".heic", ".heif"):
+        _write_heif(p, rgb)
+        return
     try:
         bgr = cv2.cvtColor(rgb, cv2.COLOR_RGBA2BGRA if rgb.shape[2] == 4 else cv2.COLOR_RGB2BGR)
         ok, data = cv2.imencode(p.suffix or ".png", bgr)
@@ -130,6 +133,20 @@ def write_image(path: str | Path, rgb: np.ndarray) -> None:
         data.tofile(p)
     except OSError as e:
         raise SinkError(f"cannot write {p}: {e.strerror}") from None
+
+
+def _write_heif(path: Path, rgb: np.ndarray) -> None:
+    """A HEIC picture (pillow-heif's HEVC encoder), so that a folder of iPhone photos comes
+    out in their own format."""
+    try:
+        import pillow_heif
+    except ImportError:
+        raise SinkError(f"cannot write {path.name}: {HEIF_MISSING} (or give a .jpg)") from None
+    try:
+        pillow_heif.from_bytes("RGB", (rgb.shape[1], rgb.shape[0]), np.ascontiguousarray(rgb[..., :3]).tobytes()
+                               ).save(path, quality=90)
+    except (ValueError, RuntimeError, OSError) as e:
+        raise SinkError(f"cannot write {path}: {getattr(e, 'strerror', None) or e}") from None
 
 
 class VideoFileSink(ClosesCutShortOnError):

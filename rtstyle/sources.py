@@ -30,8 +30,13 @@ log = logging.getLogger(__name__)
 LINUX = sys.platform.startswith("linux")
 
 
-# The ISO-BMFF brands of HEIF still pictures (HEIC is Apple's), which OpenCV does not decode.
-HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"mif1", b"msf1"}
+# The ISO-BMFF brands of HEIF still pictures (HEIC is Apple's) and of HEIF image sequences, which
+# OpenCV does not decode: pillow-heif does (rtstyle[heic]).
+HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"mif1"}
+HEIF_SEQUENCE_BRANDS = {b"hevc", b"msf1"}
+# Picture files, by suffix: what a folder of pictures is read for.
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".heic", ".heif"}
+HEIF_MISSING = "HEIC/HEIF (an iPhone's photo format) needs pillow-heif: pip install 'rtstyle[heic]'"
 
 
 def read_image(path: str | Path, alpha: bool = False) -> np.ndarray:
@@ -45,9 +50,8 @@ def read_image(path: str | Path, alpha: bool = False) -> np.ndarray:
     data = np.fromfile(p, dtype=np.uint8)  # np.fromfile + imdecode also handles non-ASCII paths
     img = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     if img is None:
-        if bytes(data[4:8]) == b"ftyp" and bytes(data[8:12]) in HEIF_BRANDS:
-            raise SourceError(f"cannot read image {p.name}: HEIC/HEIF (an iPhone's photo format) is not one OpenCV "
-                              "decodes; convert it to JPEG or PNG first (or set the camera to 'Most Compatible')")
+        if bytes(data[4:8]) == b"ftyp" and bytes(data[8:12]) in HEIF_BRANDS | HEIF_SEQUENCE_BRANDS:
+            return _read_heif(p, alpha)
         raise SourceError(f"cannot read image {p.name}: not an image OpenCV can decode")
     rgb = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
     if alpha:
@@ -58,6 +62,21 @@ def read_image(path: str | Path, alpha: bool = False) -> np.ndarray:
                 if turned.shape[:2] == img.shape[:2] and np.array_equal(turned[..., :3], img):
                     return np.dstack([rgb, turned[..., 3]])
     return rgb
+
+
+def _read_heif(path: Path, alpha: bool) -> np.ndarray:
+    """A HEIC/HEIF photo -> RGB (RGBA with ``alpha`` if it has one), turned as it says (libheif
+    applies the rotation and mirroring the file stores), 10-bit ones in 8 bits."""
+    try:
+        import pillow_heif
+    except ImportError:
+        raise SourceError(f"cannot read image {path.name}: {HEIF_MISSING} (or convert it to JPEG)") from None
+    try:
+        picture = pillow_heif.open_heif(path, convert_hdr_to_8bit=True)
+        pixels = np.asarray(picture)
+    except (ValueError, RuntimeError, OSError) as e:  # libheif's errors
+        raise SourceError(f"cannot read image {path.name}: {e}") from None
+    return np.ascontiguousarray(pixels if alpha or pixels.shape[2] == 3 else pixels[..., :3])
 
 
 def _turns(image: np.ndarray) -> Iterator[np.ndarray]:
@@ -150,8 +169,10 @@ class VideoFileSource(Closing):
             opened.pop_all()
 
     def _open_video(self, name: str, thread_type: str, reference: bool) -> None:
-        if self.container.format.name == "image2" or self.container.format.name.endswith("_pipe"):
-            # FFmpeg reads a photo as a video of one frame: 40 ms of it would be no one's wish.
+        brand = self.container.metadata.get("major_brand", "").encode()
+        if self.container.format.name == "image2" or self.container.format.name.endswith("_pipe") or (
+                brand in HEIF_BRANDS):
+            # FFmpeg reads a photo (a HEIC too) as a video of one frame: 40 ms of it would be no one's wish.
             raise SourceError(f"{name} is a still picture, not a video: paint it with `rtstyle image {name} OUT.png`")
         stream = avcheck.main_video(self.container)
         if stream is None:

@@ -21,10 +21,9 @@ from rtstyle import frames
 from rtstyle.engine import Engine
 from rtstyle.errors import ModelError, SourceError, StyleMixError
 from rtstyle.models import cache_dir, find_model
-from rtstyle.sources import read_image
+from rtstyle.sources import IMAGE_SUFFIXES, read_image
 
 ARBITRARY = "arbitrary"  # the shipped model that --style-image uses unless --style names another
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 
 
 def file_hash(path: Path) -> str:

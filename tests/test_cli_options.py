@@ -2,6 +2,7 @@
 (issue 16): one `error:` line, a non-zero exit, no traceback, nothing written."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -75,13 +76,44 @@ def test_a_folder_as_input_and_an_unknown_image_format(data: Path, tmp_path: Pat
     assert "Traceback" not in r.stderr and not (tmp_path / "o.xyz").exists()
 
 
-def test_an_iphone_photo_says_what_to_do(tmp_path: Path, tiny_model: Path):
-    """HEIC (an iPhone's default photo format) is recognised by its brand, whatever the name."""
-    photo = tmp_path / "IMG_0001.jpg"
-    photo.write_bytes(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(200))
-    r = CliRunner().invoke(main, ["image", str(photo), str(tmp_path / "o.png"), "--style", str(tiny_model)])
+def test_an_iphone_photo_is_painted_upright(data: Path, tmp_path: Path, tiny_model: Path):
+    """A HEIC stored turned a quarter with HEIF's rotation (as an iPhone stores a portrait) is
+    read upright: its painting is the painting of the original JPEG (HEVC's loss aside); a
+    folder of them comes out as HEIC, each in its own format."""
+    import shutil
+
+    import rtstyle
+    from tools.image_scores import psnr
+
+    paint = rtstyle.load_style(tiny_model)
+    expected = paint(rtstyle.sources.read_image(data / "messi5.jpg"))
+    r = CliRunner().invoke(main, ["image", str(data / "messi5_turned.heic"), str(tmp_path / "o.png"),
+                                  "--style", str(tiny_model)])
+    assert r.exit_code == 0, r.stderr
+    painted = rtstyle.sources.read_image(tmp_path / "o.png")
+    assert painted.shape == expected.shape == (200, 320, 3) and psnr(painted, expected) > 30
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    shutil.copy(data / "messi5_turned.heic", photos / "IMG_0001.HEIC")
+    r = CliRunner().invoke(main, ["image", str(photos), str(tmp_path / "out"), "--style", str(tiny_model)])
+    assert r.exit_code == 0 and [p.name for p in (tmp_path / "out").iterdir()] == ["IMG_0001.HEIC"], r.stderr
+    assert psnr(rtstyle.sources.read_image(tmp_path / "out" / "IMG_0001.HEIC"), expected) > 30
+
+
+def test_a_heic_without_pillow_heif_or_damaged_is_one_line(data: Path, tmp_path: Path, tiny_model: Path,
+                                                            monkeypatch):
+    """HEIC is recognised by its brand, whatever the name; without the extra, the error says how to get it."""
+    fake = tmp_path / "IMG_0002.jpg"
+    fake.write_bytes(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(200))
+    r = CliRunner().invoke(main, ["image", str(fake), str(tmp_path / "o.png"), "--style", str(tiny_model)])
     assert r.exit_code == 1 and r.stderr.count("error: ") == 1, r.stderr
-    assert "HEIC/HEIF (an iPhone's photo format)" in r.stderr and "convert it to JPEG" in r.stderr
+    assert "error: cannot read image IMG_0002.jpg: Invalid input" in r.stderr and "Traceback" not in r.stderr
+    monkeypatch.setitem(sys.modules, "pillow_heif", None)  # as if rtstyle[heic] were not installed
+    for src, dst in ((data / "messi5_turned.heic", "o.png"), (data / "messi5.jpg", "o.heic")):
+        r = CliRunner().invoke(main, ["image", str(src), str(tmp_path / dst), "--style", str(tiny_model)])
+        assert r.exit_code == 1 and r.stderr.count("error: ") == 1, r.stderr
+        assert "HEIC/HEIF (an iPhone's photo format) needs pillow-heif: pip install 'rtstyle[heic]'" in r.stderr
+    assert not list(tmp_path.glob("o.*"))
 
 
 BENCH = ["--scale", "--warmup", "--frames", "--threads"]

@@ -380,6 +380,7 @@ def cases() -> list[Case]:
         Case("not a video", "text file", _bytes(b"hello, I am not a video\n" * 40, ".mp4"), "error", "not a video"),
         Case("not a video", "a photo (jpeg)", _copy("messi5.jpg"), "error", "is a still picture"),
         Case("not a video", "a photo (png)", _copy("rubberwhale1.png"), "error", "is a still picture"),
+        Case("not a video", "an iPhone photo (heic)", _copy("messi5_turned.heic"), "error", "is a still picture"),
         Case("audio only", "aac in .m4a", _audio_only("aac", ".m4a"), "error", "no video"),
         Case("audio only", "pcm in .wav", _audio_only("pcm_s16le", ".wav"), "error", "no video"),
         Case("audio only", "mka with a cover", _pictures(".mka", video=False), "error", "only a cover picture"),

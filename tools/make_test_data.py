@@ -109,6 +109,21 @@ def random_models(data: Path) -> None:
         export(net, data / f"{name}.onnx", {"name": name, "title": title})
 
 
+def heic_photo(upright_path: Path, heic: Path) -> None:
+    """An iPhone-style HEIC of a photo: its pixels stored turned a quarter anticlockwise, with
+    the rotation that shows it upright (EXIF orientation 6, which pillow-heif stores as HEIF's irot)."""
+    import pillow_heif
+    from PIL import Image
+
+    pillow_heif.register_heif_opener()
+    upright = cv2.cvtColor(cv2.imread(str(upright_path)), cv2.COLOR_BGR2RGB)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(np.ascontiguousarray(np.rot90(upright))).save(heic, format="HEIF", quality=90,
+                                                                  exif=exif.tobytes())
+    assert pillow_heif.open_heif(heic).size == (upright.shape[1], upright.shape[0])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("shared_data", type=Path, nargs="?", help="shared data folder (not needed with --models-only)")
@@ -131,6 +146,7 @@ def main() -> None:
         if width:
             img = cv2.resize(img, (width, round(img.shape[0] * width / img.shape[1])), interpolation=cv2.INTER_AREA)
         cv2.imwrite(str(data / name), img)
+    heic_photo(data / "messi5.jpg", data / "messi5_turned.heic")
     examples = ROOT / "examples"
     examples.mkdir(exist_ok=True)
     write_clip(examples / "pedestrians.mp4", read_frames(vtest, 100, (384, 288)), 10, "libx264", "aac")
