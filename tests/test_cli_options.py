@@ -100,6 +100,21 @@ def test_an_iphone_photo_is_painted_upright(data: Path, tmp_path: Path, tiny_mod
     assert psnr(rtstyle.sources.read_image(tmp_path / "out" / "IMG_0001.HEIC"), expected) > 30
 
 
+def test_a_10_bit_heic_with_alpha_is_read_in_8_bits(tmp_path: Path):
+    import numpy as np
+    import pillow_heif
+
+    from rtstyle.sources import read_image
+
+    rgba = np.zeros((16, 24, 4), np.uint16)
+    rgba[..., 0], rgba[..., 3], rgba[:, 12:, 3] = 0xFFFF, 0xFFFF, 0x8000  # red, the right half half transparent
+    pillow_heif.from_bytes("RGBA;16", (24, 16), rgba.tobytes()).save(tmp_path / "deep.heic", quality=-1)
+    picture = read_image(tmp_path / "deep.heic", alpha=True)
+    assert picture.dtype == np.uint8 and picture.shape == (16, 24, 4)
+    assert abs(int(picture[8, 4, 0]) - 255) <= 2 and abs(int(picture[8, 20, 3]) - 128) <= 2
+    assert read_image(tmp_path / "deep.heic").shape == (16, 24, 3)
+
+
 def test_a_heic_without_pillow_heif_or_damaged_is_one_line(data: Path, tmp_path: Path, tiny_model: Path,
                                                             monkeypatch):
     """HEIC is recognised by its brand, whatever the name; without the extra, the error says how to get it."""
