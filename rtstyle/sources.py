@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 
 from rtstyle import avcheck, hdr, yuv
+from rtstyle.deinterlace import deinterlaced
 from rtstyle.errors import SourceError
 from rtstyle.frames import VideoFrame, fit_within
 
@@ -206,6 +207,10 @@ class VideoFileSource(Closing):
         self.reference = self._reference() if reference else None
         self._decoded = self._decode()
         self._first: av.VideoFrame | None = next(self._decoded)  # no frame at all: SourceError
+        self.interlaced = bool(self._first.interlaced_frame)
+        if self.interlaced:  # camcorder, broadcast, DVD: made progressive before painting
+            self._decoded = deinterlaced(itertools.chain([self._first], self._decoded), self.time_base)
+            self._first = next(self._decoded)
         self.rotation = round(self._first.rotation / 90) * 90 % 360
         self.width, self.height = self._first.width, self._first.height
         if self.rotation in (90, 270):
@@ -219,6 +224,8 @@ class VideoFileSource(Closing):
     def _notes(self, frame: av.VideoFrame) -> list[str]:
         """What the conversion to upright 8-bit RGB changes, for the user to know."""
         notes = [f"rotated {self.rotation}° to upright"] if self.rotation else []
+        if self.interlaced:
+            notes.append("interlaced video deinterlaced (FFmpeg's bwdif, one frame per frame)")
         if (self.width, self.height) != self.decoded_size:
             notes.append("frames shrunk from {}x{} to {}x{} (the size limit given)".format(
                 *self.decoded_size, self.width, self.height))
@@ -404,7 +411,7 @@ class VideoFileSource(Closing):
         """Decode from where the container now reads (the last read may have run to the end)."""
         self._first = None  # decoded when the file was opened
         self.packets_read = self.frames_decoded  # the packets in the decoder were dropped, not lost
-        self._decoded = self._decode()
+        self._decoded = deinterlaced(self._decode(), self.time_base) if self.interlaced else self._decode()
 
     def _timed_frames(self) -> Iterator[VideoFrame]:
         """Yield upright RGB frames in presentation order with increasing timestamps.

@@ -173,6 +173,34 @@ def test_max_size_shrinks_larger_frames_to_fit(data: Path, tmp_path: Path, style
     assert decode_video(tmp_path / "same.mp4")[0].shape == (240, 320, 3) and not report.notes
 
 
+def test_interlaced_video_is_painted_from_whole_pictures(data: Path, tmp_path: Path, style):
+    """An interlaced clip of a fast pan (x264's interlaced coding): each frame weaves the
+    picture at its time (one field) and 8 pixels further on (the other, half a frame later).
+    The source gives back one field's whole picture (the decoder says which field comes
+    first; x264's streams say the bottom), closer to it than the woven frame is to either,
+    and the render paints that."""
+    still = decode_video(data / "walk_tone.mp4")[0]
+    fields = [(np.roll(still, 16 * i, axis=1), np.roll(still, 16 * i + 8, axis=1)) for i in range(6)]
+    woven = []
+    for top, bottom in fields:
+        frame = top.copy()
+        frame[1::2] = bottom[1::2]
+        woven.append(frame)
+    src = write_video(tmp_path / "1080i.mp4", woven, audio=(), options={"x264-params": "interlaced=1", "crf": "10"})
+    with VideoFileSource(src) as source:
+        frames = [f.image for f in source.frames()]
+        assert source.interlaced and "interlaced video deinterlaced (FFmpeg's bwdif, one frame per frame)" in source.notes
+    assert len(frames) == 6
+    for frame, weave, pictures in zip(frames, woven, fields):
+        assert max(psnr(frame, p) for p in pictures) > max(psnr(weave, p) for p in pictures) + 3
+    report = rtstyle.render(src, tmp_path / "out.mp4", style, smooth="none")
+    assert report.check.ok and report.check.frames == 6
+    written = decode_video(tmp_path / "out.mp4")
+    assert min(psnr(w, style(f)) for w, f in zip(written, frames)) > 30
+    with VideoFileSource(data / "walk_tone.mp4") as progressive:
+        assert not progressive.interlaced and next(progressive.frames()).image.tobytes() == still.tobytes()
+
+
 def test_damaged_stream_renders_what_decodes(data: Path, tmp_path: Path, style):
     report = rtstyle.render(data / "damaged.avi", tmp_path / "d.mp4", style)
     assert report.damaged_packets + report.skipped_packets > 0

@@ -76,20 +76,20 @@ def write_video(path: Path, frames: Sequence[np.ndarray], codec: str = "libx264"
                 times: Sequence[float] | None = None, rotation: int = 0, audio: Sequence[str] = ("aac",),
                 subtitles: bool = False, timecode: bool = False, options: dict | None = None,
                 container_options: dict | None = None, audio_start: float = 0.0, pts_as_dts: bool = False,
-                time_base: Fraction = Fraction(1, 1000)) -> Path:
-    """Encode RGB(A) ``frames`` at ``times`` (seconds; default every 1/FPS) with tones in ``audio`` codecs.
+                time_base: Fraction = Fraction(1, 1000), rate: int = FPS) -> Path:
+    """Encode RGB(A) ``frames`` at ``times`` (seconds; default every 1/``rate``) with tones in ``audio`` codecs.
 
     ``rotation`` (degrees, counter-clockwise) is stored as the display matrix a phone
     writes; ``subtitles`` adds a SubRip stream, ``timecode`` a camera's timecode data
     stream (MP4/MOV). ``audio_start`` delays the sound (seconds); ``pts_as_dts`` stores each
     video packet's decode time as its presentation time, as some muxers do with B-frames.
     """
-    times = list(times) if times is not None else [i / FPS for i in range(len(frames))]
-    seconds = times[-1] + 1 / FPS
+    times = list(times) if times is not None else [i / rate for i in range(len(frames))]
+    seconds = times[-1] + 1 / rate
     tb = time_base
     srt = av.open(str(_srt(path.with_suffix(".srt"), seconds))) if subtitles else None
     with av.open(str(path), "w", options=container_options or {}) as out:
-        vs = out.add_stream(codec, rate=FPS, options=options or {})
+        vs = out.add_stream(codec, rate=rate, options=options or {})
         vs.height, vs.width = frames[0].shape[:2]
         vs.pix_fmt = pix_fmt
         vs.time_base = vs.codec_context.time_base = tb
@@ -391,6 +391,10 @@ def cases() -> list[Case]:
         Case("10-bit", "h264 yuv420p10le", _encoded(".mp4", pix_fmt="yuv420p10le")),
         Case("10-bit", "hevc yuv420p10le", _encoded(".mkv", codec="libx265", pix_fmt="yuv420p10le",
                                                       options={"x265-params": "log-level=error"})),
+        Case("interlaced", "h264 (x264's interlaced coding)", _encoded(".mp4", options={"x264-params": "interlaced=1"})),
+        Case("interlaced", "mpeg-2 in .mpg, mp2 sound (a DVD's)", _encoded(
+            ".mpg", codec="mpeg2video", audio=("mp2",), options={"flags": "+ildct+ilme"}, rate=25,
+            time_base=Fraction(1, 25))),
         Case("grayscale", "ffv1 gray", _encoded(".mkv", codec="ffv1", pix_fmt="gray")),
         Case("grayscale", "png gray", _encoded(".mov", codec="png", pix_fmt="gray")),
         Case("alpha", "ffv1 yuva420p", _encoded(".mkv", alpha=True, codec="ffv1", pix_fmt="yuva420p")),
