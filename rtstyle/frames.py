@@ -7,6 +7,7 @@ to the frame's own size, optional strength blend and colour preservation, back t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 
 import cv2
 import numpy as np
@@ -38,6 +39,16 @@ def parse_size(text: str) -> tuple[int, int]:
     if int(w) < 1 or int(h) < 1:
         raise RtstyleError(f"bad size '{text}': sides must be positive")
     return int(w), int(h)
+
+
+def square_pixels(size: tuple[int, int], aspect: Fraction | None) -> tuple[int, int]:
+    """The size (width, height) of a picture stored at ``size`` whose pixels are ``aspect`` times as
+    wide as tall (a sample aspect ratio: DVDs, HDV, DV widescreen) with square pixels: the
+    narrow side stretched, so that no detail is lost; sides even. None or 0 means square."""
+    if not aspect or aspect == 1:
+        return size
+    width, height = (size[0] * aspect, size[1]) if aspect > 1 else (size[0], size[1] / aspect)
+    return max(2, round(width / 2) * 2), max(2, round(height / 2) * 2)
 
 
 def fit_within(size: tuple[int, int], box: tuple[int, int] | None) -> tuple[int, int]:

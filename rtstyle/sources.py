@@ -25,7 +25,7 @@ import numpy as np
 from rtstyle import avcheck, hdr, yuv
 from rtstyle.deinterlace import deinterlaced
 from rtstyle.errors import SourceError
-from rtstyle.frames import VideoFrame, fit_within
+from rtstyle.frames import VideoFrame, fit_within, square_pixels
 
 log = logging.getLogger(__name__)
 LINUX = sys.platform.startswith("linux")
@@ -212,11 +212,15 @@ class VideoFileSource(Closing):
             self._decoded = deinterlaced(itertools.chain([self._first], self._decoded), self.time_base)
             self._first = next(self._decoded)
         self.rotation = round(self._first.rotation / 90) * 90 % 360
-        self.width, self.height = self._first.width, self._first.height
+        stored = (self._first.width, self._first.height)
+        # Stored pixels may not be square (a DVD's, HDV's): frames are stretched to look as players
+        # show them, so that every output (a GIF, a window, a picture) and the strokes keep the shape.
+        self.pixel_aspect = self.stream.sample_aspect_ratio or self.stream.codec_context.sample_aspect_ratio
+        shown = square_pixels(stored, self.pixel_aspect)
         if self.rotation in (90, 270):
-            self.width, self.height = self.height, self.width
-        self.decoded_size = (self.width, self.height)  # upright, before fitting in max_size
-        self.width, self.height = fit_within(self.decoded_size, self.max_size)
+            stored, shown = stored[::-1], shown[::-1]
+        self.decoded_size, self.shown_size = stored, shown  # upright
+        self.width, self.height = fit_within(shown, self.max_size)
         self.notes = self._notes(self._first)
         if self.trimmed:
             self._open_part()
@@ -226,9 +230,13 @@ class VideoFileSource(Closing):
         notes = [f"rotated {self.rotation}° to upright"] if self.rotation else []
         if self.interlaced:
             notes.append("interlaced video deinterlaced (FFmpeg's bwdif, one frame per frame)")
-        if (self.width, self.height) != self.decoded_size:
+        if self.shown_size != self.decoded_size:
+            notes.append("pixels {}:{} wide (not square): frames stretched from {}x{} to {}x{}, as players show "
+                         "them".format(self.pixel_aspect.numerator, self.pixel_aspect.denominator,
+                                       *self.decoded_size, *self.shown_size))
+        if (self.width, self.height) != self.shown_size:
             notes.append("frames shrunk from {}x{} to {}x{} (the size limit given)".format(
-                *self.decoded_size, self.width, self.height))
+                *self.shown_size, self.width, self.height))
         components = frame.format.components
         # An animated GIF decodes with alpha even where every pixel is opaque: no note then.
         if any(c.is_alpha for c in components) and frame.to_ndarray(format="rgba")[..., 3].min() < 255:

@@ -5,6 +5,7 @@ import os
 import threading
 import time
 import warnings
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -199,6 +200,37 @@ def test_interlaced_video_is_painted_from_whole_pictures(data: Path, tmp_path: P
     assert min(psnr(w, style(f)) for w, f in zip(written, frames)) > 30
     with VideoFileSource(data / "walk_tone.mp4") as progressive:
         assert not progressive.interlaced and next(progressive.frames()).image.tobytes() == still.tobytes()
+
+
+@pytest.mark.parametrize("stored, aspect", [((240, 240), Fraction(4, 3)), ((320, 180), Fraction(3, 4))])
+def test_pixels_that_are_not_square_are_painted_as_players_show_them(stored: tuple[int, int], aspect: Fraction,
+                                                                     data: Path, tmp_path: Path, style):
+    """A 320x240 picture stored squeezed with its pixels' aspect (4:3 wide, as HDV's 1440x1080
+    is shown at 1920x1080; or 3:4, taller) comes out of the source at 320x240 again, close to
+    the picture it was made from, and the render is written at that size with square pixels."""
+    import cv2
+
+    pictures = decode_video(data / "walk_tone.mp4")[:4]
+    src = tmp_path / "anamorphic.mkv"
+    with av.open(str(src), "w") as out:
+        stream = out.add_stream("libx264", rate=10, options={"crf": "10"})
+        stream.width, stream.height, stream.pix_fmt = *stored, "yuv420p"
+        stream.codec_context.sample_aspect_ratio = aspect
+        for i, picture in enumerate(pictures):
+            frame = av.VideoFrame.from_ndarray(cv2.resize(picture, stored, interpolation=cv2.INTER_AREA), "rgb24")
+            frame.pts = i
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    with VideoFileSource(src) as source:
+        frames = [f.image for f in source.frames()]
+        assert (source.width, source.height) == (320, 240)
+        assert f"pixels {aspect.numerator}:{aspect.denominator} wide (not square): frames stretched from " \
+               f"{stored[0]}x{stored[1]} to 320x240, as players show them" in source.notes
+    assert min(psnr(f, p) for f, p in zip(frames, pictures)) > 25
+    report = rtstyle.render(src, tmp_path / "out.mp4", style)
+    assert report.check.ok and decode_video(tmp_path / "out.mp4")[0].shape == (240, 320, 3)
+    with av.open(str(tmp_path / "out.mp4")) as c:
+        assert c.streams.video[0].sample_aspect_ratio in (None, 1)
 
 
 def test_damaged_stream_renders_what_decodes(data: Path, tmp_path: Path, style):

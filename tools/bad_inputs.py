@@ -76,11 +76,11 @@ def write_video(path: Path, frames: Sequence[np.ndarray], codec: str = "libx264"
                 times: Sequence[float] | None = None, rotation: int = 0, audio: Sequence[str] = ("aac",),
                 subtitles: bool = False, timecode: bool = False, options: dict | None = None,
                 container_options: dict | None = None, audio_start: float = 0.0, pts_as_dts: bool = False,
-                time_base: Fraction = Fraction(1, 1000), rate: int = FPS) -> Path:
+                time_base: Fraction = Fraction(1, 1000), rate: int = FPS, aspect: Fraction | None = None) -> Path:
     """Encode RGB(A) ``frames`` at ``times`` (seconds; default every 1/``rate``) with tones in ``audio`` codecs.
 
     ``rotation`` (degrees, counter-clockwise) is stored as the display matrix a phone
-    writes; ``subtitles`` adds a SubRip stream, ``timecode`` a camera's timecode data
+    writes, ``aspect`` as the pixels' aspect ratio (a DVD's, HDV's non-square pixels); ``subtitles`` adds a SubRip stream, ``timecode`` a camera's timecode data
     stream (MP4/MOV). ``audio_start`` delays the sound (seconds); ``pts_as_dts`` stores each
     video packet's decode time as its presentation time, as some muxers do with B-frames.
     """
@@ -95,6 +95,8 @@ def write_video(path: Path, frames: Sequence[np.ndarray], codec: str = "libx264"
         vs.time_base = vs.codec_context.time_base = tb
         if rotation:
             vs.set_display_rotation(rotation)
+        if aspect:
+            vs.codec_context.sample_aspect_ratio = aspect
         if timecode:
             vs.metadata["timecode"] = "01:00:00:00"
         audio_streams = [out.add_stream(a, rate=RATE, layout="mono") for a in audio]
@@ -394,6 +396,11 @@ def cases() -> list[Case]:
         Case("interlaced", "h264 (x264's interlaced coding)", _encoded(".mp4", options={"x264-params": "interlaced=1"})),
         Case("interlaced", "mpeg-2 in .mpg, mp2 sound (a DVD's)", _encoded(
             ".mpg", codec="mpeg2video", audio=("mp2",), options={"flags": "+ildct+ilme"}, rate=25,
+            time_base=Fraction(1, 25))),
+        Case("non-square pixels", "4:3 wide in mp4 (HDV's 1440x1080)", _encoded(".mp4", size=(240, 240),
+                                                                                  aspect=Fraction(4, 3))),
+        Case("non-square pixels", "32:27 wide in .mpg (a 16:9 DVD's)", _encoded(
+            ".mpg", size=(360, 240), aspect=Fraction(32, 27), codec="mpeg2video", audio=("mp2",), rate=25,
             time_base=Fraction(1, 25))),
         Case("grayscale", "ffv1 gray", _encoded(".mkv", codec="ffv1", pix_fmt="gray")),
         Case("grayscale", "png gray", _encoded(".mov", codec="png", pix_fmt="gray")),
