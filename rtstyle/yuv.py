@@ -4,7 +4,7 @@ PyAV's own conversion (libswscale) took 2.5-5 ms per 640x360 frame each way on t
 two-core test machine, up to a quarter of a 30 fps frame budget for decode plus encode;
 OpenCV's converters take ~0.1 ms. They use BT.601 limited range, the matrix swscale uses
 for untagged and BT.601 frames, so colours stay the same (mean difference < 1 level).
-Frames they do not fit (other pixel formats, BT.709, untagged HD, odd sizes) go through
+Frames they do not fit (other pixel formats, BT.709, untagged HD, odd sizes, full range) go through
 swscale as before, and HDR frames (PQ, HLG) are tone-mapped to SDR (rtstyle.hdr).
 
 OpenCV's RGB -> I420 takes each 2x2 block's chroma from one of its pixels. The fast style
@@ -28,6 +28,7 @@ _ACCURATE = (av.video.reformatter.Interpolation.BILINEAR | av.video.reformatter.
              | av.video.reformatter.Interpolation.FULL_CHR_H_INT)
 # What the written frames are, and what the sink tags them as: BT.601 (SMPTE 170M) in limited range.
 WRITTEN_COLORSPACE, WRITTEN_RANGE = 6, 1
+FULL_RANGE = 2  # AVCOL_RANGE_JPEG: 0-255 luma (OpenCV's converters take 16-235)
 # Full-range chroma (0-255 around 128) -> limited range (16-240), the scale yuv420p's BT.601 uses.
 _LIMITED_CHROMA = np.clip(np.round((np.arange(256) - 128) * 224 / 255 + 128), 16, 240).astype(np.uint8)
 
@@ -47,8 +48,8 @@ def to_rgb(frame: av.VideoFrame) -> np.ndarray:
     if frame.color_trc in hdr.TRANSFERS:
         return hdr.to_sdr(frame)
     untagged_hd = frame.colorspace == UNSPECIFIED and is_hd(frame.width, frame.height)
-    if frame.format.name == "yuv420p" and frame.colorspace in _BT601 and not (frame.width % 2 or frame.height % 2
-                                                                              or untagged_hd):
+    if frame.format.name == "yuv420p" and frame.colorspace in _BT601 and frame.color_range != FULL_RANGE and not (
+            frame.width % 2 or frame.height % 2 or untagged_hd):
         return cv2.cvtColor(frame.to_ndarray(), cv2.COLOR_YUV2RGB_I420)
     # swscale's default rounding reads every channel 1-1.5 levels dark; accurate rounding with
     # full chroma interpolation does not, for 2.8 ms a 1280x720 frame instead of 0.2 (a fast

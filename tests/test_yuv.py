@@ -35,6 +35,18 @@ def test_bt709_frames_keep_their_matrix(data: Path):
     assert colour_error(yuv.to_rgb(frame), bt601_rgb(frame, BT601)) > 1.0
 
 
+def test_full_range_frames_keep_their_blacks_and_whites():
+    """A yuv420p frame flagged full range (0-255 luma: VP9 and AV1 from phones and screen
+    recorders) is a grey ramp equal to its luma; read as limited range, its shadows and
+    highlights were clipped and its mid-greys lifted (128 read as 130)."""
+    frame = av.VideoFrame(256, 16, "yuv420p")
+    luma = np.tile(np.arange(256, dtype=np.uint8), (16, 1))
+    for plane, values in zip(frame.planes, (luma, np.full((8, 128), 128, np.uint8), np.full((8, 128), 128, np.uint8))):
+        plane.update(np.ascontiguousarray(values))
+    frame.color_range, frame.colorspace = yuv.FULL_RANGE, 5
+    assert np.abs(yuv.to_rgb(frame)[0].astype(int) - luma[0, :, None]).max() <= 1
+
+
 def test_encoder_frames_round_trip(data: Path):
     rgb = first_frame(data / "walk_tone.mp4").to_ndarray(format="rgb24")
     frame = yuv.from_rgb(rgb)
