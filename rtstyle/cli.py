@@ -255,8 +255,8 @@ def _size(ctx: click.Context, param: click.Parameter, value: str | None) -> tupl
 @click.option("--duration", type=Timecode(min_open=True), default=None,
               help="render this long a part only (seconds or [HH:]MM:SS): a preview of a long video")
 @click.option("--max-size", callback=_size, metavar="WIDTHxHEIGHT",
-              help="shrink larger frames to fit in this size, e.g. 1280x720 or 720p (aspect kept): faster, smaller "
-                   "files and GIFs")
+              help="shrink larger frames to fit in this size, e.g. 1280x720 or 720p (aspect kept; a portrait video "
+                   "fits it turned): faster, smaller files and GIFs")
 @click.option("--stream", "stream_url", metavar="URL", help="also stream the painting, with its sound, at the video's "
               "pace: rtmp://, srt://, udp:// or tcp:// (DST may then be left out)")
 def render(src: tuple[str, ...], dst: Path | None, style: str | None, mix: str | None, style_images: tuple[str, ...],

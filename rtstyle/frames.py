@@ -53,9 +53,12 @@ def square_pixels(size: tuple[int, int], aspect: Fraction | None) -> tuple[int, 
 
 def fit_within(size: tuple[int, int], box: tuple[int, int] | None) -> tuple[int, int]:
     """``size`` (width, height) shrunk to fit in ``box`` with its aspect kept, never enlarged;
-    shrunk sides are even, as yuv420p video takes them (a side of 1 stays 1)."""
+    shrunk sides are even, as yuv420p video takes them (a side of 1 stays 1). The box turns
+    with the picture: a portrait video fits 720p as 720x1280."""
     if box is None:
         return size
+    if (size[1] > size[0]) != (box[1] > box[0]):
+        box = (box[1], box[0])
     k = min(1.0, box[0] / size[0], box[1] / size[1])
     if k == 1.0:
         return size

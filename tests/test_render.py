@@ -170,6 +170,10 @@ def test_max_size_shrinks_larger_frames_to_fit(data: Path, tmp_path: Path, style
                 rotation=90, audio=())  # stored 240x320, shown 320x240
     rtstyle.render(rotated, tmp_path / "r.mp4", style, max_size=(100, 100))
     assert decode_video(tmp_path / "r.mp4")[0].shape == (74, 100, 3), "upright 320x240 -> 100x75 -> even"
+    portrait = write_video(tmp_path / "portrait.mp4", [np.ascontiguousarray(f[:, 100:220])
+                                                       for f in decode_video(data / "walk_tone.mp4")[:3]], audio=())
+    rtstyle.render(portrait, tmp_path / "p.mp4", style, max_size=(160, 90))  # 120x240 fits 90x160 turned
+    assert decode_video(tmp_path / "p.mp4")[0].shape == (160, 80, 3)
     report = rtstyle.render(data / "walk_tone.mp4", tmp_path / "same.mp4", style, max_size=(1280, 720))
     assert decode_video(tmp_path / "same.mp4")[0].shape == (240, 320, 3) and not report.notes
 
