@@ -146,12 +146,15 @@ class GifSink(ClosesCutShortOnError):
                 yield frame
 
     def _fail(self, error: Exception) -> SinkError:
-        """The GIF could not be made: nothing half-made is left behind."""
+        """The GIF could not be made: the frames kept are removed, and a GIF cut short too
+        unless it plays."""
         self.discard()
         reason = getattr(error, "strerror", None) or str(error)
         if getattr(error, "errno", None) in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
             reason += " (disk full or file size limit)"
-        return SinkError(f"cannot write {self.path}: {reason}; nothing was written")
+        kept = f"the GIF written so far plays ({playable_frames(self.path)} frames)" if self.path.exists() else \
+            "nothing was written"
+        return SinkError(f"cannot write {self.path}: {reason}; {kept}")
 
 
 def _palette(frames: Iterator[av.VideoFrame]) -> av.VideoFrame:
