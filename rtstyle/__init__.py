@@ -16,7 +16,7 @@ from pathlib import Path
 
 # OpenCV before PyAV: both wheels bundle libxcb, and with the GUI build of OpenCV a window
 # hangs when PyAV's copy was loaded first.
-import cv2  # noqa: F401  isort: skip
+import cv2  # isort: skip
 import numpy as np
 
 from rtstyle.errors import ModelError, RtstyleError, SinkError, SourceError, StyleNotFoundError
@@ -48,14 +48,30 @@ def stylize_image(src: str | Path, dst: str | Path, style: str | Path | Stylizer
     stylizer = style if isinstance(style, Stylizer) else load_style(style)
     picture = read_image(src, alpha=True)
     painted = stylizer(picture[..., :3])
-    if picture.shape[2] == 3:
-        write_image(dst, painted)
-        return []
-    if Path(dst).suffix.lower() in ALPHA_SUFFIXES:
+    notes = []
+    frames = _frame_count(Path(src))
+    if frames > 1:  # an animated GIF, WebP or PNG, a TIFF of several pages
+        render = f" (`rtstyle render {Path(src).name} OUT.gif` paints them all)" if Path(src).suffix.lower() == ".gif" \
+            else ""
+        notes.append(f"{Path(src).name} holds {frames} pictures: only the first was painted{render}")
+    if picture.shape[2] == 4 and Path(dst).suffix.lower() in ALPHA_SUFFIXES:
         write_image(dst, np.dstack([painted, picture[..., 3]]))
-        return []
-    write_image(dst, painted)
-    return [f"transparency dropped: {Path(dst).suffix or 'that format'} has none (use .png or .webp to keep it)"]
+    else:
+        write_image(dst, painted)
+        if picture.shape[2] == 4:
+            notes.append(f"transparency dropped: {Path(dst).suffix or 'that format'} has none "
+                         "(use .png or .webp to keep it)")
+    return notes
+
+
+def _frame_count(path: Path) -> int:
+    """How many pictures a file holds (OpenCV's count), for the formats that hold several."""
+    if path.suffix.lower() not in (".gif", ".webp", ".png", ".tif", ".tiff"):
+        return 1
+    try:
+        return cv2.imcount(str(path))
+    except cv2.error:
+        return 1
 
 
 def render(src: str | Path, dst: str | Path | None, style: str | Path | Stylizer, overwrite: bool = False,

@@ -118,6 +118,18 @@ def test_the_palette_comes_from_every_frame(data: Path, tmp_path: Path):
     assert max(errors) < 6, errors  # 15.6 with the first frame's palette
 
 
+def test_an_animated_gif_given_to_image_says_only_its_first_frame_is_painted(data: Path, tmp_path: Path,
+                                                                           tiny_model: Path):
+    p = _gif_input(data, tmp_path)
+    r = CliRunner().invoke(main, ["image", str(p.src), str(tmp_path / "still.png"), "--style", str(tiny_model)])
+    assert r.exit_code == 0, r.stderr
+    assert "note: input.gif holds 10 pictures: only the first was painted (`rtstyle render input.gif OUT.gif` " \
+           "paints them all)" in r.stderr
+    r = CliRunner().invoke(main, ["image", str(data / "messi5.jpg"), str(tmp_path / "m.png"), "--style",
+                                  str(tiny_model)])
+    assert "note:" not in r.stderr
+
+
 def test_a_gif_cut_short_keeps_the_frames_done(data: Path, tmp_path: Path):
     out = tmp_path / "cut.gif"
     sink = GifSink(out, 320, 240, Fraction(1, 1000), Fraction(30))
