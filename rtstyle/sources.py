@@ -231,9 +231,9 @@ class VideoFileSource(Closing):
         if self.interlaced:
             notes.append("interlaced video deinterlaced (FFmpeg's bwdif, one frame per frame)")
         if self.shown_size != self.decoded_size:
-            notes.append("pixels {}:{} wide (not square): frames stretched from {}x{} to {}x{}, as players show "
-                         "them".format(self.pixel_aspect.numerator, self.pixel_aspect.denominator,
-                                       *self.decoded_size, *self.shown_size))
+            notes.append("its pixels are not square ({}:{}): frames stretched from {}x{} to {}x{}, as players "
+                         "show them".format(self.pixel_aspect.numerator, self.pixel_aspect.denominator,
+                                            *self.decoded_size, *self.shown_size))
         if (self.width, self.height) != self.shown_size:
             notes.append("frames shrunk from {}x{} to {}x{} (the size limit given)".format(
                 *self.shown_size, self.width, self.height))

@@ -228,7 +228,7 @@ def test_pixels_that_are_not_square_are_painted_as_players_show_them(stored: tup
     with VideoFileSource(src) as source:
         frames = [f.image for f in source.frames()]
         assert (source.width, source.height) == (320, 240)
-        assert f"pixels {aspect.numerator}:{aspect.denominator} wide (not square): frames stretched from " \
+        assert f"its pixels are not square ({aspect.numerator}:{aspect.denominator}): frames stretched from " \
                f"{stored[0]}x{stored[1]} to 320x240, as players show them" in source.notes
     assert min(psnr(f, p) for f, p in zip(frames, pictures)) > 25
     report = rtstyle.render(src, tmp_path / "out.mp4", style)
