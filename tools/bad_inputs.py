@@ -402,6 +402,9 @@ def cases() -> list[Case]:
         Case("non-square pixels", "32:27 wide in .mpg (a 16:9 DVD's)", _encoded(
             ".mpg", size=(360, 240), aspect=Fraction(32, 27), codec="mpeg2video", audio=("mp2",), rate=25,
             time_base=Fraction(1, 25))),
+        Case("non-square pixels", "PAL DV in AVI: interlaced, 16:15 wide, PCM sound", _encoded(
+            ".avi", size=(720, 576), codec="dvvideo", aspect=Fraction(16, 15), audio=("pcm_s16le",), rate=25,
+            time_base=Fraction(1, 25))),
         Case("grayscale", "ffv1 gray", _encoded(".mkv", codec="ffv1", pix_fmt="gray")),
         Case("grayscale", "png gray", _encoded(".mov", codec="png", pix_fmt="gray")),
         Case("alpha", "ffv1 yuva420p", _encoded(".mkv", alpha=True, codec="ffv1", pix_fmt="yuva420p")),
