@@ -128,7 +128,7 @@ def write_image(path: str | Path, rgb: np.ndarray) -> None:
     except cv2.error:  # no encoder for the suffix
         ok = False
     if not ok:
-        raise SinkError(f"cannot encode an image as '{p.suffix}' (use .png, .jpg, .webp, .bmp or .tiff)")
+        raise SinkError(f"cannot encode an image as '{p.suffix}' (use .png, .jpg, .webp, .avif, .heic, .bmp or .tiff)")
     try:
         data.tofile(p)
     except OSError as e:

@@ -36,7 +36,7 @@ LINUX = sys.platform.startswith("linux")
 HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"mif1"}
 HEIF_SEQUENCE_BRANDS = {b"hevc", b"msf1"}
 # Picture files, by suffix: what a folder of pictures is read for.
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".heic", ".heif"}
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".avif", ".bmp", ".tif", ".tiff", ".heic", ".heif"}
 HEIF_MISSING = "HEIC/HEIF (an iPhone's photo format) needs pillow-heif: pip install 'rtstyle[heic]'"
 
 

@@ -100,6 +100,21 @@ def test_an_iphone_photo_is_painted_upright(data: Path, tmp_path: Path, tiny_mod
     assert psnr(rtstyle.sources.read_image(tmp_path / "out" / "IMG_0001.HEIC"), expected) > 30
 
 
+def test_a_folder_of_avif_photos_comes_out_as_avif(data: Path, tmp_path: Path, tiny_model: Path):
+    import cv2
+
+    import rtstyle
+    from tools.image_scores import psnr
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    cv2.imwrite(str(photos / "a.avif"), cv2.imread(str(data / "messi5.jpg")), [cv2.IMWRITE_AVIF_QUALITY, 95])
+    r = CliRunner().invoke(main, ["image", str(photos), str(tmp_path / "out"), "--style", str(tiny_model)])
+    assert r.exit_code == 0 and [p.name for p in (tmp_path / "out").iterdir()] == ["a.avif"], r.stderr
+    expected = rtstyle.load_style(tiny_model)(rtstyle.sources.read_image(photos / "a.avif"))
+    assert psnr(rtstyle.sources.read_image(tmp_path / "out" / "a.avif"), expected) > 30
+
+
 def test_a_10_bit_heic_with_alpha_is_read_in_8_bits(tmp_path: Path):
     import numpy as np
     import pillow_heif
