@@ -4,8 +4,9 @@ A GIF holds 256 colours. One palette for the whole clip, made from every frame (
 palettegen, then paletteuse with ordered dithering: the two passes FFmpeg's own docs give),
 keeps the colours steady and the file small: a palette per frame made the sample clip's GIF
 2.5 times larger and its still background shimmer, error diffusion 1.6 times larger and
-flickering half as much again (docs/gif.md). So the frames are kept losslessly (FFV1) in a
-file beside the output until ``close``, which makes the palette and writes the GIF.
+flickering half as much again (docs/gif.md). So each frame goes into the palette's count as
+it comes and is kept losslessly (FFV1) in a file beside the output until ``close``, which
+takes the palette and writes the GIF.
 
 A GIF times its frames in hundredths of a second, and browsers show a frame given less than
 two of them for ten: a frame that comes sooner after the last one kept is left out
@@ -56,6 +57,7 @@ class GifSink(ClosesCutShortOnError):
         self.first: int | None = None  # tick of the first frame (the GIF's zero)
         self.last: int | None = None   # tick of the latest frame kept
         self.closed = False
+        self.palette = _Palette(width, height)
         fd, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".mkv", dir=self.path.parent)
         os.close(fd)
         self.frames_file = Path(name)
@@ -82,6 +84,7 @@ class GifSink(ClosesCutShortOnError):
         self.first = tick if self.first is None else self.first
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb[..., :3]), format="rgb24")
         frame.pts, frame.time_base = tick - self.first, TICK
+        self.palette.count(frame)
         try:
             self.frames.mux(self.stream.encode(frame))
         except (OSError, av.error.FFmpegError) as e:
@@ -115,7 +118,7 @@ class GifSink(ClosesCutShortOnError):
             self.path.unlink()
 
     def _write_gif(self) -> None:
-        palette = _palette(self._kept())
+        palette = self.palette.made()
         graph = av.filter.Graph()
         frames = graph.add_buffer(width=self.width, height=self.height, format="bgr0", time_base=TICK)
         colours = graph.add_buffer(width=palette.width, height=palette.height, format=palette.format.name,
@@ -157,26 +160,33 @@ class GifSink(ClosesCutShortOnError):
         return SinkError(f"cannot write {self.path}: {reason}; {kept}")
 
 
-def _palette(frames: Iterator[av.VideoFrame]) -> av.VideoFrame:
-    """The 256-colour palette of all ``frames`` (FFmpeg's palettegen: a 16x16 picture)."""
-    graph = av.filter.Graph()
-    source = None
-    for frame in frames:
-        if source is None:
-            source = graph.add_buffer(width=frame.width, height=frame.height, format=frame.format.name,
-                                      time_base=TICK)
-            # Every other pixel each way: a third of the time, the same colours (docs/gif.md).
-            sample = graph.add("scale", "w='max(1,iw/2)':h='max(1,ih/2)':flags=neighbor")
-            make = graph.add("palettegen", PALETTE)
-            source.link_to(sample)
-            sample.link_to(make)
-            make.link_to(graph.add("buffersink"))
-            graph.configure()
-        source.push(frame)
-    source.push(None)
-    palette = graph.pull()
-    palette.pts, palette.time_base = 0, TICK
-    return palette
+class _Palette:
+    """The 256-colour palette of all the frames counted (FFmpeg's palettegen, which keeps a
+    histogram, not the frames; its result is a 16x16 picture)."""
+
+    def __init__(self, width: int, height: int):
+        self.graph = av.filter.Graph()
+        self.source = self.graph.add_buffer(width=width, height=height, format="rgb24", time_base=TICK)
+        # Every other pixel each way: a third of the time, the same colours (docs/gif.md).
+        sample = self.graph.add("scale", "w='max(1,iw/2)':h='max(1,ih/2)':flags=neighbor")
+        make = self.graph.add("palettegen", PALETTE)
+        self.source.link_to(sample)
+        sample.link_to(make)
+        make.link_to(self.graph.add("buffersink"))
+        self.graph.configure()
+
+    def count(self, frame: av.VideoFrame) -> None:
+        self.source.push(frame)
+        try:  # a graph runs when asked for output: now, so that no frame waits in it
+            self.graph.pull()
+        except av.BlockingIOError:
+            pass  # palettegen gives nothing before the end
+
+    def made(self) -> av.VideoFrame:
+        self.source.push(None)
+        palette = self.graph.pull()
+        palette.pts, palette.time_base = 0, TICK
+        return palette
 
 
 def _pull(graph: av.filter.Graph, pts: int) -> av.VideoFrame:
