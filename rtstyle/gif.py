@@ -36,6 +36,8 @@ from rtstyle.sources import STREAM_TIMEOUT, stream_timeout
 TICK = Fraction(1, 100)  # a GIF's time base
 PALETTE = "stats_mode=full"  # one palette from all frames
 DITHER = "dither=bayer:bayer_scale=3"  # ordered: the same pattern on every frame, no crawling
+# The palette counts every other pixel each way: the same colours in less time (docs/gif.md).
+SAMPLE = "w='max(1,iw/2)':h='max(1,ih/2)':flags=neighbor"
 
 
 class GifSink(ClosesCutShortOnError):
@@ -167,8 +169,7 @@ class _Palette:
     def __init__(self, width: int, height: int):
         self.graph = av.filter.Graph()
         self.source = self.graph.add_buffer(width=width, height=height, format="rgb24", time_base=TICK)
-        # Every other pixel each way: a third of the time, the same colours (docs/gif.md).
-        sample = self.graph.add("scale", "w='max(1,iw/2)':h='max(1,ih/2)':flags=neighbor")
+        sample = self.graph.add("scale", SAMPLE)
         make = self.graph.add("palettegen", PALETTE)
         self.source.link_to(sample)
         sample.link_to(make)
