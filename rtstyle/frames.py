@@ -44,8 +44,9 @@ def parse_size(text: str) -> tuple[int, int]:
 def square_pixels(size: tuple[int, int], aspect: Fraction | None) -> tuple[int, int]:
     """The size (width, height) of a picture stored at ``size`` whose pixels are ``aspect`` times as
     wide as tall (a sample aspect ratio: DVDs, HDV, DV widescreen) with square pixels: the
-    narrow side stretched, so that no detail is lost; sides even. None or 0 means square."""
-    if not aspect or aspect == 1:
+    narrow side stretched, so that no detail is lost; sides even. None or 0 means square, and
+    so does a ratio within 1 % of it (no one sees that; a 1920-wide frame would grow 2 pixels)."""
+    if not aspect or abs(aspect - 1) < 0.01:
         return size
     width, height = (size[0] * aspect, size[1]) if aspect > 1 else (size[0], size[1] / aspect)
     return max(2, round(width / 2) * 2), max(2, round(height / 2) * 2)
