@@ -191,7 +191,7 @@ class _Palette:
 
 
 def _pull(graph: av.filter.Graph, pts: int) -> av.VideoFrame:
-    """The palette frame for the frame just pushed, timed as it was."""
+    """The frame just pushed, in the palette's colours (pal8), timed as it was."""
     frame = graph.pull()
     frame.pts, frame.time_base = pts, TICK
     return frame
