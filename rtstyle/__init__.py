@@ -10,6 +10,7 @@
 """
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -121,4 +122,5 @@ def render(src: str | Path, dst: str | Path | None, style: str | Path | Stylizer
                             timeout=stream_timeout)
         with RenderOutputs(open_outputs(chosen, ctx)) as sink:  # type: ignore[arg-type]
             painter, look = Painter.of(stylizer, smoother)
+            look = dataclasses.replace(look, picture=source.picture_box())
             return render_video(source, sink, painter, look, on_frame=on_frame, stop=stop, workers=workers)

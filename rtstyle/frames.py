@@ -6,6 +6,7 @@ to the frame's own size, optional strength blend and colour preservation, back t
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -65,6 +66,40 @@ def fit_within(size: tuple[int, int], box: tuple[int, int] | None) -> tuple[int,
         return size
     sides = [max(1, int(side * k)) for side in size]
     return sides[0] - sides[0] % 2 if sides[0] > 1 else 1, sides[1] - sides[1] % 2 if sides[1] > 1 else 1
+
+
+# A row or column of a frame is a letterbox bar when its mean is at most this (FFmpeg's
+# cropdetect takes 24 of 255) and no pixel of it is brighter than BAR_MAX (noise, ringing).
+BAR_MEAN, BAR_MAX = 24, 48
+
+
+def picture_box(frames: Iterable[np.ndarray]) -> tuple[int, int, int, int] | None:
+    """Where the picture is in frames that have black bars around it (a film letterboxed in
+    16:9, 4:3 pillarboxed, a phone video on a wide canvas): (left, top, right, bottom), the
+    smallest box holding everything that is not a bar in any of ``frames`` (RGB, one size).
+    None when there are no bars, or nothing but bars (a black frame says nothing)."""
+    bar_rows = bar_cols = None
+    for frame in frames:
+        grey = frame.max(axis=2)  # a bar is dark in every channel
+        rows = (grey.mean(axis=1) <= BAR_MEAN) & (grey.max(axis=1) <= BAR_MAX)
+        cols = (grey.mean(axis=0) <= BAR_MEAN) & (grey.max(axis=0) <= BAR_MAX)
+        if rows.all():
+            continue
+        bar_rows = rows if bar_rows is None else bar_rows & rows
+        bar_cols = cols if bar_cols is None else bar_cols & cols
+    if bar_rows is None:
+        return None
+    top, bottom = _edges(bar_rows)
+    left, right = _edges(bar_cols)
+    if (left, top, right, bottom) == (0, 0, len(bar_cols), len(bar_rows)):
+        return None
+    return left, top, right, bottom
+
+
+def _edges(bars: np.ndarray) -> tuple[int, int]:
+    """The first and one past the last index that is not a bar, counting bars from the ends only."""
+    content = np.flatnonzero(~bars)
+    return int(content[0]), int(content[-1]) + 1
 
 
 def as_rgb(image: np.ndarray) -> np.ndarray:

@@ -29,6 +29,8 @@ class Look:
     strength: float = 1.0
     keep_colours: bool = False
     smoothing: bool = True
+    # The picture inside black bars (rtstyle.frames.picture_box): only it is painted, the bars stay.
+    picture: tuple[int, int, int, int] | None = None
 
 
 def style_names(specs: Iterable[str | Path]) -> dict[str, str | Path]:
@@ -78,8 +80,15 @@ class Painter:
             return self._loaded[name]
 
     def paint(self, rgb: np.ndarray, look: Look) -> np.ndarray:
-        """The frame in the look's style, strength and colours (thread-safe)."""
-        return self.stylizer(look.style).paint(rgb, look.strength, look.keep_colours)
+        """The frame in the look's style, strength and colours (thread-safe); of a letterboxed
+        frame, only the picture: a network paints black bars as coloured bands."""
+        stylizer = self.stylizer(look.style)
+        if look.picture is None:
+            return stylizer.paint(rgb, look.strength, look.keep_colours)
+        left, top, right, bottom = look.picture
+        framed = rgb.copy()
+        framed[top:bottom, left:right] = stylizer.paint(rgb[top:bottom, left:right], look.strength, look.keep_colours)
+        return framed
 
     def settle(self, rgb: np.ndarray, painted: np.ndarray, look: Look) -> np.ndarray:
         """The frame to show: ``painted`` smoothed against the previous output (frames in order).

@@ -19,7 +19,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -301,6 +301,7 @@ def render_segment(src: str | Path, segment: Segment, folder: Path, stylizer: St
     partial = out.with_suffix(".partial.mp4")
     with SegmentSource(src, segment, max_size=max_size) as source, SegmentSink(partial, source, crf, *encoder) as sink:
         painter, look = Painter.of(stylizer, smoother)
+        look = replace(look, picture=source.picture_box())
         report = pipeline.render_video(source, sink, painter, look, on_frame=on_frame, stop=stop, workers=workers,
                                        context=sink.write_context)
     # The driver names the segment in front of these messages.

@@ -25,7 +25,7 @@ import numpy as np
 from rtstyle import avcheck, hdr, yuv
 from rtstyle.deinterlace import deinterlaced
 from rtstyle.errors import SourceError
-from rtstyle.frames import VideoFrame, fit_within, square_pixels
+from rtstyle.frames import VideoFrame, fit_within, picture_box, square_pixels
 
 log = logging.getLogger(__name__)
 LINUX = sys.platform.startswith("linux")
@@ -264,6 +264,31 @@ class VideoFileSource(Closing):
         return recorded
 
     _recorded = False  # the reference is filled in as packets are read
+
+    def picture_box(self, samples: int = 8) -> tuple[int, int, int, int] | None:
+        """Where the picture is inside black bars (rtstyle.frames.picture_box), judged on frames
+        spread over the whole file (the keyframes before ``samples`` evenly spaced times): bars
+        are black all along, a dark scene is not. None for a URL, or without bars; a note says
+        what was found."""
+        seconds = float(self.container.duration or 0) / av.time_base
+        if is_url(self.path) or not seconds:
+            return None
+        frames = []
+        with VideoFileSource(self.path, self.timeout, reference=False, max_size=self.max_size) as probe:
+            for k in range(samples):
+                try:
+                    probe._seek_to(round((probe.start_time + seconds * (k + 0.5) / samples) / probe.time_base))
+                except av.error.FFmpegError:
+                    break
+                frame = next(probe._timed_frames(), None)
+                if frame is not None:
+                    frames.append(frame.image)
+        box = picture_box(frames)
+        if box is not None:
+            left, top, right, bottom = box
+            self.notes.append(f"black bars around the picture: only the {right - left}x{bottom - top} picture "
+                              "inside them is painted, the bars stay black")
+        return box
 
     def grid_rate(self, times: list[float] | None = None) -> Fraction:
         """The lowest rate on whose ticks every frame time falls (within a tenth of a tick), for a

@@ -72,3 +72,23 @@ def test_blend_keeps_contrast_and_colour_that_a_plain_rgb_mix_loses(data):
     want, got, lost = spread_and_colour(photo), spread_and_colour(mixed), spread_and_colour(plain)
     assert lost[0] < 0.9 * want[0] and abs(got[0] - want[0]) < 0.03 * want[0]
     assert lost[1] < 0.9 * want[1] and abs(got[1] - want[1]) < 0.05 * want[1]
+
+
+def test_picture_box_finds_bars_that_frames_share(data: Path):
+    """Bars are black in every frame looked at; a black frame says nothing; a dark but lit
+    part of a picture (anything above BAR_MAX) is picture."""
+    photo = read_image(data / "messi5.jpg")  # 320x200
+    letterbox = np.zeros((240, 320, 3), np.uint8)
+    letterbox[20:220] = photo
+    pillarbox = np.zeros((200, 400, 3), np.uint8)
+    pillarbox[:, 40:360] = photo
+    assert frames.picture_box([letterbox, np.zeros_like(letterbox), letterbox]) == (0, 20, 320, 220)
+    assert frames.picture_box([pillarbox]) == (40, 0, 360, 200)
+    assert frames.picture_box([photo]) is None and frames.picture_box([np.zeros_like(photo)]) is None
+    taller = letterbox.copy()
+    taller[10:20] = photo[:10]  # another frame shows more of the picture: the box holds both
+    assert frames.picture_box([letterbox, taller]) == (0, 10, 320, 220)
+    night = letterbox.copy()
+    night[:20] = 10
+    night[:20, ::40] = 60  # a dark sky with stars in it is picture
+    assert frames.picture_box([night]) == (0, 0, 320, 220)

@@ -237,6 +237,29 @@ def test_pixels_that_are_not_square_are_painted_as_players_show_them(stored: tup
         assert c.streams.video[0].sample_aspect_ratio in (None, 1)
 
 
+def test_black_bars_stay_black(data: Path, tmp_path: Path, style):
+    """A letterboxed clip (the picture between black bars): the picture is painted as a
+    picture of its own size (the network's output for it), the bars stay black; a network
+    paints them as coloured bands. Found on frames spread over the file, so the note comes first."""
+    pictures = decode_video(data / "walk_tone.mp4")
+    boxed = []
+    for picture in pictures:
+        frame = np.zeros_like(picture)
+        frame[40:200] = picture[40:200]
+        boxed.append(frame)
+    src = write_video(tmp_path / "letterbox.mp4", boxed)
+    report = rtstyle.render(src, tmp_path / "out.mp4", style, smooth="none")
+    assert report.check.ok and "black bars around the picture: only the 320x160 picture inside them is painted, " \
+        "the bars stay black" in report.notes
+    written = decode_video(tmp_path / "out.mp4")
+    with VideoFileSource(src, reference=False) as source:
+        inputs = [f.image for f in source.frames()]
+    assert max(np.abs(w[:40]).mean() for w in written) < 2 and max(np.abs(w[200:]).mean() for w in written) < 2
+    assert min(psnr(w[40:200], style(f[40:200])) for w, f in zip(written, inputs)) > 30
+    unboxed = rtstyle.render(data / "walk_tone.mp4", tmp_path / "plain.mp4", style, smooth="none")
+    assert not any("black bars" in note for note in unboxed.notes)
+
+
 def test_damaged_stream_renders_what_decodes(data: Path, tmp_path: Path, style):
     report = rtstyle.render(data / "damaged.avi", tmp_path / "d.mp4", style)
     assert report.damaged_packets + report.skipped_packets > 0
