@@ -42,6 +42,7 @@ class LiveSource(Protocol):
     height: int
     fps: float
     problem: str | None  # why frames are not coming (camera lost, retrying...), for the HUD
+    picture: tuple[int, int, int, int] | None  # the picture inside black bars (a file's), as render paints it
 
     def frames(self, stop: threading.Event | None = None) -> Iterator[VideoFrame]: ...
     def describe(self) -> str: ...
@@ -162,7 +163,7 @@ class LivePipeline:
                         return
                     continue
                 state = self.controls.state()
-                look = Look(state.style, state.strength, state.keep_colours, state.smoothing)
+                look = Look(state.style, state.strength, state.keep_colours, state.smoothing, self.source.picture)
                 t = time.perf_counter()
                 painted = self.painter.paint(frame.image, look)
                 frame.image = self.painter.settle(frame.image, painted, look)

@@ -542,6 +542,10 @@ class PacedSource(Closing):
         with VideoFileSource(self.path, timeout, reference=False, start=start) as probe:  # fails early, clearly
             self.native_fps = float(probe.fps)
             self.width, self.height = size or (probe.width, probe.height)
+            box = probe.picture_box()  # black bars stay black, as in a render (at the size played)
+            sx, sy = self.width / probe.width, self.height / probe.height
+            self.picture = None if box is None else (round(box[0] * sx), round(box[1] * sy), round(box[2] * sx),
+                                                     round(box[3] * sy))
         self.fps = fps or self.native_fps
         self.speed = self.fps / self.native_fps
         self.passes = 0
@@ -625,6 +629,7 @@ class CameraSource(Closing):
         self.requested = (size, fps)
         self.reconnect = reconnect
         self.problem: str | None = None
+        self.picture = None  # a camera's frame is all picture
         self.capture = self._open()
         if not self.capture.isOpened():
             self.capture.release()

@@ -242,6 +242,32 @@ def test_a_frame_shown_live_is_the_frame_render_paints(data: Path, tmp_path: Pat
     assert max(diffs) < 1.5, f"render differs from the Stylizer by up to {max(diffs):.2f} grey levels"
 
 
+def test_black_bars_stay_black_live_as_in_a_render(data: Path, tmp_path: Path, two_styles):
+    """A letterboxed file played live (at half size) is painted as render paints it: the picture
+    inside the bars, the bars left black."""
+    from tools.bad_inputs import write_video
+
+    boxed = []
+    for picture in decode_video(data / "walk_tone.mp4")[:10]:
+        frame = np.zeros_like(picture)
+        frame[40:200] = picture[40:200]
+        boxed.append(frame)
+    src = write_video(tmp_path / "letterbox.mp4", boxed, audio=())
+    source = PacedSource(src, size=(160, 120))
+    assert source.picture == (0, 20, 160, 100)
+    reference = rtstyle.Stylizer(two_styles["tiny"], threads=1)
+    out = Collect(keep_images=True)
+    LivePipeline(source, Painter({"tiny": two_styles["tiny"]}, threads=1), LiveControls(["tiny"], smoothing=False),
+                 [out]).run()
+    with PacedSource(src, size=(160, 120)) as again:
+        played = {f.index: f.image for f in again.frames()}
+    assert len(out.images) >= 5
+    for index, shown in out.images.items():
+        bars = np.r_[0:20, 100:120]
+        assert np.array_equal(shown[bars], played[index][bars]) and shown[bars].max() < 8, "the bars stay black"
+        assert np.array_equal(shown[20:100], reference(played[index][20:100]))
+
+
 def test_strength_zero_gives_back_the_input_and_colours_can_be_kept(data: Path, two_styles):
     rgb = decode_video(data / "walk_tone.mp4")[3]
     painter = Painter(two_styles, threads=1, scale=0.5)
