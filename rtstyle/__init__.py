@@ -21,12 +21,13 @@ import cv2  # isort: skip
 import numpy as np
 
 from rtstyle.errors import ModelError, RtstyleError, SinkError, SourceError, StyleNotFoundError
+from rtstyle.frames import fit_within
 from rtstyle.models import ModelCard, list_models, list_styles
 from rtstyle.outputs import OutputContext, RenderOutputs, RenderTiming, open_outputs
 from rtstyle.painter import Look, Painter
 from rtstyle.pipeline import RenderReport, render_plan, render_video
 from rtstyle.sinks import ALPHA_SUFFIXES, VideoFileSink, check_output, write_image
-from rtstyle.sources import STREAM_TIMEOUT, VideoFileSource, read_image
+from rtstyle.sources import STREAM_TIMEOUT, VideoFileSource, read_image, resize_to
 from rtstyle.stylizer import Stylizer
 from rtstyle.temporal import DEFAULT_MODE, Smoother, make_smoother
 
@@ -41,15 +42,22 @@ def load_style(style: str | Path, **options) -> Stylizer:
     return Stylizer(style, **options)
 
 
-def stylize_image(src: str | Path, dst: str | Path, style: str | Path | Stylizer, overwrite: bool = False) -> list[str]:
+def stylize_image(src: str | Path, dst: str | Path, style: str | Path | Stylizer, overwrite: bool = False,
+                  max_size: tuple[int, int] | None = None) -> list[str]:
     """Stylize one still image file into another (format from the suffix). A transparent
     picture keeps its alpha where the format takes it (PNG, WebP, TIFF); the returned notes
-    say when it could not be kept."""
+    say when it could not be kept. ``max_size`` (width, height) shrinks a larger picture to
+    fit in it first (aspect kept)."""
     check_output(dst, overwrite, source=src)
     stylizer = style if isinstance(style, Stylizer) else load_style(style)
     picture = read_image(src, alpha=True)
-    painted = stylizer(picture[..., :3])
     notes = []
+    size = fit_within((picture.shape[1], picture.shape[0]), max_size)
+    if size != (picture.shape[1], picture.shape[0]):
+        notes.append("shrunk from {}x{} to {}x{} (the size limit given)".format(picture.shape[1], picture.shape[0],
+                                                                               *size))
+        picture = resize_to(picture, size)
+    painted = stylizer(picture[..., :3])
     frames = _frame_count(Path(src))
     if frames > 1:  # an animated GIF, WebP or PNG, a TIFF of several pages
         render = f" (`rtstyle render {Path(src).name} OUT.gif` paints them all)" if Path(src).suffix.lower() == ".gif" \

@@ -95,6 +95,15 @@ def test_a_transparent_picture_keeps_its_alpha(data: Path, tmp_path: Path, tiny_
     turned = lib.sources.read_image(_with_orientation(src, tmp_path / "turned.png"), alpha=True)
     assert np.array_equal(turned[..., 3], alpha)  # stored turned, read upright with its alpha
 
+    # --max-size: the picture and its alpha shrunk first (area averaging), then painted
+    r = rtstyle("image", src, tmp_path / "small.png", "--style", tiny_model, "--max-size", "100x100")
+    assert r.returncode == 0 and "note: shrunk from 320x200 to 100x62 (the size limit given)" in r.stderr, r.stderr
+    small = cv2.imread(str(tmp_path / "small.png"), cv2.IMREAD_UNCHANGED)
+    shrunk = cv2.resize(np.dstack([photo, alpha]), (100, 62), interpolation=cv2.INTER_AREA)
+    assert np.array_equal(small[..., 3], shrunk[..., 3])
+    assert np.array_equal(small[..., :3], cv2.cvtColor(lib.load_style(tiny_model)(
+        cv2.cvtColor(shrunk[..., :3], cv2.COLOR_BGR2RGB)), cv2.COLOR_RGB2BGR))
+
 
 def test_a_folder_of_pictures_is_painted_into_a_folder(data: Path, tmp_path: Path, tiny_model: Path):
     """image IN_DIR OUT_DIR (and SRC... -o OUT_DIR): each picture painted in its own format, the

@@ -22,7 +22,7 @@ COMMANDS = {
     "render": ("render {src} {dst} --style {model}",
                ["--strength", "--threads", "--crf", "--workers", "--stream-timeout", "--smooth-strength", "--deadband",
                 "--segment-seconds", "--scale", "--start", "--duration", "--max-size"]),
-    "image": ("image {src} {dst} --style {model}", ["--strength", "--threads", "--scale"]),
+    "image": ("image {src} {dst} --style {model}", ["--strength", "--threads", "--scale", "--max-size"]),
     "live": ("live --source {src} --record {dst} --style {model} --no-window",
              ["--scale", "--fps", "--duration", "--camera-timeout", "--stream-timeout", "--strength",
               "--smooth-strength", "--deadband", "--threads"]),
