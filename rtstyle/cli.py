@@ -311,6 +311,8 @@ def render(src: tuple[str, ...], dst: Path | None, style: str | None, mix: str |
     smoother = rtstyle.make_smoother(smooth, smooth_strength, deadband)
     threads, workers = rtstyle.render_plan(provider, threads, workers)
     stylizer = _load(style, provider, threads, strength, keep_colours, mix, style_images, precision, scale)
+    if dst is not None and rtstyle.sinks.is_gif(dst):
+        click.echo("the GIF is written when the last frame is painted (one palette from all of them)", err=True)
     stop = threading.Event()
     with contextlib.ExitStack() as bars:
         bar = None

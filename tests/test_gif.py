@@ -69,6 +69,7 @@ def test_a_gif_holds_the_network_s_frames_in_one_palette(data: Path, tmp_path: P
     r = render(data / CLIP, out, tiny_model, "--smooth", "none")
     assert r.exit_code == 0, r.stderr
     assert "note: audio stream 1 (aac) left out: a GIF has no sound" in r.stderr
+    assert "the GIF is written when the last frame is painted (one palette from all of them)" in r.stderr
     assert "A/V check: ok: 30 frames, video 3.00 s, audio none match the input (a GIF has no sound)" in r.stderr
     painter = rtstyle.load_style(tiny_model, threads=2)
     painted = [painter(frame) for frame in decode_video(data / CLIP)]
