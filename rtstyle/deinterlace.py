@@ -3,10 +3,11 @@ before it is painted.
 
 An interlaced frame holds two fields a field apart in time: where anything moves, its lines
 alternate between two pictures (combing), and a style network paints those teeth as
-stripes. FFmpeg's bwdif (the deinterlacer its documentation recommends, yadif's successor)
-rebuilds each frame from its first field, taking the missing lines from the neighbouring
-fields where the picture stands still and from the field itself where it moves: one frame
-out for each frame in, with its timestamp, so the frame count and timing stay the input's.
+stripes. FFmpeg's bwdif (motion adaptive: yadif's method with w3fdif's and cubic
+interpolation) rebuilds each frame from its first field, taking the missing lines from the
+neighbouring fields where the picture stands still and from the field itself where it
+moves: one frame out for each frame in, with its timestamp, so the frame count and timing
+stay the input's.
 Only frames the decoder marks interlaced are touched. It looks one frame ahead, so a
 frame comes out when the next one has gone in (the last at the end).
 """
