@@ -288,7 +288,7 @@ def render(src: tuple[str, ...], dst: Path | None, style: str | None, mix: str |
         raise click.UsageError("--stream takes one input, rendered on this machine (not several, not --ray)")
     if stream_url is not None:
         container_for(stream_url)  # not a URL: said now, before any work
-    part = {"start": start, "duration": duration, "max_size": max_size}
+    framing = {"start": start, "duration": duration, "max_size": max_size}
     if many or ray_address is not None:
         if any(rtstyle.sources.is_url(i) for i in inputs):
             raise click.UsageError("several inputs and --ray take files, not stream URLs")
@@ -298,10 +298,10 @@ def render(src: tuple[str, ...], dst: Path | None, style: str | None, mix: str |
         pairs = pair_outputs(inputs, output_dir or dst, suffix=suffix) if many else [(Path(inputs[0]), dst)]
         smoothing = (smooth, smooth_strength, deadband)
         if ray_address is None:
-            _render_each(pairs, style, style_options, smoothing, overwrite, crf, workers, stream_timeout, part)
+            _render_each(pairs, style, style_options, smoothing, overwrite, crf, workers, stream_timeout, framing)
         else:
             settings = distributed.Settings(style or ARBITRARY, style_options, smoothing, crf, segment_seconds,
-                                            **part)
+                                            **framing)
             _render_on_ray(pairs, settings, ray_address or None, overwrite, resume, many)
         return
     src = inputs[0]
@@ -330,7 +330,7 @@ def render(src: tuple[str, ...], dst: Path | None, style: str | None, mix: str |
         try:
             report = rtstyle.render(src, dst, stylizer, overwrite=overwrite, crf=crf, smooth=smoother,
                                     on_frame=on_frame, stop=stop, stream_timeout=stream_timeout, workers=workers,
-                                    outputs={"stream": stream_url}, **part)
+                                    outputs={"stream": stream_url}, **framing)
         except KeyboardInterrupt:
             kept = "the file written so far is kept" if dst and dst.exists() else "nothing was kept"
             click.echo(f"\ninterrupted ({interrupt.name}) while finishing: {kept}", err=True)
@@ -370,9 +370,9 @@ def _outputs_checked(pairs: list[tuple[Path, Path]], overwrite: bool, many: bool
 
 
 def _render_each(pairs: list[tuple[Path, Path]], style: str | None, style_options: dict, smoothing: tuple,
-                 overwrite: bool, crf: int, workers: int | None, stream_timeout: float, part: dict) -> None:
-    """Several videos on this machine, one after the other, the style loaded once (``part``:
-    rtstyle.render's start and duration, the same for each)."""
+                 overwrite: bool, crf: int, workers: int | None, stream_timeout: float, framing: dict) -> None:
+    """Several videos on this machine, one after the other, the style loaded once (``framing``:
+    rtstyle.render's start, duration and max_size, the same for each)."""
     _outputs_checked(pairs, overwrite, many=True)
     threads, workers = rtstyle.render_plan(style_options["providers"], style_options["threads"], workers)
     stylizer = rtstyle.load_style(style or ARBITRARY, **{**style_options, "threads": threads})
@@ -389,7 +389,7 @@ def _render_each(pairs: list[tuple[Path, Path]], style: str | None, style_option
         stops.append(threading.Event())
         report = rtstyle.render(src, dst, stylizer, overwrite=overwrite, crf=crf,
                                 smooth=rtstyle.make_smoother(*smoothing), stop=stops[-1],
-                                stream_timeout=stream_timeout, workers=workers, **part)
+                                stream_timeout=stream_timeout, workers=workers, **framing)
         if report.interrupted:  # the file of the frames done is kept; the rest of the batch is not started
             raise KeyboardInterrupt(interrupt.signum)
         return report
