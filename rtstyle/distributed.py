@@ -36,6 +36,7 @@ from rtstyle.batch import FileResult
 from rtstyle.errors import MissingExtraError, RtstyleError, SinkError
 from rtstyle.pipeline import CPU_WORKERS
 from rtstyle.providers import CPU, choose_providers
+from rtstyle.sources import VideoFileSource
 from rtstyle.temporal import make_smoother
 
 RETRIES = 3            # restarts of a dead worker, and new attempts of the segment it held
@@ -105,8 +106,8 @@ class SegmentWorker:
         """Frames of the segment in hand written so far."""
         return self.frames
 
-    def render(self, src: str, segment: segments.Segment, folder: str,
-               encoder: tuple[str, dict[str, str]]) -> segments.SegmentResult:
+    def render(self, src: str, segment: segments.Segment, folder: str, encoder: tuple[str, dict[str, str]],
+               picture: tuple[int, int, int, int] | None) -> segments.SegmentResult:
         self.frames = 0
 
         def on_frame(report: Any) -> None:
@@ -114,7 +115,7 @@ class SegmentWorker:
 
         return segments.render_segment(src, segment, Path(folder), self.stylizer, make_smoother(*self.settings.smooth),
                                        workers=self.workers, crf=self.settings.crf, encoder=encoder,
-                                       on_frame=on_frame, max_size=self.settings.max_size)
+                                       on_frame=on_frame, max_size=self.settings.max_size, picture=picture)
 
 
 @dataclass
@@ -128,6 +129,8 @@ class _Job:
     index: segments.Index | None = None
     # The output's video encoder and its container's options, which its segments are encoded with.
     encoder: tuple[str, dict[str, str]] = ("libx264", {})
+    # The picture inside black bars, found once on the whole video, the same for every segment.
+    picture: tuple[int, int, int, int] | None = None
     plan: list[segments.Segment] = field(default_factory=list)
     joiner: segments.Joiner | None = None
     joined: int = 0  # segments of the plan copied into the output so far
@@ -162,6 +165,8 @@ def _prepare(job: _Job, settings: Settings, resume: bool, workers: int) -> None:
     stored = json.loads(path.read_text()) if resume and path.is_file() else {}
     job.encoder = sinks.encoder_for(job.dst)
     job.index = segments.read_index(job.src)
+    with VideoFileSource(job.src, reference=False, max_size=settings.max_size) as source:
+        job.picture = source.picture_box()
     seconds = stored.get("segment_seconds") or settings.segment_seconds or segment_seconds(job.index, workers)
     job.plan = segments.plan(job.index, seconds, settings.warmup, start=settings.start, duration=settings.duration)
     manifest = _manifest(job.src, settings, seconds, job.plan)
@@ -283,7 +288,7 @@ class _Driver:
             if job.errors or job.result:
                 continue  # the video has failed: its other segments would be wasted work
             worker = self.idle.pop(0)
-            ref = worker.render.remote(str(job.src), seg, str(job.folder), job.encoder)
+            ref = worker.render.remote(str(job.src), seg, str(job.folder), job.encoder, job.picture)
             self.inflight[ref] = (worker, job, seg)
 
     def _frames_done(self) -> int:

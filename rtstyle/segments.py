@@ -288,10 +288,12 @@ def render_segment(src: str | Path, segment: Segment, folder: Path, stylizer: St
                    smoother: Smoother | None = None, workers: int = 1, crf: int = 18,
                    encoder: tuple[str, dict[str, str]] = ("libx264", {}),
                    on_frame: Callable[[RenderReport], None] | None = None,
-                   stop: threading.Event | None = None, max_size: tuple[int, int] | None = None) -> SegmentResult:
+                   stop: threading.Event | None = None, max_size: tuple[int, int] | None = None,
+                   picture: tuple[int, int, int, int] | None = None) -> SegmentResult:
     """Render one segment into ``folder`` with the one-machine pipeline and encoder settings
     (``encoder``: the output's and its container's options, rtstyle.sinks.encoder_for; MP4
-    segment files take either; ``max_size``: rtstyle.render's).
+    segment files take either; ``max_size``: rtstyle.render's; ``picture``: the whole video's
+    picture inside black bars, VideoFileSource.picture_box, found once for all its segments).
 
     The file gets its final name only once complete and checked, so a segment file that
     exists is a finished one (what ``--resume`` relies on); a retry overwrites a cut one.
@@ -301,7 +303,7 @@ def render_segment(src: str | Path, segment: Segment, folder: Path, stylizer: St
     partial = out.with_suffix(".partial.mp4")
     with SegmentSource(src, segment, max_size=max_size) as source, SegmentSink(partial, source, crf, *encoder) as sink:
         painter, look = Painter.of(stylizer, smoother)
-        look = replace(look, picture=source.picture_box())
+        look = replace(look, picture=picture)
         report = pipeline.render_video(source, sink, painter, look, on_frame=on_frame, stop=stop, workers=workers,
                                        context=sink.write_context)
     # The driver names the segment in front of these messages.
