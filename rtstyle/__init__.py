@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections.abc import Callable, Mapping
+from fractions import Fraction
 from pathlib import Path
 
 # OpenCV before PyAV: both wheels bundle libxcb, and with the GUI build of OpenCV a window
@@ -88,7 +89,8 @@ def render(src: str | Path, dst: str | Path | None, style: str | Path | Stylizer
            crf: int = 18, smooth: str | Smoother = DEFAULT_MODE,
            stream_timeout: float = STREAM_TIMEOUT, workers: int | None = None,
            outputs: Mapping[str, object] | None = None, start: float = 0.0,
-           duration: float | None = None, max_size: tuple[int, int] | None = None) -> RenderReport:
+           duration: float | None = None, max_size: tuple[int, int] | None = None,
+           rate: Fraction | float | str | None = None) -> RenderReport:
     """Render a video file (or stream URL) in a style to a video file (H.264; VP9 in a .webm), keeping timestamps,
     audio and subtitles, or to an animated GIF (a .gif: no sound, frames at least 20 ms apart).
 
@@ -109,6 +111,10 @@ def render(src: str | Path, dst: str | Path | None, style: str | Path | Stylizer
     ``start`` and ``duration`` (seconds) render that part of the video only, with its sound,
     timed from its start (a preview of a long video, or the scene wanted). ``max_size``
     (width, height) shrinks larger frames to fit in it, aspect kept: faster, a smaller file.
+
+    ``src`` may be an image sequence: a folder of numbered pictures or their printf pattern
+    (``frames/shot_%04d.png``), played at ``rate`` frames a second (default 25; 23.976 is
+    24000/1001) and checked for gaps first (rtstyle.sequences).
     """
     chosen = {**(outputs or {}), "record": dst}
     if not any(chosen.values()):
@@ -122,7 +128,8 @@ def render(src: str | Path, dst: str | Path | None, style: str | Path | Stylizer
         stylizer = load_style(style, threads=threads)
     if stylizer.engine.io_binding:
         workers = 1  # one set of device buffers per engine
-    with VideoFileSource(src, stream_timeout, start=start, duration=duration, max_size=max_size) as source:
+    with VideoFileSource(src, stream_timeout, start=start, duration=duration, max_size=max_size,
+                         rate=rate) as source:
         stylizer(np.zeros((source.height, source.width, 3), np.uint8))  # warm-up: first-run costs stay out of the timing
         timing = RenderTiming(source.time_base, source.fps, source.start_time + source.start, crf,
                               part=source.start > 0, grid_rate=source.grid_rate())

@@ -167,11 +167,11 @@ def main_video(container: av.container.Container) -> av.video.stream.VideoStream
     return next((s for s in container.streams.video if not s.disposition & av.stream.Disposition.attached_pic), None)
 
 
-def probe(path: str | Path, timeout: float | None = None) -> Probe:
-    """Read every video and audio packet of a file (not decoding them); a damaged or cut file
-    gives what could be read."""
+def probe(path: str | Path | av.container.InputContainer, timeout: float | None = None) -> Probe:
+    """Read every video and audio packet of a file, or of a container opened (and closed here),
+    not decoding them; a damaged or cut file gives what could be read."""
     found = Probe()
-    with av.open(str(path), timeout=timeout) as c:
+    with path if isinstance(path, av.container.InputContainer) else av.open(str(path), timeout=timeout) as c:
         found.add_streams(c)
         video = main_video(c)
         wanted = ([video] if video else []) + list(c.streams.audio)

@@ -35,6 +35,12 @@ class FileResult:
         return self.error is None and self.check is not None and self.check.ok
 
 
+def holds_videos(path: str | Path) -> bool:
+    """Whether ``path`` is a folder with video files in it: a batch (a folder of pictures is one video)."""
+    p = Path(path)
+    return p.is_dir() and any(f.suffix.lower() in VIDEO_SUFFIXES and f.is_file() for f in p.iterdir())
+
+
 def pair_outputs(inputs: Sequence[str | Path], out_dir: Path, pictures: bool = False,
                  suffix: str = ".mp4") -> list[tuple[Path, Path]]:
     """Inputs (files, or folders whose videos are taken by suffix) -> (input, out_dir/NAME.mp4,
@@ -48,7 +54,8 @@ def pair_outputs(inputs: Sequence[str | Path], out_dir: Path, pictures: bool = F
         if item.is_dir():
             found = sorted(p for p in item.iterdir() if p.is_file() and p.suffix.lower() in suffixes)
             if not found:
-                raise SourceError(f"no {kind} in {item} (looked for {', '.join(sorted(suffixes))})")
+                sequence = "" if pictures else f"; a folder of numbered pictures is one video: render {item} OUT.mp4"
+                raise SourceError(f"no {kind} in {item} (looked for {', '.join(sorted(suffixes))}){sequence}")
             files += found
         elif item.is_file():
             files.append(item)

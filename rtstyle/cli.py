@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from fractions import Fraction
 from pathlib import Path
 
 import click
@@ -17,8 +18,8 @@ import numpy as np
 
 import rtstyle
 from rtstyle import live as lv
-from rtstyle import distributed, metrics, temporal, training
-from rtstyle.batch import FileResult, pair_outputs, render_each, summary_table
+from rtstyle import distributed, metrics, sequences, temporal, training
+from rtstyle.batch import FileResult, holds_videos, pair_outputs, render_each, summary_table
 from rtstyle.controls import LiveControls
 from rtstyle.providers import PRECISIONS, PROVIDERS
 from rtstyle.errors import MissingExtraError, RtstyleError
@@ -222,6 +223,13 @@ def models() -> None:
         click.echo(card.summary())
 
 
+def _rate(ctx: click.Context, param: click.Parameter, value: str | None) -> Fraction | None:
+    try:
+        return None if value is None else sequences.parse_rate(value)
+    except RtstyleError as e:
+        raise click.BadParameter(str(e)) from None
+
+
 def _size(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, int] | None:
     if value is None:
         return None
@@ -259,16 +267,23 @@ def _size(ctx: click.Context, param: click.Parameter, value: str | None) -> tupl
                    "fits it turned): faster, smaller files and GIFs")
 @click.option("--stream", "stream_url", metavar="URL", help="also stream the painting, with its sound, at the video's "
               "pace: rtmp://, srt://, udp:// or tcp:// (DST may then be left out)")
+@click.option("--fps", "rate", callback=_rate, metavar="RATE",
+              help="the frame rate of an image sequence (SRC a folder of numbered pictures, or frame_%04d.png), "
+                   "e.g. 24, 23.976 or 30000/1001  [default: 25]")
 def render(src: tuple[str, ...], dst: Path | None, style: str | None, mix: str | None, style_images: tuple[str, ...],
            provider: str, threads: int | None, precision: str, strength: float, keep_colours: bool,
            scale: float | None, overwrite: bool, crf: int, workers: int | None, stream_timeout: float, smooth: str,
            smooth_strength: float, deadband: float,
            output_dir: Path | None, suffix: str, ray_address: str | None, segment_seconds: float, resume: bool,
-           start: float, duration: float | None, max_size: tuple[int, int] | None, stream_url: str | None) -> None:
+           start: float, duration: float | None, max_size: tuple[int, int] | None, stream_url: str | None,
+           rate: Fraction | None) -> None:
     """Render video SRC (a file or stream URL) in a style into DST (.mp4, .mkv, .mov... H.264, .webm VP9;
     source audio kept; or an animated .gif).
 
-    Several inputs: SRC... -o OUT_DIR, or a folder SRC and a folder DST; a failing input
+    SRC may be an image sequence: a folder of numbered pictures (frames/0001.png...), or
+    their pattern (frames/shot_%04d.png), played at --fps.
+
+    Several inputs: SRC... -o OUT_DIR, or a folder of videos SRC and a folder DST; a failing input
     does not stop the others, a table sums them up. --ray spreads the work over a Ray
     cluster (docs/scale_out.md). --stream URL sends the painting to a stream too, or
     instead of DST: `rtstyle render in.mp4 --stream udp://127.0.0.1:5000 --style candy`.
@@ -280,7 +295,13 @@ def render(src: tuple[str, ...], dst: Path | None, style: str | None, mix: str |
     inputs = [*src, str(dst)] if output_dir else list(src)
     if not inputs or (dst is None and stream_url is None):
         raise click.UsageError("give SRC and DST, SRC --stream URL, or SRC... -o OUT_DIR")
-    many = output_dir is not None or len(inputs) > 1 or Path(inputs[0]).is_dir()
+    # A folder is a batch when it holds videos or is rendered into a folder; else it is an image sequence.
+    into_folder = dst is not None and (dst.is_dir() or not dst.suffix)
+    many = output_dir is not None or len(inputs) > 1 or holds_videos(inputs[0]) or (
+        Path(inputs[0]).is_dir() and into_folder)
+    if rate is not None and (many or not sequences.is_sequence(inputs[0])):
+        raise click.UsageError("--fps is for an image sequence (its pictures carry no frame rate): "
+                               "a video keeps its own")
     if suffix != ".mp4" and not many:
         raise click.UsageError("--suffix is for videos written into a folder; DST says its own")
     suffix = suffix if suffix.startswith(".") else f".{suffix}"
@@ -288,7 +309,7 @@ def render(src: tuple[str, ...], dst: Path | None, style: str | None, mix: str |
         raise click.UsageError("--stream takes one input, rendered on this machine (not several, not --ray)")
     if stream_url is not None:
         container_for(stream_url)  # not a URL: said now, before any work
-    framing = {"start": start, "duration": duration, "max_size": max_size}
+    framing = {"start": start, "duration": duration, "max_size": max_size, "rate": rate}
     if many or ray_address is not None:
         if any(rtstyle.sources.is_url(i) for i in inputs):
             raise click.UsageError("several inputs and --ray take files, not stream URLs")
@@ -359,7 +380,7 @@ def _outputs_checked(pairs: list[tuple[Path, Path]], overwrite: bool, many: bool
     """Before any work (a Ray runtime takes seconds to start): every input is there and every
     output can be written (the output folder of several inputs is made)."""
     for src, dst in pairs:
-        if not src.is_file():
+        if not src.is_file() and not sequences.is_sequence(src):  # a sequence's pictures: checked when read
             raise rtstyle.SourceError(f"input not found: {src}")
         if ray and rtstyle.sinks.is_gif(dst):
             raise rtstyle.SinkError(f"{dst.name}: a GIF is not rendered on Ray (its palette comes from all its "

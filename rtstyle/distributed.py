@@ -26,6 +26,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -67,6 +68,7 @@ class Settings:
     start: float = 0.0                    # a part of each video only (rtstyle.render's start and duration)
     duration: float | None = None
     max_size: tuple[int, int] | None = None  # rtstyle.render's: larger frames shrunk to fit
+    rate: Fraction | None = None             # rtstyle.render's: an image sequence's frame rate
     cpus_per_worker: int = 1
 
     @property
@@ -115,7 +117,8 @@ class SegmentWorker:
 
         return segments.render_segment(src, segment, Path(folder), self.stylizer, make_smoother(*self.settings.smooth),
                                        workers=self.workers, crf=self.settings.crf, encoder=encoder,
-                                       on_frame=on_frame, max_size=self.settings.max_size, picture=picture)
+                                       on_frame=on_frame, max_size=self.settings.max_size, picture=picture,
+                                       rate=self.settings.rate)
 
 
 @dataclass
@@ -147,9 +150,12 @@ def segment_folder(dst: Path) -> Path:
     return dst.parent / f".{dst.name}.segments"
 
 
-def _manifest(src: Path, settings: Settings, seconds: float, plan: list[segments.Segment]) -> dict:
-    stat = src.stat()
-    return {"input": str(src.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
+def _manifest(src: Path, files: list[Path], settings: Settings, seconds: float, plan: list[segments.Segment]) -> dict:
+    """What a resumed render must find unchanged: the input's files (an image sequence's
+    pictures), the settings and the plan."""
+    stats = [f.stat() for f in files]
+    return {"input": str(src.resolve()), "size": sum(s.st_size for s in stats),
+            "mtime_ns": max(s.st_mtime_ns for s in stats), "files": len(files),
             "settings": hashlib.sha256(settings.fingerprint().encode()).hexdigest(), "segment_seconds": seconds,
             "segments": [[s.start, s.end] for s in plan]}
 
@@ -164,12 +170,13 @@ def _prepare(job: _Job, settings: Settings, resume: bool, workers: int) -> None:
     path = job.folder / "plan.json"
     stored = json.loads(path.read_text()) if resume and path.is_file() else {}
     job.encoder = sinks.encoder_for(job.dst)
-    job.index = segments.read_index(job.src)
-    with VideoFileSource(job.src, reference=False, max_size=settings.max_size) as source:
+    job.index = segments.read_index(job.src, settings.rate)
+    with VideoFileSource(job.src, reference=False, max_size=settings.max_size, rate=settings.rate) as source:
         job.picture = source.picture_box()
+        files = source.sequence.files() if source.sequence else [job.src]
     seconds = stored.get("segment_seconds") or settings.segment_seconds or segment_seconds(job.index, workers)
     job.plan = segments.plan(job.index, seconds, settings.warmup, start=settings.start, duration=settings.duration)
-    manifest = _manifest(job.src, settings, seconds, job.plan)
+    manifest = _manifest(job.src, files, settings, seconds, job.plan)
     if job.folder.exists():
         if not resume:
             raise SinkError(f"{job.folder} holds the segments of an earlier render of {job.src.name}: "
@@ -345,7 +352,7 @@ class _Driver:
             while job.joined < len(job.plan) and job.plan[job.joined].index in job.done:
                 seg = job.plan[job.joined]
                 job.joiner = job.joiner or segments.Joiner(
-                    job.src, job.dst, job.index.reference, start=job.plan[0].start_time if self.settings.start else 0.0,
+                    job.src, job.dst, job.index.reference, rate=self.settings.rate, start=job.plan[0].start_time if self.settings.start else 0.0,
                     cut=self.settings.duration is not None)
                 job.joiner.add(segments.part_path(job.folder, seg.index), seg)
                 job.joined += 1

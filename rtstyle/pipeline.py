@@ -247,11 +247,19 @@ def render_video(source: VideoFileSource, sink: RenderOutput, painter: Painter, 
             source.close()
     if source.timing_note:
         report.notes.append(source.timing_note)
+    # An image sequence says which pictures are missing; a video's damage is only counted.
+    lost_pictures = source.lost_pictures(last_time if cut else None)
+    if lost_pictures:
+        report.notes.append("pictures that could not be decoded (cut short or damaged), their frames left out: "
+                            + ", ".join(lost_pictures[:5]) + (f" and {len(lost_pictures) - 5} more"
+                                                              if len(lost_pictures) > 5 else ""))
     if source.resized_frames:
         report.notes.append(f"{source.resized_frames} frames of a different size resized to the first one's")
     if report.frames_out and source.reference is not None and sink.path is not None:
         # Checked against the part of the input it rendered.
         lost = source.skipped_packets if cut else source.lost_frames  # frames still in the decoder are not lost
+        if source.sequence:  # known exactly: not the errors of pictures read ahead of a part's end
+            lost = len(lost_pictures)
         report.check = avcheck.verify(sink.path, source.reference, rejected=lost, since=source.start,
                                       until=last_time if cut else None,
                                       header_frames=0 if source.trimmed else source.header_frames)

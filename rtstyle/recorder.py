@@ -11,6 +11,7 @@ from __future__ import annotations
 from fractions import Fraction
 from pathlib import Path
 
+from rtstyle import sequences
 from rtstyle.errors import SourceError
 from rtstyle.frames import VideoFrame
 from rtstyle.outputs import LiveStatus, Opened, OutputContext
@@ -51,15 +52,16 @@ def open_video(target: str | Path, ctx: OutputContext) -> Opened:
     frames' own timestamps and the source's sound, or a live run's :class:`Recorder`."""
     stream = isinstance(target, str)
     timing = ctx.render
+    source = None if ctx.source and sequences.is_sequence(ctx.source) else ctx.source  # pictures: nothing to carry
     if timing is None:
-        note = sound_note(ctx.source, "stream" if stream else "recording") if ctx.source else None
+        note = sound_note(source, "stream" if stream else "recording") if source else None
         return Recorder(target, ctx.width, ctx.height, ctx.fps, ctx.timeout), [note] if note else []
     shape = (ctx.width, ctx.height, timing.time_base, timing.fps)
-    carry = dict(carry_from=ctx.source, start_time=timing.start_time, crf=timing.crf, part=timing.part)
+    carry = dict(carry_from=source, start_time=timing.start_time, crf=timing.crf, part=timing.part)
     if stream:  # sent at the video's pace, as a player would play the file
         return open_stream(target, *shape, realtime=True, timeout=ctx.timeout, **carry), []
     if is_gif(target):
-        return GifSink(target, *shape, carry_from=ctx.source), []
+        return GifSink(target, *shape, carry_from=source), []
     return VideoFileSink(target, *shape, carry_timeout=ctx.timeout, grid_rate=timing.grid_rate, **carry), []
 
 

@@ -108,9 +108,10 @@ class Index:
         return self.reference.video_seconds
 
 
-def read_index(path: str | Path) -> Index:
-    """One pass over the video and audio packets of a file (a damaged tail ends it, as it ends decoding)."""
-    source = VideoFileSource(path, reference=False)  # a clear SourceError for anything that does not open or decode
+def read_index(path: str | Path, rate: Fraction | None = None) -> Index:
+    """One pass over the video and audio packets of a file or an image sequence at ``rate``
+    (a damaged tail ends it, as it ends decoding)."""
+    source = VideoFileSource(path, reference=False, rate=rate)  # a clear SourceError for anything that does not open
     time_base, origin = source.time_base, round(source.start_time / source.time_base)
     frame_seconds, hint = float(1 / source.fps), source.frame_count_hint
     duration = float((source.container.duration or 0) / av.time_base)
@@ -118,7 +119,7 @@ def read_index(path: str | Path) -> Index:
     packets: list[tuple[int, bool, int]] = []
     stamped = True
     reference = avcheck.Probe()
-    with av.open(str(path)) as container:
+    with source.open_container() as container:
         reference.add_streams(container)
         video = avcheck.main_video(container)
         try:
@@ -189,8 +190,9 @@ class SegmentSource(VideoFileSource):
     """
 
     def __init__(self, path: str | Path, segment: Segment, timeout: float = STREAM_TIMEOUT,
-                 max_size: tuple[int, int] | None = None):
-        super().__init__(path, timeout, reference=False, max_size=max_size)  # the joined file is what gets checked
+                 max_size: tuple[int, int] | None = None, rate: Fraction | None = None):
+        # The joined file is what gets checked: no reference here.
+        super().__init__(path, timeout, reference=False, max_size=max_size, rate=rate)
         self.segment = segment
         self.header_frames = 0  # the whole file's count says nothing about a segment
         self.frame_count_hint = segment.frames
@@ -289,11 +291,12 @@ def render_segment(src: str | Path, segment: Segment, folder: Path, stylizer: St
                    encoder: tuple[str, dict[str, str]] = ("libx264", {}),
                    on_frame: Callable[[RenderReport], None] | None = None,
                    stop: threading.Event | None = None, max_size: tuple[int, int] | None = None,
-                   picture: tuple[int, int, int, int] | None = None) -> SegmentResult:
+                   picture: tuple[int, int, int, int] | None = None, rate: Fraction | None = None) -> SegmentResult:
     """Render one segment into ``folder`` with the one-machine pipeline and encoder settings
     (``encoder``: the output's and its container's options, rtstyle.sinks.encoder_for; MP4
     segment files take either; ``max_size``: rtstyle.render's; ``picture``: the whole video's
-    picture inside black bars, VideoFileSource.picture_box, found once for all its segments).
+    picture inside black bars, VideoFileSource.picture_box, found once for all its segments;
+    ``rate``: an image sequence's).
 
     The file gets its final name only once complete and checked, so a segment file that
     exists is a finished one (what ``--resume`` relies on); a retry overwrites a cut one.
@@ -301,7 +304,7 @@ def render_segment(src: str | Path, segment: Segment, folder: Path, stylizer: St
     started = time.time()
     out = part_path(folder, segment.index)
     partial = out.with_suffix(".partial.mp4")
-    with SegmentSource(src, segment, max_size=max_size) as source, SegmentSink(partial, source, crf, *encoder) as sink:
+    with SegmentSource(src, segment, max_size=max_size, rate=rate) as source, SegmentSink(partial, source, crf, *encoder) as sink:
         painter, look = Painter.of(stylizer, smoother)
         look = replace(look, picture=picture)
         report = pipeline.render_video(source, sink, painter, look, on_frame=on_frame, stop=stop, workers=workers,
@@ -339,12 +342,14 @@ class Joiner:
     """
 
     def __init__(self, src: str | Path, dst: Path, reference: avcheck.Probe, timeout: float = STREAM_TIMEOUT,
-                 start: float = 0.0, cut: bool = False):
+                 start: float = 0.0, cut: bool = False, rate: Fraction | None = None):
         """``start``: a part's first frame time (seconds from the container start), which becomes
-        the output's zero; ``cut``: the part ends before the video does (its sound ends with it)."""
+        the output's zero; ``cut``: the part ends before the video does (its sound ends with it);
+        ``rate``: an image sequence's."""
         self.src, self.dst, self.reference, self.timeout = src, dst, reference, timeout
         self.start, self.cut = start, cut
-        source = VideoFileSource(src, timeout, reference=False)
+        source = VideoFileSource(src, timeout, reference=False, rate=rate)
+        self.carry_from = None if source.sequence else str(src)  # pictures have no sound to carry
         self.video = (source.width, source.height, source.time_base, source.fps)
         self.grid_rate = source.grid_rate(reference.video_times)
         self.start_time, self.header_frames = source.start_time, source.header_frames
@@ -357,7 +362,7 @@ class Joiner:
         with av.open(str(part)) as c:
             stream = c.streams.video[0]
             if self.sink is None:
-                self.sink = VideoFileSink(self.dst, *self.video, carry_from=str(self.src),
+                self.sink = VideoFileSink(self.dst, *self.video, carry_from=self.carry_from,
                                           start_time=self.start_time + self.start, part=self.start > 0,
                                           carry_timeout=self.timeout, video_template=stream,
                                           grid_rate=self.grid_rate)

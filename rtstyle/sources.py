@@ -22,7 +22,7 @@ import av
 import cv2
 import numpy as np
 
-from rtstyle import avcheck, hdr, yuv
+from rtstyle import avcheck, hdr, sequences, yuv
 from rtstyle.deinterlace import deinterlaced
 from rtstyle.errors import SourceError
 from rtstyle.frames import VideoFrame, fit_within, picture_box, square_pixels
@@ -138,23 +138,29 @@ class VideoFileSource(Closing):
     streams for the A/V check (``self.reference``; None without); a live player needs none.
     ``start`` and ``duration`` (seconds) read that part of the video only (:meth:`frames`);
     ``max_size`` (width, height) shrinks the frames to fit in it (rtstyle.frames.fit_within).
+    A folder of numbered pictures or their printf pattern is read as a video at ``rate``
+    (rtstyle.sequences); ``rate`` is refused for anything else.
     """
 
     def __init__(self, path: str | Path, timeout: float = STREAM_TIMEOUT, thread_type: str = "AUTO",
                  reference: bool = True, start: float = 0.0, duration: float | None = None,
-                 max_size: tuple[int, int] | None = None):
+                 max_size: tuple[int, int] | None = None, rate: Fraction | float | str | None = None):
         self.path, self.timeout = str(path), timeout
         self.start, self.duration, self.max_size = start, duration, max_size
         is_file = not is_url(path)
-        self.name = name = Path(self.path).name if is_file else self.path
-        if is_file and Path(self.path).is_dir():
-            raise SourceError(f"input is a folder: {self.path} (give a video file)")
-        if is_file and not Path(self.path).is_file():
-            raise SourceError(f"input not found: {self.path}")
-        if is_file and Path(self.path).stat().st_size == 0:
-            raise SourceError(f"{name} is empty (0 bytes)")
+        self.sequence = sequences.find(path, rate) if sequences.is_sequence(path) else None
+        if rate is not None and self.sequence is None:
+            raise SourceError(f"{path} is not an image sequence: a video keeps its own frame rate")
+        self.name = name = self.sequence.name if self.sequence else Path(self.path).name if is_file else self.path
+        if is_file and not self.sequence:
+            if Path(self.path).is_dir():
+                raise SourceError(f"input is a folder: {self.path} (give a video file)")
+            if not Path(self.path).is_file():
+                raise SourceError(f"input not found: {self.path}")
+            if Path(self.path).stat().st_size == 0:
+                raise SourceError(f"{name} is empty (0 bytes)")
         try:
-            self.container = av.open(self.path, "r", timeout=stream_timeout(path, timeout))
+            self.container = self.open_container()
         except av.error.ExitError:  # the timeout's interrupt
             raise SourceError(f"{name}: nothing received for {timeout:g} s while opening "
                               "(the server does not answer or sends nothing)") from None
@@ -169,10 +175,16 @@ class VideoFileSource(Closing):
             self._open_video(name, thread_type, reference)
             opened.pop_all()
 
+    def open_container(self) -> av.container.InputContainer:
+        """The input opened anew (as when this source opened it): a second reader of its packets."""
+        if self.sequence:
+            return self.sequence.open()
+        return av.open(self.path, "r", timeout=stream_timeout(self.path, self.timeout))
+
     def _open_video(self, name: str, thread_type: str, reference: bool) -> None:
         brand = self.container.metadata.get("major_brand", "").encode()
-        if self.container.format.name == "image2" or self.container.format.name.endswith("_pipe") or (
-                brand in HEIF_BRANDS):
+        if not self.sequence and (self.container.format.name == "image2" or self.container.format.name.endswith("_pipe")
+                                  or brand in HEIF_BRANDS):
             # FFmpeg reads a photo (a HEIC too) as a video of one frame: 40 ms of it would be no one's wish.
             raise SourceError(f"{name} is a still picture, not a video: paint it with `rtstyle image {name} OUT.png`")
         stream = avcheck.main_video(self.container)
@@ -189,6 +201,9 @@ class VideoFileSource(Closing):
         # Common origin for all streams so audio stays aligned when video does not start at 0.
         self.start_time = (self.container.start_time or 0) / av.time_base
         self.skipped_packets = 0  # packets the decoder rejected
+        # An image sequence's pictures (by timestamp: number - first) read and decoded, to name those lost.
+        self.pictures_read: set[int] = set()
+        self.pictures_decoded: set[int] = set()
         # Frames the decoder marked as damaged (errors concealed): its own flag on each frame, so the
         # count is this source's alone, with no global log handler that every open decoder shares.
         self.damaged_packets = 0
@@ -228,6 +243,10 @@ class VideoFileSource(Closing):
     def _notes(self, frame: av.VideoFrame) -> list[str]:
         """What the conversion to upright 8-bit RGB changes, for the user to know."""
         notes = [f"rotated {self.rotation}° to upright"] if self.rotation else []
+        if self.sequence:
+            unrated = " (pictures carry no frame rate: FFmpeg's default)" if self.sequence.rate == sequences.DEFAULT_RATE \
+                else ""
+            notes.append(self.sequence.describe() + unrated)
         if self.interlaced:
             notes.append("interlaced video deinterlaced (FFmpeg's bwdif, one frame per frame)")
         if self.shown_size != self.decoded_size:
@@ -245,8 +264,12 @@ class VideoFileSource(Closing):
         if transfer:
             notes.append(f"{max(c.bits for c in components)}-bit {transfer} HDR video tone-mapped to 8-bit SDR "
                          "(BT.2408: HDR reference white to SDR white, BT.709 colours)")
+        elif frame.color_trc == yuv.LINEAR and "f32" in frame.format.name:
+            notes.append("linear-light pictures (OpenEXR) shown through the sRGB curve, as image viewers show them "
+                         "(values above white clipped)")
         elif max(c.bits for c in components) > 8:
-            notes.append(f"{max(c.bits for c in components)}-bit video converted to 8-bit")
+            notes.append(f"{max(c.bits for c in components)}-bit {'pictures' if self.sequence else 'video'} "
+                         "converted to 8-bit")
         return notes
 
     def _reference(self) -> avcheck.Probe:
@@ -255,7 +278,7 @@ class VideoFileSource(Closing):
         never opened a second time."""
         if not is_url(self.path):
             try:
-                return avcheck.probe(self.path)
+                return avcheck.probe(self.open_container())
             except (av.error.FFmpegError, OSError):
                 pass  # the source opened it a moment ago: reading it as it goes is next best
         self._recorded = True
@@ -274,7 +297,8 @@ class VideoFileSource(Closing):
         if is_url(self.path) or not seconds:
             return None
         frames = []
-        with VideoFileSource(self.path, self.timeout, reference=False, max_size=self.max_size) as probe:
+        with VideoFileSource(self.path, self.timeout, reference=False, max_size=self.max_size,
+                             rate=self.sequence and self.sequence.rate) as probe:
             for k in range(samples):
                 try:
                     probe._seek_to(round((probe.start_time + seconds * (k + 0.5) / samples) / probe.time_base))
@@ -332,6 +356,8 @@ class VideoFileSource(Closing):
                 if packet.stream.index != self.stream.index:
                     continue
                 self.packets_read += packet.size > 0 and not packet.is_discard  # (an edit list's: no frame)
+                if self.sequence and packet.size:
+                    self.pictures_read.add(packet.pts)
                 try:
                     decoded = packet.decode()
                 except av.error.FFmpegError as e:
@@ -339,6 +365,8 @@ class VideoFileSource(Closing):
                     log.debug("skipped packet at %s: %s", packet.pts, e)
                     continue
                 for frame in decoded:
+                    if self.sequence:
+                        self.pictures_decoded.add(frame.pts)
                     self.damaged_packets += frame.is_corrupt
                     count += 1
                     self.frames_decoded = count
@@ -431,10 +459,11 @@ class VideoFileSource(Closing):
         """Read again from the very beginning: the file opened anew (a seek relies on the index,
         and on a server that takes ranges); what the failed read counted is forgotten."""
         self.container.close()
-        self.container = av.open(self.path, "r", timeout=stream_timeout(self.path, self.timeout))
+        self.container = self.open_container()
         self.stream = avcheck.main_video(self.container)
         self.stream.thread_type = self.thread_type
         self.skipped_packets = self.damaged_packets = self.frames_decoded = 0
+        self.pictures_read, self.pictures_decoded = set(), set()
         if self._recorded:
             self.reference = avcheck.Probe()
             self.reference.add_streams(self.container)
@@ -493,6 +522,20 @@ class VideoFileSource(Closing):
         how = (f"every frame timed at the stream's rate ({float(self.fps):g} fps)" if self.retimed
                else "those frames moved one frame after the previous one")
         return f"video timestamps go backwards {self.backward_timestamps} times in the input: {how}"
+
+    def lost_pictures(self, until: float | None = None) -> list[str]:
+        """The names of an image sequence's pictures that were read and did not decode (cut
+        short, damaged), from the part's start to ``until`` seconds into it (the last frame
+        rendered; None: to the end). By number, not by the decoder's errors: frame threads
+        report a picture's error while decoding a later one, and a stopped read leaves
+        pictures in the decoder."""
+        if not self.sequence:
+            return []
+        half = float(self.time_base) / 2
+        lost = sorted(self.pictures_read - self.pictures_decoded)
+        times = [float(p * self.time_base) - self.start_time - self.start for p in lost]
+        return [self.sequence.picture(self.sequence.first + p).name for p, t in zip(lost, times)
+                if t > -half and (until is None or t < until + half)]
 
     closed = False
 

@@ -29,6 +29,7 @@ _ACCURATE = (av.video.reformatter.Interpolation.BILINEAR | av.video.reformatter.
 # What the written frames are, and what the sink tags them as: BT.601 (SMPTE 170M) in limited range.
 WRITTEN_COLORSPACE, WRITTEN_RANGE = 6, 1
 FULL_RANGE = 2  # AVCOL_RANGE_JPEG: 0-255 luma (OpenCV's converters take 16-235)
+LINEAR = 8  # AVCOL_TRC_LINEAR: what FFmpeg marks an OpenEXR picture's floats (scene-linear light)
 # Full-range chroma (0-255 around 128) -> limited range (16-240), the scale yuv420p's BT.601 uses.
 _LIMITED_CHROMA = np.clip(np.round((np.arange(256) - 128) * 224 / 255 + 128), 16, 240).astype(np.uint8)
 
@@ -47,6 +48,8 @@ def to_rgb(frame: av.VideoFrame) -> np.ndarray:
     """
     if frame.color_trc in hdr.TRANSFERS:
         return hdr.to_sdr(frame)
+    if frame.color_trc == LINEAR and "f32" in frame.format.name:  # OpenEXR renders: shown through sRGB's curve
+        return srgb(frame.to_ndarray()[..., :3])
     untagged_hd = frame.colorspace == UNSPECIFIED and is_hd(frame.width, frame.height)
     if frame.format.name == "yuv420p" and frame.colorspace in _BT601 and frame.color_range != FULL_RANGE and not (
             frame.width % 2 or frame.height % 2 or untagged_hd):
@@ -76,3 +79,11 @@ def from_rgb(rgb: np.ndarray) -> av.VideoFrame:
     cv2.extractChannel(crcb, 2, dst=planes[h * w:h * w + size].reshape(h // 2, w // 2))  # U (Cb)
     cv2.extractChannel(crcb, 1, dst=planes[h * w + size:].reshape(h // 2, w // 2))       # V (Cr)
     return av.VideoFrame.from_ndarray(i420, format="yuv420p")
+
+
+def srgb(linear: np.ndarray) -> np.ndarray:
+    """Linear-light floats (1 = white) -> sRGB-encoded RGB uint8, as an image viewer shows an
+    OpenEXR file (above white clipped); the raw floats would look dark and flat."""
+    v = np.clip(linear, 0.0, 1.0)
+    encoded = np.where(v <= 0.0031308, 12.92 * v, 1.055 * np.power(v, 1 / 2.4) - 0.055)
+    return np.round(encoded * 255).astype(np.uint8)

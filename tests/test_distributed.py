@@ -179,6 +179,32 @@ def test_a_part_on_ray_is_the_one_machine_part(ray_runtime, clip: Path, textured
     assert min(psnr) >= 40, psnr
 
 
+def test_an_image_sequence_on_ray_is_the_one_machine_render(ray_runtime, data: Path, textured_model: Path, settings,
+                                                            tmp_path: Path):
+    """Numbered pictures at 10 fps (every one a keyframe), named by their pattern and numbered from
+    1001 as in film work: cut into 3 segments and joined into the frames and times of one
+    machine's render, no sound."""
+    from dataclasses import replace
+    from fractions import Fraction
+
+    folder = tmp_path / "shot"
+    folder.mkdir()
+    for n, frame in enumerate(decode_video(data / "walk_tone.mp4"), start=1001):
+        cv2.imwrite(str(folder / f"shot_{n:04d}.png"), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    one = tmp_path / "one.mp4"
+    rtstyle.render(folder, one, rtstyle.load_style(textured_model, threads=1), smooth=rtstyle.make_smoother(*SMOOTH),
+                   crf=CRF, rate=10)
+    dst = tmp_path / "ray.mp4"
+    [result] = distributed.render_files([(folder / "shot_%04d.png", dst)], replace(settings, rate=Fraction(10)),
+                                        workers=2)
+    assert result.ok and result.segments == 3, result.error or result.check.summary()
+    ray_info, one_info = stream_info(dst), stream_info(one)
+    assert ray_info["video_times"] == one_info["video_times"] == pytest.approx([n / 10 for n in range(30)])
+    assert ray_info["audio_duration"] is None
+    psnr = [cv2.PSNR(a, b) for a, b in zip(decode_video(one), decode_video(dst))]
+    assert len(psnr) == 30 and min(psnr) >= 40, psnr
+
+
 def test_two_workers_render_two_segments_at_once(segmented):
     """Each worker is given one segment at a time: the first two go to both workers, side by side."""
     first, second, third = segmented[3]

@@ -286,6 +286,30 @@ def _gif_input(data: Path, work: Path) -> Prepared:
     return Prepared(src, work / "out.mp4")
 
 
+def _sequence(name: str, first: int = 1, depth: int = 8, *args: str, gap: bool = False, cut: bool = False,
+              second: bool = False) -> Callable[[Path, Path], Prepared]:
+    """The test clip's first 12 frames as numbered pictures in a folder (``name``: printf), as a
+    3D or compositing program renders them; ``depth`` 16: 16-bit; ``gap``: two numbers missing;
+    ``cut``: one picture cut short (a render that crashed while writing it); ``second``: a
+    second sequence in the folder."""
+    def make(data: Path, work: Path) -> Prepared:
+        folder = work / "frames"
+        folder.mkdir()
+        for n, frame in enumerate(clip_frames(data, 12), start=first):
+            bgr = cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)
+            cv2.imwrite(str(folder / (name % n)), bgr.astype(np.uint16) * 257 if depth == 16 else bgr)
+            if second and n < first + 3:
+                cv2.imwrite(str(folder / ("depth_" + name % n)), bgr)
+        if gap:
+            for n in (first + 4, first + 5):
+                (folder / (name % n)).unlink()
+        if cut:
+            picture = folder / (name % (first + 6))
+            picture.write_bytes(picture.read_bytes()[:2000])
+        return Prepared(folder, work / "out.mp4", list(args))
+    return make
+
+
 def _to(suffix: str) -> Callable[[Path, Path], Prepared]:
     """The test clip rendered into another container."""
     def make(data: Path, work: Path) -> Prepared:
@@ -458,6 +482,12 @@ def cases() -> list[Case]:
             ".mp4", 30, times=[i / 60 for i in range(30)]))),
         Case("GIF", "40-250 ms gaps into a GIF", _into(".gif", _vfr)),
         Case("GIF", "an animated GIF as the input", _gif_input),
+        Case("image sequence", "numbered PNGs in a folder at 24 fps", _sequence("%04d.png", 1, 8, "--fps", "24")),
+        Case("image sequence", "16-bit TIFFs numbered from 1001", _sequence("shot.%04d.tif", 1001, 16)),
+        Case("image sequence", "a picture cut short", _sequence("f_%03d.png", cut=True)),
+        Case("image sequence", "two pictures missing", _sequence("f_%03d.png", gap=True), "error", "are missing"),
+        Case("image sequence", "two sequences in the folder", _sequence("f_%03d.png", second=True), "error",
+             "more than one sequence"),
         Case("output exists", "without --overwrite", _exists(False), "error", "--overwrite"),
         Case("output exists", "with --overwrite", _exists(True)),
         Case("output exists", "is the input", _exists(True, same=True), "error", "input"),

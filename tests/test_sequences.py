@@ -1,0 +1,164 @@
+"""Image sequences (numbered pictures from a 3D or compositing program) rendered as videos."""
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+import pytest
+
+import rtstyle
+from conftest import decode_video, stream_info
+from rtstyle import sequences, yuv
+from rtstyle.errors import SourceError
+from rtstyle.sources import PacedSource
+from test_cli import assert_one_line_error, rtstyle as run
+from tools.image_scores import psnr
+
+ORDER = [0, 29, 7, 21, 14, 3, 26, 10, 18, 5, 24, 12]  # frames of the clip far apart: a picture out of place shows
+
+
+@pytest.fixture(scope="module")
+def style(tiny_model: Path) -> rtstyle.Stylizer:
+    return rtstyle.load_style(tiny_model, threads=2)
+
+
+@pytest.fixture(scope="module")
+def clip_frames(data: Path) -> list[np.ndarray]:
+    frames = decode_video(data / "walk_tone.mp4")
+    return [frames[i] for i in ORDER]
+
+
+def write_pictures(folder: Path, name: str, first: int, frames: list[np.ndarray]) -> Path:
+    """``frames`` as pictures ``name % first`` on, written by OpenCV (not by the FFmpeg that reads them)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for n, frame in enumerate(frames, start=first):
+        assert cv2.imwrite(str(folder / (name % n)), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    return folder
+
+
+def read_back(path: Path) -> list[np.ndarray]:
+    """The written video decoded by OpenCV's own reader, a second path beside rtstyle's."""
+    capture, frames = cv2.VideoCapture(str(path)), []
+    while True:
+        ok, bgr = capture.read()
+        if not ok:
+            return frames
+        frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+
+
+@pytest.mark.parametrize("name, first", [("shot_%04d.png", 1),       # Blender, FFmpeg
+                                         ("take2_%d.png", 8),        # unpadded: take2_10 sorts before take2_8
+                                         ("A001.%08d.tif", 86400)])  # a timecode-numbered TIFF sequence
+def test_a_folder_of_numbered_pictures_renders_as_a_video(name: str, first: int, clip_frames, tmp_path: Path, style):
+    """One frame for each picture in the order of their numbers, each the network's painting of
+    its own picture, at the rate given (23.976 is 24000/1001), no sound."""
+    folder = write_pictures(tmp_path / "frames", name, first, clip_frames)
+    dst = tmp_path / "out.mp4"
+    report = rtstyle.render(folder, dst, style, smooth="none", rate=23.976)
+    assert report.check.ok and report.audio == "none", report.check.summary()
+    assert (f"image sequence {name}: 12 pictures ({name % first} to {name % (first + 11)}) at 23.976 fps"
+            in report.notes)
+    written = read_back(dst)
+    assert len(written) == 12
+    scores = [[psnr(w, style(f)) for f in clip_frames] for w in written]
+    assert all(np.argmax(row) == i and row[i] > 30 for i, row in enumerate(scores)), np.round(scores, 1)
+    info = stream_info(dst)
+    assert info["video_times"] == pytest.approx([n * 1001 / 24000 for n in range(12)], abs=1e-3)
+    assert info["audio_duration"] is None
+
+
+def test_a_pattern_names_one_sequence_and_a_part_of_it_renders(clip_frames, tmp_path: Path, style):
+    """Two sequences in one folder: the folder is refused with both named, a pattern picks one;
+    --start/--duration take the pictures of that part, timed from zero (25 fps: pictures 5 to 9)."""
+    folder = write_pictures(tmp_path / "renders", "beauty_%04d.png", 1, clip_frames)
+    write_pictures(folder, "depth_%04d.png", 1, clip_frames[:3])
+    with pytest.raises(SourceError, match=r"beauty_%04d.png: 12, depth_%04d.png: 3"):
+        rtstyle.render(folder, tmp_path / "x.mp4", style)
+    dst = tmp_path / "part.mp4"
+    report = rtstyle.render(folder / "beauty_%04d.png", dst, style, smooth="none", start=0.2, duration=0.2)
+    assert report.check.ok and "pictures carry no frame rate" in " ".join(report.notes)
+    written = decode_video(dst)
+    assert len(written) == 5 and min(psnr(w, style(f)) for w, f in zip(written, clip_frames[5:10])) > 30
+    assert stream_info(dst)["video_times"] == pytest.approx([0, 0.04, 0.08, 0.12, 0.16], abs=1e-3)
+
+
+def test_a_gap_in_the_numbers_is_refused_before_any_work(clip_frames, tmp_path: Path, tiny_model: Path):
+    """FFmpeg stops reading at the first missing number: the render would end there, and its
+    check pass, a third of the shot lost. It is one error that names the first missing picture."""
+    folder = write_pictures(tmp_path / "gap", "f_%03d.png", 1, clip_frames)
+    (folder / "f_005.png").unlink()
+    (folder / "f_006.png").unlink()
+    dst = tmp_path / "o.mp4"
+    r = run("render", folder, dst, "--style", tiny_model)
+    assert_one_line_error(r, "f_%03d.png: 2 of the pictures from f_001.png to f_012.png are missing "
+                             "(the first: f_005.png)")
+    assert not dst.exists()
+    assert_one_line_error(run("render", folder / "g_%03d.png", dst, "--style", tiny_model),
+                          "no pictures named g_%03d.png")
+    (tmp_path / "empty").mkdir()
+    assert_one_line_error(run("render", tmp_path / "empty", dst, "--style", tiny_model),
+                          "no video files and no pictures in")
+
+
+def test_a_picture_cut_short_is_named_and_its_frame_left_out(clip_frames, tmp_path: Path, style):
+    """A render that crashed while writing one picture: the others are painted at their own
+    times (the gap stays a gap), the check passes on what decoded, a note names the picture."""
+    folder = write_pictures(tmp_path / "cut", "f_%03d.png", 1, clip_frames)
+    picture = folder / "f_007.png"
+    picture.write_bytes(picture.read_bytes()[:2000])
+    dst = tmp_path / "o.mp4"
+    report = rtstyle.render(folder, dst, style, smooth="none")
+    assert report.check.ok and report.skipped_packets == 1, report.check.summary()
+    assert ("pictures that could not be decoded (cut short or damaged), their frames left out: f_007.png"
+            in report.notes)
+    kept = clip_frames[:6] + clip_frames[7:]
+    written = decode_video(dst)
+    assert len(written) == 11 and min(psnr(w, style(f)) for w, f in zip(written, kept)) > 30
+    assert stream_info(dst)["video_times"] == pytest.approx([n / 25 for n in range(12) if n != 6], abs=1e-3)
+    report = rtstyle.render(folder, tmp_path / "part.mp4", style, duration=0.2)  # pictures read ahead: not lost
+    assert report.check.ok and not any("could not be decoded" in note for note in report.notes), report.notes
+
+
+def test_fps_is_for_sequences_only(data: Path, tmp_path: Path, tiny_model: Path):
+    r = run("render", data / "walk_tone.mp4", tmp_path / "o.mp4", "--style", tiny_model, "--fps", "24")
+    assert r.returncode == 2 and "--fps is for an image sequence" in r.stderr
+    r = run("render", tmp_path, tmp_path / "o.mp4", "--style", tiny_model, "--fps", "0")
+    assert r.returncode == 2 and "frame rate out of range" in r.stderr
+
+
+@pytest.mark.parametrize("text, rate", [("24", Fraction(24)), ("23.976", Fraction(24000, 1001)),
+                                        ("29.97", Fraction(30000, 1001)), ("30000/1001", Fraction(30000, 1001)),
+                                        ("59.94", Fraction(60000, 1001)), ("12.5", Fraction(25, 2))])
+def test_rates_are_read_as_an_editor_means_them(text: str, rate: Fraction):
+    assert sequences.parse_rate(text) == rate
+
+
+def test_openexr_pictures_are_shown_through_the_srgb_curve(tmp_path: Path, tiny_model: Path):
+    """An EXR holds linear light: 0.18 (mid grey) is 118 of 255 on screen, not 46; above 1 clips.
+    Expected values from the sRGB formula (IEC 61966-2-1), worked out by hand."""
+    linear = np.zeros((4, 6, 3), np.float32)
+    linear[..., :] = np.array([0.0, 0.0015654, 0.18, 0.5, 1.0, 4.0], np.float32)[None, :, None]
+    folder = tmp_path / "exr"
+    folder.mkdir()
+    with av.open(str(folder / "plate_%04d.exr"), "w", format="image2") as c:
+        stream = c.add_stream("exr", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 6, 4, "gbrpf32le"
+        for packet in [*stream.encode(av.VideoFrame.from_ndarray(linear, format="gbrpf32le")), *stream.encode()]:
+            c.mux(packet)
+    with sequences.find(folder).open() as c:
+        shown = yuv.to_rgb(next(c.decode(video=0)))
+    assert shown[0, :, 1].tolist() == [0, 5, 118, 188, 255, 255]
+    report = rtstyle.render(folder, tmp_path / "o.mp4", rtstyle.load_style(tiny_model))
+    assert report.check.ok and any("OpenEXR" in note for note in report.notes)
+
+
+def test_a_sequence_plays_live(clip_frames, tmp_path: Path):
+    """`live --source frames/` plays the pictures at --fps, as a file."""
+    folder = write_pictures(tmp_path / "live", "%02d.png", 0, clip_frames[:6])
+    with PacedSource(folder, fps=50) as source:
+        frames = list(source.frames())
+    assert [round(f.time, 3) for f in frames] == [0, 0.02, 0.04, 0.06, 0.08, 0.1]
+    assert min(psnr(f.image, c) for f, c in zip(frames, clip_frames)) > 40
