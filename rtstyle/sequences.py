@@ -72,8 +72,10 @@ def parse_rate(text: str | float | Fraction) -> Fraction:
 
 def is_sequence(path: str | Path) -> bool:
     """Whether a path names an image sequence rather than a video file: a printf pattern
-    (``%04d``) or a folder. Says nothing about whether the pictures are there (:func:`find`)."""
-    return "://" not in str(path) and (bool(_PRINTF.search(Path(path).name)) or Path(path).is_dir())
+    (``%04d``) that is not itself a file's name, or a folder. Says nothing about whether the
+    pictures are there (:func:`find`)."""
+    p = Path(path)
+    return "://" not in str(path) and (bool(_PRINTF.search(p.name)) and not p.is_file() or p.is_dir())
 
 
 def find(path: str | Path, rate: Fraction | float | str | None = None) -> ImageSequence:

@@ -122,6 +122,12 @@ def test_a_picture_cut_short_is_named_and_its_frame_left_out(clip_frames, tmp_pa
     assert report.check.ok and not any("could not be decoded" in note for note in report.notes), report.notes
 
 
+def test_a_video_named_like_a_pattern_is_a_video(data: Path, tmp_path: Path, style):
+    src = tmp_path / "sale_50%d.mp4"
+    src.write_bytes((data / "walk_tone.mp4").read_bytes())
+    assert rtstyle.render(src, tmp_path / "o.mp4", style).check.ok
+
+
 def test_fps_is_for_sequences_only(data: Path, tmp_path: Path, tiny_model: Path):
     r = run("render", data / "walk_tone.mp4", tmp_path / "o.mp4", "--style", tiny_model, "--fps", "24")
     assert r.returncode == 2 and "--fps is for an image sequence" in r.stderr
