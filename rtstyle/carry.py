@@ -5,7 +5,9 @@ video has reached, so the file interleaves and a render cut short ends with matc
 Audio is remuxed when its codec fits the container and transcoded otherwise (to AAC; to
 Opus in WebM; to MP3, or AC-3 above two channels, in AVI); subtitles are remuxed. Pictures
 travel too where the container keeps them (:func:`carry_pictures`): a Matroska file's
-attachments (the fonts its styled subtitles are drawn in) and a cover picture.
+attachments (the fonts its styled subtitles are drawn in) and a cover picture. So does the
+file's own description (:func:`description`): the date and place a photo library files a
+video by, its title.
 """
 from __future__ import annotations
 
@@ -16,6 +18,11 @@ from fractions import Fraction
 import av
 
 from rtstyle.sources import STREAM_TIMEOUT, is_url, stream_timeout
+
+# Tags that describe how the input was written, not what it shows: the output says its own.
+ENCODING_TAGS = {"encoder", "major_brand", "minor_version", "compatible_brands", "duration"}
+# Where an iPhone keeps the place a video was shot (a QuickTime key); MP4's own is "location" (©xyz).
+APPLE_LOCATION = "com.apple.quicktime.location.iso6709"
 
 # Audio codecs that MP4/MOV players accept as they are; anything else becomes AAC.
 MP4_AUDIO = {"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"}
@@ -200,6 +207,17 @@ def _silence(like: av.AudioFrame, samples: int) -> av.AudioFrame:
 
 
 COVER_TYPES = {"mjpeg": ("image/jpeg", "jpg"), "png": ("image/png", "png")}
+
+
+def description(source: av.container.InputContainer) -> dict[str, str]:
+    """The input file's tags for the output, as FFmpeg's command line copies them: the
+    recording date (``creation_time``), the place (``location``, also from an iPhone's own key,
+    which MP4 and Matroska muxers do not write), title, artist, comment; not the old file's encoding."""
+    tags = {k: v for k, v in source.metadata.items() if k.lower() not in ENCODING_TAGS}
+    place = next((v for k, v in tags.items() if k.lower() == APPLE_LOCATION), None)
+    if place and not any(k.lower() == "location" for k in tags):
+        tags["location"] = place
+    return tags
 
 
 def is_picture(stream: av.stream.Stream) -> bool:

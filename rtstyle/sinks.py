@@ -24,7 +24,7 @@ from av.bitstream import BitStreamFilterContext
 
 from rtstyle import yuv
 from rtstyle.avcheck import main_video, playable_frames
-from rtstyle.carry import StreamCarrier, carry_pictures, is_picture
+from rtstyle.carry import StreamCarrier, carry_pictures, description, is_picture
 from rtstyle.errors import SinkError, SourceError
 from rtstyle.frames import VideoFrame
 from rtstyle.outputs import ClosesCutShortOnError
@@ -253,6 +253,7 @@ class VideoFileSink(ClosesCutShortOnError):
             if self.path is not None:
                 self.pictures, notes = carry_pictures(probe, self.container, rendered)
                 self.dropped += notes
+                self.container.metadata.update(description(probe))
         for index, kind, codec, picture in streams:
             if kind not in ("audio", "subtitle"):
                 if index != rendered and not (picture and self.path is not None):

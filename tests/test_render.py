@@ -299,6 +299,39 @@ def test_audio_longer_than_the_video_is_kept_whole(data: Path, tmp_path: Path, s
     assert after["frames"] == 10 and abs(after["audio_duration"] - before["audio_duration"]) <= 0.05
 
 
+def tagged_copy(data: Path, dst: Path, tags: dict[str, str], options: dict[str, str] | None = None) -> Path:
+    """The test clip remuxed with these file tags."""
+    with av.open(str(data / "walk_tone.mp4")) as clip, av.open(str(dst), "w", options=options or {}) as out:
+        out.metadata.update(tags)
+        streams = {s.index: out.add_stream_from_template(s) for s in clip.streams}
+        for packet in clip.demux():
+            if packet.dts is not None:
+                packet.stream = streams[packet.stream.index]
+                out.mux(packet)
+    return dst
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv"])
+def test_the_files_own_description_is_kept(suffix: str, data: Path, tmp_path: Path, style):
+    """A phone's video keeps the date and place a photo library files it by (an iPhone keeps the
+    place under its own QuickTime key, which MP4's muxer does not write: it becomes MP4's
+    location), its title; not the tags of the old file's encoding. Read back by FFmpeg's demuxer."""
+    iphone = tagged_copy(data, tmp_path / "IMG_0001.MOV", {
+        "creation_time": "2024-05-01T10:00:00.000000Z", "title": "Beach day", "encoder": "A camera's encoder",
+        "com.apple.quicktime.location.ISO6709": "+48.8577+002.2950+035.000/"}, {"movflags": "use_metadata_tags"})
+    dst = tmp_path / f"out{suffix}"
+    assert rtstyle.render(iphone, dst, style).check.ok
+    with av.open(str(dst)) as c:
+        tags = {k.lower(): v for k, v in c.metadata.items()}
+    assert tags["creation_time"] == "2024-05-01T10:00:00.000000Z" and tags["title"] == "Beach day"
+    assert tags["location"].startswith("+48.8577+002.2950+") and tags["encoder"].startswith("Lavf")
+    assert "qt" not in tags.get("major_brand", ""), "the MOV's brand is not the output's"
+    mkv = tagged_copy(data, tmp_path / "in.mkv", {"title": "Concert", "ARTIST": "Me"})  # Matroska's tags: upper case
+    assert rtstyle.render(mkv, tmp_path / "mkv.mp4", style).check.ok
+    with av.open(str(tmp_path / "mkv.mp4")) as c:
+        assert c.metadata["title"] == "Concert" and c.metadata["artist"] == "Me"
+
+
 def test_av_check_compares_the_output_with_the_input(data: Path, tmp_path: Path, style, monkeypatch):
     """A sink that cuts the sound at the last frame of a finished render (a bug) must be caught
     by the A/V check, which reads the input's audio, not the output's."""
