@@ -119,7 +119,7 @@ def render(src: str | Path, dst: str | Path | None, style: str | Path | Stylizer
     chosen = {**(outputs or {}), "record": dst}
     if not any(chosen.values()):
         raise SinkError("give an output file, a stream URL or both")
-    dst = check_output(dst, overwrite, source=src, video=True) if dst is not None else None
+    dst = check_output(dst, overwrite, source=src, video=True, pictures=True) if dst is not None else None
     smoother = make_smoother(smooth) if isinstance(smooth, str) else smooth
     if isinstance(style, Stylizer):
         stylizer, workers = style, workers or 1
@@ -131,8 +131,10 @@ def render(src: str | Path, dst: str | Path | None, style: str | Path | Stylizer
     with VideoFileSource(src, stream_timeout, start=start, duration=duration, max_size=max_size,
                          rate=rate) as source:
         stylizer(np.zeros((source.height, source.width, 3), np.uint8))  # warm-up: first-run costs stay out of the timing
+        sequence = source.sequence
+        numbers = (sequence.first + round(source.start * sequence.rate), sequence.rate) if sequence else None
         timing = RenderTiming(source.time_base, source.fps, source.start_time + source.start, crf,
-                              part=source.start > 0, grid_rate=source.grid_rate())
+                              part=source.start > 0, grid_rate=source.grid_rate(), numbers=numbers)
         ctx = OutputContext(source.width, source.height, float(source.fps), source=str(src), render=timing,
                             timeout=stream_timeout)
         with RenderOutputs(open_outputs(chosen, ctx)) as sink:  # type: ignore[arg-type]

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import av
 
+from rtstyle import sequences
+
 AUDIO_TOLERANCE = 0.05   # seconds an audio stream's length may differ (cut at a packet boundary)
 OFFSET_TOLERANCE = 0.03  # seconds an audio stream's first packet may move (one encoder's priming frame)
 GIF_MIN_TICKS = 2  # a GIF frame's shortest delay, in hundredths: browsers show a shorter one for ten
@@ -202,6 +204,7 @@ class AVCheck:
     audio_seconds: list[float]
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # how the reference differs from the input's header
+    pictures: bool = False  # an image sequence: frames only, no time, no sound
 
     @property
     def ok(self) -> bool:
@@ -209,7 +212,8 @@ class AVCheck:
 
     def summary(self) -> str:
         audio = ", ".join(f"{a:.2f} s" for a in self.audio_seconds) or "none"
-        found = f"{self.frames} frames, video {self.video_seconds:.2f} s, audio {audio}"
+        found = f"{self.frames} frames, video {self.video_seconds:.2f} s, audio {audio}" if not self.pictures else \
+            f"{self.frames} pictures, one for each frame,"
         notes = f" ({'; '.join(self.notes)})" if self.notes else ""
         if self.ok:
             return f"ok: {found} match the input{notes}"
@@ -257,6 +261,8 @@ def verify(output: str | Path, reference: Probe, rejected: int = 0, until: float
     the input. Sound cut at ``since`` starts within one of its packets of it. ``header_frames``,
     the frame count the input declares, only annotates the result.
     """
+    if sequences.is_pattern(output):
+        return _verify_pictures(Path(output), reference, rejected, until, since)
     try:
         found = probe(output)
     except (av.error.FFmpegError, OSError) as e:
@@ -323,4 +329,16 @@ def verify(output: str | Path, reference: Probe, rejected: int = 0, until: float
                                   f"the input's at {heard:.3f} s")
     if header_frames and header_frames - reference.hidden != decoded and until is None:
         check.notes.append(f"the input's header says {header_frames} frames, {decoded} could be decoded")
+    return check
+
+
+def _verify_pictures(pattern: Path, reference: Probe, rejected: int, until: float | None, since: float) -> AVCheck:
+    """An image sequence written: one picture for each frame of the input's part rendered
+    (pictures have no time to compare, and no sound)."""
+    times = [t - reference.origin - since for t in reference.video_times]
+    expected = len([t for t in times if t >= -1e-6 and (until is None or t <= until + 1e-6)]) - rejected
+    written = sequences.numbers(pattern)
+    check = AVCheck(len(written), 0.0, [], pictures=True)
+    if len(written) != expected:
+        check.problems.append(f"{len(written)} pictures named {pattern.name} written, {expected} expected")
     return check

@@ -14,9 +14,12 @@ from __future__ import annotations
 import contextlib
 import math
 from fractions import Fraction
+from pathlib import Path
 
 import av
 
+from rtstyle.avcheck import main_video
+from rtstyle.errors import SourceError
 from rtstyle.sources import STREAM_TIMEOUT, is_url, stream_timeout
 
 # Tags that describe how the input was written, not what it shows: the output says its own.
@@ -218,6 +221,18 @@ def description(source: av.container.InputContainer) -> dict[str, str]:
     if place and not any(k.lower() == "location" for k in tags):
         tags["location"] = place
     return tags
+
+
+def left_out(source: str, output: str) -> list[str]:
+    """One note for each stream of ``source`` that ``output`` ("a GIF") cannot hold: all but the video."""
+    try:
+        with av.open(source, timeout=stream_timeout(source, STREAM_TIMEOUT)) as probe:
+            video = main_video(probe)
+            return [f"{s.type} stream {s.index} ({s.codec_context.name if s.codec_context else 'data'}) left out: "
+                    f"{output} {'has no sound' if s.type == 'audio' else 'holds only pictures'}"
+                    for s in probe.streams if video is None or s.index != video.index]
+    except (OSError, av.error.FFmpegError) as e:
+        raise SourceError(f"cannot read {Path(source).name}: {e}") from None
 
 
 def is_picture(stream: av.stream.Stream) -> bool:

@@ -328,7 +328,7 @@ def render(src: tuple[str, ...], dst: Path | None, style: str | None, mix: str |
     src = inputs[0]
     interrupt = click.get_current_context().with_resource(Interrupt())  # handlers restored at the end
     if dst is not None:
-        rtstyle.sinks.check_output(dst, overwrite, source=src, video=True)
+        rtstyle.sinks.check_output(dst, overwrite, source=src, video=True, pictures=True)
     smoother = rtstyle.make_smoother(smooth, smooth_strength, deadband)
     threads, workers = rtstyle.render_plan(provider, threads, workers)
     stylizer = _load(style, provider, threads, strength, keep_colours, mix, style_images, precision, scale)
@@ -385,6 +385,9 @@ def _outputs_checked(pairs: list[tuple[Path, Path]], overwrite: bool, many: bool
         if ray and rtstyle.sinks.is_gif(dst):
             raise rtstyle.SinkError(f"{dst.name}: a GIF is not rendered on Ray (its palette comes from all its "
                                     "frames at once): leave out --ray")
+        if ray and sequences.is_pattern(dst):
+            raise rtstyle.SinkError(f"{dst.name}: numbered pictures are written on one machine (Ray's segments "
+                                    "come back as video, which would cost the pictures quality): leave out --ray")
         if many:
             dst.parent.mkdir(parents=True, exist_ok=True)
         rtstyle.sinks.check_output(dst, overwrite, source=src, video=True)

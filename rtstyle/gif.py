@@ -27,11 +27,11 @@ import av
 import av.filter
 import numpy as np
 
-from rtstyle.avcheck import GIF_MIN_TICKS, gif_tick, main_video, playable_frames
-from rtstyle.errors import SinkError, SourceError
+from rtstyle.avcheck import GIF_MIN_TICKS, gif_tick, playable_frames
+from rtstyle.carry import left_out
+from rtstyle.errors import SinkError
 from rtstyle.frames import VideoFrame
 from rtstyle.outputs import ClosesCutShortOnError
-from rtstyle.sources import STREAM_TIMEOUT, stream_timeout
 
 TICK = Fraction(1, 100)  # a GIF's time base
 PALETTE = "stats_mode=full"  # one palette from all frames
@@ -54,7 +54,7 @@ class GifSink(ClosesCutShortOnError):
         self.time_base = time_base
         self.frame_seconds = float(1 / Fraction(fps))
         self.end = 0.0  # seconds: the end of the latest frame given, kept or not
-        self.dropped = _left_out(carry_from) if carry_from else []
+        self.dropped = left_out(carry_from, "a GIF") if carry_from else []
         self.frames_written = 0
         self.first: int | None = None  # tick of the first frame (the GIF's zero)
         self.last: int | None = None   # tick of the latest frame kept
@@ -204,15 +204,3 @@ def _timed(packets: list[av.Packet], ticks: int) -> list[av.Packet]:
     for packet in packets:
         packet.duration = ticks
     return packets
-
-
-def _left_out(source: str) -> list[str]:
-    """One note for each stream of ``source`` a GIF cannot hold (all but the video)."""
-    try:
-        with av.open(source, timeout=stream_timeout(source, STREAM_TIMEOUT)) as probe:
-            video = main_video(probe)
-            return [f"{s.type} stream {s.index} ({s.codec_context.name if s.codec_context else 'data'}) left out: "
-                    f"a GIF {'has no sound' if s.type == 'audio' else 'holds only pictures'}"
-                    for s in probe.streams if video is None or s.index != video.index]
-    except (OSError, av.error.FFmpegError) as e:
-        raise SourceError(f"cannot read {Path(source).name}: {e}") from None

@@ -141,6 +141,8 @@ class RenderTiming:
     crf: int
     part: bool = False
     grid_rate: Fraction | None = None  # the rate an AVI counts frames in (default fps)
+    # An image sequence input's number of the first frame rendered, and its rate: pictures written keep their numbers.
+    numbers: tuple[int, Fraction] | None = None
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from rtstyle.errors import SourceError
 from rtstyle.frames import VideoFrame
 from rtstyle.outputs import LiveStatus, Opened, OutputContext
 from rtstyle.gif import GifSink
+from rtstyle.sequence_sink import SequenceSink
 from rtstyle.sinks import VideoFileSink, is_gif
 from rtstyle.sources import STREAM_TIMEOUT, VideoFileSource, is_url
 from rtstyle.stream import open_stream
@@ -62,6 +63,9 @@ def open_video(target: str | Path, ctx: OutputContext) -> Opened:
         return open_stream(target, *shape, realtime=True, timeout=ctx.timeout, **carry), []
     if is_gif(target):
         return GifSink(target, *shape, carry_from=source), []
+    if sequences.is_pattern(target):
+        first, rate = timing.numbers or (1, None)
+        return SequenceSink(target, timing.fps, first, rate, carry_from=source), []
     return VideoFileSink(target, *shape, carry_timeout=ctx.timeout, grid_rate=timing.grid_rate, **carry), []
 
 

@@ -70,12 +70,23 @@ def parse_rate(text: str | float | Fraction) -> Fraction:
     return _NTSC.get(round(float(rate), 2), rate) if rate.denominator != 1001 else rate
 
 
+def is_pattern(path: str | Path) -> bool:
+    """Whether a path is a printf pattern of numbered pictures (``%04d``) and not a file's own name."""
+    return "://" not in str(path) and bool(_PRINTF.search(Path(path).name)) and not Path(path).is_file()
+
+
 def is_sequence(path: str | Path) -> bool:
-    """Whether a path names an image sequence rather than a video file: a printf pattern
-    (``%04d``) that is not itself a file's name, or a folder. Says nothing about whether the
-    pictures are there (:func:`find`)."""
-    p = Path(path)
-    return "://" not in str(path) and (bool(_PRINTF.search(p.name)) and not p.is_file() or p.is_dir())
+    """Whether a path names an image sequence rather than a video file: a pattern or a folder.
+    Says nothing about whether the pictures are there (:func:`find`)."""
+    return is_pattern(path) or "://" not in str(path) and Path(path).is_dir()
+
+
+def pattern_problem(name: str) -> str | None:
+    """Why a file name is no pattern FFmpeg reads (None: it is one)."""
+    if "%" in _PRINTF.sub("", name.replace("%%", ""), count=1):
+        return (f"{name}: a sequence's pattern has one number in it (%d, %04d...); "
+                "a % that is part of the name is written %%")
+    return None
 
 
 def find(path: str | Path, rate: Fraction | float | str | None = None) -> ImageSequence:
@@ -84,34 +95,33 @@ def find(path: str | Path, rate: Fraction | float | str | None = None) -> ImageS
     p = Path(path)
     if _PRINTF.search(p.name):
         folder, pattern = p.parent, p.name
-        if "%" in _PRINTF.sub("", pattern.replace("%%", ""), count=1):
-            raise SourceError(f"{pattern}: a sequence's pattern has one number in it (%d, %04d...); "
-                              "a % that is part of the name is written %%")
+        if pattern_problem(pattern):
+            raise SourceError(pattern_problem(pattern))
         if not folder.is_dir():
             raise SourceError(f"input not found: {folder} (the folder of {pattern})")
-        numbers = _numbers(folder, pattern)
-        if not numbers:
+        found = numbers(p)
+        if not found:
             raise SourceError(f"input not found: no pictures named {pattern} in {folder}")
     else:
         folder = p
-        pattern, numbers = _only_sequence(folder)
-    first, last = min(numbers), max(numbers)
-    sequence = ImageSequence(folder / pattern, first, len(numbers), DEFAULT_RATE if rate is None else parse_rate(rate))
-    if len(numbers) != last - first + 1:
-        missing = sorted(set(range(first, last + 1)) - set(numbers))
+        pattern, found = _only_sequence(folder)
+    first, last = min(found), max(found)
+    sequence = ImageSequence(folder / pattern, first, len(found), DEFAULT_RATE if rate is None else parse_rate(rate))
+    if len(found) != last - first + 1:
+        missing = sorted(set(range(first, last + 1)) - set(found))
         raise SourceError(f"{pattern}: {len(missing)} of the pictures from {sequence.picture(first).name} to "
                           f"{sequence.picture(last).name} are missing (the first: {sequence.picture(missing[0]).name}); "
                           "FFmpeg would stop there: render them again, or number the pictures without gaps")
     return sequence
 
 
-def _numbers(folder: Path, pattern: str) -> list[int]:
-    """The numbers of the files in ``folder`` that ``pattern`` (printf) writes exactly."""
-    spec = _PRINTF.search(pattern)
+def numbers(pattern: Path) -> list[int]:
+    """The numbers of the files in the pattern's folder that the pattern (printf) writes exactly."""
+    spec = _PRINTF.search(pattern.name)
     width = int(spec.group(1) or 0)
-    head, tail = pattern[:spec.start()].replace("%%", "%"), pattern[spec.end():].replace("%%", "%")
+    head, tail = pattern.name[:spec.start()].replace("%%", "%"), pattern.name[spec.end():].replace("%%", "%")
     found = []
-    for f in folder.iterdir():
+    for f in pattern.parent.iterdir():
         digits = f.name[len(head):len(f.name) - len(tail)]
         if (f.name.startswith(head) and f.name.endswith(tail) and digits.isdigit()
                 and digits == str(int(digits)).zfill(width) and f.is_file()):

@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 from av.bitstream import BitStreamFilterContext
 
-from rtstyle import yuv
+from rtstyle import sequences, yuv
 from rtstyle.avcheck import main_video, playable_frames
 from rtstyle.carry import StreamCarrier, carry_pictures, description, is_picture
 from rtstyle.errors import SinkError, SourceError
@@ -82,13 +82,20 @@ def quality_options(encoder: str, crf: int, preset: str) -> dict[str, str]:
 _FOLDED_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+:/[^/]")
 
 
-def check_output(path: str | Path, overwrite: bool, source: str | Path | None = None, video: bool = False) -> Path:
+def check_output(path: str | Path, overwrite: bool, source: str | Path | None = None, video: bool = False,
+                 pictures: bool = False) -> Path:
     """Fail early, before any work, if the output cannot be written (or is the ``source``);
-    a ``video`` output must also be a container this sink writes."""
+    a ``video`` output must also be a container this sink writes; with ``pictures``, it may be
+    an image sequence's pattern (:func:`check_pattern`)."""
     if is_url(path) or _FOLDED_URL.match(str(path)):
         url = str(path) if is_url(path) else str(path).replace(":/", "://", 1)
         raise SinkError(f"output {url} is a URL, not a file (render and live send to a URL with --stream URL)")
     p = Path(path)
+    if sequences.is_pattern(p):
+        if not pictures:
+            raise SinkError(f"{p.name}: numbered pictures are written by `rtstyle render` (give a file name here)")
+        check_pattern(p, overwrite)
+        return p
     if p.is_dir():
         raise SinkError(f"output is a folder: {p} (give a file name)")
     if source is not None and p.exists() and Path(source).exists() and p.samefile(source):
@@ -112,6 +119,26 @@ def check_output(path: str | Path, overwrite: bool, source: str | Path | None = 
     return p
 
 
+def check_pattern(pattern: Path, overwrite: bool) -> None:
+    """An image sequence's pictures can be written where the pattern says, in a format OpenCV
+    writes, and none of them is there already unless ``overwrite``."""
+    if pattern.suffix.lower() not in PICTURE_SUFFIXES:
+        raise SinkError(f"{pattern.name}: pictures of a sequence are written as "
+                        f"{', '.join(sorted(PICTURE_SUFFIXES))}")
+    if sequences.pattern_problem(pattern.name):
+        raise SinkError(sequences.pattern_problem(pattern.name))
+    if not pattern.parent.is_dir():
+        raise SinkError(f"output folder does not exist: {pattern.parent}")
+    if not os.access(pattern.parent, os.W_OK):
+        raise SinkError(f"output folder is not writable: {pattern.parent}")
+    there = sequences.numbers(pattern)
+    if there and not overwrite:
+        raise SinkError(f"{len(there)} pictures named {pattern.name} exist in {pattern.parent} "
+                        "(use --overwrite to replace them)")
+
+
+# An image sequence's formats: what OpenCV writes from 8-bit RGB.
+PICTURE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp"}
 # Image formats that keep a picture's transparency (OpenCV writes their alpha).
 ALPHA_SUFFIXES = {".png", ".webp", ".tif", ".tiff"}
 
@@ -122,17 +149,23 @@ def write_image(path: str | Path, rgb: np.ndarray) -> None:
     if p.suffix.lower() in (".heic", ".heif"):
         _write_heif(p, rgb)
         return
+    data = encode_image(p.suffix, rgb)
+    try:
+        p.write_bytes(data.tobytes())
+    except OSError as e:
+        raise SinkError(f"cannot write {p}: {e.strerror}") from None
+
+
+def encode_image(suffix: str, rgb: np.ndarray) -> np.ndarray:
+    """The bytes of a picture file in the format of ``suffix`` (OpenCV's encoders)."""
     try:
         bgr = cv2.cvtColor(rgb, cv2.COLOR_RGBA2BGRA if rgb.shape[2] == 4 else cv2.COLOR_RGB2BGR)
-        ok, data = cv2.imencode(p.suffix or ".png", bgr)
+        ok, data = cv2.imencode(suffix or ".png", bgr)
     except cv2.error:  # no encoder for the suffix
         ok = False
     if not ok:
-        raise SinkError(f"cannot encode an image as '{p.suffix}' (use .png, .jpg, .webp, .avif, .heic, .bmp or .tiff)")
-    try:
-        data.tofile(p)
-    except OSError as e:
-        raise SinkError(f"cannot write {p}: {e.strerror}") from None
+        raise SinkError(f"cannot encode an image as '{suffix}' (use .png, .jpg, .webp, .avif, .heic, .bmp or .tiff)")
+    return data
 
 
 def _write_heif(path: Path, rgb: np.ndarray) -> None:

@@ -14,7 +14,8 @@ from conftest import decode_video, stream_info
 from rtstyle import sequences, yuv
 from rtstyle.errors import SourceError
 from rtstyle.sources import PacedSource
-from test_cli import assert_one_line_error, rtstyle as run
+from test_cli import ROOT, assert_one_line_error, rtstyle as run
+from tools.bad_inputs import limit_file_size
 from tools.image_scores import psnr
 
 ORDER = [0, 29, 7, 21, 14, 3, 26, 10, 18, 5, 24, 12]  # frames of the clip far apart: a picture out of place shows
@@ -168,3 +169,68 @@ def test_a_sequence_plays_live(clip_frames, tmp_path: Path):
         frames = list(source.frames())
     assert [round(f.time, 3) for f in frames] == [0, 0.02, 0.04, 0.06, 0.08, 0.1]
     assert min(psnr(f.image, c) for f, c in zip(frames, clip_frames)) > 40
+
+
+def read_pictures(folder: Path, names: list[str]) -> list[np.ndarray]:
+    """Pictures read back by OpenCV, by name."""
+    return [cv2.cvtColor(cv2.imread(str(folder / name)), cv2.COLOR_BGR2RGB) for name in names]
+
+
+def test_a_video_renders_into_numbered_pictures(data: Path, tmp_path: Path, style):
+    """For editing and compositing: one lossless PNG a frame, numbered from 1 as FFmpeg numbers,
+    each the network's own painting of its frame; the sound named as left out, the rate to import
+    them at said; the check counts the pictures."""
+    out = tmp_path / "painted"
+    out.mkdir()
+    report = rtstyle.render(data / "walk_tone.mp4", out / "walk_%04d.png", style, smooth="none")
+    assert report.check.ok and report.check.summary() == "ok: 30 pictures, one for each frame, match the input"
+    assert "audio stream 1 (aac) left out: an image sequence has no sound" in report.notes
+    assert "pictures carry no frame rate: import them at 10 fps" in report.notes
+    names = sorted(f.name for f in out.iterdir())
+    assert names == [f"walk_{n:04d}.png" for n in range(1, 31)]
+    painted = [style(f) for f in decode_video(data / "walk_tone.mp4")]
+    assert min(psnr(a, b) for a, b in zip(read_pictures(out, names), painted)) > 40
+
+
+def test_a_sequence_keeps_its_numbers_and_an_earlier_render_is_replaced(clip_frames, tmp_path: Path, style):
+    """Pictures 1001-1012 painted are 1001-1012; a part from 0.2 s (picture 1006 at 25 fps)
+    starts at 1006; a picture lost on the way leaves its number out. Pictures of an earlier,
+    longer render are refused, and with --overwrite all replaced: none stays behind."""
+    folder = write_pictures(tmp_path / "in", "shot.%04d.png", 1001, clip_frames)
+    out = tmp_path / "out"
+    out.mkdir()
+    pattern = out / "painted.%04d.png"
+    assert rtstyle.render(folder, pattern, style, smooth="none").check.ok
+    assert sorted(f.name for f in out.iterdir()) == [f"painted.{n}.png" for n in range(1001, 1013)]
+    with pytest.raises(rtstyle.SinkError, match="12 pictures named painted.%04d.png exist"):
+        rtstyle.render(folder, pattern, style)
+    report = rtstyle.render(folder, pattern, style, smooth="none", overwrite=True, start=0.2, duration=0.2)
+    assert report.check.ok and report.check.frames == 5
+    names = sorted(f.name for f in out.iterdir())
+    assert names == [f"painted.{n}.png" for n in range(1006, 1011)]
+    assert min(psnr(a, style(b)) for a, b in zip(read_pictures(out, names), clip_frames[5:10])) > 40
+    (folder / "shot.1003.png").write_bytes((folder / "shot.1003.png").read_bytes()[:2000])
+    assert rtstyle.render(folder, pattern, style, overwrite=True).check.ok
+    assert sorted(f.name for f in out.iterdir()) == [f"painted.{n}.png" for n in range(1001, 1013) if n != 1003]
+
+
+def test_numbered_pictures_on_a_full_disk_leave_whole_pictures_only(data: Path, tmp_path: Path, tiny_model: Path):
+    """A file size limit stands in for a full disk: one error line, no picture half written."""
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "rtstyle", "render", str(data / "walk_tone.mp4"),
+                        str(tmp_path / "p_%04d.png"), "--style", str(tiny_model)], cwd=ROOT, capture_output=True,
+                       text=True, timeout=300, preexec_fn=lambda: limit_file_size(20_000))
+    assert_one_line_error(r, "cannot write")
+    assert "p_0001.png: File too large (disk full or file size limit)" in r.stderr
+    assert not list(tmp_path.iterdir()), "nothing half written is left"
+
+
+def test_numbered_pictures_are_a_render_output_only(data: Path, tmp_path: Path, tiny_model: Path):
+    assert_one_line_error(run("render", data / "walk_tone.mp4", tmp_path / "p_%04d.xyz", "--style", tiny_model),
+                          "pictures of a sequence are written as .bmp, .jpeg, .jpg, .png")
+    assert_one_line_error(run("live", "--source", data / "walk_tone.mp4", "--record", tmp_path / "p_%04d.png",
+                              "--no-window", "--style", tiny_model),
+                          "numbered pictures are written by `rtstyle render`")
+    assert not list(tmp_path.iterdir())

@@ -488,11 +488,14 @@ def cases() -> list[Case]:
         Case("image sequence", "two pictures missing", _sequence("f_%03d.png", gap=True), "error", "are missing"),
         Case("image sequence", "two sequences in the folder", _sequence("f_%03d.png", second=True), "error",
              "more than one sequence"),
+        Case("image sequence", "a video with sound into numbered PNGs", _to("_%04d.png")),
         Case("output exists", "without --overwrite", _exists(False), "error", "--overwrite"),
         Case("output exists", "with --overwrite", _exists(True)),
         Case("output exists", "is the input", _exists(True, same=True), "error", "input"),
         Case("disk full", "mp4 output", _disk_full(".mp4"), "error", "would not play and was removed", 60_000),
         Case("disk full", "mkv output", _disk_full(".mkv"), "error", "the file written so far plays", 60_000),
+        Case("disk full", "numbered PNGs", _disk_full("_%04d.png"), "error", "pictures written before it are kept",
+             60_000),
     ]
 
 

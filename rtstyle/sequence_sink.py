@@ -1,0 +1,63 @@
+"""Sink: an image sequence, one numbered picture a frame (``painted/shot_%04d.png``), for the
+editing and compositing programs that take pictures, not video.
+
+Pictures carry no time and no sound: the render's frame rate is said in a note (to give when
+the pictures are imported) and the source's other streams are named as left out. A render
+that is stopped leaves the pictures of the frames done; a picture that cannot be written
+whole (a full disk) is removed. A video is numbered from 1, as
+FFmpeg numbers; an image sequence keeps its own numbers (picture 1001 painted is 1001).
+"""
+from __future__ import annotations
+
+import errno
+from fractions import Fraction
+from pathlib import Path
+
+from rtstyle import sequences
+from rtstyle.carry import left_out
+from rtstyle.errors import SinkError
+from rtstyle.frames import VideoFrame
+from rtstyle.outputs import ClosesCutShortOnError
+from rtstyle.sinks import encode_image
+
+
+class SequenceSink(ClosesCutShortOnError):
+    """Write each frame as the picture ``pattern % number``: ``first`` for the first frame, then
+    one more each frame, or, with ``rate`` (an image sequence's), ``first`` plus the frame's
+    time in frames, so that a picture keeps its number. The render output protocol
+    (rtstyle.outputs); ``path`` is the pattern, which the A/V check reads back. Pictures of the
+    pattern that are there already (rtstyle.sinks.check_output let them be replaced) are
+    removed first: none of an earlier, longer render stays in the sequence."""
+
+    actions = "none"  # no stream is carried over
+
+    def __init__(self, pattern: str | Path, fps: Fraction, first: int = 1, rate: Fraction | None = None,
+                 carry_from: str | None = None):
+        self.path = Path(pattern)
+        self.first, self.rate = first, rate
+        for number in sequences.numbers(self.path):
+            self._picture(number).unlink()
+        self.dropped = left_out(carry_from, "an image sequence") if carry_from else []
+        self.dropped.append(f"pictures carry no frame rate: import them at {float(fps):g} fps")
+        self.frames_written = 0
+
+    def _picture(self, number: int) -> Path:
+        return self.path.with_name(self.path.name % number)
+
+    def show(self, frame: VideoFrame, status: object = None) -> None:
+        target = self._picture(self.first + (round(frame.time * self.rate) if self.rate else self.frames_written))
+        data = encode_image(target.suffix, frame.image)  # in memory: a failed write is the disk's
+        try:
+            target.write_bytes(data.tobytes())
+        except OSError as e:
+            target.unlink(missing_ok=True)
+            full = " (disk full or file size limit)" if e.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT) else ""
+            raise SinkError(f"cannot write {target}: {e.strerror}{full}; the {self.frames_written} pictures "
+                            "written before it are kept") from None
+        self.frames_written += 1
+
+    def close(self, complete: bool = True) -> None:
+        """Nothing to finish: every picture was whole when it was written."""
+
+    def discard(self) -> None:
+        """Pictures stay: each one is whole (a video cut short may not play; a picture does)."""
