@@ -153,6 +153,7 @@ def write_image(path: str | Path, rgb: np.ndarray) -> None:
     try:
         p.write_bytes(data.tobytes())
     except OSError as e:
+        p.unlink(missing_ok=True)  # a picture cut short is no picture
         raise SinkError(f"cannot write {p}: {e.strerror}") from None
 
 

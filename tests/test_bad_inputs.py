@@ -204,6 +204,16 @@ def test_disk_full_mid_write(suffix: str, kept: bool, data: Path, tmp_path: Path
         assert not p.dst.exists()
 
 
+def test_a_picture_on_a_full_disk_is_one_line_and_no_file(data: Path, tmp_path: Path, tiny_model: Path):
+    dst = tmp_path / "painted.png"
+    r = subprocess.run([sys.executable, "-m", "rtstyle", "image", str(data / "messi5.jpg"), str(dst), "--style",
+                        str(tiny_model)], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                       preexec_fn=lambda: limit_file_size(20_000))
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+    assert r.stderr.strip().splitlines()[-1] == f"error: cannot write {dst}: File too large"
+    assert not dst.exists()
+
+
 def test_interrupted_render_is_checked_against_its_video(data: Path, tmp_path: Path, tiny_model: Path):
     import threading
 
