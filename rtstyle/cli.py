@@ -45,6 +45,7 @@ class Number(click.FloatRange):
 
 MAX_SECONDS = 7 * 86400.0  # a week: any longer timeout or duration is a typo
 MAX_THREADS = 1024
+SHOT_PICTURES = 8  # numbered pictures in a folder from which `image` takes them for a shot's frames
 
 
 class Timecode(Number):
@@ -491,6 +492,7 @@ def image(src: tuple[str, ...], dst: Path | None, style: str | None, mix: str | 
         raise click.UsageError("several pictures go to a folder: SRC... -o OUT_DIR")
     pairs = pair_outputs(inputs, output_dir or dst, pictures=True)
     (output_dir or dst).mkdir(parents=True, exist_ok=True)
+    _suggest_render(inputs, output_dir or dst)
     stylizer = _load(style, provider, threads, strength, keep_colours, mix, style_images, precision, scale)
     failed = 0
     for picture, out in pairs:
@@ -503,6 +505,20 @@ def image(src: tuple[str, ...], dst: Path | None, style: str | None, mix: str | 
             click.echo(f"FAILED {picture.name}: {e}", err=True)
     if failed:
         raise rtstyle.RtstyleError(f"{failed} of {len(pairs)} pictures failed (see above)")
+
+
+def _suggest_render(inputs: list[str], out: Path) -> None:
+    """A folder that holds the frames of one shot flickers painted one by one: say how to paint it steadily."""
+    if len(inputs) != 1:
+        return
+    try:
+        shot = sequences.find(inputs[0])
+    except rtstyle.SourceError:
+        return
+    if shot.count >= SHOT_PICTURES and shot.is_a_shot():
+        click.echo(f"note: {inputs[0]} holds the {shot.count} frames of a shot: painted one by one they flicker; "
+                   f"`rtstyle render {inputs[0]} \"{out / shot.name}\" --fps RATE` paints them with temporal "
+                   "smoothing", err=True)
 
 
 @main.command()

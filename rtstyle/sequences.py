@@ -10,16 +10,19 @@ being rendered cut short.
 """
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
 import av
+import numpy as np
 
 from rtstyle.errors import SourceError
 
 DEFAULT_RATE = Fraction(25)  # FFmpeg's image2 default: what pictures with no rate play at
+SHOT_CHANGE = 10.0  # grey levels two neighbouring frames of a shot differ by at most (two photos: 30 and more)
 # What FFmpeg decodes into frames: formats of single pictures that renderers write.
 SEQUENCE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".exr", ".dpx", ".tga"}
 # The NTSC rates people write as decimals: 23.976 means 24000/1001, as an editor would read it.
@@ -51,6 +54,17 @@ class ImageSequence:
         last = self.first + self.count - 1
         return (f"image sequence {self.name}: {self.count} pictures ({self.picture(self.first).name} to "
                 f"{self.picture(last).name}) at {float(self.rate):g} fps")
+
+    def is_a_shot(self) -> bool:
+        """Whether the pictures are the frames of one shot, not photos a camera numbered: the first
+        two nearly the same (at 64x64 in grey, SHOT_CHANGE)."""
+        try:
+            with self.open() as c:
+                pictures = [f.reformat(64, 64, "gray").to_ndarray().astype(np.int16)
+                            for f in itertools.islice(c.decode(video=0), 2)]
+        except av.error.FFmpegError:
+            return False
+        return len(pictures) == 2 and float(np.abs(pictures[0] - pictures[1]).mean()) < SHOT_CHANGE
 
     def open(self) -> av.container.InputContainer:
         """The pictures as a video container (FFmpeg's image2 demuxer)."""

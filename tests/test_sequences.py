@@ -234,3 +234,17 @@ def test_numbered_pictures_are_a_render_output_only(data: Path, tmp_path: Path, 
                               "--no-window", "--style", tiny_model),
                           "numbered pictures are written by `rtstyle render`")
     assert not list(tmp_path.iterdir())
+
+
+def test_image_on_the_frames_of_a_shot_says_how_to_paint_them_steadily(data: Path, tmp_path: Path, tiny_model: Path):
+    """`rtstyle image` paints pictures one by one: on a shot's frames (neighbours nearly the same)
+    it says how to paint them with smoothing; on photos a camera numbered it says nothing."""
+    write_pictures(tmp_path / "shot", "f_%04d.png", 1, decode_video(data / "walk_tone.mp4")[:8])
+    photos = [cv2.cvtColor(cv2.resize(cv2.imread(str(data / name)), (320, 240)), cv2.COLOR_BGR2RGB)
+              for name in ("messi5.jpg", "astronaut_face.jpg", "starry_night_256.jpg", "wave_256.jpg") * 2]
+    write_pictures(tmp_path / "holiday", "IMG_%04d.jpg", 1, photos)
+    r = run("image", tmp_path / "shot", tmp_path / "a", "--style", tiny_model)
+    assert r.returncode == 0 and "holds the 8 frames of a shot: painted one by one they flicker" in r.stderr
+    assert f'rtstyle render {tmp_path / "shot"} "{tmp_path / "a" / "f_%04d.png"}" --fps RATE' in r.stderr
+    r = run("image", tmp_path / "holiday", tmp_path / "b", "--style", tiny_model)
+    assert r.returncode == 0 and "note:" not in r.stderr, r.stderr
