@@ -20,6 +20,9 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+import cv2
+
+from rtstyle import sequences
 from rtstyle.avcheck import playable_frames
 from tools.bad_inputs import Case, cases, limit_file_size
 
@@ -48,15 +51,20 @@ def run_case(case: Case, work: Path, threads: int, timeout: float = 300) -> tupl
         checked = any(line.startswith("A/V check: ok") for line in lines)
         return case.expect == "render" and checked, "rendered, A/V check ok" if checked else "rendered, unchecked", r.stderr
     if r.returncode == 1 and len(errors) == 1:
+        pictures = sequences.is_pattern(p.dst)  # numbered pictures: those kept must all be whole
+        kept = [p.dst.with_name(p.dst.name % n) for n in sequences.numbers(p.dst)] if pictures else []
         if case.file_size_limit:  # a partial file may stay only if it plays
-            untouched = not p.dst.exists() or playable_frames(p.dst) > 0
+            untouched = all(cv2.imread(str(f)) is not None for f in kept) if pictures else \
+                not p.dst.exists() or playable_frames(p.dst) > 0
         elif before is not None:
             untouched = p.dst.is_file() and p.dst.read_bytes() == before
         else:  # nothing new: no file where there was none (a folder stays a folder)
             untouched = not p.dst.is_file() or p.dst == p.src
         ok = case.expect == "error" and untouched and case.message.lower() in errors[0].lower()
         outcome = "one-line error" + ("" if untouched else ", output changed")
-        if case.file_size_limit:
+        if case.file_size_limit and pictures:
+            outcome += f", {len(kept)} whole pictures kept, none cut short"
+        elif case.file_size_limit:
             outcome += (f", the partial file plays ({playable_frames(p.dst)} frames)" if p.dst.exists()
                         else ", the unplayable partial file removed")
         return ok, outcome, r.stderr

@@ -352,8 +352,8 @@ class _Driver:
             while job.joined < len(job.plan) and job.plan[job.joined].index in job.done:
                 seg = job.plan[job.joined]
                 job.joiner = job.joiner or segments.Joiner(
-                    job.src, job.dst, job.index.reference, rate=self.settings.rate, start=job.plan[0].start_time if self.settings.start else 0.0,
-                    cut=self.settings.duration is not None)
+                    job.src, job.dst, job.index.reference, start=job.plan[0].start_time if self.settings.start else 0.0,
+                    cut=self.settings.duration is not None, rate=self.settings.rate)
                 job.joiner.add(segments.part_path(job.folder, seg.index), seg)
                 job.joined += 1
             if job.joined < len(job.plan):

@@ -304,7 +304,8 @@ def render_segment(src: str | Path, segment: Segment, folder: Path, stylizer: St
     started = time.time()
     out = part_path(folder, segment.index)
     partial = out.with_suffix(".partial.mp4")
-    with SegmentSource(src, segment, max_size=max_size, rate=rate) as source, SegmentSink(partial, source, crf, *encoder) as sink:
+    with SegmentSource(src, segment, max_size=max_size, rate=rate) as source, \
+            SegmentSink(partial, source, crf, *encoder) as sink:
         painter, look = Painter.of(stylizer, smoother)
         look = replace(look, picture=picture)
         report = pipeline.render_video(source, sink, painter, look, on_frame=on_frame, stop=stop, workers=workers,

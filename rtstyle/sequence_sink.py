@@ -4,8 +4,8 @@ editing and compositing programs that take pictures, not video.
 Pictures carry no time and no sound: the render's frame rate is said in a note (to give when
 the pictures are imported) and the source's other streams are named as left out. A render
 that is stopped leaves the pictures of the frames done; a picture that cannot be written
-whole (a full disk) is removed. A video is numbered from 1, as
-FFmpeg numbers; an image sequence keeps its own numbers (picture 1001 painted is 1001).
+whole (a full disk) is removed. A video is numbered from 1, as FFmpeg numbers; an image
+sequence keeps its own numbers (picture 1001 painted is 1001).
 """
 from __future__ import annotations
 

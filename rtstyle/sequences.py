@@ -124,8 +124,9 @@ def find(path: str | Path, rate: Fraction | float | str | None = None) -> ImageS
     if len(found) != last - first + 1:
         missing = sorted(set(range(first, last + 1)) - set(found))
         raise SourceError(f"{pattern}: {len(missing)} of the pictures from {sequence.picture(first).name} to "
-                          f"{sequence.picture(last).name} are missing (the first: {sequence.picture(missing[0]).name}); "
-                          "FFmpeg would stop there: render them again, or number the pictures without gaps")
+                          f"{sequence.picture(last).name} are missing (the first: "
+                          f"{sequence.picture(missing[0]).name}); FFmpeg would stop there: render them again, or "
+                          "number the pictures without gaps")
     return sequence
 
 
