@@ -21,6 +21,7 @@ from pathlib import Path
 import cv2  # isort: skip
 import numpy as np
 
+from rtstyle import sequences
 from rtstyle.errors import ModelError, RtstyleError, SinkError, SourceError, StyleNotFoundError
 from rtstyle.frames import fit_within
 from rtstyle.models import ModelCard, list_models, list_styles
@@ -114,7 +115,8 @@ def render(src: str | Path, dst: str | Path | None, style: str | Path | Stylizer
 
     ``src`` may be an image sequence: a folder of numbered pictures or their printf pattern
     (``frames/shot_%04d.png``), played at ``rate`` frames a second (default 25; 23.976 is
-    24000/1001) and checked for gaps first (rtstyle.sequences).
+    24000/1001) and checked for gaps first (rtstyle.sequences). ``dst`` may be one too
+    (rtstyle.sequence_sink): one picture a frame; .png, .webp and .tif keep the input's transparency.
     """
     chosen = {**(outputs or {}), "record": dst}
     if not any(chosen.values()):
@@ -128,8 +130,9 @@ def render(src: str | Path, dst: str | Path | None, style: str | Path | Stylizer
         stylizer = load_style(style, threads=threads)
     if stylizer.engine.io_binding:
         workers = 1  # one set of device buffers per engine
+    keep_alpha = dst is not None and sequences.is_pattern(dst) and dst.suffix.lower() in ALPHA_SUFFIXES
     with VideoFileSource(src, stream_timeout, start=start, duration=duration, max_size=max_size,
-                         rate=rate) as source:
+                         rate=rate, alpha=keep_alpha) as source:
         stylizer(np.zeros((source.height, source.width, 3), np.uint8))  # warm-up: first-run costs stay out of the timing
         sequence = source.sequence
         numbers = (sequence.first + round(source.start * sequence.rate), sequence.rate) if sequence else None

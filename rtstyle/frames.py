@@ -28,6 +28,7 @@ class VideoFrame:
     pts: int | None = None  # presentation timestamp in the source's time base
     time: float = 0.0      # seconds from the start of the source
     captured_at: float = 0.0  # time.monotonic() when the frame entered the pipeline
+    alpha: np.ndarray | None = None  # H x W uint8 transparency, kept for an output that holds it
 
 
 def parse_size(text: str) -> tuple[int, int]:

@@ -1,7 +1,8 @@
 """Sink: an image sequence, one numbered picture a frame (``painted/shot_%04d.png``), for the
 editing and compositing programs that take pictures, not video.
 
-Pictures carry no time and no sound: the render's frame rate is said in a note (to give when
+In .png, .webp and .tif the input's transparency is kept (a render with a transparent
+background stays one to composite). Pictures carry no time and no sound: the render's frame rate is said in a note (to give when
 the pictures are imported) and the source's other streams are named as left out. A render
 that is stopped leaves the pictures of the frames done; a picture that cannot be written
 whole (a full disk) is removed. A video is numbered from 1, as FFmpeg numbers; an image
@@ -12,6 +13,8 @@ from __future__ import annotations
 import errno
 from fractions import Fraction
 from pathlib import Path
+
+import numpy as np
 
 from rtstyle import sequences
 from rtstyle.carry import left_out
@@ -46,7 +49,8 @@ class SequenceSink(ClosesCutShortOnError):
 
     def show(self, frame: VideoFrame, status: object = None) -> None:
         target = self._picture(self.first + (round(frame.time * self.rate) if self.rate else self.frames_written))
-        data = encode_image(target.suffix, frame.image)  # in memory: a failed write is the disk's
+        picture = frame.image if frame.alpha is None else np.dstack([frame.image, frame.alpha])
+        data = encode_image(target.suffix, picture)  # in memory: a failed write is the disk's
         try:
             target.write_bytes(data.tobytes())
         except OSError as e:

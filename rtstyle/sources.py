@@ -139,13 +139,15 @@ class VideoFileSource(Closing):
     ``start`` and ``duration`` (seconds) read that part of the video only (:meth:`frames`);
     ``max_size`` (width, height) shrinks the frames to fit in it (rtstyle.frames.fit_within).
     A folder of numbered pictures or their printf pattern is read as a video at ``rate``
-    (rtstyle.sequences); ``rate`` is refused for anything else.
+    (rtstyle.sequences); ``rate`` is refused for anything else. With ``alpha``, frames that
+    have transparency carry it (``VideoFrame.alpha``), for an output that keeps it.
     """
 
     def __init__(self, path: str | Path, timeout: float = STREAM_TIMEOUT, thread_type: str = "AUTO",
                  reference: bool = True, start: float = 0.0, duration: float | None = None,
-                 max_size: tuple[int, int] | None = None, rate: Fraction | float | str | None = None):
-        self.path, self.timeout = str(path), timeout
+                 max_size: tuple[int, int] | None = None, rate: Fraction | float | str | None = None,
+                 alpha: bool = False):
+        self.path, self.timeout, self.keep_alpha = str(path), timeout, alpha
         self.start, self.duration, self.max_size = start, duration, max_size
         is_file = not is_url(path)
         self.sequence = sequences.find(path, rate) if sequences.is_sequence(path) else None
@@ -236,6 +238,9 @@ class VideoFileSource(Closing):
             stored, shown = stored[::-1], shown[::-1]
         self.decoded_size, self.shown_size = stored, shown  # upright
         self.width, self.height = fit_within(shown, self.max_size)
+        # Transparency where some pixel is not opaque (an animated GIF decodes with alpha where none is).
+        self.has_alpha = any(c.is_alpha for c in self._first.format.components) and (
+            self._first.to_ndarray(format="rgba")[..., 3].min() < 255)
         self.notes = self._notes(self._first)
         if self.trimmed:
             self._open_part()
@@ -257,9 +262,9 @@ class VideoFileSource(Closing):
             notes.append("frames shrunk from {}x{} to {}x{} (the size limit given)".format(
                 *self.shown_size, self.width, self.height))
         components = frame.format.components
-        # An animated GIF decodes with alpha even where every pixel is opaque: no note then.
-        if any(c.is_alpha for c in components) and frame.to_ndarray(format="rgba")[..., 3].min() < 255:
-            notes.append("alpha channel dropped (the video codecs written have none)")
+        if self.has_alpha and not self.keep_alpha:
+            notes.append("alpha channel dropped (the video codecs written have none; numbered .png, .webp or .tif "
+                         "pictures keep it)")
         transfer = hdr.TRANSFERS.get(frame.color_trc)
         if transfer:
             notes.append(f"{max(c.bits for c in components)}-bit {transfer} HDR video tone-mapped to 8-bit SDR "
@@ -390,6 +395,13 @@ class VideoFileSource(Closing):
             self.resized_frames += 1
         return resize_to(rgb, (self.width, self.height))
 
+    def _alpha(self, frame: av.VideoFrame) -> np.ndarray:
+        """The frame's transparency, turned and sized as its picture is (:meth:`_upright`)."""
+        alpha = frame.to_ndarray(format="rgba")[..., 3]
+        if self.rotation:
+            alpha = cv2.rotate(alpha, _UPRIGHT[self.rotation])
+        return resize_to(alpha, (self.width, self.height))
+
     @property
     def trimmed(self) -> bool:
         """Whether only part of the video is read (``start``, ``duration``)."""
@@ -507,7 +519,8 @@ class VideoFileSource(Closing):
                     pts = last_pts + step
             last_pts = pts
             yield VideoFrame(image=self._upright(frame), index=index, pts=pts - start,
-                             time=float((pts - start) * self.time_base), captured_at=time.monotonic())
+                             time=float((pts - start) * self.time_base), captured_at=time.monotonic(),
+                             alpha=self._alpha(frame) if self.keep_alpha and self.has_alpha else None)
             index += 1
 
     backward_timestamps = 0  # frames whose timestamp was not after the previous one's

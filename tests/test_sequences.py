@@ -248,3 +248,29 @@ def test_image_on_the_frames_of_a_shot_says_how_to_paint_them_steadily(data: Pat
     assert f'rtstyle render {tmp_path / "shot"} "{tmp_path / "a" / "f_%04d.png"}" --fps RATE' in r.stderr
     r = run("image", tmp_path / "holiday", tmp_path / "b", "--style", tiny_model)
     assert r.returncode == 0 and "note:" not in r.stderr, r.stderr
+
+
+def test_transparency_stays_in_pictures_that_hold_it(clip_frames, tmp_path: Path, style):
+    """A render with a transparent background (Blender's 'Film > Transparent'): painted into
+    .png pictures it keeps its alpha, exactly, for compositing; a video or .jpg pictures cannot
+    hold it, and a note says where it is kept."""
+    yy, xx = np.mgrid[:240, :320]
+    alpha = np.where((xx - 160) ** 2 + (yy - 120) ** 2 < 90 ** 2, 255, 0).astype(np.uint8)
+    alpha[:, :20] = 128  # half transparent at one side
+    folder = tmp_path / "rgba"
+    folder.mkdir()
+    for n, frame in enumerate(clip_frames[:4], start=1):
+        cv2.imwrite(str(folder / f"c_{n:04d}.png"), cv2.cvtColor(np.dstack([frame, alpha]), cv2.COLOR_RGBA2BGRA))
+    out = tmp_path / "out"
+    out.mkdir()
+    report = rtstyle.render(folder, out / "p_%04d.png", style, smooth="none")
+    assert report.check.ok and not any("alpha" in note for note in report.notes), report.notes
+    for n, frame in enumerate(clip_frames[:4], start=1):
+        written = cv2.imread(str(out / f"p_{n:04d}.png"), cv2.IMREAD_UNCHANGED)
+        assert written.shape == (240, 320, 4) and np.array_equal(written[..., 3], alpha)
+        assert psnr(cv2.cvtColor(written[..., :3], cv2.COLOR_BGR2RGB), style(frame)) > 40
+    for dst in (out / "j_%04d.jpg", tmp_path / "v.mp4"):
+        report = rtstyle.render(folder, dst, style)
+        assert report.check.ok and any(note.startswith("alpha channel dropped") and "numbered .png" in note
+                                       for note in report.notes), report.notes
+    assert cv2.imread(str(out / "j_0001.jpg"), cv2.IMREAD_UNCHANGED).shape == (240, 320, 3)
