@@ -148,8 +148,9 @@ def _only_sequence(folder: Path) -> tuple[str, list[int]]:
     """The one numbered sequence of pictures in a folder, as a printf pattern and its numbers."""
     pictures = sorted(f.name for f in folder.iterdir() if f.is_file() and f.suffix.lower() in SEQUENCE_SUFFIXES)
     if not pictures:
-        raise SourceError(f"no video files and no pictures in {folder} (a folder of numbered pictures, "
-                          f"{', '.join(sorted(SEQUENCE_SUFFIXES))}, is rendered as a video)")
+        held = "holds no pictures" if any(f.is_file() for f in folder.iterdir()) else "is empty"
+        raise SourceError(f"{folder} {held} to render as one video (numbered {', '.join(sorted(SEQUENCE_SUFFIXES))}); "
+                          "a folder of videos renders into a folder: rtstyle render FOLDER OUT_DIR")
     groups: dict[tuple[str, str], list[str]] = {}
     unnumbered = []
     for name in pictures:

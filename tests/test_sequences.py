@@ -101,7 +101,14 @@ def test_a_gap_in_the_numbers_is_refused_before_any_work(clip_frames, tmp_path: 
                           "no pictures named g_%03d.png")
     (tmp_path / "empty").mkdir()
     assert_one_line_error(run("render", tmp_path / "empty", dst, "--style", tiny_model),
-                          "no video files and no pictures in")
+                          "empty to render as one video")
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    (videos / "a.mp4").write_bytes(b"")
+    with pytest.raises(SourceError, match="holds no pictures to render as one video .* renders into a folder"):
+        rtstyle.render(videos, dst, tiny_model)
+    r = run("render", videos, dst, "--style", tiny_model)
+    assert r.returncode == 2 and "holds videos: they render into a folder" in r.stderr
 
 
 def test_a_picture_cut_short_is_named_and_its_frame_left_out(clip_frames, tmp_path: Path, style):
