@@ -388,12 +388,9 @@ def _outputs_checked(pairs: list[tuple[Path, Path]], overwrite: bool, many: bool
         if ray and rtstyle.sinks.is_gif(dst):
             raise rtstyle.SinkError(f"{dst.name}: a GIF is not rendered on Ray (its palette comes from all its "
                                     "frames at once): leave out --ray")
-        if ray and sequences.is_pattern(dst):
-            raise rtstyle.SinkError(f"{dst.name}: numbered pictures are written on one machine (Ray's segments "
-                                    "come back as video, which would cost the pictures quality): leave out --ray")
         if many:
             dst.parent.mkdir(parents=True, exist_ok=True)
-        rtstyle.sinks.check_output(dst, overwrite, source=src, video=True)
+        rtstyle.sinks.check_output(dst, overwrite, source=src, video=True, pictures=True)
 
 
 def _render_each(pairs: list[tuple[Path, Path]], style: str | None, style_options: dict, smoothing: tuple,

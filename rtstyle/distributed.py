@@ -32,11 +32,12 @@ from types import ModuleType
 from typing import Any
 
 
-from rtstyle import segments, sinks
+from rtstyle import segments, sequences, sinks
 from rtstyle.batch import FileResult
 from rtstyle.errors import MissingExtraError, RtstyleError, SinkError
 from rtstyle.pipeline import CPU_WORKERS
 from rtstyle.providers import CPU, choose_providers
+from rtstyle.sequence_sink import remove_pictures
 from rtstyle.sources import VideoFileSource
 from rtstyle.temporal import make_smoother
 
@@ -108,8 +109,9 @@ class SegmentWorker:
         """Frames of the segment in hand written so far."""
         return self.frames
 
-    def render(self, src: str, segment: segments.Segment, folder: str, encoder: tuple[str, dict[str, str]],
-               picture: tuple[int, int, int, int] | None) -> segments.SegmentResult:
+    def render(self, src: str, segment: segments.Segment, folder: str, encoder: tuple[str, dict[str, str]] | None,
+               picture: tuple[int, int, int, int] | None,
+               pictures: tuple[str, int, Fraction | None] | None = None) -> segments.SegmentResult:
         self.frames = 0
 
         def on_frame(report: Any) -> None:
@@ -118,7 +120,7 @@ class SegmentWorker:
         return segments.render_segment(src, segment, Path(folder), self.stylizer, make_smoother(*self.settings.smooth),
                                        workers=self.workers, crf=self.settings.crf, encoder=encoder,
                                        on_frame=on_frame, max_size=self.settings.max_size, picture=picture,
-                                       rate=self.settings.rate)
+                                       rate=self.settings.rate, pictures=pictures)
 
 
 @dataclass
@@ -130,8 +132,10 @@ class _Job:
     dst: Path
     folder: Path
     index: segments.Index | None = None
-    # The output's video encoder and its container's options, which its segments are encoded with.
-    encoder: tuple[str, dict[str, str]] = ("libx264", {})
+    # The output's video encoder and its container's options, which its segments are encoded with
+    # (None: the output is numbered pictures, which the segments write where they go).
+    encoder: tuple[str, dict[str, str]] | None = ("libx264", {})
+    numbers: tuple[int, Fraction] | None = None  # an image sequence input's first number and rate
     # The picture inside black bars, found once on the whole video, the same for every segment.
     picture: tuple[int, int, int, int] | None = None
     plan: list[segments.Segment] = field(default_factory=list)
@@ -143,6 +147,20 @@ class _Job:
     errors: dict[int, str] = field(default_factory=dict)  # segment index -> its one-line error
     result: FileResult | None = None
     started: float = field(default_factory=time.perf_counter)
+
+    @property
+    def pictures(self) -> bool:
+        return sequences.is_pattern(self.dst)
+
+    def pictures_of(self, seg: segments.Segment) -> tuple[str, int, Fraction | None] | None:
+        """Where a segment writes its frames as numbered pictures, and their numbers: an image
+        sequence's own (by time, which a segment's frames keep), else one more each frame of the
+        render from 1, counted over the segments before it (rtstyle.sequence_sink.SequenceSink)."""
+        if not self.pictures:
+            return None
+        if self.numbers:
+            return str(self.dst), *self.numbers
+        return str(self.dst), 1 + sum(s.frames for s in self.plan[:self.plan.index(seg)]), None
 
 
 def segment_folder(dst: Path) -> Path:
@@ -169,11 +187,12 @@ def _prepare(job: _Job, settings: Settings, resume: bool, workers: int) -> None:
     """Plan the input and set up its segment folder; with ``resume``, keep the segments already done."""
     path = job.folder / "plan.json"
     stored = json.loads(path.read_text()) if resume and path.is_file() else {}
-    job.encoder = sinks.encoder_for(job.dst)
+    job.encoder = None if job.pictures else sinks.encoder_for(job.dst)
     job.index = segments.read_index(job.src, settings.rate)
     with VideoFileSource(job.src, reference=False, max_size=settings.max_size, rate=settings.rate) as source:
         job.picture = source.picture_box()
         files = source.sequence.files() if source.sequence else [job.src]
+        job.numbers = (source.sequence.first, source.sequence.rate) if source.sequence else None
     seconds = stored.get("segment_seconds") or settings.segment_seconds or segment_seconds(job.index, workers)
     job.plan = segments.plan(job.index, seconds, settings.warmup, start=settings.start, duration=settings.duration)
     manifest = _manifest(job.src, files, settings, seconds, job.plan)
@@ -185,11 +204,13 @@ def _prepare(job: _Job, settings: Settings, resume: bool, workers: int) -> None:
             raise SinkError(f"{job.folder} holds segments of another input or other settings: "
                             "remove it to render from the start")
         for seg in job.plan:
-            part = segments.part_path(job.folder, seg.index)
+            part = segments.part_path(job.folder, seg.index, job.pictures)
             if part.is_file():
                 job.done[seg.index] = segments.SegmentResult(seg.index, seg.frames, 0.0)
                 job.resumed.add(seg.index)
     else:
+        if job.pictures:
+            remove_pictures(job.dst)  # an earlier render's (check_output let them be replaced)
         job.folder.mkdir()
         path.write_text(json.dumps(manifest))
     job.live = True
@@ -295,7 +316,8 @@ class _Driver:
             if job.errors or job.result:
                 continue  # the video has failed: its other segments would be wasted work
             worker = self.idle.pop(0)
-            ref = worker.render.remote(str(job.src), seg, str(job.folder), job.encoder, job.picture)
+            ref = worker.render.remote(str(job.src), seg, str(job.folder), job.encoder, job.picture,
+                                       job.pictures_of(seg))
             self.inflight[ref] = (worker, job, seg)
 
     def _frames_done(self) -> int:
@@ -336,7 +358,7 @@ class _Driver:
     def _fail(self, job: _Job) -> None:
         if job.joiner:
             job.joiner.discard()
-        kept = len([i for i in job.done if segments.part_path(job.folder, i).is_file()])
+        kept = len([i for i in job.done if segments.part_path(job.folder, i, job.pictures).is_file()])
         more = f" (and {len(job.errors) - 1} more)" if len(job.errors) > 1 else ""
         job.result = FileResult(job.src, job.dst, segments=len(job.plan),
                                 error=f"{job.errors[min(job.errors)]}{more}; {kept} of {len(job.plan)} segments done are kept "
@@ -354,7 +376,7 @@ class _Driver:
                 job.joiner = job.joiner or segments.Joiner(
                     job.src, job.dst, job.index.reference, start=job.plan[0].start_time if self.settings.start else 0.0,
                     cut=self.settings.duration is not None, rate=self.settings.rate)
-                job.joiner.add(segments.part_path(job.folder, seg.index), seg)
+                job.joiner.add(segments.part_path(job.folder, seg.index, job.pictures), seg)
                 job.joined += 1
             if job.joined < len(job.plan):
                 return
@@ -382,5 +404,7 @@ class _Driver:
             if job.live and job.result is None:
                 if job.joiner:
                     job.joiner.discard()
+                if job.pictures:  # cancelled leaves nothing: the pictures the segments wrote go too
+                    remove_pictures(job.dst)
                 shutil.rmtree(job.folder, ignore_errors=True)
                 job.dst.unlink(missing_ok=True)

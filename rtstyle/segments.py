@@ -27,12 +27,14 @@ import av
 import numpy as np
 from av.video.frame import PictureType
 
-from rtstyle import avcheck, pipeline
+from rtstyle import avcheck, pipeline, sequences
 from rtstyle.errors import SinkError, SourceError
 from rtstyle.frames import VideoFrame
 from rtstyle.pipeline import RenderReport
 from rtstyle.painter import Painter
-from rtstyle.sinks import VideoFileSink
+from rtstyle.sequence_sink import SequenceSink
+from rtstyle.sequence_sink import notes as sequence_notes
+from rtstyle.sinks import ALPHA_SUFFIXES, VideoFileSink
 from rtstyle.sources import STREAM_TIMEOUT, VideoFileSource
 from rtstyle.stylizer import Stylizer
 from rtstyle.temporal import Smoother
@@ -190,9 +192,9 @@ class SegmentSource(VideoFileSource):
     """
 
     def __init__(self, path: str | Path, segment: Segment, timeout: float = STREAM_TIMEOUT,
-                 max_size: tuple[int, int] | None = None, rate: Fraction | None = None):
+                 max_size: tuple[int, int] | None = None, rate: Fraction | None = None, alpha: bool = False):
         # The joined file is what gets checked: no reference here.
-        super().__init__(path, timeout, reference=False, max_size=max_size, rate=rate)
+        super().__init__(path, timeout, reference=False, max_size=max_size, rate=rate, alpha=alpha)
         self.segment = segment
         self.header_frames = 0  # the whole file's count says nothing about a segment
         self.frame_count_hint = segment.frames
@@ -235,8 +237,10 @@ class SegmentResult:
     finished: float = 0.0
 
 
-def part_path(folder: Path, index: int) -> Path:
-    return folder / f"segment-{index:05d}.mp4"
+def part_path(folder: Path, index: int, pictures: bool = False) -> Path:
+    """A finished segment's file: its video, or for numbered pictures (written where they go)
+    a mark that they are all there."""
+    return folder / f"segment-{index:05d}.{'done' if pictures else 'mp4'}"
 
 
 class SegmentSink(VideoFileSink):
@@ -291,25 +295,29 @@ def render_segment(src: str | Path, segment: Segment, folder: Path, stylizer: St
                    encoder: tuple[str, dict[str, str]] = ("libx264", {}),
                    on_frame: Callable[[RenderReport], None] | None = None,
                    stop: threading.Event | None = None, max_size: tuple[int, int] | None = None,
-                   picture: tuple[int, int, int, int] | None = None, rate: Fraction | None = None) -> SegmentResult:
+                   picture: tuple[int, int, int, int] | None = None, rate: Fraction | None = None,
+                   pictures: tuple[str, int, Fraction | None] | None = None) -> SegmentResult:
     """Render one segment into ``folder`` with the one-machine pipeline and encoder settings
     (``encoder``: the output's and its container's options, rtstyle.sinks.encoder_for; MP4
     segment files take either; ``max_size``: rtstyle.render's; ``picture``: the whole video's
     picture inside black bars, VideoFileSource.picture_box, found once for all its segments;
-    ``rate``: an image sequence's).
+    ``rate``: an image sequence's). ``pictures``: numbered pictures are the output (pattern,
+    first number, and the input sequence's rate to number by time, as SequenceSink): the
+    segment's own frames are written there, with their transparency where it is kept.
 
     The file gets its final name only once complete and checked, so a segment file that
     exists is a finished one (what ``--resume`` relies on); a retry overwrites a cut one.
     """
     started = time.time()
-    out = part_path(folder, segment.index)
+    out = part_path(folder, segment.index, pictures is not None)
     partial = out.with_suffix(".partial.mp4")
-    with SegmentSource(src, segment, max_size=max_size, rate=rate) as source, \
-            SegmentSink(partial, source, crf, *encoder) as sink:
+    alpha = pictures is not None and Path(pictures[0]).suffix.lower() in ALPHA_SUFFIXES
+    with SegmentSource(src, segment, max_size=max_size, rate=rate, alpha=alpha) as source, \
+            _segment_sink(partial, source, crf, encoder, pictures) as sink:
         painter, look = Painter.of(stylizer, smoother)
         look = replace(look, picture=picture)
         report = pipeline.render_video(source, sink, painter, look, on_frame=on_frame, stop=stop, workers=workers,
-                                       context=sink.write_context)
+                                       context=getattr(sink, "write_context", None))
     # The driver names the segment in front of these messages.
     if report.interrupted:
         partial.unlink(missing_ok=True)
@@ -319,11 +327,22 @@ def render_segment(src: str | Path, segment: Segment, folder: Path, stylizer: St
     if report.check and not report.check.ok:
         raise SinkError(f"check of the segment file {report.check.summary()}")
     try:
-        partial.replace(out)
+        if pictures:
+            out.write_text(f"{report.frames_out} pictures\n")
+        else:
+            partial.replace(out)
     except OSError as e:
         raise SinkError(f"cannot store {out.name}: {e.strerror}") from None
     return SegmentResult(segment.index, report.frames_out, report.seconds, report.skipped_packets,
                          report.damaged_packets, report.notes, os.getpid(), started, time.time())
+
+
+def _segment_sink(partial: Path, source: SegmentSource, crf: int, encoder: tuple[str, dict[str, str]] | None,
+                  pictures: tuple[str, int, Fraction | None] | None) -> SegmentSink | SequenceSink:
+    if pictures is None:
+        return SegmentSink(partial, source, crf, *encoder)
+    pattern, first, rate = pictures
+    return SequenceSink(pattern, source.fps, first, rate, replace=False)
 
 
 def _within(packet: av.Packet, segment: Segment, time_base: Fraction) -> bool:
@@ -339,7 +358,9 @@ class Joiner:
     Of each part only the frames of its segment are kept (not its context frames). No
     re-encoding: every segment must carry the same encoder parameters (same settings give the
     same ones). The A/V check compares the file with the input's own account (``reference``,
-    from :func:`read_index`) as a one-machine render's would (``report.check``).
+    from :func:`read_index`) as a one-machine render's would (``report.check``). Numbered
+    pictures (a ``dst`` pattern) were written by the workers where they go: there is nothing to
+    copy, and the check counts them.
     """
 
     def __init__(self, src: str | Path, dst: Path, reference: avcheck.Probe, timeout: float = STREAM_TIMEOUT,
@@ -358,8 +379,13 @@ class Joiner:
         self.sink: VideoFileSink | None = None
         self.first = ""
         self.params: bytes | None = None
+        self.pictures = sequences.is_pattern(dst)
+        self.end = 0.0  # seconds: the end of the last segment added (for pictures, whose check is by count)
 
     def add(self, part: Path, segment: Segment) -> None:
+        self.end = segment.end_time
+        if self.pictures:
+            return
         with av.open(str(part)) as c:
             stream = c.streams.video[0]
             if self.sink is None:
@@ -379,6 +405,12 @@ class Joiner:
 
     def finish(self) -> RenderReport:
         """Close the output (the sound after the last frame goes in too) and check it."""
+        if self.pictures:
+            report = RenderReport(notes=sequence_notes(self.carry_from, self.video[3]))
+            until = self.end - self.start - 1e-3 if self.cut else None  # the part's last frame
+            report.check = avcheck.verify(self.dst, self.reference, since=self.start, until=until)
+            report.frames_in = report.frames_out = report.check.frames
+            return report
         assert self.sink is not None, "no segment was added"
         report = RenderReport(audio=self.sink.actions, notes=list(self.sink.dropped))
         self.sink.close(complete=not self.cut)
@@ -390,7 +422,10 @@ class Joiner:
         return report
 
     def discard(self) -> None:
-        """Close and remove an unfinished output (its segments stay for ``--resume``)."""
+        """Close and remove an unfinished output (its segments stay for ``--resume``; so do
+        numbered pictures, which are those segments' own)."""
+        if self.pictures:
+            return
         if self.sink is not None:
             try:
                 self.sink.close(complete=False)

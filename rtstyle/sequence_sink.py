@@ -30,18 +30,18 @@ class SequenceSink(ClosesCutShortOnError):
     time in frames, so that a picture keeps its number. The render output protocol
     (rtstyle.outputs); ``path`` is the pattern, which the A/V check reads back. Pictures of the
     pattern that are there already (rtstyle.sinks.check_output let them be replaced) are
-    removed first: none of an earlier, longer render stays in the sequence."""
+    removed first (unless not ``replace``: a segment of a render on Ray, whose driver did it):
+    none of an earlier, longer render stays in the sequence."""
 
     actions = "none"  # no stream is carried over
 
     def __init__(self, pattern: str | Path, fps: Fraction, first: int = 1, rate: Fraction | None = None,
-                 carry_from: str | None = None):
+                 carry_from: str | None = None, replace: bool = True):
         self.path = Path(pattern)
         self.first, self.rate = first, rate
-        for number in sequences.numbers(self.path):
-            self._picture(number).unlink()
-        self.dropped = left_out(carry_from, "an image sequence") if carry_from else []
-        self.dropped.append(f"pictures carry no frame rate: import them at {float(fps):g} fps")
+        if replace:
+            remove_pictures(self.path)
+        self.dropped = notes(carry_from, fps)
         self.frames_written = 0
 
     def _picture(self, number: int) -> Path:
@@ -65,3 +65,15 @@ class SequenceSink(ClosesCutShortOnError):
 
     def discard(self) -> None:
         """Pictures stay: each one is whole (a video cut short may not play; a picture does)."""
+
+
+def notes(carry_from: str | None, fps: Fraction) -> list[str]:
+    """What numbered pictures leave out of the source: its other streams, and the rate."""
+    left = left_out(carry_from, "an image sequence") if carry_from else []
+    return [*left, f"pictures carry no frame rate: import them at {float(fps):g} fps"]
+
+
+def remove_pictures(pattern: Path) -> None:
+    """The pictures of ``pattern`` that are there (an earlier render's, or a cancelled one's)."""
+    for number in sequences.numbers(pattern):
+        pattern.with_name(pattern.name % number).unlink(missing_ok=True)

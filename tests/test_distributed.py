@@ -205,6 +205,38 @@ def test_an_image_sequence_on_ray_is_the_one_machine_render(ray_runtime, data: P
     assert len(psnr) == 30 and min(psnr) >= 40, psnr
 
 
+@pytest.mark.parametrize("numbered", ["video part", "sequence"])
+def test_numbered_pictures_on_ray_are_the_one_machine_pictures(numbered: str, ray_runtime, clip: Path, data: Path,
+                                                               textured_model: Path, settings, tmp_path: Path):
+    """Numbered pictures out: each segment writes its own frames where they go (nothing to join),
+    numbered as one machine numbers them (a video's part from 1 across the seams; an image
+    sequence by its own numbers), the same pictures; the segment folder goes, the check counts."""
+    from dataclasses import replace
+    from fractions import Fraction
+
+    src, framing, rate = clip, {"start": 0.55, "duration": 1.8}, None
+    if numbered == "sequence":
+        src, framing, rate = tmp_path / "shot", {}, Fraction(10)
+        src.mkdir()
+        for n, frame in enumerate(decode_video(data / "walk_tone.mp4"), start=1001):
+            cv2.imwrite(str(src / f"shot_{n:04d}.png"), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    (tmp_path / "one").mkdir()
+    (tmp_path / "ray").mkdir()
+    rtstyle.render(src, tmp_path / "one" / "p_%04d.png", rtstyle.load_style(textured_model, threads=1),
+                   smooth=rtstyle.make_smoother(*SMOOTH), rate=rate, **framing)
+    dst = tmp_path / "ray" / "p_%04d.png"
+    [result] = distributed.render_files([(src, dst)], replace(settings, rate=rate, segment_seconds=0.4, **framing),
+                                        workers=2)
+    assert result.ok and result.segments >= 3, result.error or result.check.summary()
+    names = sorted(f.name for f in (tmp_path / "one").iterdir())
+    assert sorted(f.name for f in (tmp_path / "ray").iterdir()) == names, "no segment folder is left either"
+    first = 1001 if numbered == "sequence" else 1
+    assert names == [f"p_{n:04d}.png" for n in range(first, first + (30 if numbered == "sequence" else 18))]
+    psnr = [cv2.PSNR(cv2.imread(str(tmp_path / "one" / name)), cv2.imread(str(tmp_path / "ray" / name)))
+            for name in names]
+    assert min(psnr) >= 40, psnr
+
+
 def test_two_workers_render_two_segments_at_once(segmented):
     """Each worker is given one segment at a time: the first two go to both workers, side by side."""
     first, second, third = segmented[3]
@@ -327,14 +359,16 @@ def test_failed_segment_is_named_and_resume_finishes(ray_runtime, clip: Path, se
     assert not folder.exists()
 
 
-def test_stop_cancels_and_leaves_no_temporary_files(ray_runtime, clip: Path, settings, tmp_path: Path):
+@pytest.mark.parametrize("name", ["cancelled.mp4", "cancelled_%04d.png"])
+def test_stop_cancels_and_leaves_no_temporary_files(name: str, ray_runtime, clip: Path, settings, tmp_path: Path):
+    """Nothing is left: no segment folder, no output, no picture a segment wrote."""
     stop = threading.Event()
 
     def stop_soon(done: int, total: int) -> None:
         if done >= 1:
             stop.set()
 
-    dst = tmp_path / "cancelled.mp4"
+    dst = tmp_path / name
     with pytest.raises(distributed.Cancelled):
         distributed.render_files([(clip, dst)], settings, workers=2, on_progress=stop_soon, stop=stop)
     assert list(tmp_path.iterdir()) == []
