@@ -282,7 +282,8 @@ def render(src: tuple[str, ...], dst: Path | None, style: str | None, mix: str |
     source audio kept; or an animated .gif).
 
     SRC may be an image sequence: a folder of numbered pictures (frames/0001.png...), or
-    their pattern (frames/shot_%04d.png), played at --fps.
+    their pattern (frames/shot_%04d.png), played at --fps. DST may be a pattern too
+    ("painted/%04d.png"): one picture a frame.
 
     Several inputs: SRC... -o OUT_DIR, or a folder of videos SRC and a folder DST; a failing input
     does not stop the others, a table sums them up. --ray spreads the work over a Ray
