@@ -35,8 +35,10 @@ LINUX = sys.platform.startswith("linux")
 # OpenCV does not decode: pillow-heif does (rtstyle[heic]).
 HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"mif1"}
 HEIF_SEQUENCE_BRANDS = {b"hevc", b"msf1"}
+# Film and VFX picture formats OpenCV's wheels do not read; FFmpeg does (rtstyle.sources._read_with_ffmpeg).
+FFMPEG_PICTURES = {".exr", ".dpx", ".tga"}
 # Picture files, by suffix: what a folder of pictures is read for.
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".avif", ".bmp", ".tif", ".tiff", ".heic", ".heif"}
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".avif", ".bmp", ".tif", ".tiff", ".heic", ".heif"} | FFMPEG_PICTURES
 HEIF_MISSING = "HEIC/HEIF (an iPhone's photo format) needs pillow-heif: pip install 'rtstyle[heic]'"
 
 
@@ -53,6 +55,8 @@ def read_image(path: str | Path, alpha: bool = False) -> np.ndarray:
     if img is None:
         if bytes(data[4:8]) == b"ftyp" and bytes(data[8:12]) in HEIF_BRANDS | HEIF_SEQUENCE_BRANDS:
             return _read_heif(p, alpha)
+        if p.suffix.lower() in FFMPEG_PICTURES:
+            return _read_with_ffmpeg(p, alpha)
         raise SourceError(f"cannot read image {p.name}: not an image OpenCV can decode")
     rgb = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
     if alpha:
@@ -62,6 +66,21 @@ def read_image(path: str | Path, alpha: bool = False) -> np.ndarray:
             for turned in _turns(eight):  # the turn that makes its colours the upright picture's
                 if turned.shape[:2] == img.shape[:2] and np.array_equal(turned[..., :3], img):
                     return np.dstack([rgb, turned[..., 3]])
+    return rgb
+
+
+def _read_with_ffmpeg(path: Path, alpha: bool) -> np.ndarray:
+    """A picture of a format OpenCV's wheel does not read (OpenEXR, DPX, Targa) -> RGB (RGBA with
+    ``alpha`` if it has one) through FFmpeg, in the colours a viewer shows (rtstyle.yuv.to_rgb:
+    an EXR's linear light through the sRGB curve)."""
+    try:
+        with av.open(str(path), "r", format="image2") as container:
+            frame = next(container.decode(video=0))
+    except (av.error.FFmpegError, StopIteration) as e:
+        raise SourceError(f"cannot read image {path.name}: {getattr(e, 'strerror', None) or 'damaged'}") from None
+    rgb = yuv.to_rgb(frame)
+    if alpha and any(c.is_alpha for c in frame.format.components):
+        return np.dstack([rgb, frame.to_ndarray(format="rgba")[..., 3]])
     return rgb
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import rtstyle
-from conftest import decode_video, stream_info
+from conftest import DATA, decode_video, stream_info
 from rtstyle import sequences, yuv
 from rtstyle.errors import SourceError
 from rtstyle.sources import PacedSource
@@ -165,8 +165,31 @@ def test_openexr_pictures_are_shown_through_the_srgb_curve(tmp_path: Path, tiny_
     with sequences.find(folder).open() as c:
         shown = yuv.to_rgb(next(c.decode(video=0)))
     assert shown[0, :, 1].tolist() == [0, 5, 118, 188, 255, 255]
-    report = rtstyle.render(folder, tmp_path / "o.mp4", rtstyle.load_style(tiny_model))
+    style = rtstyle.load_style(tiny_model)
+    report = rtstyle.render(folder, tmp_path / "o.mp4", style)
     assert report.check.ok and any("OpenEXR" in note for note in report.notes)
+    # `rtstyle image` takes one too (OpenCV's wheel reads no EXR): painted from the same colours
+    rtstyle.stylize_image(folder / "plate_0001.exr", tmp_path / "plate.png", style)
+    painted = cv2.cvtColor(cv2.imread(str(tmp_path / "plate.png")), cv2.COLOR_BGR2RGB)
+    assert psnr(painted, style(shown)) > 40
+
+
+@pytest.mark.parametrize("codec, suffix, pix_fmt", [("dpx", ".dpx", "rgb48le"), ("targa", ".tga", "bgr24")])
+def test_film_picture_formats_opencv_does_not_read_are_read(codec: str, suffix: str, pix_fmt: str, clip_frames,
+                                                           tmp_path: Path):
+    """DPX (film scans, grading) and Targa: read through FFmpeg, the same pixels as written."""
+    from rtstyle.sources import read_image
+
+    path = tmp_path / f"scan{suffix}"
+    with av.open(str(path), "w", format="image2") as c:
+        stream = c.add_stream(codec, rate=25)
+        stream.width, stream.height, stream.pix_fmt = 320, 240, pix_fmt
+        frame = av.VideoFrame.from_ndarray(clip_frames[0], format="rgb24").reformat(format=pix_fmt)
+        for packet in [*stream.encode(frame), *stream.encode()]:
+            c.mux(packet)
+    assert np.array_equal(read_image(path), clip_frames[0])
+    r = run("image", tmp_path, tmp_path / "out", "--style", DATA / "tiny.onnx")  # a folder: written as PNG
+    assert r.returncode == 0 and (tmp_path / "out" / "scan.png").is_file(), r.stderr
 
 
 def test_a_sequence_plays_live(clip_frames, tmp_path: Path):
