@@ -80,10 +80,13 @@ def picture_box(frames: Iterable[np.ndarray]) -> tuple[int, int, int, int] | Non
     smallest box holding everything that is not a bar in any of ``frames`` (RGB, one size).
     None when there are no bars, or nothing but bars (a black frame says nothing)."""
     bar_rows = bar_cols = None
+    def bars(grey: np.ndarray, axis: int) -> np.ndarray:  # OpenCV's reductions: numpy's took 5x as long on 4K
+        mean = cv2.reduce(grey, axis, cv2.REDUCE_AVG, dtype=cv2.CV_32F).ravel()
+        return (mean <= BAR_MEAN) & (cv2.reduce(grey, axis, cv2.REDUCE_MAX).ravel() <= BAR_MAX)
+
     for frame in frames:
-        grey = frame.max(axis=2)  # a bar is dark in every channel
-        rows = (grey.mean(axis=1) <= BAR_MEAN) & (grey.max(axis=1) <= BAR_MAX)
-        cols = (grey.mean(axis=0) <= BAR_MEAN) & (grey.max(axis=0) <= BAR_MAX)
+        grey = cv2.max(cv2.max(frame[..., 0], frame[..., 1]), frame[..., 2])  # a bar is dark in every channel
+        rows, cols = bars(grey, 1), bars(grey, 0)
         if rows.all():
             continue
         bar_rows = rows if bar_rows is None else bar_rows & rows
