@@ -94,6 +94,9 @@ def check_output(path: str | Path, overwrite: bool, source: str | Path | None = 
     if sequences.is_pattern(p):
         if not pictures:
             raise SinkError(f"{p.name}: numbered pictures are written by `rtstyle render` (give a file name here)")
+        if source is not None and _same_pictures(source, p):
+            raise SinkError(f"output is the input's pictures: {p} (writing them would destroy the input; "
+                            "choose another name)")
         check_pattern(p, overwrite)
         return p
     if p.is_dir():
@@ -117,6 +120,17 @@ def check_output(path: str | Path, overwrite: bool, source: str | Path | None = 
     if video and not is_gif(p):
         encoder_for(p)
     return p
+
+
+def _same_pictures(source: str | Path, pattern: Path) -> bool:
+    """Whether an image sequence input is the pictures ``pattern`` names (its folder's, or its own pattern)."""
+    if not sequences.is_sequence(source):
+        return False
+    try:
+        named = sequences.find(source).pattern
+    except SourceError:
+        return False  # the input's own error is said when it is read
+    return named.name == pattern.name and named.parent.resolve() == pattern.parent.resolve()
 
 
 def check_pattern(pattern: Path, overwrite: bool) -> None:

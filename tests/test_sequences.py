@@ -244,6 +244,16 @@ def test_a_sequence_keeps_its_numbers_and_an_earlier_render_is_replaced(clip_fra
     assert sorted(f.name for f in out.iterdir()) == [f"painted.{n}.png" for n in range(1001, 1013) if n != 1003]
 
 
+def test_the_input_pictures_are_never_written_over(clip_frames, tmp_path: Path, tiny_model: Path):
+    """Even with --overwrite, which replaces a pattern's pictures: one line, the input untouched."""
+    folder = write_pictures(tmp_path / "shot", "f_%04d.png", 1, clip_frames[:3])
+    before = {f.name: f.read_bytes() for f in folder.iterdir()}
+    for src in (folder, folder / "f_%04d.png"):
+        r = run("render", src, tmp_path / "shot" / ".." / "shot" / "f_%04d.png", "--style", tiny_model, "--overwrite")
+        assert_one_line_error(r, "output is the input's pictures")
+    assert {f.name: f.read_bytes() for f in folder.iterdir()} == before
+
+
 def test_numbered_pictures_on_a_full_disk_leave_whole_pictures_only(data: Path, tmp_path: Path, tiny_model: Path):
     """A file size limit stands in for a full disk: one error line, no picture half written."""
     import subprocess
