@@ -418,8 +418,11 @@ class VideoFileSource(Closing):
             self.resized_frames += 1
         return resize_to(rgb, (self.width, self.height))
 
-    def _alpha(self, frame: av.VideoFrame) -> np.ndarray:
-        """The frame's transparency, turned and sized as its picture is (:meth:`_upright`)."""
+    def _alpha(self, frame: av.VideoFrame) -> np.ndarray | None:
+        """The frame's transparency, turned and sized as its picture is (:meth:`_upright`); None
+        for a frame without (a picture with it may come later in a sequence)."""
+        if not any(c.is_alpha for c in frame.format.components):
+            return None
         alpha = frame.to_ndarray(format="rgba")[..., 3]
         if self.rotation:
             alpha = cv2.rotate(alpha, _UPRIGHT[self.rotation])
@@ -543,7 +546,7 @@ class VideoFileSource(Closing):
             last_pts = pts
             yield VideoFrame(image=self._upright(frame), index=index, pts=pts - start,
                              time=float((pts - start) * self.time_base), captured_at=time.monotonic(),
-                             alpha=self._alpha(frame) if self.keep_alpha and self.has_alpha else None)
+                             alpha=self._alpha(frame) if self.keep_alpha else None)
             index += 1
 
     backward_timestamps = 0  # frames whose timestamp was not after the previous one's
