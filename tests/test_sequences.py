@@ -314,3 +314,17 @@ def test_transparency_stays_in_pictures_that_hold_it(clip_frames, tmp_path: Path
         assert report.check.ok and any(note.startswith("alpha channel dropped") and "numbered .png" in note
                                        for note in report.notes), report.notes
     assert cv2.imread(str(out / "j_0001.jpg"), cv2.IMREAD_UNCHANGED).shape == (240, 320, 3)
+
+
+def test_transparency_is_kept_from_the_frame_that_has_it(clip_frames, tmp_path: Path, style):
+    """A sequence whose first picture is opaque RGB and the others transparent."""
+    folder = write_pictures(tmp_path / "in", "c_%04d.png", 1, clip_frames[:1])
+    alpha = np.tile(np.linspace(0, 255, 320).astype(np.uint8), (240, 1))
+    for n, frame in enumerate(clip_frames[1:3], start=2):
+        cv2.imwrite(str(folder / f"c_{n:04d}.png"), cv2.cvtColor(np.dstack([frame, alpha]), cv2.COLOR_RGBA2BGRA))
+    out = tmp_path / "out"
+    out.mkdir()
+    assert rtstyle.render(folder, out / "p_%04d.png", style).check.ok
+    assert cv2.imread(str(out / "p_0001.png"), cv2.IMREAD_UNCHANGED).shape == (240, 320, 3)
+    for n in (2, 3):
+        assert np.array_equal(cv2.imread(str(out / f"p_{n:04d}.png"), cv2.IMREAD_UNCHANGED)[..., 3], alpha)
