@@ -359,6 +359,30 @@ def test_failed_segment_is_named_and_resume_finishes(ray_runtime, clip: Path, se
     assert not folder.exists()
 
 
+def test_numbered_pictures_resume_from_the_segments_done(ray_runtime, clip: Path, settings, tmp_path: Path):
+    """A segment that fails leaves the pictures of those done, and their marks; --resume renders
+    the rest only and keeps those pictures (a fresh render would have removed them)."""
+    dst = tmp_path / "p_%04d.png"
+    folder = distributed.segment_folder(dst)
+    blocker = segments.part_path(folder, 2, pictures=True)
+
+    def block_last_segment(done: int, total: int) -> None:
+        blocker.mkdir(exist_ok=True)  # the worker cannot leave its mark there
+
+    [failed] = distributed.render_files([(clip, dst)], settings, workers=1, on_progress=block_last_segment)
+    assert not failed.ok and "cannot store segment-00002.done" in failed.error, failed.error
+    kept = {f.name: f.stat().st_mtime_ns for f in tmp_path.glob("p_*.png")}
+    assert sorted(kept)[:20] == [f"p_{n:04d}.png" for n in range(1, 21)]
+    blocker.rmdir()
+    seen: list[int] = []
+    [resumed] = distributed.render_files([(clip, dst)], settings, workers=1, resume=True,
+                                         on_progress=lambda done, total: seen.append(done))
+    assert resumed.ok and resumed.check.frames == 30, resumed.error
+    assert seen[0] >= 20 and not folder.exists()
+    assert sorted(f.name for f in tmp_path.glob("p_*.png")) == [f"p_{n:04d}.png" for n in range(1, 31)]
+    assert all((tmp_path / name).stat().st_mtime_ns == t for name, t in kept.items() if name <= "p_0020.png")
+
+
 @pytest.mark.parametrize("name", ["cancelled.mp4", "cancelled_%04d.png"])
 def test_stop_cancels_and_leaves_no_temporary_files(name: str, ray_runtime, clip: Path, settings, tmp_path: Path):
     """Nothing is left: no segment folder, no output, no picture a segment wrote."""
