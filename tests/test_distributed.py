@@ -369,8 +369,10 @@ def test_numbered_pictures_resume_from_the_segments_done(ray_runtime, clip: Path
     def block_last_segment(done: int, total: int) -> None:
         blocker.mkdir(exist_ok=True)  # the worker cannot leave its mark there
 
+    (tmp_path / "p_0099.png").write_bytes(b"an earlier, longer render's")  # (the command asks for --overwrite)
     [failed] = distributed.render_files([(clip, dst)], settings, workers=1, on_progress=block_last_segment)
     assert not failed.ok and "cannot store segment-00002.done" in failed.error, failed.error
+    assert not (tmp_path / "p_0099.png").exists(), "a fresh render starts with none of the pattern's pictures"
     kept = {f.name: f.stat().st_mtime_ns for f in tmp_path.glob("p_*.png")}
     assert sorted(kept)[:20] == [f"p_{n:04d}.png" for n in range(1, 21)]
     blocker.rmdir()
