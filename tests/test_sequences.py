@@ -1,4 +1,5 @@
-"""Image sequences (numbered pictures from a 3D or compositing program) rendered as videos."""
+"""Image sequences (numbered pictures from a 3D, animation or compositing program) rendered as videos, and
+renders written as numbered pictures."""
 from __future__ import annotations
 
 from fractions import Fraction
