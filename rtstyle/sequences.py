@@ -146,7 +146,9 @@ def numbers(pattern: Path) -> list[int]:
 
 def _only_sequence(folder: Path) -> tuple[str, list[int]]:
     """The one numbered sequence of pictures in a folder, as a printf pattern and its numbers."""
-    pictures = sorted(f.name for f in folder.iterdir() if f.is_file() and f.suffix.lower() in SEQUENCE_SUFFIXES)
+    # Hidden files are no one's frames (macOS leaves a ._0001.png beside each picture on an exFAT drive).
+    pictures = sorted(f.name for f in folder.iterdir()
+                      if f.is_file() and f.suffix.lower() in SEQUENCE_SUFFIXES and not f.name.startswith("."))
     if not pictures:
         held = "holds no pictures" if any(f.is_file() for f in folder.iterdir()) else "is empty"
         raise SourceError(f"{folder} {held} to render as one video (numbered {', '.join(sorted(SEQUENCE_SUFFIXES))}); "

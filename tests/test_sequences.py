@@ -58,6 +58,7 @@ def test_a_folder_of_numbered_pictures_renders_as_a_video(name: str, first: int,
     """One frame for each picture in the order of their numbers, each the network's painting of
     its own picture, at the rate given (23.976 is 24000/1001), no sound."""
     folder = write_pictures(tmp_path / "frames", name, first, clip_frames)
+    (folder / f"._{name % first}").write_bytes(b"\0\5\26\7")  # macOS's AppleDouble file on an exFAT drive
     dst = tmp_path / "out.mp4"
     report = rtstyle.render(folder, dst, style, smooth="none", rate=23.976)
     assert report.check.ok and report.audio == "none", report.check.summary()
