@@ -52,7 +52,9 @@ def pair_outputs(inputs: Sequence[str | Path], out_dir: Path, pictures: bool = F
     files: list[Path] = []
     for item in map(Path, inputs):
         if item.is_dir():
-            found = sorted(p for p in item.iterdir() if p.is_file() and p.suffix.lower() in suffixes)
+            # (hidden files are not taken: macOS leaves a ._NAME beside each file on an exFAT drive)
+            found = sorted(p for p in item.iterdir()
+                           if p.is_file() and p.suffix.lower() in suffixes and not p.name.startswith("."))
             if not found:
                 sequence = "" if pictures else f"; a folder of numbered pictures is one video: render {item} OUT.mp4"
                 raise SourceError(f"no {kind} in {item} (looked for {', '.join(sorted(suffixes))}){sequence}")

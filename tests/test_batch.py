@@ -32,6 +32,7 @@ def test_folder_in_folder_out(data: Path, tiny_model: Path, tmp_path: Path):
     inputs.mkdir()
     (inputs / "a.mp4").write_bytes((data / "walk_tone.mp4").read_bytes())
     (inputs / "notes.txt").write_text("not a video: not taken")
+    (inputs / "._a.mp4").write_bytes(b"\0\5\26\7")  # macOS's AppleDouble file on an exFAT drive: hidden, not taken
     result = CliRunner().invoke(main, ["render", str(inputs), str(tmp_path / "out"), "--style", str(tiny_model),
                                        "--smooth", "none"])
     assert result.exit_code == 0, result.output
