@@ -12,7 +12,7 @@ from pathlib import Path
 from rtstyle.avcheck import AVCheck
 from rtstyle.errors import RtstyleError, SinkError, SourceError
 from rtstyle.pipeline import RenderReport
-from rtstyle.sources import FFMPEG_PICTURES, IMAGE_SUFFIXES
+from rtstyle.sources import FFMPEG_PICTURES, IMAGE_SUFFIXES, files_in
 
 VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".mts", ".flv", ".wmv",
                   ".ogv", ".3gp"}
@@ -38,7 +38,7 @@ class FileResult:
 def holds_videos(path: str | Path) -> bool:
     """Whether ``path`` is a folder with video files in it: a batch (a folder of pictures is one video)."""
     p = Path(path)
-    return p.is_dir() and any(f.suffix.lower() in VIDEO_SUFFIXES and f.is_file() for f in p.iterdir())
+    return p.is_dir() and bool(files_in(p, VIDEO_SUFFIXES))
 
 
 def pair_outputs(inputs: Sequence[str | Path], out_dir: Path, pictures: bool = False,
@@ -52,9 +52,7 @@ def pair_outputs(inputs: Sequence[str | Path], out_dir: Path, pictures: bool = F
     files: list[Path] = []
     for item in map(Path, inputs):
         if item.is_dir():
-            # (hidden files are not taken: macOS leaves a ._NAME beside each file on an exFAT drive)
-            found = sorted(p for p in item.iterdir()
-                           if p.is_file() and p.suffix.lower() in suffixes and not p.name.startswith("."))
+            found = files_in(item, suffixes)
             if not found:
                 sequence = "" if pictures else f"; a folder of numbered pictures is one video: render {item} OUT.mp4"
                 raise SourceError(f"no {kind} in {item} (looked for {', '.join(sorted(suffixes))}){sequence}")

@@ -21,7 +21,7 @@ from rtstyle import frames
 from rtstyle.engine import Engine
 from rtstyle.errors import ModelError, SourceError, StyleMixError
 from rtstyle.models import cache_dir, find_model
-from rtstyle.sources import IMAGE_SUFFIXES, read_image
+from rtstyle.sources import IMAGE_SUFFIXES, files_in, read_image
 
 ARBITRARY = "arbitrary"  # the shipped model that --style-image uses unless --style names another
 
@@ -38,7 +38,7 @@ def style_image_files(path: str | Path) -> list[Path]:
     """A picture, or the pictures in a folder (sorted by name) for cycling through live."""
     p = Path(path)
     if p.is_dir():
-        files = sorted(f for f in p.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file())
+        files = files_in(p)
         if not files:
             raise SourceError(f"no style pictures ({', '.join(sorted(IMAGE_SUFFIXES))}) in folder {p}")
         return files

@@ -240,6 +240,7 @@ def test_a_folder_of_style_pictures_is_a_palette_to_step_through(data: Path, tmp
     for name in ("wave_256.jpg", "starry_night_256.jpg"):
         shutil.copy(data / name, folder / name)
     (folder / "notes.txt").write_text("not a picture")
+    (folder / "._wave_256.jpg").write_bytes(b"\0\5\26\7")  # macOS's AppleDouble file on an exFAT drive: hidden
     style = rtstyle.load_style("arbitrary", threads=1, style_images=[folder])
     assert style.current_style == "starry_night_256.jpg"  # a folder starts at its first picture
     assert style.step(fade_seconds=0) == "wave_256.jpg"
