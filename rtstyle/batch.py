@@ -12,7 +12,8 @@ from pathlib import Path
 from rtstyle.avcheck import AVCheck
 from rtstyle.errors import RtstyleError, SinkError, SourceError
 from rtstyle.pipeline import RenderReport
-from rtstyle.sources import FFMPEG_PICTURES, IMAGE_SUFFIXES, files_in
+from rtstyle.sequences import files_in
+from rtstyle.sources import FFMPEG_PICTURES, IMAGE_SUFFIXES
 
 VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".mts", ".flv", ".wmv",
                   ".ogv", ".3gp"}

@@ -299,9 +299,9 @@ def render(src: tuple[str, ...], dst: Path | None, style: str | None, mix: str |
         raise click.UsageError("give SRC and DST, SRC --stream URL, or SRC... -o OUT_DIR")
     # A folder is a batch when it holds videos or is rendered into a folder; else it is an image sequence.
     into_folder = dst is not None and (dst.is_dir() or not dst.suffix)
-    many = output_dir is not None or len(inputs) > 1 or holds_videos(inputs[0]) or (
-        Path(inputs[0]).is_dir() and into_folder)
-    if output_dir is None and len(inputs) == 1 and holds_videos(inputs[0]) and dst is not None and not into_folder:
+    videos = holds_videos(inputs[0])
+    many = output_dir is not None or len(inputs) > 1 or videos or (Path(inputs[0]).is_dir() and into_folder)
+    if output_dir is None and len(inputs) == 1 and videos and dst is not None and not into_folder:
         raise click.UsageError(f"{inputs[0]} holds videos: they render into a folder (give OUT_DIR, not {dst.name})")
     if rate is not None and (many or not sequences.is_sequence(inputs[0])):
         raise click.UsageError("--fps is for an image sequence (its pictures carry no frame rate): "

@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from rtstyle.errors import SourceError
-from rtstyle.sources import IMAGE_SUFFIXES, VideoFileSource, files_in, read_image
+from rtstyle.sequences import files_in
+from rtstyle.sources import IMAGE_SUFFIXES, VideoFileSource, read_image
 
 CONTENT_DIR = Path(__file__).parent / "content"
 MIN_SIDE = 64         # smaller pictures hold nothing to crop
@@ -32,7 +33,7 @@ def load_content(paths: Sequence[str | Path], frames_per_video: int = FRAMES_PER
     out: list[np.ndarray] = []
     for path in map(Path, paths):
         if path.is_dir():
-            for f in files_in(path):
+            for f in files_in(path, IMAGE_SUFFIXES):
                 try:
                     out.append(read_image(f))
                 except SourceError:

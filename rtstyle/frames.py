@@ -80,13 +80,9 @@ def picture_box(frames: Iterable[np.ndarray]) -> tuple[int, int, int, int] | Non
     smallest box holding everything that is not a bar in any of ``frames`` (RGB, one size).
     None when there are no bars, or nothing but bars (a black frame says nothing)."""
     bar_rows = bar_cols = None
-    def bars(grey: np.ndarray, axis: int) -> np.ndarray:  # OpenCV's reductions: numpy's took 5x as long on 4K
-        mean = cv2.reduce(grey, axis, cv2.REDUCE_AVG, dtype=cv2.CV_32F).ravel()
-        return (mean <= BAR_MEAN) & (cv2.reduce(grey, axis, cv2.REDUCE_MAX).ravel() <= BAR_MAX)
-
     for frame in frames:
         grey = cv2.max(cv2.max(frame[..., 0], frame[..., 1]), frame[..., 2])  # a bar is dark in every channel
-        rows, cols = bars(grey, 1), bars(grey, 0)
+        rows, cols = _bars(grey, 1), _bars(grey, 0)
         if rows.all():
             continue
         bar_rows = rows if bar_rows is None else bar_rows & rows
@@ -98,6 +94,12 @@ def picture_box(frames: Iterable[np.ndarray]) -> tuple[int, int, int, int] | Non
     if (left, top, right, bottom) == (0, 0, len(bar_cols), len(bar_rows)):
         return None
     return left, top, right, bottom
+
+
+def _bars(grey: np.ndarray, axis: int) -> np.ndarray:
+    """Which rows (``axis`` 1) or columns (0) are bars, by OpenCV's reductions (numpy's took 5x as long on 4K)."""
+    mean = cv2.reduce(grey, axis, cv2.REDUCE_AVG, dtype=cv2.CV_32F).ravel()
+    return (mean <= BAR_MEAN) & (cv2.reduce(grey, axis, cv2.REDUCE_MAX).ravel() <= BAR_MAX)
 
 
 def _edges(bars: np.ndarray) -> tuple[int, int]:

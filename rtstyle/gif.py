@@ -16,7 +16,6 @@ the source's audio and subtitles are left out with a note each, and it loops for
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import tempfile
 from collections.abc import Iterator
@@ -32,6 +31,7 @@ from rtstyle.carry import left_out
 from rtstyle.errors import SinkError
 from rtstyle.frames import VideoFrame
 from rtstyle.outputs import ClosesCutShortOnError
+from rtstyle.sinks import write_failure
 
 TICK = Fraction(1, 100)  # a GIF's time base
 PALETTE = "stats_mode=full"  # one palette from all frames
@@ -154,9 +154,7 @@ class GifSink(ClosesCutShortOnError):
         """The GIF could not be made: the frames kept are removed, and a GIF cut short too
         unless it plays."""
         self.discard()
-        reason = getattr(error, "strerror", None) or str(error)
-        if getattr(error, "errno", None) in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
-            reason += " (disk full or file size limit)"
+        reason = write_failure(error)
         kept = f"the GIF written so far plays ({playable_frames(self.path)} frames)" if self.path.exists() else \
             "nothing was written"
         return SinkError(f"cannot write {self.path}: {reason}; {kept}")

@@ -10,7 +10,6 @@ sequence keeps its own numbers (picture 1001 painted is 1001).
 """
 from __future__ import annotations
 
-import errno
 from fractions import Fraction
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from rtstyle.carry import left_out
 from rtstyle.errors import SinkError
 from rtstyle.frames import VideoFrame
 from rtstyle.outputs import ClosesCutShortOnError
-from rtstyle.sinks import encode_image
+from rtstyle.sinks import encode_image, write_failure
 
 
 class SequenceSink(ClosesCutShortOnError):
@@ -55,8 +54,7 @@ class SequenceSink(ClosesCutShortOnError):
             target.write_bytes(data.tobytes())
         except OSError as e:
             target.unlink(missing_ok=True)
-            full = " (disk full or file size limit)" if e.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT) else ""
-            raise SinkError(f"cannot write {target}: {e.strerror}{full}; the {self.frames_written} pictures "
+            raise SinkError(f"cannot write {target}: {write_failure(e)}; the {self.frames_written} pictures "
                             "written before it are kept") from None
         self.frames_written += 1
 

@@ -144,11 +144,17 @@ def numbers(pattern: Path) -> list[int]:
     return found
 
 
+def files_in(folder: Path, suffixes: set[str]) -> list[Path]:
+    """A folder's files with these suffixes, sorted by name, as every folder of pictures or
+    videos is read; hidden ones left out (macOS leaves an unreadable ._NAME beside each file it
+    copies to an exFAT or network drive)."""
+    return sorted(f for f in folder.iterdir()
+                  if f.suffix.lower() in suffixes and not f.name.startswith(".") and f.is_file())
+
+
 def _only_sequence(folder: Path) -> tuple[str, list[int]]:
     """The one numbered sequence of pictures in a folder, as a printf pattern and its numbers."""
-    # Hidden files are no one's frames (macOS leaves a ._0001.png beside each picture on an exFAT drive).
-    pictures = sorted(f.name for f in folder.iterdir()
-                      if f.is_file() and f.suffix.lower() in SEQUENCE_SUFFIXES and not f.name.startswith("."))
+    pictures = [f.name for f in files_in(folder, SEQUENCE_SUFFIXES)]
     if not pictures:
         held = "holds no pictures" if any(f.is_file() for f in folder.iterdir()) else "is empty"
         raise SourceError(f"{folder} {held} to render as one video (numbered {', '.join(sorted(SEQUENCE_SUFFIXES))}); "

@@ -429,13 +429,11 @@ class VideoFileSink(ClosesCutShortOnError):
         except (OSError, av.error.FFmpegError):
             pass  # the index cannot be written either
         self._close_carriers()
-        reason = getattr(error, "strerror", None) or str(error)
+        reason = write_failure(error)
         if isinstance(error, av.error.ExitError) or (self.watchdog and self.watchdog.fired):  # a timeout
             reason = "the receiver took nothing for a while (stalled)"
         if self.path is None:
             return SinkError(f"the stream to {self.name} broke after {self.frames_written} frames: {reason}")
-        if getattr(error, "errno", None) in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
-            reason += " (disk full or file size limit)"
         frames = playable_frames(self.path)
         if frames:
             kept = f"the file written so far plays ({frames} frames)"
@@ -445,6 +443,14 @@ class VideoFileSink(ClosesCutShortOnError):
         else:
             kept = "nothing was written"
         return SinkError(f"cannot write {self.path}: {reason}; {kept}")
+
+
+def write_failure(error: BaseException) -> str:
+    """Why a write failed, in the system's words, a full disk (or a file size limit) said as such."""
+    reason = getattr(error, "strerror", None) or str(error)
+    if getattr(error, "errno", None) in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+        reason += " (disk full or file size limit)"
+    return reason
 
 
 def _open_output(target: str, format: str | None, timeout: float | None) -> av.container.OutputContainer:

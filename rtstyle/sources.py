@@ -69,13 +69,6 @@ def read_image(path: str | Path, alpha: bool = False) -> np.ndarray:
     return rgb
 
 
-def files_in(folder: Path, suffixes: set[str] = IMAGE_SUFFIXES) -> list[Path]:
-    """A folder's files with these suffixes, sorted by name; hidden ones left out (macOS leaves an
-    unreadable ._NAME beside each file it copies to an exFAT or network drive)."""
-    return sorted(f for f in folder.iterdir()
-                  if f.suffix.lower() in suffixes and not f.name.startswith(".") and f.is_file())
-
-
 def _read_with_ffmpeg(path: Path, alpha: bool) -> np.ndarray:
     """A picture of a format OpenCV's wheel does not read (OpenEXR, DPX, Targa) -> RGB (RGBA with
     ``alpha`` if it has one) through FFmpeg, in the colours a viewer shows (rtstyle.yuv.to_rgb:

@@ -21,7 +21,8 @@ from rtstyle import frames
 from rtstyle.engine import Engine
 from rtstyle.errors import ModelError, SourceError, StyleMixError
 from rtstyle.models import cache_dir, find_model
-from rtstyle.sources import IMAGE_SUFFIXES, files_in, read_image
+from rtstyle.sequences import files_in
+from rtstyle.sources import IMAGE_SUFFIXES, read_image
 
 ARBITRARY = "arbitrary"  # the shipped model that --style-image uses unless --style names another
 
@@ -38,7 +39,7 @@ def style_image_files(path: str | Path) -> list[Path]:
     """A picture, or the pictures in a folder (sorted by name) for cycling through live."""
     p = Path(path)
     if p.is_dir():
-        files = files_in(p)
+        files = files_in(p, IMAGE_SUFFIXES)
         if not files:
             raise SourceError(f"no style pictures ({', '.join(sorted(IMAGE_SUFFIXES))}) in folder {p}")
         return files
