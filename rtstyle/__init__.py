@@ -21,14 +21,14 @@ from pathlib import Path
 import cv2  # isort: skip
 import numpy as np
 
-from rtstyle import sequences
+from rtstyle import avcheck, sequences
 from rtstyle.errors import ModelError, RtstyleError, SinkError, SourceError, StyleNotFoundError
 from rtstyle.frames import fit_within
 from rtstyle.models import ModelCard, list_models, list_styles
 from rtstyle.outputs import OutputContext, RenderOutputs, RenderTiming, open_outputs
 from rtstyle.painter import Look, Painter
 from rtstyle.pipeline import RenderReport, render_plan, render_video
-from rtstyle.sinks import ALPHA_SUFFIXES, VideoFileSink, check_output, write_image
+from rtstyle.sinks import ALPHA_SUFFIXES, VideoFileSink, check_output, check_soundtrack, write_image
 from rtstyle.sources import STREAM_TIMEOUT, VideoFileSource, read_image, resize_to
 from rtstyle.stylizer import Stylizer
 from rtstyle.temporal import DEFAULT_MODE, Smoother, make_smoother
@@ -91,7 +91,7 @@ def render(src: str | Path, dst: str | Path | None, style: str | Path | Stylizer
            stream_timeout: float = STREAM_TIMEOUT, workers: int | None = None,
            outputs: Mapping[str, object] | None = None, start: float = 0.0,
            duration: float | None = None, max_size: tuple[int, int] | None = None,
-           rate: Fraction | float | str | None = None) -> RenderReport:
+           rate: Fraction | float | str | None = None, audio: str | Path | None = None) -> RenderReport:
     """Render a video file (or stream URL) in a style to a video file (H.264; VP9 in a .webm), keeping timestamps,
     audio and subtitles, or to an animated GIF (a .gif: no sound, frames at least 20 ms apart).
 
@@ -117,11 +117,17 @@ def render(src: str | Path, dst: str | Path | None, style: str | Path | Stylizer
     (``frames/shot_%04d.png``), played at ``rate`` frames a second (default 25; 23.976 is
     24000/1001) and checked for gaps first (rtstyle.sequences). ``dst`` may be one too
     (rtstyle.sequence_sink): one picture a frame; .png, .webp and .tif keep the input's transparency.
+
+    ``audio`` is a sound file (or a video's sound) to put under the painting instead of the
+    input's: music, or the mixdown made for an image sequence. It starts with the input (a
+    render from ``start`` takes it from there too) and ends with the video; the A/V check
+    compares the output's sound with that file's.
     """
     chosen = {**(outputs or {}), "record": dst}
     if not any(chosen.values()):
         raise SinkError("give an output file, a stream URL or both")
     dst = check_output(dst, overwrite, source=src, video=True, pictures=True) if dst is not None else None
+    soundtrack = check_soundtrack(audio, dst) if audio is not None else None
     smoother = make_smoother(smooth) if isinstance(smooth, str) else smooth
     if isinstance(style, Stylizer):
         stylizer, workers = style, workers or 1
@@ -136,8 +142,13 @@ def render(src: str | Path, dst: str | Path | None, style: str | Path | Stylizer
         stylizer(np.zeros((source.height, source.width, 3), np.uint8))  # warm-up: first-run costs stay out of the timing
         sequence = source.sequence
         numbers = (sequence.first + round(source.start * sequence.rate), sequence.rate) if sequence else None
+        if soundtrack:
+            soundtrack = dataclasses.replace(soundtrack, since=source.start)
+            if source.reference is not None:
+                source.reference.dub(avcheck.probe(soundtrack.path))
         timing = RenderTiming(source.time_base, source.fps, source.start_time + source.start, crf,
-                              part=source.start > 0, grid_rate=source.grid_rate(), numbers=numbers)
+                              part=source.start > 0, grid_rate=source.grid_rate(), numbers=numbers,
+                              soundtrack=soundtrack)
         ctx = OutputContext(source.width, source.height, float(source.fps), source=str(src), render=timing,
                             timeout=stream_timeout)
         with RenderOutputs(open_outputs(chosen, ctx)) as sink:  # type: ignore[arg-type]

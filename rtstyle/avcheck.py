@@ -67,6 +67,8 @@ class Probe:
     # Video frames an MP4's edit list leaves out (a phone's trim): never shown, though the header
     # counts them (those from the keyframe on are decoded for what follows).
     hidden: int = 0
+    # The audio streams are another file's (render --audio, :meth:`dub`): the video's own sound is not counted.
+    dubbed: bool = False
     _preroll: dict[int, tuple[float, float]] = field(default_factory=dict)  # audio stream -> (start, duration)
     _heard: dict[int, float] = field(default_factory=dict)  # audio stream -> start of its first packet after a pre-roll
     _latest: float = float("-inf")
@@ -98,7 +100,7 @@ class Probe:
             if start >= self._latest:
                 self._latest, self.last_duration = start, duration
             self.video_times.append(start)
-        elif packet.stream.type == "audio":
+        elif packet.stream.type == "audio" and not self.dubbed:
             index = packet.stream.index
             if packet.is_discard:
                 self._preroll[index] = (start, duration)
@@ -149,6 +151,17 @@ class Probe:
         packet that an edit list does not leave out. A trim can fall inside a packet, so the
         pre-roll before it may start two packets early; a transcoded copy starts here."""
         return [self._heard.get(i, self.audio_spans[i][0]) - self.origin for i in sorted(self.audio_spans)]
+
+    def dub(self, sound: Probe) -> None:
+        """Take the audio streams of another file's probe in place of this one's (render --audio):
+        moved onto this clock, its start at this origin. That sound ends where the video does, and
+        :func:`verify` expects it cut there."""
+        shift = self.origin - sound.origin
+        self.audio_spans = {i: [start + shift, end + shift] for i, (start, end) in sound.audio_spans.items()}
+        self.audio_packets = dict(sound.audio_packets)
+        self._heard = {i: t + shift for i, t in sound._heard.items()}
+        self._preroll = {}
+        self.dubbed = True
 
     def add_streams(self, container: av.container.InputContainer) -> None:
         """Take the origin and the video stream from an open input."""
@@ -308,6 +321,8 @@ def verify(output: str | Path, reference: Probe, rejected: int = 0, until: float
     if len(found.audio) != len(lengths_in):
         check.problems.append(f"{len(found.audio)} audio streams written, the input has {len(lengths_in)}")
     end = until + last if until is not None else None
+    if end is None and reference.dubbed and times:  # another file's sound: cut where the video ends
+        end = max(times) + last
     # Sound is judged against the frames, as a player syncs it, whatever the container did to both.
     shifts = _shifts(found.video_times, times, rejected, frame)
     packets = [reference.audio_packets.get(i, 0.0) for i in sorted(reference.audio_spans)]
@@ -319,8 +334,9 @@ def verify(output: str | Path, reference: Probe, rejected: int = 0, until: float
             tolerance, offset_tolerance = tolerance + packets[i], offset_tolerance + packets[i]
         if found.chunk_timed and start_in > 0:  # AVI stores no start: silence comes before the sound
             want, start_in, heard = start_in + want, 0.0, 0.0
-        if end is not None:  # cut at a packet boundary after the last frame
+        if end is not None:  # cut at a packet boundary after the last frame (another file's: at one of its)
             want, tolerance = max(0.0, min(start_in + want, end) - start_in), tolerance + last
+            tolerance += packets[i] if reference.dubbed else 0.0
         if abs(got - want) > tolerance:
             check.problems.append(f"audio stream {i + 1} lasts {got:.3f} s, expected {want:.3f} s")
         start = min((start - shift for shift in shifts), key=lambda s: abs(s - heard))

@@ -1,5 +1,7 @@
 """The source's sound and subtitles carried into a video output, in step with its frames.
 
+Or another file's sound in place of the source's (:class:`Soundtrack`, render --audio).
+
 Each stream is read through its own handle on the source and written up to the time the
 video has reached, so the file interleaves and a render cut short ends with matching sound.
 Audio is remuxed when its codec fits the container and transcoded otherwise (to AAC; to
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
@@ -58,7 +61,9 @@ class StreamCarrier:
     """
 
     def __init__(self, source_path: str, index: int, output: av.container.OutputContainer, start_time: float,
-                 timeout: float = STREAM_TIMEOUT, part: bool = False):
+                 timeout: float = STREAM_TIMEOUT, part: bool = False, ends_with_video: bool = False):
+        # Another file's sound (a Soundtrack) ends where the video does, even when the render is complete.
+        self.ends_with_video = ends_with_video
         # AVI stores no start time for a stream: sound that starts after the video is given
         # silence before it (so it is transcoded), and a negative start (AAC's priming) would move
         # every stream of the file by a video tick, so there the sound starts at zero.
@@ -82,6 +87,7 @@ class StreamCarrier:
         self.queue: list[av.Packet] = self._from_zero() if part else []  # read, not yet written
         self.next_sample: int | None = None  # a transcoded stream's next timestamp (samples)
         self.lead: int | None = None if self.avi else 0  # AVI: found from the first packet
+        self.cut_at: float | None = None  # seconds: a transcoded stream's sound ends here exactly (finish)
 
     def _add_to(self, output: av.container.OutputContainer, stream: av.stream.Stream, start_time: float) -> None:
         self.in_stream = stream
@@ -154,10 +160,18 @@ class StreamCarrier:
             if p is None:
                 break
             pt = self._time(p)
-            if t is not None and pt >= t:
+            if t is not None and pt + self._held(p) >= t:
                 self.queue.insert(0, p)
                 return
             self._write(p, pt)
+
+    def _held(self, p: av.Packet) -> float:
+        """How much earlier than the time written up to a packet must start to be written now:
+        its duration for a transcoded sound that ends with the video, until the video's end is
+        known (:meth:`finish` cuts the packet that spans it); 0 for others."""
+        if self.ends_with_video and not self.remux and self.cut_at is None and p.duration:
+            return float(p.duration * p.time_base)
+        return 0.0
 
     def _write(self, p: av.Packet, pt: float) -> None:
         shift = round(self.offset / p.time_base)
@@ -178,6 +192,10 @@ class StreamCarrier:
                     self.next_sample = round(first * f.sample_rate)
                     if self.avi and self.next_sample > 0:  # AVI: the sound starts at zero, so with silence
                         self._mux(self.out_stream.encode(_silence(f, self.next_sample)))
+                if self.cut_at is not None:
+                    f = _cut(f, round(self.cut_at * f.sample_rate) - self.next_sample)
+                    if f is None:
+                        continue
                 f.pts, f.time_base = self.next_sample, Fraction(1, f.sample_rate)
                 self.next_sample += f.samples
                 self._mux(self.out_stream.encode(f))
@@ -191,12 +209,56 @@ class StreamCarrier:
             self.output.mux(p)
 
     def finish(self, until: float | None) -> None:
+        """Write the rest, or what starts before ``until`` seconds: a copied packet whole, a
+        transcoded stream's sound cut exactly there."""
+        self.cut_at = until
         self.advance_to(until)
         if not self.remux:
             self._mux(self.out_stream.encode(None))
 
     def close(self) -> None:
         self.input.close()
+
+
+@dataclass(frozen=True)
+class Soundtrack:
+    """Another file's sound in place of the input's (render --audio): music, or the mixdown made
+    for an image sequence. It starts with the input, so a render from ``since`` seconds into the
+    input takes the sound from ``since`` too, and it ends with the video (a song outlasts a clip)."""
+
+    path: str
+    since: float = 0.0
+
+    @property
+    def name(self) -> str:
+        return Path(self.path).name
+
+
+def sound_streams(path: str, timeout: float = STREAM_TIMEOUT) -> tuple[float, list[int]]:
+    """The start time (seconds) and the audio streams of a soundtrack file; a SourceError when it
+    does not open or has no sound."""
+    try:
+        with av.open(path, timeout=stream_timeout(path, timeout)) as probe:
+            origin, streams = (probe.start_time or 0) / av.time_base, [s.index for s in probe.streams.audio]
+    except (OSError, av.error.FFmpegError) as e:
+        raise SourceError(f"cannot read {Path(path).name}: {e}") from None
+    if not streams:
+        raise SourceError(f"{Path(path).name} has no sound to put under the video (--audio takes a file with "
+                          "an audio stream)")
+    return origin, streams
+
+
+def _cut(frame: av.AudioFrame, samples: int) -> av.AudioFrame | None:
+    """The first ``samples`` of ``frame`` (all of it when it has no more; None for none)."""
+    if samples >= frame.samples:
+        return frame
+    if samples <= 0:
+        return None
+    planes = frame.to_ndarray()  # planar: a row per channel; packed: one row of interleaved samples
+    width = samples * (1 if frame.format.is_planar else len(frame.layout.channels))
+    cut = av.AudioFrame.from_ndarray(planes[:, :width].copy(), format=frame.format.name, layout=frame.layout.name)
+    cut.sample_rate = frame.sample_rate
+    return cut
 
 
 def _silence(like: av.AudioFrame, samples: int) -> av.AudioFrame:

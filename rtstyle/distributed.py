@@ -70,6 +70,7 @@ class Settings:
     duration: float | None = None
     max_size: tuple[int, int] | None = None  # rtstyle.render's: larger frames shrunk to fit
     rate: Fraction | None = None             # rtstyle.render's: an image sequence's frame rate
+    audio: str | None = None                 # rtstyle.render's: another file's sound, joined in (no segment's)
     cpus_per_worker: int = 1
 
     @property
@@ -82,7 +83,8 @@ class Settings:
 
     def fingerprint(self) -> str:
         """What decides the segments' pixels: a resumed render may reuse segments only when it matches."""
-        return repr(asdict(self))  # style pictures are a {Path: weight} dict, which JSON cannot key
+        # Style pictures are a {Path: weight} dict, which JSON cannot key.
+        return repr({k: v for k, v in asdict(self).items() if k != "audio"})
 
 
 class SegmentWorker:
@@ -188,6 +190,8 @@ def _prepare(job: _Job, settings: Settings, resume: bool, workers: int) -> None:
     path = job.folder / "plan.json"
     stored = json.loads(path.read_text()) if resume and path.is_file() else {}
     job.encoder = None if job.pictures else sinks.encoder_for(job.dst)
+    if settings.audio:
+        sinks.check_soundtrack(settings.audio, job.dst)
     job.index = segments.read_index(job.src, settings.rate)
     with VideoFileSource(job.src, reference=False, max_size=settings.max_size, rate=settings.rate) as source:
         job.picture = source.picture_box()
@@ -375,7 +379,7 @@ class _Driver:
                 seg = job.plan[job.joined]
                 job.joiner = job.joiner or segments.Joiner(
                     job.src, job.dst, job.index.reference, start=job.plan[0].start_time if self.settings.start else 0.0,
-                    cut=self.settings.duration is not None, rate=self.settings.rate)
+                    cut=self.settings.duration is not None, rate=self.settings.rate, audio=self.settings.audio)
                 job.joiner.add(segments.part_path(job.folder, seg.index, job.pictures), seg)
                 job.joined += 1
             if job.joined < len(job.plan):

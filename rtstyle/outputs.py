@@ -22,6 +22,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Protocol, TypeVar
 
+from rtstyle.carry import Soundtrack
 from rtstyle.controls import ControlState, LiveControls
 from rtstyle.errors import RtstyleError
 from rtstyle.frames import VideoFrame
@@ -133,7 +134,7 @@ class RenderOutputs(ClosesCutShortOnError):
 class RenderTiming:
     """What a render's outputs need beyond the frame size: the source's clock, where its sound
     starts (it is carried over: from ``start_time`` on the source's clock; ``part`` when that
-    is later than the source's start) and the quality."""
+    is later than the source's start), or the other file's sound put in its place, and the quality."""
 
     time_base: Fraction
     fps: Fraction
@@ -143,6 +144,7 @@ class RenderTiming:
     grid_rate: Fraction | None = None  # the rate an AVI counts frames in (default fps)
     # An image sequence input's number of the first frame rendered, and its rate: pictures written keep their numbers.
     numbers: tuple[int, Fraction] | None = None
+    soundtrack: Soundtrack | None = None  # render --audio: this file's sound instead of the source's
 
 
 @dataclass(frozen=True)

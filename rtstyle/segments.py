@@ -28,6 +28,7 @@ import numpy as np
 from av.video.frame import PictureType
 
 from rtstyle import avcheck, pipeline, sequences
+from rtstyle.carry import Soundtrack
 from rtstyle.errors import SinkError, SourceError
 from rtstyle.frames import VideoFrame
 from rtstyle.pipeline import RenderReport
@@ -364,10 +365,15 @@ class Joiner:
     """
 
     def __init__(self, src: str | Path, dst: Path, reference: avcheck.Probe, timeout: float = STREAM_TIMEOUT,
-                 start: float = 0.0, cut: bool = False, rate: Fraction | None = None):
+                 start: float = 0.0, cut: bool = False, rate: Fraction | None = None, audio: str | None = None):
         """``start``: a part's first frame time (seconds from the container start), which becomes
         the output's zero; ``cut``: the part ends before the video does (its sound ends with it);
-        ``rate``: an image sequence's."""
+        ``rate``: an image sequence's; ``audio``: a file whose sound goes in instead of the input's
+        (rtstyle.carry.Soundtrack)."""
+        self.soundtrack = Soundtrack(audio, since=start) if audio else None
+        if audio:  # checked against that file's sound
+            reference = replace(reference)
+            reference.dub(avcheck.probe(audio))
         self.src, self.dst, self.reference, self.timeout = src, dst, reference, timeout
         self.start, self.cut = start, cut
         source = VideoFileSource(src, timeout, reference=False, rate=rate)
@@ -392,7 +398,7 @@ class Joiner:
                 self.sink = VideoFileSink(self.dst, *self.video, carry_from=self.carry_from,
                                           start_time=self.start_time + self.start, part=self.start > 0,
                                           carry_timeout=self.timeout, video_template=stream,
-                                          grid_rate=self.grid_rate)
+                                          grid_rate=self.grid_rate, soundtrack=self.soundtrack)
                 self.first, self.params = part.name, stream.codec_context.extradata
             elif stream.codec_context.extradata != self.params:
                 raise SinkError(f"{part.name} was encoded with other parameters than {self.first}: "

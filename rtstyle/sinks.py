@@ -24,7 +24,7 @@ from av.bitstream import BitStreamFilterContext
 
 from rtstyle import sequences, yuv
 from rtstyle.avcheck import main_video, playable_frames
-from rtstyle.carry import StreamCarrier, carry_pictures, description, is_picture
+from rtstyle.carry import Soundtrack, StreamCarrier, carry_pictures, description, is_picture, sound_streams
 from rtstyle.errors import SinkError, SourceError
 from rtstyle.frames import VideoFrame
 from rtstyle.outputs import ClosesCutShortOnError
@@ -122,6 +122,19 @@ def check_output(path: str | Path, overwrite: bool, source: str | Path | None = 
     return p
 
 
+def check_soundtrack(audio: str | Path, output: str | Path | None) -> Soundtrack:
+    """Fail before any work when ``audio`` (render --audio) cannot be the sound of ``output``: not a
+    file, no sound in it, or an output that holds none (a GIF, numbered pictures)."""
+    if is_url(audio):
+        raise SourceError(f"--audio takes a file, not a stream URL: {audio}")
+    if not Path(audio).is_file():
+        raise SourceError(f"audio file not found: {audio}")
+    if output is not None and (is_gif(output) or sequences.is_pattern(output)):
+        raise SinkError(f"{Path(output).name} holds no sound: --audio needs a video output (.mp4, .mkv, .webm...)")
+    sound_streams(str(audio))
+    return Soundtrack(str(audio))
+
+
 def _same_pictures(source: str | Path, pattern: Path) -> bool:
     """Whether an image sequence input is the pictures ``pattern`` names (its folder's, or its own pattern)."""
     if not sequences.is_sequence(source):
@@ -214,8 +227,10 @@ class VideoFileSink(ClosesCutShortOnError):
     it): the carried streams seek there and begin with the packet that spans it;
     ``realtime`` holds each frame back until its time has come since the first one, so a
     stream plays as it is written; ``grid_rate`` is the rate an AVI counts frames in (default
-    ``fps``; a variable-rate source's finer one, VideoFileSource.grid_rate). A context manager:
-    leaving it closes the sink (on an error, as an interrupted render: audio cut at the last frame).
+    ``fps``; a variable-rate source's finer one, VideoFileSource.grid_rate); ``soundtrack`` is
+    another file's sound, carried instead of the source's audio streams and cut where the video
+    ends. A context manager: leaving it closes the sink (on an error, as an interrupted render:
+    audio cut at the last frame).
     """
 
     def __init__(self, target: str | Path, width: int, height: int, time_base: Fraction, fps: Fraction,
@@ -223,7 +238,7 @@ class VideoFileSink(ClosesCutShortOnError):
                  carry_timeout: float = STREAM_TIMEOUT, video_template: av.video.stream.VideoStream | None = None,
                  format: str | None = None, options: dict[str, str] | None = None, realtime: bool = False,
                  timeout: float = STREAM_TIMEOUT, codec: str | None = None, part: bool = False,
-                 grid_rate: Fraction | None = None):
+                 grid_rate: Fraction | None = None, soundtrack: Soundtrack | None = None):
         self.path: Path | None = None if is_url(target) else Path(target)
         self.name = str(target)  # a URL as given: pathlib would fold rtmp://host into rtmp:/host
         # yuv420p needs even sides: pad by one edge pixel rather than drop picture.
@@ -271,11 +286,15 @@ class VideoFileSink(ClosesCutShortOnError):
         self.carriers: list[StreamCarrier] = []
         self.pictures: list[av.Packet] = []  # written with the first frame (rtstyle.carry.carry_pictures)
         self.dropped: list[str] = []
-        if carry_from:
+        self.soundtrack = soundtrack
+        if carry_from or soundtrack:
             with contextlib.ExitStack() as opened:  # everything opened so far is closed again on a failure
                 opened.callback(self.container.close)
                 opened.callback(self._close_carriers)
-                self._carry(carry_from, start_time, carry_timeout, part)
+                if carry_from:
+                    self._carry(carry_from, start_time, carry_timeout, part)
+                if soundtrack:
+                    self._carry_soundtrack(soundtrack, carry_timeout)
                 opened.pop_all()
         if self.path is None:
             self._connect(timeout)
@@ -308,6 +327,8 @@ class VideoFileSink(ClosesCutShortOnError):
                     self.dropped.append(f"{kind} stream {index} ({codec}) not "
                                         f"{'sent to the stream' if picture else 'carried over'}")
                 continue
+            if kind == "audio" and self.soundtrack:  # replaced by the soundtrack's
+                continue
             if kind == "subtitle" and self.path is None:
                 self.dropped.append(f"subtitle stream {index} ({codec}) not sent to the stream")
                 continue
@@ -317,6 +338,17 @@ class VideoFileSink(ClosesCutShortOnError):
                 self.dropped.append(f"{kind} stream {index} ({codec}) not carried over: {e} (try an .mkv output)")
             except av.error.FFmpegError as e:
                 raise SourceError(f"cannot read {kind} stream {index} of {Path(source).name}: {e}") from None
+
+    def _carry_soundtrack(self, track: Soundtrack, timeout: float) -> None:
+        origin, streams = sound_streams(track.path, timeout)
+        for index in streams:
+            try:
+                carrier = StreamCarrier(track.path, index, self.container, origin + track.since, timeout,
+                                        part=track.since > 0, ends_with_video=True)
+            except av.error.FFmpegError as e:
+                raise SourceError(f"cannot read audio stream {index} of {track.name}: {e}") from None
+            carrier.action = f"{track.name}: {carrier.action}"
+            self.carriers.append(carrier)
 
     @property
     def actions(self) -> str:
@@ -395,7 +427,7 @@ class VideoFileSink(ClosesCutShortOnError):
                     self.container.mux(self.stream.encode(None))
                 end = self.last_time + self.frame_duration if self.frames_written else 0.0
                 for carrier in self.carriers:
-                    carrier.finish(None if complete else end)
+                    carrier.finish(None if complete and not carrier.ends_with_video else end)
                 self.container.close()  # writes the index: only now does an MP4 play
         except (OSError, av.error.FFmpegError) as e:
             raise self._fail(e) from None

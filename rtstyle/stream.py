@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+from rtstyle.carry import Soundtrack
 from rtstyle.errors import SinkError
 from rtstyle.sinks import VideoFileSink
 from rtstyle.sources import STREAM_TIMEOUT, is_url, url_scheme
@@ -34,9 +35,10 @@ def encoder_options(fps: float) -> dict[str, str]:
 
 def open_stream(url: str, width: int, height: int, time_base: Fraction, fps: Fraction, carry_from: str | None = None,
                 start_time: float = 0.0, crf: int = 23, realtime: bool = False,
-                timeout: float = STREAM_TIMEOUT, part: bool = False) -> VideoFileSink:
+                timeout: float = STREAM_TIMEOUT, part: bool = False,
+                soundtrack: Soundtrack | None = None) -> VideoFileSink:
     """A sink that streams to ``url``; ``realtime`` sends each frame at its time (a render of a file);
-    ``start_time`` and ``part`` as for :class:`VideoFileSink`."""
+    ``start_time``, ``part`` and ``soundtrack`` as for :class:`VideoFileSink`."""
     return VideoFileSink(url, width, height, time_base, fps, carry_from=carry_from, start_time=start_time, crf=crf,
-                         part=part, carry_timeout=timeout, format=container_for(url),
+                         part=part, soundtrack=soundtrack, carry_timeout=timeout, format=container_for(url),
                          options=encoder_options(float(fps)), realtime=realtime, timeout=timeout)

@@ -25,6 +25,14 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _copy_models(tmp_path_factory, "tiny")["tiny"]
 
 
+@pytest.fixture(scope="module")
+def style(tiny_model: Path):
+    """The tiny net, loaded once for a module's renders."""
+    import rtstyle
+
+    return rtstyle.load_style(tiny_model, threads=2)
+
+
 @pytest.fixture(scope="session")
 def two_styles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Two visibly different random-weight styles (live style switching), exported like real ones."""

@@ -466,6 +466,22 @@ def test_resume_fingerprint_covers_style_pictures(tmp_path: Path):
     assert a.fingerprint() == distributed.Settings("arbitrary", {"style_images": {tmp_path / "a.jpg": 1.0}}).fingerprint()
 
 
+def test_a_soundtrack_on_ray_is_joined_in_as_on_one_machine(ray_runtime, clip: Path, settings, tmp_path: Path):
+    """--audio on Ray: the joined video gets the other file's sound, cut where the video ends,
+    as one machine's render does. No segment holds sound, so a resume with another soundtrack
+    reuses the segments."""
+    from test_render import pitches
+    from test_soundtrack import PITCHES, seconds_of_sound, soundtrack
+
+    song = soundtrack(tmp_path / "song.wav", 5.0)
+    dst = tmp_path / "ray.mp4"
+    [result] = distributed.render_files([(clip, dst)], dataclasses.replace(settings, audio=str(song)), workers=2)
+    assert result.ok and result.segments == 3, result.error or result.check.summary()
+    assert pitches(dst, [(0.1, 0.9), (1.1, 1.9), (2.1, 2.9)]) == pytest.approx(PITCHES[:3], abs=5)
+    assert seconds_of_sound(dst) == pytest.approx(3.0, abs=0.03)
+    assert dataclasses.replace(settings, audio="a.wav").fingerprint() == settings.fingerprint()
+
+
 @pytest.mark.slow  # a second Ray runtime in a subprocess: about a minute on a busy 2-core machine
 def test_ctrl_c_on_the_command_line_cancels_and_leaves_nothing(clip: Path, tiny_model: Path, tmp_path: Path):
     """A real SIGINT to `rtstyle render --ray` (its own local runtime): exit 130, no output, no segments."""

@@ -25,11 +25,6 @@ from tools.bad_inputs import write_video
 from tools.image_scores import psnr
 
 
-@pytest.fixture(scope="module")
-def style(tiny_model: Path) -> rtstyle.Stylizer:
-    return rtstyle.load_style(tiny_model, threads=2)
-
-
 @pytest.mark.parametrize("clip, audio", [("walk_tone.mp4", "copied (aac)"), ("walk_pcm.mkv", "transcoded pcm_s16le -> aac")])
 def test_render_keeps_frames_timestamps_and_audio(data: Path, tmp_path: Path, style, clip: str, audio: str):
     src, dst = data / clip, tmp_path / "out.mp4"

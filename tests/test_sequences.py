@@ -23,11 +23,6 @@ ORDER = [0, 29, 7, 21, 14, 3, 26, 10, 18, 5, 24, 12]  # frames of the clip far a
 
 
 @pytest.fixture(scope="module")
-def style(tiny_model: Path) -> rtstyle.Stylizer:
-    return rtstyle.load_style(tiny_model, threads=2)
-
-
-@pytest.fixture(scope="module")
 def clip_frames(data: Path) -> list[np.ndarray]:
     frames = decode_video(data / "walk_tone.mp4")
     return [frames[i] for i in ORDER]

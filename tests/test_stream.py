@@ -148,6 +148,19 @@ def test_render_to_file_and_stream(data: Path, tmp_path: Path, tiny_model: Path)
     assert max(np.abs(a.astype(int) - b).mean() for a, b in zip(got.frames, kept)) < 4
 
 
+def test_the_stream_gets_the_soundtrack_too(data: Path, tmp_path: Path, tiny_model: Path):
+    """--audio with --stream: the 2 s song goes to the receiver in place of the clip's 3 s of sound."""
+    from test_soundtrack import soundtrack
+
+    listener = Listener()
+    r = CliRunner().invoke(main, ["render", str(data / "walk_tone.mp4"), "--stream", listener.url, "--style",
+                                  str(tiny_model), "--smooth", "none", "--audio",
+                                  str(soundtrack(tmp_path / "song.wav", 2.0))])
+    assert r.exit_code == 0, r.output
+    got = listener.result()
+    assert len(got.frames) == 30 and abs(got.samples / got.rate - 2.0) < 0.05
+
+
 def hang_up_after_the_header() -> tuple[str, threading.Thread]:
     """A TCP receiver that takes the stream's first bytes and resets the connection: a plain
     socket, which (unlike a decoding listener) does it at once even on a loaded machine."""

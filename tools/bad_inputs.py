@@ -326,6 +326,22 @@ _TRIMMED_VFR = _encoded(".mp4", 20, times=[-0.5 + 0.07 * i + 0.03 * (i % 3 == 1)
                         audio_start=-0.5)
 
 
+def _soundtrack(make: Callable[[Path, Path], Prepared], sound: str, seconds: float = 5.0) -> Callable[[Path, Path], Prepared]:
+    """Another case's input with another file's sound under it (--audio): a tone of ``seconds``
+    in a file of suffix ``sound``; "silent": a video without sound; "missing": no file."""
+    def make_with(data: Path, work: Path) -> Prepared:
+        p = make(data, work)
+        track = work / ("music" + (".mp4" if sound in ("silent", "missing") else sound))
+        if sound == "silent":
+            write_video(track, clip_frames(data, 5, SIZE), audio=())
+        elif sound != "missing":
+            codec = {".mp3": "libmp3lame", ".m4a": "aac", ".wav": "pcm_s16le"}[sound]
+            with av.open(str(track), "w") as out:
+                _write_tone(out, out.add_stream(codec, rate=RATE, layout="mono"), tone(seconds, 660.0))
+        return Prepared(p.src, p.dst, [*p.args, "--audio", str(track)])
+    return make_with
+
+
 def _into(suffix: str, make: Callable[[Path, Path], Prepared]) -> Callable[[Path, Path], Prepared]:
     """Another case's input rendered into a ``suffix`` container."""
     def into(data: Path, work: Path) -> Prepared:
@@ -489,6 +505,14 @@ def cases() -> list[Case]:
         Case("image sequence", "two sequences in the folder", _sequence("f_%03d.png", second=True), "error",
              "more than one sequence"),
         Case("image sequence", "a video with sound into numbered PNGs", _to("_%04d.png")),
+        Case("another file's sound", "a wav under numbered PNGs", _soundtrack(_sequence("%04d.png"), ".wav", 3.0)),
+        Case("another file's sound", "an m4a longer than the video", _soundtrack(_to(".mp4"), ".m4a")),
+        Case("another file's sound", "an mp3 under a webm", _soundtrack(_to(".webm"), ".mp3", 2.0)),
+        Case("another file's sound", "a video without sound", _soundtrack(_to(".mp4"), "silent"), "error",
+             "has no sound"),
+        Case("another file's sound", "a file that is not there", _soundtrack(_to(".mp4"), "missing"), "error",
+             "not found"),
+        Case("another file's sound", "under a GIF", _soundtrack(_to(".gif"), ".wav"), "error", "holds no sound"),
         Case("output exists", "without --overwrite", _exists(False), "error", "--overwrite"),
         Case("output exists", "with --overwrite", _exists(True)),
         Case("output exists", "is the input", _exists(True, same=True), "error", "input"),
