@@ -314,29 +314,30 @@ def verify(output: str | Path, reference: Probe, rejected: int = 0, until: float
         if short:
             check.problems.append(f"{len(short)} of {found.frames - 1} frame intervals are shorter than half "
                                   f"the input's shortest ({1000 * frame:.1f} ms): the timing was broken on the way")
-    starts_in, lengths_in = [s - since for s in reference.audio_starts], reference.audio
-    heard_in = [s - since for s in reference.audio_heard]
-    if found.gif:
-        starts_in = lengths_in = heard_in = []
-    if len(found.audio) != len(lengths_in):
-        check.problems.append(f"{len(found.audio)} audio streams written, the input has {len(lengths_in)}")
     end = until + last if until is not None else None
     if end is None and reference.dubbed and times:  # another file's sound: cut where the video ends
         end = max(times) + last
+    # Each input stream with sound in the part rendered (from the output's zero): one that ended
+    # before the part starts, or starts after it ends, has none to carry.
+    streams = [(start - since, length, heard - since, reference.audio_packets.get(i, 0.0))
+               for i, start, length, heard in zip(sorted(reference.audio_spans), reference.audio_starts,
+                                                  reference.audio, reference.audio_heard)
+               if start - since + length > 1e-6 and (end is None or start - since < end) and not found.gif]
+    if len(found.audio) != len(streams):
+        part = " with sound in the part rendered" if len(streams) < len(reference.audio) and not found.gif else ""
+        check.problems.append(f"{len(found.audio)} audio streams written, the input has {len(streams)}{part}")
     # Sound is judged against the frames, as a player syncs it, whatever the container did to both.
     shifts = _shifts(found.video_times, times, rejected, frame)
-    packets = [reference.audio_packets.get(i, 0.0) for i in sorted(reference.audio_spans)]
-    for i, (got, start, want, start_in, heard) in enumerate(zip(found.audio, found.audio_heard, lengths_in,
-                                                                starts_in, heard_in)):
+    for i, (got, start, (start_in, want, heard, packet)) in enumerate(zip(found.audio, found.audio_heard, streams)):
         tolerance, offset_tolerance = AUDIO_TOLERANCE, OFFSET_TOLERANCE
         if since and start_in < 0:  # cut at a packet boundary at or before the output's zero
             want, start_in, heard = start_in + want, 0.0, 0.0
-            tolerance, offset_tolerance = tolerance + packets[i], offset_tolerance + packets[i]
+            tolerance, offset_tolerance = tolerance + packet, offset_tolerance + packet
         if found.chunk_timed and start_in > 0:  # AVI stores no start: silence comes before the sound
             want, start_in, heard = start_in + want, 0.0, 0.0
         if end is not None:  # cut at a packet boundary after the last frame (another file's: at one of its)
             want, tolerance = max(0.0, min(start_in + want, end) - start_in), tolerance + last
-            tolerance += packets[i] if reference.dubbed else 0.0
+            tolerance += packet if reference.dubbed else 0.0
         if abs(got - want) > tolerance:
             check.problems.append(f"audio stream {i + 1} lasts {got:.3f} s, expected {want:.3f} s")
         start = min((start - shift for shift in shifts), key=lambda s: abs(s - heard))

@@ -68,34 +68,42 @@ class StreamCarrier:
         # silence before it (so it is transcoded), and a negative start (AAC's priming) would move
         # every stream of the file by a video tick, so there the sound starts at zero.
         self.avi = output.format.name == "avi"
-        # A stream that stalls ends the carried stream (as a read error does) instead of hanging the render.
-        with contextlib.ExitStack() as opened:  # the input is closed again if the stream cannot be added
-            self.input = opened.enter_context(av.open(source_path, "r", timeout=stream_timeout(source_path, timeout)))
-            self._add_to(output, self.input.streams[index], start_time)
-            opened.pop_all()
-        self.index, self.kind = index, self.in_stream.type  # kept: the stream dies with its closed input
         self.output = output
         self.offset = start_time
-        if part and not is_url(source_path):  # a render of part of a file: its packets from there (a URL reads on)
-            with contextlib.suppress(av.error.FFmpegError):
-                self.input.seek(math.floor(start_time / self.in_stream.time_base), stream=self.in_stream,
-                                backward=True)
-        self.packets = self.input.demux(self.in_stream)
         self.written_until = 0.0
         self.done = False
         self.pending: list[av.Packet] = []  # read after a pre-roll packet, given out next
-        self.queue: list[av.Packet] = self._from_zero() if part else []  # read, not yet written
         self.next_sample: int | None = None  # a transcoded stream's next timestamp (samples)
         self.lead: int | None = None if self.avi else 0  # AVI: found from the first packet
         self.cut_at: float | None = None  # seconds: a transcoded stream's sound ends here exactly (finish)
+        # A stream that stalls ends the carried stream (as a read error does) instead of hanging the render.
+        with contextlib.ExitStack() as opened:  # the input is closed again if the stream cannot be added
+            self.input = opened.enter_context(av.open(source_path, "r", timeout=stream_timeout(source_path, timeout)))
+            self.in_stream = self.input.streams[index]
+            self.index, self.kind = index, self.in_stream.type  # kept: the stream dies with its closed input
+            codec = self.in_stream.codec_context.codec.canonical_name  # the format's name, not its decoder's (mp3float)
+            self.remux = self._copied(codec, output.format.name)
+            if part and not is_url(source_path):  # a part of a file: its packets from there (a URL reads on)
+                with contextlib.suppress(av.error.FFmpegError):
+                    self.input.seek(math.floor(start_time / self.in_stream.time_base), stream=self.in_stream,
+                                    backward=True)
+            self.packets = self.input.demux(self.in_stream)
+            self.queue: list[av.Packet] = self._from_zero() if part else []  # read, not yet written
+            # Nothing from the part's start on (the sound ended before it): no empty stream in the output.
+            self.empty = part and not self.queue
+            if not self.empty:
+                self._add_to(output, codec)
+            opened.pop_all()
 
-    def _add_to(self, output: av.container.OutputContainer, stream: av.stream.Stream, start_time: float) -> None:
-        self.in_stream = stream
+    def _copied(self, codec: str, container: str) -> bool:
+        """Whether the stream goes in as it is (else its sound is encoded again)."""
+        stream, copyable = self.in_stream, _copyable_audio(container)
+        late = stream.start_time is not None and float(stream.start_time * stream.time_base) > self.offset + 1e-3
+        return stream.type != "audio" or copyable is None or codec in copyable and not (self.avi and late)
+
+    def _add_to(self, output: av.container.OutputContainer, codec: str) -> None:
+        stream = self.in_stream
         ctx = stream.codec_context
-        codec = ctx.codec.canonical_name  # the format's name: its decoder may be called otherwise (mp3float)
-        copyable = _copyable_audio(output.format.name)
-        late = stream.start_time is not None and float(stream.start_time * stream.time_base) > start_time + 1e-3
-        self.remux = stream.type != "audio" or copyable is None or codec in copyable and not (self.avi and late)
         if self.remux:
             self.out_stream = output.add_stream_from_template(stream)
             self.action = f"copied ({codec})"

@@ -333,7 +333,8 @@ class VideoFileSink(ClosesCutShortOnError):
                 self.dropped.append(f"subtitle stream {index} ({codec}) not sent to the stream")
                 continue
             try:
-                self.carriers.append(StreamCarrier(source, index, self.container, start_time, timeout, part))
+                self._keep(StreamCarrier(source, index, self.container, start_time, timeout, part),
+                           f"{kind} stream {index} ({codec})")
             except ValueError as e:  # the container does not take this codec
                 self.dropped.append(f"{kind} stream {index} ({codec}) not carried over: {e} (try an .mkv output)")
             except av.error.FFmpegError as e:
@@ -347,7 +348,15 @@ class VideoFileSink(ClosesCutShortOnError):
                                         part=track.since > 0, ends_with_video=True)
             except av.error.FFmpegError as e:
                 raise SourceError(f"cannot read audio stream {index} of {track.name}: {e}") from None
-            carrier.action = f"{track.name}: {carrier.action}"
+            carrier.action = f"{track.name}: {carrier.action}" if not carrier.empty else ""
+            self._keep(carrier, f"{track.name}'s audio stream {index}" if len(streams) > 1 else track.name)
+
+    def _keep(self, carrier: StreamCarrier, what: str) -> None:
+        """Carry ``carrier``'s stream on, unless it ends before the part rendered starts (no empty stream)."""
+        if carrier.empty:
+            carrier.close()
+            self.dropped.append(f"{what} ends before the part rendered starts: the output has nothing of it")
+        else:
             self.carriers.append(carrier)
 
     @property

@@ -432,6 +432,43 @@ def test_a_part_of_a_video_is_rendered_with_its_own_sound(suffix: str, data: Pat
     assert min(psnr(a, b) for a, b in zip(got, wanted)) > 30
 
 
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv"])
+def test_a_part_after_the_input_sound_ends_has_none(suffix: str, data: Path, tmp_path: Path, style):
+    """A 3 s clip whose sound lasts 1 s, from 2 s on: the output has no audio stream (Matroska
+    kept an empty one), the note says why, and the check expects no sound (it failed: \"0 audio
+    streams written, the input has 1\")."""
+    from tools.bad_inputs import RATE, SIZE, _write_tone, clip_frames, tone
+
+    with av.open(str(tmp_path / "early.mkv"), "w") as out:
+        video = out.add_stream("libx264", rate=10)
+        video.width, video.height, video.pix_fmt = SIZE[0], SIZE[1], "yuv420p"
+        audio = out.add_stream("pcm_s16le", rate=RATE, layout="mono")
+        for i, rgb in enumerate(clip_frames(data, 30, SIZE)):
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            frame.pts = i
+            out.mux(video.encode(frame))
+        out.mux(video.encode(None))
+        _write_tone(out, audio, tone(1.0))
+    dst = tmp_path / f"part{suffix}"
+    report = rtstyle.render(tmp_path / "early.mkv", dst, style, smooth="none", start=2.0)
+    assert report.check.ok and report.frames_out == 10, report.check.summary()
+    assert report.notes == ["audio stream 1 (pcm_s16le) ends before the part rendered starts: the output has "
+                            "nothing of it"]
+    with av.open(str(dst)) as c:
+        assert [s.type for s in c.streams] == ["video"]
+
+
+def test_a_part_before_the_input_sound_starts_expects_none(data: Path, tmp_path: Path, style):
+    """Sound from 2.5 s on, the first second rendered: none of it is in the part, and the check
+    does not ask for it."""
+    from tools.bad_inputs import SIZE, clip_frames, write_video
+
+    src = write_video(tmp_path / "late.mkv", clip_frames(data, 30, SIZE), audio=("pcm_s16le",), audio_start=2.5)
+    report = rtstyle.render(src, tmp_path / "part.mkv", style, smooth="none", duration=1.0)
+    assert report.check.ok and report.frames_out == 10, report.check.summary()
+    assert avcheck.probe(tmp_path / "part.mkv").audio == []
+
+
 def test_a_part_starting_between_frames_starts_at_the_next_frame(data: Path, tmp_path: Path, style):
     """start=1.05 at 10 fps: the part begins with the frame at 1.1 s, which is the output's
     zero, and its sound begins there too (the A/V check compares the sound with the input's

@@ -164,3 +164,16 @@ def test_a_batch_with_a_soundtrack_that_cannot_be_used_fails_before_any_work(dat
     assert r.exit_code == 1 and r.stderr.splitlines() == ["error: messi5.jpg has no sound to put under the video "
                                                           "(--audio takes a file with an audio stream)"], r.stderr
     assert not any((tmp_path / "out").iterdir())
+
+
+def test_a_part_after_the_soundtrack_ends_has_no_sound(data: Path, tmp_path: Path, style):
+    """A 1 s song and --start 2: nothing of it is in the part. The output has no audio stream (not
+    an empty one), a note says why, and the check expects none."""
+    src = staircase_clip(data, tmp_path / "clip.mp4")
+    dst = tmp_path / "part.mkv"
+    report = rtstyle.render(src, dst, style, smooth="none", start=2.0, audio=soundtrack(tmp_path / "song.wav", 1.0))
+    assert report.check.ok and report.frames_out == 10, report.check.summary()
+    assert report.audio == "none"
+    assert "song.wav ends before the part rendered starts: the output has nothing of it" in report.notes
+    with av.open(str(dst)) as c:
+        assert [s.type for s in c.streams] == ["video"]
