@@ -20,7 +20,7 @@ from rtstyle.carry import left_out
 from rtstyle.errors import SinkError
 from rtstyle.frames import VideoFrame
 from rtstyle.outputs import ClosesCutShortOnError
-from rtstyle.sinks import encode_image, write_failure
+from rtstyle.sinks import write_image
 
 
 class SequenceSink(ClosesCutShortOnError):
@@ -49,13 +49,10 @@ class SequenceSink(ClosesCutShortOnError):
     def show(self, frame: VideoFrame, status: object = None) -> None:
         target = self._picture(self.first + (round(frame.time * self.rate) if self.rate else self.frames_written))
         picture = frame.image if frame.alpha is None else np.dstack([frame.image, frame.alpha])
-        data = encode_image(target.suffix, picture)  # in memory: a failed write is the disk's
         try:
-            target.write_bytes(data.tobytes())
-        except OSError as e:
-            target.unlink(missing_ok=True)
-            raise SinkError(f"cannot write {target}: {write_failure(e)}; the {self.frames_written} pictures "
-                            "written before it are kept") from None
+            write_image(target, picture)
+        except SinkError as e:
+            raise SinkError(f"{e}; the {self.frames_written} pictures written before it are kept") from None
         self.frames_written += 1
 
     def close(self, complete: bool = True) -> None:

@@ -181,7 +181,7 @@ def write_image(path: str | Path, rgb: np.ndarray) -> None:
         p.write_bytes(data.tobytes())
     except OSError as e:
         p.unlink(missing_ok=True)  # a picture cut short is no picture
-        raise SinkError(f"cannot write {p}: {e.strerror}") from None
+        raise SinkError(f"cannot write {p}: {write_failure(e)}") from None
 
 
 def encode_image(suffix: str, rgb: np.ndarray) -> np.ndarray:

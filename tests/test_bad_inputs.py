@@ -210,7 +210,8 @@ def test_a_picture_on_a_full_disk_is_one_line_and_no_file(data: Path, tmp_path: 
                         str(tiny_model)], cwd=ROOT, capture_output=True, text=True, timeout=300,
                        preexec_fn=lambda: limit_file_size(20_000))
     assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
-    assert r.stderr.strip().splitlines()[-1] == f"error: cannot write {dst}: File too large"
+    last = r.stderr.strip().splitlines()[-1]
+    assert last == f"error: cannot write {dst}: File too large (disk full or file size limit)"
     assert not dst.exists()
 
 
