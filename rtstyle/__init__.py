@@ -28,7 +28,7 @@ from rtstyle.models import ModelCard, list_models, list_styles
 from rtstyle.outputs import OutputContext, RenderOutputs, RenderTiming, open_outputs
 from rtstyle.painter import Look, Painter
 from rtstyle.pipeline import RenderReport, render_plan, render_video
-from rtstyle.sinks import ALPHA_SUFFIXES, VideoFileSink, check_output, check_soundtrack, write_image
+from rtstyle.sinks import ALPHA_SUFFIXES, VideoFileSink, check_output, check_soundtrack, encoder_for, write_image
 from rtstyle.sources import STREAM_TIMEOUT, VideoFileSource, read_image, resize_to
 from rtstyle.stylizer import Stylizer
 from rtstyle.temporal import DEFAULT_MODE, Smoother, make_smoother
@@ -91,7 +91,8 @@ def render(src: str | Path, dst: str | Path | None, style: str | Path | Stylizer
            stream_timeout: float = STREAM_TIMEOUT, workers: int | None = None,
            outputs: Mapping[str, object] | None = None, start: float = 0.0,
            duration: float | None = None, max_size: tuple[int, int] | None = None,
-           rate: Fraction | float | str | None = None, audio: str | Path | None = None) -> RenderReport:
+           rate: Fraction | float | str | None = None, audio: str | Path | None = None,
+           codec: str | None = None) -> RenderReport:
     """Render a video file (or stream URL) in a style to a video file (H.264; VP9 in a .webm), keeping timestamps,
     audio and subtitles, or to an animated GIF (a .gif: no sound, frames at least 20 ms apart).
 
@@ -122,11 +123,16 @@ def render(src: str | Path, dst: str | Path | None, style: str | Path | Stylizer
     input's: music, or the mixdown made for an image sequence. It starts with the input (a
     render from ``start`` takes it from there too) and ends with the video; the A/V check
     compares the output's sound with that file's.
+
+    ``codec`` is the video codec of ``dst`` (rtstyle.encoders.CODECS: "h264", "hevc", "vp9",
+    "prores"; default: H.264, VP9 in a .webm); a container that does not hold it is a SinkError
+    before any work.
     """
     chosen = {**(outputs or {}), "record": dst}
     if not any(chosen.values()):
         raise SinkError("give an output file, a stream URL or both")
-    dst = check_output(dst, overwrite, source=src, video=True, pictures=True) if dst is not None else None
+    if dst is not None:
+        dst = check_output(dst, overwrite, source=src, video=True, pictures=True, codec=codec)
     soundtrack = check_soundtrack(audio, dst) if audio is not None else None
     smoother = make_smoother(smooth) if isinstance(smooth, str) else smooth
     if isinstance(style, Stylizer):
@@ -148,7 +154,7 @@ def render(src: str | Path, dst: str | Path | None, style: str | Path | Stylizer
                 source.reference.dub(avcheck.probe(soundtrack.path))
         timing = RenderTiming(source.time_base, source.fps, source.start_time + source.start, crf,
                               part=source.start > 0, grid_rate=source.grid_rate(), numbers=numbers,
-                              soundtrack=soundtrack)
+                              soundtrack=soundtrack, encoder=encoder_for(dst, codec)[0] if codec and dst else None)
         ctx = OutputContext(source.width, source.height, float(source.fps), source=str(src), render=timing,
                             timeout=stream_timeout)
         with RenderOutputs(open_outputs(chosen, ctx)) as sink:  # type: ignore[arg-type]

@@ -18,7 +18,7 @@ import numpy as np
 
 import rtstyle
 from rtstyle import live as lv
-from rtstyle import distributed, metrics, sequences, temporal, training
+from rtstyle import distributed, encoders, metrics, sequences, temporal, training
 from rtstyle.batch import FileResult, holds_videos, pair_outputs, render_each, summary_table
 from rtstyle.controls import LiveControls
 from rtstyle.providers import PRECISIONS, PROVIDERS
@@ -271,6 +271,9 @@ def _size(ctx: click.Context, param: click.Parameter, value: str | None) -> tupl
 @click.option("--fps", "rate", callback=_rate, metavar="RATE",
               help="the frame rate of an image sequence (SRC a folder of numbered pictures, or frame_%04d.png), "
                    "e.g. 24, 23.976 or 30000/1001  [default: 25]")
+@click.option("--codec", type=click.Choice(list(encoders.CODECS)),
+              help="the video codec [default: h264; vp9 in .webm]: hevc = half the size (phones, Apple), prores = "
+                   "ProRes 422 HQ for editing programs (.mov, .mkv)")
 @click.option("--audio", type=click.Path(dir_okay=False), metavar="FILE",
               help="the sound of FILE instead of the input's (music, a sequence's mixdown): from the input's start "
                    "(--start takes it from there too) to the video's end")
@@ -280,7 +283,7 @@ def render(src: tuple[str, ...], dst: Path | None, style: str | None, mix: str |
            smooth_strength: float, deadband: float,
            output_dir: Path | None, suffix: str, ray_address: str | None, segment_seconds: float, resume: bool,
            start: float, duration: float | None, max_size: tuple[int, int] | None, stream_url: str | None,
-           rate: Fraction | None, audio: str | None) -> None:
+           rate: Fraction | None, codec: str | None, audio: str | None) -> None:
     """Render video SRC (a file or stream URL) in a style into DST (.mp4, .mkv, .mov... H.264, .webm VP9;
     source audio kept, or --audio FILE's; or an animated .gif).
 
@@ -316,7 +319,8 @@ def render(src: tuple[str, ...], dst: Path | None, style: str | None, mix: str |
         raise click.UsageError("--stream takes one input, rendered on this machine (not several, not --ray)")
     if stream_url is not None:
         container_for(stream_url)  # not a URL: said now, before any work
-    framing = {"start": start, "duration": duration, "max_size": max_size, "rate": rate, "audio": audio}
+    framing = {"start": start, "duration": duration, "max_size": max_size, "rate": rate, "audio": audio,
+               "codec": codec}
     if many or ray_address is not None:
         if any(rtstyle.sources.is_url(i) for i in inputs):
             raise click.UsageError("several inputs and --ray take files, not stream URLs")
@@ -335,7 +339,7 @@ def render(src: tuple[str, ...], dst: Path | None, style: str | None, mix: str |
     src = inputs[0]
     interrupt = click.get_current_context().with_resource(Interrupt())  # handlers restored at the end
     if dst is not None:
-        rtstyle.sinks.check_output(dst, overwrite, source=src, video=True, pictures=True)
+        rtstyle.sinks.check_output(dst, overwrite, source=src, video=True, pictures=True, codec=codec)
     if audio is not None:
         rtstyle.sinks.check_soundtrack(audio, dst)
     smoother = rtstyle.make_smoother(smooth, smooth_strength, deadband)
@@ -386,9 +390,9 @@ def render(src: tuple[str, ...], dst: Path | None, style: str | None, mix: str |
 
 
 def _outputs_checked(pairs: list[tuple[Path, Path]], overwrite: bool, many: bool, ray: bool = False,
-                     audio: str | None = None) -> None:
+                     audio: str | None = None, codec: str | None = None) -> None:
     """Before any work (a Ray runtime takes seconds to start): every input is there and every
-    output can be written (the output folder of several inputs is made), with ``audio``'s sound."""
+    output can be written (the output folder of several inputs is made), in ``codec`` and with ``audio``'s sound."""
     for src, dst in pairs:
         if not src.is_file() and not sequences.is_sequence(src):  # a sequence's pictures: checked when read
             raise rtstyle.SourceError(f"input not found: {src}")
@@ -397,7 +401,7 @@ def _outputs_checked(pairs: list[tuple[Path, Path]], overwrite: bool, many: bool
                                     "frames at once): leave out --ray")
         if many:
             dst.parent.mkdir(parents=True, exist_ok=True)
-        rtstyle.sinks.check_output(dst, overwrite, source=src, video=True, pictures=True)
+        rtstyle.sinks.check_output(dst, overwrite, source=src, video=True, pictures=True, codec=codec)
         if audio:
             rtstyle.sinks.check_soundtrack(audio, dst)
 
@@ -406,7 +410,7 @@ def _render_each(pairs: list[tuple[Path, Path]], style: str | None, style_option
                  overwrite: bool, crf: int, workers: int | None, stream_timeout: float, framing: dict) -> None:
     """Several videos on this machine, one after the other, the style loaded once (``framing``:
     rtstyle.render's start, duration and max_size, the same for each)."""
-    _outputs_checked(pairs, overwrite, many=True, audio=framing["audio"])
+    _outputs_checked(pairs, overwrite, many=True, audio=framing["audio"], codec=framing["codec"])
     threads, workers = rtstyle.render_plan(style_options["providers"], style_options["threads"], workers)
     stylizer = rtstyle.load_style(style or ARBITRARY, **{**style_options, "threads": threads})
     _announce(stylizer)
@@ -434,7 +438,7 @@ def _render_on_ray(pairs: list[tuple[Path, Path]], settings: distributed.Setting
                    overwrite: bool, resume: bool, many: bool) -> None:
     """Segments of every video on a Ray cluster, one progress bar over all their frames."""
     distributed.require_ray()
-    _outputs_checked(pairs, overwrite, many, ray=True, audio=settings.audio)
+    _outputs_checked(pairs, overwrite, many, ray=True, audio=settings.audio, codec=settings.codec)
     _announce(rtstyle.load_style(settings.style, **settings.style_options))  # a bad style fails here, not on a worker
     stop = threading.Event()
     interrupt = click.get_current_context().with_resource(Interrupt())

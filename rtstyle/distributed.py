@@ -71,6 +71,7 @@ class Settings:
     max_size: tuple[int, int] | None = None  # rtstyle.render's: larger frames shrunk to fit
     rate: Fraction | None = None             # rtstyle.render's: an image sequence's frame rate
     audio: str | None = None                 # rtstyle.render's: another file's sound, joined in (no segment's)
+    codec: str | None = None                 # rtstyle.render's: the output's video codec (its segments' too)
     cpus_per_worker: int = 1
 
     @property
@@ -189,7 +190,7 @@ def _prepare(job: _Job, settings: Settings, resume: bool, workers: int) -> None:
     """Plan the input and set up its segment folder; with ``resume``, keep the segments already done."""
     path = job.folder / "plan.json"
     stored = json.loads(path.read_text()) if resume and path.is_file() else {}
-    job.encoder = None if job.pictures else sinks.encoder_for(job.dst)
+    job.encoder = None if job.pictures else sinks.encoder_for(job.dst, settings.codec)
     if settings.audio:
         sinks.check_soundtrack(settings.audio, job.dst)
     job.index = segments.read_index(job.src, settings.rate)

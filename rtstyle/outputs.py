@@ -145,6 +145,7 @@ class RenderTiming:
     # An image sequence input's number of the first frame rendered, and its rate: pictures written keep their numbers.
     numbers: tuple[int, Fraction] | None = None
     soundtrack: Soundtrack | None = None  # render --audio: this file's sound instead of the source's
+    encoder: str | None = None  # render --codec: the video encoder of a file output (rtstyle.encoders)
 
 
 @dataclass(frozen=True)

@@ -67,7 +67,8 @@ def open_video(target: str | Path, ctx: OutputContext) -> Opened:
     if sequences.is_pattern(target):
         first, rate = timing.numbers or (1, None)
         return SequenceSink(target, timing.fps, first, rate, carry_from=source), []
-    return VideoFileSink(target, *shape, carry_timeout=ctx.timeout, grid_rate=timing.grid_rate, **carry), []
+    return VideoFileSink(target, *shape, carry_timeout=ctx.timeout, grid_rate=timing.grid_rate, codec=timing.encoder,
+                         **carry), []
 
 
 def sound_note(source: str, output: str = "recording") -> str | None:

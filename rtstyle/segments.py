@@ -256,9 +256,11 @@ class SegmentSink(VideoFileSink):
     """
 
     def __init__(self, path: Path, source: VideoFileSource, crf: int, codec: str, options: dict[str, str]):
+        # An MP4 file (a MOV for ProRes, which MP4 does not hold): the source's time base, kept exactly.
         super().__init__(path, source.width, source.height, source.time_base, source.fps, crf=crf, codec=codec,
-                         options=options)
-        if codec == "libx264":  # a forced keyframe is an IDR, not an open-GOP I (a VP9 keyframe always is)
+                         options=options, format="mov" if codec == "prores_ks" else None)
+        # A forced keyframe is an IDR, not an open-GOP I (VP9's and ProRes's are; x265 runs closed GOPs: encoders.py).
+        if codec == "libx264":
             self.stream.codec_context.options["forced-idr"] = "1"
         self.held: tuple[np.ndarray, int, bool] | None = None
         self.kept = 0

@@ -1,7 +1,8 @@
 """Frame sinks: video file or stream URL with the source's audio (PyAV), still images (OpenCV).
 
-The video sink encodes yuv420p with the source's time base and timestamps, H.264 in
-every container that takes it and VP9 in WebM (whose players take nothing else), and
+The video sink encodes with the source's time base and timestamps, H.264 in every container
+that takes it and VP9 in WebM (whose players take nothing else), or the codec asked for
+(HEVC, ProRes, VP9: rtstyle.encoders), and
 carries all of the source's audio streams over and its subtitles where the container takes
 them (rtstyle.carry). A stream URL (rtstyle.stream picks its container and encoder
 settings) is written the same way and never goes through pathlib.
@@ -22,7 +23,7 @@ import cv2
 import numpy as np
 from av.bitstream import BitStreamFilterContext
 
-from rtstyle import sequences, yuv
+from rtstyle import encoders, sequences, yuv
 from rtstyle.avcheck import main_video, playable_frames
 from rtstyle.carry import Soundtrack, StreamCarrier, carry_pictures, description, is_picture, sound_streams
 from rtstyle.errors import SinkError, SourceError
@@ -31,12 +32,6 @@ from rtstyle.outputs import ClosesCutShortOnError
 from rtstyle.sources import HEIF_MISSING, STREAM_TIMEOUT, is_url, stream_timeout, url_scheme
 from rtstyle.stalls import Watchdog, with_socket_timeout
 
-# The containers a video is written in (FFmpeg's names), by the suffixes users give, and
-# their video encoder. Others (Ogg, MPEG-PS, MXF...) take none of these encoders or lose
-# the timing; they are refused before any work. A GIF is written by rtstyle.gif.
-VIDEO_ENCODERS = {"mp4": "libx264", "mov": "libx264", "ipod": "libx264", "matroska": "libx264", "avi": "libx264",
-                  "mpegts": "libx264", "flv": "libx264", "webm": "libvpx-vp9"}
-OUTPUT_SUFFIXES = ".mp4, .mov, .m4v, .mkv, .avi, .ts, .flv (H.264), .webm (VP9) or .gif"
 
 
 def is_gif(path: str | Path) -> bool:
@@ -44,38 +39,16 @@ def is_gif(path: str | Path) -> bool:
     return Path(path).suffix.lower() == ".gif"
 
 
-def video_encoder(container: av.container.OutputContainer, name: str) -> str:
-    """The encoder for a container opened for writing (not yet started: nothing is written)."""
-    encoder = VIDEO_ENCODERS.get(container.format.name)
-    if encoder is None:
-        raise SinkError(f"cannot write video as {name} ({container.format.long_name}): "
-                        f"give a file ending in {OUTPUT_SUFFIXES}")
-    return encoder
-
-
-def container_options(format_name: str) -> dict[str, str]:
-    """Encoder options a container needs: AVI stores no presentation times, so its frames
-    cannot come out of order (no B-frames)."""
-    return {"bf": "0"} if format_name == "avi" else {}
-
-
-def encoder_for(path: str | Path) -> tuple[str, dict[str, str]]:
-    """The video encoder for an output file, from its name, and the options its container needs
-    (SinkError for a container this sink does not write)."""
+def encoder_for(path: str | Path, codec: str | None = None) -> tuple[str, dict[str, str]]:
+    """The video encoder for an output file in ``codec`` (rtstyle.encoders; default: its
+    container's own), and the options its container needs (SinkError for a container this sink
+    does not write, or one that does not hold that codec)."""
     container = _open_output(str(path), None, None)  # touches no file until the first write
     try:
-        return video_encoder(container, Path(path).name), container_options(container.format.name)
+        chosen = encoders.for_output(container.format.name, container.format.long_name, Path(path).name, codec)
+        return chosen.encoder, encoders.container_options(container.format.name)
     finally:
         container.close()
-
-
-def quality_options(encoder: str, crf: int, preset: str) -> dict[str, str]:
-    """Constant quality at ``crf`` (lower is better) for either encoder. libvpx runs in its
-    realtime mode, about as fast as x264's veryfast (1.9 against 1.6 ms a 384x288 frame, where
-    its default mode took 27 ms: benchmarks/encoders.py, docs/encoders.txt)."""
-    if encoder == "libvpx-vp9":
-        return {"crf": str(crf), "b": "0", "deadline": "realtime", "cpu-used": "8", "row-mt": "1"}
-    return {"crf": str(crf), "preset": preset}
 
 
 # A URL given where a file is expected, after pathlib folded its "//" (rtmp://host -> rtmp:/host).
@@ -83,14 +56,16 @@ _FOLDED_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+:/[^/]")
 
 
 def check_output(path: str | Path, overwrite: bool, source: str | Path | None = None, video: bool = False,
-                 pictures: bool = False) -> Path:
+                 pictures: bool = False, codec: str | None = None) -> Path:
     """Fail early, before any work, if the output cannot be written (or is the ``source``);
-    a ``video`` output must also be a container this sink writes; with ``pictures``, it may be
-    an image sequence's pattern (:func:`check_pattern`)."""
+    a ``video`` output must also be a container this sink writes (that holds ``codec``, when
+    one is asked for); with ``pictures``, it may be an image sequence's pattern (:func:`check_pattern`)."""
     if is_url(path) or _FOLDED_URL.match(str(path)):
         url = str(path) if is_url(path) else str(path).replace(":/", "://", 1)
         raise SinkError(f"output {url} is a URL, not a file (render and live send to a URL with --stream URL)")
     p = Path(path)
+    if codec and (is_gif(p) or sequences.is_pattern(p)):
+        raise SinkError(f"{p.name}: --codec is for a video file (a GIF and numbered pictures have their own)")
     if sequences.is_pattern(p):
         if not pictures:
             raise SinkError(f"{p.name}: numbered pictures are written by `rtstyle render` (give a file name here)")
@@ -118,7 +93,7 @@ def check_output(path: str | Path, overwrite: bool, source: str | Path | None = 
             raise SinkError(f"cannot write {p}: {e.strerror}") from None
         p.unlink()
     if video and not is_gif(p):
-        encoder_for(p)
+        encoder_for(p, codec)
     return p
 
 
@@ -221,7 +196,7 @@ class VideoFileSink(ClosesCutShortOnError):
 
     ``target`` is a path or a URL (``path`` is None for a URL); ``format`` names the
     container when the target's name does not say it, ``codec`` the video encoder when it
-    is not the container's own (:data:`VIDEO_ENCODERS`), ``options`` are the encoder's on top
+    is not the container's own (rtstyle.encoders), ``options`` are the encoder's on top
     of the quality settings; ``start_time`` is the source's time (seconds) that becomes the
     output's zero, and ``part`` says it is later than the source's start (a render of part of
     it): the carried streams seek there and begin with the packet that spans it;
@@ -260,19 +235,31 @@ class VideoFileSink(ClosesCutShortOnError):
             if self.avi and video_template.codec_context.codec.canonical_name == "h264":
                 self.annexb = BitStreamFilterContext("h264_mp4toannexb", video_template, self.stream)
         else:
+            kind = self.container.format
             try:  # a stream URL's muxer (FLV, MPEG-TS, RTSP...) takes H.264 (rtstyle.stream)
-                codec = codec or ("libx264" if self.path is None else video_encoder(self.container, self.name))
+                codec = codec or ("libx264" if self.path is None else
+                                  encoders.for_output(kind.name, kind.long_name, self.name).encoder)
+                chosen = encoders.by_encoder(codec)
+                if min(self.width, self.height) < chosen.min_side:
+                    raise SinkError(f"cannot write {self.name}: {chosen.name.upper()} takes frames of at least "
+                                    f"{chosen.min_side}x{chosen.min_side} pixels, these are {width}x{height} "
+                                    "(give --codec h264)")
             except SinkError:
                 self.container.close()
                 raise
-            encoder = {**quality_options(codec, crf, preset), **(options or {}),
-                       **container_options(self.container.format.name)}
+            encoder = {**encoders.quality_options(codec, crf, preset), **(options or {}),
+                       **encoders.container_options(kind.name)}
             self.stream = self.container.add_stream(codec, rate=fps, options=encoder)
             self.stream.width, self.stream.height = self.width, self.height
-            self.stream.pix_fmt = "yuv420p"
+            self.stream.pix_fmt = chosen.pix_fmt
+            if codec == "libx265" and kind.name in encoders.HEVC_TAG:
+                self.stream.codec_tag = "hvc1"
             # Said in the stream: players guess BT.709 for untagged HD video, and would shift the colours.
             self.stream.codec_context.colorspace = yuv.WRITTEN_COLORSPACE
             self.stream.codec_context.color_range = yuv.WRITTEN_RANGE
+            # With both said, MP4 and MOV write them in the file's header too ('colr', which QuickTime reads).
+            self.stream.codec_context.color_primaries = yuv.WRITTEN_PRIMARIES
+            self.stream.codec_context.color_trc = yuv.WRITTEN_TRANSFER
             self.stream.codec_context.time_base = self.out_time_base
         self.stream.time_base = self.out_time_base
         self.time_base = time_base
@@ -370,6 +357,9 @@ class VideoFileSink(ClosesCutShortOnError):
         if (w, h) != (self.width, self.height):
             rgb = np.pad(rgb, ((0, self.height - h), (0, self.width - w), (0, 0)), mode="edge")
         frame = yuv.from_rgb(rgb)
+        # Said in each frame too: ProRes writes a frame's own colours into its header (x264 the stream's).
+        frame.colorspace, frame.color_range = yuv.WRITTEN_COLORSPACE, yuv.WRITTEN_RANGE
+        frame.color_primaries, frame.color_trc = yuv.WRITTEN_PRIMARIES, yuv.WRITTEN_TRANSFER
         if pict_type is not None:
             frame.pict_type = pict_type
         frame.pts, frame.time_base = self._out_pts(pts * self.time_base), self.out_time_base

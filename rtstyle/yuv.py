@@ -26,8 +26,10 @@ _BT601 = (2, 5, 6)
 UNSPECIFIED = 2
 _ACCURATE = (av.video.reformatter.Interpolation.BILINEAR | av.video.reformatter.Interpolation.ACCURATE_RND
              | av.video.reformatter.Interpolation.FULL_CHR_H_INT)
-# What the written frames are, and what the sink tags them as: BT.601 (SMPTE 170M) in limited range.
+# What the written frames are, and what the sink tags them as: BT.601 (SMPTE 170M) in limited range,
+# of RGB in BT.709's primaries and transfer (sRGB's, what the networks paint).
 WRITTEN_COLORSPACE, WRITTEN_RANGE = 6, 1
+WRITTEN_PRIMARIES = WRITTEN_TRANSFER = 1
 FULL_RANGE = 2  # AVCOL_RANGE_JPEG: 0-255 luma (OpenCV's converters take 16-235)
 LINEAR = 8  # AVCOL_TRC_LINEAR: what FFmpeg marks an OpenEXR picture's floats (scene-linear light)
 # Full-range chroma (0-255 around 128) -> limited range (16-240), the scale yuv420p's BT.601 uses.

@@ -269,16 +269,17 @@ def test_an_input_deleted_during_the_render_is_no_error(data: Path, tmp_path: Pa
     assert not src.exists() and report.frames_out == 30 and report.check.ok, report.check.summary()
 
 
-@pytest.mark.parametrize("suffix, codec", [(".mp4", "h264"), (".webm", "vp9")])
+@pytest.mark.parametrize("suffix, codec", [(".mp4", "h264"), (".webm", "vp9"), (".mov", "hevc"), (".mov", "prores")])
 def test_a_rendered_fast_style_keeps_the_networks_colours(suffix: str, codec: str, data: Path, tmp_path: Path):
     """Issue 16, item 1 end to end: the first frame of a render, decoded independently, has
     the colours of the network's own output for that frame (mean shift <= 1 level), in
-    H.264 and in WebM's VP9."""
+    H.264, WebM's VP9, and in the codecs --codec asks for (ProRes: 10-bit 4:2:2)."""
     from rtstyle import yuv
     from test_yuv import bt601_rgb
 
     style = rtstyle.load_style("starry_night_fast", threads=2)
-    report = rtstyle.render(data / CLIP, tmp_path / f"out{suffix}", style, smooth="none")
+    report = rtstyle.render(data / CLIP, tmp_path / f"out{suffix}", style, smooth="none",
+                            codec=codec if suffix == ".mov" else None)
     assert report.check.ok, report.check.summary()
     with av.open(str(data / CLIP)) as c:
         painted = style(yuv.to_rgb(next(c.decode(video=0))))

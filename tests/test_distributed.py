@@ -135,18 +135,22 @@ def test_segmented_render_matches_one_machine(segmented, one_machine: Path, clip
     assert not distributed.segment_folder(dst).exists()
 
 
-@pytest.mark.parametrize("suffix, streams", [(".webm", ["vp9", "opus"]), (".avi", ["h264", "mp3"])])
+@pytest.mark.parametrize("suffix, codec, streams", [(".webm", None, ["vp9", "opus"]), (".avi", None, ["h264", "mp3"]),
+                                                   (".mp4", "hevc", ["hevc", "aac"]),
+                                                   (".mov", "prores", ["prores", "aac"])])
 def test_other_containers_are_joined_from_their_own_segments(ray_runtime, clip: Path, textured_model: Path, settings,
-                                                             tmp_path: Path, suffix: str, streams: list[str]):
+                                                             tmp_path: Path, suffix: str, codec: str | None,
+                                                             streams: list[str]):
     """WebM takes no H.264: the segments are encoded in VP9, as a one-machine render of a .webm
     is. AVI stores no presentation times: the segments are encoded without B-frames and the
-    join counts them in the AVI's ticks (it failed: "Invalid data found"). Both joined without
-    re-encoding, timed and painted as one machine's render."""
+    join counts them in the AVI's ticks (it failed: "Invalid data found"). --codec: the
+    segments in HEVC (each starting at an IDR frame) or ProRes (in a MOV: MP4 holds none). All
+    joined without re-encoding, timed and painted as one machine's render."""
     one = tmp_path / f"one{suffix}"
     rtstyle.render(clip, one, rtstyle.load_style(textured_model, threads=1), smooth=rtstyle.make_smoother(*SMOOTH),
-                   crf=CRF)
+                   crf=CRF, codec=codec)
     dst = tmp_path / f"ray{suffix}"
-    [result] = distributed.render_files([(clip, dst)], settings, workers=2)
+    [result] = distributed.render_files([(clip, dst)], dataclasses.replace(settings, codec=codec), workers=2)
     assert result.ok and result.segments == 3 and result.check.ok, result.error or result.check.summary()
     with av.open(str(dst)) as c:
         assert [s.codec_context.codec.canonical_name for s in c.streams] == streams

@@ -62,15 +62,21 @@ BT601, BT709 = (0.299, 0.114), (0.2126, 0.0722)
 
 
 def bt601_rgb(frame: av.VideoFrame, weights: tuple[float, float] = BT601) -> np.ndarray:
-    """A decoded yuv420p frame -> RGB float by the limited-range formula in numpy (BT.601
-    unless ``weights`` say otherwise): a decoder independent of OpenCV (rtstyle's path) and
-    of swscale (whose unscaled path rounds about one level low on its own)."""
+    """A decoded yuv420p (or ProRes's yuv422p10le) frame -> RGB float by the limited-range
+    formula in numpy (BT.601 unless ``weights`` say otherwise): a decoder independent of OpenCV
+    (rtstyle's path) and of swscale (whose unscaled path rounds about one level low on its own)."""
     h, w = frame.height, frame.width
-    i420 = frame.to_ndarray().astype(np.float64)
-    y = (i420[:h] - 16) * 255 / 219
-    u = (i420[h:h + h // 4].reshape(h // 2, w // 2) - 128) * 255 / 224
-    v = (i420[h + h // 4:].reshape(h // 2, w // 2) - 128) * 255 / 224
-    u, v = (np.repeat(np.repeat(c, 2, 0), 2, 1) for c in (u, v))
+    if frame.format.name == "yuv422p10le":  # chroma half as wide, full height; 10 bits: four steps a level
+        y, u, v = (np.frombuffer(bytes(p), np.uint16).reshape(p.height, p.line_size // 2)[:, :p.width] / 4
+                   for p in frame.planes)
+        u, v = (np.repeat(c, 2, 1) for c in (u, v))
+    else:
+        i420 = frame.to_ndarray().astype(np.float64)
+        y = i420[:h]
+        u, v = (np.repeat(np.repeat(c.reshape(h // 2, w // 2), 2, 0), 2, 1)
+                for c in (i420[h:h + h // 4], i420[h + h // 4:]))
+    y = (y - 16) * 255 / 219
+    u, v = (u - 128) * 255 / 224, (v - 128) * 255 / 224
     kr, kb = weights
     r, b = y + 2 * (1 - kr) * v, y + 2 * (1 - kb) * u
     rgb = np.dstack([r, (y - kr * r - kb * b) / (1 - kr - kb), b])
@@ -172,17 +178,26 @@ def test_untagged_video_is_read_as_players_show_it(size: tuple[int, int], matrix
     assert colour_error(read, photo) < 0.6
 
 
-def test_an_hd_render_shows_the_networks_colours_in_a_player(data: Path, tmp_path: Path):
+@pytest.mark.parametrize("name, codec", [("out.mp4", None), ("out.mov", "prores")])
+def test_an_hd_render_shows_the_networks_colours_in_a_player(name: str, codec: str | None, data: Path,
+                                                             tmp_path: Path):
     """The sink writes BT.601 and says so in the stream: a player, which would take untagged HD
     video for BT.709, shows the network's colours (candy's reds and yellows: 2.8 levels off
-    untagged)."""
+    untagged). ProRes says it in each frame's header (it said nothing), and a MOV in its own
+    header ('colr', which QuickTime reads)."""
     import rtstyle
 
     hd_clip(data, tmp_path / "in.mp4", "ITU709")
     style = rtstyle.load_style("candy_fast", threads=2)
-    report = rtstyle.render(tmp_path / "in.mp4", tmp_path / "out.mp4", style, smooth="none")
+    report = rtstyle.render(tmp_path / "in.mp4", tmp_path / name, style, smooth="none", codec=codec)
     assert report.check.ok, report.check.summary()
     with VideoFileSource(tmp_path / "in.mp4") as source:  # the photo's thin dark frame stays as it is
         painter, look = rtstyle.Painter.of(style)
         painted = painter.paint(next(source.frames()).image, dataclasses.replace(look, picture=source.picture_box()))
-    assert colour_error(player_rgb(first_frame(tmp_path / "out.mp4")), painted) < 1.0
+    assert colour_error(player_rgb(first_frame(tmp_path / name)), painted) < 1.0
+    with av.open(str(tmp_path / name)) as c:
+        told = c.streams.video[0].codec_context
+        assert (told.colorspace, told.color_range, told.color_primaries, told.color_trc) == (6, 1, 1, 1)
+    header = (tmp_path / name).read_bytes()
+    colr = header[header.index(b"colr") + 8:][:6]  # MOV's nclc, MP4's nclx: primaries, transfer, matrix
+    assert colr == b"\x00\x01\x00\x01\x00\x06"

@@ -342,6 +342,14 @@ def _soundtrack(make: Callable[[Path, Path], Prepared], sound: str, seconds: flo
     return make_with
 
 
+def _asking(make: Callable[[Path, Path], Prepared], *args: str) -> Callable[[Path, Path], Prepared]:
+    """Another case with more options (``--codec hevc``)."""
+    def asking(data: Path, work: Path) -> Prepared:
+        p = make(data, work)
+        return Prepared(p.src, p.dst, [*p.args, *args])
+    return asking
+
+
 def _into(suffix: str, make: Callable[[Path, Path], Prepared]) -> Callable[[Path, Path], Prepared]:
     """Another case's input rendered into a ``suffix`` container."""
     def into(data: Path, work: Path) -> Prepared:
@@ -493,6 +501,12 @@ def cases() -> list[Case]:
         Case("output containers", "mov", _to(".mov")),
         Case("output containers", "m4v", _to(".m4v")),
         Case("output containers", "flv", _to(".flv")),
+        Case("output codecs", "HEVC in .mp4", _asking(_to(".mp4"), "--codec", "hevc")),
+        Case("output codecs", "ProRes 422 HQ in .mov", _asking(_to(".mov"), "--codec", "prores")),
+        Case("output codecs", "ProRes in .mp4", _asking(_to(".mp4"), "--codec", "prores"), "error",
+             "does not hold ProRes"),
+        Case("output codecs", "HEVC of a 3x5 video", _asking(_sized(3, 5, 3), "--codec", "hevc"), "error",
+             "at least 16x16"),
         Case("GIF", "mp4 with sound into a GIF", _to(".gif")),
         Case("GIF", "60 fps into a GIF (a third of the frames left out)", _into(".gif", _encoded(
             ".mp4", 30, times=[i / 60 for i in range(30)]))),

@@ -1,0 +1,93 @@
+"""render --codec: HEVC, ProRes and VP9 beside the default H.264 (rtstyle.encoders).
+
+Each output is read back by OpenCV's VideoCapture (a decoder apart from the PyAV path that
+wrote it) and compared with the network's own painting of each input frame; the stream says
+what it is in the way players and editing programs look for it.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import rtstyle
+from rtstyle.cli import main
+from rtstyle.sources import VideoFileSource
+
+CLIP = "walk_tone.mp4"  # 30 frames 320x240 at 10 fps, AAC
+
+
+def read_back(path: Path) -> list[np.ndarray]:
+    """Every frame of a video as RGB, decoded by OpenCV."""
+    capture = cv2.VideoCapture(str(path))
+    frames = []
+    while True:
+        ok, bgr = capture.read()
+        if not ok:
+            return frames
+        frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+
+
+@pytest.fixture(scope="module")
+def painted(data: Path, style) -> list[np.ndarray]:
+    with VideoFileSource(data / CLIP) as source:
+        return [style(frame.image) for frame in source.frames()]
+
+
+@pytest.mark.parametrize("codec, name, tag, pix_fmt, profile", [
+    ("h264", "out.mp4", "avc1", "yuv420p", "High"),
+    ("hevc", "out.mp4", "hvc1", "yuv420p", "Main"),  # hvc1, not hev1: QuickTime and iPhones play only that
+    ("hevc", "out.mkv", None, "yuv420p", "Main"),
+    ("vp9", "out.mkv", None, "yuv420p", "Profile 0"),
+    ("prores", "out.mov", "apch", "yuv422p10le", "HQ"),
+    ("prores", "out.mkv", "apch", "yuv422p10le", "HQ"),
+])
+def test_each_codec_holds_the_networks_frames(codec: str, name: str, tag: str | None, pix_fmt: str, profile: str,
+                                              data: Path, tmp_path: Path, style, painted: list[np.ndarray]):
+    report = rtstyle.render(data / CLIP, tmp_path / name, style, smooth="none", codec=codec)
+    assert report.check.ok and report.audio == "copied (aac)", report.check.summary()
+    with av.open(str(tmp_path / name)) as c:
+        video = c.streams.video[0]
+        said = video.codec_context
+        assert (said.name, said.pix_fmt, said.profile) == (codec, pix_fmt, profile)
+        if tag:
+            assert video.codec_tag == tag
+        packets = [(bytes(p), p.is_keyframe) for p in c.demux(video) if p.size]
+    keyframes = sum(key for _, key in packets)
+    assert keyframes == (30 if codec == "prores" else 1), "ProRes: every picture on its own"
+    if codec == "prores":  # each frame names its encoder (size, "icpf", header size, version, vendor): Apple's
+        assert all(p[4:8] == b"icpf" and p[12:16] == b"apl0" for p, _ in packets)
+    got = read_back(tmp_path / name)
+    assert len(got) == len(painted) == 30
+    assert min(cv2.PSNR(a, b) for a, b in zip(got, painted)) > 33
+
+
+@pytest.mark.parametrize("codec, name, message", [
+    ("prores", "out.mp4", "out.mp4: MP4 (MPEG-4 Part 14) does not hold ProRes video: give a file ending in .mov or .mkv"),
+    ("hevc", "out.webm", "out.webm: WebM does not hold HEVC video: give a file ending in .mp4, .mov, .mkv or .ts"),
+    ("vp9", "out.avi", "out.avi: AVI (Audio Video Interleaved) does not hold VP9 video: give a file ending in .webm, "
+                       ".mkv or .mp4"),
+    ("hevc", "out.gif", "out.gif: --codec is for a video file (a GIF and numbered pictures have their own)"),
+    ("prores", "out_%04d.png", "out_%04d.png: --codec is for a video file (a GIF and numbered pictures have their "
+                               "own)"),
+])
+def test_a_codec_the_output_cannot_hold_is_one_line_before_any_work(codec: str, name: str, message: str, data: Path,
+                                                                     tmp_path: Path, tiny_model: Path):
+    r = CliRunner().invoke(main, ["render", str(data / CLIP), str(tmp_path / name), "--style", str(tiny_model),
+                                  "--codec", codec])
+    assert r.exit_code == 1 and r.stderr.splitlines() == [f"error: {message}"], r.stderr
+    assert not list(tmp_path.iterdir())
+
+
+def test_hevc_of_frames_smaller_than_its_smallest_is_one_line(data: Path, tmp_path: Path, style):
+    """x265 takes no frame side under 16 pixels: said before any frame, no file left."""
+    from tools.bad_inputs import clip_frames, write_video
+
+    src = write_video(tmp_path / "tiny.mp4", clip_frames(data, 3, (12, 8)))
+    with pytest.raises(rtstyle.SinkError, match=r"HEVC takes frames of at least 16x16 pixels, these are 12x8"):
+        rtstyle.render(src, tmp_path / "out.mp4", style, codec="hevc")
+    assert not (tmp_path / "out.mp4").exists()
