@@ -131,6 +131,8 @@ def render(src: str | Path, dst: str | Path | None, style: str | Path | Stylizer
     chosen = {**(outputs or {}), "record": dst}
     if not any(chosen.values()):
         raise SinkError("give an output file, a stream URL or both")
+    if codec and dst is None:
+        raise SinkError("a codec is for a video file: a stream is sent in H.264, as its receivers take")
     if dst is not None:
         dst = check_output(dst, overwrite, source=src, video=True, pictures=True, codec=codec)
     soundtrack = check_soundtrack(audio, dst) if audio is not None else None
@@ -154,7 +156,7 @@ def render(src: str | Path, dst: str | Path | None, style: str | Path | Stylizer
                 source.reference.dub(avcheck.probe(soundtrack.path))
         timing = RenderTiming(source.time_base, source.fps, source.start_time + source.start, crf,
                               part=source.start > 0, grid_rate=source.grid_rate(), numbers=numbers,
-                              soundtrack=soundtrack, encoder=encoder_for(dst, codec)[0] if codec and dst else None)
+                              soundtrack=soundtrack, encoder=encoder_for(dst, codec)[0] if codec else None)
         ctx = OutputContext(source.width, source.height, float(source.fps), source=str(src), render=timing,
                             timeout=stream_timeout)
         with RenderOutputs(open_outputs(chosen, ctx)) as sink:  # type: ignore[arg-type]

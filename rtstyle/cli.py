@@ -319,6 +319,8 @@ def render(src: tuple[str, ...], dst: Path | None, style: str | None, mix: str |
         raise click.UsageError("--stream takes one input, rendered on this machine (not several, not --ray)")
     if stream_url is not None:
         container_for(stream_url)  # not a URL: said now, before any work
+    if codec and dst is None:
+        raise click.UsageError("--codec is for DST, a video file: a stream is sent in H.264, as its receivers take")
     framing = {"start": start, "duration": duration, "max_size": max_size, "rate": rate, "audio": audio,
                "codec": codec}
     if many or ray_address is not None:

@@ -91,3 +91,12 @@ def test_hevc_of_frames_smaller_than_its_smallest_is_one_line(data: Path, tmp_pa
     with pytest.raises(rtstyle.SinkError, match=r"HEVC takes frames of at least 16x16 pixels, these are 12x8"):
         rtstyle.render(src, tmp_path / "out.mp4", style, codec="hevc")
     assert not (tmp_path / "out.mp4").exists()
+
+
+def test_a_codec_for_a_stream_only_is_refused(data: Path, tiny_model: Path):
+    """--codec with --stream and no file: the stream goes in H.264 whatever is asked, so it is said, not ignored."""
+    r = CliRunner().invoke(main, ["render", str(data / CLIP), "--stream", "udp://127.0.0.1:9", "--style",
+                                  str(tiny_model), "--codec", "hevc"])
+    assert r.exit_code == 2 and "--codec is for DST, a video file: a stream is sent in H.264" in r.stderr, r.stderr
+    with pytest.raises(rtstyle.SinkError, match="a codec is for a video file"):
+        rtstyle.render(data / CLIP, None, tiny_model, outputs={"stream": "udp://127.0.0.1:9"}, codec="hevc")
