@@ -1,9 +1,11 @@
 """What the output encoders and the input colour conversion cost, side by side in one run.
 
 1. The sample clip painted once by a fast style, then encoded through the render's own sink
-   (rtstyle.sinks.VideoFileSink) as H.264 (.mp4) and as VP9 (.webm, libvpx's realtime mode),
+   (rtstyle.sinks.VideoFileSink) as H.264 (.mp4), as VP9 (.webm, libvpx's realtime mode),
    and, for comparison, VP9 at libvpx's default speed (what the sink would get without its
-   settings): ms a frame, PSNR of the decoded file against the painted frames, size.
+   settings); as render --codec writes HEVC (.mp4; also at the crf that comes nearest H.264's
+   PSNR) and ProRes 422 HQ (.mov): ms a frame, PSNR of the decoded file against the painted
+   frames, size.
 2. A 1280x720 frame to RGB (rtstyle.yuv.to_rgb): untagged HD, read as BT.709 through swscale
    with accurate rounding; the same through swscale's default rounding; an SD-style BT.601
    frame through OpenCV; and the fast style painting that frame, for scale.
@@ -35,8 +37,9 @@ PICTURE = Path(__file__).resolve().parent.parent / "docs" / "quality" / "photos"
 
 
 def encode(frames: list[np.ndarray], path: Path, source: VideoFileSource,
-           options: dict[str, str] | None = None) -> None:
-    with VideoFileSink(path, source.width, source.height, source.time_base, source.fps, options=options) as sink:
+           options: dict[str, str] | None = None, codec: str | None = None) -> None:
+    with VideoFileSink(path, source.width, source.height, source.time_base, source.fps, options=options,
+                       codec=codec) as sink:
         for i, rgb in enumerate(frames):
             sink.write(rgb, round(i / (source.fps * source.time_base)))
 
@@ -57,17 +60,21 @@ def main() -> None:
     style = rtstyle.load_style(a.style, providers="cpu", threads=a.threads)
     with VideoFileSource(EXAMPLE) as source, tempfile.TemporaryDirectory() as tmp:
         frames = [style(f.image) for f in source.frames()]
-        files = {"H.264 (sink, .mp4)": (Path(tmp) / "h264.mp4", None),
-                 "VP9 realtime (sink, .webm)": (Path(tmp) / "vp9.webm", None),
-                 "VP9 libvpx default speed": (Path(tmp) / "vp9_good.webm", {"deadline": "good", "cpu-used": "1"})}
+        files = {"H.264 (sink, .mp4)": (Path(tmp) / "h264.mp4", None, None),
+                 "VP9 realtime (sink, .webm)": (Path(tmp) / "vp9.webm", None, None),
+                 "VP9 libvpx default speed": (Path(tmp) / "vp9_good.webm", {"deadline": "good", "cpu-used": "1"},
+                                              None),
+                 "HEVC (--codec hevc, .mp4)": (Path(tmp) / "hevc.mp4", None, "libx265"),
+                 "HEVC at crf 21": (Path(tmp) / "hevc21.mp4", {"crf": "21"}, "libx265"),
+                 "ProRes 422 HQ (--codec prores)": (Path(tmp) / "prores.mov", None, "prores_ks")}
         calls: dict[str, Callable[[], object]] = {
-            name: (lambda path=path, options=options: encode(frames, path, source, options))
-            for name, (path, options) in files.items()}
+            name: (lambda path=path, options=options, codec=codec: encode(frames, path, source, options, codec))
+            for name, (path, options, codec) in files.items()}
         print(f"{EXAMPLE.name}: {len(frames)} frames at {source.width}x{source.height} painted by {a.style}, "
               f"encoded at crf 18; medians of {a.rounds} rounds of 3 turns")
         for name, stats in time_rounds(calls, a.rounds).items():
             path = files[name][0]
-            print(f"  {name:28} {stats.p50_ms / len(frames):6.2f} ms a frame  PSNR {decoded_psnr(path, frames):5.2f} dB  "
+            print(f"  {name:30} {stats.p50_ms / len(frames):6.2f} ms a frame  PSNR {decoded_psnr(path, frames):5.2f} dB  "
                   f"{path.stat().st_size / 1024:6.0f} KiB")
     rgb = cv2.resize(read_image(PICTURE), (1280, 720), interpolation=cv2.INTER_AREA)
     untagged = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p", dst_colorspace="ITU709")

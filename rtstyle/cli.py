@@ -272,8 +272,8 @@ def _size(ctx: click.Context, param: click.Parameter, value: str | None) -> tupl
               help="the frame rate of an image sequence (SRC a folder of numbered pictures, or frame_%04d.png), "
                    "e.g. 24, 23.976 or 30000/1001  [default: 25]")
 @click.option("--codec", type=click.Choice(list(encoders.CODECS)),
-              help="the video codec [default: h264; vp9 in .webm]: hevc = half the size (phones, Apple), prores = "
-                   "ProRes 422 HQ for editing programs (.mov, .mkv)")
+              help="the video codec [default: h264; vp9 in .webm]: hevc = smaller files, slower (phones, Apple), "
+                   "prores = ProRes 422 HQ for editing programs (.mov, .mkv)")
 @click.option("--audio", type=click.Path(dir_okay=False), metavar="FILE",
               help="the sound of FILE instead of the input's (music, a sequence's mixdown): from the input's start "
                    "(--start takes it from there too) to the video's end")

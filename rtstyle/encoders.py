@@ -1,8 +1,9 @@
 """The video codecs a render writes (render --codec), and how each is encoded.
 
 H.264 is the default (VP9 in WebM, whose players take nothing else): every player, phone and
-editing program reads it. HEVC makes files about half the size at the same quality (phones and
-Apple devices play it; it is tagged ``hvc1`` in MP4 and MOV, the tag QuickTime requires). ProRes
+editing program reads it. HEVC makes smaller files at the same quality (a fifth smaller on the
+sample clip, encoding 3-4x slower: docs/encoders.txt; phones and Apple devices play it; it is
+tagged ``hvc1`` in MP4 and MOV, the tag QuickTime requires). ProRes
 422 HQ is what editing programs take best: 10-bit 4:2:2 pictures, each encoded on its own, so
 a timeline scrubs without decoding a group of frames (DaVinci Resolve's free version on Linux
 reads no H.264 at all). VP9 is the web's open codec.
@@ -60,8 +61,8 @@ def by_encoder(encoder: str) -> Codec:
 
 def quality_options(encoder: str, crf: int, preset: str) -> dict[str, str]:
     """Constant quality at ``crf`` (lower is better; on the codec's own scale), ProRes HQ's
-    fixed quality. libvpx runs in its realtime mode, about as fast as x264's veryfast (1.9
-    against 1.6 ms a 384x288 frame, where its default mode took 27 ms: benchmarks/encoders.py,
+    fixed quality. libvpx runs in its realtime mode, about as fast as x264's veryfast (1.8
+    against 2.0 ms a 384x288 frame, where its default mode took 29 ms: benchmarks/encoders.py,
     docs/encoders.txt)."""
     if encoder == "libvpx-vp9":
         return {"crf": str(crf), "b": "0", "deadline": "realtime", "cpu-used": "8", "row-mt": "1"}

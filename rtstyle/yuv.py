@@ -57,8 +57,8 @@ def to_rgb(frame: av.VideoFrame) -> np.ndarray:
             frame.width % 2 or frame.height % 2 or untagged_hd):
         return cv2.cvtColor(frame.to_ndarray(), cv2.COLOR_YUV2RGB_I420)
     # swscale's default rounding reads every channel 1-1.5 levels dark; accurate rounding with
-    # full chroma interpolation does not, for 2.8 ms a 1280x720 frame instead of 0.2 (a fast
-    # style paints it in 160: benchmarks/encoders.py, docs/encoders.txt).
+    # full chroma interpolation does not, for 3.0 ms a 1280x720 frame instead of 0.35 (a fast
+    # style paints it in 169: benchmarks/encoders.py, docs/encoders.txt).
     return frame.to_ndarray(format="rgb24", src_colorspace="ITU709" if untagged_hd else None,
                             interpolation=_ACCURATE)
 
