@@ -33,7 +33,6 @@ from rtstyle.sources import HEIF_MISSING, STREAM_TIMEOUT, is_url, stream_timeout
 from rtstyle.stalls import Watchdog, with_socket_timeout
 
 
-
 def is_gif(path: str | Path) -> bool:
     """Whether an output is an animated GIF (rtstyle.gif), not a video container."""
     return Path(path).suffix.lower() == ".gif"
