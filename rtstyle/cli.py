@@ -555,8 +555,14 @@ def cameras() -> None:
 @click.option("--fps", type=Number(1, 1000), help="rate to ask the camera for (a --source plays at it)")
 @scale_option
 @click.option("--style", "-s", "styles", multiple=True,
-              help="as for render: name, MODEL:STYLE or .onnx path; repeat for several (n/p switch) "
-                   "[default: all installed, cheapest first]")
+              help="as for render: name, MODEL:STYLE or .onnx path; repeat for several (n/p switch); a mixable "
+                   "model alone: each of its styles [default: all installed, cheapest first]")
+@click.option("--style-image", "style_images", multiple=True, metavar="PICTURE",
+              help="a picture, or a folder of them, as styles through the any-picture network (n/p switch); "
+                   "repeat for more")
+@click.option("--fade", type=Number(0, 60), default=0.5, show_default=True,
+              help="seconds a change between two styles of one mixable model (multistyle26's, style pictures) "
+                   "fades over")
 @provider_option
 @threads_option
 @precision_option
@@ -578,7 +584,7 @@ def cameras() -> None:
 @smooth_options
 def live(camera: str | None, source: str | None, loop: bool, start: float, stream_timeout: float,
          camera_timeout: float, size: tuple[int, int] | None, fps: float | None, scale: float | None,
-         styles: tuple[str, ...], provider: str,
+         styles: tuple[str, ...], style_images: tuple[str, ...], fade: float, provider: str,
          threads: int | None, precision: str, strength: float,
          keep_colours: bool, window: bool | None, serve: str | None, vcam: bool, record: Path | None,
          stream_url: str | None, overwrite: bool, duration: float | None, log_json: Path | None, snapshot_dir: Path, smooth: str,
@@ -594,8 +600,12 @@ def live(camera: str | None, source: str | None, loop: bool, start: float, strea
         container_for(stream_url)  # not a URL: said before the camera opens
     if log_json:
         rtstyle.sinks.check_output(log_json, overwrite=True)
-    named = style_names(styles) if styles else {c.name: c.name for c in by_cost(rtstyle.list_styles())}
-    if not named:
+    pictures = parse_style_images(style_images)
+    if any(weight != 1.0 for weight in pictures.values()):
+        raise click.UsageError("live takes each style picture as a style of its own (n/p): no PICTURE=WEIGHT")
+    named = style_names(styles, every_style=True) if styles or pictures else {
+        c.name: c.name for c in by_cost(rtstyle.list_styles())}
+    if not named and not pictures:
         raise rtstyle.StyleNotFoundError("no styles installed: give --style NAME or --style PATH.onnx")
     # The camera (or file) first: a missing camera must not wait for a model to load.
     if source is not None:
@@ -607,10 +617,15 @@ def live(camera: str | None, source: str | None, loop: bool, start: float, strea
     interrupt = click.get_current_context().with_resource(Interrupt())
     with src:
         click.echo(src.describe(), err=True)
+        engine = dict(providers=provider, threads=threads, scale=scale, precision=precision, fade_seconds=fade)
+        if pictures:  # each picture one more style of one any-picture network
+            any_picture = rtstyle.load_style(ARBITRARY, **engine)
+            shipped = set(any_picture.styles)
+            any_picture.add_style_images(list(pictures))
+            named.update({f"{any_picture.name}:{n}": (any_picture, n) for n in any_picture.styles if n not in shipped})
+        painter = rtstyle.Painter(named, rtstyle.make_smoother(smooth, smooth_strength, deadband), **engine)
         controls = LiveControls(list(named), strength=strength, keep_colours=keep_colours,
                                 smoothing=smooth != "none" or deadband > 0)
-        painter = rtstyle.Painter(named, rtstyle.make_smoother(smooth, smooth_strength, deadband),
-                                  providers=provider, threads=threads, scale=scale, precision=precision)
         first = painter.stylizer(controls.styles[0])
         _announce(first)
         click.echo(_pace(first, src, chosen=bool(styles)), err=True)

@@ -16,9 +16,14 @@ from pathlib import Path
 
 import numpy as np
 
+from rtstyle.mixing import StyleSpace, lookup
 from rtstyle.models import split_style
 from rtstyle.stylizer import Stylizer
 from rtstyle.temporal import Smoother
+
+# What a painter takes for a style: a name, MODEL:STYLE or a path; a ready Stylizer; or a ready
+# mixable Stylizer and one of its styles (a style picture added to it).
+Spec = str | Path | Stylizer | tuple[Stylizer, str]
 
 
 @dataclass(frozen=True)
@@ -33,13 +38,18 @@ class Look:
     picture: tuple[int, int, int, int] | None = None
 
 
-def style_names(specs: Iterable[str | Path]) -> dict[str, str | Path]:
+def style_names(specs: Iterable[str | Path], every_style: bool = False) -> dict[str, Spec]:
     """Style names, ``MODEL:STYLE`` of a mixable model, bare inner style names or .onnx paths ->
     {display name: spec}, resolved as render and image resolve them; unknown names fail here,
-    before anything is loaded."""
-    named: dict[str, str | Path] = {}
+    before anything is loaded. With ``every_style``, a mixable model named alone stands for each
+    of its styles (multistyle26's 26), as live walks through them."""
+    named: dict[str, Spec] = {}
     for spec in specs:
         card, inner = split_style(spec)
+        space = StyleSpace.from_card(card) if every_style and inner is None else None
+        if space is not None and space.points:
+            named.update({f"{card.name}:{point}": f"{card.name}:{point}" for point in space.points})
+            continue
         named[card.name if inner is None else f"{card.name}:{inner}"] = spec
     return named
 
@@ -47,18 +57,22 @@ def style_names(specs: Iterable[str | Path]) -> dict[str, str | Path]:
 class Painter:
     """Stylizers by name, loaded on first use with the same options, and one smoother.
 
-    ``styles`` maps names to what :class:`Stylizer` takes (a name, ``MODEL:STYLE``, a path)
-    or to a ready Stylizer; ``options`` go to every Stylizer loaded here.
+    ``styles`` maps names to a :data:`Spec`; ``options`` go to every Stylizer loaded here. The
+    styles of one mixable model share one Stylizer, loaded once, and a change from one of them
+    to another fades over its ``fade_seconds`` (an option) instead of jumping.
     """
 
-    def __init__(self, styles: Mapping[str, str | Path | Stylizer], smoother: Smoother | None = None,
-                 **options: object):
+    def __init__(self, styles: Mapping[str, Spec], smoother: Smoother | None = None, **options: object):
         if not styles:
             raise ValueError("a painter needs at least one style")
         self.specs = dict(styles)
         self.options = options
         self.smoother = smoother
-        self._loaded = {n: s for n, s in self.specs.items() if isinstance(s, Stylizer)}
+        self._loaded: dict[str, tuple[Stylizer, str | None]] = {
+            n: (s, None) if isinstance(s, Stylizer) else s for n, s in self.specs.items()
+            if not isinstance(s, (str, Path))}
+        self._models: dict[Path, Stylizer] = {}  # the mixable models loaded, by file
+        self._last: Stylizer | None = None  # the stylizer of the style asked for last
         self._lock = threading.Lock()
         self._history: str | None = None  # the style the smoother's history belongs to
 
@@ -73,11 +87,26 @@ class Painter:
         return list(self.specs)
 
     def stylizer(self, name: str) -> Stylizer:
-        """The stylizer of a style, loaded the first time it is asked for."""
+        """The stylizer of a style, loaded the first time it is asked for; a mixable model's
+        style is selected in it: faded to from the model's style before, at once after another
+        model's."""
         with self._lock:
             if name not in self._loaded:
-                self._loaded[name] = Stylizer(self.specs[name], **self.options)  # type: ignore[arg-type]
-            return self._loaded[name]
+                self._loaded[name] = self._load(self.specs[name])  # type: ignore[arg-type]
+            stylizer, inner = self._loaded[name]
+            if inner is not None and not np.array_equal(stylizer.target, stylizer.palette[inner]):
+                stylizer.select(inner, None if stylizer is self._last else 0.0)
+            self._last = stylizer
+            return stylizer
+
+    def _load(self, spec: str | Path) -> tuple[Stylizer, str | None]:
+        card, inner = split_style(spec)
+        if inner is None:
+            return Stylizer(spec, **self.options), None  # type: ignore[arg-type]
+        if card.path not in self._models:
+            self._models[card.path] = Stylizer(card.path, **self.options)  # type: ignore[arg-type]
+        model = self._models[card.path]
+        return model, lookup(model.palette, inner)
 
     def paint(self, rgb: np.ndarray, look: Look) -> np.ndarray:
         """The frame in the look's style, strength and colours (thread-safe); of a letterboxed

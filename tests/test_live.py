@@ -390,6 +390,37 @@ def test_live_takes_the_style_names_render_takes(data: Path, tmp_path: Path):
         assert json.loads(log.read_text())["frames_shown"] >= 1
 
 
+def test_live_walks_through_style_pictures_and_a_mixable_models_styles(data: Path, tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch):
+    """`live --style-image FOLDER -s multistyle26`: each picture is a style of the any-picture
+    network and the model named alone stands for its 26 styles, all on n/p; the recording shows
+    the first style, multistyle26's first, as the network paints it."""
+    import shutil
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # style vectors cached apart from the user's
+    folder = tmp_path / "paintings"
+    folder.mkdir()
+    for name in ("wave_256.jpg", "starry_night_256.jpg"):
+        shutil.copy(data / name, folder / name)
+    log, rec = tmp_path / "log.json", tmp_path / "live.mkv"
+    result = CliRunner().invoke(main, ["live", "--source", str(data / "walk_tone.mp4"), "--size", "96x72", "-s",
+                                       "multistyle26", "--style-image", str(folder), "--threads", "1",
+                                       "--no-window", "--record", str(rec), "--duration", "1", "--log-json", str(log),
+                                       "--smooth", "none"])
+    assert result.exit_code == 0, result.output
+    styles = json.loads(log.read_text())["styles"]
+    multi = rtstyle.load_style("multistyle26", threads=1)
+    assert styles == [f"multistyle26:{name}" for name in multi.styles] + [
+        "arbitrary:starry_night_256.jpg", "arbitrary:wave_256.jpg"]
+    multi.select(0, fade_seconds=0)
+    painted = [multi(rtstyle.sources.resize_to(frame, (96, 72))) for frame in decode_video(data / "walk_tone.mp4")]
+    shown = decode_video(rec)[0]
+    assert min(np.abs(shown.astype(np.int16) - p).mean() for p in painted) < 6  # encoded at 96x72: 3.9; style 1: 53
+    weighted = CliRunner().invoke(main, ["live", "--source", str(data / "walk_tone.mp4"), "--style-image",
+                                         f"{data / 'wave_256.jpg'}=0.5", "--no-window"])
+    assert weighted.exit_code == 2 and "no PICTURE=WEIGHT" in weighted.output
+
+
 def test_live_checks_the_camera_before_loading_a_model(data: Path):
     """Names are resolved first (cheap), then the camera is opened, then models load: a model
     that would fail to load (here: not an image model) is never reached without a camera."""

@@ -276,3 +276,27 @@ def test_styles_listing_names_the_26_styles():
     assert "multistyle26:19  starry_blue" in result.output and "arbitrary:starry_night" in result.output
     with pytest.raises(ModelError, match="not a style model"):
         rtstyle.load_style("arbitrary_predict")
+
+
+def test_a_painters_styles_of_one_model_share_it_and_fade_into_each_other(photo: np.ndarray, tiny_model: Path):
+    """Live's n/p between two of multistyle26's styles: one model loaded, and the change fades
+    over fade_seconds (half way, the vector is half of each); after another model's style, the
+    change is at once (a fade from what that model painted long before would show it)."""
+    from rtstyle.painter import Look, Painter
+
+    now = [0.0]
+    painter = Painter({"a": "multistyle26:0", "b": "multistyle26:1", "tiny": str(tiny_model)}, threads=1,
+                      fade_seconds=1.0, clock=lambda: now[0])
+    first = painter.paint(photo, Look("a"))
+    model = painter.stylizer("a")
+    np.testing.assert_allclose(model.vector, one_hot(0), atol=1e-6)  # the first style at once
+    assert painter.stylizer("b") is model
+    now[0] = 0.5
+    np.testing.assert_allclose(model.vector, 0.5 * one_hot(0) + 0.5 * one_hot(1), atol=1e-6)
+    halfway = painter.paint(photo, Look("b"))
+    now[0] = 1.0
+    second = painter.paint(photo, Look("b"))
+    assert diff(halfway, first) > 1 and diff(halfway, second) > 1 and diff(first, second) > diff(halfway, first)
+    painter.paint(photo, Look("tiny"))
+    painter.paint(photo, Look("a"))
+    np.testing.assert_allclose(model.vector, one_hot(0), atol=1e-6)
