@@ -628,7 +628,7 @@ def live(camera: str | None, source: str | None, loop: bool, start: float, strea
                                 smoothing=smooth != "none" or deadband > 0)
         first = painter.stylizer(controls.styles[0])
         _announce(first)
-        click.echo(_pace(first, src, chosen=bool(styles)), err=True)
+        click.echo(_pace(first, src, chosen=bool(styles or pictures)), err=True)
         ctx = OutputContext(src.width, src.height, src.fps, controls, source, timeout=stream_timeout)
         outputs = open_outputs({"window": not (serve or vcam or record or stream_url) if window is None else window,
                                 "serve": serve, "vcam": vcam, "record": record, "stream": stream_url}, ctx,
