@@ -92,7 +92,7 @@ def render(src: str | Path, dst: str | Path | None, style: str | Path | Stylizer
            outputs: Mapping[str, object] | None = None, start: float = 0.0,
            duration: float | None = None, max_size: tuple[int, int] | None = None,
            rate: Fraction | float | str | None = None, audio: str | Path | None = None,
-           codec: str | None = None) -> RenderReport:
+           codec: str | None = None, on_finishing: Callable[[int, int], None] | None = None) -> RenderReport:
     """Render a video file (or stream URL) in a style to a video file (H.264; VP9 in a .webm), keeping timestamps,
     audio and subtitles, or to an animated GIF (a .gif: no sound, frames at least 20 ms apart).
 
@@ -123,6 +123,9 @@ def render(src: str | Path, dst: str | Path | None, style: str | Path | Stylizer
     input's: music, or the mixdown made for an image sequence. It starts with the input (a
     render from ``start`` takes it from there too) and ends with the video; the A/V check
     compares the output's sound with that file's.
+
+    ``on_finishing(done, total)`` is called as a GIF is written after the last frame is painted
+    (its palette comes from all of them): frames written, of all.
 
     ``codec`` is the video codec of ``dst`` (rtstyle.encoders.CODECS: "h264", "hevc", "vp9",
     "prores"; default: H.264, VP9 in a .webm); a container that does not hold it is a SinkError
@@ -158,7 +161,7 @@ def render(src: str | Path, dst: str | Path | None, style: str | Path | Stylizer
                               part=source.start > 0, grid_rate=source.grid_rate(), numbers=numbers,
                               soundtrack=soundtrack, encoder=encoder_for(dst, codec)[0] if codec else None)
         ctx = OutputContext(source.width, source.height, float(source.fps), source=str(src), render=timing,
-                            timeout=stream_timeout)
+                            timeout=stream_timeout, finishing=on_finishing)
         with RenderOutputs(open_outputs(chosen, ctx)) as sink:  # type: ignore[arg-type]
             painter, look = Painter.of(stylizer, smoother)
             look = dataclasses.replace(look, picture=source.picture_box())

@@ -351,22 +351,31 @@ def render(src: tuple[str, ...], dst: Path | None, style: str | None, mix: str |
         click.echo("the GIF is written when the last frame is painted (one palette from all of them)", err=True)
     stop = threading.Event()
     with contextlib.ExitStack() as bars:
-        bar = None
+        painting = bars.enter_context(contextlib.ExitStack())  # the frames' bar, ended when the GIF's begins
+        bar = finishing = None
+
+        def on_finishing(done: int, total: int) -> None:
+            nonlocal finishing
+            if finishing is None:
+                painting.close()
+                finishing = bars.enter_context(click.progressbar(length=total, label="writing the GIF",
+                                                                 file=sys.stderr, show_pos=True, show_eta=True))
+            finishing.update(1)
 
         def on_frame(report: rtstyle.RenderReport) -> None:
             nonlocal bar
             interrupt.arm(stop.set)  # from the first frame written on, a signal finishes the file
             if bar is None:  # no frame count in the header (a damaged file): a bar without an end
                 length = report.frames_expected
-                bar = bars.enter_context(click.progressbar(None if length else itertools.count(), length=length,
-                                                           label="rendering", file=sys.stderr, show_pos=True,
-                                                           show_eta=True))
+                bar = painting.enter_context(click.progressbar(None if length else itertools.count(), length=length,
+                                                               label="rendering", file=sys.stderr, show_pos=True,
+                                                               show_eta=True))
             bar.update(1)
 
         try:
             report = rtstyle.render(src, dst, stylizer, overwrite=overwrite, crf=crf, smooth=smoother,
                                     on_frame=on_frame, stop=stop, stream_timeout=stream_timeout, workers=workers,
-                                    outputs={"stream": stream_url}, **framing)
+                                    outputs={"stream": stream_url}, on_finishing=on_finishing, **framing)
         except KeyboardInterrupt:
             kept = "the file written so far is kept" if dst and dst.exists() else "nothing was kept"
             click.echo(f"\ninterrupted ({interrupt.name}) while finishing: {kept}", err=True)

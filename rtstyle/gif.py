@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from fractions import Fraction
 from pathlib import Path
 
@@ -48,8 +48,9 @@ class GifSink(ClosesCutShortOnError):
     actions = "none"  # no stream is carried over
 
     def __init__(self, path: str | Path, width: int, height: int, time_base: Fraction, fps: Fraction,
-                 carry_from: str | None = None):
+                 carry_from: str | None = None, progress: Callable[[int, int], None] | None = None):
         self.path = Path(path)
+        self.progress = progress  # told (frames written, of all) as the GIF is written at the end
         self.width, self.height = width, height
         self.time_base = time_base
         self.frame_seconds = float(1 / Fraction(fps))
@@ -138,9 +139,11 @@ class GifSink(ClosesCutShortOnError):
             stream.codec_context.time_base = stream.time_base = TICK
             # The last frame lasts until the end of the last one given (those left out after it too).
             last = max(GIF_MIN_TICKS, round(self.end / TICK) - self.last)
-            for frame in self._kept():
+            for done, frame in enumerate(self._kept(), start=1):
                 frames.push(frame)
                 out.mux(_timed(stream.encode(_pull(graph, frame.pts)), last))
+                if self.progress:
+                    self.progress(done, self.frames_written)
             out.mux(_timed(stream.encode(None), last))
 
     def _kept(self) -> Iterator[av.VideoFrame]:

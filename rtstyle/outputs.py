@@ -159,6 +159,8 @@ class OutputContext:
     source: str | None = None  # the --source file or URL (None for a camera); a render's input
     render: RenderTiming | None = None  # set for a render's outputs; None: a live run
     timeout: float = STREAM_TIMEOUT  # seconds a network peer may stall (--stream-timeout)
+    # An output written when the render ends (a GIF) tells how far it has got: frames done, of all.
+    finishing: Callable[[int, int], None] | None = None
 
 
 Opened = tuple[Output, list[str]]  # the output, and lines for the user

@@ -63,7 +63,7 @@ def open_video(target: str | Path, ctx: OutputContext) -> Opened:
     if stream:  # sent at the video's pace, as a player would play the file
         return open_stream(target, *shape, realtime=True, timeout=ctx.timeout, **carry), []
     if is_gif(target):
-        return GifSink(target, *shape, carry_from=source), []
+        return GifSink(target, *shape, carry_from=source, progress=ctx.finishing), []
     if sequences.is_pattern(target):
         first, rate = timing.numbers or (1, None)
         return SequenceSink(target, timing.fps, first, rate, carry_from=source), []

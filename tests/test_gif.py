@@ -163,3 +163,14 @@ def test_a_live_recording_as_a_gif(data: Path, tmp_path: Path, tiny_model: Path)
     frames, durations = opencv_frames(rec)
     assert len(frames) == shown >= 5 and frames[0].shape == (240, 320, 3)
     assert min(durations) >= 20
+
+
+def test_writing_the_gif_after_the_last_frame_is_shown(data: Path, tmp_path: Path, tiny_model: Path):
+    """The GIF is written when every frame is painted (one palette from all): that part has its
+    own progress, a frame at a time, on the command line a second bar."""
+    told: list[tuple[int, int]] = []
+    rtstyle.render(data / CLIP, tmp_path / "walk.gif", rtstyle.load_style(tiny_model, threads=2), smooth="none",
+                   on_finishing=lambda done, total: told.append((done, total)))
+    assert told == [(i, 30) for i in range(1, 31)]
+    r = render(data / CLIP, tmp_path / "again.gif", tiny_model)
+    assert r.exit_code == 0 and "writing the GIF" in r.stderr, r.stderr
