@@ -159,9 +159,10 @@ def render(src: str | Path, dst: str | Path | None, style: str | Path | Stylizer
                 source.reference.dub(avcheck.probe(soundtrack.path))
         timing = RenderTiming(source.time_base, source.fps, source.start_time + source.start, crf,
                               part=source.start > 0, grid_rate=source.grid_rate(), numbers=numbers,
-                              soundtrack=soundtrack, encoder=encoder_for(dst, codec)[0] if codec else None)
+                              soundtrack=soundtrack)
         ctx = OutputContext(source.width, source.height, float(source.fps), source=str(src), render=timing,
-                            timeout=stream_timeout, finishing=on_finishing)
+                            timeout=stream_timeout, finishing=on_finishing,
+                            encoder=encoder_for(dst, codec)[0] if codec else None)
         with RenderOutputs(open_outputs(chosen, ctx)) as sink:  # type: ignore[arg-type]
             painter, look = Painter.of(stylizer, smoother)
             look = dataclasses.replace(look, picture=source.picture_box())

@@ -70,6 +70,8 @@ class Timecode(Number):
         return super().convert(value, param, ctx)
 
 
+CODEC_HELP = ("the video codec [default: h264; vp9 in .webm]: hevc = smaller files, slower (phones, Apple), "
+              "prores = ProRes 422 HQ for editing programs (.mov, .mkv)")
 style_option = click.option("--style", "-s", default=None,
                             help="style name (see `rtstyle models`), MODEL:STYLE of a mixable model, or .onnx path")
 mix_option = click.option("--mix", default=None, help="blend styles of a mixable model, e.g. 7=0.6,19=0.4")
@@ -271,9 +273,7 @@ def _size(ctx: click.Context, param: click.Parameter, value: str | None) -> tupl
 @click.option("--fps", "rate", callback=_rate, metavar="RATE",
               help="the frame rate of an image sequence (SRC a folder of numbered pictures, or frame_%04d.png), "
                    "e.g. 24, 23.976 or 30000/1001  [default: 25]")
-@click.option("--codec", type=click.Choice(list(encoders.CODECS)),
-              help="the video codec [default: h264; vp9 in .webm]: hevc = smaller files, slower (phones, Apple), "
-                   "prores = ProRes 422 HQ for editing programs (.mov, .mkv)")
+@click.option("--codec", type=click.Choice(list(encoders.CODECS)), help=CODEC_HELP)
 @click.option("--audio", type=click.Path(dir_okay=False), metavar="FILE",
               help="the sound of FILE instead of the input's (music, a sequence's mixdown): from the input's start "
                    "(--start takes it from there too) to the video's end")
@@ -585,6 +585,7 @@ def cameras() -> None:
               help="record the stylized stream to a video file (.mp4, .mkv, .webm...) or an animated .gif")
 @click.option("--stream", "stream_url", metavar="URL",
               help="stream the painting (no sound): rtmp:// (FLV), srt://, udp:// or tcp:// (MPEG-TS)")
+@click.option("--codec", type=click.Choice(list(encoders.CODECS)), help=CODEC_HELP + " of --record")
 @click.option("--overwrite", is_flag=True, help="replace the --record file if it exists")
 @click.option("--duration", type=Number(0, MAX_SECONDS, min_open=True), help="stop after this many seconds")
 @click.option("--log-json", type=click.Path(path_type=Path), help="write the run's fps, drops and latency as JSON")
@@ -596,15 +597,18 @@ def live(camera: str | None, source: str | None, loop: bool, start: float, strea
          styles: tuple[str, ...], style_images: tuple[str, ...], fade: float, provider: str,
          threads: int | None, precision: str, strength: float,
          keep_colours: bool, window: bool | None, serve: str | None, vcam: bool, record: Path | None,
-         stream_url: str | None, overwrite: bool, duration: float | None, log_json: Path | None, snapshot_dir: Path, smooth: str,
+         stream_url: str | None, codec: str | None, overwrite: bool, duration: float | None, log_json: Path | None,
+         snapshot_dir: Path, smooth: str,
          smooth_strength: float, deadband: float) -> None:
     """Paint a camera (or a video played live) in real time: window, browser, virtual camera."""
     if camera is not None and source is not None:
         raise click.UsageError("choose --camera or --source, not both")
     if start and source is None:
         raise click.UsageError("--start plays a --source from a time (a camera has none)")
+    if codec and not record:
+        raise click.UsageError("--codec is the codec of --record's file: give --record (a stream is H.264)")
     if record:
-        rtstyle.sinks.check_output(record, overwrite, video=True)
+        rtstyle.sinks.check_output(record, overwrite, video=True, codec=codec)
     if stream_url:
         container_for(stream_url)  # not a URL: said before the camera opens
     if log_json:
@@ -638,7 +642,8 @@ def live(camera: str | None, source: str | None, loop: bool, start: float, strea
         first = painter.stylizer(controls.styles[0])
         _announce(first)
         click.echo(_pace(first, src, chosen=bool(styles or pictures)), err=True)
-        ctx = OutputContext(src.width, src.height, src.fps, controls, source, timeout=stream_timeout)
+        ctx = OutputContext(src.width, src.height, src.fps, controls, source, timeout=stream_timeout,
+                            encoder=rtstyle.sinks.encoder_for(record, codec)[0] if codec else None)
         outputs = open_outputs({"window": not (serve or vcam or record or stream_url) if window is None else window,
                                 "serve": serve, "vcam": vcam, "record": record, "stream": stream_url}, ctx,
                                say=lambda line: click.echo(line, err=True))

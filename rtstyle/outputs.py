@@ -145,7 +145,6 @@ class RenderTiming:
     # An image sequence input's number of the first frame rendered, and its rate: pictures written keep their numbers.
     numbers: tuple[int, Fraction] | None = None
     soundtrack: Soundtrack | None = None  # render --audio: this file's sound instead of the source's
-    encoder: str | None = None  # render --codec: the video encoder of a file output (rtstyle.encoders)
 
 
 @dataclass(frozen=True)
@@ -161,6 +160,7 @@ class OutputContext:
     timeout: float = STREAM_TIMEOUT  # seconds a network peer may stall (--stream-timeout)
     # An output written when the render ends (a GIF) tells how far it has got: frames done, of all.
     finishing: Callable[[int, int], None] | None = None
+    encoder: str | None = None  # --codec's: the video encoder of a file output (rtstyle.encoders)
 
 
 Opened = tuple[Output, list[str]]  # the output, and lines for the user

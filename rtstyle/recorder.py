@@ -28,12 +28,16 @@ class Recorder:
     """Records the stylized stream to ``target``, a file or a stream URL (rtstyle.stream);
     timestamps are the capture times (variable frame rate)."""
 
-    def __init__(self, target: str | Path, width: int, height: int, fps: float, timeout: float = STREAM_TIMEOUT):
+    def __init__(self, target: str | Path, width: int, height: int, fps: float, timeout: float = STREAM_TIMEOUT,
+                 codec: str | None = None):
+        """``codec``: a video file's encoder (rtstyle.encoders; default: its container's own)."""
         rate = Fraction(fps).limit_denominator(1001)
         if is_url(target):
             self.sink = open_stream(str(target), width, height, TIME_BASE, rate, timeout=timeout)
+        elif is_gif(target):
+            self.sink = GifSink(target, width, height, TIME_BASE, rate)
         else:
-            self.sink = (GifSink if is_gif(target) else VideoFileSink)(target, width, height, TIME_BASE, rate)
+            self.sink = VideoFileSink(target, width, height, TIME_BASE, rate, codec=codec)
         self.start: float | None = None
         self.last_pts = -1
 
@@ -56,7 +60,7 @@ def open_video(target: str | Path, ctx: OutputContext) -> Opened:
     source = None if ctx.source and sequences.is_sequence(ctx.source) else ctx.source  # pictures: nothing to carry
     if timing is None:
         note = sound_note(source, "stream" if stream else "recording") if source else None
-        return Recorder(target, ctx.width, ctx.height, ctx.fps, ctx.timeout), [note] if note else []
+        return Recorder(target, ctx.width, ctx.height, ctx.fps, ctx.timeout, ctx.encoder), [note] if note else []
     shape = (ctx.width, ctx.height, timing.time_base, timing.fps)
     carry = dict(carry_from=source, start_time=timing.start_time, crf=timing.crf, part=timing.part,
                  soundtrack=timing.soundtrack)
@@ -67,7 +71,7 @@ def open_video(target: str | Path, ctx: OutputContext) -> Opened:
     if sequences.is_pattern(target):
         first, rate = timing.numbers or (1, None)
         return SequenceSink(target, timing.fps, first, rate, carry_from=source), []
-    return VideoFileSink(target, *shape, carry_timeout=ctx.timeout, grid_rate=timing.grid_rate, codec=timing.encoder,
+    return VideoFileSink(target, *shape, carry_timeout=ctx.timeout, grid_rate=timing.grid_rate, codec=ctx.encoder,
                          **carry), []
 
 

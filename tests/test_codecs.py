@@ -100,3 +100,20 @@ def test_a_codec_for_a_stream_only_is_refused(data: Path, tiny_model: Path):
     assert r.exit_code == 2 and "--codec is for DST, a video file: a stream is sent in H.264" in r.stderr, r.stderr
     with pytest.raises(rtstyle.SinkError, match="a codec is for a video file"):
         rtstyle.render(data / CLIP, None, tiny_model, outputs={"stream": "udp://127.0.0.1:9"}, codec="hevc")
+
+
+def test_a_live_recording_in_prores(data: Path, tmp_path: Path, tiny_model: Path):
+    """`live --record session.mov --codec prores`: a painted webcam session kept for an editing
+    program; a container that does not hold the codec is one line before the camera opens."""
+    rec = tmp_path / "session.mov"
+    r = CliRunner().invoke(main, ["live", "--source", str(data / CLIP), "-s", str(tiny_model), "--no-window",
+                                  "--duration", "1", "--record", str(rec), "--codec", "prores", "--threads", "2"])
+    assert r.exit_code == 0, r.output
+    with av.open(str(rec)) as c:
+        said = c.streams.video[0].codec_context
+        assert (said.name, said.pix_fmt, said.profile) == ("prores", "yuv422p10le", "HQ")
+    assert len(read_back(rec)) >= 5
+    wrong = CliRunner().invoke(main, ["live", "--camera", "/dev/video-none", "-s", str(tiny_model), "--no-window",
+                                      "--record", str(tmp_path / "session.mp4"), "--codec", "prores"])
+    assert wrong.exit_code == 1 and wrong.stderr.splitlines() == [
+        "error: session.mp4: MP4 (MPEG-4 Part 14) does not hold ProRes video: give a file ending in .mov or .mkv"]
