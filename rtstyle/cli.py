@@ -562,6 +562,8 @@ def cameras() -> None:
                                       f"to {rtstyle.sources.Reconnect.longest:g} s); end after this many seconds")
 @click.option("--size", callback=_size, help="WIDTHxHEIGHT to ask the camera for (a --source is resized)")
 @click.option("--fps", type=Number(1, 1000), help="rate to ask the camera for (a --source plays at it)")
+@click.option("--mirror", is_flag=True,
+              help="flip the picture left to right, as a mirror (a selfie view) shows it, in every output; m toggles")
 @scale_option
 @click.option("--style", "-s", "styles", multiple=True,
               help="as for render: name, MODEL:STYLE or .onnx path; repeat for several (n/p switch); a mixable "
@@ -593,8 +595,8 @@ def cameras() -> None:
               default=Path("."), show_default=True, help="where the snapshot key saves PNGs")
 @smooth_options
 def live(camera: str | None, source: str | None, loop: bool, start: float, stream_timeout: float,
-         camera_timeout: float, size: tuple[int, int] | None, fps: float | None, scale: float | None,
-         styles: tuple[str, ...], style_images: tuple[str, ...], fade: float, provider: str,
+         camera_timeout: float, size: tuple[int, int] | None, fps: float | None, mirror: bool,
+         scale: float | None, styles: tuple[str, ...], style_images: tuple[str, ...], fade: float, provider: str,
          threads: int | None, precision: str, strength: float,
          keep_colours: bool, window: bool | None, serve: str | None, vcam: bool, record: Path | None,
          stream_url: str | None, codec: str | None, overwrite: bool, duration: float | None, log_json: Path | None,
@@ -638,7 +640,7 @@ def live(camera: str | None, source: str | None, loop: bool, start: float, strea
             named.update({f"{any_picture.name}:{n}": (any_picture, n) for n in any_picture.styles if n not in shipped})
         painter = rtstyle.Painter(named, rtstyle.make_smoother(smooth, smooth_strength, deadband), **engine)
         controls = LiveControls(list(named), strength=strength, keep_colours=keep_colours,
-                                smoothing=smooth != "none" or deadband > 0)
+                                smoothing=smooth != "none" or deadband > 0, mirror=mirror)
         first = painter.stylizer(controls.styles[0])
         _announce(first)
         click.echo(_pace(first, src, chosen=bool(styles or pictures)), err=True)

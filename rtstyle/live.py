@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Generic, Protocol, TypeVar
 
+import cv2
+
 from rtstyle.controls import LiveControls
 from rtstyle.errors import SinkError
 from rtstyle.frames import VideoFrame
@@ -140,6 +142,7 @@ class LivePipeline:
         self.stylized: LatestSlot[StyledFrame] = LatestSlot()
         self.stop = threading.Event()
         self.seconds = 0.0
+        self._mirrored = controls.state().mirror
 
     # --- threads -----------------------------------------------------------------------
     def _capture(self) -> None:
@@ -163,7 +166,14 @@ class LivePipeline:
                         return
                     continue
                 state = self.controls.state()
-                look = Look(state.style, state.strength, state.keep_colours, state.smoothing, self.source.picture)
+                picture = self.source.picture
+                if state.mirror:
+                    frame.image = cv2.flip(frame.image, 1)
+                    picture = picture and _mirrored(picture, frame.image.shape[1])
+                if state.mirror != self._mirrored:  # the picture jumped: the smoothing history no longer fits
+                    self.painter.reset()
+                    self._mirrored = state.mirror
+                look = Look(state.style, state.strength, state.keep_colours, state.smoothing, picture)
                 t = time.perf_counter()
                 painted = self.painter.paint(frame.image, look)
                 frame.image = self.painter.settle(frame.image, painted, look)
@@ -262,6 +272,12 @@ class LivePipeline:
             "out_of_order": s.out_of_order, "smoothing": self.controls.state().smoothing,
             "inference_ms": s.inference.summary(), "latency_ms": s.latency.summary(),
         }
+
+
+def _mirrored(box: tuple[int, int, int, int], width: int) -> tuple[int, int, int, int]:
+    """The picture box (left, top, right, bottom) of a frame flipped left to right."""
+    left, top, right, bottom = box
+    return width - right, top, width - left, bottom
 
 
 def _finite(value: object) -> object:

@@ -268,6 +268,77 @@ def test_black_bars_stay_black_live_as_in_a_render(data: Path, tmp_path: Path, t
         assert np.array_equal(shown[20:100], reference(played[index][20:100]))
 
 
+def test_mirror_flips_the_picture_and_its_bars_and_m_turns_it_off(data: Path, tmp_path: Path, two_styles):
+    """--mirror paints the camera flipped left to right, as a selfie view shows it: a pillarboxed
+    clip with a narrow left and a wide right bar comes out with the wide bar on the left, the
+    picture between painted as the Stylizer paints the flipped frame; m turns it back."""
+    from tools.bad_inputs import write_video
+
+    boxed = []
+    for picture in decode_video(data / "walk_tone.mp4")[:12]:
+        frame = np.zeros_like(picture)
+        frame[:, 40:220] = picture[:, 40:220]  # bars: 40 px left, 100 px right
+        boxed.append(frame)
+    src = write_video(tmp_path / "pillarbox.mp4", boxed, audio=())
+    with PacedSource(src, size=(160, 120)) as again:
+        played = [f.image for f in again.frames()]
+    reference = rtstyle.Stylizer(two_styles["tiny"], threads=1)
+
+    def painted(rgb: np.ndarray, left: int, right: int) -> np.ndarray:
+        out = rgb.copy()
+        out[:, left:right] = reference(rgb[:, left:right])
+        return out
+
+    controls = LiveControls(["tiny"], smoothing=False, mirror=True)
+
+    class PressM(Collect):
+        def show(self, frame: VideoFrame, status: LiveStatus) -> None:
+            super().show(frame, status)
+            if len(self.indices) == 3:
+                controls.press("m")
+
+    out = PressM(keep_images=True)
+    LivePipeline(PacedSource(src, size=(160, 120), fps=8), Painter({"tiny": two_styles["tiny"]}, threads=1),
+                 controls, [out]).run()
+    seen = []
+    for index, shown in out.images.items():
+        flipped = cv2.flip(played[index], 1)
+        if np.array_equal(shown, painted(flipped, 50, 140)):
+            seen.append("mirrored")
+        else:
+            assert np.array_equal(shown, painted(played[index], 20, 110)), f"frame {index} is neither"
+            seen.append("plain")
+    assert seen[:3] == ["mirrored"] * 3 and seen[-1] == "plain" and seen == sorted(seen), seen
+    assert not controls.state().mirror and "mirror" in controls.as_dict()
+
+
+def test_turning_the_mirror_drops_the_smoothing_history(data: Path, tmp_path: Path, two_styles):
+    """Smoothing must not blend the picture before the flip into the picture after it (a ghost of
+    the other side): on a still scene every shown frame is the painting of one side or the other."""
+    from tools.bad_inputs import write_video
+
+    still = decode_video(data / "walk_tone.mp4")[5]
+    src = write_video(tmp_path / "still.mp4", [still] * 20, audio=(), options={"qp": "0"})  # every frame alike
+    with PacedSource(src) as again:
+        picture = next(again.frames()).image
+    reference = rtstyle.Stylizer(two_styles["tiny"], threads=1)
+    sides = {"plain": reference(picture), "mirrored": reference(cv2.flip(picture, 1))}
+    controls = LiveControls(["tiny"], smoothing=True)
+
+    class PressM(Collect):
+        def show(self, frame: VideoFrame, status: LiveStatus) -> None:
+            super().show(frame, status)
+            if len(self.indices) in (3, 8):
+                controls.press("m")
+
+    out = PressM(keep_images=True)
+    LivePipeline(PacedSource(src, fps=10), SlowPainter({"tiny": two_styles["tiny"]}, 0.05, smoother=EMA(0.5)),
+                 controls, [out]).run()
+    seen = [next((side for side, image in sides.items() if np.array_equal(shown, image)), "blend")
+            for shown in out.images.values()]
+    assert "blend" not in seen and "mirrored" in seen and seen[-1] == "plain", seen
+
+
 def test_strength_zero_gives_back_the_input_and_colours_can_be_kept(data: Path, two_styles):
     rgb = decode_video(data / "walk_tone.mp4")[3]
     painter = Painter(two_styles, threads=1, scale=0.5)
@@ -351,6 +422,19 @@ def test_live_command_scripted_run(data: Path, tmp_path: Path, two_styles):
     assert summary["frames_captured"] >= 30, "looped past the clip's 30 frames at 20 fps in 2 s"
     frames = decode_video(rec)
     assert len(frames) == summary["frames_shown"] and frames[0].shape == (120, 160, 3)
+
+
+def test_live_command_mirror_records_the_flipped_painting(data: Path, tmp_path: Path, two_styles):
+    rec = tmp_path / "rec.mp4"
+    args = ["live", "--source", str(data / "walk_tone.mp4"), "--mirror", "-s", str(two_styles["tiny"]), "--threads",
+            "1", "--smooth", "none", "--no-window", "--record", str(rec), "--duration", "1"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    first, clip = decode_video(rec)[0], decode_video(data / "walk_tone.mp4")
+    reference = rtstyle.Stylizer(two_styles["tiny"], threads=1)
+    off = {side: np.abs(first.astype(int) - reference(picture).astype(int)).mean()
+           for side, picture in (("mirrored", cv2.flip(clip[0], 1)), ("plain", clip[0]))}
+    assert off["mirrored"] < 3 < off["plain"], off
 
 
 def test_live_smooths_by_default_and_starts_on_the_cheapest_style(data: Path, tmp_path: Path):

@@ -162,5 +162,10 @@ def test_page_in_headless_chromium_shows_the_stream_and_its_controls_work(live, 
             shutil.copy(tmp_path / "live_preview.png", Path(os.environ["RTSTYLE_SCREENSHOT_DIR"]) / "live_preview.png")
         shot = cv2.imread(str(tmp_path / "live_preview.png"))
         assert shot is not None and shot.shape[1] >= 1000
+
+        browser.find_element(By.CSS_SELECTOR, "button[data-action=toggle_mirror]").click()
+        wait.until(lambda b: "mirrored" in b.find_element(By.ID, "hud").text)
+        assert controls.state().mirror
+        assert "on" in browser.find_element(By.CSS_SELECTOR, "button[data-flag=mirror]").get_attribute("class")
     finally:
         browser.quit()
