@@ -615,8 +615,8 @@ def live(camera: str | None, source: str | None, loop: bool, start: float, strea
         container_for(stream_url)  # not a URL: said before the camera opens
     if log_json:
         rtstyle.sinks.check_output(log_json, overwrite=True)
-    pictures = parse_style_images(style_images)
-    if any(weight != 1.0 for weight in pictures.values()):
+    pictures = parse_style_images(style_images)  # a picture given twice is one style
+    if any(Path(arg) not in pictures for arg in style_images):  # the path as given was PICTURE=WEIGHT
         raise click.UsageError("live takes each style picture as a style of its own (n/p): no PICTURE=WEIGHT")
     named = style_names(styles, every_style=True) if styles or pictures else {
         c.name: c.name for c in by_cost(rtstyle.list_styles())}

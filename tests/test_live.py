@@ -503,6 +503,11 @@ def test_live_walks_through_style_pictures_and_a_mixable_models_styles(data: Pat
     weighted = CliRunner().invoke(main, ["live", "--source", str(data / "walk_tone.mp4"), "--style-image",
                                          f"{data / 'wave_256.jpg'}=0.5", "--no-window"])
     assert weighted.exit_code == 2 and "no PICTURE=WEIGHT" in weighted.output
+    twice = CliRunner().invoke(main, ["live", "--source", str(data / "walk_tone.mp4"), "--size", "96x72", "--threads",
+                                      "1", "--no-window", "--duration", "0.3", "--log-json", str(log)]
+                               + ["--style-image", str(data / "wave_256.jpg")] * 2)
+    assert twice.exit_code == 0, twice.output
+    assert json.loads(log.read_text())["styles"] == ["arbitrary:wave_256.jpg"], "one picture, one style"
 
 
 def test_live_checks_the_camera_before_loading_a_model(data: Path):
