@@ -29,7 +29,7 @@ from rtstyle.outputs import OutputContext, RenderOutputs, RenderTiming, open_out
 from rtstyle.painter import Look, Painter
 from rtstyle.pipeline import RenderReport, render_plan, render_video
 from rtstyle.sinks import ALPHA_SUFFIXES, VideoFileSink, check_output, check_soundtrack, encoder_for, write_image
-from rtstyle.sources import STREAM_TIMEOUT, VideoFileSource, read_image, resize_to
+from rtstyle.sources import IMAGE_SUFFIXES, STREAM_TIMEOUT, VIDEO_SUFFIXES, VideoFileSource, read_image, resize_to
 from rtstyle.stylizer import Stylizer
 from rtstyle.temporal import DEFAULT_MODE, Smoother, make_smoother
 
@@ -45,13 +45,20 @@ def load_style(style: str | Path, **options) -> Stylizer:
 
 
 def stylize_image(src: str | Path, dst: str | Path, style: str | Path | Stylizer, overwrite: bool = False,
-                  max_size: tuple[int, int] | None = None) -> list[str]:
+                  max_size: tuple[int, int] | None = None, at: float | None = None) -> list[str]:
     """Stylize one still image file into another (format from the suffix). A transparent
     picture keeps its alpha where the format takes it (PNG, WebP, TIFF); the returned notes
     say when it could not be kept. ``max_size`` (width, height) shrinks a larger picture to
-    fit in it first (aspect kept)."""
+    fit in it first (aspect kept).
+
+    A video SRC (or any SRC with ``at``) gives one frame, the first at or after ``at`` seconds
+    (default: its first), painted as a render paints it without smoothing: upright, HDR
+    tone-mapped, only the picture inside black bars. It is how a style is tried on footage
+    before a long render."""
     check_output(dst, overwrite, source=src)
     stylizer = style if isinstance(style, Stylizer) else load_style(style)
+    if at is not None or Path(src).suffix.lower() in VIDEO_SUFFIXES:
+        return _paint_video_frame(src, dst, stylizer, max_size, at)
     picture = read_image(src, alpha=True)
     notes = []
     size = fit_within((picture.shape[1], picture.shape[0]), max_size)
@@ -65,14 +72,35 @@ def stylize_image(src: str | Path, dst: str | Path, style: str | Path | Stylizer
         render = f" (`rtstyle render {Path(src).name} OUT.gif` paints them all)" if Path(src).suffix.lower() == ".gif" \
             else ""
         notes.append(f"{Path(src).name} holds {frames} pictures: only the first was painted{render}")
-    if picture.shape[2] == 4 and Path(dst).suffix.lower() in ALPHA_SUFFIXES:
-        write_image(dst, np.dstack([painted, picture[..., 3]]))
-    else:
-        write_image(dst, painted)
-        if picture.shape[2] == 4:
-            notes.append(f"transparency dropped: {Path(dst).suffix or 'that format'} has none "
-                         "(use .png or .webp to keep it)")
-    return notes
+    return notes + _write_painting(dst, painted, picture[..., 3] if picture.shape[2] == 4 else None)
+
+
+def _paint_video_frame(src: str | Path, dst: str | Path, stylizer: Stylizer, max_size: tuple[int, int] | None,
+                       at: float | None) -> list[str]:
+    """One frame of a video painted through a render's path (:class:`Painter`, black bars kept)."""
+    name = Path(src).name
+    if Path(src).suffix.lower() in IMAGE_SUFFIXES:
+        raise SourceError(f"{name} is a still picture: --at picks a frame of a video")
+    with VideoFileSource(src, start=at or 0.0, max_size=max_size, reference=False, alpha=True) as source:
+        frame = next(source.frames(), None)
+        if frame is None:
+            raise SourceError(f"{name} has no frame from {at or 0:g} s on")
+        painter, look = Painter.of(stylizer)
+        painted = painter.paint(frame.image, dataclasses.replace(look, picture=source.picture_box()))
+        notes = source.notes + [f"{name} is a video: painted its frame at {source.start + frame.time:.3f} s"
+                                + ("" if at is not None else " (--at TIME picks another)")]
+    return notes + _write_painting(dst, painted, frame.alpha)
+
+
+def _write_painting(dst: str | Path, painted: np.ndarray, alpha: np.ndarray | None) -> list[str]:
+    """Write the painting with the input's transparency where DST's format keeps it; a note where not."""
+    if alpha is not None and Path(dst).suffix.lower() in ALPHA_SUFFIXES:
+        write_image(dst, np.dstack([painted, alpha]))
+        return []
+    write_image(dst, painted)
+    if alpha is None:
+        return []
+    return [f"transparency dropped: {Path(dst).suffix or 'that format'} has none (use .png or .webp to keep it)"]
 
 
 def _frame_count(path: Path) -> int:

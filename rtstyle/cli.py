@@ -494,10 +494,14 @@ def _summarise(results: list[FileResult]) -> None:
 @click.option("--max-size", callback=_size, metavar="WIDTHxHEIGHT",
               help="shrink larger pictures to fit in this size, e.g. 2048x2048 (aspect kept; a portrait one fits it "
                    "turned): faster, smaller files")
+@click.option("--at", type=Timecode(), default=None,
+              help="for a video SRC: paint its frame at this time, seconds or [HH:]MM:SS (to try a style on footage "
+                   "before a render) [default: its first]")
 def image(src: tuple[str, ...], dst: Path | None, style: str | None, mix: str | None, style_images: tuple[str, ...],
           provider: str, threads: int | None, precision: str, strength: float, keep_colours: bool,
-          scale: float | None, overwrite: bool, output_dir: Path | None, max_size: tuple[int, int] | None) -> None:
-    """Stylize a still image SRC into DST (format from DST's suffix).
+          scale: float | None, overwrite: bool, output_dir: Path | None, max_size: tuple[int, int] | None,
+          at: float | None) -> None:
+    """Stylize a still image SRC into DST (format from DST's suffix), or one frame of a video.
 
     Several: SRC... -o OUT_DIR, or a folder SRC and a folder DST; a picture that fails does
     not stop the others, and the command fails at the end if any did."""
@@ -507,7 +511,7 @@ def image(src: tuple[str, ...], dst: Path | None, style: str | None, mix: str | 
     if output_dir is None and len(inputs) == 1 and not Path(inputs[0]).is_dir():
         rtstyle.sinks.check_output(dst, overwrite, source=inputs[0])
         stylizer = _load(style, provider, threads, strength, keep_colours, mix, style_images, precision, scale)
-        for note in rtstyle.stylize_image(inputs[0], dst, stylizer, overwrite=overwrite, max_size=max_size):
+        for note in rtstyle.stylize_image(inputs[0], dst, stylizer, overwrite=overwrite, max_size=max_size, at=at):
             click.echo(f"note: {note}", err=True)
         click.echo(f"wrote {dst}", err=True)
         return
@@ -520,7 +524,7 @@ def image(src: tuple[str, ...], dst: Path | None, style: str | None, mix: str | 
     failed = 0
     for picture, out in pairs:
         try:
-            for note in rtstyle.stylize_image(picture, out, stylizer, overwrite=overwrite, max_size=max_size):
+            for note in rtstyle.stylize_image(picture, out, stylizer, overwrite=overwrite, max_size=max_size, at=at):
                 click.echo(f"note: {picture.name}: {note}", err=True)
             click.echo(f"wrote {out}", err=True)
         except rtstyle.RtstyleError as e:

@@ -39,6 +39,8 @@ HEIF_SEQUENCE_BRANDS = {b"hevc", b"msf1"}
 FFMPEG_PICTURES = {".exr", ".dpx", ".tga"}
 # Picture files, by suffix: what a folder of pictures is read for.
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".avif", ".bmp", ".tif", ".tiff", ".heic", ".heif"} | FFMPEG_PICTURES
+VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".mts", ".flv", ".wmv",
+                  ".ogv", ".3gp"}
 HEIF_MISSING = "HEIC/HEIF (an iPhone's photo format) needs pillow-heif: pip install 'rtstyle[heic]'"
 
 

@@ -134,6 +134,48 @@ def test_a_folder_of_pictures_is_painted_into_a_folder(data: Path, tmp_path: Pat
     assert r.returncode == 0 and sorted(p.name for p in (tmp_path / "out2").iterdir()) == ["a.png", "b.png"]
 
 
+def test_a_frame_of_a_video_is_painted_as_a_render_paints_it(data: Path, tmp_path: Path, tiny_model: Path):
+    """image VIDEO OUT --at TIME: the first frame at or after TIME (the clip decoded here by PyAV
+    itself), painted exactly as the network paints it; without --at the first frame, with a note;
+    a letterboxed video keeps its bars black, as a render does; into a folder as NAME.png."""
+    import av
+    import numpy as np
+
+    import rtstyle as lib
+    from tools.bad_inputs import write_video
+
+    src = data / "walk_tone.mp4"
+    with av.open(str(src)) as c:
+        frames = [(float(f.time), lib.yuv.to_rgb(f)) for f in c.decode(video=0)]
+    paint = lib.load_style(tiny_model)
+    when, wanted = next((time, image) for time, image in frames if time >= 0.51)
+    r = rtstyle("image", src, tmp_path / "at.png", "--style", tiny_model, "--at", "0.51")
+    assert r.returncode == 0, r.stderr
+    assert np.array_equal(lib.sources.read_image(tmp_path / "at.png"), paint(wanted))
+    assert f"walk_tone.mp4 is a video: painted its frame at {when:.3f} s" in r.stderr, r.stderr
+    r = rtstyle("image", src, data / "messi5.jpg", "-o", tmp_path / "out", "--style", tiny_model)
+    assert r.returncode == 0 and "painted its frame at 0.000 s (--at TIME picks another)" in r.stderr, r.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["messi5.jpg", "walk_tone.png"]
+    assert np.array_equal(lib.sources.read_image(tmp_path / "out" / "walk_tone.png"), paint(frames[0][1]))
+
+    boxed = [np.zeros_like(image) for _, image in frames[:5]]
+    for frame, (_, image) in zip(boxed, frames):
+        frame[40:200] = image[40:200]
+    letterboxed = write_video(tmp_path / "letterbox.mp4", boxed, audio=(), options={"qp": "0"})
+    r = rtstyle("image", letterboxed, tmp_path / "box.png", "--style", tiny_model, "--at", "0:00.1")
+    assert r.returncode == 0 and "only the 320x160 picture inside them is painted" in r.stderr, r.stderr
+    with av.open(str(letterboxed)) as c:
+        second = lib.yuv.to_rgb(list(c.decode(video=0))[1])  # written at 10 fps: 0.1 s is the second frame
+    out = lib.sources.read_image(tmp_path / "box.png")
+    assert np.array_equal(out[np.r_[0:40, 200:240]], second[np.r_[0:40, 200:240]]) and out[:40].max() < 8
+    assert np.array_equal(out[40:200], paint(second[40:200]))
+
+    assert_one_line_error(rtstyle("image", data / "messi5.jpg", tmp_path / "x.png", "--style", tiny_model,
+                                  "--at", "1"), "messi5.jpg is a still picture: --at picks a frame of a video")
+    assert_one_line_error(rtstyle("image", src, tmp_path / "x.png", "--style", tiny_model, "--at", "5"),
+                          "walk_tone.mp4 lasts 3.00 s: there is nothing from 5 s on")
+
+
 def _with_orientation(src: Path, dst: Path) -> Path:
     """``src`` stored turned a quarter, with EXIF orientation 6 (shown upright again), as a phone does."""
     from PIL import Image
