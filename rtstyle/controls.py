@@ -18,7 +18,8 @@ MESSAGE_SECONDS = 3.0
 KEYS: dict[str, str] = {
     "n": "next_style", "p": "prev_style",
     "+": "strength_up", "=": "strength_up", "-": "strength_down",
-    "c": "toggle_colours", "t": "toggle_smoothing", "m": "toggle_mirror", "h": "toggle_hud",
+    "c": "toggle_colours", "t": "toggle_smoothing", "m": "toggle_mirror", "o": "toggle_painting",
+    "h": "toggle_hud",
     "s": "snapshot", "q": "quit", "Escape": "quit",
 }
 
@@ -42,13 +43,15 @@ class ControlState:
     hud: bool
     message: str
     mirror: bool = False  # the camera flipped left to right, as a mirror (a selfie view) shows it
+    painting: bool = True  # off: the camera shown as it is, nothing painted (a streamer's filter switched off)
 
 
 class LiveControls:
     """The style list and the switches a person changes while the filter runs."""
 
     ACTIONS = ("next_style", "prev_style", "strength_up", "strength_down", "toggle_colours",
-               "toggle_smoothing", "toggle_mirror", "toggle_hud", "snapshot", "quit")
+               "toggle_smoothing", "toggle_mirror", "toggle_painting",
+               "toggle_hud", "snapshot", "quit")
 
     def __init__(self, styles: list[str], strength: float = 1.0, keep_colours: bool = False,
                  smoothing: bool = False, hud: bool = True, mirror: bool = False):
@@ -61,6 +64,7 @@ class LiveControls:
         self._smoothing = smoothing
         self._hud = hud
         self._mirror = mirror
+        self._painting = True
         self._snapshot = False
         self._message, self._message_until = "", 0.0
         self._lock = threading.Lock()
@@ -102,6 +106,10 @@ class LiveControls:
     def toggle_mirror(self) -> None:
         with self._lock:
             self._mirror = not self._mirror
+
+    def toggle_painting(self) -> None:
+        with self._lock:
+            self._painting = not self._painting
 
     def toggle_hud(self) -> None:
         with self._lock:
@@ -154,11 +162,11 @@ class LiveControls:
         with self._lock:
             message = self._message if time.monotonic() < self._message_until else ""
             return ControlState(self.styles[self._index], self._strength, self._keep_colours,
-                                self._smoothing, self._hud, message, self._mirror)
+                                self._smoothing, self._hud, message, self._mirror, self._painting)
 
     def as_dict(self) -> dict:
         """State for the browser page, with the style list and the shared key table."""
         s = self.state()
         return {"style": s.style, "styles": self.styles, "strength": s.strength, "keep_colours": s.keep_colours,
-                "smoothing": s.smoothing, "mirror": s.mirror, "hud": s.hud, "message": s.message, "keys": KEYS,
+                "smoothing": s.smoothing, "mirror": s.mirror, "painting": s.painting, "hud": s.hud, "message": s.message, "keys": KEYS,
                 "quitting": self.quitting}

@@ -173,11 +173,14 @@ class LivePipeline:
                 if state.mirror != self._mirrored:  # the picture jumped: the smoothing history no longer fits
                     self.painter.reset()
                     self._mirrored = state.mirror
-                look = Look(state.style, state.strength, state.keep_colours, state.smoothing, picture)
-                t = time.perf_counter()
-                painted = self.painter.paint(frame.image, look)
-                frame.image = self.painter.settle(frame.image, painted, look)
-                self.stats.add_inference(time.perf_counter() - t)
+                if state.painting:
+                    look = Look(state.style, state.strength, state.keep_colours, state.smoothing, picture)
+                    t = time.perf_counter()
+                    painted = self.painter.paint(frame.image, look)
+                    frame.image = self.painter.settle(frame.image, painted, look)
+                    self.stats.add_inference(time.perf_counter() - t)
+                else:  # the camera as it is: smoothing starts afresh when painting comes back
+                    self.painter.reset()
                 self.stylized.put(StyledFrame(frame, state.style))
         finally:
             self.stylized.close()

@@ -47,7 +47,8 @@ class LiveStatus:
         c = self.controls
         rate = f"{100 * self.dropped / self.captured:.0f}%" if self.captured else "-"
         lines = [f"{self.style}  strength {c.strength:.1f}" + ("  colours kept" if c.keep_colours else "")
-                 + ("  smoothing" if c.smoothing else "") + ("  mirrored" if c.mirror else ""),
+                 + ("  smoothing" if c.smoothing else "") + ("  mirrored" if c.mirror else "")
+                 + ("" if c.painting else "  PAINTING OFF"),
                  f"{self.fps:4.1f} fps  inference {self.infer_ms:.0f} ms",
                  f"latency {self.latency_p50_ms:.0f} / {self.latency_p95_ms:.0f} ms (p50 / p95)",
                  f"dropped {self.dropped} of {self.captured} ({rate})"]

@@ -339,6 +339,33 @@ def test_turning_the_mirror_drops_the_smoothing_history(data: Path, tmp_path: Pa
     assert "blend" not in seen and "mirrored" in seen and seen[-1] == "plain", seen
 
 
+def test_o_shows_the_camera_as_it_is_and_painting_comes_back_without_history(data: Path, two_styles):
+    """o switches painting off (the frames shown are the camera's own) and on again; smoothing
+    then starts afresh: the first painted frame after it is the network's, not blended with the
+    last one painted before."""
+    with PacedSource(data / "walk_tone.mp4") as again:
+        played = {f.index: f.image for f in again.frames()}
+    reference = rtstyle.Stylizer(two_styles["tiny"], threads=1)
+    controls = LiveControls(["tiny"], smoothing=True)
+
+    class PressO(Collect):
+        def show(self, frame: VideoFrame, status: LiveStatus) -> None:
+            super().show(frame, status)
+            if len(self.indices) in (4, 9):
+                controls.press("o")
+
+    out = PressO(keep_images=True)
+    LivePipeline(PacedSource(data / "walk_tone.mp4"), SlowPainter({"tiny": two_styles["tiny"]}, 0.02, smoother=EMA(0.5)),
+                 controls, [out]).run()
+    raw = [index for index, shown in out.images.items() if np.array_equal(shown, played[index])]
+    assert raw and raw == list(range(raw[0], raw[-1] + 1)), f"one run of camera frames: {raw}"
+    painted = [index for index in out.images if index not in raw]
+    assert painted[0] < raw[0] and painted[-1] > raw[-1], "painted before and after"
+    back = next(index for index in painted if index > raw[-1])
+    assert np.array_equal(out.images[back], reference(played[back])), "no smoothing history across the pause"
+    assert controls.state().painting and "painting" in controls.as_dict()
+
+
 def test_strength_zero_gives_back_the_input_and_colours_can_be_kept(data: Path, two_styles):
     rgb = decode_video(data / "walk_tone.mp4")[3]
     painter = Painter(two_styles, threads=1, scale=0.5)

@@ -38,9 +38,9 @@ def test_controls_cycle_clamp_and_reject():
     assert c.state().strength == 1.0
     c.act("strength", -4)
     assert c.state().strength == 0.0
-    assert c.press("c") and c.press("t") and c.press("h") and c.press("m") and not c.press("x") and not c.press(None)
+    assert c.press("c") and c.press("t") and c.press("h") and c.press("m") and c.press("o") and not c.press("x") and not c.press(None)
     s = c.state()
-    assert s.keep_colours and s.smoothing and not s.hud and s.mirror
+    assert s.keep_colours and s.smoothing and not s.hud and s.mirror and not s.painting
     c.press("s")
     assert c.take_snapshot() and not c.take_snapshot(), "one snapshot per request"
     with pytest.raises(ValueError, match="unknown action"):

@@ -167,5 +167,8 @@ def test_page_in_headless_chromium_shows_the_stream_and_its_controls_work(live, 
         wait.until(lambda b: "mirrored" in b.find_element(By.ID, "hud").text)
         assert controls.state().mirror
         assert "on" in browser.find_element(By.CSS_SELECTOR, "button[data-flag=mirror]").get_attribute("class")
+        browser.find_element(By.CSS_SELECTOR, "button[data-action=toggle_painting]").click()
+        wait.until(lambda b: "PAINTING OFF" in b.find_element(By.ID, "hud").text)
+        assert not controls.state().painting
     finally:
         browser.quit()
