@@ -290,7 +290,7 @@ class VideoFileSource(Closing):
         if transfer:
             notes.append(f"{max(c.bits for c in components)}-bit {transfer} HDR video tone-mapped to 8-bit SDR "
                          "(BT.2408: HDR reference white to SDR white, BT.709 colours)")
-        elif frame.color_trc == yuv.LINEAR and "f32" in frame.format.name:
+        elif yuv.is_linear_light(frame):
             notes.append("linear-light pictures (OpenEXR) shown through the sRGB curve, as image viewers show them "
                          "(values above white clipped)")
         elif max(c.bits for c in components) > 8:

@@ -50,8 +50,8 @@ def to_rgb(frame: av.VideoFrame) -> np.ndarray:
     """
     if frame.color_trc in hdr.TRANSFERS:
         return hdr.to_sdr(frame)
-    if frame.color_trc == LINEAR and "f32" in frame.format.name:  # OpenEXR renders: shown through sRGB's curve
-        return srgb(frame.to_ndarray()[..., :3])
+    if is_linear_light(frame):  # OpenEXR renders: shown through sRGB's curve
+        return srgb(_linear_rgb(frame))
     untagged_hd = frame.colorspace == UNSPECIFIED and is_hd(frame.width, frame.height)
     if frame.format.name == "yuv420p" and frame.colorspace in _BT601 and frame.color_range != FULL_RANGE and not (
             frame.width % 2 or frame.height % 2 or untagged_hd):
@@ -81,6 +81,24 @@ def from_rgb(rgb: np.ndarray) -> av.VideoFrame:
     cv2.extractChannel(crcb, 2, dst=planes[h * w:h * w + size].reshape(h // 2, w // 2))  # U (Cb)
     cv2.extractChannel(crcb, 1, dst=planes[h * w + size:].reshape(h // 2, w // 2))       # V (Cr)
     return av.VideoFrame.from_ndarray(i420, format="yuv420p")
+
+
+def is_linear_light(frame: av.VideoFrame) -> bool:
+    """An OpenEXR picture's floats in scene-linear light: half (what 3D programs write by default)
+    or single precision, RGB(A) or grey."""
+    return frame.color_trc == LINEAR and frame.format.name in _FLOATS
+
+
+_FLOATS = {"gbrpf32le", "gbrapf32le", "gbrpf16le", "gbrapf16le", "grayf32le", "grayf16le"}
+
+
+def _linear_rgb(frame: av.VideoFrame) -> np.ndarray:
+    """Linear-light floats H x W x 3. Grey is spread to three channels here: swscale would take
+    grey floats for limited-range luma (0.087 read as 0.028)."""
+    if frame.format.name.startswith("gray"):
+        grey = frame.reformat(format="grayf32le").to_ndarray()
+        return np.repeat(grey[..., None], 3, axis=2)
+    return frame.reformat(format="gbrpf32le").to_ndarray()
 
 
 def srgb(linear: np.ndarray) -> np.ndarray:

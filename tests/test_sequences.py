@@ -147,21 +147,30 @@ def test_rates_are_read_as_an_editor_means_them(text: str, rate: Fraction):
     assert sequences.parse_rate(text) == rate
 
 
-def test_openexr_pictures_are_shown_through_the_srgb_curve(tmp_path: Path, tiny_model: Path):
+@pytest.mark.parametrize("pix_fmt, precision", [("gbrpf32le", "float"), ("gbrpf32le", "half"),
+                                               ("gbrapf32le", "half"), ("grayf32le", "half"), ("grayf32le", "float")])
+def test_openexr_pictures_are_shown_through_the_srgb_curve(pix_fmt: str, precision: str, tmp_path: Path,
+                                                           tiny_model: Path):
     """An EXR holds linear light: 0.18 (mid grey) is 118 of 255 on screen, not 46; above 1 clips.
-    Expected values from the sRGB formula (IEC 61966-2-1), worked out by hand."""
-    linear = np.zeros((4, 6, 3), np.float32)
-    linear[..., :] = np.array([0.0, 0.0015654, 0.18, 0.5, 1.0, 4.0], np.float32)[None, :, None]
+    Expected values from the sRGB formula (IEC 61966-2-1), worked out by hand. Half floats (what
+    Blender and Nuke write by default; FFmpeg decodes them as 16-bit floats), with alpha, and
+    grey (a Y channel) alike."""
+    row = np.array([0.0, 0.0015654, 0.18, 0.5, 1.0, 4.0], np.float32)
+    channels = {"gbrpf32le": 3, "gbrapf32le": 4, "grayf32le": 1}[pix_fmt]
+    linear = np.ascontiguousarray(np.broadcast_to(row[None, :, None], (4, 6, channels)))
+    if channels == 4:
+        linear[..., 3] = 1.0
     folder = tmp_path / "exr"
     folder.mkdir()
     with av.open(str(folder / "plate_%04d.exr"), "w", format="image2") as c:
-        stream = c.add_stream("exr", rate=25)
-        stream.width, stream.height, stream.pix_fmt = 6, 4, "gbrpf32le"
-        for packet in [*stream.encode(av.VideoFrame.from_ndarray(linear, format="gbrpf32le")), *stream.encode()]:
+        stream = c.add_stream("exr", rate=25, options={"format": precision})
+        stream.width, stream.height, stream.pix_fmt = 6, 4, pix_fmt
+        frame = av.VideoFrame.from_ndarray(linear[..., 0] if channels == 1 else linear, format=pix_fmt)
+        for packet in [*stream.encode(frame), *stream.encode()]:
             c.mux(packet)
     with sequences.find(folder).open() as c:
         shown = yuv.to_rgb(next(c.decode(video=0)))
-    assert shown[0, :, 1].tolist() == [0, 5, 118, 188, 255, 255]
+    assert shown[0].T.tolist() == [[0, 5, 118, 188, 255, 255]] * 3
     style = rtstyle.load_style(tiny_model)
     report = rtstyle.render(folder, tmp_path / "o.mp4", style)
     assert report.check.ok and any("OpenEXR" in note for note in report.notes)
