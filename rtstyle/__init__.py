@@ -145,7 +145,7 @@ def render(src: str | Path, dst: str | Path | None, style: str | Path | Stylizer
     ``src`` may be an image sequence: a folder of numbered pictures or their printf pattern
     (``frames/shot_%04d.png``), played at ``rate`` frames a second (default 25; 23.976 is
     24000/1001) and checked for gaps first (rtstyle.sequences). ``dst`` may be one too
-    (rtstyle.sequence_sink): one picture a frame; .png, .webp and .tif keep the input's transparency.
+    (rtstyle.sequence_sink): one picture a frame; .png, .webp, .tif and .exr keep the input's transparency.
 
     ``audio`` is a sound file (or a video's sound) to put under the painting instead of the
     input's: music, or the mixdown made for an image sequence. It starts with the input (a

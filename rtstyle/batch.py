@@ -13,6 +13,7 @@ from rtstyle.avcheck import AVCheck
 from rtstyle.errors import RtstyleError, SinkError, SourceError
 from rtstyle.pipeline import RenderReport
 from rtstyle.sequences import files_in
+from rtstyle.sinks import PICTURE_SUFFIXES
 from rtstyle.sources import FFMPEG_PICTURES, IMAGE_SUFFIXES, VIDEO_SUFFIXES
 
 
@@ -44,8 +45,8 @@ def pair_outputs(inputs: Sequence[str | Path], out_dir: Path, pictures: bool = F
                  suffix: str = ".mp4") -> list[tuple[Path, Path]]:
     """Inputs (files, or folders whose videos are taken by suffix) -> (input, out_dir/NAME.mp4,
     or NAME with another ``suffix``); ``pictures``: still pictures, each written in its own
-    format (out_dir/NAME.jpg for a .jpg), or as PNG where it is one OpenCV does not write (EXR, DPX)
-    or a video (one frame of it painted)."""
+    format (out_dir/NAME.jpg for a .jpg; OpenEXR too), or as PNG where it is one not written here
+    (DPX, Targa) or a video (one frame of it painted)."""
     if out_dir.exists() and not out_dir.is_dir():
         raise SinkError(f"output folder is a file: {out_dir}")
     suffixes, kind = (IMAGE_SUFFIXES, "pictures") if pictures else (VIDEO_SUFFIXES, "video files")
@@ -64,7 +65,7 @@ def pair_outputs(inputs: Sequence[str | Path], out_dir: Path, pictures: bool = F
     def written_as(f: Path) -> str:
         if not pictures:
             return f.stem + suffix
-        return f.stem + ".png" if f.suffix.lower() in FFMPEG_PICTURES | VIDEO_SUFFIXES else f.name
+        return f.stem + ".png" if f.suffix.lower() in (FFMPEG_PICTURES - PICTURE_SUFFIXES) | VIDEO_SUFFIXES else f.name
 
     pairs = [(f, out_dir / written_as(f)) for f in files]
     seen: dict[Path, Path] = {}

@@ -1,7 +1,7 @@
 """Sink: an image sequence, one numbered picture a frame (``painted/shot_%04d.png``), for the
 editing and compositing programs that take pictures, not video.
 
-In .png, .webp and .tif the input's transparency is kept (a render with a transparent
+In .png, .webp, .tif and .exr the input's transparency is kept (a render with a transparent
 background stays one to composite). Pictures carry no time and no sound: the render's frame rate is said in a note (to give when
 the pictures are imported) and the source's other streams are named as left out. A render
 that is stopped leaves the pictures of the frames done; a picture that cannot be written

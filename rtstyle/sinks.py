@@ -138,10 +138,10 @@ def check_pattern(pattern: Path, overwrite: bool) -> None:
                         "(use --overwrite to replace them)")
 
 
-# An image sequence's formats: what OpenCV writes from 8-bit RGB.
-PICTURE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp"}
-# Image formats that keep a picture's transparency (OpenCV writes their alpha).
-ALPHA_SUFFIXES = {".png", ".webp", ".tif", ".tiff"}
+# An image sequence's formats: what OpenCV writes from 8-bit RGB, and OpenEXR (FFmpeg's encoder).
+PICTURE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp", ".exr"}
+# Image formats that keep a picture's transparency.
+ALPHA_SUFFIXES = {".png", ".webp", ".tif", ".tiff", ".exr"}
 
 
 def write_image(path: str | Path, rgb: np.ndarray) -> None:
@@ -150,15 +150,15 @@ def write_image(path: str | Path, rgb: np.ndarray) -> None:
     if p.suffix.lower() in (".heic", ".heif"):
         _write_heif(p, rgb)
         return
-    data = encode_image(p.suffix, rgb)
+    data = encode_exr(rgb) if p.suffix.lower() == ".exr" else encode_image(p.suffix, rgb)
     try:
-        p.write_bytes(data.tobytes())
+        p.write_bytes(data)
     except OSError as e:
         p.unlink(missing_ok=True)  # a picture cut short is no picture
         raise SinkError(f"cannot write {p}: {write_failure(e)}") from None
 
 
-def encode_image(suffix: str, rgb: np.ndarray) -> np.ndarray:
+def encode_image(suffix: str, rgb: np.ndarray) -> bytes:
     """The bytes of a picture file in the format of ``suffix`` (OpenCV's encoders)."""
     try:
         bgr = cv2.cvtColor(rgb, cv2.COLOR_RGBA2BGRA if rgb.shape[2] == 4 else cv2.COLOR_RGB2BGR)
@@ -166,8 +166,26 @@ def encode_image(suffix: str, rgb: np.ndarray) -> np.ndarray:
     except cv2.error:  # no encoder for the suffix
         ok = False
     if not ok:
-        raise SinkError(f"cannot encode an image as '{suffix}' (use .png, .jpg, .webp, .avif, .heic, .bmp or .tiff)")
-    return data
+        raise SinkError(f"cannot encode an image as '{suffix}' (use .png, .jpg, .webp, .avif, .heic, .exr, .bmp or "
+                        ".tiff)")
+    return data.tobytes()
+
+
+def encode_exr(rgb: np.ndarray) -> bytes:
+    """An OpenEXR picture as compositing programs take one: the painting's sRGB turned back into
+    the linear light an EXR holds (the inverse of how one is read, rtstyle.yuv.srgb), in half
+    floats, ZIP-compressed; an alpha channel premultiplied into the colours, as EXR stores it."""
+    linear = yuv.linear(rgb[..., :3])
+    pix_fmt = "gbrpf32le"
+    if rgb.shape[2] == 4:
+        alpha = rgb[..., 3:].astype(np.float32) / 255
+        linear, pix_fmt = np.concatenate([linear * alpha, alpha], axis=2), "gbrapf32le"
+    encoder = av.CodecContext.create("exr", "w")
+    encoder.width, encoder.height, encoder.pix_fmt = rgb.shape[1], rgb.shape[0], pix_fmt
+    encoder.time_base = Fraction(1, 25)  # a still picture: any rate will do
+    encoder.options = {"format": "half", "compression": "zip16"}
+    frame = av.VideoFrame.from_ndarray(linear, format=pix_fmt)
+    return b"".join(bytes(packet) for packet in [*encoder.encode(frame), *encoder.encode(None)])
 
 
 def _write_heif(path: Path, rgb: np.ndarray) -> None:

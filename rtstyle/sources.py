@@ -81,9 +81,8 @@ def _read_with_ffmpeg(path: Path, alpha: bool) -> np.ndarray:
     except (av.error.FFmpegError, StopIteration) as e:
         raise SourceError(f"cannot read image {path.name}: {getattr(e, 'strerror', None) or 'damaged'}") from None
     rgb = yuv.to_rgb(frame)
-    if alpha and any(c.is_alpha for c in frame.format.components):
-        return np.dstack([rgb, frame.to_ndarray(format="rgba")[..., 3]])
-    return rgb
+    transparency = yuv.alpha(frame) if alpha else None
+    return rgb if transparency is None else np.dstack([rgb, transparency])
 
 
 def _read_heif(path: Path, alpha: bool) -> np.ndarray:
@@ -260,8 +259,8 @@ class VideoFileSource(Closing):
         self.decoded_size, self.shown_size = stored, shown  # upright
         self.width, self.height = fit_within(shown, self.max_size)
         # Transparency where some pixel is not opaque (an animated GIF decodes with alpha where none is).
-        self.has_alpha = any(c.is_alpha for c in self._first.format.components) and (
-            self._first.to_ndarray(format="rgba")[..., 3].min() < 255)
+        first_alpha = yuv.alpha(self._first)
+        self.has_alpha = first_alpha is not None and first_alpha.min() < 255
         self.notes = self._notes(self._first)
         if self.trimmed:
             self._open_part()
@@ -284,8 +283,8 @@ class VideoFileSource(Closing):
                 *self.shown_size, self.width, self.height))
         components = frame.format.components
         if self.has_alpha and not self.keep_alpha:
-            notes.append("alpha channel dropped (the video codecs written have none; numbered .png, .webp or .tif "
-                         "pictures keep it)")
+            notes.append("alpha channel dropped (the video codecs written have none; numbered .png, .webp, .tif "
+                         "or .exr pictures keep it)")
         transfer = hdr.TRANSFERS.get(frame.color_trc)
         if transfer:
             notes.append(f"{max(c.bits for c in components)}-bit {transfer} HDR video tone-mapped to 8-bit SDR "
@@ -423,9 +422,9 @@ class VideoFileSource(Closing):
     def _alpha(self, frame: av.VideoFrame) -> np.ndarray | None:
         """The frame's transparency, turned and sized as its picture is (:meth:`_upright`); None
         for a frame without (a picture with it may come later in a sequence)."""
-        if not any(c.is_alpha for c in frame.format.components):
+        alpha = yuv.alpha(frame)
+        if alpha is None:
             return None
-        alpha = frame.to_ndarray(format="rgba")[..., 3]
         if self.rotation:
             alpha = cv2.rotate(alpha, _UPRIGHT[self.rotation])
         return resize_to(alpha, (self.width, self.height))

@@ -93,12 +93,40 @@ _FLOATS = {"gbrpf32le", "gbrapf32le", "gbrpf16le", "gbrapf16le", "grayf32le", "g
 
 
 def _linear_rgb(frame: av.VideoFrame) -> np.ndarray:
-    """Linear-light floats H x W x 3. Grey is spread to three channels here: swscale would take
-    grey floats for limited-range luma (0.087 read as 0.028)."""
+    """Linear-light floats H x W x 3, grey spread to three channels."""
+    planes = _float_planes(frame)
     if frame.format.name.startswith("gray"):
-        grey = frame.reformat(format="grayf32le").to_ndarray()
-        return np.repeat(grey[..., None], 3, axis=2)
-    return frame.reformat(format="gbrpf32le").to_ndarray()
+        return np.dstack(planes[:1] * 3)
+    green, blue, red = planes[:3]
+    return np.dstack([red, green, blue])
+
+
+def _float_planes(frame: av.VideoFrame) -> list[np.ndarray]:
+    """A float frame's planes (G, B, R[, A] or Y) as float32 arrays, read as stored. Not through
+    swscale: it reads half floats up to 0.0004 low (the darkest levels lost) and grey floats as
+    limited-range luma (0.087 as 0.028)."""
+    dtype = np.dtype(np.float16 if "f16" in frame.format.name else np.float32)
+    return [np.frombuffer(plane, dtype).reshape(plane.height, plane.line_size // dtype.itemsize)[:, :plane.width]
+            .astype(np.float32) for plane in frame.planes]
+
+
+def alpha(frame: av.VideoFrame) -> np.ndarray | None:
+    """A frame's transparency as uint8 H x W (255 = opaque); None when it has no alpha channel."""
+    if not any(c.is_alpha for c in frame.format.components):
+        return None
+    if is_linear_light(frame):
+        return np.round(np.clip(_float_planes(frame)[3], 0.0, 1.0) * 255).astype(np.uint8)
+    return frame.to_ndarray(format="rgba")[..., 3]
+
+
+def linear(rgb: np.ndarray) -> np.ndarray:
+    """sRGB-encoded RGB uint8 -> linear-light float32 (1 = white): what :func:`srgb` reads back
+    as the same levels."""
+    return _TO_LINEAR[rgb]
+
+
+_LEVELS = np.arange(256) / 255
+_TO_LINEAR = np.where(_LEVELS <= 0.04045, _LEVELS / 12.92, np.power((_LEVELS + 0.055) / 1.055, 2.4)).astype(np.float32)
 
 
 def srgb(linear: np.ndarray) -> np.ndarray:

@@ -196,6 +196,7 @@ def test_film_picture_formats_opencv_does_not_read_are_read(codec: str, suffix: 
     assert np.array_equal(read_image(path), clip_frames[0])
     r = run("image", tmp_path, tmp_path / "out", "--style", DATA / "tiny.onnx")  # a folder: written as PNG
     assert r.returncode == 0 and (tmp_path / "out" / "scan.png").is_file(), r.stderr
+    assert np.array_equal(read_image(tmp_path / "out" / "scan.png"), rtstyle.load_style(DATA / "tiny.onnx")(clip_frames[0]))
 
 
 def test_a_sequence_plays_live(clip_frames, tmp_path: Path):
@@ -275,7 +276,7 @@ def test_numbered_pictures_on_a_full_disk_leave_whole_pictures_only(data: Path, 
 
 def test_numbered_pictures_are_a_render_output_only(data: Path, tmp_path: Path, tiny_model: Path):
     assert_one_line_error(run("render", data / "walk_tone.mp4", tmp_path / "p_%04d.xyz", "--style", tiny_model),
-                          "pictures of a sequence are written as .bmp, .jpeg, .jpg, .png")
+                          "pictures of a sequence are written as .bmp, .exr, .jpeg, .jpg, .png")
     assert_one_line_error(run("live", "--source", data / "walk_tone.mp4", "--record", tmp_path / "p_%04d.png",
                               "--no-window", "--style", tiny_model),
                           "numbered pictures are written by `rtstyle render`")
@@ -320,6 +321,56 @@ def test_transparency_stays_in_pictures_that_hold_it(clip_frames, tmp_path: Path
         assert report.check.ok and any(note.startswith("alpha channel dropped") and "numbered .png" in note
                                        for note in report.notes), report.notes
     assert cv2.imread(str(out / "j_0001.jpg"), cv2.IMREAD_UNCHANGED).shape == (240, 320, 3)
+
+
+def _exr_planes(path: Path) -> dict[str, np.ndarray]:
+    """An EXR's stored floats by channel, read here from FFmpeg's planes (G, B, R, A)."""
+    with av.open(str(path), format="image2") as c:
+        frame = next(c.decode(video=0))
+    assert frame.format.name == "gbrapf16le", "half floats with alpha"
+    planes = [np.frombuffer(p, np.float16).reshape(p.height, -1)[:, :p.width].astype(np.float32) for p in frame.planes]
+    return dict(zip("gbra", planes))
+
+
+def test_openexr_pictures_out_hold_linear_light_for_a_compositor(clip_frames, tmp_path: Path, tiny_model: Path):
+    """render into numbered .exr pictures: the painting in the linear light an EXR holds (the sRGB
+    formula, IEC 61966-2-1, undone here by hand), in half floats, the colours premultiplied by the
+    input's alpha as EXR stores them; read back as a picture, the painting itself."""
+    style = rtstyle.load_style(tiny_model, threads=1)
+    yy, xx = np.mgrid[:240, :320]
+    alpha = np.where((xx - 160) ** 2 + (yy - 120) ** 2 < 90 ** 2, 255, 0).astype(np.uint8)
+    alpha[:, :20] = 128
+    folder = tmp_path / "rgba"
+    folder.mkdir()
+    for n, frame in enumerate(clip_frames[:3], start=1):
+        cv2.imwrite(str(folder / f"c_{n:04d}.png"), cv2.cvtColor(np.dstack([frame, alpha]), cv2.COLOR_RGBA2BGRA))
+    out = tmp_path / "out"
+    out.mkdir()
+    report = rtstyle.render(folder, out / "p_%04d.exr", style, smooth="none")
+    assert report.check.ok and report.frames_out == 3 and not any("alpha" in n for n in report.notes), report.notes
+    a = alpha.astype(np.float32) / 255
+    for n, frame in enumerate(clip_frames[:3], start=1):
+        painted = style(frame).astype(np.float64) / 255
+        linear = np.where(painted <= 0.04045, painted / 12.92, ((painted + 0.055) / 1.055) ** 2.4)
+        stored = _exr_planes(out / f"p_{n:04d}.exr")
+        assert np.allclose(stored["a"], a, atol=1e-3)
+        for k, channel in enumerate("rgb"):
+            assert np.allclose(stored[channel], linear[..., k] * a, rtol=2e-3, atol=1e-5), (n, channel)
+    back = rtstyle.sources.read_image(out / "p_0001.exr", alpha=True)
+    opaque = alpha == 255
+    assert np.array_equal(back[..., 3], alpha) and np.array_equal(back[opaque][:, :3], style(clip_frames[0])[opaque])
+    r = run("image", DATA / "messi5.jpg", tmp_path / "messi.exr", "--style", tiny_model)
+    assert r.returncode == 0, r.stderr
+    assert np.array_equal(rtstyle.sources.read_image(tmp_path / "messi.exr"), style(rtstyle.sources.read_image(
+        DATA / "messi5.jpg"))), "an opaque painting comes back level for level"
+    (tmp_path / "plates").mkdir()
+    (tmp_path / "messi.exr").rename(tmp_path / "plates" / "messi.exr")
+    r = run("image", tmp_path / "plates", tmp_path / "painted", "--style", tiny_model)  # an EXR stays one
+    assert r.returncode == 0 and [p.name for p in (tmp_path / "painted").iterdir()] == ["messi.exr"], r.stderr
+    levels = np.arange(256, dtype=np.uint8)
+    ramps = np.ascontiguousarray(np.stack([levels, levels[::-1], levels // 2], axis=1)[None].repeat(2, 0))
+    rtstyle.sinks.write_image(tmp_path / "ramps.exr", ramps)  # every level, a different one in each channel
+    assert np.array_equal(rtstyle.sources.read_image(tmp_path / "ramps.exr"), ramps)
 
 
 def test_transparency_is_kept_from_the_frame_that_has_it(clip_frames, tmp_path: Path, style):
