@@ -96,24 +96,23 @@ class LiveControls:
         self.set_strength(self._strength - STRENGTH_STEP)
 
     def toggle_colours(self) -> None:
-        with self._lock:
-            self._keep_colours = not self._keep_colours
+        self._switch("_keep_colours")
 
     def toggle_smoothing(self) -> None:
-        with self._lock:
-            self._smoothing = not self._smoothing
+        self._switch("_smoothing")
 
     def toggle_mirror(self) -> None:
-        with self._lock:
-            self._mirror = not self._mirror
+        self._switch("_mirror")
 
     def toggle_painting(self) -> None:
-        with self._lock:
-            self._painting = not self._painting
+        self._switch("_painting")
 
     def toggle_hud(self) -> None:
+        self._switch("_hud")
+
+    def _switch(self, flag: str) -> None:
         with self._lock:
-            self._hud = not self._hud
+            setattr(self, flag, not getattr(self, flag))
 
     def snapshot(self) -> None:
         with self._lock:

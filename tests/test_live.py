@@ -63,6 +63,21 @@ class Collect:
         self.closed = True
 
 
+class PressAt(Collect):
+    """Keeps the pictures it is shown and presses a key when the Nth one is shown, as a person
+    at the keyboard would: ``keys`` maps N to the key."""
+
+    def __init__(self, controls: LiveControls, keys: dict[int, str]) -> None:
+        super().__init__(keep_images=True)
+        self.controls, self.keys = controls, keys
+
+    def show(self, frame: VideoFrame, status: LiveStatus) -> None:
+        super().show(frame, status)
+        key = self.keys.get(len(self.indices))
+        if key:
+            self.controls.press(key)
+
+
 class EMA:
     """A minimal real temporal smoother with the rtstyle.temporal interface."""
 
@@ -290,14 +305,7 @@ def test_mirror_flips_the_picture_and_its_bars_and_m_turns_it_off(data: Path, tm
         return out
 
     controls = LiveControls(["tiny"], smoothing=False, mirror=True)
-
-    class PressM(Collect):
-        def show(self, frame: VideoFrame, status: LiveStatus) -> None:
-            super().show(frame, status)
-            if len(self.indices) == 3:
-                controls.press("m")
-
-    out = PressM(keep_images=True)
+    out = PressAt(controls, {3: "m"})
     LivePipeline(PacedSource(src, size=(160, 120), fps=8), Painter({"tiny": two_styles["tiny"]}, threads=1),
                  controls, [out]).run()
     seen = []
@@ -324,14 +332,7 @@ def test_turning_the_mirror_drops_the_smoothing_history(data: Path, tmp_path: Pa
     reference = rtstyle.Stylizer(two_styles["tiny"], threads=1)
     sides = {"plain": reference(picture), "mirrored": reference(cv2.flip(picture, 1))}
     controls = LiveControls(["tiny"], smoothing=True)
-
-    class PressM(Collect):
-        def show(self, frame: VideoFrame, status: LiveStatus) -> None:
-            super().show(frame, status)
-            if len(self.indices) in (3, 8):
-                controls.press("m")
-
-    out = PressM(keep_images=True)
+    out = PressAt(controls, {3: "m", 8: "m"})
     LivePipeline(PacedSource(src, fps=10), SlowPainter({"tiny": two_styles["tiny"]}, 0.05, smoother=EMA(0.5)),
                  controls, [out]).run()
     seen = [next((side for side, image in sides.items() if np.array_equal(shown, image)), "blend")
@@ -347,14 +348,7 @@ def test_o_shows_the_camera_as_it_is_and_painting_comes_back_without_history(dat
         played = {f.index: f.image for f in again.frames()}
     reference = rtstyle.Stylizer(two_styles["tiny"], threads=1)
     controls = LiveControls(["tiny"], smoothing=True)
-
-    class PressO(Collect):
-        def show(self, frame: VideoFrame, status: LiveStatus) -> None:
-            super().show(frame, status)
-            if len(self.indices) in (4, 9):
-                controls.press("o")
-
-    out = PressO(keep_images=True)
+    out = PressAt(controls, {4: "o", 9: "o"})
     LivePipeline(PacedSource(data / "walk_tone.mp4"), SlowPainter({"tiny": two_styles["tiny"]}, 0.02, smoother=EMA(0.5)),
                  controls, [out]).run()
     raw = [index for index, shown in out.images.items() if np.array_equal(shown, played[index])]

@@ -297,17 +297,24 @@ def test_image_on_the_frames_of_a_shot_says_how_to_paint_them_steadily(data: Pat
     assert r.returncode == 0 and "note:" not in r.stderr, r.stderr
 
 
-def test_transparency_stays_in_pictures_that_hold_it(clip_frames, tmp_path: Path, style):
-    """A render with a transparent background (Blender's 'Film > Transparent'): painted into
-    .png pictures it keeps its alpha, exactly, for compositing; a video or .jpg pictures cannot
-    hold it, and a note says where it is kept."""
+def _transparent_shot(frames: list[np.ndarray], folder: Path) -> np.ndarray:
+    """A render with a transparent background (Blender's 'Film > Transparent') as numbered RGBA
+    PNGs in ``folder``: a disc on nothing, half transparent at one side; returns the alpha."""
     yy, xx = np.mgrid[:240, :320]
     alpha = np.where((xx - 160) ** 2 + (yy - 120) ** 2 < 90 ** 2, 255, 0).astype(np.uint8)
-    alpha[:, :20] = 128  # half transparent at one side
-    folder = tmp_path / "rgba"
+    alpha[:, :20] = 128
     folder.mkdir()
-    for n, frame in enumerate(clip_frames[:4], start=1):
+    for n, frame in enumerate(frames, start=1):
         cv2.imwrite(str(folder / f"c_{n:04d}.png"), cv2.cvtColor(np.dstack([frame, alpha]), cv2.COLOR_RGBA2BGRA))
+    return alpha
+
+
+def test_transparency_stays_in_pictures_that_hold_it(clip_frames, tmp_path: Path, style):
+    """A render with a transparent background: painted into .png pictures it keeps its alpha,
+    exactly, for compositing; a video or .jpg pictures cannot hold it, and a note says where it
+    is kept."""
+    folder = tmp_path / "rgba"
+    alpha = _transparent_shot(clip_frames[:4], folder)
     out = tmp_path / "out"
     out.mkdir()
     report = rtstyle.render(folder, out / "p_%04d.png", style, smooth="none")
@@ -337,13 +344,8 @@ def test_openexr_pictures_out_hold_linear_light_for_a_compositor(clip_frames, tm
     formula, IEC 61966-2-1, undone here by hand), in half floats, the colours premultiplied by the
     input's alpha as EXR stores them; read back as a picture, the painting itself."""
     style = rtstyle.load_style(tiny_model, threads=1)
-    yy, xx = np.mgrid[:240, :320]
-    alpha = np.where((xx - 160) ** 2 + (yy - 120) ** 2 < 90 ** 2, 255, 0).astype(np.uint8)
-    alpha[:, :20] = 128
     folder = tmp_path / "rgba"
-    folder.mkdir()
-    for n, frame in enumerate(clip_frames[:3], start=1):
-        cv2.imwrite(str(folder / f"c_{n:04d}.png"), cv2.cvtColor(np.dstack([frame, alpha]), cv2.COLOR_RGBA2BGRA))
+    alpha = _transparent_shot(clip_frames[:3], folder)
     out = tmp_path / "out"
     out.mkdir()
     report = rtstyle.render(folder, out / "p_%04d.exr", style, smooth="none")
