@@ -59,7 +59,7 @@ def stylize_image(src: str | Path, dst: str | Path, style: str | Path | Stylizer
     stylizer = style if isinstance(style, Stylizer) else load_style(style)
     if at is not None or Path(src).suffix.lower() in VIDEO_SUFFIXES:
         return _paint_video_frame(src, dst, stylizer, max_size, at)
-    picture = read_image(src, alpha=True)
+    picture = read_image(src, alpha=True, straight=Path(dst).suffix.lower() in ALPHA_SUFFIXES)
     notes = []
     size = fit_within((picture.shape[1], picture.shape[0]), max_size)
     if size != (picture.shape[1], picture.shape[0]):

@@ -44,9 +44,10 @@ VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpe
 HEIF_MISSING = "HEIC/HEIF (an iPhone's photo format) needs pillow-heif: pip install 'rtstyle[heic]'"
 
 
-def read_image(path: str | Path, alpha: bool = False) -> np.ndarray:
+def read_image(path: str | Path, alpha: bool = False, straight: bool = False) -> np.ndarray:
     """Still image file -> RGB uint8, turned upright as its EXIF says; with ``alpha``, RGBA
-    when the file has transparency (a logo, an overlay)."""
+    when the file has transparency (a logo, an overlay), with ``straight`` too in colours not
+    premultiplied by it (rtstyle.yuv.to_rgb: an OpenEXR's), for an output that keeps it."""
     p = Path(path)
     if p.is_dir():
         raise SourceError(f"input is a folder: {p} (give an image file)")
@@ -58,7 +59,7 @@ def read_image(path: str | Path, alpha: bool = False) -> np.ndarray:
         if bytes(data[4:8]) == b"ftyp" and bytes(data[8:12]) in HEIF_BRANDS | HEIF_SEQUENCE_BRANDS:
             return _read_heif(p, alpha)
         if p.suffix.lower() in FFMPEG_PICTURES:
-            return _read_with_ffmpeg(p, alpha)
+            return _read_with_ffmpeg(p, alpha, straight)
         raise SourceError(f"cannot read image {p.name}: not an image OpenCV can decode")
     rgb = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
     if alpha:
@@ -71,7 +72,7 @@ def read_image(path: str | Path, alpha: bool = False) -> np.ndarray:
     return rgb
 
 
-def _read_with_ffmpeg(path: Path, alpha: bool) -> np.ndarray:
+def _read_with_ffmpeg(path: Path, alpha: bool, straight: bool) -> np.ndarray:
     """A picture of a format OpenCV's wheel does not read (OpenEXR, DPX, Targa) -> RGB (RGBA with
     ``alpha`` if it has one) through FFmpeg, in the colours a viewer shows (rtstyle.yuv.to_rgb:
     an EXR's linear light through the sRGB curve)."""
@@ -80,7 +81,7 @@ def _read_with_ffmpeg(path: Path, alpha: bool) -> np.ndarray:
             frame = next(container.decode(video=0))
     except (av.error.FFmpegError, StopIteration) as e:
         raise SourceError(f"cannot read image {path.name}: {getattr(e, 'strerror', None) or 'damaged'}") from None
-    rgb = yuv.to_rgb(frame)
+    rgb = yuv.to_rgb(frame, straight=alpha and straight)
     transparency = yuv.alpha(frame) if alpha else None
     return rgb if transparency is None else np.dstack([rgb, transparency])
 
@@ -412,7 +413,7 @@ class VideoFileSource(Closing):
                               f"rejected, {self.damaged_packets} damaged: the file is damaged or truncated)")
 
     def _upright(self, frame: av.VideoFrame) -> np.ndarray:
-        rgb = yuv.to_rgb(frame)
+        rgb = yuv.to_rgb(frame, straight=self.keep_alpha)
         if self.rotation:
             rgb = cv2.rotate(rgb, _UPRIGHT[self.rotation])
         if (rgb.shape[1], rgb.shape[0]) != self.decoded_size:  # the stream changed size: keep the first one's

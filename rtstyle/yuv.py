@@ -42,8 +42,11 @@ def is_hd(width: int, height: int) -> bool:
     return width >= 1280 or height > 576
 
 
-def to_rgb(frame: av.VideoFrame) -> np.ndarray:
-    """Decoded frame -> RGB uint8 H x W x 3 (SDR), in the colours a player shows.
+def to_rgb(frame: av.VideoFrame, straight: bool = False) -> np.ndarray:
+    """Decoded frame -> RGB uint8 H x W x 3 (SDR), in the colours a player shows. With
+    ``straight`` (an output keeps the alpha), an OpenEXR's colours are divided by its alpha
+    (EXR stores them premultiplied): the colours of the thing itself, not of it over black,
+    whose edges would come out dark twice over.
 
     A frame that does not say its matrix is read as players read it: BT.709 at HD sizes
     (what HD video is made in), BT.601 below; swscale alone would take BT.601 for all.
@@ -51,7 +54,7 @@ def to_rgb(frame: av.VideoFrame) -> np.ndarray:
     if frame.color_trc in hdr.TRANSFERS:
         return hdr.to_sdr(frame)
     if is_linear_light(frame):  # OpenEXR renders: shown through sRGB's curve
-        return srgb(_linear_rgb(frame))
+        return srgb(_linear_rgb(frame, straight))
     untagged_hd = frame.colorspace == UNSPECIFIED and is_hd(frame.width, frame.height)
     if frame.format.name == "yuv420p" and frame.colorspace in _BT601 and frame.color_range != FULL_RANGE and not (
             frame.width % 2 or frame.height % 2 or untagged_hd):
@@ -92,13 +95,18 @@ def is_linear_light(frame: av.VideoFrame) -> bool:
 _FLOATS = {"gbrpf32le", "gbrapf32le", "gbrpf16le", "gbrapf16le", "grayf32le", "grayf16le"}
 
 
-def _linear_rgb(frame: av.VideoFrame) -> np.ndarray:
-    """Linear-light floats H x W x 3, grey spread to three channels."""
+def _linear_rgb(frame: av.VideoFrame, straight: bool) -> np.ndarray:
+    """Linear-light floats H x W x 3, grey spread to three channels; with ``straight``, divided by
+    the alpha where there is one (none where it is 0: nothing is there)."""
     planes = _float_planes(frame)
     if frame.format.name.startswith("gray"):
         return np.dstack(planes[:1] * 3)
     green, blue, red = planes[:3]
-    return np.dstack([red, green, blue])
+    rgb = np.dstack([red, green, blue])
+    if straight and len(planes) == 4:
+        alpha = planes[3][..., None]
+        rgb = np.where(alpha > 0, rgb / np.maximum(alpha, 1e-6), 0.0).astype(np.float32)
+    return rgb
 
 
 def _float_planes(frame: av.VideoFrame) -> list[np.ndarray]:

@@ -375,6 +375,39 @@ def test_openexr_pictures_out_hold_linear_light_for_a_compositor(clip_frames, tm
     assert np.array_equal(rtstyle.sources.read_image(tmp_path / "ramps.exr"), ramps)
 
 
+def test_a_transparent_openexr_is_painted_in_its_own_colours_not_darkened_by_its_alpha(clip_frames, tmp_path: Path,
+                                                                                      tiny_model: Path):
+    """EXR stores colours premultiplied by alpha: where an output keeps the alpha, the picture is
+    painted from the colours divided by it again (a half-transparent edge is not painted dark and
+    then made half transparent once more); a video, which drops it, gets the colours as stored."""
+    style = rtstyle.load_style(tiny_model, threads=1)
+    alpha = np.ones((240, 320), np.float32)
+    alpha[:, 100:220] = 0.5
+    level = clip_frames[0].astype(np.float64) / 255
+    linear = np.where(level <= 0.04045, level / 12.92, ((level + 0.055) / 1.055) ** 2.4).astype(np.float32)
+    folder = tmp_path / "exr"
+    folder.mkdir()
+    with av.open(str(folder / "plate_%04d.exr"), "w", format="image2") as c:
+        stream = c.add_stream("exr", rate=25, options={"format": "float"})
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "gbrapf32le"
+        frame = av.VideoFrame.from_ndarray(np.dstack([linear * alpha[..., None], alpha]), format="gbrapf32le")
+        for packet in [*stream.encode(frame), *stream.encode()]:
+            c.mux(packet)
+    rtstyle.stylize_image(folder / "plate_0001.exr", tmp_path / "plate.png", style)
+    report = rtstyle.render(folder, tmp_path / "p_%04d.png", style, smooth="none")
+    assert report.check.ok
+    for written in (tmp_path / "plate.png", tmp_path / "p_0001.png"):
+        rgba = rtstyle.sources.read_image(written, alpha=True)
+        assert np.array_equal(rgba[..., 3], np.round(alpha * 255).astype(np.uint8))
+        assert psnr(rgba[..., :3], style(clip_frames[0])) > 45, written.name
+    rtstyle.stylize_image(folder / "plate_0001.exr", tmp_path / "plate.jpg", style)  # the alpha dropped
+    stored, band = rtstyle.sources.read_image(folder / "plate_0001.exr"), np.s_[:, 100:220]
+    assert psnr(stored[band], clip_frames[0][band]) < 20, "stored darker where half transparent"
+    jpeg = rtstyle.sources.read_image(tmp_path / "plate.jpg")[band]
+    near, far = psnr(jpeg, style(stored)[band]), psnr(jpeg, style(clip_frames[0])[band])
+    assert near > far + 3, (near, far)
+
+
 def test_transparency_is_kept_from_the_frame_that_has_it(clip_frames, tmp_path: Path, style):
     """A sequence whose first picture is opaque RGB and the others transparent."""
     folder = write_pictures(tmp_path / "in", "c_%04d.png", 1, clip_frames[:1])
