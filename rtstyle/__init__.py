@@ -47,7 +47,7 @@ def load_style(style: str | Path, **options) -> Stylizer:
 def stylize_image(src: str | Path, dst: str | Path, style: str | Path | Stylizer, overwrite: bool = False,
                   max_size: tuple[int, int] | None = None, at: float | None = None) -> list[str]:
     """Stylize one still image file into another (format from the suffix). A transparent
-    picture keeps its alpha where the format takes it (PNG, WebP, TIFF); the returned notes
+    picture keeps its alpha where the format takes it (PNG, WebP, TIFF, OpenEXR); the returned notes
     say when it could not be kept. ``max_size`` (width, height) shrinks a larger picture to
     fit in it first (aspect kept).
 
@@ -100,7 +100,7 @@ def _write_painting(dst: str | Path, painted: np.ndarray, alpha: np.ndarray | No
     write_image(dst, painted)
     if alpha is None:
         return []
-    return [f"transparency dropped: {Path(dst).suffix or 'that format'} has none (use .png or .webp to keep it)"]
+    return [f"transparency dropped: {Path(dst).suffix or 'that format'} has none (use .png, .webp or .exr to keep it)"]
 
 
 def _frame_count(path: Path) -> int:

@@ -17,7 +17,6 @@ from rtstyle.sinks import PICTURE_SUFFIXES
 from rtstyle.sources import FFMPEG_PICTURES, IMAGE_SUFFIXES, VIDEO_SUFFIXES
 
 
-
 @dataclass
 class FileResult:
     """How one input of a batch went: ``error`` is None when its output was written and checked."""

@@ -167,5 +167,5 @@ class LiveControls:
         """State for the browser page, with the style list and the shared key table."""
         s = self.state()
         return {"style": s.style, "styles": self.styles, "strength": s.strength, "keep_colours": s.keep_colours,
-                "smoothing": s.smoothing, "mirror": s.mirror, "painting": s.painting, "hud": s.hud, "message": s.message, "keys": KEYS,
-                "quitting": self.quitting}
+                "smoothing": s.smoothing, "mirror": s.mirror, "painting": s.painting, "hud": s.hud,
+                "message": s.message, "keys": KEYS, "quitting": self.quitting}
