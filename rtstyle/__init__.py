@@ -87,7 +87,7 @@ def _paint_video_frame(src: str | Path, dst: str | Path, stylizer: Stylizer, max
             raise SourceError(f"{name} has no frame from {at or 0:g} s on")
         painter, look = Painter.of(stylizer)
         painted = painter.paint(frame.image, dataclasses.replace(look, picture=source.picture_box()))
-        notes = source.notes + [f"{name} is a video: painted its frame at {source.start + frame.time:.3f} s"
+        notes = source.notes + [f"painted the frame of {name} at {source.start + frame.time:.3f} s"
                                 + ("" if at is not None else " (--at TIME picks another)")]
     return notes + _write_painting(dst, painted, frame.alpha)
 
