@@ -310,6 +310,25 @@ def _sequence(name: str, first: int = 1, depth: int = 8, *args: str, gap: bool =
     return make
 
 
+def _exr_sequence(data: Path, work: Path) -> Prepared:
+    """The test clip's first 12 frames as half-float OpenEXRs with alpha (premultiplied, a disc on
+    nothing), as Blender renders a transparent background, painted into numbered EXRs."""
+    folder = work / "frames"
+    folder.mkdir()
+    yy, xx = np.mgrid[:240, :320]
+    alpha = np.clip((100 - np.hypot(xx - 160, yy - 120)) / 10, 0, 1).astype(np.float32)[..., None]
+    for n, frame in enumerate(clip_frames(data, 12), start=1):
+        level = frame / 255
+        linear = np.where(level <= 0.04045, level / 12.92, ((level + 0.055) / 1.055) ** 2.4).astype(np.float32)
+        with av.open(str(folder / f"beauty.{n:04d}.exr"), "w", format="image2") as out:
+            stream = out.add_stream("exr", rate=25, options={"format": "half", "compression": "zip16"})
+            stream.width, stream.height, stream.pix_fmt = 320, 240, "gbrapf32le"
+            picture = av.VideoFrame.from_ndarray(np.dstack([linear * alpha, alpha]), format="gbrapf32le")
+            for packet in [*stream.encode(picture), *stream.encode()]:
+                out.mux(packet)
+    return Prepared(folder, work / "painted.%04d.exr", ["--fps", "24"])
+
+
 def _to(suffix: str) -> Callable[[Path, Path], Prepared]:
     """The test clip rendered into another container."""
     def make(data: Path, work: Path) -> Prepared:
@@ -519,6 +538,8 @@ def cases() -> list[Case]:
         Case("image sequence", "two sequences in the folder", _sequence("f_%03d.png", second=True), "error",
              "more than one sequence"),
         Case("image sequence", "a video with sound into numbered PNGs", _to("_%04d.png")),
+        Case("image sequence", "a video into numbered OpenEXRs", _to("_%04d.exr")),
+        Case("image sequence", "half-float OpenEXRs with alpha into OpenEXRs", _exr_sequence),
         Case("another file's sound", "a wav under numbered PNGs", _soundtrack(_sequence("%04d.png"), ".wav", 3.0)),
         Case("another file's sound", "an m4a longer than the video", _soundtrack(_to(".mp4"), ".m4a")),
         Case("another file's sound", "an mp3 under a webm", _soundtrack(_to(".webm"), ".mp3", 2.0)),
