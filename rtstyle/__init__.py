@@ -34,8 +34,8 @@ from rtstyle.stylizer import Stylizer
 from rtstyle.temporal import DEFAULT_MODE, Smoother, make_smoother
 
 __all__ = ["Look", "ModelCard", "ModelError", "Painter", "RenderReport", "RtstyleError", "SinkError", "Smoother", "SourceError",
-           "StyleNotFoundError", "Stylizer", "list_models", "list_styles", "load_style", "make_smoother", "render", "render_plan",
-           "stylize_image"]
+           "Still", "StyleNotFoundError", "Stylizer", "list_models", "list_styles", "load_style", "make_smoother",
+           "read_still", "render", "render_plan", "stylize_image"]
 __version__ = "0.1.0"
 
 
@@ -46,38 +46,52 @@ def load_style(style: str | Path, **options) -> Stylizer:
 
 def stylize_image(src: str | Path, dst: str | Path, style: str | Path | Stylizer, overwrite: bool = False,
                   max_size: tuple[int, int] | None = None, at: float | None = None) -> list[str]:
-    """Stylize one still image file into another (format from the suffix). A transparent
-    picture keeps its alpha where the format takes it (PNG, WebP, TIFF, OpenEXR); the returned notes
-    say when it could not be kept. ``max_size`` (width, height) shrinks a larger picture to
-    fit in it first (aspect kept).
-
-    A video SRC (or any SRC with ``at``) gives one frame, the first at or after ``at`` seconds
-    (default: its first), painted as a render paints it without smoothing: upright, HDR
-    tone-mapped, only the picture inside black bars. It is how a style is tried on footage
-    before a long render."""
+    """Stylize one still image file into another (format from the suffix), or one frame of a
+    video (:func:`read_still`). A transparent picture keeps its alpha where the format takes it
+    (PNG, WebP, TIFF, OpenEXR); the returned notes say when it could not be kept. ``max_size``
+    (width, height) shrinks a larger picture to fit in it first (aspect kept)."""
     check_output(dst, overwrite, source=src)
     stylizer = style if isinstance(style, Stylizer) else load_style(style)
+    still = read_still(src, at, max_size, straight=Path(dst).suffix.lower() in ALPHA_SUFFIXES)
+    painter, look = Painter.of(stylizer)
+    painted = painter.paint(still.image[..., :3], dataclasses.replace(look, picture=still.box))
+    return still.notes + _write_painting(dst, painted, still.image[..., 3] if still.image.shape[2] == 4 else None)
+
+
+@dataclasses.dataclass
+class Still:
+    """A picture to paint once: RGB, or RGBA when it has transparency; ``box``, the picture inside
+    black bars (a video's), the only part a render paints; ``notes``, what was done to read it."""
+
+    image: np.ndarray
+    box: tuple[int, int, int, int] | None
+    notes: list[str]
+
+
+def read_still(src: str | Path, at: float | None = None, max_size: tuple[int, int] | None = None,
+               straight: bool = False) -> Still:
+    """A picture file, or one frame of a video as a render reads it: a video SRC (or any SRC
+    with ``at``) gives the first frame at or after ``at`` seconds (default: its first), upright,
+    HDR tone-mapped, its black bars found. It is how a style is tried on footage before a long
+    render. ``straight``: colours not premultiplied by the alpha (rtstyle.sources.read_image)."""
     if at is not None or Path(src).suffix.lower() in VIDEO_SUFFIXES:
-        return _paint_video_frame(src, dst, stylizer, max_size, at)
-    picture = read_image(src, alpha=True, straight=Path(dst).suffix.lower() in ALPHA_SUFFIXES)
+        return _video_still(src, at, max_size)
+    picture = read_image(src, alpha=True, straight=straight)
     notes = []
     size = fit_within((picture.shape[1], picture.shape[0]), max_size)
     if size != (picture.shape[1], picture.shape[0]):
         notes.append("shrunk from {}x{} to {}x{} (the size limit given)".format(picture.shape[1], picture.shape[0],
                                                                                *size))
         picture = resize_to(picture, size)
-    painted = stylizer(picture[..., :3])
     frames = _frame_count(Path(src))
     if frames > 1:  # an animated GIF, WebP or PNG, a TIFF of several pages
         render = f" (`rtstyle render {Path(src).name} OUT.gif` paints them all)" if Path(src).suffix.lower() == ".gif" \
             else ""
         notes.append(f"{Path(src).name} holds {frames} pictures: only the first was painted{render}")
-    return notes + _write_painting(dst, painted, picture[..., 3] if picture.shape[2] == 4 else None)
+    return Still(picture, None, notes)
 
 
-def _paint_video_frame(src: str | Path, dst: str | Path, stylizer: Stylizer, max_size: tuple[int, int] | None,
-                       at: float | None) -> list[str]:
-    """One frame of a video painted through a render's path (:class:`Painter`, black bars kept)."""
+def _video_still(src: str | Path, at: float | None, max_size: tuple[int, int] | None) -> Still:
     name = Path(src).name
     if Path(src).suffix.lower() in IMAGE_SUFFIXES:
         raise SourceError(f"{name} is a still picture: --at picks a frame of a video")
@@ -85,11 +99,10 @@ def _paint_video_frame(src: str | Path, dst: str | Path, stylizer: Stylizer, max
         frame = next(source.frames(), None)
         if frame is None:
             raise SourceError(f"{name} has no frame from {at or 0:g} s on")
-        painter, look = Painter.of(stylizer)
-        painted = painter.paint(frame.image, dataclasses.replace(look, picture=source.picture_box()))
-        notes = source.notes + [f"painted the frame of {name} at {source.start + frame.time:.3f} s"
-                                + ("" if at is not None else " (--at TIME picks another)")]
-    return notes + _write_painting(dst, painted, frame.alpha)
+        image = frame.image if frame.alpha is None else np.dstack([frame.image, frame.alpha])
+        note = f"painted the frame of {name} at {source.start + frame.time:.3f} s"
+        return Still(image, source.picture_box(), source.notes + [note + ("" if at is not None else
+                                                                          " (--at TIME picks another)")])
 
 
 def _write_painting(dst: str | Path, painted: np.ndarray, alpha: np.ndarray | None) -> list[str]:
@@ -101,7 +114,6 @@ def _write_painting(dst: str | Path, painted: np.ndarray, alpha: np.ndarray | No
     if alpha is None:
         return []
     return [f"transparency dropped: {Path(dst).suffix or 'that format'} has none (use .png, .webp or .exr to keep it)"]
-
 
 def _frame_count(path: Path) -> int:
     """How many pictures a file holds (OpenCV's count), for the formats that hold several."""

@@ -27,7 +27,8 @@ from rtstyle.extras import training_tool
 from rtstyle.frames import parse_size
 from rtstyle.models import by_cost
 from rtstyle.outputs import OutputContext, open_outputs
-from rtstyle.painter import style_names
+from rtstyle.painter import Spec, style_names
+from rtstyle.sheet import style_sheet
 from rtstyle.stream import container_for
 from rtstyle.style_images import ARBITRARY, parse_style_images
 from rtstyle.timing import StageTimer
@@ -549,6 +550,44 @@ def _suggest_render(inputs: list[str], out: Path) -> None:
 
 
 @main.command()
+@click.argument("src")
+@click.argument("dst", type=click.Path(path_type=Path))
+@click.option("--style", "-s", "styles", multiple=True,
+              help="a style to show (name, MODEL:STYLE or .onnx path); repeat for more; a mixable model alone: each "
+                   "of its styles [default: every installed style]")
+@click.option("--style-image", "style_images", multiple=True, metavar="PICTURE",
+              help="a picture, or a folder of them, as a style through the any-picture network; repeat for more")
+@click.option("--at", type=Timecode(), default=None,
+              help="for a video SRC: its frame at this time, seconds or [HH:]MM:SS [default: its first]")
+@click.option("--height", type=click.IntRange(32, 4320), default=270, show_default=True,
+              help="height of each tile in pixels (each style paints the picture at its own size first)")
+@click.option("--columns", type=click.IntRange(1, 100), default=4, show_default=True, help="tiles in a row")
+@click.option("--max-size", callback=_size, metavar="WIDTHxHEIGHT",
+              help="paint the picture shrunk to fit in this size, e.g. 1280x720: faster, as a render at that size")
+@provider_option
+@threads_option
+@click.option("--overwrite", is_flag=True, help="replace DST if it exists")
+def sheet(src: str, dst: Path, styles: tuple[str, ...], style_images: tuple[str, ...], at: float | None, height: int,
+          columns: int, max_size: tuple[int, int] | None, provider: str, threads: int | None, overwrite: bool) -> None:
+    """Paint a picture SRC, or a frame of a video, in many styles side by side into DST: a contact
+    sheet to choose a style from, each tile captioned with the name --style takes."""
+    rtstyle.sinks.check_output(dst, overwrite, source=src)
+    named, pictures = _styles_each(styles, style_images, rtstyle.list_styles(), "sheet")
+    still = rtstyle.read_still(src, at, max_size)
+    for note in still.notes:
+        click.echo(f"note: {note}", err=True)
+    engine: dict[str, object] = dict(providers=provider, threads=threads)
+    _add_pictures(named, pictures, engine)
+    painter = rtstyle.Painter(named, **engine)
+    with click.progressbar(length=len(named), label="painting", file=sys.stderr, show_pos=True,
+                           item_show_func=lambda name: name) as bar:
+        picture = style_sheet(still.image[..., :3], painter, height, columns, still.box,
+                              on_style=lambda name: bar.update(1, name))
+    rtstyle.sinks.write_image(dst, picture)
+    click.echo(f"wrote {dst}: {len(named)} styles", err=True)
+
+
+@main.command()
 def cameras() -> None:
     """List the cameras found (for `rtstyle live --camera`)."""
     found = rtstyle.sources.list_cameras()
@@ -619,13 +658,7 @@ def live(camera: str | None, source: str | None, loop: bool, start: float, strea
         container_for(stream_url)  # not a URL: said before the camera opens
     if log_json:
         rtstyle.sinks.check_output(log_json, overwrite=True)
-    pictures = parse_style_images(style_images)  # a picture given twice is one style
-    if any(Path(arg) not in pictures for arg in style_images):  # the path as given was PICTURE=WEIGHT
-        raise click.UsageError("live takes each style picture as a style of its own (n/p): no PICTURE=WEIGHT")
-    named = style_names(styles, every_style=True) if styles or pictures else {
-        c.name: c.name for c in by_cost(rtstyle.list_styles())}
-    if not named and not pictures:
-        raise rtstyle.StyleNotFoundError("no styles installed: give --style NAME or --style PATH.onnx")
+    named, pictures = _styles_each(styles, style_images, by_cost(rtstyle.list_styles()), "live")
     # The camera (or file) first: a missing camera must not wait for a model to load.
     if source is not None:
         src: lv.LiveSource = rtstyle.sources.PacedSource(source, loop=loop, size=size, fps=fps, timeout=stream_timeout,
@@ -637,11 +670,7 @@ def live(camera: str | None, source: str | None, loop: bool, start: float, strea
     with src:
         click.echo(src.describe(), err=True)
         engine = dict(providers=provider, threads=threads, scale=scale, precision=precision, fade_seconds=fade)
-        if pictures:  # each picture one more style of one any-picture network
-            any_picture = rtstyle.load_style(ARBITRARY, **engine)
-            shipped = set(any_picture.styles)
-            any_picture.add_style_images(list(pictures))
-            named.update({f"{any_picture.name}:{n}": (any_picture, n) for n in any_picture.styles if n not in shipped})
+        _add_pictures(named, pictures, engine)
         painter = rtstyle.Painter(named, rtstyle.make_smoother(smooth, smooth_strength, deadband), **engine)
         controls = LiveControls(list(named), strength=strength, keep_colours=keep_colours,
                                 smoothing=smooth != "none" or deadband > 0, mirror=mirror)
@@ -661,6 +690,30 @@ def live(camera: str | None, source: str | None, loop: bool, start: float, strea
     click.echo(f"{summary['frames_shown']} frames in {summary['seconds']:.1f} s ({summary['output_fps']:.1f} fps), "
                f"dropped {summary['dropped']} of {summary['frames_captured']} ({100 * summary['dropped_rate']:.1f}%), "
                f"latency p50 {lat['p50']:.0f} ms, p95 {lat['p95']:.0f} ms", err=True)
+
+
+def _styles_each(styles: tuple[str, ...], style_images: tuple[str, ...], installed: list[rtstyle.ModelCard],
+                 command: str) -> tuple[dict[str, Spec], list[Path]]:
+    """The styles a live run steps through or a sheet shows, each on its own: names (a mixable model
+    alone stands for each of its styles) and style pictures (a folder: each in it; a picture given
+    twice is one); with neither, every ``installed`` style, in that order."""
+    pictures = parse_style_images(style_images)
+    if any(Path(arg) not in pictures for arg in style_images):  # the path as given was PICTURE=WEIGHT
+        raise click.UsageError(f"{command} takes each style picture as a style of its own: no PICTURE=WEIGHT")
+    named = style_names(styles, every_style=True) if styles or pictures else {c.name: c.name for c in installed}
+    if not named and not pictures:
+        raise rtstyle.StyleNotFoundError("no styles installed: give --style NAME or --style PATH.onnx")
+    return named, list(pictures)
+
+
+def _add_pictures(named: dict[str, Spec], pictures: list[Path], engine: dict[str, object]) -> None:
+    """Each style picture one more style of one any-picture network, loaded once for all."""
+    if not pictures:
+        return
+    any_picture = rtstyle.load_style(ARBITRARY, **engine)
+    shipped = set(any_picture.styles)
+    any_picture.add_style_images(pictures)
+    named.update({f"{any_picture.name}:{n}": (any_picture, n) for n in any_picture.styles if n not in shipped})
 
 
 def _pace(stylizer: rtstyle.Stylizer, src: lv.LiveSource, chosen: bool) -> str:

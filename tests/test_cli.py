@@ -176,6 +176,44 @@ def test_a_frame_of_a_video_is_painted_as_a_render_paints_it(data: Path, tmp_pat
                           "walk_tone.mp4 lasts 3.00 s: there is nothing from 5 s on")
 
 
+def test_sheet_shows_a_frame_in_each_style_to_choose_from(data: Path, tmp_path: Path, two_styles):
+    """rtstyle sheet VIDEO OUT --at T -s A -s B: the input, then the frame painted in each style (at
+    its own size, then shrunk into the tile), each under a caption, in rows of --columns."""
+    import av
+    import cv2
+    import numpy as np
+
+    import rtstyle as lib
+
+    with av.open(str(data / "walk_tone.mp4")) as c:
+        frame = next(lib.yuv.to_rgb(f) for f in c.decode(video=0) if f.time >= 0.5)
+    out = tmp_path / "sheet.png"
+    r = rtstyle("sheet", data / "walk_tone.mp4", out, "-s", two_styles["tiny"], "-s", two_styles["other"], "--at",
+                "0.5", "--height", "60", "--columns", "2", "--threads", "1")
+    assert r.returncode == 0 and "wrote" in r.stderr and "2 styles" in r.stderr, r.stderr
+    sheet = lib.sources.read_image(out)
+    assert sheet.shape == (2 * (24 + 60 + 4), 2 * (80 + 4), 3), "3 tiles of 80x60 under 24-px captions, 2 a row"
+    tile = lambda row, col: sheet[row * 88 + 24:row * 88 + 84, col * 84:col * 84 + 80]  # noqa: E731
+    shrink = lambda rgb: cv2.resize(rgb, (80, 60), interpolation=cv2.INTER_AREA)  # noqa: E731
+    assert np.array_equal(tile(0, 0), shrink(frame)), "the input first"
+    for (row, col), name in (((0, 1), "tiny"), ((1, 0), "other")):
+        assert np.array_equal(tile(row, col), shrink(lib.load_style(two_styles[name], threads=1)(frame))), name
+        assert sheet[row * 88:row * 88 + 24, col * 84:col * 84 + 80].min() < 100, "a caption is written"
+    assert sheet[88:, 84:].min() == 255, "no fourth tile"
+    from tools.bad_inputs import write_video
+
+    boxed = np.zeros_like(frame)
+    boxed[40:200] = frame[40:200]
+    letterboxed = write_video(tmp_path / "letterbox.mp4", [boxed] * 3, audio=(), options={"qp": "0"})
+    r = rtstyle("sheet", letterboxed, tmp_path / "boxed.png", "-s", two_styles["tiny"], "--height", "60")
+    assert r.returncode == 0 and "only the 320x160 picture inside them is painted" in r.stderr, r.stderr
+    painted = lib.sources.read_image(tmp_path / "boxed.png")[24:84, 84:164]
+    assert painted[:9].max() < 8 and painted[51:].max() < 8 and painted[12:48].mean() > 40, "the bars stay black"
+    assert_one_line_error(rtstyle("sheet", data / "walk_tone.mp4", out, "-s", two_styles["tiny"]), "output exists")
+    assert_one_line_error(rtstyle("sheet", data / "nope.mp4", tmp_path / "x.png", "-s", two_styles["tiny"]),
+                          "not found")
+
+
 def _with_orientation(src: Path, dst: Path) -> Path:
     """``src`` stored turned a quarter, with EXIF orientation 6 (shown upright again), as a phone does."""
     from PIL import Image

@@ -16,10 +16,10 @@ import numpy as np
 
 import rtstyle
 from rtstyle.frames import blend
+from rtstyle.sheet import label
 from rtstyle.sinks import write_image
 from rtstyle.sources import read_image
 
-from .contact_sheet import label
 from .losses import fit
 
 

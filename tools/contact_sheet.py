@@ -11,43 +11,18 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 import rtstyle
-from rtstyle.sources import read_image
+from rtstyle.sheet import fit, stack, tiles
 from rtstyle.sinks import write_image
-
-
-def label(img: np.ndarray, text: str) -> np.ndarray:
-    """Caption strip above a tile."""
-    strip = np.full((24, img.shape[1], 3), 255, np.uint8)
-    cv2.putText(strip, text, (6, 17), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
-    return np.vstack([strip, img])
+from rtstyle.sources import read_image
 
 
 def caption(style: rtstyle.Stylizer) -> str:
     """The style's title, with its index when it is one of a mixable model's named styles."""
     current = style.current_style if style.space else None
     return f"{style.styles.index(current)} {style.title}" if current else style.title
-
-
-def fit(img: np.ndarray, height: int) -> np.ndarray:
-    return cv2.resize(img, (round(img.shape[1] * height / img.shape[0]), height), interpolation=cv2.INTER_AREA)
-
-
-def tiles(images: list[tuple[str, np.ndarray]], height: int, columns: int = 0) -> list[np.ndarray]:
-    """Captioned tiles of one subject, wrapped into rows of ``columns`` tiles (0: one row)."""
-    tiles = [np.pad(label(fit(img, height), text), ((0, 0), (0, 4), (0, 0)), constant_values=255)
-             for text, img in images]
-    step = columns or len(tiles)
-    return [np.hstack(tiles[i:i + step]) for i in range(0, len(tiles), step)]
-
-
-def stack(rows: list[np.ndarray]) -> np.ndarray:
-    """Rows of tiles one under the other, left-aligned on white."""
-    width = max(r.shape[1] for r in rows)
-    return np.vstack([np.pad(r, ((0, 4), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in rows])
 
 
 def sheet(photos: list[Path], styles: list[str], height: int, columns: int = 0, render_height: int = 0) -> np.ndarray:

@@ -62,6 +62,7 @@ import torch
 
 import rtstyle
 from rtstyle.metrics import WarpError
+from rtstyle.sheet import stack, tiles
 from rtstyle.models import find_model, read_card
 from rtstyle.sinks import write_image
 from rtstyle.sources import VideoFileSource, read_image
@@ -69,7 +70,6 @@ from rtstyle.style_images import ARBITRARY, file_hash
 from rtstyle.teacher import Knobs, Vectors, read_painting
 from rtstyle.teacher import teacher as teacher_network
 
-from .contact_sheet import stack, tiles
 from .faces import DetectorMissing, FaceDetector, faces_kept
 from .image_scores import edge_correlation, grid_amplitude, psnr, ssim
 from .losses import STYLE_LAYERS, PerceptualLoss, fit, to_rgb01
