@@ -114,7 +114,7 @@ class SegmentWorker:
 
     def render(self, src: str, segment: segments.Segment, folder: str, encoder: tuple[str, dict[str, str]] | None,
                picture: tuple[int, int, int, int] | None,
-               pictures: tuple[str, int, Fraction | None] | None = None) -> segments.SegmentResult:
+               pictures: tuple[str, int, Fraction | None] | None = None, alpha: bool = False) -> segments.SegmentResult:
         self.frames = 0
 
         def on_frame(report: Any) -> None:
@@ -123,7 +123,7 @@ class SegmentWorker:
         return segments.render_segment(src, segment, Path(folder), self.stylizer, make_smoother(*self.settings.smooth),
                                        workers=self.workers, crf=self.settings.crf, encoder=encoder,
                                        on_frame=on_frame, max_size=self.settings.max_size, picture=picture,
-                                       rate=self.settings.rate, pictures=pictures)
+                                       rate=self.settings.rate, pictures=pictures, alpha=alpha)
 
 
 @dataclass
@@ -141,6 +141,8 @@ class _Job:
     numbers: tuple[int, Fraction] | None = None  # an image sequence input's first number and rate
     # The picture inside black bars, found once on the whole video, the same for every segment.
     picture: tuple[int, int, int, int] | None = None
+    # Whether a ProRes output keeps the input's transparency (4444), decided once as on one machine.
+    alpha: bool = False
     plan: list[segments.Segment] = field(default_factory=list)
     joiner: segments.Joiner | None = None
     joined: int = 0  # segments of the plan copied into the output so far
@@ -196,6 +198,7 @@ def _prepare(job: _Job, settings: Settings, resume: bool, workers: int) -> None:
     job.index = segments.read_index(job.src, settings.rate)
     with VideoFileSource(job.src, reference=False, max_size=settings.max_size, rate=settings.rate) as source:
         job.picture = source.picture_box()
+        job.alpha = source.has_alpha and job.encoder is not None and job.encoder[0] == "prores_ks"
         files = source.sequence.files() if source.sequence else [job.src]
         job.numbers = (source.sequence.first, source.sequence.rate) if source.sequence else None
     seconds = stored.get("segment_seconds") or settings.segment_seconds or segment_seconds(job.index, workers)
@@ -322,7 +325,7 @@ class _Driver:
                 continue  # the video has failed: its other segments would be wasted work
             worker = self.idle.pop(0)
             ref = worker.render.remote(str(job.src), seg, str(job.folder), job.encoder, job.picture,
-                                       job.pictures_of(seg))
+                                       job.pictures_of(seg), job.alpha)
             self.inflight[ref] = (worker, job, seg)
 
     def _frames_done(self) -> int:

@@ -6,7 +6,8 @@ sample clip, encoding 3-4x slower: docs/encoders.txt; phones and Apple devices p
 tagged ``hvc1`` in MP4 and MOV, the tag QuickTime requires). ProRes
 422 HQ is what editing programs take best: 10-bit 4:2:2 pictures, each encoded on its own, so
 a timeline scrubs without decoding a group of frames (DaVinci Resolve's free version on Linux
-reads no H.264 at all). VP9 is the web's open codec.
+reads no H.264 at all); an input with transparency becomes ProRes 4444 with its alpha, which
+editing programs lay over other footage. VP9 is the web's open codec.
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ class Codec:
     suffixes: str               # those containers, as file names end (for messages)
     pix_fmt: str = "yuv420p"    # what the encoder is given
     min_side: int = 1           # the smallest frame side the encoder takes (the sink pads odd sides to even)
+    alpha_pix_fmt: str | None = None  # with transparency kept (None: this codec keeps none here)
 
 
 CODECS = {codec.name: codec for codec in (
@@ -31,7 +33,8 @@ CODECS = {codec.name: codec for codec in (
     Codec("hevc", "libx265", frozenset({"mp4", "mov", "matroska", "mpegts"}), ".mp4, .mov, .mkv or .ts",
           min_side=16),
     Codec("vp9", "libvpx-vp9", frozenset({"webm", "matroska", "mp4"}), ".webm, .mkv or .mp4"),
-    Codec("prores", "prores_ks", frozenset({"mov", "matroska"}), ".mov or .mkv", pix_fmt="yuv422p10le"),
+    Codec("prores", "prores_ks", frozenset({"mov", "matroska"}), ".mov or .mkv", pix_fmt="yuv422p10le",
+          alpha_pix_fmt="yuva444p10le"),
 )}
 OUTPUT_SUFFIXES = ".mp4, .mov, .m4v, .mkv, .avi, .ts, .flv (H.264), .webm (VP9) or .gif"
 # Containers whose players expect a codec of their own when none is asked for (else H.264).
@@ -59,15 +62,15 @@ def by_encoder(encoder: str) -> Codec:
     return next(c for c in CODECS.values() if c.encoder == encoder)
 
 
-def quality_options(encoder: str, crf: int, preset: str) -> dict[str, str]:
+def quality_options(encoder: str, crf: int, preset: str, alpha: bool = False) -> dict[str, str]:
     """Constant quality at ``crf`` (lower is better; on the codec's own scale), ProRes HQ's
-    fixed quality. libvpx runs in its realtime mode, about as fast as x264's veryfast (1.8
+    fixed quality (4444 with 16-bit alpha where ``alpha`` is kept). libvpx runs in its realtime mode, about as fast as x264's veryfast (1.8
     against 2.0 ms a 384x288 frame, where its default mode took 29 ms: benchmarks/encoders.py,
     docs/encoders.txt)."""
     if encoder == "libvpx-vp9":
         return {"crf": str(crf), "b": "0", "deadline": "realtime", "cpu-used": "8", "row-mt": "1"}
-    if encoder == "prores_ks":
-        return {"profile": "3", "vendor": "apl0"}  # 422 HQ, marked as Apple's encoder marks it
+    if encoder == "prores_ks":  # 422 HQ (4444), marked as Apple's encoder marks it
+        return {"profile": "4", "alpha_bits": "16", "vendor": "apl0"} if alpha else {"profile": "3", "vendor": "apl0"}
     if encoder == "libx265":  # closed groups of pictures, as x264's: a segment of a render on Ray starts with
         # an IDR that no frame of it decodes before (with x265's open ones, frames of the joined video went missing)
         return {"crf": str(crf), "preset": preset, "x265-params": "log-level=error:open-gop=0"}

@@ -72,7 +72,7 @@ def open_video(target: str | Path, ctx: OutputContext) -> Opened:
         first, rate = timing.numbers or (1, None)
         return SequenceSink(target, timing.fps, first, rate, carry_from=source), []
     return VideoFileSink(target, *shape, carry_timeout=ctx.timeout, grid_rate=timing.grid_rate, codec=ctx.encoder,
-                         **carry), []
+                         alpha=ctx.alpha, **carry), []
 
 
 def sound_note(source: str, output: str = "recording") -> str | None:

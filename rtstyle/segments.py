@@ -255,35 +255,38 @@ class SegmentSink(VideoFileSink):
     is the last one is known only when the next arrives.
     """
 
-    def __init__(self, path: Path, source: VideoFileSource, crf: int, codec: str, options: dict[str, str]):
+    def __init__(self, path: Path, source: VideoFileSource, crf: int, codec: str, options: dict[str, str],
+                 alpha: bool = False):
         # An MP4 file (a MOV for ProRes, which MP4 does not hold): the source's time base, kept exactly.
         super().__init__(path, source.width, source.height, source.time_base, source.fps, crf=crf, codec=codec,
-                         options=options, format="mov" if codec == "prores_ks" else None)
+                         options=options, format="mov" if codec == "prores_ks" else None, alpha=alpha)
         # A forced keyframe is an IDR, not an open-GOP I (VP9's and ProRes's are; x265 runs closed GOPs: encoders.py).
         if codec == "libx264":
             self.stream.codec_context.options["forced-idr"] = "1"
-        self.held: tuple[np.ndarray, int, bool] | None = None
+        self.held: tuple[np.ndarray, int, bool, np.ndarray | None] | None = None
         self.kept = 0
 
-    def write(self, rgb: np.ndarray, pts: int, pict_type: PictureType | None = None) -> None:
+    def write(self, rgb: np.ndarray, pts: int, pict_type: PictureType | None = None,
+              alpha: np.ndarray | None = None) -> None:
         """One of the segment's own frames (its picture type is this sink's to choose)."""
-        self._hold(rgb, pts, True)
+        self._hold(rgb, pts, True, alpha)
 
     def write_context(self, rgb: np.ndarray, pts: int) -> None:
-        self._hold(rgb, pts, False)
+        self._hold(rgb, pts, False, None)
 
-    def _hold(self, rgb: np.ndarray, pts: int, kept: bool) -> None:
-        held, self.held = self.held, (rgb, pts, kept)
+    def _hold(self, rgb: np.ndarray, pts: int, kept: bool, alpha: np.ndarray | None) -> None:
+        held, self.held = self.held, (rgb, pts, kept, alpha)
         if held:
             self._encode(*held, followed_by_context=not kept)
 
-    def _encode(self, rgb: np.ndarray, pts: int, kept: bool, followed_by_context: bool) -> None:
+    def _encode(self, rgb: np.ndarray, pts: int, kept: bool, alpha: np.ndarray | None,
+                followed_by_context: bool) -> None:
         kind = None
         if kept and not self.kept and self.frames_written:
             kind = PictureType.I
         elif kept and followed_by_context:
             kind = PictureType.P
-        super().write(rgb, pts, kind)
+        super().write(rgb, pts, kind, alpha)
         self.kept += kept
 
     def close(self, complete: bool = True) -> None:
@@ -299,14 +302,15 @@ def render_segment(src: str | Path, segment: Segment, folder: Path, stylizer: St
                    on_frame: Callable[[RenderReport], None] | None = None,
                    stop: threading.Event | None = None, max_size: tuple[int, int] | None = None,
                    picture: tuple[int, int, int, int] | None = None, rate: Fraction | None = None,
-                   pictures: tuple[str, int, Fraction | None] | None = None) -> SegmentResult:
+                   pictures: tuple[str, int, Fraction | None] | None = None, alpha: bool = False) -> SegmentResult:
     """Render one segment into ``folder`` with the one-machine pipeline and encoder settings
     (``encoder``: the output's and its container's options, rtstyle.sinks.encoder_for; MP4
     segment files take either; ``max_size``: rtstyle.render's; ``picture``: the whole video's
     picture inside black bars, VideoFileSource.picture_box, found once for all its segments;
     ``rate``: an image sequence's). ``pictures``: numbered pictures are the output (pattern,
     first number, and the input sequence's rate to number by time, as SequenceSink): the
-    segment's own frames are written there, with their transparency where it is kept.
+    segment's own frames are written there, with their transparency where it is kept. ``alpha``:
+    the video segments keep it (ProRes 4444), as decided once for the whole input.
 
     The file gets its final name only once complete and checked, so a segment file that
     exists is a finished one (what ``--resume`` relies on); a retry overwrites a cut one.
@@ -314,9 +318,9 @@ def render_segment(src: str | Path, segment: Segment, folder: Path, stylizer: St
     started = time.time()
     out = part_path(folder, segment.index, pictures is not None)
     partial = out.with_suffix(".partial.mp4")
-    alpha = pictures is not None and Path(pictures[0]).suffix.lower() in ALPHA_SUFFIXES
-    with SegmentSource(src, segment, max_size=max_size, rate=rate, alpha=alpha) as source, \
-            _segment_sink(partial, source, crf, encoder, pictures) as sink:
+    kept = alpha or pictures is not None and Path(pictures[0]).suffix.lower() in ALPHA_SUFFIXES
+    with SegmentSource(src, segment, max_size=max_size, rate=rate, alpha=kept) as source, \
+            _segment_sink(partial, source, crf, encoder, pictures, alpha) as sink:
         painter, look = Painter.of(stylizer, smoother)
         look = replace(look, picture=picture)
         report = pipeline.render_video(source, sink, painter, look, on_frame=on_frame, stop=stop, workers=workers,
@@ -341,9 +345,9 @@ def render_segment(src: str | Path, segment: Segment, folder: Path, stylizer: St
 
 
 def _segment_sink(partial: Path, source: SegmentSource, crf: int, encoder: tuple[str, dict[str, str]] | None,
-                  pictures: tuple[str, int, Fraction | None] | None) -> SegmentSink | SequenceSink:
+                  pictures: tuple[str, int, Fraction | None] | None, alpha: bool) -> SegmentSink | SequenceSink:
     if pictures is None:
-        return SegmentSink(partial, source, crf, *encoder)
+        return SegmentSink(partial, source, crf, *encoder, alpha=alpha)
     pattern, first, rate = pictures
     return SequenceSink(pattern, source.fps, first, rate, replace=False)
 

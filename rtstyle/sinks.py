@@ -221,7 +221,7 @@ class VideoFileSink(ClosesCutShortOnError):
     stream plays as it is written; ``grid_rate`` is the rate an AVI counts frames in (default
     ``fps``; a variable-rate source's finer one, VideoFileSource.grid_rate); ``soundtrack`` is
     another file's sound, carried instead of the source's audio streams and cut where the video
-    ends. A context manager: leaving it closes the sink (on an error, as an interrupted render:
+    ends; ``alpha``: the frames' transparency is kept where the codec holds it (ProRes 4444). A context manager: leaving it closes the sink (on an error, as an interrupted render:
     audio cut at the last frame).
     """
 
@@ -230,7 +230,7 @@ class VideoFileSink(ClosesCutShortOnError):
                  carry_timeout: float = STREAM_TIMEOUT, video_template: av.video.stream.VideoStream | None = None,
                  format: str | None = None, options: dict[str, str] | None = None, realtime: bool = False,
                  timeout: float = STREAM_TIMEOUT, codec: str | None = None, part: bool = False,
-                 grid_rate: Fraction | None = None, soundtrack: Soundtrack | None = None):
+                 grid_rate: Fraction | None = None, soundtrack: Soundtrack | None = None, alpha: bool = False):
         self.path: Path | None = None if is_url(target) else Path(target)
         self.name = str(target)  # a URL as given: pathlib would fold rtmp://host into rtmp:/host
         # yuv420p needs even sides: pad by one edge pixel rather than drop picture.
@@ -240,6 +240,7 @@ class VideoFileSink(ClosesCutShortOnError):
         # ``video_template``: video packets encoded elsewhere are copied in (:meth:`write_packet`),
         # as rtstyle.segments joins the segments of a distributed render.
         self.copying = video_template is not None
+        self.alpha = False  # whether the encoded frames keep their transparency (below)
         # AVI stores frames at a constant rate (a gap is an empty chunk) and no presentation
         # times: its frames are counted in ticks of the grid rate, without B-frames (copied
         # packets too: rtstyle.segments encodes an AVI's segments so).
@@ -251,6 +252,14 @@ class VideoFileSink(ClosesCutShortOnError):
             self.stream = self.container.add_stream_from_template(video_template)
             if self.avi and video_template.codec_context.codec.canonical_name == "h264":
                 self.annexb = BitStreamFilterContext("h264_mp4toannexb", video_template, self.stream)
+            # The tag a one-machine render writes, where the muxer's default from the template would
+            # differ: HEVC's hvc1 (QuickTime and iPhones play no hev1), ProRes's profile (ap4h, 4444
+            # with alpha; not apch), AVI's H264 (the MP4 segments' avc1 is no AVI tag).
+            if self.avi:
+                self.stream.codec_tag = "H264"
+            elif video_template.codec_context.name in ("hevc", "prores") and \
+                    self.container.format.name in ("mp4", "mov", "ipod", "matroska"):
+                self.stream.codec_tag = video_template.codec_tag
         else:
             kind = self.container.format
             try:  # a stream URL's muxer (FLV, MPEG-TS, RTSP...) takes H.264 (rtstyle.stream)
@@ -264,11 +273,12 @@ class VideoFileSink(ClosesCutShortOnError):
             except SinkError:
                 self.container.close()
                 raise
-            encoder = {**encoders.quality_options(codec, crf, preset), **(options or {}),
+            self.alpha = alpha and chosen.alpha_pix_fmt is not None
+            encoder = {**encoders.quality_options(codec, crf, preset, self.alpha), **(options or {}),
                        **encoders.container_options(kind.name)}
             self.stream = self.container.add_stream(codec, rate=fps, options=encoder)
             self.stream.width, self.stream.height = self.width, self.height
-            self.stream.pix_fmt = chosen.pix_fmt
+            self.stream.pix_fmt = chosen.alpha_pix_fmt if self.alpha else chosen.pix_fmt
             if codec == "libx265" and kind.name in encoders.HEVC_TAG:
                 self.stream.codec_tag = "hvc1"
             # Said in the stream: players guess BT.709 for untagged HD video, and would shift the colours.
@@ -289,7 +299,7 @@ class VideoFileSink(ClosesCutShortOnError):
         self.closed = False
         self.carriers: list[StreamCarrier] = []
         self.pictures: list[av.Packet] = []  # written with the first frame (rtstyle.carry.carry_pictures)
-        self.dropped: list[str] = []
+        self.dropped: list[str] = ["its transparency kept: ProRes 4444 with alpha"] if self.alpha else []
         self.soundtrack = soundtrack
         if carry_from or soundtrack:
             with contextlib.ExitStack() as opened:  # everything opened so far is closed again on a failure
@@ -368,12 +378,16 @@ class VideoFileSink(ClosesCutShortOnError):
         """What happened to the source's audio and subtitle streams, for the report."""
         return ", ".join(c.action for c in self.carriers) or "none"
 
-    def write(self, rgb: np.ndarray, pts: int, pict_type: av.video.frame.PictureType | None = None) -> None:
-        """Encode one frame; ``pict_type`` forces its picture type (rtstyle.segments cuts at forced frames)."""
+    def write(self, rgb: np.ndarray, pts: int, pict_type: av.video.frame.PictureType | None = None,
+              alpha: np.ndarray | None = None) -> None:
+        """Encode one frame; ``pict_type`` forces its picture type (rtstyle.segments cuts at forced
+        frames); ``alpha``, its transparency where the stream keeps it (a frame without: opaque)."""
         h, w = rgb.shape[:2]
+        if self.alpha:
+            rgb = np.dstack([rgb, np.full((h, w), 255, np.uint8) if alpha is None else alpha])
         if (w, h) != (self.width, self.height):
             rgb = np.pad(rgb, ((0, self.height - h), (0, self.width - w), (0, 0)), mode="edge")
-        frame = yuv.from_rgb(rgb)
+        frame = av.VideoFrame.from_ndarray(rgb, format="rgba") if self.alpha else yuv.from_rgb(rgb)
         # Said in each frame too: ProRes writes a frame's own colours into its header (x264 the stream's).
         frame.colorspace, frame.color_range = yuv.WRITTEN_COLORSPACE, yuv.WRITTEN_RANGE
         frame.color_primaries, frame.color_trc = yuv.WRITTEN_PRIMARIES, yuv.WRITTEN_TRANSFER
@@ -388,7 +402,7 @@ class VideoFileSink(ClosesCutShortOnError):
 
     def show(self, frame: VideoFrame, status: object = None) -> None:
         """The output protocol (rtstyle.outputs): a render's frame, at its own timestamp."""
-        self.write(frame.image, frame.pts)
+        self.write(frame.image, frame.pts, alpha=frame.alpha)
 
     def _wait_for(self, t: float) -> None:
         """Hold a frame back until ``t`` seconds have passed since the first frame (``realtime``)."""

@@ -284,8 +284,8 @@ class VideoFileSource(Closing):
                 *self.shown_size, self.width, self.height))
         components = frame.format.components
         if self.has_alpha and not self.keep_alpha:
-            notes.append("alpha channel dropped (the video codecs written have none; numbered .png, .webp, .tif "
-                         "or .exr pictures keep it)")
+            notes.append("alpha channel dropped (H.264, HEVC and VP9 as written have none; --codec prores keeps it "
+                         "(ProRes 4444), and so do numbered .png, .webp, .tif or .exr pictures)")
         transfer = hdr.TRANSFERS.get(frame.color_trc)
         if transfer:
             notes.append(f"{max(c.bits for c in components)}-bit {transfer} HDR video tone-mapped to 8-bit SDR "

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import av
 import cv2
+import numpy as np
 import pytest
 from av.video.frame import PictureType
 from click.testing import CliRunner
@@ -152,9 +153,34 @@ def test_other_containers_are_joined_from_their_own_segments(ray_runtime, clip: 
     dst = tmp_path / f"ray{suffix}"
     [result] = distributed.render_files([(clip, dst)], dataclasses.replace(settings, codec=codec), workers=2)
     assert result.ok and result.segments == 3 and result.check.ok, result.error or result.check.summary()
-    with av.open(str(dst)) as c:
+    with av.open(str(dst)) as c, av.open(str(one)) as d:
         assert [s.codec_context.codec.canonical_name for s in c.streams] == streams
+        assert c.streams.video[0].codec_tag == d.streams.video[0].codec_tag, "as one machine's (hev1, avc1 before)"
     assert stream_info(dst)["video_times"] == stream_info(one)["video_times"]
+    psnr = [cv2.PSNR(a, b) for a, b in zip(decode_video(one), decode_video(dst))]
+    assert len(psnr) == 30 and min(psnr) >= 40, psnr
+
+
+def test_a_transparent_input_on_ray_is_the_one_machine_prores_4444(ray_runtime, data: Path, textured_model: Path,
+                                                                  settings, tmp_path: Path):
+    """--codec prores of RGBA pictures on Ray: the segments in ProRes 4444 with the alpha, joined
+    into the one machine's pictures and alpha (its decision taken once, for every segment)."""
+    from dataclasses import replace
+
+    from test_codecs import transparent_shot
+
+    alpha = transparent_shot(data, tmp_path / "rgba", count=30)
+    one = tmp_path / "one.mov"
+    rtstyle.render(tmp_path / "rgba", one, rtstyle.load_style(textured_model, threads=1),
+                   smooth=rtstyle.make_smoother(*SMOOTH), codec="prores", rate=10)
+    dst = tmp_path / "ray.mov"
+    [result] = distributed.render_files([(tmp_path / "rgba", dst)], replace(settings, codec="prores", rate=10),
+                                        workers=2)
+    assert result.ok and result.segments == 3 and result.check.ok, result.error or result.check.summary()
+    with av.open(str(dst)) as c:
+        assert c.streams.video[0].codec_context.profile == "4444"
+        alphas = [frame.to_ndarray(format="rgba")[..., 3] for frame in c.decode(video=0)]
+    assert len(alphas) == 30 and max(np.abs(a.astype(int) - alpha).max() for a in alphas) <= 1
     psnr = [cv2.PSNR(a, b) for a, b in zip(decode_video(one), decode_video(dst))]
     assert len(psnr) == 30 and min(psnr) >= 40, psnr
 
