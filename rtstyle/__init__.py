@@ -22,6 +22,7 @@ import cv2  # isort: skip
 import numpy as np
 
 from rtstyle import avcheck, sequences
+from rtstyle.encoders import CODECS, keeps_alpha
 from rtstyle.errors import ModelError, RtstyleError, SinkError, SourceError, StyleNotFoundError
 from rtstyle.frames import fit_within
 from rtstyle.models import ModelCard, list_models, list_styles
@@ -189,7 +190,7 @@ def render(src: str | Path, dst: str | Path | None, style: str | Path | Stylizer
         workers = 1  # one set of device buffers per engine
     # Transparency goes where it is kept: numbered pictures that hold it, a ProRes file (4444).
     keep_alpha = dst is not None and (sequences.is_pattern(dst) and dst.suffix.lower() in ALPHA_SUFFIXES
-                                      or codec == "prores")
+                                      or codec is not None and keeps_alpha(CODECS[codec].encoder))
     with VideoFileSource(src, stream_timeout, start=start, duration=duration, max_size=max_size,
                          rate=rate, alpha=keep_alpha) as source:
         stylizer(np.zeros((source.height, source.width, 3), np.uint8))  # warm-up: first-run costs stay out of the timing
@@ -204,7 +205,8 @@ def render(src: str | Path, dst: str | Path | None, style: str | Path | Stylizer
                               soundtrack=soundtrack)
         ctx = OutputContext(source.width, source.height, float(source.fps), source=str(src), render=timing,
                             timeout=stream_timeout, finishing=on_finishing,
-                            encoder=encoder_for(dst, codec)[0] if codec else None, alpha=source.has_alpha and keep_alpha)
+                            encoder=encoder_for(dst, codec)[0] if codec else None,
+                            alpha=source.has_alpha and keep_alpha)
         with RenderOutputs(open_outputs(chosen, ctx)) as sink:  # type: ignore[arg-type]
             painter, look = Painter.of(stylizer, smoother)
             look = dataclasses.replace(look, picture=source.picture_box())

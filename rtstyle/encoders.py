@@ -62,11 +62,16 @@ def by_encoder(encoder: str) -> Codec:
     return next(c for c in CODECS.values() if c.encoder == encoder)
 
 
+def keeps_alpha(encoder: str) -> bool:
+    """Whether a video written by ``encoder`` keeps the input's transparency (ProRes: 4444)."""
+    return by_encoder(encoder).alpha_pix_fmt is not None
+
+
 def quality_options(encoder: str, crf: int, preset: str, alpha: bool = False) -> dict[str, str]:
     """Constant quality at ``crf`` (lower is better; on the codec's own scale), ProRes HQ's
-    fixed quality (4444 with 16-bit alpha where ``alpha`` is kept). libvpx runs in its realtime mode, about as fast as x264's veryfast (1.8
-    against 2.0 ms a 384x288 frame, where its default mode took 29 ms: benchmarks/encoders.py,
-    docs/encoders.txt)."""
+    fixed quality (4444 with 16-bit alpha where ``alpha`` is kept). libvpx runs in its realtime
+    mode, about as fast as x264's veryfast (1.8 against 2.0 ms a 384x288 frame, where its default
+    mode took 29 ms: benchmarks/encoders.py, docs/encoders.txt)."""
     if encoder == "libvpx-vp9":
         return {"crf": str(crf), "b": "0", "deadline": "realtime", "cpu-used": "8", "row-mt": "1"}
     if encoder == "prores_ks":  # 422 HQ (4444), marked as Apple's encoder marks it

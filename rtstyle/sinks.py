@@ -221,8 +221,9 @@ class VideoFileSink(ClosesCutShortOnError):
     stream plays as it is written; ``grid_rate`` is the rate an AVI counts frames in (default
     ``fps``; a variable-rate source's finer one, VideoFileSource.grid_rate); ``soundtrack`` is
     another file's sound, carried instead of the source's audio streams and cut where the video
-    ends; ``alpha``: the frames' transparency is kept where the codec holds it (ProRes 4444). A context manager: leaving it closes the sink (on an error, as an interrupted render:
-    audio cut at the last frame).
+    ends; ``alpha``: the frames' transparency is kept where the codec holds it (ProRes 4444). A
+    context manager: leaving it closes the sink (on an error, as an interrupted render: audio cut
+    at the last frame).
     """
 
     def __init__(self, target: str | Path, width: int, height: int, time_base: Fraction, fps: Fraction,
@@ -273,7 +274,7 @@ class VideoFileSink(ClosesCutShortOnError):
             except SinkError:
                 self.container.close()
                 raise
-            self.alpha = alpha and chosen.alpha_pix_fmt is not None
+            self.alpha = alpha and encoders.keeps_alpha(codec)
             encoder = {**encoders.quality_options(codec, crf, preset, self.alpha), **(options or {}),
                        **encoders.container_options(kind.name)}
             self.stream = self.container.add_stream(codec, rate=fps, options=encoder)
