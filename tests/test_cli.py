@@ -200,6 +200,13 @@ def test_sheet_shows_a_frame_in_each_style_to_choose_from(data: Path, tmp_path: 
         assert np.array_equal(tile(row, col), shrink(lib.load_style(two_styles[name], threads=1)(frame))), name
         assert sheet[row * 88:row * 88 + 24, col * 84:col * 84 + 80].min() < 100, "a caption is written"
     assert sheet[88:, 84:].min() == 255, "no fourth tile"
+    r = rtstyle("sheet", data / "walk_tone.mp4", tmp_path / "mixable.png", "-s", "multistyle26:3", "-s",
+                "multistyle26:19", "--at", "0.5", "--height", "60", "--threads", "1")
+    assert r.returncode == 0, r.stderr
+    mixable = lib.sources.read_image(tmp_path / "mixable.png")
+    for col, index in ((1, 3), (2, 19)):  # two styles of one network: each its own, not faded from the one before
+        expected = shrink(lib.load_style(f"multistyle26:{index}", threads=1)(frame))
+        assert np.abs(mixable[24:84, col * 84:col * 84 + 80].astype(int) - expected).max() <= 2, index
     from tools.bad_inputs import write_video
 
     boxed = np.zeros_like(frame)
