@@ -349,8 +349,8 @@ def test_o_shows_the_camera_as_it_is_and_painting_comes_back_without_history(dat
     reference = rtstyle.Stylizer(two_styles["tiny"], threads=1)
     controls = LiveControls(["tiny"], smoothing=True)
     out = PressAt(controls, {4: "o", 9: "o"})
-    LivePipeline(PacedSource(data / "walk_tone.mp4"), SlowPainter({"tiny": two_styles["tiny"]}, 0.08, smoother=EMA(0.5)),
-                 controls, [out]).run()
+    painter = SlowPainter({"tiny": two_styles["tiny"]}, 0.08, smoother=EMA(0.5))
+    LivePipeline(PacedSource(data / "walk_tone.mp4"), painter, controls, [out]).run()
     raw = [index for index, shown in out.images.items() if np.array_equal(shown, played[index])]
     painted = [index for index in out.images if index not in raw]
     assert raw and not [i for i in painted if raw[0] < i < raw[-1]], f"one run of camera frames: {raw}"

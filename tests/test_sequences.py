@@ -196,7 +196,8 @@ def test_film_picture_formats_opencv_does_not_read_are_read(codec: str, suffix: 
     assert np.array_equal(read_image(path), clip_frames[0])
     r = run("image", tmp_path, tmp_path / "out", "--style", DATA / "tiny.onnx")  # a folder: written as PNG
     assert r.returncode == 0 and (tmp_path / "out" / "scan.png").is_file(), r.stderr
-    assert np.array_equal(read_image(tmp_path / "out" / "scan.png"), rtstyle.load_style(DATA / "tiny.onnx")(clip_frames[0]))
+    painted = rtstyle.load_style(DATA / "tiny.onnx")(clip_frames[0])
+    assert np.array_equal(read_image(tmp_path / "out" / "scan.png"), painted)
 
 
 def test_a_sequence_plays_live(clip_frames, tmp_path: Path):
