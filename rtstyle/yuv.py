@@ -98,24 +98,24 @@ _FLOATS = {"gbrpf32le", "gbrapf32le", "gbrpf16le", "gbrapf16le", "grayf32le", "g
 def _linear_rgb(frame: av.VideoFrame, straight: bool) -> np.ndarray:
     """Linear-light floats H x W x 3, grey spread to three channels; with ``straight``, divided by
     the alpha where there is one (none where it is 0: nothing is there)."""
-    planes = _float_planes(frame)
     if frame.format.name.startswith("gray"):
-        return np.dstack(planes[:1] * 3)
-    green, blue, red = planes[:3]
+        return np.dstack([_float_plane(frame, 0)] * 3)
+    green, blue, red = (_float_plane(frame, i) for i in range(3))
     rgb = np.dstack([red, green, blue])
-    if straight and len(planes) == 4:
-        alpha = planes[3][..., None]
+    if straight and len(frame.planes) == 4:
+        alpha = _float_plane(frame, 3)[..., None]
         rgb = np.where(alpha > 0, rgb / np.maximum(alpha, 1e-6), 0.0).astype(np.float32)
     return rgb
 
 
-def _float_planes(frame: av.VideoFrame) -> list[np.ndarray]:
-    """A float frame's planes (G, B, R[, A] or Y) as float32 arrays, read as stored. Not through
-    swscale: it reads half floats up to 0.0004 low (the darkest levels lost) and grey floats as
-    limited-range luma (0.087 as 0.028)."""
+def _float_plane(frame: av.VideoFrame, index: int) -> np.ndarray:
+    """Plane ``index`` of a float frame (G, B, R, A; or Y) as a float32 array, read as stored. Not
+    through swscale: it moves half floats' levels between channels (by up to 2 of 255) and reads
+    grey floats as limited-range luma (0.087 as 0.028)."""
     dtype = np.dtype(np.float16 if "f16" in frame.format.name else np.float32)
-    return [np.frombuffer(plane, dtype).reshape(plane.height, plane.line_size // dtype.itemsize)[:, :plane.width]
-            .astype(np.float32) for plane in frame.planes]
+    plane = frame.planes[index]
+    stored = np.frombuffer(plane, dtype).reshape(plane.height, plane.line_size // dtype.itemsize)
+    return stored[:, :plane.width].astype(np.float32)
 
 
 def alpha(frame: av.VideoFrame) -> np.ndarray | None:
@@ -123,7 +123,7 @@ def alpha(frame: av.VideoFrame) -> np.ndarray | None:
     if not any(c.is_alpha for c in frame.format.components):
         return None
     if is_linear_light(frame):
-        return np.round(np.clip(_float_planes(frame)[3], 0.0, 1.0) * 255).astype(np.uint8)
+        return np.round(np.clip(_float_plane(frame, 3), 0.0, 1.0) * 255).astype(np.uint8)
     return frame.to_ndarray(format="rgba")[..., 3]
 
 
