@@ -5,7 +5,7 @@ import shutil
 import warnings
 from pathlib import Path
 
-import cv2  # noqa: F401  before av, as rtstyle/__init__.py explains
+import cv2  # before av, as rtstyle/__init__.py explains
 import av
 import numpy as np
 import pytest
@@ -42,6 +42,18 @@ def two_styles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def _copy_models(tmp_path_factory: pytest.TempPathFactory, *names: str) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("models")
     return {n: Path(shutil.copy(DATA / f"{n}.onnx", folder / f"{n}.onnx")) for n in names}
+
+
+def transparent_shot(frames: list[np.ndarray], folder: Path) -> np.ndarray:
+    """A render with a transparent background (Blender's 'Film > Transparent') as numbered RGBA
+    PNGs in ``folder``: a disc on nothing, half transparent at one side; returns the alpha."""
+    yy, xx = np.mgrid[:240, :320]
+    alpha = np.where((xx - 160) ** 2 + (yy - 120) ** 2 < 90 ** 2, 255, 0).astype(np.uint8)
+    alpha[:, :20] = 128
+    folder.mkdir()
+    for n, frame in enumerate(frames, start=1):
+        cv2.imwrite(str(folder / f"c_{n:04d}.png"), cv2.cvtColor(np.dstack([frame, alpha]), cv2.COLOR_RGBA2BGRA))
+    return alpha
 
 
 def decode_video(path: Path) -> list[np.ndarray]:

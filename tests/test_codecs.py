@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 import rtstyle
+from conftest import decode_video, transparent_shot
 from rtstyle.cli import main
 from rtstyle.sources import VideoFileSource
 
@@ -66,25 +67,11 @@ def test_each_codec_holds_the_networks_frames(codec: str, name: str, tag: str | 
     assert min(cv2.PSNR(a, b) for a, b in zip(got, painted)) > 33
 
 
-def transparent_shot(data: Path, folder: Path, count: int = 6) -> np.ndarray:
-    """The clip's first frames as numbered RGBA PNGs (a disc on nothing, half transparent at one
-    side), as a render with a transparent background; returns the alpha."""
-    yy, xx = np.mgrid[:240, :320]
-    alpha = np.where((xx - 160) ** 2 + (yy - 120) ** 2 < 90 ** 2, 255, 0).astype(np.uint8)
-    alpha[:, :20] = 128
-    folder.mkdir()
-    with VideoFileSource(data / CLIP) as source:
-        for n, frame in zip(range(1, count + 1), source.frames()):
-            cv2.imwrite(str(folder / f"c_{n:04d}.png"), cv2.cvtColor(np.dstack([frame.image, alpha]),
-                                                                     cv2.COLOR_RGBA2BGRA))
-    return alpha
-
-
 def test_a_transparent_input_becomes_prores_4444_with_its_alpha(data: Path, tmp_path: Path, style):
     """--codec prores of an input with transparency: ProRes 4444 with the alpha (each frame's, read
     back by PyAV, within a level of the input's), the colours the network's (read back by
     OpenCV), a note saying so; into H.264 the alpha is dropped, and the note says where it is kept."""
-    alpha = transparent_shot(data, tmp_path / "rgba")
+    alpha = transparent_shot(decode_video(data / CLIP)[:6], tmp_path / "rgba")
     report = rtstyle.render(tmp_path / "rgba", tmp_path / "out.mov", style, smooth="none", codec="prores")
     assert report.check.ok and "its transparency kept: ProRes 4444 with alpha" in report.notes, report.notes
     with av.open(str(tmp_path / "out.mov")) as c:

@@ -23,7 +23,7 @@ from click.testing import CliRunner
 
 import rtstyle
 from benchmarks.common import with_keyframes
-from conftest import decode_video, stream_info
+from conftest import decode_video, stream_info, transparent_shot
 from rtstyle import metrics, segments
 from rtstyle.cli import main
 from rtstyle.sinks import VideoFileSink
@@ -167,9 +167,7 @@ def test_a_transparent_input_on_ray_is_the_one_machine_prores_4444(ray_runtime, 
     into the one machine's pictures and alpha (its decision taken once, for every segment)."""
     from dataclasses import replace
 
-    from test_codecs import transparent_shot
-
-    alpha = transparent_shot(data, tmp_path / "rgba", count=30)
+    alpha = transparent_shot(decode_video(data / "walk_tone.mp4"), tmp_path / "rgba")
     one = tmp_path / "one.mov"
     rtstyle.render(tmp_path / "rgba", one, rtstyle.load_style(textured_model, threads=1),
                    smooth=rtstyle.make_smoother(*SMOOTH), codec="prores", rate=10)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import rtstyle
-from conftest import DATA, decode_video, stream_info
+from conftest import DATA, decode_video, stream_info, transparent_shot
 from rtstyle import sequences, yuv
 from rtstyle.errors import SourceError
 from rtstyle.sources import PacedSource
@@ -298,24 +298,12 @@ def test_image_on_the_frames_of_a_shot_says_how_to_paint_them_steadily(data: Pat
     assert r.returncode == 0 and "note:" not in r.stderr, r.stderr
 
 
-def _transparent_shot(frames: list[np.ndarray], folder: Path) -> np.ndarray:
-    """A render with a transparent background (Blender's 'Film > Transparent') as numbered RGBA
-    PNGs in ``folder``: a disc on nothing, half transparent at one side; returns the alpha."""
-    yy, xx = np.mgrid[:240, :320]
-    alpha = np.where((xx - 160) ** 2 + (yy - 120) ** 2 < 90 ** 2, 255, 0).astype(np.uint8)
-    alpha[:, :20] = 128
-    folder.mkdir()
-    for n, frame in enumerate(frames, start=1):
-        cv2.imwrite(str(folder / f"c_{n:04d}.png"), cv2.cvtColor(np.dstack([frame, alpha]), cv2.COLOR_RGBA2BGRA))
-    return alpha
-
-
 def test_transparency_stays_in_pictures_that_hold_it(clip_frames, tmp_path: Path, style):
     """A render with a transparent background: painted into .png pictures it keeps its alpha,
     exactly, for compositing; a video or .jpg pictures cannot hold it, and a note says where it
     is kept."""
     folder = tmp_path / "rgba"
-    alpha = _transparent_shot(clip_frames[:4], folder)
+    alpha = transparent_shot(clip_frames[:4], folder)
     out = tmp_path / "out"
     out.mkdir()
     report = rtstyle.render(folder, out / "p_%04d.png", style, smooth="none")
@@ -346,7 +334,7 @@ def test_openexr_pictures_out_hold_linear_light_for_a_compositor(clip_frames, tm
     input's alpha as EXR stores them; read back as a picture, the painting itself."""
     style = rtstyle.load_style(tiny_model, threads=1)
     folder = tmp_path / "rgba"
-    alpha = _transparent_shot(clip_frames[:3], folder)
+    alpha = transparent_shot(clip_frames[:3], folder)
     out = tmp_path / "out"
     out.mkdir()
     report = rtstyle.render(folder, out / "p_%04d.exr", style, smooth="none")
