@@ -51,7 +51,7 @@ def stylize_image(src: str | Path, dst: str | Path, style: str | Path | Stylizer
     video (:func:`read_still`). A transparent picture keeps its alpha where the format takes it
     (PNG, WebP, TIFF, OpenEXR); the returned notes say when it could not be kept. ``max_size``
     (width, height) shrinks a larger picture to fit in it first (aspect kept)."""
-    check_output(dst, overwrite, source=src)
+    check_output(dst, overwrite, source=src, picture=True)
     stylizer = style if isinstance(style, Stylizer) else load_style(style)
     still = read_still(src, at, max_size, straight=Path(dst).suffix.lower() in ALPHA_SUFFIXES)
     painter, look = Painter.of(stylizer)
@@ -200,8 +200,10 @@ def render(src: str | Path, dst: str | Path | None, style: str | Path | Stylizer
             soundtrack = dataclasses.replace(soundtrack, since=source.start)
             if source.reference is not None:
                 source.reference.dub(avcheck.probe(soundtrack.path))
+        # The part read ends ``duration`` after the time asked for, which its first frame may follow.
+        length = start + duration - source.start if duration is not None else None
         timing = RenderTiming(source.time_base, source.fps, source.start_time + source.start, crf,
-                              part=source.start > 0, grid_rate=source.grid_rate(), numbers=numbers,
+                              part=source.start > 0, length=length, grid_rate=source.grid_rate(), numbers=numbers,
                               soundtrack=soundtrack)
         ctx = OutputContext(source.width, source.height, float(source.fps), source=str(src), render=timing,
                             timeout=stream_timeout, finishing=on_finishing,

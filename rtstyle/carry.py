@@ -61,7 +61,10 @@ class StreamCarrier:
     """
 
     def __init__(self, source_path: str, index: int, output: av.container.OutputContainer, start_time: float,
-                 timeout: float = STREAM_TIMEOUT, part: bool = False, ends_with_video: bool = False):
+                 timeout: float = STREAM_TIMEOUT, part: bool = False, ends_with_video: bool = False,
+                 length: float | None = None):
+        """``part``: the render starts after the source does (at ``start_time``); ``length``: it ends
+        that many seconds later (render --duration; None: with the video)."""
         # Another file's sound (a Soundtrack) ends where the video does, even when the render is complete.
         self.ends_with_video = ends_with_video
         # AVI stores no start time for a stream: sound that starts after the video is given
@@ -88,9 +91,15 @@ class StreamCarrier:
                     self.input.seek(math.floor(start_time / self.in_stream.time_base), stream=self.in_stream,
                                     backward=True)
             self.packets = self.input.demux(self.in_stream)
-            self.queue: list[av.Packet] = self._from_zero() if part else []  # read, not yet written
-            # Nothing from the part's start on (the sound ended before it): no empty stream in the output.
-            self.empty = part and not self.queue
+            # Read, not yet written: the first packets of a part, or the first one when the part ends early.
+            self.queue: list[av.Packet] = self._from_zero() if part else self._first() if length is not None else []
+            # No sound in the part (it ended before the part starts, or starts after it ends): no empty
+            # stream in the output (Matroska and WebM would list one), a note instead: why ("" when it has).
+            self.empty = ""
+            if (part or length is not None) and not self.queue:
+                self.empty = "ends before the part rendered starts"
+            elif length is not None and self._time(self.queue[0]) >= length - 1e-6:
+                self.empty = "starts after the part rendered ends"
             if not self.empty:
                 self._add_to(output, codec)
             opened.pop_all()
@@ -160,6 +169,10 @@ class StreamCarrier:
                 return ([before] if before and ends > 1e-6 else []) + [p]
             before = p
         return []
+
+    def _first(self) -> list[av.Packet]:
+        p = self._next_packet()
+        return [] if p is None else [p]
 
     def advance_to(self, t: float | None) -> None:
         """Write the packets that start before ``t`` seconds (all of them when ``t`` is None)."""

@@ -381,9 +381,10 @@ class _Driver:
         try:
             while job.joined < len(job.plan) and job.plan[job.joined].index in job.done:
                 seg = job.plan[job.joined]
+                start = job.plan[0].start_time if self.settings.start else 0.0
                 job.joiner = job.joiner or segments.Joiner(
-                    job.src, job.dst, job.index.reference, start=job.plan[0].start_time if self.settings.start else 0.0,
-                    cut=self.settings.duration is not None, rate=self.settings.rate, audio=self.settings.audio)
+                    job.src, job.dst, job.index.reference, start=start, rate=self.settings.rate, audio=self.settings.audio,
+                    length=job.plan[-1].end_time - start if self.settings.duration is not None else None)
                 job.joiner.add(segments.part_path(job.folder, seg.index, job.pictures), seg)
                 job.joined += 1
             if job.joined < len(job.plan):

@@ -142,6 +142,7 @@ class RenderTiming:
     start_time: float
     crf: int
     part: bool = False
+    length: float | None = None  # render --duration: the part's length (sound starting after it is left out)
     grid_rate: Fraction | None = None  # the rate an AVI counts frames in (default fps)
     # An image sequence input's number of the first frame rendered, and its rate: pictures written keep their numbers.
     numbers: tuple[int, Fraction] | None = None

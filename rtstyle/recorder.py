@@ -63,7 +63,7 @@ def open_video(target: str | Path, ctx: OutputContext) -> Opened:
         return Recorder(target, ctx.width, ctx.height, ctx.fps, ctx.timeout, ctx.encoder), [note] if note else []
     shape = (ctx.width, ctx.height, timing.time_base, timing.fps)
     carry = dict(carry_from=source, start_time=timing.start_time, crf=timing.crf, part=timing.part,
-                 soundtrack=timing.soundtrack)
+                 length=timing.length, soundtrack=timing.soundtrack)
     if stream:  # sent at the video's pace, as a player would play the file
         return open_stream(target, *shape, realtime=True, timeout=ctx.timeout, **carry), []
     if is_gif(target):

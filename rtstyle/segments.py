@@ -371,9 +371,11 @@ class Joiner:
     """
 
     def __init__(self, src: str | Path, dst: Path, reference: avcheck.Probe, timeout: float = STREAM_TIMEOUT,
-                 start: float = 0.0, cut: bool = False, rate: Fraction | None = None, audio: str | None = None):
+                 start: float = 0.0, length: float | None = None, rate: Fraction | None = None,
+                 audio: str | None = None):
         """``start``: a part's first frame time (seconds from the container start), which becomes
-        the output's zero; ``cut``: the part ends before the video does (its sound ends with it);
+        the output's zero; ``length``: the part ends that many seconds later, before the video does
+        (its sound ends with it);
         ``rate``: an image sequence's; ``audio``: a file whose sound goes in instead of the input's
         (rtstyle.carry.Soundtrack)."""
         self.soundtrack = Soundtrack(audio, since=start) if audio else None
@@ -381,7 +383,7 @@ class Joiner:
             reference = replace(reference)
             reference.dub(avcheck.probe(audio))
         self.src, self.dst, self.reference, self.timeout = src, dst, reference, timeout
-        self.start, self.cut = start, cut
+        self.start, self.length, self.cut = start, length, length is not None
         source = VideoFileSource(src, timeout, reference=False, rate=rate)
         self.carry_from = None if source.sequence else str(src)  # pictures have no sound to carry
         self.video = (source.width, source.height, source.time_base, source.fps)
@@ -403,6 +405,7 @@ class Joiner:
             if self.sink is None:
                 self.sink = VideoFileSink(self.dst, *self.video, carry_from=self.carry_from,
                                           start_time=self.start_time + self.start, part=self.start > 0,
+                                          length=self.length,
                                           carry_timeout=self.timeout, video_template=stream,
                                           grid_rate=self.grid_rate, soundtrack=self.soundtrack)
                 self.first, self.params = part.name, stream.codec_context.extradata

@@ -216,7 +216,9 @@ class VideoFileSink(ClosesCutShortOnError):
     is not the container's own (rtstyle.encoders), ``options`` are the encoder's on top
     of the quality settings; ``start_time`` is the source's time (seconds) that becomes the
     output's zero, and ``part`` says it is later than the source's start (a render of part of
-    it): the carried streams seek there and begin with the packet that spans it;
+    it): the carried streams seek there and begin with the packet that spans it; ``length``:
+    the part ends that many seconds later (render --duration), and a stream whose sound starts
+    after it is left out;
     ``realtime`` holds each frame back until its time has come since the first one, so a
     stream plays as it is written; ``grid_rate`` is the rate an AVI counts frames in (default
     ``fps``; a variable-rate source's finer one, VideoFileSource.grid_rate); ``soundtrack`` is
@@ -231,7 +233,8 @@ class VideoFileSink(ClosesCutShortOnError):
                  carry_timeout: float = STREAM_TIMEOUT, video_template: av.video.stream.VideoStream | None = None,
                  format: str | None = None, options: dict[str, str] | None = None, realtime: bool = False,
                  timeout: float = STREAM_TIMEOUT, codec: str | None = None, part: bool = False,
-                 grid_rate: Fraction | None = None, soundtrack: Soundtrack | None = None, alpha: bool = False):
+                 grid_rate: Fraction | None = None, soundtrack: Soundtrack | None = None, alpha: bool = False,
+                 length: float | None = None):
         self.path: Path | None = None if is_url(target) else Path(target)
         self.name = str(target)  # a URL as given: pathlib would fold rtmp://host into rtmp:/host
         # yuv420p needs even sides: pad by one edge pixel rather than drop picture.
@@ -307,9 +310,9 @@ class VideoFileSink(ClosesCutShortOnError):
                 opened.callback(self.container.close)
                 opened.callback(self._close_carriers)
                 if carry_from:
-                    self._carry(carry_from, start_time, carry_timeout, part)
+                    self._carry(carry_from, start_time, carry_timeout, part, length)
                 if soundtrack:
-                    self._carry_soundtrack(soundtrack, carry_timeout)
+                    self._carry_soundtrack(soundtrack, carry_timeout, length)
                 opened.pop_all()
         if self.path is None:
             self._connect(timeout)
@@ -326,7 +329,7 @@ class VideoFileSink(ClosesCutShortOnError):
                 self.container.close()
             raise _cannot_open(self.name, e) from None
 
-    def _carry(self, source: str, start_time: float, timeout: float, part: bool) -> None:
+    def _carry(self, source: str, start_time: float, timeout: float, part: bool, length: float | None) -> None:
         with av.open(source, "r", timeout=stream_timeout(source, timeout)) as probe:
             video = main_video(probe)
             rendered = video.index if video else None
@@ -348,29 +351,29 @@ class VideoFileSink(ClosesCutShortOnError):
                 self.dropped.append(f"subtitle stream {index} ({codec}) not sent to the stream")
                 continue
             try:
-                self._keep(StreamCarrier(source, index, self.container, start_time, timeout, part),
+                self._keep(StreamCarrier(source, index, self.container, start_time, timeout, part, length=length),
                            f"{kind} stream {index} ({codec})")
             except ValueError as e:  # the container does not take this codec
                 self.dropped.append(f"{kind} stream {index} ({codec}) not carried over: {e} (try an .mkv output)")
             except av.error.FFmpegError as e:
                 raise SourceError(f"cannot read {kind} stream {index} of {Path(source).name}: {e}") from None
 
-    def _carry_soundtrack(self, track: Soundtrack, timeout: float) -> None:
+    def _carry_soundtrack(self, track: Soundtrack, timeout: float, length: float | None) -> None:
         origin, streams = sound_streams(track.path, timeout)
         for index in streams:
             try:
                 carrier = StreamCarrier(track.path, index, self.container, origin + track.since, timeout,
-                                        part=track.since > 0, ends_with_video=True)
+                                        part=track.since > 0, ends_with_video=True, length=length)
             except av.error.FFmpegError as e:
                 raise SourceError(f"cannot read audio stream {index} of {track.name}: {e}") from None
             carrier.action = f"{track.name}: {carrier.action}" if not carrier.empty else ""
             self._keep(carrier, f"{track.name}'s audio stream {index}" if len(streams) > 1 else track.name)
 
     def _keep(self, carrier: StreamCarrier, what: str) -> None:
-        """Carry ``carrier``'s stream on, unless it ends before the part rendered starts (no empty stream)."""
+        """Carry ``carrier``'s stream on, unless it has no sound in the part rendered (no empty stream)."""
         if carrier.empty:
             carrier.close()
-            self.dropped.append(f"{what} ends before the part rendered starts: the output has nothing of it")
+            self.dropped.append(f"{what} {carrier.empty}: the output has nothing of it")
         else:
             self.carriers.append(carrier)
 

@@ -35,10 +35,10 @@ def encoder_options(fps: float) -> dict[str, str]:
 
 def open_stream(url: str, width: int, height: int, time_base: Fraction, fps: Fraction, carry_from: str | None = None,
                 start_time: float = 0.0, crf: int = 23, realtime: bool = False,
-                timeout: float = STREAM_TIMEOUT, part: bool = False,
+                timeout: float = STREAM_TIMEOUT, part: bool = False, length: float | None = None,
                 soundtrack: Soundtrack | None = None) -> VideoFileSink:
     """A sink that streams to ``url``; ``realtime`` sends each frame at its time (a render of a file);
-    ``start_time``, ``part`` and ``soundtrack`` as for :class:`VideoFileSink`."""
+    ``start_time``, ``part``, ``length`` and ``soundtrack`` as for :class:`VideoFileSink`."""
     return VideoFileSink(url, width, height, time_base, fps, carry_from=carry_from, start_time=start_time, crf=crf,
-                         part=part, soundtrack=soundtrack, carry_timeout=timeout, format=container_for(url),
+                         part=part, length=length, soundtrack=soundtrack, carry_timeout=timeout, format=container_for(url),
                          options=encoder_options(float(fps)), realtime=realtime, timeout=timeout)

@@ -541,3 +541,19 @@ def test_one_file_on_the_command_line(ray_runtime, clip: Path, tiny_model: Path,
     assert lines[-2].startswith("30 frames in ") and lines[-2].endswith(f"3 segments on Ray -> {dst}")
     assert lines[-1].startswith("A/V check: ok: 30 frames")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4"]
+
+
+def test_a_part_on_ray_before_the_input_sound_starts_has_none(ray_runtime, data: Path, settings, tmp_path: Path):
+    """Sound from 2.5 s on, the first two seconds rendered on Ray into Matroska: no audio stream,
+    as on one machine (the joined file listed an empty one), and the check asks for none."""
+    from dataclasses import replace
+
+    from tools.bad_inputs import SIZE, clip_frames, write_video
+
+    src = write_video(tmp_path / "late.mkv", clip_frames(data, 30, SIZE), audio=("pcm_s16le",), audio_start=2.5,
+                      options={"g": "10"})
+    dst = tmp_path / "ray.mkv"
+    [result] = distributed.render_files([(src, dst)], replace(settings, duration=2.0, segment_seconds=0.4), workers=2)
+    assert result.ok and result.frames == 20 and result.segments == 2, result.error or result.check.summary()
+    with av.open(str(dst)) as c:
+        assert [s.type for s in c.streams] == ["video"]
