@@ -510,7 +510,7 @@ def image(src: tuple[str, ...], dst: Path | None, style: str | None, mix: str | 
     if not inputs or (dst is None and output_dir is None):
         raise click.UsageError("give SRC and DST, or SRC... -o OUT_DIR")
     if output_dir is None and len(inputs) == 1 and not Path(inputs[0]).is_dir():
-        rtstyle.sinks.check_output(dst, overwrite, source=inputs[0])
+        rtstyle.sinks.check_output(dst, overwrite, source=inputs[0], picture=True)
         stylizer = _load(style, provider, threads, strength, keep_colours, mix, style_images, precision, scale)
         for note in rtstyle.stylize_image(inputs[0], dst, stylizer, overwrite=overwrite, max_size=max_size, at=at):
             click.echo(f"note: {note}", err=True)
@@ -571,7 +571,7 @@ def sheet(src: str, dst: Path, styles: tuple[str, ...], style_images: tuple[str,
           columns: int, max_size: tuple[int, int] | None, provider: str, threads: int | None, overwrite: bool) -> None:
     """Paint a picture SRC, or a frame of a video, in many styles side by side into DST: a contact
     sheet to choose a style from, each tile captioned with the name --style takes."""
-    rtstyle.sinks.check_output(dst, overwrite, source=src)
+    rtstyle.sinks.check_output(dst, overwrite, source=src, picture=True)
     named, pictures = _styles_each(styles, style_images, rtstyle.list_styles(), "sheet")
     still = rtstyle.read_still(src, at, max_size)
     for note in still.notes:
@@ -835,7 +835,7 @@ def optimize(content: Path, style_image: Path, out: Path, size: int, style_size:
              beta: float, tv_weight: float, method: str, lr: float, seed: int, noise: float, fp32: bool,
              vgg: Path | None, threads: int | None, overwrite: bool) -> None:
     """Classic style transfer (Gatys et al.): optimize CONTENT itself towards STYLE_IMAGE (slow; needs [train])."""
-    rtstyle.sinks.check_output(out, overwrite)
+    rtstyle.sinks.check_output(out, overwrite, picture=True)
     photo, style = rtstyle.sources.read_image(content), rtstyle.sources.read_image(style_image)
     tool = training_tool("optimize", "rtstyle optimize")
     settings = tool.Settings(size=size, style_size=style_size, steps=steps, content_weight=alpha, style_weight=beta,

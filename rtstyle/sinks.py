@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
+from types import ModuleType
 
 import av
 import cv2
@@ -29,7 +30,7 @@ from rtstyle.carry import Soundtrack, StreamCarrier, carry_pictures, description
 from rtstyle.errors import SinkError, SourceError
 from rtstyle.frames import VideoFrame
 from rtstyle.outputs import ClosesCutShortOnError
-from rtstyle.sources import HEIF_MISSING, STREAM_TIMEOUT, is_url, stream_timeout, url_scheme
+from rtstyle.sources import HEIF_MISSING, STREAM_TIMEOUT, VIDEO_SUFFIXES, is_url, stream_timeout, url_scheme
 from rtstyle.stalls import Watchdog, with_socket_timeout
 
 
@@ -55,10 +56,11 @@ _FOLDED_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+:/[^/]")
 
 
 def check_output(path: str | Path, overwrite: bool, source: str | Path | None = None, video: bool = False,
-                 pictures: bool = False, codec: str | None = None) -> Path:
+                 pictures: bool = False, codec: str | None = None, picture: bool = False) -> Path:
     """Fail early, before any work, if the output cannot be written (or is the ``source``);
     a ``video`` output must also be a container this sink writes (that holds ``codec``, when
-    one is asked for); with ``pictures``, it may be an image sequence's pattern (:func:`check_pattern`)."""
+    one is asked for); with ``pictures``, it may be an image sequence's pattern (:func:`check_pattern`);
+    a ``picture`` must be in a format :func:`write_image` writes (a trial of a tiny one)."""
     if is_url(path) or _FOLDED_URL.match(str(path)):
         url = str(path) if is_url(path) else str(path).replace(":/", "://", 1)
         raise SinkError(f"output {url} is a URL, not a file (render and live send to a URL with --stream URL)")
@@ -93,6 +95,13 @@ def check_output(path: str | Path, overwrite: bool, source: str | Path | None = 
         p.unlink()
     if video and not is_gif(p):
         encoder_for(p, codec)
+    if picture and p.suffix.lower() in VIDEO_SUFFIXES | {".gif"}:
+        raise SinkError(f"{p.name} names a video: this writes a picture ({PICTURE_FORMATS}); `rtstyle render` "
+                        "writes videos")
+    if picture and p.suffix.lower() in (".heic", ".heif"):
+        _heif(p)
+    elif picture and p.suffix.lower() != ".exr":
+        encode_image(p.suffix, np.zeros((8, 8, 3), np.uint8))
     return p
 
 
@@ -140,6 +149,8 @@ def check_pattern(pattern: Path, overwrite: bool) -> None:
 
 # An image sequence's formats: what OpenCV writes from 8-bit RGB, and OpenEXR (FFmpeg's encoder).
 PICTURE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp", ".exr"}
+# What a picture can be written as (write_image), for the messages.
+PICTURE_FORMATS = ".png, .jpg, .webp, .avif, .heic, .exr, .bmp or .tiff"
 # Image formats that keep a picture's transparency.
 ALPHA_SUFFIXES = {".png", ".webp", ".tif", ".tiff", ".exr"}
 
@@ -166,8 +177,7 @@ def encode_image(suffix: str, rgb: np.ndarray) -> bytes:
     except cv2.error:  # no encoder for the suffix
         ok = False
     if not ok:
-        raise SinkError(f"cannot encode an image as '{suffix}' (use .png, .jpg, .webp, .avif, .heic, .exr, .bmp or "
-                        ".tiff)")
+        raise SinkError(f"cannot encode an image as '{suffix}' (use {PICTURE_FORMATS})")
     return data.tobytes()
 
 
@@ -188,15 +198,20 @@ def encode_exr(rgb: np.ndarray) -> bytes:
     return b"".join(bytes(packet) for packet in [*encoder.encode(frame), *encoder.encode(None)])
 
 
-def _write_heif(path: Path, rgb: np.ndarray) -> None:
-    """A HEIC picture (pillow-heif's HEVC encoder), so that a folder of iPhone photos comes
-    out in their own format."""
+def _heif(path: Path) -> ModuleType:
+    """pillow-heif, an extra (rtstyle[heic]): a SinkError that says how to get it when it is missing."""
     try:
         import pillow_heif
     except ImportError:
         raise SinkError(f"cannot write {path.name}: {HEIF_MISSING} (or give a .jpg)") from None
+    return pillow_heif
+
+
+def _write_heif(path: Path, rgb: np.ndarray) -> None:
+    """A HEIC picture (pillow-heif's HEVC encoder), so that a folder of iPhone photos comes
+    out in their own format."""
     try:
-        pillow_heif.from_bytes("RGB", (rgb.shape[1], rgb.shape[0]), np.ascontiguousarray(rgb[..., :3]).tobytes()
+        _heif(path).from_bytes("RGB", (rgb.shape[1], rgb.shape[0]), np.ascontiguousarray(rgb[..., :3]).tobytes()
                                ).save(path, quality=90)
     except (ValueError, RuntimeError, OSError) as e:
         raise SinkError(f"cannot write {path}: {getattr(e, 'strerror', None) or e}") from None

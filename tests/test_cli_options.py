@@ -76,6 +76,20 @@ def test_a_folder_as_input_and_an_unknown_image_format(data: Path, tmp_path: Pat
     assert "Traceback" not in r.stderr and not (tmp_path / "o.xyz").exists()
 
 
+@pytest.mark.parametrize("command, name, said", [
+    ("image", "o.xyz", "cannot encode an image as '.xyz'"), ("image", "o.mp4", "o.mp4 names a video"),
+    ("sheet", "o.xyz", "cannot encode an image as '.xyz'"), ("sheet", "o.webm", "o.webm names a video")])
+def test_a_picture_output_in_no_picture_format_is_refused_before_any_work(command: str, name: str, said: str,
+                                                                          data: Path, tmp_path: Path,
+                                                                          tiny_model: Path):
+    """The only line on stderr is the error: no model was loaded, nothing painted (it was said
+    when writing, after every style of a sheet was painted)."""
+    r = CliRunner().invoke(main, [command, str(data / "messi5.jpg"), str(tmp_path / name), "--style",
+                                  str(tiny_model)])
+    assert r.exit_code == 1 and len(r.stderr.splitlines()) == 1, r.stderr
+    assert r.stderr.startswith(f"error: {said}") and not (tmp_path / name).exists()
+
+
 def test_an_iphone_photo_is_painted_upright(data: Path, tmp_path: Path, tiny_model: Path):
     """A HEIC stored turned a quarter with HEIF's rotation (as an iPhone stores a portrait) is
     read upright: its painting is the painting of the original JPEG (HEVC's loss aside); a
