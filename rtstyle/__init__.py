@@ -22,14 +22,14 @@ import cv2  # isort: skip
 import numpy as np
 
 from rtstyle import avcheck, sequences
-from rtstyle.encoders import CODECS, keeps_alpha
 from rtstyle.errors import ModelError, RtstyleError, SinkError, SourceError, StyleNotFoundError
 from rtstyle.frames import fit_within
 from rtstyle.models import ModelCard, list_models, list_styles
 from rtstyle.outputs import OutputContext, RenderOutputs, RenderTiming, open_outputs
 from rtstyle.painter import Look, Painter
 from rtstyle.pipeline import RenderReport, render_plan, render_video
-from rtstyle.sinks import ALPHA_SUFFIXES, VideoFileSink, check_output, check_soundtrack, encoder_for, write_image
+from rtstyle.sinks import (ALPHA_SUFFIXES, VideoFileSink, check_output, check_soundtrack, encoder_for, is_gif, keeps_alpha,
+                           write_image)
 from rtstyle.sources import IMAGE_SUFFIXES, STREAM_TIMEOUT, VIDEO_SUFFIXES, VideoFileSource, read_image, resize_to
 from rtstyle.stylizer import Stylizer
 from rtstyle.temporal import DEFAULT_MODE, Smoother, make_smoother
@@ -188,9 +188,9 @@ def render(src: str | Path, dst: str | Path | None, style: str | Path | Stylizer
         stylizer = load_style(style, threads=threads)
     if stylizer.engine.io_binding:
         workers = 1  # one set of device buffers per engine
-    # Transparency goes where it is kept: numbered pictures that hold it, a ProRes file (4444).
-    keep_alpha = dst is not None and (sequences.is_pattern(dst) and dst.suffix.lower() in ALPHA_SUFFIXES
-                                      or codec is not None and keeps_alpha(CODECS[codec].encoder))
+    # Transparency goes where it is kept: numbered pictures that hold it, a ProRes file (4444), VP9 in WebM.
+    keep_alpha = dst is not None and (dst.suffix.lower() in ALPHA_SUFFIXES if sequences.is_pattern(dst)
+                                      else not is_gif(dst) and keeps_alpha(dst, codec))
     with VideoFileSource(src, stream_timeout, start=start, duration=duration, max_size=max_size,
                          rate=rate, alpha=keep_alpha) as source:
         stylizer(np.zeros((source.height, source.width, 3), np.uint8))  # warm-up: first-run costs stay out of the timing

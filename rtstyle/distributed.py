@@ -32,7 +32,7 @@ from types import ModuleType
 from typing import Any
 
 
-from rtstyle import encoders, segments, sequences, sinks
+from rtstyle import segments, sequences, sinks
 from rtstyle.batch import FileResult
 from rtstyle.errors import MissingExtraError, RtstyleError, SinkError
 from rtstyle.pipeline import CPU_WORKERS
@@ -141,7 +141,7 @@ class _Job:
     numbers: tuple[int, Fraction] | None = None  # an image sequence input's first number and rate
     # The picture inside black bars, found once on the whole video, the same for every segment.
     picture: tuple[int, int, int, int] | None = None
-    # Whether a ProRes output keeps the input's transparency (4444), decided once as on one machine.
+    # Whether the output keeps the input's transparency (ProRes 4444, VP9 in WebM), decided once as on one machine.
     alpha: bool = False
     plan: list[segments.Segment] = field(default_factory=list)
     joiner: segments.Joiner | None = None
@@ -198,7 +198,7 @@ def _prepare(job: _Job, settings: Settings, resume: bool, workers: int) -> None:
     job.index = segments.read_index(job.src, settings.rate)
     with VideoFileSource(job.src, reference=False, max_size=settings.max_size, rate=settings.rate) as source:
         job.picture = source.picture_box()
-        job.alpha = source.has_alpha and job.encoder is not None and encoders.keeps_alpha(job.encoder[0])
+        job.alpha = source.has_alpha and not job.pictures and sinks.keeps_alpha(job.dst, settings.codec)
         files = source.sequence.files() if source.sequence else [job.src]
         job.numbers = (source.sequence.first, source.sequence.rate) if source.sequence else None
     seconds = stored.get("segment_seconds") or settings.segment_seconds or segment_seconds(job.index, workers)

@@ -7,7 +7,8 @@ tagged ``hvc1`` in MP4 and MOV, the tag QuickTime requires). ProRes
 422 HQ is what editing programs take best: 10-bit 4:2:2 pictures, each encoded on its own, so
 a timeline scrubs without decoding a group of frames (DaVinci Resolve's free version on Linux
 reads no H.264 at all); an input with transparency becomes ProRes 4444 with its alpha, which
-editing programs lay over other footage. VP9 is the web's open codec.
+editing programs lay over other footage. VP9 is the web's open codec; in WebM (and Matroska) it
+keeps an input's transparency too, as browsers and OBS play an overlay.
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ class Codec:
     pix_fmt: str = "yuv420p"    # what the encoder is given
     min_side: int = 1           # the smallest frame side the encoder takes (the sink pads odd sides to even)
     alpha_pix_fmt: str | None = None  # with transparency kept (None: this codec keeps none here)
+    alpha_containers: frozenset[str] = frozenset()  # those that keep it (MP4 drops VP9's, kept beside the picture)
 
 
 CODECS = {codec.name: codec for codec in (
@@ -32,9 +34,10 @@ CODECS = {codec.name: codec for codec in (
           ".mp4, .mov, .m4v, .mkv, .avi, .ts or .flv"),
     Codec("hevc", "libx265", frozenset({"mp4", "mov", "matroska", "mpegts"}), ".mp4, .mov, .mkv or .ts",
           min_side=16),
-    Codec("vp9", "libvpx-vp9", frozenset({"webm", "matroska", "mp4"}), ".webm, .mkv or .mp4"),
+    Codec("vp9", "libvpx-vp9", frozenset({"webm", "matroska", "mp4"}), ".webm, .mkv or .mp4",
+          alpha_pix_fmt="yuva420p", alpha_containers=frozenset({"webm", "matroska"})),
     Codec("prores", "prores_ks", frozenset({"mov", "matroska"}), ".mov or .mkv", pix_fmt="yuv422p10le",
-          alpha_pix_fmt="yuva444p10le"),
+          alpha_pix_fmt="yuva444p10le", alpha_containers=frozenset({"mov", "matroska"})),
 )}
 OUTPUT_SUFFIXES = ".mp4, .mov, .m4v, .mkv, .avi, .ts, .flv (H.264), .webm (VP9) or .gif"
 # Containers whose players expect a codec of their own when none is asked for (else H.264).
@@ -62,9 +65,10 @@ def by_encoder(encoder: str) -> Codec:
     return next(c for c in CODECS.values() if c.encoder == encoder)
 
 
-def keeps_alpha(encoder: str) -> bool:
-    """Whether a video written by ``encoder`` keeps the input's transparency (ProRes: 4444)."""
-    return by_encoder(encoder).alpha_pix_fmt is not None
+def keeps_alpha(encoder: str, container: str) -> bool:
+    """Whether a video written by ``encoder`` into ``container`` (FFmpeg's name) keeps the input's
+    transparency: ProRes (4444), VP9 in WebM or Matroska."""
+    return container in by_encoder(encoder).alpha_containers
 
 
 def quality_options(encoder: str, crf: int, preset: str, alpha: bool = False) -> dict[str, str]:

@@ -163,7 +163,7 @@ class OutputContext:
     # An output written when the render ends (a GIF) tells how far it has got: frames done, of all.
     finishing: Callable[[int, int], None] | None = None
     encoder: str | None = None  # --codec's: the video encoder of a file output (rtstyle.encoders)
-    alpha: bool = False  # the frames carry transparency for a video file that keeps it (ProRes 4444)
+    alpha: bool = False  # the frames carry transparency for a video file that keeps it (ProRes 4444, VP9 in WebM)
 
 
 Opened = tuple[Output, list[str]]  # the output, and lines for the user

@@ -257,9 +257,11 @@ class SegmentSink(VideoFileSink):
 
     def __init__(self, path: Path, source: VideoFileSource, crf: int, codec: str, options: dict[str, str],
                  alpha: bool = False):
-        # An MP4 file (a MOV for ProRes, which MP4 does not hold): the source's time base, kept exactly.
+        # An MP4 file, the source's time base kept exactly; a MOV for ProRes, which MP4 does not hold;
+        # Matroska for VP9 with alpha, which MP4 drops (whatever the name: the join reads what is in it).
+        container = "mov" if codec == "prores_ks" else "matroska" if alpha and codec == "libvpx-vp9" else None
         super().__init__(path, source.width, source.height, source.time_base, source.fps, crf=crf, codec=codec,
-                         options=options, format="mov" if codec == "prores_ks" else None, alpha=alpha)
+                         options=options, format=container, alpha=alpha)
         # A forced keyframe is an IDR, not an open-GOP I (VP9's and ProRes's are; x265 runs closed GOPs: encoders.py).
         if codec == "libx264":
             self.stream.codec_context.options["forced-idr"] = "1"
@@ -310,7 +312,7 @@ def render_segment(src: str | Path, segment: Segment, folder: Path, stylizer: St
     ``rate``: an image sequence's). ``pictures``: numbered pictures are the output (pattern,
     first number, and the input sequence's rate to number by time, as SequenceSink): the
     segment's own frames are written there, with their transparency where it is kept. ``alpha``:
-    the video segments keep it (ProRes 4444), as decided once for the whole input.
+    the video segments keep it (ProRes 4444, VP9 in WebM), as decided once for the whole input.
 
     The file gets its final name only once complete and checked, so a segment file that
     exists is a finished one (what ``--resume`` relies on); a retry overwrites a cut one.

@@ -43,10 +43,23 @@ def encoder_for(path: str | Path, codec: str | None = None) -> tuple[str, dict[s
     """The video encoder for an output file in ``codec`` (rtstyle.encoders; default: its
     container's own), and the options its container needs (SinkError for a container this sink
     does not write, or one that does not hold that codec)."""
+    chosen, container = _codec_of(path, codec)
+    return chosen.encoder, encoders.container_options(container)
+
+
+def keeps_alpha(path: str | Path, codec: str | None = None) -> bool:
+    """Whether a video file at ``path`` in ``codec`` (default: its container's own) keeps the
+    frames' transparency: ProRes 4444, VP9 in WebM or Matroska."""
+    chosen, container = _codec_of(path, codec)
+    return encoders.keeps_alpha(chosen.encoder, container)
+
+
+def _codec_of(path: str | Path, codec: str | None) -> tuple[encoders.Codec, str]:
+    """The codec a video file at ``path`` is written in, and its container's FFmpeg name."""
     container = _open_output(str(path), None, None)  # touches no file until the first write
     try:
-        chosen = encoders.for_output(container.format.name, container.format.long_name, Path(path).name, codec)
-        return chosen.encoder, encoders.container_options(container.format.name)
+        return encoders.for_output(container.format.name, container.format.long_name, Path(path).name,
+                                   codec), container.format.name
     finally:
         container.close()
 
@@ -238,7 +251,7 @@ class VideoFileSink(ClosesCutShortOnError):
     stream plays as it is written; ``grid_rate`` is the rate an AVI counts frames in (default
     ``fps``; a variable-rate source's finer one, VideoFileSource.grid_rate); ``soundtrack`` is
     another file's sound, carried instead of the source's audio streams and cut where the video
-    ends; ``alpha``: the frames' transparency is kept where the codec holds it (ProRes 4444). A
+    ends; ``alpha``: the frames' transparency is kept where the codec holds it (ProRes 4444, VP9 in WebM). A
     context manager: leaving it closes the sink (on an error, as an interrupted render: audio cut
     at the last frame).
     """
@@ -279,6 +292,10 @@ class VideoFileSink(ClosesCutShortOnError):
             elif video_template.codec_context.name in ("hevc", "prores") and \
                     self.container.format.name in ("mp4", "mov", "ipod", "matroska"):
                 self.stream.codec_tag = video_template.codec_tag
+            # VP9's alpha travels beside the picture, and a player looks for it only where the stream says
+            # so (Matroska's AlphaMode, which the muxer writes for frames with alpha, as one machine's).
+            if video_template.metadata.get("alpha_mode") == "1":
+                self.stream.codec_context.pix_fmt = "yuva420p"
         else:
             kind = self.container.format
             try:  # a stream URL's muxer (FLV, MPEG-TS, RTSP...) takes H.264 (rtstyle.stream)
@@ -292,7 +309,7 @@ class VideoFileSink(ClosesCutShortOnError):
             except SinkError:
                 self.container.close()
                 raise
-            self.alpha = alpha and encoders.keeps_alpha(codec)
+            self.alpha = alpha and encoders.keeps_alpha(codec, kind.name)
             encoder = {**encoders.quality_options(codec, crf, preset, self.alpha), **(options or {}),
                        **encoders.container_options(kind.name)}
             self.stream = self.container.add_stream(codec, rate=fps, options=encoder)
@@ -318,7 +335,10 @@ class VideoFileSink(ClosesCutShortOnError):
         self.closed = False
         self.carriers: list[StreamCarrier] = []
         self.pictures: list[av.Packet] = []  # written with the first frame (rtstyle.carry.carry_pictures)
-        self.dropped: list[str] = ["its transparency kept: ProRes 4444 with alpha"] if self.alpha else []
+        self.dropped: list[str] = []  # notes: what the output does not keep of the input (or, here, does)
+        if self.alpha:
+            kept = "ProRes 4444" if codec == "prores_ks" else "VP9"
+            self.dropped.append(f"its transparency kept: {kept} with alpha")
         self.soundtrack = soundtrack
         if carry_from or soundtrack:
             with contextlib.ExitStack() as opened:  # everything opened so far is closed again on a failure

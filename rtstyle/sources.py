@@ -218,6 +218,7 @@ class VideoFileSource(Closing):
         if self.stream.codec_context is None:  # a codec FFmpeg has no decoder for (or a damaged codec tag)
             raise SourceError(f"{name}: no decoder for its video stream's codec")
         self.stream.thread_type = self.thread_type = thread_type
+        self.decoder = decoder_for(self.stream)
         self.time_base: Fraction = self.stream.time_base or Fraction(1, 90000)
         rate = self.stream.average_rate or self.stream.guessed_rate or Fraction(25)
         self.fps: Fraction = Fraction(rate)
@@ -284,8 +285,8 @@ class VideoFileSource(Closing):
                 *self.shown_size, self.width, self.height))
         components = frame.format.components
         if self.has_alpha and not self.keep_alpha:
-            notes.append("alpha channel dropped (H.264, HEVC and VP9 as written have none; --codec prores keeps it "
-                         "(ProRes 4444), and so do numbered .png, .webp, .tif or .exr pictures)")
+            notes.append("alpha channel dropped (kept only in a .webm (VP9), with --codec prores (ProRes 4444) and "
+                         "in numbered .png, .webp, .tif or .exr pictures)")
         transfer = hdr.TRANSFERS.get(frame.color_trc)
         if transfer:
             notes.append(f"{max(c.bits for c in components)}-bit {transfer} HDR video tone-mapped to 8-bit SDR "
@@ -328,7 +329,7 @@ class VideoFileSource(Closing):
         # (docs/picture_box.txt).
         with VideoFileSource(self.path, self.timeout, reference=False, max_size=self.max_size,
                              rate=self.sequence and self.sequence.rate, thread_type="SLICE") as probe:
-            probe.stream.codec_context.skip_frame = "NONKEY"
+            probe.decoder.skip_frame = "NONKEY"
             for k in range(samples):
                 try:
                     probe._seek_to(round((probe.start_time + seconds * (k + 0.5) / samples) / probe.time_base))
@@ -389,7 +390,7 @@ class VideoFileSource(Closing):
                 if self.sequence and packet.size:
                     self.pictures_read.add(packet.pts)
                 try:
-                    decoded = packet.decode()
+                    decoded = self.decoder.decode(packet)
                 except av.error.FFmpegError as e:
                     self.skipped_packets += 1
                     log.debug("skipped packet at %s: %s", packet.pts, e)
@@ -492,7 +493,7 @@ class VideoFileSource(Closing):
     def _seek_to(self, timestamp: int) -> None:
         """Move the read to the keyframe at or before a stream ``timestamp`` (rtstyle.segments too)."""
         self.container.seek(timestamp, stream=self.stream, backward=True, any_frame=False)
-        self.stream.codec_context.flush_buffers()
+        self.decoder.flush_buffers()
         self._read_on()
 
     def _rewind(self) -> None:
@@ -502,6 +503,7 @@ class VideoFileSource(Closing):
         self.container = self.open_container()
         self.stream = avcheck.main_video(self.container)
         self.stream.thread_type = self.thread_type
+        self.decoder = decoder_for(self.stream)
         self.skipped_packets = self.damaged_packets = self.frames_decoded = 0
         self.pictures_read, self.pictures_decoded = set(), set()
         if self._recorded:
@@ -587,8 +589,19 @@ class VideoFileSource(Closing):
         self._decoded.close()
         # Let the decoder's frame threads go idle (PyAV waits without the GIL) before it is freed:
         # freeing a busy one deadlocks when a worker logs through PyAV's callback, which needs the GIL.
-        self.stream.codec_context.flush_buffers()
+        self.decoder.flush_buffers()
         self.container.close()
+
+
+def decoder_for(stream: av.video.stream.VideoStream) -> av.CodecContext:
+    """The stream's decoder; for VP9 with transparency (a WebM's ``alpha_mode``), libvpx's:
+    FFmpeg's own VP9 decoder reads no alpha, and the picture would come out opaque."""
+    alpha_mode = next((v for k, v in stream.metadata.items() if k.lower() == "alpha_mode"), "0")
+    if stream.codec_context.name != "vp9" or alpha_mode != "1":
+        return stream.codec_context
+    decoder = av.CodecContext.create("libvpx-vp9", "r")
+    decoder.thread_count = stream.codec_context.thread_count
+    return decoder
 
 
 def _unreadable_reason(path: str) -> str:

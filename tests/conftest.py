@@ -117,3 +117,11 @@ def decode_sound(path: Path) -> tuple[str, int, float, np.ndarray]:
 def loudest_frequency(samples: np.ndarray, rate: int) -> float:
     """The frequency (Hz) of the strongest line in the samples' spectrum."""
     return float(np.fft.rfftfreq(len(samples), 1 / rate)[np.abs(np.fft.rfft(samples)).argmax()])
+
+
+def vp9_alphas(path: Path) -> list[np.ndarray]:
+    """Each frame's alpha in a VP9 video, decoded by libvpx (FFmpeg's own VP9 decoder reads none)."""
+    decoder = av.CodecContext.create("libvpx-vp9", "r")
+    with av.open(str(path)) as c:
+        frames = [f for p in c.demux(video=0) if p.size for f in decoder.decode(p)] + list(decoder.decode(None))
+    return [f.to_ndarray(format="rgba")[..., 3] for f in frames]

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 import rtstyle
-from conftest import decode_video, transparent_shot
+from conftest import decode_video, transparent_shot, vp9_alphas
 from rtstyle.cli import main
 from rtstyle.sources import VideoFileSource
 
@@ -83,7 +83,51 @@ def test_a_transparent_input_becomes_prores_4444_with_its_alpha(data: Path, tmp_
         expected = [style(frame.image) for _, frame in zip(range(6), source.frames())]
     assert min(cv2.PSNR(a, b) for a, b in zip(read_back(tmp_path / "out.mov"), expected)) > 33
     report = rtstyle.render(tmp_path / "rgba", tmp_path / "out.mp4", style, smooth="none")
-    assert any(n.startswith("alpha channel dropped") and "--codec prores keeps it" in n for n in report.notes)
+    assert any(n.startswith("alpha channel dropped") and "--codec prores (ProRes 4444)" in n for n in report.notes)
+
+
+def test_a_transparent_input_into_webm_keeps_its_alpha_in_vp9(data: Path, tmp_path: Path, style):
+    """A .webm of an input with transparency (no --codec: WebM's own VP9) keeps the alpha, as
+    browsers and OBS play an overlay: the stream says so (``alpha_mode``, which players look
+    for), libvpx's decoder reads each frame's alpha within 3 levels of the input's (VP9 is
+    lossy), the colours are the network's (read back by OpenCV), and a note says it; VP9 in MP4
+    (which drops VP9's alpha) keeps none, and the note says where it is kept."""
+    alpha = transparent_shot(decode_video(data / CLIP)[:6], tmp_path / "rgba")
+    report = rtstyle.render(tmp_path / "rgba", tmp_path / "out.webm", style, smooth="none")
+    assert report.check.ok and "its transparency kept: VP9 with alpha" in report.notes, report.notes
+    with av.open(str(tmp_path / "out.webm")) as c:
+        assert c.streams.video[0].metadata.get("alpha_mode") == "1"
+    alphas = vp9_alphas(tmp_path / "out.webm")
+    assert len(alphas) == 6 and max(np.abs(a.astype(int) - alpha).max() for a in alphas) <= 3
+    with VideoFileSource(data / CLIP) as source:
+        expected = [style(frame.image) for _, frame in zip(range(6), source.frames())]
+    assert min(cv2.PSNR(a, b) for a, b in zip(read_back(tmp_path / "out.webm"), expected)) > 33
+    report = rtstyle.render(tmp_path / "rgba", tmp_path / "vp9.mp4", style, smooth="none", codec="vp9")
+    assert any(n.startswith("alpha channel dropped") and "a .webm (VP9)" in n for n in report.notes), report.notes
+    assert set(vp9_alphas(tmp_path / "vp9.mp4")[0].ravel()) == {255}
+
+
+def test_a_transparent_webm_is_read_with_its_alpha(data: Path, tmp_path: Path, style):
+    """A WebM with transparency (encoded here by PyAV's libvpx, as OBS and browsers' overlays
+    are): FFmpeg's own VP9 decoder reads no alpha, so it was painted as opaque and nothing said
+    so. Into numbered PNGs, each keeps the alpha libvpx decodes from the input, level for level."""
+    alpha = transparent_shot(decode_video(data / CLIP)[:6], tmp_path / "rgba")
+    with av.open(str(tmp_path / "in.webm"), "w") as out:
+        stream = out.add_stream("libvpx-vp9", rate=10, options={"crf": "20", "b": "0", "deadline": "realtime"})
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuva420p"
+        for n in range(1, 7):
+            frame = av.VideoFrame.from_ndarray(cv2.cvtColor(cv2.imread(str(tmp_path / "rgba" / f"c_{n:04d}.png"),
+                                                                    cv2.IMREAD_UNCHANGED), cv2.COLOR_BGRA2RGBA),
+                                               format="rgba")
+            frame.pts = n - 1
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    wanted = vp9_alphas(tmp_path / "in.webm")
+    assert max(np.abs(a.astype(int) - alpha).max() for a in wanted) <= 3  # the input holds the shot's alpha
+    report = rtstyle.render(tmp_path / "in.webm", tmp_path / "p_%04d.png", style, smooth="none")
+    assert report.check.ok and not any("alpha" in n for n in report.notes), report.notes
+    got = [cv2.imread(str(tmp_path / f"p_{n:04d}.png"), cv2.IMREAD_UNCHANGED) for n in range(1, 7)]
+    assert all(g.shape == (240, 320, 4) and np.array_equal(g[..., 3], w) for g, w in zip(got, wanted))
 
 
 @pytest.mark.parametrize("codec, name, message", [

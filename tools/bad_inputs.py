@@ -240,6 +240,13 @@ def _encoded(suffix: str, count: int = 8, size: tuple[int, int] | None = SIZE, a
     return make
 
 
+def _transparent_webm(data: Path, work: Path) -> Prepared:
+    """A WebM with alpha (VP9 keeps it beside the picture, as OBS overlays and browsers' transparent
+    video do), into a WebM."""
+    made = _encoded(".webm", alpha=True, codec="libvpx-vp9", pix_fmt="yuva420p", audio=())(data, work)
+    return Prepared(made.src, work / "out.webm")
+
+
 def _sized(width: int, height: int, count: int) -> Callable[[Path, Path], Prepared]:
     """Real frames at any size (lossless FFV1 takes odd and 1-pixel sides)."""
     return _encoded(".mkv", count, (width, height), codec="ffv1", pix_fmt="yuv444p", audio=())
@@ -477,6 +484,7 @@ def cases() -> list[Case]:
         Case("alpha", "ffv1 yuva420p", _encoded(".mkv", alpha=True, codec="ffv1", pix_fmt="yuva420p")),
         Case("alpha", "png rgba", _encoded(".mov", alpha=True, codec="png", pix_fmt="rgba")),
         Case("alpha", "qtrle argb", _encoded(".mov", alpha=True, codec="qtrle", pix_fmt="argb")),
+        Case("alpha", "vp9 webm with alpha into webm", _transparent_webm),
         Case("odd and tiny sizes", "1x1", _sized(1, 1, 3)),
         Case("odd and tiny sizes", "2x2", _sized(2, 2, 3)),
         Case("odd and tiny sizes", "3x5", _sized(3, 5, 3)),
