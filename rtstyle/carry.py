@@ -9,7 +9,7 @@ Opus in WebM; to MP3, or AC-3 above two channels, in AVI); subtitles are remuxed
 travel too where the container keeps them (:func:`carry_pictures`): a Matroska file's
 attachments (the fonts its styled subtitles are drawn in) and a cover picture. So does the
 file's own description (:func:`description`): the date and place a photo library files a
-video by, its title.
+video by, its title; and its chapters (:func:`chapters`), those of the part rendered.
 """
 from __future__ import annotations
 
@@ -293,6 +293,31 @@ def _silence(like: av.AudioFrame, samples: int) -> av.AudioFrame:
 
 
 COVER_TYPES = {"mjpeg": ("image/jpeg", "jpg"), "png": ("image/png", "png")}
+# Containers whose muxers write chapters (MP4 and MOV as a chapter track of titles); AVI and MPEG-TS keep none.
+CHAPTER_CONTAINERS = {"matroska", "webm", "mp4", "mov", "ipod"}
+AVDISCARD_ALL = 48  # FFmpeg's mark on a stream its demuxer reads for itself
+
+
+def chapters(source: av.container.InputContainer, start_time: float, length: float | None) -> list[dict]:
+    """The source's chapters (an editing program's or a recorder's marks, each with its title) on the
+    output's clock, whose zero is ``start_time`` on the source's; a part ``length`` seconds long
+    keeps those that overlap it, cut at its ends."""
+    kept = []
+    for mark in source.chapters():
+        tb = mark["time_base"]
+        shift = round(start_time / tb)
+        start, end = max(0, mark["start"] - shift), mark["end"] - shift
+        if length is not None:
+            end = min(end, round(length / tb))
+        if end > start:
+            kept.append({**mark, "id": len(kept) + 1, "start": start, "end": end})
+    return kept
+
+
+def is_chapter_track(stream: av.stream.Stream) -> bool:
+    """An MP4 or MOV file's chapter titles, which FFmpeg shows as a data stream it reads for itself
+    (into the file's chapters): no media to carry over."""
+    return stream.type == "data" and stream.discard == AVDISCARD_ALL
 
 
 def description(source: av.container.InputContainer) -> dict[str, str]:
@@ -313,7 +338,7 @@ def left_out(source: str, output: str) -> list[str]:
             video = main_video(probe)
             return [f"{s.type} stream {s.index} ({s.codec_context.name if s.codec_context else 'data'}) left out: "
                     f"{output} {'has no sound' if s.type == 'audio' else 'holds only pictures'}"
-                    for s in probe.streams if video is None or s.index != video.index]
+                    for s in probe.streams if (video is None or s.index != video.index) and not is_chapter_track(s)]
     except (OSError, av.error.FFmpegError) as e:
         raise SourceError(f"cannot read {Path(source).name}: {e}") from None
 

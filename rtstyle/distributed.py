@@ -384,7 +384,8 @@ class _Driver:
                 start = job.plan[0].start_time if self.settings.start else 0.0
                 job.joiner = job.joiner or segments.Joiner(
                     job.src, job.dst, job.index.reference, start=start, rate=self.settings.rate, audio=self.settings.audio,
-                    length=job.plan[-1].end_time - start if self.settings.duration is not None else None)
+                    length=self.settings.start + self.settings.duration - start
+                    if self.settings.duration is not None else None)
                 job.joiner.add(segments.part_path(job.folder, seg.index, job.pictures), seg)
                 job.joined += 1
             if job.joined < len(job.plan):

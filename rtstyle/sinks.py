@@ -26,7 +26,8 @@ from av.bitstream import BitStreamFilterContext
 
 from rtstyle import encoders, sequences, yuv
 from rtstyle.avcheck import main_video, playable_frames
-from rtstyle.carry import Soundtrack, StreamCarrier, carry_pictures, description, is_picture, sound_streams
+from rtstyle.carry import (CHAPTER_CONTAINERS, Soundtrack, StreamCarrier, carry_pictures, chapters, description,
+                           is_chapter_track, is_picture, sound_streams)
 from rtstyle.errors import SinkError, SourceError
 from rtstyle.frames import VideoFrame
 from rtstyle.outputs import ClosesCutShortOnError
@@ -369,11 +370,12 @@ class VideoFileSink(ClosesCutShortOnError):
             video = main_video(probe)
             rendered = video.index if video else None
             streams = [(s.index, s.type, s.codec_context.name if s.codec_context else "data", is_picture(s))
-                       for s in probe.streams]
+                       for s in probe.streams if not is_chapter_track(s)]
             if self.path is not None:
                 self.pictures, notes = carry_pictures(probe, self.container, rendered)
                 self.dropped += notes
                 self.container.metadata.update(description(probe))
+                self._chapters(chapters(probe, start_time, length))
         for index, kind, codec, picture in streams:
             if kind not in ("audio", "subtitle"):
                 if index != rendered and not (picture and self.path is not None):
@@ -392,6 +394,17 @@ class VideoFileSink(ClosesCutShortOnError):
                 self.dropped.append(f"{kind} stream {index} ({codec}) not carried over: {e} (try an .mkv output)")
             except av.error.FFmpegError as e:
                 raise SourceError(f"cannot read {kind} stream {index} of {Path(source).name}: {e}") from None
+
+    def _chapters(self, marks: list[dict]) -> None:
+        """The source's chapters where the container keeps them (a note where not)."""
+        if not marks:
+            return
+        kind = self.container.format
+        if kind.name in CHAPTER_CONTAINERS:
+            self.container.set_chapters(marks)
+        else:
+            self.dropped.append(f"{len(marks)} chapters not carried over: {kind.long_name} keeps none (try an .mp4 "
+                                "or .mkv output)")
 
     def _carry_soundtrack(self, track: Soundtrack, timeout: float, length: float | None) -> None:
         origin, streams = sound_streams(track.path, timeout)

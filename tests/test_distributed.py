@@ -567,3 +567,30 @@ def test_a_part_on_ray_before_the_input_sound_starts_has_none(ray_runtime, data:
     assert result.ok and result.frames == 20 and result.segments == 2, result.error or result.check.summary()
     with av.open(str(dst)) as c:
         assert [s.type for s in c.streams] == ["video"]
+
+
+def test_chapters_on_ray_are_the_one_machine_chapters(ray_runtime, clip: Path, settings, tmp_path: Path):
+    """An MP4 with chapter marks, a part of it on Ray (--start 0.55 --duration 1.8, three segments):
+    the joined file has the chapters of that part as one machine's render has them, from its first
+    frame (at 0.6 s) to the end asked for (2.35 s)."""
+    from dataclasses import replace
+    from fractions import Fraction
+
+    from test_render import chapter_list
+
+    marked = tmp_path / "marked.mp4"
+    with av.open(str(clip)) as c, av.open(str(marked), "w") as out:
+        out.set_chapters([{"id": n, "start": a, "end": b, "time_base": Fraction(1, 10), "metadata": {"title": t}}
+                          for n, (a, b, t) in enumerate([(0, 10, "Intro"), (10, 25, "Walk"), (25, 30, "End")], 1)])
+        streams = {s.index: out.add_stream_from_template(s) for s in c.streams}
+        for packet in c.demux():
+            if packet.dts is not None:
+                packet.stream = streams[packet.stream.index]
+                out.mux(packet)
+    [result] = distributed.render_files([(marked, tmp_path / "ray.mkv")],
+                                        replace(settings, start=0.55, duration=1.8, segment_seconds=0.4), workers=2)
+    assert result.ok and result.segments == 3, result.error or result.check.summary()
+    rtstyle.render(marked, tmp_path / "one.mkv", rtstyle.load_style(settings.style, threads=1), start=0.55,
+                   duration=1.8)
+    assert chapter_list(tmp_path / "ray.mkv") == chapter_list(tmp_path / "one.mkv") == [(0.0, 0.4, "Intro"),
+                                                                                           (0.4, 1.75, "Walk")]

@@ -294,10 +294,12 @@ def test_audio_longer_than_the_video_is_kept_whole(data: Path, tmp_path: Path, s
     assert after["frames"] == 10 and abs(after["audio_duration"] - before["audio_duration"]) <= 0.05
 
 
-def tagged_copy(data: Path, dst: Path, tags: dict[str, str], options: dict[str, str] | None = None) -> Path:
-    """The test clip remuxed with these file tags."""
+def tagged_copy(data: Path, dst: Path, tags: dict[str, str], options: dict[str, str] | None = None,
+                chapters: list[dict] | None = None) -> Path:
+    """The test clip remuxed with these file tags (and chapters)."""
     with av.open(str(data / "walk_tone.mp4")) as clip, av.open(str(dst), "w", options=options or {}) as out:
         out.metadata.update(tags)
+        out.set_chapters(chapters or [])
         streams = {s.index: out.add_stream_from_template(s) for s in clip.streams}
         for packet in clip.demux():
             if packet.dts is not None:
@@ -325,6 +327,35 @@ def test_the_files_own_description_is_kept(suffix: str, data: Path, tmp_path: Pa
     assert rtstyle.render(mkv, tmp_path / "mkv.mp4", style).check.ok
     with av.open(str(tmp_path / "mkv.mp4")) as c:
         assert c.metadata["title"] == "Concert" and c.metadata["artist"] == "Me"
+
+
+def chapter_list(path: Path) -> list[tuple[float, float, str]]:
+    with av.open(str(path)) as c:
+        return [(round(float(m["start"] * m["time_base"]), 3), round(float(m["end"] * m["time_base"]), 3),
+                 m["metadata"]["title"]) for m in c.chapters()]
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv"])
+def test_the_files_chapters_are_kept_and_a_parts_are_cut_to_it(suffix: str, data: Path, tmp_path: Path, style):
+    """An edited video's chapter marks (an MP4's, which FFmpeg writes as a chapter track of titles)
+    are kept with their titles (they were lost, and the chapter track was named as a data stream
+    not carried over); a part from 0.5 s for 1.5 s keeps those it overlaps, cut to it and timed
+    from its start; AVI keeps none, and a note says so. Read back by FFmpeg's demuxer."""
+    from fractions import Fraction
+
+    marks = [(0, 10, "Intro"), (10, 25, "Walk"), (25, 30, "End")]
+    edited = tagged_copy(data, tmp_path / "edited.mp4", {}, chapters=[
+        {"id": n, "start": a, "end": b, "time_base": Fraction(1, 10), "metadata": {"title": t}}
+        for n, (a, b, t) in enumerate(marks, start=1)])
+    assert chapter_list(edited) == [(0.0, 1.0, "Intro"), (1.0, 2.5, "Walk"), (2.5, 3.0, "End")]
+    report = rtstyle.render(edited, tmp_path / f"out{suffix}", style, smooth="none")
+    assert report.check.ok and report.notes == [], report.notes
+    assert chapter_list(tmp_path / f"out{suffix}") == [(0.0, 1.0, "Intro"), (1.0, 2.5, "Walk"), (2.5, 3.0, "End")]
+    report = rtstyle.render(edited, tmp_path / f"part{suffix}", style, smooth="none", start=0.5, duration=1.5)
+    assert report.check.ok and chapter_list(tmp_path / f"part{suffix}") == [(0.0, 0.5, "Intro"), (0.5, 1.5, "Walk")]
+    report = rtstyle.render(edited, tmp_path / "out.avi", style, smooth="none")
+    assert report.notes == ["3 chapters not carried over: AVI (Audio Video Interleaved) keeps none (try an .mp4 or "
+                            ".mkv output)"]
 
 
 def test_av_check_compares_the_output_with_the_input(data: Path, tmp_path: Path, style, monkeypatch):
