@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
+import math
 import sys
 import threading
 import time
@@ -143,8 +144,65 @@ class Closing:
 _S = TypeVar("_S", bound=Closing)
 
 
-# Display rotations (counter-clockwise degrees, as phones store them) -> what makes the picture upright.
-_UPRIGHT = {90: cv2.ROTATE_90_COUNTERCLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_CLOCKWISE}
+@dataclass(frozen=True)
+class Orientation:
+    """How a stored frame is turned and flipped to look as players show it: the file's display
+    matrix (a phone's rotation; QuickTime's Flip Horizontal and Vertical), read as FFmpeg's
+    command line reads it. ``rotate`` (an OpenCV rotation) comes first, then ``flip`` (OpenCV's
+    flip code: 1 left to right, 0 upside down, -1 both)."""
+
+    rotate: int | None = None
+    flip: int | None = None
+    note: str = ""
+
+    @property
+    def sideways(self) -> bool:
+        return self.rotate in (cv2.ROTATE_90_CLOCKWISE, cv2.ROTATE_90_COUNTERCLOCKWISE)
+
+    def apply(self, image: np.ndarray) -> np.ndarray:
+        if self.rotate is not None:
+            image = cv2.rotate(image, self.rotate)
+        return image if self.flip is None else cv2.flip(image, self.flip)
+
+
+def _display_matrix(frame: av.VideoFrame) -> np.ndarray | None:
+    """The frame's display matrix (nine 32-bit numbers, libavutil/display.h), None without one."""
+    try:
+        found = frame.side_data.get(av.sidedata.sidedata.Type.DISPLAYMATRIX)
+        return None if found is None else np.frombuffer(bytes(found), "<i4")
+    except ValueError:  # side data this PyAV has no name for (FFmpeg 8's EXIF on a TIFF): the rotation alone
+        if not frame.rotation:
+            return None
+        c, s = round(math.cos(math.radians(-frame.rotation))), round(math.sin(math.radians(-frame.rotation)))
+        return np.array([c << 16, s << 16, 0, -s << 16, c << 16, 0, 0, 0, 1 << 30])
+
+
+def orientation(frame: av.VideoFrame) -> Orientation:
+    """The frame's :class:`Orientation` from its display matrix (none: as stored). FFmpeg's
+    ``frame.rotation`` alone reads a left-to-right mirror as 180 degrees, and an upside-down
+    flip as nothing."""
+    matrix = _display_matrix(frame)
+    if matrix is None or len(matrix) != 9:
+        return Orientation()
+    scale = math.hypot(matrix[0], matrix[3]), math.hypot(matrix[1], matrix[4])
+    if not all(scale):
+        return Orientation()
+    # As fftools' get_rotation and autorotate: the angle players turn the picture clockwise, then the flips.
+    theta = round(math.degrees(math.atan2(matrix[1] / scale[1], matrix[0] / scale[0]))) % 360
+    cw, ccw, mirrored, upside_down = cv2.ROTATE_90_CLOCKWISE, cv2.ROTATE_90_COUNTERCLOCKWISE, 1, 0
+    said = "as the file says players show it"
+    if theta == 90:  # transpose=clock, or cclock_flip
+        return Orientation(ccw, upside_down, f"turned a quarter and mirrored, {said}") if matrix[3] > 0 else \
+            Orientation(cw, None, "rotated 270° to upright")
+    if theta == 270:  # transpose=cclock, or clock_flip
+        return Orientation(cw, upside_down, f"turned a quarter and mirrored, {said}") if matrix[3] < 0 else \
+            Orientation(ccw, None, "rotated 90° to upright")
+    h, v = (matrix[0] < 0, matrix[4] < 0) if theta == 180 else (False, theta == 0 and matrix[4] < 0)
+    if h and v:
+        return Orientation(cv2.ROTATE_180, None, "rotated 180° to upright")
+    if h:
+        return Orientation(None, mirrored, f"mirrored left to right, {said}")
+    return Orientation(None, upside_down, f"flipped upside down, {said}") if v else Orientation()
 
 
 class VideoFileSource(Closing):
@@ -250,13 +308,13 @@ class VideoFileSource(Closing):
         if self.interlaced:  # camcorder, broadcast, DVD: made progressive before painting
             self._decoded = deinterlaced(itertools.chain([self._first], self._decoded), self.time_base)
             self._first = next(self._decoded)
-        self.rotation = round(self._first.rotation / 90) * 90 % 360
+        self.orientation = orientation(self._first)
         stored = (self._first.width, self._first.height)
         # Stored pixels may not be square (a DVD's, HDV's): frames are stretched to look as players
         # show them, so that every output (a GIF, a window, a picture) and the strokes keep the shape.
         self.pixel_aspect = self.stream.sample_aspect_ratio or self.stream.codec_context.sample_aspect_ratio
         shown = square_pixels(stored, self.pixel_aspect)
-        if self.rotation in (90, 270):
+        if self.orientation.sideways:
             stored, shown = stored[::-1], shown[::-1]
         self.decoded_size, self.shown_size = stored, shown  # upright
         self.width, self.height = fit_within(shown, self.max_size)
@@ -269,7 +327,7 @@ class VideoFileSource(Closing):
 
     def _notes(self, frame: av.VideoFrame) -> list[str]:
         """What the conversion to upright 8-bit RGB changes, for the user to know."""
-        notes = [f"rotated {self.rotation}° to upright"] if self.rotation else []
+        notes = [self.orientation.note] if self.orientation.note else []
         if self.sequence:
             unrated = " (pictures carry no frame rate: FFmpeg's default)" if self.sequence.rate == sequences.DEFAULT_RATE \
                 else ""
@@ -414,9 +472,7 @@ class VideoFileSource(Closing):
                               f"rejected, {self.damaged_packets} damaged: the file is damaged or truncated)")
 
     def _upright(self, frame: av.VideoFrame) -> np.ndarray:
-        rgb = yuv.to_rgb(frame, straight=self.keep_alpha)
-        if self.rotation:
-            rgb = cv2.rotate(rgb, _UPRIGHT[self.rotation])
+        rgb = self.orientation.apply(yuv.to_rgb(frame, straight=self.keep_alpha))
         if (rgb.shape[1], rgb.shape[0]) != self.decoded_size:  # the stream changed size: keep the first one's
             self.resized_frames += 1
         return resize_to(rgb, (self.width, self.height))
@@ -427,9 +483,7 @@ class VideoFileSource(Closing):
         alpha = yuv.alpha(frame)
         if alpha is None:
             return None
-        if self.rotation:
-            alpha = cv2.rotate(alpha, _UPRIGHT[self.rotation])
-        return resize_to(alpha, (self.width, self.height))
+        return resize_to(self.orientation.apply(alpha), (self.width, self.height))
 
     @property
     def trimmed(self) -> bool:

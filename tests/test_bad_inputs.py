@@ -100,12 +100,18 @@ def frames_of(path: Path) -> list[np.ndarray]:
         return [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
 
 
-@pytest.mark.parametrize("angle", ["90", "180", "270"])
-def test_rotated_video_comes_out_upright(angle: str, data: Path, tmp_path: Path, tiny_model: Path):
-    """Strength 0 writes the input itself: it must be the clip as a viewer sees it."""
-    r, dst = run_case(CASES[f"rotation-{angle}"], data, tmp_path, tiny_model, "--strength", "0", "--smooth", "none")
+@pytest.mark.parametrize("case, note", [
+    ("90", "rotated 90° to upright"), ("180", "rotated 180° to upright"), ("270", "rotated 270° to upright"),
+    ("mirrored", "mirrored left to right, as the file says players show it"),
+    ("upside down", "flipped upside down, as the file says players show it"),
+    ("90 and mirrored", "turned a quarter and mirrored, as the file says players show it")])
+def test_rotated_video_comes_out_upright(case: str, note: str, data: Path, tmp_path: Path, tiny_model: Path):
+    """Strength 0 writes the input itself: it must be the clip as a viewer sees it, the display
+    matrix's flips too (QuickTime's Flip Horizontal was read as turned 180 degrees, its Flip
+    Vertical not at all)."""
+    r, dst = run_case(CASES[f"rotation-{case}"], data, tmp_path, tiny_model, "--strength", "0", "--smooth", "none")
     assert r.exit_code == 0, r.stderr
-    assert f"rotated {angle}° to upright" in r.stderr
+    assert f"note: {note}" in r.stderr
     upright = clip_frames(data, 8, SIZE)
     out = frames_of(dst)
     assert out[0].shape == upright[0].shape

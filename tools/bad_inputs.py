@@ -76,11 +76,13 @@ def write_video(path: Path, frames: Sequence[np.ndarray], codec: str = "libx264"
                 times: Sequence[float] | None = None, rotation: int = 0, audio: Sequence[str] = ("aac",),
                 subtitles: bool = False, timecode: bool = False, options: dict | None = None,
                 container_options: dict | None = None, audio_start: float = 0.0, pts_as_dts: bool = False,
-                time_base: Fraction = Fraction(1, 1000), rate: int = FPS, aspect: Fraction | None = None) -> Path:
+                time_base: Fraction = Fraction(1, 1000), rate: int = FPS, aspect: Fraction | None = None,
+                mirrored: bool = False, upside_down: bool = False) -> Path:
     """Encode RGB(A) ``frames`` at ``times`` (seconds; default every 1/``rate``) with tones in ``audio`` codecs.
 
     ``rotation`` (degrees, counter-clockwise) is stored as the display matrix a phone
-    writes, ``aspect`` as the pixels' aspect ratio (a DVD's, HDV's non-square pixels); ``subtitles`` adds a SubRip stream, ``timecode`` a camera's timecode data
+    writes, ``mirrored`` and ``upside_down`` as QuickTime's Flip Horizontal and Vertical
+    write theirs (:func:`display_matrix`), ``aspect`` as the pixels' aspect ratio (a DVD's, HDV's non-square pixels); ``subtitles`` adds a SubRip stream, ``timecode`` a camera's timecode data
     stream (MP4/MOV). ``audio_start`` delays the sound (seconds); ``pts_as_dts`` stores each
     video packet's decode time as its presentation time, as some muxers do with B-frames.
     """
@@ -93,8 +95,8 @@ def write_video(path: Path, frames: Sequence[np.ndarray], codec: str = "libx264"
         vs.height, vs.width = frames[0].shape[:2]
         vs.pix_fmt = pix_fmt
         vs.time_base = vs.codec_context.time_base = tb
-        if rotation:
-            vs.set_display_rotation(rotation)
+        if rotation or mirrored or upside_down:
+            vs.set_display_matrix(display_matrix(rotation, mirrored, upside_down))
         if aspect:
             vs.codec_context.sample_aspect_ratio = aspect
         if timecode:
@@ -234,10 +236,30 @@ def _encoded(suffix: str, count: int = 8, size: tuple[int, int] | None = SIZE, a
         if alpha:  # a soft left-to-right fade of transparency
             ramp = np.linspace(0, 255, frames[0].shape[1], dtype=np.uint8)
             frames = [np.dstack([f, np.broadcast_to(ramp, f.shape[:2])]) for f in frames]
-        if write.get("rotation"):  # stored turned the other way, as a phone does: upright on display
-            frames = [np.ascontiguousarray(np.rot90(f, -write["rotation"] // 90)) for f in frames]
+        turn = [write.get(k, 0) for k in ("rotation", "mirrored", "upside_down")]
+        if any(turn):  # stored turned the other way, as a phone does: upright on display
+            frames = [stored_for(f, display_matrix(*turn)) for f in frames]
         return Prepared(write_video(work / f"input{suffix}", frames, **write), work / "out.mp4")
     return make
+
+
+def display_matrix(rotation: int, mirrored: bool = False, upside_down: bool = False) -> list[int]:
+    """A display matrix as PyAV's set_display_rotation writes one (``rotation`` degrees
+    counter-clockwise), then mirrored and flipped upside down as FFmpeg's av_display_matrix_flip
+    (QuickTime's Flip Horizontal and Vertical): its first or second column negated. 16.16 fixed point."""
+    c, s = round(np.cos(np.radians(rotation))), round(np.sin(np.radians(rotation)))
+    h, v = -1 if mirrored else 1, -1 if upside_down else 1
+    return [c * h << 16, -s * v << 16, 0, s * h << 16, c * v << 16, 0, 0, 0, 1 << 30]
+
+
+def stored_for(display: np.ndarray, matrix: list[int]) -> np.ndarray:
+    """The stored frame that ``matrix`` shows as ``display``: FFmpeg's libavutil/display.h maps a
+    stored point (p, q) to (a p + c q, b p + d q), moved back inside the picture."""
+    a, b, _, c, d = (m >> 16 for m in matrix[:5])
+    height, width = display.shape[:2]
+    q, p = np.mgrid[:width, :height] if a == 0 else np.mgrid[:height, :width]
+    shown_p, shown_q = a * p + c * q, b * p + d * q
+    return np.ascontiguousarray(display[shown_q - shown_q.min(), shown_p - shown_p.min()])
 
 
 def _transparent_webm(data: Path, work: Path) -> Prepared:
@@ -464,6 +486,9 @@ def cases() -> list[Case]:
         Case("rotation", "90", _encoded(".mp4", rotation=90)),
         Case("rotation", "180", _encoded(".mp4", rotation=180)),
         Case("rotation", "270", _encoded(".mp4", rotation=-90)),
+        Case("rotation", "mirrored", _encoded(".mp4", mirrored=True)),
+        Case("rotation", "upside down", _encoded(".mp4", upside_down=True)),
+        Case("rotation", "90 and mirrored", _encoded(".mp4", rotation=90, mirrored=True)),
         Case("10-bit", "h264 yuv420p10le", _encoded(".mp4", pix_fmt="yuv420p10le")),
         Case("10-bit", "hevc yuv420p10le", _encoded(".mkv", codec="libx265", pix_fmt="yuv420p10le",
                                                       options={"x265-params": "log-level=error"})),
