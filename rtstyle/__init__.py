@@ -28,8 +28,8 @@ from rtstyle.models import ModelCard, list_models, list_styles
 from rtstyle.outputs import OutputContext, RenderOutputs, RenderTiming, open_outputs
 from rtstyle.painter import Look, Painter
 from rtstyle.pipeline import RenderReport, render_plan, render_video
-from rtstyle.sinks import (ALPHA_SUFFIXES, VideoFileSink, check_output, check_soundtrack, encoder_for, is_gif, keeps_alpha,
-                           write_image)
+from rtstyle.sinks import (ALPHA_SUFFIXES, VideoFileSink, check_output, check_soundtrack, encoder_for, is_gif,
+                           keeps_alpha, write_image)
 from rtstyle.sources import IMAGE_SUFFIXES, STREAM_TIMEOUT, VIDEO_SUFFIXES, VideoFileSource, read_image, resize_to
 from rtstyle.stylizer import Stylizer
 from rtstyle.temporal import DEFAULT_MODE, Smoother, make_smoother

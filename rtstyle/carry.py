@@ -9,12 +9,14 @@ Opus in WebM; to MP3, or AC-3 above two channels, in AVI); subtitles are remuxed
 travel too where the container keeps them (:func:`carry_pictures`): a Matroska file's
 attachments (the fonts its styled subtitles are drawn in) and a cover picture. So does the
 file's own description (:func:`description`): the date and place a photo library files a
-video by, its title; and its chapters (:func:`chapters`), those of the part rendered.
+video by, its title; its chapters (:func:`chapters`), those of the part rendered; and its start
+timecode (:func:`timecode`), which editing programs line clips up by.
 """
 from __future__ import annotations
 
 import contextlib
 import math
+import re
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -116,20 +118,25 @@ class StreamCarrier:
         if self.remux:
             self.out_stream = output.add_stream_from_template(stream)
             self.action = f"copied ({codec})"
-            return
-        channels = ctx.channels or 2
-        # Some demuxers give only a channel count; the encoders need a named layout.
-        layout = {1: "mono", 2: "stereo"}.get(channels, ctx.layout.name)
-        if output.format.name == "webm":  # Opus runs at 48 kHz: PyAV's encoder resamples to it
-            encoder, rate, target = "libopus", 48000, "opus"
-        elif self.avi:  # LAME takes up to two channels at the MPEG rates; AC-3 takes surround
-            encoder, target = ("libmp3lame", "mp3") if channels <= 2 else ("ac3", "ac3")
-            rate = ctx.sample_rate if ctx.sample_rate in (32000, 44100, 48000) else 48000
         else:
-            encoder, rate, target = "aac", ctx.sample_rate or 48000, "aac"
-        self.out_stream = output.add_stream(encoder, rate=rate, layout=layout)
-        self.out_stream.metadata.update({k: v for k, v in stream.metadata.items() if k in ("language", "title")})
-        self.action = f"transcoded {codec} -> {target}"
+            channels = ctx.channels or 2
+            # Some demuxers give only a channel count; the encoders need a named layout.
+            layout = {1: "mono", 2: "stereo"}.get(channels, ctx.layout.name)
+            if output.format.name == "webm":  # Opus runs at 48 kHz: PyAV's encoder resamples to it
+                encoder, rate, target = "libopus", 48000, "opus"
+            elif self.avi:  # LAME takes up to two channels at the MPEG rates; AC-3 takes surround
+                encoder, target = ("libmp3lame", "mp3") if channels <= 2 else ("ac3", "ac3")
+                rate = ctx.sample_rate if ctx.sample_rate in (32000, 44100, 48000) else 48000
+            else:
+                encoder, rate, target = "aac", ctx.sample_rate or 48000, "aac"
+            self.out_stream = output.add_stream(encoder, rate=rate, layout=layout)
+            self.action = f"transcoded {codec} -> {target}"
+        # What a player's track menu shows and picks by: the language, the name, the role (the
+        # default track, a commentary, forced subtitles). A copied stream lost them all, as FFmpeg's
+        # command line keeps them.
+        self.out_stream.metadata.update({k.lower(): v for k, v in stream.metadata.items()
+                                         if k.lower() in ("language", "title")})
+        self.out_stream.disposition = stream.disposition
 
     def _next_packet(self) -> av.Packet | None:
         """The next packet with data and a time. Of those an edit list leaves out (a phone's trim),
@@ -312,6 +319,43 @@ def chapters(source: av.container.InputContainer, start_time: float, length: flo
         if end > start:
             kept.append({**mark, "id": len(kept) + 1, "start": start, "end": end})
     return kept
+
+
+# Containers that keep a start timecode (MP4 and MOV as a timecode track, Matroska and WebM as a tag).
+TIMECODE_CONTAINERS = {"mov", "mp4", "ipod", "matroska", "webm"}
+_TIMECODE = re.compile(r"(\d+):(\d\d):(\d\d)([:;.,])(\d+)")
+
+
+def timecode(source: av.container.InputContainer, start_time: float) -> str | None:
+    """The timecode of the output's first frame: the source's start timecode (a camera's, which
+    editing programs line clips up by) moved on to ``start_time`` on the source's clock (a part's
+    first frame); None without one."""
+    video = main_video(source)
+    if video is None:
+        return None
+    said = next((v for k, v in [*video.metadata.items(), *source.metadata.items()] if k.lower() == "timecode"), None)
+    match = _TIMECODE.fullmatch(said.strip()) if said else None
+    if match is None:
+        return None
+    rate = video.average_rate or video.guessed_rate or Fraction(25)
+    hours, minutes, seconds, mark, frame = match.groups()
+    fps = max(1, round(rate))
+    # Drop-frame (29.97 and 59.94 fps, marked ';'): two or four numbers a minute are skipped, but every tenth.
+    drop = fps // 15 if mark in ";," and fps in (30, 60) else 0
+    passed = int(hours) * 60 + int(minutes)
+    number = (passed * 60 + int(seconds)) * fps + int(frame) - drop * (passed - passed // 10)
+    number += round((start_time - (source.start_time or 0) / av.time_base) * rate)
+    if drop:  # back to a drop-frame count, as FFmpeg's av_timecode_adjust_ntsc_framenum2
+        ten_minutes = fps * 600 - 9 * drop
+        tens, rest = divmod(number, ten_minutes)
+        number += 9 * drop * tens + drop * (max(0, rest - drop) // (ten_minutes // 10))
+    seconds_in = number // fps
+    return f"{seconds_in // 3600 % 24:02d}:{seconds_in // 60 % 60:02d}:{seconds_in % 60:02d}{mark}{number % fps:02d}"
+
+
+def is_timecode_track(stream: av.stream.Stream) -> bool:
+    """An MP4 or MOV file's timecode track (a data stream): carried as the output's timecode."""
+    return stream.type == "data" and any(k.lower() == "timecode" for k in stream.metadata)
 
 
 def is_chapter_track(stream: av.stream.Stream) -> bool:

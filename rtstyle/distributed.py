@@ -379,13 +379,14 @@ class _Driver:
             return  # its join failed already
         result = FileResult(job.src, job.dst, segments=len(job.plan))
         try:
+            start, duration = job.plan[0].start_time if self.settings.start else 0.0, self.settings.duration
+            # A part ends where it was asked to (rtstyle.render's length: from the first frame on).
+            length = self.settings.start + duration - start if duration is not None else None
             while job.joined < len(job.plan) and job.plan[job.joined].index in job.done:
                 seg = job.plan[job.joined]
-                start = job.plan[0].start_time if self.settings.start else 0.0
-                job.joiner = job.joiner or segments.Joiner(
-                    job.src, job.dst, job.index.reference, start=start, rate=self.settings.rate, audio=self.settings.audio,
-                    length=self.settings.start + self.settings.duration - start
-                    if self.settings.duration is not None else None)
+                job.joiner = job.joiner or segments.Joiner(job.src, job.dst, job.index.reference, start=start,
+                                                           length=length, rate=self.settings.rate,
+                                                           audio=self.settings.audio)
                 job.joiner.add(segments.part_path(job.folder, seg.index, job.pictures), seg)
                 job.joined += 1
             if job.joined < len(job.plan):

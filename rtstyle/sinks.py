@@ -26,8 +26,8 @@ from av.bitstream import BitStreamFilterContext
 
 from rtstyle import encoders, sequences, yuv
 from rtstyle.avcheck import main_video, playable_frames
-from rtstyle.carry import (CHAPTER_CONTAINERS, Soundtrack, StreamCarrier, carry_pictures, chapters, description,
-                           is_chapter_track, is_picture, sound_streams)
+from rtstyle.carry import (CHAPTER_CONTAINERS, TIMECODE_CONTAINERS, Soundtrack, StreamCarrier, carry_pictures, chapters,
+                           description, is_chapter_track, is_picture, is_timecode_track, sound_streams, timecode)
 from rtstyle.errors import SinkError, SourceError
 from rtstyle.frames import VideoFrame
 from rtstyle.outputs import ClosesCutShortOnError
@@ -370,12 +370,13 @@ class VideoFileSink(ClosesCutShortOnError):
             video = main_video(probe)
             rendered = video.index if video else None
             streams = [(s.index, s.type, s.codec_context.name if s.codec_context else "data", is_picture(s))
-                       for s in probe.streams if not is_chapter_track(s)]
+                       for s in probe.streams if not is_chapter_track(s) and not is_timecode_track(s)]
             if self.path is not None:
                 self.pictures, notes = carry_pictures(probe, self.container, rendered)
                 self.dropped += notes
                 self.container.metadata.update(description(probe))
                 self._chapters(chapters(probe, start_time, length))
+                self._timecode(timecode(probe, start_time))
         for index, kind, codec, picture in streams:
             if kind not in ("audio", "subtitle"):
                 if index != rendered and not (picture and self.path is not None):
@@ -404,6 +405,17 @@ class VideoFileSink(ClosesCutShortOnError):
             self.container.set_chapters(marks)
         else:
             self.dropped.append(f"{len(marks)} chapters not carried over: {kind.long_name} keeps none (try an .mp4 "
+                                "or .mkv output)")
+
+    def _timecode(self, code: str | None) -> None:
+        """The first frame's timecode where the container keeps one (a note where not)."""
+        if code is None:
+            return
+        kind = self.container.format
+        if kind.name in TIMECODE_CONTAINERS:
+            self.stream.metadata["timecode"] = code
+        else:
+            self.dropped.append(f"timecode {code} not carried over: {kind.long_name} keeps none (try a .mov, .mp4 "
                                 "or .mkv output)")
 
     def _carry_soundtrack(self, track: Soundtrack, timeout: float, length: float | None) -> None:

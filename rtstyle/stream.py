@@ -40,5 +40,6 @@ def open_stream(url: str, width: int, height: int, time_base: Fraction, fps: Fra
     """A sink that streams to ``url``; ``realtime`` sends each frame at its time (a render of a file);
     ``start_time``, ``part``, ``length`` and ``soundtrack`` as for :class:`VideoFileSink`."""
     return VideoFileSink(url, width, height, time_base, fps, carry_from=carry_from, start_time=start_time, crf=crf,
-                         part=part, length=length, soundtrack=soundtrack, carry_timeout=timeout, format=container_for(url),
-                         options=encoder_options(float(fps)), realtime=realtime, timeout=timeout)
+                         part=part, length=length, soundtrack=soundtrack, carry_timeout=timeout,
+                         format=container_for(url), options=encoder_options(float(fps)), realtime=realtime,
+                         timeout=timeout)

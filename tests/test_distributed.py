@@ -569,20 +569,22 @@ def test_a_part_on_ray_before_the_input_sound_starts_has_none(ray_runtime, data:
         assert [s.type for s in c.streams] == ["video"]
 
 
-def test_chapters_on_ray_are_the_one_machine_chapters(ray_runtime, clip: Path, settings, tmp_path: Path):
-    """An MP4 with chapter marks, a part of it on Ray (--start 0.55 --duration 1.8, three segments):
-    the joined file has the chapters of that part as one machine's render has them, from its first
-    frame (at 0.6 s) to the end asked for (2.35 s)."""
+def test_chapters_and_timecode_on_ray_are_the_one_machines(ray_runtime, clip: Path, settings, tmp_path: Path):
+    """An MP4 with chapter marks and a start timecode, a part of it on Ray (--start 0.55
+    --duration 1.8, three segments): the joined file has the chapters of that part as one
+    machine's render has them, from its first frame (at 0.6 s) to the end asked for (2.35 s), and
+    that frame's timecode."""
     from dataclasses import replace
     from fractions import Fraction
 
-    from test_render import chapter_list
+    from test_render import chapter_list, timecode_of
 
     marked = tmp_path / "marked.mp4"
     with av.open(str(clip)) as c, av.open(str(marked), "w") as out:
         out.set_chapters([{"id": n, "start": a, "end": b, "time_base": Fraction(1, 10), "metadata": {"title": t}}
                           for n, (a, b, t) in enumerate([(0, 10, "Intro"), (10, 25, "Walk"), (25, 30, "End")], 1)])
         streams = {s.index: out.add_stream_from_template(s) for s in c.streams}
+        streams[c.streams.video[0].index].metadata["timecode"] = "01:00:00:00"
         for packet in c.demux():
             if packet.dts is not None:
                 packet.stream = streams[packet.stream.index]
@@ -594,3 +596,4 @@ def test_chapters_on_ray_are_the_one_machine_chapters(ray_runtime, clip: Path, s
                    duration=1.8)
     assert chapter_list(tmp_path / "ray.mkv") == chapter_list(tmp_path / "one.mkv") == [(0.0, 0.4, "Intro"),
                                                                                            (0.4, 1.75, "Walk")]
+    assert timecode_of(tmp_path / "ray.mkv") == timecode_of(tmp_path / "one.mkv") == (1, 0, 0, 6)

@@ -329,6 +329,86 @@ def test_the_files_own_description_is_kept(suffix: str, data: Path, tmp_path: Pa
         assert c.metadata["title"] == "Concert" and c.metadata["artist"] == "Me"
 
 
+@pytest.mark.parametrize("suffix, copied", [(".mkv", True), (".mp4", True), (".webm", False)])
+def test_each_sound_tracks_language_name_and_role_are_kept(suffix: str, copied: bool, data: Path, tmp_path: Path,
+                                                           style):
+    """A film's two sound tracks, English and a French commentary that plays by default: the
+    output's tracks say so too, copied (they came out unnamed, in no language, the commentary no
+    longer the default) or encoded again (Opus in WebM). MP4 keeps no track title."""
+    tracks = [("eng", "Main", av.stream.Disposition(0)),
+              ("fra", "Commentary", av.stream.Disposition.default | av.stream.Disposition.comment)]
+    src = tmp_path / "film.mkv"
+    with av.open(str(data / "walk_tone.mp4")) as clip, av.open(str(src), "w") as out:
+        video = out.add_stream_from_template(clip.streams.video[0])
+        sound = [out.add_stream_from_template(clip.streams.audio[0]) for _ in tracks]
+        for stream, (language, title, role) in zip(sound, tracks):
+            stream.metadata.update({"language": language, "title": title})
+            stream.disposition = role
+        for packet in clip.demux():
+            if packet.dts is None:
+                continue
+            for stream in [video] if packet.stream.type == "video" else sound:
+                packet.stream = stream
+                out.mux(packet)
+    report = rtstyle.render(src, tmp_path / f"out{suffix}", style, smooth="none")
+    assert report.check.ok and report.audio == ", ".join(["copied (aac)" if copied else "transcoded aac -> opus"] * 2)
+    with av.open(str(tmp_path / f"out{suffix}")) as c:
+        got = [(s.metadata.get("language"), s.metadata.get("title"), s.disposition) for s in c.streams.audio]
+    if suffix == ".mp4":
+        tracks = [(language, None, role) for language, _, role in tracks]
+    if suffix == ".webm":  # WebM's tracks have no commentary flag
+        tracks[1] = (*tracks[1][:2], av.stream.Disposition.default)
+    assert got == tracks
+
+
+def timecode_of(path: Path) -> tuple[int, ...] | None:
+    """The video stream's timecode as numbers (MOV writes as many frame digits as the rate needs)."""
+    with av.open(str(path)) as c:
+        said = next((v for k, v in c.streams.video[0].metadata.items() if k.lower() == "timecode"), None)
+    return None if said is None else tuple(int(n) for n in said.replace(";", ":").split(":"))
+
+
+@pytest.mark.parametrize("suffix", [".mov", ".mp4", ".mkv"])
+def test_the_cameras_timecode_is_kept_and_a_parts_moved_on(suffix: str, data: Path, tmp_path: Path, style):
+    """A camera's MOV starts at timecode 01:00:00:00 (10 fps), which editing programs line clips up
+    by: the output starts there too (it had none, and its timecode track was named as a data
+    stream not carried over), a part from 1.5 s at 01:00:01:05; AVI keeps none, and a note says so."""
+    from tools.bad_inputs import SIZE, clip_frames, write_video
+
+    src = write_video(tmp_path / "A001.mov", clip_frames(data, 30, SIZE), audio=(), timecode=True)
+    assert timecode_of(src) == (1, 0, 0, 0)
+    report = rtstyle.render(src, tmp_path / f"out{suffix}", style, smooth="none")
+    assert report.check.ok and report.notes == [] and timecode_of(tmp_path / f"out{suffix}") == (1, 0, 0, 0)
+    rtstyle.render(src, tmp_path / f"part{suffix}", style, smooth="none", start=1.5)
+    assert timecode_of(tmp_path / f"part{suffix}") == (1, 0, 1, 5)
+    report = rtstyle.render(src, tmp_path / "out.avi", style, smooth="none", start=1.5)
+    assert report.notes == ["timecode 01:00:01:05 not carried over: AVI (Audio Video Interleaved) keeps none (try a "
+                            ".mov, .mp4 or .mkv output)"]
+
+
+@pytest.mark.parametrize("start, frames, expected", [
+    ("00:00:59;29", 1, "00:01:00;02"), ("00:09:59;29", 1, "00:10:00;00"), ("00:00:00;00", 1800, "00:01:00;02"),
+    ("00:00:00;00", 17982, "00:10:00;00"), ("00:00:59:29", 1, "00:01:00:00")])
+def test_drop_frame_timecode_moves_on_as_smpte_counts(start: str, frames: int, expected: str, tmp_path: Path):
+    """29.97 fps drop-frame timecode (';') skips the numbers 00 and 01 at each minute but every
+    tenth: a part starting ``frames`` later starts at the timecode SMPTE 12M counts; non-drop
+    (':') skips nothing."""
+    from fractions import Fraction
+
+    from rtstyle.carry import timecode
+
+    path = tmp_path / "ntsc.mov"
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("libx264", rate=Fraction(30000, 1001))
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        video.metadata["timecode"] = start
+        frame = av.VideoFrame.from_ndarray(np.zeros((48, 64, 3), np.uint8), format="rgb24")
+        out.mux(video.encode(frame))
+        out.mux(video.encode(None))
+    with av.open(str(path)) as c:
+        assert timecode(c, frames * 1001 / 30000) == expected
+
+
 def chapter_list(path: Path) -> list[tuple[float, float, str]]:
     with av.open(str(path)) as c:
         return [(round(float(m["start"] * m["time_base"]), 3), round(float(m["end"] * m["time_base"]), 3),
