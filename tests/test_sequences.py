@@ -133,6 +133,27 @@ def test_a_video_named_like_a_pattern_is_a_video(data: Path, tmp_path: Path, sty
     assert rtstyle.render(src, tmp_path / "o.mp4", style).check.ok
 
 
+def test_phone_photos_are_turned_as_their_exif_says(clip_frames, tmp_path: Path, tiny_model: Path):
+    """A time-lapse of a phone's portrait JPEGs, stored sideways with EXIF orientation 6 (turn a
+    quarter clockwise to view, as phones write): painted upright (FFmpeg reads the EXIF into a
+    rotation; PyAV names none of the frame's side data beside it, so the rotation alone is read)."""
+    from PIL import Image
+
+    folder = tmp_path / "lapse"
+    folder.mkdir()
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation
+    upright = [frame[:, :90] for frame in clip_frames[:3]]  # portrait: 90 wide, 120 high
+    for n, frame in enumerate(upright, start=1):
+        Image.fromarray(np.ascontiguousarray(np.rot90(frame, 1))).save(folder / f"IMG_{n:04d}.jpg", exif=exif,
+                                                                       quality=95)
+    r = run("render", str(folder), str(tmp_path / "out_%04d.png"), "--style", str(tiny_model), "--strength", "0",
+            "--smooth", "none")
+    assert r.returncode == 0 and "note: rotated 270° to upright" in r.stderr, r.stderr
+    out = [cv2.cvtColor(cv2.imread(str(tmp_path / f"out_{n:04d}.png")), cv2.COLOR_BGR2RGB) for n in (1, 2, 3)]
+    assert all(o.shape == u.shape and psnr(o, u) > 30 for o, u in zip(out, upright)), [o.shape for o in out]
+
+
 def test_fps_is_for_sequences_only(data: Path, tmp_path: Path, tiny_model: Path):
     r = run("render", data / "walk_tone.mp4", tmp_path / "o.mp4", "--style", tiny_model, "--fps", "24")
     assert r.returncode == 2 and "--fps is for an image sequence" in r.stderr
