@@ -178,6 +178,7 @@ class StreamCarrier:
         return []
 
     def _first(self) -> list[av.Packet]:
+        """The stream's first packet (to see where its sound starts), or none."""
         p = self._next_packet()
         return [] if p is None else [p]
 
