@@ -28,7 +28,12 @@ from rtstyle.errors import SourceError
 from rtstyle.sources import STREAM_TIMEOUT, is_url, stream_timeout
 
 # Tags that describe how the input was written, not what it shows: the output says its own.
-ENCODING_TAGS = {"encoder", "major_brand", "minor_version", "compatible_brands", "duration"}
+ENCODING_TAGS = {"encoder", "major_brand", "minor_version", "compatible_brands", "duration",
+                 # An MXF's identification (the program that wrote it, its IDs), as a pro camera's file says it.
+                 "operational_pattern_ul", "uid", "generation_uid", "company_name", "product_name", "product_uid",
+                 "product_version", "product_version_num", "toolkit_version_num", "application_platform",
+                 "material_package_umid",
+                 "timecode"}  # the first frame's, which :func:`timecode` gives the output (a part's moved on)
 # Where an iPhone keeps the place a video was shot (a QuickTime key); MP4's own is "location" (©xyz).
 APPLE_LOCATION = "com.apple.quicktime.location.iso6709"
 
@@ -368,7 +373,8 @@ def is_chapter_track(stream: av.stream.Stream) -> bool:
 def description(source: av.container.InputContainer) -> dict[str, str]:
     """The input file's tags for the output, as FFmpeg's command line copies them: the
     recording date (``creation_time``), the place (``location``, also from an iPhone's own key,
-    which MP4 and Matroska muxers do not write), title, artist, comment; not the old file's encoding."""
+    which MP4 and Matroska muxers do not write), title, artist, comment; not the old file's encoding
+    (an MXF's identification of its writer neither)."""
     tags = {k: v for k, v in source.metadata.items() if k.lower() not in ENCODING_TAGS}
     place = next((v for k, v in tags.items() if k.lower() == APPLE_LOCATION), None)
     if place and not any(k.lower() == "location" for k in tags):

@@ -386,6 +386,38 @@ def test_the_cameras_timecode_is_kept_and_a_parts_moved_on(suffix: str, data: Pa
                             ".mov, .mp4 or .mkv output)"]
 
 
+def test_a_pro_cameras_mxf_keeps_its_timecode_not_its_writers_identity(tmp_path: Path, style):
+    """An MXF (XDCAM, Canon XF...) at timecode 10:00:00:00 with two mono sound tracks, from 1 s on
+    into Matroska: the part's timecode is 10:00:01:00 on its video (the file's own tag said the
+    old 10:00:00:00 beside it), and the MXF's identification of the program that wrote it and of
+    its material (IDs that name the input, not this file) stays behind; both tracks go along."""
+    src = tmp_path / "A001C001.mxf"
+    with av.open(str(src), "w") as out:
+        out.metadata["timecode"] = "10:00:00:00"
+        video = out.add_stream("mpeg2video", rate=25)
+        video.width, video.height, video.pix_fmt = 320, 240, "yuv420p"
+        sound = [out.add_stream("pcm_s16le", rate=48000, layout="mono") for _ in range(2)]
+        for i in range(50):
+            frame = av.VideoFrame.from_ndarray(np.full((240, 320, 3), i * 4, np.uint8), format="rgb24")
+            frame.pts = i
+            out.mux(video.encode(frame))
+        out.mux(video.encode(None))
+        for stream in sound:
+            for k in range(50):
+                samples = av.AudioFrame.from_ndarray(np.zeros((1, 1920), np.int16), format="s16", layout="mono")
+                samples.sample_rate, samples.pts = 48000, k * 1920
+                out.mux(stream.encode(samples))
+            out.mux(stream.encode(None))
+    with av.open(str(src)) as c:
+        assert {"company_name", "material_package_umid"} <= set(c.metadata)
+    report = rtstyle.render(src, tmp_path / "part.mkv", style, smooth="none", start=1.0)
+    assert report.check.ok and len(report.check.audio_seconds) == 2, report.check.summary()
+    assert timecode_of(tmp_path / "part.mkv") == (10, 0, 1, 0)
+    with av.open(str(tmp_path / "part.mkv")) as c:
+        tags = {k.lower() for k in c.metadata}
+    assert not tags & {"timecode", "company_name", "product_name", "uid", "material_package_umid"}, tags
+
+
 @pytest.mark.parametrize("start, frames, expected", [
     ("00:00:59;29", 1, "00:01:00;02"), ("00:09:59;29", 1, "00:10:00;00"), ("00:00:00;00", 1800, "00:01:00;02"),
     ("00:00:00;00", 17982, "00:10:00;00"), ("00:00:59:29", 1, "00:01:00:00")])
