@@ -82,8 +82,9 @@ def write_video(path: Path, frames: Sequence[np.ndarray], codec: str = "libx264"
 
     ``rotation`` (degrees, counter-clockwise) is stored as the display matrix a phone
     writes, ``mirrored`` and ``upside_down`` as QuickTime's Flip Horizontal and Vertical
-    write theirs (:func:`display_matrix`), ``aspect`` as the pixels' aspect ratio (a DVD's, HDV's non-square pixels); ``subtitles`` adds a SubRip stream, ``timecode`` a camera's timecode data
-    stream (MP4/MOV). ``audio_start`` delays the sound (seconds); ``pts_as_dts`` stores each
+    write theirs (:func:`display_matrix`), ``aspect`` as the pixels' aspect ratio (a DVD's,
+    HDV's non-square pixels); ``subtitles`` adds a SubRip stream, ``timecode`` a camera's
+    timecode data stream (MP4/MOV). ``audio_start`` delays the sound (seconds); ``pts_as_dts`` stores each
     video packet's decode time as its presentation time, as some muxers do with B-frames.
     """
     times = list(times) if times is not None else [i / rate for i in range(len(frames))]
