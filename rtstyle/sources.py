@@ -320,10 +320,23 @@ class VideoFileSource(Closing):
         self.width, self.height = fit_within(shown, self.max_size)
         # Transparency where some pixel is not opaque (an animated GIF decodes with alpha where none is).
         first_alpha = yuv.alpha(self._first)
-        self.has_alpha = first_alpha is not None and first_alpha.min() < 255
+        self.has_alpha = first_alpha is not None and (first_alpha.min() < 255 or self._transparent_later())
         self.notes = self._notes(self._first)
         if self.trimmed:
             self._open_part()
+
+    def _transparent_later(self) -> bool:
+        """Whether a sequence's middle or last picture has transparency where its first has none (a
+        render whose first frame an object covers): read as stills; a video is judged by its first."""
+        if not self.sequence:
+            return False
+        files = self.sequence.files()
+        for path in dict.fromkeys([files[len(files) // 2], files[-1]]):
+            with contextlib.suppress(SourceError):  # a damaged picture is named when the render reaches it
+                picture = read_image(path, alpha=True)
+                if picture.shape[2] == 4 and picture[..., 3].min() < 255:
+                    return True
+        return False
 
     def _notes(self, frame: av.VideoFrame) -> list[str]:
         """What the conversion to upright 8-bit RGB changes, for the user to know."""

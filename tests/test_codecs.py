@@ -86,6 +86,22 @@ def test_a_transparent_input_becomes_prores_4444_with_its_alpha(data: Path, tmp_
     assert any(n.startswith("alpha channel dropped") and "--codec prores (ProRes 4444)" in n for n in report.notes)
 
 
+def test_a_sequence_whose_first_picture_is_opaque_keeps_its_later_alpha(data: Path, tmp_path: Path, style):
+    """A render whose first frame an object covers wholly (its first picture opaque, the others
+    with a transparent background): ProRes 4444 still, each frame's alpha the picture's own (the
+    first frame alone decided: ProRes 422 HQ, the alpha dropped without a note)."""
+    alpha = transparent_shot(decode_video(data / CLIP)[:6], tmp_path / "rgba")
+    first = cv2.imread(str(tmp_path / "rgba" / "c_0001.png"), cv2.IMREAD_UNCHANGED)
+    first[..., 3] = 255
+    cv2.imwrite(str(tmp_path / "rgba" / "c_0001.png"), first)
+    report = rtstyle.render(tmp_path / "rgba", tmp_path / "out.mov", style, smooth="none", codec="prores")
+    assert report.check.ok and "its transparency kept: ProRes 4444 with alpha" in report.notes, report.notes
+    with av.open(str(tmp_path / "out.mov")) as c:
+        alphas = [frame.to_ndarray(format="rgba")[..., 3] for frame in c.decode(video=0)]
+    wanted = [np.full_like(alpha, 255)] + [alpha] * 5
+    assert len(alphas) == 6 and max(np.abs(a.astype(int) - w).max() for a, w in zip(alphas, wanted)) <= 1
+
+
 def test_a_transparent_input_into_webm_keeps_its_alpha_in_vp9(data: Path, tmp_path: Path, style):
     """A .webm of an input with transparency (no --codec: WebM's own VP9) keeps the alpha, as
     browsers and OBS play an overlay: the stream says so (``alpha_mode``, which players look
