@@ -116,6 +116,7 @@ def _write_painting(dst: str | Path, painted: np.ndarray, alpha: np.ndarray | No
         return []
     return [f"transparency dropped: {Path(dst).suffix or 'that format'} has none (use .png, .webp or .exr to keep it)"]
 
+
 def _frame_count(path: Path) -> int:
     """How many pictures a file holds (OpenCV's count), for the formats that hold several."""
     if path.suffix.lower() not in (".gif", ".webp", ".png", ".tif", ".tiff"):

@@ -385,7 +385,7 @@ class Joiner:
             reference = replace(reference)
             reference.dub(avcheck.probe(audio))
         self.src, self.dst, self.reference, self.timeout = src, dst, reference, timeout
-        self.start, self.length, self.cut = start, length, length is not None
+        self.start, self.length = start, length
         source = VideoFileSource(src, timeout, reference=False, rate=rate)
         self.carry_from = None if source.sequence else str(src)  # pictures have no sound to carry
         self.video = (source.width, source.height, source.time_base, source.fps)
@@ -397,6 +397,11 @@ class Joiner:
         self.params: bytes | None = None
         self.pictures = sequences.is_pattern(dst)
         self.end = 0.0  # seconds: the end of the last segment added (for pictures, whose check is by count)
+
+    @property
+    def cut(self) -> bool:
+        """Whether the part ends before the video does (its sound ends with it)."""
+        return self.length is not None
 
     def add(self, part: Path, segment: Segment) -> None:
         self.end = segment.end_time

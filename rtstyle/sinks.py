@@ -375,8 +375,12 @@ class VideoFileSink(ClosesCutShortOnError):
                 self.pictures, notes = carry_pictures(probe, self.container, rendered)
                 self.dropped += notes
                 self.container.metadata.update(description(probe))
-                self._chapters(chapters(probe, start_time, length))
-                self._timecode(timecode(probe, start_time))
+                marks = chapters(probe, start_time, length)
+                if marks and self._kept(CHAPTER_CONTAINERS, f"{len(marks)} chapters", "an .mp4 or .mkv"):
+                    self.container.set_chapters(marks)
+                code = timecode(probe, start_time)
+                if code and self._kept(TIMECODE_CONTAINERS, f"timecode {code}", "a .mov, .mp4 or .mkv"):
+                    self.stream.metadata["timecode"] = code
         for index, kind, codec, picture in streams:
             if kind not in ("audio", "subtitle"):
                 if index != rendered and not (picture and self.path is not None):
@@ -396,27 +400,14 @@ class VideoFileSink(ClosesCutShortOnError):
             except av.error.FFmpegError as e:
                 raise SourceError(f"cannot read {kind} stream {index} of {Path(source).name}: {e}") from None
 
-    def _chapters(self, marks: list[dict]) -> None:
-        """The source's chapters where the container keeps them (a note where not)."""
-        if not marks:
-            return
+    def _kept(self, containers: set[str], what: str, outputs: str) -> bool:
+        """Whether the output's container is one of ``containers``, those that keep ``what`` of the
+        source (its chapters, its timecode); a note names what is left out where not."""
         kind = self.container.format
-        if kind.name in CHAPTER_CONTAINERS:
-            self.container.set_chapters(marks)
-        else:
-            self.dropped.append(f"{len(marks)} chapters not carried over: {kind.long_name} keeps none (try an .mp4 "
-                                "or .mkv output)")
-
-    def _timecode(self, code: str | None) -> None:
-        """The first frame's timecode where the container keeps one (a note where not)."""
-        if code is None:
-            return
-        kind = self.container.format
-        if kind.name in TIMECODE_CONTAINERS:
-            self.stream.metadata["timecode"] = code
-        else:
-            self.dropped.append(f"timecode {code} not carried over: {kind.long_name} keeps none (try a .mov, .mp4 "
-                                "or .mkv output)")
+        if kind.name in containers:
+            return True
+        self.dropped.append(f"{what} not carried over: {kind.long_name} keeps none (try {outputs} output)")
+        return False
 
     def _carry_soundtrack(self, track: Soundtrack, timeout: float, length: float | None) -> None:
         origin, streams = sound_streams(track.path, timeout)
