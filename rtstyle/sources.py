@@ -326,17 +326,39 @@ class VideoFileSource(Closing):
             self._open_part()
 
     def _transparent_later(self) -> bool:
-        """Whether a sequence's middle or last picture has transparency where its first has none (a
-        render whose first frame an object covers): read as stills; a video is judged by its first."""
-        if not self.sequence:
+        """Whether the middle or the end has transparency where the first frame has none (a render
+        whose first frame an object covers, an overlay that wipes in): a sequence's pictures read
+        as stills, a file's frames at the keyframes there by a second reader; a stream is judged by
+        its first frame (it cannot be read twice)."""
+        if self.sequence:
+            files = self.sequence.files()
+            for path in dict.fromkeys([files[len(files) // 2], files[-1]]):
+                with contextlib.suppress(SourceError):  # a damaged picture is named when the render reaches it
+                    picture = read_image(path, alpha=True)
+                    if picture.shape[2] == 4 and picture[..., 3].min() < 255:
+                        return True
             return False
-        files = self.sequence.files()
-        for path in dict.fromkeys([files[len(files) // 2], files[-1]]):
-            with contextlib.suppress(SourceError):  # a damaged picture is named when the render reaches it
-                picture = read_image(path, alpha=True)
-                if picture.shape[2] == 4 and picture[..., 3].min() < 255:
-                    return True
-        return False
+        seconds = float(self.container.duration or 0) / av.time_base
+        end = min(seconds, self.start + self.duration) if self.duration is not None else seconds
+        if is_url(self.path) or end <= self.start:
+            return False
+        return any(alpha is not None and alpha.min() < 255 for alpha in self._alphas_at([(self.start + end) / 2, end]))
+
+    def _alphas_at(self, times: list[float]) -> Iterator[np.ndarray | None]:
+        """The alpha of the last frame before each time (seconds from the start; the first after
+        where none is), decoded from the keyframe before it by a second reader of the file; none
+        once the file cannot be sought or decoded there."""
+        with contextlib.closing(self.open_container()) as container, contextlib.suppress(av.error.FFmpegError):
+            stream = container.streams[self.stream.index]
+            decoder = decoder_for(stream)
+            for time in times:
+                container.seek(round((self.start_time + time) / self.time_base), stream=stream)
+                chosen = None
+                for frame in (f for packet in container.demux(stream) for f in decoder.decode(packet)):
+                    if chosen is not None and frame.time is not None and frame.time - self.start_time >= time:
+                        break
+                    chosen = frame
+                yield None if chosen is None else yuv.alpha(chosen)
 
     def _notes(self, frame: av.VideoFrame) -> list[str]:
         """What the conversion to upright 8-bit RGB changes, for the user to know."""

@@ -33,6 +33,12 @@ def read_back(path: Path) -> list[np.ndarray]:
         frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
 
 
+def _alphas(path: Path) -> list[np.ndarray]:
+    """Each frame's alpha, decoded by FFmpeg's own decoder."""
+    with av.open(str(path)) as c:
+        return [frame.to_ndarray(format="rgba")[..., 3] for frame in c.decode(video=0)]
+
+
 @pytest.fixture(scope="module")
 def painted(data: Path, style) -> list[np.ndarray]:
     with VideoFileSource(data / CLIP) as source:
@@ -77,7 +83,7 @@ def test_a_transparent_input_becomes_prores_4444_with_its_alpha(data: Path, tmp_
     with av.open(str(tmp_path / "out.mov")) as c:
         said = c.streams.video[0].codec_context
         assert (said.profile, said.pix_fmt.startswith("yuva444p")) == ("4444", True)
-        alphas = [frame.to_ndarray(format="rgba")[..., 3] for frame in c.decode(video=0)]
+    alphas = _alphas(tmp_path / "out.mov")
     assert len(alphas) == 6 and max(np.abs(a.astype(int) - alpha).max() for a in alphas) <= 1
     with VideoFileSource(data / CLIP) as source:
         expected = [style(frame.image) for _, frame in zip(range(6), source.frames())]
@@ -96,8 +102,7 @@ def test_a_sequence_whose_first_picture_is_opaque_keeps_its_later_alpha(data: Pa
     cv2.imwrite(str(tmp_path / "rgba" / "c_0001.png"), first)
     report = rtstyle.render(tmp_path / "rgba", tmp_path / "out.mov", style, smooth="none", codec="prores")
     assert report.check.ok and "its transparency kept: ProRes 4444 with alpha" in report.notes, report.notes
-    with av.open(str(tmp_path / "out.mov")) as c:
-        alphas = [frame.to_ndarray(format="rgba")[..., 3] for frame in c.decode(video=0)]
+    alphas = _alphas(tmp_path / "out.mov")
     wanted = [np.full_like(alpha, 255)] + [alpha] * 5
     assert len(alphas) == 6 and max(np.abs(a.astype(int) - w).max() for a, w in zip(alphas, wanted)) <= 1
 
@@ -144,6 +149,49 @@ def test_a_transparent_webm_is_read_with_its_alpha(data: Path, tmp_path: Path, s
     assert report.check.ok and not any("alpha" in n for n in report.notes), report.notes
     got = [cv2.imread(str(tmp_path / f"p_{n:04d}.png"), cv2.IMREAD_UNCHANGED) for n in range(1, 7)]
     assert all(g.shape == (240, 320, 4) and np.array_equal(g[..., 3], w) for g, w in zip(got, wanted))
+
+
+def _transparent_video(path: Path, pictures: list[np.ndarray], codec: str, pix_fmt: str) -> None:
+    """RGBA pictures as a video at 10 fps (OBS's and editing programs' overlays)."""
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream(codec, rate=10, options={"crf": "20", "b": "0", "deadline": "realtime"}
+                                if codec == "libvpx-vp9" else {"profile": "4"})
+        stream.width, stream.height, stream.pix_fmt = 320, 240, pix_fmt
+        for n, picture in enumerate(pictures):
+            frame = av.VideoFrame.from_ndarray(picture, format="rgba")
+            frame.pts = n
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+
+
+@pytest.mark.parametrize("name, codec, pix_fmt", [("in.webm", "libvpx-vp9", "yuva420p"),
+                                                  ("in.mov", "prores_ks", "yuva444p10le")])
+def test_a_video_whose_first_frame_is_opaque_keeps_its_later_alpha(name: str, codec: str, pix_fmt: str, data: Path,
+                                                                   tmp_path: Path, style):
+    """A transparent video (VP9 in WebM, one keyframe; ProRes 4444, all keyframes) whose first
+    frame is wholly opaque, the others with a transparent background (an overlay that wipes in):
+    with --codec prores each frame keeps the alpha decoded from the input, within a level (the
+    first frame alone decided: ProRes 422 HQ, the alpha dropped without a note). A part is looked
+    at itself: one whose second frame alone is transparent, in a video opaque after it."""
+    alpha = transparent_shot(decode_video(data / CLIP)[:6], tmp_path / "rgba")
+    pictures = [cv2.cvtColor(cv2.imread(str(tmp_path / "rgba" / f"c_{n:04d}.png"), cv2.IMREAD_UNCHANGED),
+                             cv2.COLOR_BGRA2RGBA) for n in range(1, 7)]
+    pictures[0][..., 3] = 255
+    _transparent_video(tmp_path / name, pictures, codec, pix_fmt)
+    wanted = vp9_alphas(tmp_path / name) if codec == "libvpx-vp9" else _alphas(tmp_path / name)
+    assert set(wanted[0].ravel()) == {255} and max(np.abs(w.astype(int) - alpha).max() for w in wanted[1:]) <= 16
+    report = rtstyle.render(tmp_path / name, tmp_path / "out.mov", style, smooth="none", codec="prores")
+    assert report.check.ok and "its transparency kept: ProRes 4444 with alpha" in report.notes, report.notes
+    got = _alphas(tmp_path / "out.mov")
+    assert len(got) == 6 and max(np.abs(g.astype(int) - w).max() for g, w in zip(got, wanted)) <= 1
+    for picture in pictures[2:]:
+        picture[..., 3] = 255
+    _transparent_video(tmp_path / f"part_{name}", pictures, codec, pix_fmt)
+    report = rtstyle.render(tmp_path / f"part_{name}", tmp_path / "part.mov", style, smooth="none", codec="prores",
+                            duration=0.15)
+    assert "its transparency kept: ProRes 4444 with alpha" in report.notes, report.notes
+    got = _alphas(tmp_path / "part.mov")
+    assert len(got) == 2 and set(got[0].ravel()) == {255} and np.abs(got[1].astype(int) - alpha).max() <= 16
 
 
 @pytest.mark.parametrize("codec, name, message", [
