@@ -23,7 +23,7 @@ import av
 import cv2
 import numpy as np
 
-from rtstyle import avcheck, hdr, sequences, yuv
+from rtstyle import avcheck, exif, hdr, sequences, yuv
 from rtstyle.deinterlace import deinterlaced
 from rtstyle.errors import SourceError
 from rtstyle.frames import VideoFrame, fit_within, picture_box, square_pixels
@@ -165,23 +165,25 @@ class Orientation:
         return image if self.flip is None else cv2.flip(image, self.flip)
 
 
-def _display_matrix(frame: av.VideoFrame) -> np.ndarray | None:
-    """The frame's display matrix (nine 32-bit numbers, libavutil/display.h), None without one."""
+def _display_matrix(frame: av.VideoFrame, picture: Path | None) -> np.ndarray | None:
+    """The frame's display matrix (nine 32-bit numbers, libavutil/display.h), None without one.
+    Beside FFmpeg 8's EXIF side data, which this PyAV has no name for and then reads none: the
+    matrix FFmpeg made of the ``picture`` file's EXIF orientation, else of the frame's rotation."""
     try:
         found = frame.side_data.get(av.sidedata.sidedata.Type.DISPLAYMATRIX)
         return None if found is None else np.frombuffer(bytes(found), "<i4")
-    except ValueError:  # side data this PyAV has no name for (FFmpeg 8's EXIF on a TIFF): the rotation alone
-        if not frame.rotation:
-            return None
-        c, s = round(math.cos(math.radians(-frame.rotation))), round(math.sin(math.radians(-frame.rotation)))
-        return np.array([c << 16, s << 16, 0, -s << 16, c << 16, 0, 0, 0, 1 << 30])
+    except ValueError:
+        said = exif.orientation(picture) if picture else None
+        if said is not None:
+            return exif.display_matrix(*exif.TURNS[said])
+        return exif.display_matrix(-frame.rotation) if frame.rotation else None
 
 
-def orientation(frame: av.VideoFrame) -> Orientation:
-    """The frame's :class:`Orientation` from its display matrix (none: as stored). FFmpeg's
-    ``frame.rotation`` alone reads a left-to-right mirror as 180 degrees, and an upside-down
-    flip as nothing."""
-    matrix = _display_matrix(frame)
+def orientation(frame: av.VideoFrame, picture: Path | None = None) -> Orientation:
+    """The frame's :class:`Orientation` from its display matrix (none: as stored); ``picture``:
+    the file it was decoded from, for a sequence. FFmpeg's ``frame.rotation`` alone reads a
+    left-to-right mirror as 180 degrees, and an upside-down flip as nothing."""
+    matrix = _display_matrix(frame, picture)
     if matrix is None or len(matrix) != 9:
         return Orientation()
     scale = math.hypot(matrix[0], matrix[3]), math.hypot(matrix[1], matrix[4])
@@ -308,7 +310,8 @@ class VideoFileSource(Closing):
         if self.interlaced:  # camcorder, broadcast, DVD: made progressive before painting
             self._decoded = deinterlaced(itertools.chain([self._first], self._decoded), self.time_base)
             self._first = next(self._decoded)
-        self.orientation = orientation(self._first)
+        first_picture = self.sequence.picture(self.sequence.first) if self.sequence else None
+        self.orientation = orientation(self._first, first_picture)
         stored = (self._first.width, self._first.height)
         # Stored pixels may not be square (a DVD's, HDV's): frames are stretched to look as players
         # show them, so that every output (a GIF, a window, a picture) and the strokes keep the shape.
@@ -351,11 +354,11 @@ class VideoFileSource(Closing):
         with contextlib.closing(self.open_container()) as container, contextlib.suppress(av.error.FFmpegError):
             stream = container.streams[self.stream.index]
             decoder = decoder_for(stream)
-            for time in times:
-                container.seek(round((self.start_time + time) / self.time_base), stream=stream)
+            for at in times:
+                container.seek(round((self.start_time + at) / self.time_base), stream=stream)
                 chosen = None
                 for frame in (f for packet in container.demux(stream) for f in decoder.decode(packet)):
-                    if chosen is not None and frame.time is not None and frame.time - self.start_time >= time:
+                    if chosen is not None and frame.time is not None and frame.time - self.start_time >= at:
                         break
                     chosen = frame
                 yield None if chosen is None else yuv.alpha(chosen)

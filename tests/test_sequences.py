@@ -135,8 +135,7 @@ def test_a_video_named_like_a_pattern_is_a_video(data: Path, tmp_path: Path, sty
 
 def test_phone_photos_are_turned_as_their_exif_says(clip_frames, tmp_path: Path, tiny_model: Path):
     """A time-lapse of a phone's portrait JPEGs, stored sideways with EXIF orientation 6 (turn a
-    quarter clockwise to view, as phones write): painted upright (FFmpeg reads the EXIF into a
-    rotation; PyAV names none of the frame's side data beside it, so the rotation alone is read)."""
+    quarter clockwise to view, as phones write): painted upright, with a note."""
     from PIL import Image
 
     folder = tmp_path / "lapse"
@@ -152,6 +151,58 @@ def test_phone_photos_are_turned_as_their_exif_says(clip_frames, tmp_path: Path,
     assert r.returncode == 0 and "note: rotated 270° to upright" in r.stderr, r.stderr
     out = [cv2.cvtColor(cv2.imread(str(tmp_path / f"out_{n:04d}.png")), cv2.COLOR_BGR2RGB) for n in (1, 2, 3)]
     assert all(o.shape == u.shape and psnr(o, u) > 30 for o, u in zip(out, upright)), [o.shape for o in out]
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".tif", ".png", ".webp"])
+def test_each_exif_orientation_shows_a_sequence_as_viewers_do(suffix: str, clip_frames, tmp_path: Path):
+    """Pictures stored turned or mirrored, each of the 8 EXIF orientations saying how to show
+    them (a front camera's mirrored selfies: 2, 4, 5, 7), are read as Pillow's exif_transpose
+    shows them (a reader apart from FFmpeg's): a mirror was read as a half turn, an upside-down
+    flip as nothing, a quarter turn and mirror as a quarter turn (PyAV reads none of FFmpeg 8's
+    display matrix beside its EXIF)."""
+    from PIL import Image, ImageOps
+
+    upright = Image.fromarray(np.ascontiguousarray(clip_frames[0][:120, :90]))  # 90 wide, 120 high
+    stored = {1: upright, 2: upright.transpose(Image.Transpose.FLIP_LEFT_RIGHT),
+              3: upright.transpose(Image.Transpose.ROTATE_180), 4: upright.transpose(Image.Transpose.FLIP_TOP_BOTTOM),
+              5: upright.transpose(Image.Transpose.TRANSPOSE), 6: upright.transpose(Image.Transpose.ROTATE_90),
+              7: upright.transpose(Image.Transpose.TRANSVERSE), 8: upright.transpose(Image.Transpose.ROTATE_270)}
+    for said, picture in stored.items():
+        folder = tmp_path / str(said)
+        folder.mkdir()
+        exif = Image.Exif()
+        exif[0x0112] = said
+        for n in (1, 2):
+            picture.save(folder / f"p_{n:04d}{suffix}", exif=exif, quality=95)
+        shown = np.asarray(ImageOps.exif_transpose(Image.open(folder / f"p_0001{suffix}")).convert("RGB"))
+        assert shown.shape == (120, 90, 3)
+        with rtstyle.VideoFileSource(folder) as source:
+            got = [frame.image for frame in source.frames()]
+        assert len(got) == 2 and all(g.shape == shown.shape and psnr(g, shown) > 30 for g in got), said
+
+
+def test_a_motion_jpeg_video_is_turned_as_its_frames_exif_says(clip_frames, tmp_path: Path):
+    """A camera's Motion JPEG video whose frames carry an EXIF orientation (6: turn a quarter
+    clockwise): shown as Pillow shows its pictures, from the display matrix's rotation, the one
+    part of FFmpeg 8's side data beside the EXIF that PyAV reads."""
+    from PIL import Image, ImageOps
+
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    upright = np.ascontiguousarray(clip_frames[0][:120, :90])
+    Image.fromarray(np.ascontiguousarray(np.rot90(upright, 1))).save(tmp_path / "p.jpg", exif=exif, quality=95)
+    shown = np.asarray(ImageOps.exif_transpose(Image.open(tmp_path / "p.jpg")).convert("RGB"))
+    with av.open(str(tmp_path / "p.jpg")) as picture, av.open(str(tmp_path / "camera.avi"), "w") as video:
+        stream = video.add_stream_from_template(picture.streams.video[0], rate=10)
+        data = next(packet for packet in picture.demux(video=0) if packet.size)
+        for n in range(3):
+            packet = av.Packet(bytes(data))
+            packet.stream, packet.pts, packet.time_base = stream, n, Fraction(1, 10)
+            video.mux(packet)
+    with rtstyle.VideoFileSource(tmp_path / "camera.avi") as source:
+        got = [frame.image for frame in source.frames()]
+        assert source.notes == ["rotated 270° to upright"]
+    assert len(got) == 3 and all(g.shape == (120, 90, 3) and psnr(g, shown) > 30 for g in got)
 
 
 def test_fps_is_for_sequences_only(data: Path, tmp_path: Path, tiny_model: Path):
