@@ -66,6 +66,8 @@ def read_image(path: str | Path, alpha: bool = False, straight: bool = False) ->
     if alpha:
         whole = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)  # with the alpha, but not turned as the EXIF says
         if whole is not None and whole.ndim == 3 and whole.shape[2] == 4:
+            if bytes(data[:4]) in (b"II*\0", b"MM\0*"):  # OpenCV (libtiff's RGBA reader) premultiplies its colours
+                return _read_with_ffmpeg(p, alpha, straight)
             eight = (whole >> (8 * whole.dtype.itemsize - 8)).astype(np.uint8)
             for turned in _turns(eight):  # the turn that makes its colours the upright picture's
                 if turned.shape[:2] == img.shape[:2] and np.array_equal(turned[..., :3], img):
@@ -74,9 +76,9 @@ def read_image(path: str | Path, alpha: bool = False, straight: bool = False) ->
 
 
 def _read_with_ffmpeg(path: Path, alpha: bool, straight: bool) -> np.ndarray:
-    """A picture of a format OpenCV's wheel does not read (OpenEXR, DPX, Targa) -> RGB (RGBA with
-    ``alpha`` if it has one) through FFmpeg, in the colours a viewer shows (rtstyle.yuv.to_rgb:
-    an EXR's linear light through the sRGB curve)."""
+    """A picture of a format OpenCV's wheel does not read (OpenEXR, DPX, Targa), or a TIFF's
+    transparency, -> RGB (RGBA with ``alpha`` if it has one) through FFmpeg, in the colours a
+    viewer shows (rtstyle.yuv.to_rgb: an EXR's linear light through the sRGB curve), upright."""
     try:
         with av.open(str(path), "r", format="image2") as container:
             frame = next(container.decode(video=0))
@@ -84,7 +86,7 @@ def _read_with_ffmpeg(path: Path, alpha: bool, straight: bool) -> np.ndarray:
         raise SourceError(f"cannot read image {path.name}: {getattr(e, 'strerror', None) or 'damaged'}") from None
     rgb = yuv.to_rgb(frame, straight=alpha and straight)
     transparency = yuv.alpha(frame) if alpha else None
-    return rgb if transparency is None else np.dstack([rgb, transparency])
+    return orientation(frame, path).apply(rgb if transparency is None else np.dstack([rgb, transparency]))
 
 
 def _read_heif(path: Path, alpha: bool) -> np.ndarray:

@@ -222,6 +222,34 @@ def test_sheet_shows_a_frame_in_each_style_to_choose_from(data: Path, tmp_path: 
                           "not found")
 
 
+def test_a_transparent_tiff_keeps_its_colours(data: Path, tmp_path: Path, tiny_model: Path):
+    """A TIFF logo with soft edges, its alpha straight (as Photoshop, GIMP and Pillow write it)
+    and stored transposed (EXIF orientation 5: transpose to show): read upright, level for level
+    (OpenCV's reader multiplied its colours by the alpha: dark edges, made half transparent again
+    when composited); the painting is the network's of those colours, with that alpha."""
+    import cv2
+    import numpy as np
+    from PIL import Image
+
+    import rtstyle as lib
+
+    photo = cv2.cvtColor(cv2.imread(str(data / "messi5.jpg")), cv2.COLOR_BGR2RGB)
+    alpha = np.zeros(photo.shape[:2], np.uint8)
+    cv2.circle(alpha, (photo.shape[1] // 3, photo.shape[0] // 2), photo.shape[0] // 3, 255, -1)
+    alpha = cv2.GaussianBlur(alpha, (31, 31), 0)  # soft edges: half transparent there
+    exif = Image.Exif()
+    exif[0x0112] = 5
+    Image.fromarray(np.dstack([photo, alpha])).transpose(Image.Transpose.TRANSPOSE).save(tmp_path / "logo.tif",
+                                                                                         exif=exif)
+    shown = np.dstack([photo, alpha])
+    assert np.array_equal(lib.sources.read_image(tmp_path / "logo.tif", alpha=True), shown)
+    r = rtstyle("image", tmp_path / "logo.tif", tmp_path / "out.png", "--style", tiny_model)
+    assert r.returncode == 0, r.stderr
+    out = cv2.imread(str(tmp_path / "out.png"), cv2.IMREAD_UNCHANGED)
+    painted = lib.load_style(tiny_model)(np.ascontiguousarray(shown[..., :3]))
+    assert np.array_equal(out[..., 3], alpha) and np.array_equal(cv2.cvtColor(out[..., :3], cv2.COLOR_BGR2RGB), painted)
+
+
 def _with_orientation(src: Path, dst: Path) -> Path:
     """``src`` stored turned a quarter, with EXIF orientation 6 (shown upright again), as a phone does."""
     from PIL import Image
