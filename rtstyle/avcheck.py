@@ -25,6 +25,8 @@ from rtstyle import sequences
 
 AUDIO_TOLERANCE = 0.05   # seconds an audio stream's length may differ (cut at a packet boundary)
 OFFSET_TOLERANCE = 0.03  # seconds an audio stream's first packet may move (one encoder's priming frame)
+# Both at least what a packet of sound spans, the input's or the output's (an encoder's priming
+# frame, the last one's padding): 128 ms for AAC at a phone's 8 kHz, 21 ms at 48 kHz.
 GIF_MIN_TICKS = 2  # a GIF frame's shortest delay, in hundredths: browsers show a shorter one for ten
 
 
@@ -328,8 +330,11 @@ def verify(output: str | Path, reference: Probe, rejected: int = 0, until: float
         check.problems.append(f"{len(found.audio)} audio streams written, the input has {len(streams)}{part}")
     # Sound is judged against the frames, as a player syncs it, whatever the container did to both.
     shifts = _shifts(found.video_times, times, rejected, frame)
-    for i, (got, start, (start_in, want, heard, packet)) in enumerate(zip(found.audio, found.audio_heard, streams)):
-        tolerance, offset_tolerance = AUDIO_TOLERANCE, OFFSET_TOLERANCE
+    written = [found.audio_packets[i] for i in sorted(found.audio_spans)]
+    for i, (got, start, written_packet, (start_in, want, heard, packet)) in enumerate(
+            zip(found.audio, found.audio_heard, written, streams)):
+        sound = max(written_packet, packet)
+        tolerance, offset_tolerance = max(AUDIO_TOLERANCE, 2 * sound), max(OFFSET_TOLERANCE, sound + 0.01)
         if since and start_in < 0:  # cut at a packet boundary at or before the output's zero
             want, start_in, heard = start_in + want, 0.0, 0.0
             tolerance, offset_tolerance = tolerance + packet, offset_tolerance + packet

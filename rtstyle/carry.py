@@ -15,6 +15,7 @@ timecode (:func:`timecode`), which editing programs line clips up by.
 from __future__ import annotations
 
 import contextlib
+import io
 import math
 import re
 from dataclasses import dataclass
@@ -39,6 +40,9 @@ APPLE_LOCATION = "com.apple.quicktime.location.iso6709"
 
 # Audio codecs that MP4/MOV players accept as they are; anything else becomes AAC.
 MP4_AUDIO = {"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"}
+# QuickTime's own PCM too, as cameras record it and editing programs take it: kept as recorded.
+MOV_AUDIO = MP4_AUDIO | {"pcm_s16le", "pcm_s16be", "pcm_s24le", "pcm_s24be", "pcm_s32le", "pcm_s32be", "pcm_f32le",
+                         "pcm_f32be", "pcm_alaw", "pcm_mulaw"}
 # What the streaming containers (FLV for RTMP, MPEG-TS) and their receivers take as it is.
 STREAM_AUDIO = {"aac", "mp3"}
 # WebM takes Opus and Vorbis sound only; anything else becomes Opus.
@@ -46,6 +50,10 @@ WEBM_AUDIO = {"opus", "vorbis"}
 # AVI times the sound it knows by its frames: MP3, MP2, AC-3 and PCM. AAC it times by bytes when
 # the stream does not say its frame size (an AVI's own AAC), so that becomes MP3, as anything else.
 AVI_AUDIO = {"mp3", "mp2", "ac3", "pcm_s16le", "pcm_u8"}
+# The channel layouts Opus encodes (Vorbis's orders: a film's AC-3 "5.1(side)" was refused) by
+# channel count, and AC-3's largest; PyAV's encoder remaps the decoded sound to the layout asked.
+OPUS_LAYOUTS = {1: "mono", 2: "stereo", 3: "3.0", 4: "quad", 5: "5.0", 6: "5.1", 7: "6.1", 8: "7.1"}
+AC3_MOST = (6, "5.1(side)")
 
 
 def _copyable_audio(container: str) -> set[str] | None:
@@ -56,7 +64,22 @@ def _copyable_audio(container: str) -> set[str] | None:
         return AVI_AUDIO
     if "matroska" in container:
         return None
+    if container == "mov":
+        return MOV_AUDIO
     return STREAM_AUDIO if container in ("flv", "mpegts") else MP4_AUDIO
+
+
+def _muxer_takes(stream: av.stream.Stream, container: str) -> bool:
+    """Whether FFmpeg's muxer writes the stream as it is: of the codecs players take, it refuses
+    some in some containers (MOV: Opus and FLAC, which are MP4's; .m4v: MP3; Matroska: A-law,
+    AMR), and the render failed, or dropped the sound, instead of transcoding it."""
+    try:
+        with av.open(io.BytesIO(), "w", format=container) as trial:
+            trial.add_stream_from_template(stream)
+            trial.start_encoding()
+        return True
+    except (av.error.FFmpegError, ValueError):
+        return False
 
 
 class StreamCarrier:
@@ -115,7 +138,13 @@ class StreamCarrier:
         """Whether the stream goes in as it is (else its sound is encoded again)."""
         stream, copyable = self.in_stream, _copyable_audio(container)
         late = stream.start_time is not None and float(stream.start_time * stream.time_base) > self.offset + 1e-3
-        return stream.type != "audio" or copyable is None or codec in copyable and not (self.avi and late)
+        if stream.type != "audio":
+            return True
+        # MP3 below 32 kHz (MPEG-2's half frames) FFmpeg's AVI muxer marks as of fixed-size samples,
+        # and players then time it by its bytes: copied, a 2 s sound played in 0.7 s.
+        half_frames = self.avi and codec == "mp3" and stream.codec_context.sample_rate < 32000
+        return (copyable is None or codec in copyable) and not (self.avi and late) and not half_frames \
+            and _muxer_takes(stream, container)
 
     def _add_to(self, output: av.container.OutputContainer, codec: str) -> None:
         stream = self.in_stream
@@ -129,9 +158,11 @@ class StreamCarrier:
             layout = {1: "mono", 2: "stereo"}.get(channels, ctx.layout.name)
             if output.format.name == "webm":  # Opus runs at 48 kHz: PyAV's encoder resamples to it
                 encoder, rate, target = "libopus", 48000, "opus"
+                layout = OPUS_LAYOUTS[min(channels, 8)]
             elif self.avi:  # LAME takes up to two channels at the MPEG rates; AC-3 takes surround
                 encoder, target = ("libmp3lame", "mp3") if channels <= 2 else ("ac3", "ac3")
                 rate = ctx.sample_rate if ctx.sample_rate in (32000, 44100, 48000) else 48000
+                layout = AC3_MOST[1] if channels > AC3_MOST[0] else layout
             else:
                 encoder, rate, target = "aac", ctx.sample_rate or 48000, "aac"
             self.out_stream = output.add_stream(encoder, rate=rate, layout=layout)

@@ -560,6 +560,10 @@ def cases() -> list[Case]:
              "does not hold ProRes"),
         Case("output codecs", "HEVC of a 3x5 video", _asking(_sized(3, 5, 3), "--codec", "hevc"), "error",
              "at least 16x16"),
+        Case("sound codecs", "flac into mov (MP4's own)", _into(".mov", _encoded(".mkv", audio=("flac",)))),
+        Case("sound codecs", "mp3 into m4v", _into(".m4v", _encoded(".mkv", audio=("libmp3lame",)))),
+        Case("sound codecs", "a-law into mkv", _into(".mkv", _encoded(".mov", audio=("pcm_alaw",)))),
+        Case("sound codecs", "24-bit pcm into mov (copied)", _into(".mov", _encoded(".mkv", audio=("pcm_s24le",)))),
         Case("GIF", "mp4 with sound into a GIF", _to(".gif")),
         Case("GIF", "60 fps into a GIF (a third of the frames left out)", _into(".gif", _encoded(
             ".mp4", 30, times=[i / 60 for i in range(30)]))),
