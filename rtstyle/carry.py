@@ -26,7 +26,7 @@ import av
 
 from rtstyle.avcheck import main_video
 from rtstyle.errors import SourceError
-from rtstyle.sources import STREAM_TIMEOUT, is_url, stream_timeout
+from rtstyle.sources import STREAM_TIMEOUT, frame_rate, is_url, stream_timeout
 
 # Tags that describe how the input was written, not what it shows: the output says its own.
 ENCODING_TAGS = {"encoder", "major_brand", "minor_version", "compatible_brands", "duration",
@@ -374,7 +374,7 @@ def timecode(source: av.container.InputContainer, start_time: float) -> str | No
     match = _TIMECODE.fullmatch(said.strip()) if said else None
     if match is None:
         return None
-    rate = video.average_rate or video.guessed_rate or Fraction(25)
+    rate = frame_rate(video)
     hours, minutes, seconds, mark, frame = match.groups()
     fps = max(1, round(rate))
     # Drop-frame (29.97 and 59.94 fps, marked ';'): two or four numbers a minute are skipped, but every tenth.

@@ -282,8 +282,7 @@ class VideoFileSource(Closing):
         self.stream.thread_type = self.thread_type = thread_type
         self.decoder = decoder_for(self.stream)
         self.time_base: Fraction = self.stream.time_base or Fraction(1, 90000)
-        rate = self.stream.average_rate or self.stream.guessed_rate or Fraction(25)
-        self.fps: Fraction = Fraction(rate)
+        self.fps: Fraction = frame_rate(self.stream)
         # Common origin for all streams so audio stays aligned when video does not start at 0.
         self.start_time = (self.container.start_time or 0) / av.time_base
         self.skipped_packets = 0  # packets the decoder rejected
@@ -685,6 +684,16 @@ class VideoFileSource(Closing):
         # freeing a busy one deadlocks when a worker logs through PyAV's callback, which needs the GIL.
         self.decoder.flush_buffers()
         self.container.close()
+
+
+def frame_rate(stream: av.video.stream.VideoStream) -> Fraction:
+    """The stream's frame rate: its average, or FFmpeg's guess where no average is stored or
+    the one stored is the time base's inverse (a camcorder's .dv: 60000 fps for 25, and its
+    timecode track was refused, the render lost)."""
+    average, guessed = stream.average_rate, stream.guessed_rate
+    if average and guessed and stream.time_base and average == 1 / stream.time_base:
+        return Fraction(guessed)
+    return Fraction(average or guessed or 25)
 
 
 def decoder_for(stream: av.video.stream.VideoStream) -> av.CodecContext:
