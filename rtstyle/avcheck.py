@@ -16,6 +16,7 @@ against the frames it can show (no sound, none sooner than two hundredths after 
 from __future__ import annotations
 
 import bisect
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -266,7 +267,7 @@ def _shifts(written: list[float], expected: list[float], rejected: int, frame: f
 
 
 def verify(output: str | Path, reference: Probe, rejected: int = 0, until: float | None = None,
-           header_frames: int = 0, since: float = 0.0) -> AVCheck:
+           header_frames: int = 0, since: float = 0.0, decoder_delays: Sequence[float] = ()) -> AVCheck:
     """Check ``output`` against the input's ``reference`` probe.
 
     ``rejected``: input packets the decoder could not decode (their frames are missing).
@@ -274,7 +275,9 @@ def verify(output: str | Path, reference: Probe, rejected: int = 0, until: float
     the output's zero; ``until``: the last frame time of an interrupted render, or of one of
     part of the input (from the output's zero); the output is checked against that part of
     the input. Sound cut at ``since`` starts within one of its packets of it. ``header_frames``,
-    the frame count the input declares, only annotates the result.
+    the frame count the input declares, only annotates the result. ``decoder_delays``: for each
+    audio stream written, how much later than its first packet its decoder gave sound (a
+    transcoded stream starts there, as players hear the input; rtstyle.carry).
     """
     if sequences.is_pattern(output):
         return _verify_pictures(Path(output), reference, rejected, until, since)
@@ -331,8 +334,11 @@ def verify(output: str | Path, reference: Probe, rejected: int = 0, until: float
     # Sound is judged against the frames, as a player syncs it, whatever the container did to both.
     shifts = _shifts(found.video_times, times, rejected, frame)
     written = [found.audio_packets[i] for i in sorted(found.audio_spans)]
-    for i, (got, start, written_packet, (start_in, want, heard, packet)) in enumerate(
-            zip(found.audio, found.audio_heard, written, streams)):
+    delays = list(decoder_delays) + [0.0] * len(streams)
+    for i, (got, start, written_packet, delay, (start_in, want, heard, packet)) in enumerate(
+            zip(found.audio, found.audio_heard, written, delays, streams)):
+        delay = min(delay, 4 * packet)  # a decoder holds back a few packets at most
+        start_in, want, heard = start_in + delay, want - delay, heard + delay
         sound = max(written_packet, packet)
         tolerance, offset_tolerance = max(AUDIO_TOLERANCE, 2 * sound), max(OFFSET_TOLERANCE, sound + 0.01)
         if since and start_in < 0:  # cut at a packet boundary at or before the output's zero

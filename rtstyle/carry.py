@@ -107,6 +107,10 @@ class StreamCarrier:
         self.done = False
         self.pending: list[av.Packet] = []  # read after a pre-roll packet, given out next
         self.next_sample: int | None = None  # a transcoded stream's next timestamp (samples)
+        # Seconds from a transcoded stream's first packet to its first decoded sound: the decoder's
+        # own delay (WMA's: two packets, 92 ms), which the sound keeps, as players decode it.
+        self.decoder_delay = 0.0
+        self.first_packet: float | None = None  # seconds: the first packet written
         self.lead: int | None = None if self.avi else 0  # AVI: found from the first packet
         self.cut_at: float | None = None  # seconds: a transcoded stream's sound ends here exactly (finish)
         # A stream that stalls ends the carried stream (as a read error does) instead of hanging the render.
@@ -239,6 +243,8 @@ class StreamCarrier:
         return 0.0
 
     def _write(self, p: av.Packet, pt: float) -> None:
+        if self.first_packet is None and not p.is_discard:  # (an edit list's pre-roll: the decoder skips it)
+            self.first_packet = pt
         shift = round(self.offset / p.time_base)
         if self.remux:
             p.pts, p.dts = p.pts - shift, p.dts - shift  # negative for AAC priming: kept
@@ -255,6 +261,7 @@ class StreamCarrier:
                 if self.next_sample is None:
                     first = float(f.pts * f.time_base) - self.offset if f.pts is not None else pt
                     self.next_sample = round(first * f.sample_rate)
+                    self.decoder_delay = max(0.0, first - (self.first_packet if self.first_packet is not None else pt))
                     if self.avi and self.next_sample > 0:  # AVI: the sound starts at zero, so with silence
                         self._mux(self.out_stream.encode(_silence(f, self.next_sample)))
                 if self.cut_at is not None:

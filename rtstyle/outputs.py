@@ -102,7 +102,8 @@ class RenderOutputs(ClosesCutShortOnError):
     """A render's outputs written as one, in table order: every frame to each.
 
     Closing closes every output even when one fails, then raises the first failure.
-    ``path`` is the first file's, ``actions`` and ``dropped`` the first output's that says them.
+    ``path`` is the first file's, ``actions``, ``dropped`` and ``decoder_delays`` the first
+    output's that says them.
     """
 
     def __init__(self, outputs: Sequence[RenderOutput]):
@@ -111,6 +112,12 @@ class RenderOutputs(ClosesCutShortOnError):
         told = next((o for o in outputs if hasattr(o, "actions")), None)
         self.actions: str = told.actions if told else "none"  # type: ignore[attr-defined]
         self.dropped: list[str] = told.dropped if told else []  # type: ignore[attr-defined]
+        self._told = told
+
+    @property
+    def decoder_delays(self) -> list[float]:
+        """Known once the sound is written (rtstyle.sinks.VideoFileSink.decoder_delays)."""
+        return getattr(self._told, "decoder_delays", [])
 
     def show(self, frame: VideoFrame, status: LiveStatus | None = None) -> None:
         for output in self.outputs:

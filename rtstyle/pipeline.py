@@ -262,5 +262,6 @@ def render_video(source: VideoFileSource, sink: RenderOutput, painter: Painter, 
             lost = len(lost_pictures)
         report.check = avcheck.verify(sink.path, source.reference, rejected=lost, since=source.start,
                                       until=last_time if cut else None,
-                                      header_frames=0 if source.trimmed else source.header_frames)
+                                      header_frames=0 if source.trimmed else source.header_frames,
+                                      decoder_delays=sink.decoder_delays)
     return report

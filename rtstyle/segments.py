@@ -440,7 +440,8 @@ class Joiner:
         part = bool(self.start) or self.cut
         report.check = avcheck.verify(self.dst, self.reference, since=self.start,
                                       until=self.sink.last_time if self.cut else None,
-                                      header_frames=0 if part else self.header_frames)
+                                      header_frames=0 if part else self.header_frames,
+                                      decoder_delays=self.sink.decoder_delays)
         return report
 
     def discard(self) -> None:

@@ -433,6 +433,11 @@ class VideoFileSink(ClosesCutShortOnError):
         """What happened to the source's audio and subtitle streams, for the report."""
         return ", ".join(c.action for c in self.carriers) or "none"
 
+    @property
+    def decoder_delays(self) -> list[float]:
+        """Each audio stream's decoder delay (rtstyle.carry), for the A/V check."""
+        return [c.decoder_delay for c in self.carriers if c.kind == "audio"]
+
     def write(self, rgb: np.ndarray, pts: int, pict_type: av.video.frame.PictureType | None = None,
               alpha: np.ndarray | None = None) -> None:
         """Encode one frame; ``pict_type`` forces its picture type (rtstyle.segments cuts at forced

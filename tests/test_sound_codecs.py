@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 import rtstyle
+from rtstyle import avcheck
 
 SECONDS = 1.0
 
@@ -124,3 +125,59 @@ def test_seven_one_sound_goes_into_avi_as_five_one(tmp_path: Path, style):
     assert report.audio == "transcoded aac -> ac3" and report.check.ok, (report.audio, report.check.summary())
     got, rate, layout = decoded_sound(tmp_path / "out.avi")
     assert len(got) == 6 and round(tone(got[2], rate), -1) == 440
+
+
+def test_windows_media_sound_keeps_its_place_after_the_decoders_delay(tmp_path: Path, style):
+    """A WMV's sound (WMA 2): its decoder gives nothing for the first two packets (92 ms), so a
+    transcoded copy starts there, as players hear the input, and the A/V check failed every WMV
+    (`starts at 0.068 s against the video, the input's at 0.000 s`). A click written 0.5 s after
+    the first frame is heard 0.5 s after the output's first frame."""
+    rate = 44100
+    with av.open(str(tmp_path / "in.wmv"), "w") as out:
+        video = out.add_stream("wmv2", rate=25)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        sound = out.add_stream("wmav2", rate=rate, layout="mono")
+        sound.codec_context.bit_rate = 128000
+        for i in range(25):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 10 * i, np.uint8), format="rgb24")
+            frame.pts = i
+            out.mux(video.encode(frame))
+        out.mux(video.encode(None))
+        samples = np.zeros(rate, np.float32)
+        samples[rate // 2:rate // 2 + rate // 100] = 0.8  # 10 ms
+        chunk = sound.codec_context.frame_size
+        for start in range(0, rate, chunk):
+            frame = av.AudioFrame.from_ndarray(samples[None, start:start + chunk].copy(), format="flt", layout="mono")
+            frame.sample_rate, frame.pts = rate, start
+            out.mux(sound.encode(frame))
+        out.mux(sound.encode(None))
+    for suffix in (".mp4", ".mkv"):
+        report = rtstyle.render(tmp_path / "in.wmv", tmp_path / f"out{suffix}", style, smooth="none")
+        assert report.audio == "transcoded wmav2 -> aac" and report.check.ok, report.check.summary()
+        with av.open(str(tmp_path / f"out{suffix}")) as c:
+            first_frame = min(float(p.pts * p.time_base) for p in c.demux(video=0) if p.size)
+        with av.open(str(tmp_path / f"out{suffix}")) as c:
+            decoded = list(c.decode(audio=0))
+        start = float(decoded[0].pts * decoded[0].time_base)
+        heard = np.concatenate([f.to_ndarray()[0] for f in decoded])  # AAC decodes to planar floats
+        click = start + int(np.argmax(np.abs(heard) > 0.3)) / decoded[0].sample_rate
+        assert abs(click - first_frame - 0.5) < 0.005, (click, first_frame)
+    # The decoder's delay excuses a few packets, not a stream half a second late.
+    with av.open(str(tmp_path / "out.mkv")) as c, av.open(str(tmp_path / "late.mkv"), "w") as late:
+        copies = {s.index: late.add_stream_from_template(s) for s in c.streams}
+        for packet in c.demux():
+            if packet.size and packet.stream.type == "audio":
+                shift = round(0.5 / packet.time_base)
+                packet.pts, packet.dts = packet.pts + shift, packet.dts + shift
+            if packet.size:
+                packet.stream = copies[packet.stream.index]
+                late.mux(packet)
+    with av.open(str(tmp_path / "in.wmv")) as c:
+        first_packet = next(float(p.pts * p.time_base) for p in c.demux(audio=0) if p.size)
+    with av.open(str(tmp_path / "in.wmv")) as c:
+        first_sound = next(float(f.pts * f.time_base) for f in c.decode(audio=0))
+    assert first_sound - first_packet == pytest.approx(0.092, abs=0.002)  # two packets
+    reference = avcheck.probe(tmp_path / "in.wmv")
+    assert avcheck.verify(tmp_path / "out.mkv", reference, decoder_delays=[first_sound - first_packet]).ok
+    check = avcheck.verify(tmp_path / "late.mkv", reference, decoder_delays=[0.5 + first_sound - first_packet])
+    assert not check.ok and "starts at" in check.summary(), check.summary()
