@@ -297,6 +297,9 @@ class VideoFileSink(ClosesCutShortOnError):
             # so (Matroska's AlphaMode, which the muxer writes for frames with alpha, as one machine's).
             if video_template.metadata.get("alpha_mode") == "1":
                 self.stream.codec_context.pix_fmt = "yuva420p"
+            # The rate the stream says (a template says none, and MOV's timecode track was timed by
+            # its time base: 60000 fps for a .dv's segments, refused when the file was finished).
+            self.stream.codec_context.framerate = fps
         else:
             kind = self.container.format
             try:  # a stream URL's muxer (FLV, MPEG-TS, RTSP...) takes H.264 (rtstyle.stream)

@@ -56,6 +56,26 @@ def transparent_shot(frames: list[np.ndarray], folder: Path) -> np.ndarray:
     return alpha
 
 
+def camcorder_dv(path: Path) -> Path:
+    """A raw .dv as a camcorder's tape is captured: PAL, 10 frames at 25 fps, timecode 00:00:10:00,
+    48 kHz PCM."""
+    with av.open(str(path), "w", format="dv") as out:
+        out.metadata["timecode"] = "00:00:10:00"
+        video = out.add_stream("dvvideo", rate=25)
+        video.width, video.height, video.pix_fmt = 720, 576, "yuv420p"
+        sound = out.add_stream("pcm_s16le", rate=48000, layout="stereo")
+        for i in range(10):
+            frame = av.VideoFrame.from_ndarray(np.full((576, 720, 3), i * 20, np.uint8), format="rgb24")
+            frame.pts = i
+            out.mux(video.encode(frame))
+            samples = av.AudioFrame.from_ndarray(np.zeros((1, 2 * 1920), np.int16), format="s16", layout="stereo")
+            samples.sample_rate, samples.pts = 48000, i * 1920
+            out.mux(sound.encode(samples))
+        out.mux(video.encode(None))
+        out.mux(sound.encode(None))
+    return path
+
+
 def decode_video(path: Path) -> list[np.ndarray]:
     """RGB frames converted the way rtstyle's sources convert them (rtstyle.yuv)."""
     from rtstyle import yuv

@@ -23,7 +23,7 @@ from click.testing import CliRunner
 
 import rtstyle
 from benchmarks.common import with_keyframes
-from conftest import decode_video, stream_info, transparent_shot, vp9_alphas
+from conftest import camcorder_dv, decode_video, stream_info, transparent_shot, vp9_alphas
 from rtstyle import metrics, segments
 from rtstyle.cli import main
 from rtstyle.sinks import VideoFileSink
@@ -567,6 +567,21 @@ def test_a_part_on_ray_before_the_input_sound_starts_has_none(ray_runtime, data:
     assert result.ok and result.frames == 20 and result.segments == 2, result.error or result.check.summary()
     with av.open(str(dst)) as c:
         assert [s.type for s in c.streams] == ["video"]
+
+
+def test_a_camcorders_dv_file_on_ray_keeps_its_rate_and_timecode(ray_runtime, settings, tmp_path: Path):
+    """A raw .dv (FFmpeg stores 60000 fps as its average rate) into MOV on Ray: the joined stream
+    says 25 fps (it said none, and MOV's timecode track was timed by the 1/60000 time base and
+    refused when the file was finished: the join failed), with the tape's timecode."""
+    from test_render import timecode_of
+
+    src = camcorder_dv(tmp_path / "tape.dv")
+    short = dataclasses.replace(settings, segment_seconds=0.2)
+    [result] = distributed.render_files([(src, tmp_path / "ray.mov")], short, workers=2)
+    assert result.ok and result.frames == 10 and result.segments == 2, result.error or result.check.summary()
+    with av.open(str(tmp_path / "ray.mov")) as c:
+        assert c.streams.video[0].average_rate == 25
+    assert timecode_of(tmp_path / "ray.mov") == (0, 0, 10, 0)
 
 
 def test_chapters_and_timecode_on_ray_are_the_one_machines(ray_runtime, clip: Path, settings, tmp_path: Path):

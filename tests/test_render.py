@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import rtstyle
-from conftest import assert_same_video, decode_sound, decode_video, loudest_frequency, stream_info
+from conftest import assert_same_video, camcorder_dv, decode_sound, decode_video, loudest_frequency, stream_info
 from rtstyle import avcheck
 from rtstyle.frames import VideoFrame
 from rtstyle.outputs import RenderOutputs
@@ -423,21 +423,7 @@ def test_a_camcorders_dv_file_renders_at_its_rate_with_its_timecode(tmp_path: Pa
     demuxer stores 60000 fps as its average rate (its time base's inverse), which a render took
     as the rate: an MP4's or MOV's timecode track at 60000 fps was refused when the file was
     finished, and the render lost. It renders at 25 fps, its timecode on the output's video."""
-    src = tmp_path / "tape.dv"
-    with av.open(str(src), "w", format="dv") as out:
-        out.metadata["timecode"] = "00:00:10:00"
-        video = out.add_stream("dvvideo", rate=25)
-        video.width, video.height, video.pix_fmt = 720, 576, "yuv420p"
-        sound = out.add_stream("pcm_s16le", rate=48000, layout="stereo")
-        for i in range(10):
-            frame = av.VideoFrame.from_ndarray(np.full((576, 720, 3), i * 20, np.uint8), format="rgb24")
-            frame.pts = i
-            out.mux(video.encode(frame))
-            samples = av.AudioFrame.from_ndarray(np.zeros((1, 2 * 1920), np.int16), format="s16", layout="stereo")
-            samples.sample_rate, samples.pts = 48000, i * 1920
-            out.mux(sound.encode(samples))
-        out.mux(video.encode(None))
-        out.mux(sound.encode(None))
+    src = camcorder_dv(tmp_path / "tape.dv")
     with av.open(str(src)) as c:
         assert c.streams.video[0].average_rate == 60000 and c.streams.video[0].guessed_rate == 25
     for suffix in (".mp4", ".mov"):
