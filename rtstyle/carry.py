@@ -69,6 +69,20 @@ def _copyable_audio(container: str) -> set[str] | None:
     return STREAM_AUDIO if container in ("flv", "mpegts") else MP4_AUDIO
 
 
+# The outputs a stream that the one asked for cannot hold is suggested for, in this order.
+SUGGESTED_OUTPUTS = {"matroska": "an .mkv", "mp4": "an .mp4", "mov": "a .mov", "webm": "a .webm"}
+
+
+def outputs_taking(stream: av.stream.Stream, besides: str) -> str:
+    """A hint naming the outputs whose muxer takes ``stream`` as it is, other than the container
+    ``besides`` (an MP4's own subtitles, mov_text, go into no Matroska: not "try an .mkv")."""
+    taking = [name for container, name in SUGGESTED_OUTPUTS.items()
+              if container != besides and _muxer_takes(stream, container)]
+    if not taking:
+        return ""
+    return f" (try {', '.join(taking[:-1]) + ' or ' + taking[-1] if len(taking) > 1 else taking[0]} output)"
+
+
 def _muxer_takes(stream: av.stream.Stream, container: str) -> bool:
     """Whether FFmpeg's muxer writes the stream as it is: of the codecs players take, it refuses
     some in some containers (MOV: Opus and FLAC, which are MP4's; .m4v: MP3; Matroska: A-law,

@@ -27,7 +27,8 @@ from av.bitstream import BitStreamFilterContext
 from rtstyle import encoders, sequences, yuv
 from rtstyle.avcheck import main_video, playable_frames
 from rtstyle.carry import (CHAPTER_CONTAINERS, TIMECODE_CONTAINERS, Soundtrack, StreamCarrier, carry_pictures, chapters,
-                           description, is_chapter_track, is_picture, is_timecode_track, sound_streams, timecode)
+                           description, is_chapter_track, is_picture, is_timecode_track, outputs_taking, sound_streams,
+                           timecode)
 from rtstyle.errors import SinkError, SourceError
 from rtstyle.frames import VideoFrame
 from rtstyle.outputs import ClosesCutShortOnError
@@ -384,24 +385,25 @@ class VideoFileSink(ClosesCutShortOnError):
                 code = timecode(probe, start_time)
                 if code and self._kept(TIMECODE_CONTAINERS, f"timecode {code}", "a .mov, .mp4 or .mkv"):
                     self.stream.metadata["timecode"] = code
-        for index, kind, codec, picture in streams:
-            if kind not in ("audio", "subtitle"):
-                if index != rendered and not (picture and self.path is not None):
-                    self.dropped.append(f"{kind} stream {index} ({codec}) not "
-                                        f"{'sent to the stream' if picture else 'carried over'}")
-                continue
-            if kind == "audio" and self.soundtrack:  # replaced by the soundtrack's
-                continue
-            if kind == "subtitle" and self.path is None:
-                self.dropped.append(f"subtitle stream {index} ({codec}) not sent to the stream")
-                continue
-            try:
-                self._keep(StreamCarrier(source, index, self.container, start_time, timeout, part, length=length),
-                           f"{kind} stream {index} ({codec})")
-            except ValueError as e:  # the container does not take this codec
-                self.dropped.append(f"{kind} stream {index} ({codec}) not carried over: {e} (try an .mkv output)")
-            except av.error.FFmpegError as e:
-                raise SourceError(f"cannot read {kind} stream {index} of {Path(source).name}: {e}") from None
+            for index, kind, codec, picture in streams:
+                if kind not in ("audio", "subtitle"):
+                    if index != rendered and not (picture and self.path is not None):
+                        self.dropped.append(f"{kind} stream {index} ({codec}) not "
+                                            f"{'sent to the stream' if picture else 'carried over'}")
+                    continue
+                if kind == "audio" and self.soundtrack:  # replaced by the soundtrack's
+                    continue
+                if kind == "subtitle" and self.path is None:
+                    self.dropped.append(f"subtitle stream {index} ({codec}) not sent to the stream")
+                    continue
+                try:
+                    self._keep(StreamCarrier(source, index, self.container, start_time, timeout, part, length=length),
+                               f"{kind} stream {index} ({codec})")
+                except ValueError as e:  # the container does not take this codec (subtitles: copied only)
+                    self.dropped.append(f"{kind} stream {index} ({codec}) not carried over: {e}"
+                                        + outputs_taking(probe.streams[index], self.container.format.name))
+                except av.error.FFmpegError as e:
+                    raise SourceError(f"cannot read {kind} stream {index} of {Path(source).name}: {e}") from None
 
     def _kept(self, containers: set[str], what: str, outputs: str) -> bool:
         """Whether the output's container is one of ``containers``, those that keep ``what`` of the

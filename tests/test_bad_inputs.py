@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -181,6 +182,32 @@ def test_subtitles_kept_where_the_container_takes_them(data: Path, tmp_path: Pat
     assert len(cues) == 4
     r = render(p.src, tmp_path / "out.mp4", tiny_model)  # MP4 takes no SubRip: said, not silently lost
     assert r.exit_code == 0 and "note: subtitle stream 2 (srt) not carried over" in r.stderr, r.stderr
+    assert "(try an .mkv output)" in r.stderr, r.stderr
+
+
+def test_mp4_subtitles_into_matroska_are_said_to_go_where_they_fit(tmp_path: Path, tiny_model: Path):
+    """An MP4's own subtitles (mov_text: an iPhone's, QuickTime's) into an .mkv, which takes none:
+    the note names the outputs that do (it said "try an .mkv output" of an .mkv)."""
+    src = tmp_path / "movie.mp4"
+    with av.open(str(src), "w") as out:
+        video = out.add_stream("libx264", rate=10)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        subtitles = out.add_mux_stream("mov_text")
+        subtitles.time_base = Fraction(1, 1000)
+        for i in range(20):
+            frame = av.VideoFrame.from_ndarray(np.zeros((48, 64, 3), np.uint8), format="rgb24")
+            frame.pts = i
+            out.mux(video.encode(frame))
+        out.mux(video.encode(None))
+        for start, text in ((200, b"Hello"), (1200, b"World")):  # a mov_text sample: its length, then the text
+            cue = av.Packet(len(text).to_bytes(2, "big") + text)
+            cue.stream, cue.pts, cue.dts, cue.duration, cue.time_base = subtitles, start, start, 600, Fraction(1, 1000)
+            out.mux(cue)
+    r = render(src, tmp_path / "out.mkv", tiny_model)
+    assert r.exit_code == 0 and "note: subtitle stream 1 (mov_text) not carried over: 'matroska' format does not " \
+                                "support 'mov_text' codec (try an .mp4 or a .mov output)" in r.stderr, r.stderr
+    r = render(src, tmp_path / "out.mov", tiny_model)
+    assert r.exit_code == 0 and "not carried over" not in r.stderr, r.stderr
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
