@@ -24,10 +24,10 @@ import av
 
 from rtstyle import sequences
 
+# Each at least what a packet of sound spans, the input's or the output's (an encoder's priming
+# frame, the last one's padding): 128 ms for AAC at a phone's 8 kHz, 21 ms at 48 kHz.
 AUDIO_TOLERANCE = 0.05   # seconds an audio stream's length may differ (cut at a packet boundary)
 OFFSET_TOLERANCE = 0.03  # seconds an audio stream's first packet may move (one encoder's priming frame)
-# Both at least what a packet of sound spans, the input's or the output's (an encoder's priming
-# frame, the last one's padding): 128 ms for AAC at a phone's 8 kHz, 21 ms at 48 kHz.
 GIF_MIN_TICKS = 2  # a GIF frame's shortest delay, in hundredths: browsers show a shorter one for ten
 
 

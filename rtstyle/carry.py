@@ -50,10 +50,9 @@ WEBM_AUDIO = {"opus", "vorbis"}
 # AVI times the sound it knows by its frames: MP3, MP2, AC-3 and PCM. AAC it times by bytes when
 # the stream does not say its frame size (an AVI's own AAC), so that becomes MP3, as anything else.
 AVI_AUDIO = {"mp3", "mp2", "ac3", "pcm_s16le", "pcm_u8"}
-# The channel layouts Opus encodes (Vorbis's orders: a film's AC-3 "5.1(side)" was refused) by
-# channel count, and AC-3's largest; PyAV's encoder remaps the decoded sound to the layout asked.
+# The channel layouts Opus encodes (Vorbis's orders: a film's AC-3 "5.1(side)" was refused), by
+# channel count; PyAV's encoder remaps the decoded sound to the layout asked.
 OPUS_LAYOUTS = {1: "mono", 2: "stereo", 3: "3.0", 4: "quad", 5: "5.0", 6: "5.1", 7: "6.1", 8: "7.1"}
-AC3_MOST = (6, "5.1(side)")
 
 
 def _copyable_audio(container: str) -> set[str] | None:
@@ -180,7 +179,7 @@ class StreamCarrier:
             elif self.avi:  # LAME takes up to two channels at the MPEG rates; AC-3 takes surround
                 encoder, target = ("libmp3lame", "mp3") if channels <= 2 else ("ac3", "ac3")
                 rate = ctx.sample_rate if ctx.sample_rate in (32000, 44100, 48000) else 48000
-                layout = AC3_MOST[1] if channels > AC3_MOST[0] else layout
+                layout = "5.1(side)" if channels > 6 else layout  # AC-3's most: 7.1 is mixed down
             else:
                 encoder, rate, target = "aac", ctx.sample_rate or 48000, "aac"
             self.out_stream = output.add_stream(encoder, rate=rate, layout=layout)
@@ -275,7 +274,8 @@ class StreamCarrier:
                 if self.next_sample is None:
                     first = float(f.pts * f.time_base) - self.offset if f.pts is not None else pt
                     self.next_sample = round(first * f.sample_rate)
-                    self.decoder_delay = max(0.0, first - (self.first_packet if self.first_packet is not None else pt))
+                    heard = self.first_packet if self.first_packet is not None else pt
+                    self.decoder_delay = max(0.0, first - heard)
                     if self.avi and self.next_sample > 0:  # AVI: the sound starts at zero, so with silence
                         self._mux(self.out_stream.encode(_silence(f, self.next_sample)))
                 if self.cut_at is not None:

@@ -332,8 +332,8 @@ class VideoFileSource(Closing):
     def _transparent_later(self) -> bool:
         """Whether the middle or the end has transparency where the first frame has none (a render
         whose first frame an object covers, an overlay that wipes in): a sequence's pictures read
-        as stills, a file's frames at the keyframes there by a second reader; a stream is judged by
-        its first frame (it cannot be read twice)."""
+        as stills, a file's frames decoded there by a second reader; a stream is judged by its
+        first frame (it cannot be read twice)."""
         if self.sequence:
             files = self.sequence.files()
             for path in dict.fromkeys([files[len(files) // 2], files[-1]]):
