@@ -5,7 +5,8 @@ Or another file's sound in place of the source's (:class:`Soundtrack`, render --
 Each stream is read through its own handle on the source and written up to the time the
 video has reached, so the file interleaves and a render cut short ends with matching sound.
 Audio is remuxed when its codec fits the container and transcoded otherwise (to AAC; to
-Opus in WebM; to MP3, or AC-3 above two channels, in AVI); subtitles are remuxed. Pictures
+Opus in WebM; to MP3, or AC-3 above two channels, in AVI); subtitles are remuxed, or text ones
+written as the container's own text subtitles where it takes no other (:data:`TEXT_SUBTITLES`). Pictures
 travel too where the container keeps them (:func:`carry_pictures`): a Matroska file's
 attachments (the fonts its styled subtitles are drawn in) and a cover picture. So does the
 file's own description (:func:`description`): the date and place a photo library files a
@@ -68,15 +69,40 @@ def _copyable_audio(container: str) -> set[str] | None:
     return STREAM_AUDIO if container in ("flv", "mpegts") else MP4_AUDIO
 
 
+# Each container's text subtitles, which another's are written as when it cannot hold them as they
+# are (a film's SubRip or ASS into MP4, an iPhone's mov_text into Matroska), their styling left out.
+TEXT_SUBTITLES = {"mp4": "mov_text", "mov": "mov_text", "ipod": "mov_text", "matroska": "subrip", "webm": "webvtt"}
+TEXT_CODECS = {"mov_text", "ass", "subrip", "webvtt", "text"}  # not DVD's and Blu-ray's pictures
+_ASS_OVERRIDES = re.compile(r"\{[^}]*\}")
+
+
+def subtitle_text(codec: str, payload: bytes) -> str:
+    """The words of one cue of a text subtitle ``codec`` (TEXT_CODECS), lines apart, without styling."""
+    if codec == "mov_text":  # the text's length (two bytes), the text, then style boxes
+        return payload[2:2 + int.from_bytes(payload[:2], "big")].decode("utf-8", "replace")
+    if codec == "ass":  # ReadOrder, Layer, Style, Name, MarginL, MarginR, MarginV, Effect, Text
+        text = payload.decode("utf-8", "replace").split(",", 8)[-1]
+        return _ASS_OVERRIDES.sub("", text).replace("\\N", "\n").replace("\\n", "\n")
+    return re.sub(r"</?[a-z][^>]*>", "", payload.decode("utf-8", "replace"))  # SubRip's <i>, <b>, <font ...>
+
+
+def subtitle_payload(codec: str, text: str) -> bytes:
+    """One cue's ``text`` as ``codec`` (TEXT_SUBTITLES) stores it."""
+    data = text.encode("utf-8")
+    return len(data).to_bytes(2, "big") + data if codec == "mov_text" else data
+
+
 # The outputs a stream that the one asked for cannot hold is suggested for, in this order.
 SUGGESTED_OUTPUTS = {"matroska": "an .mkv", "mp4": "an .mp4", "mov": "a .mov", "webm": "a .webm"}
 
 
 def outputs_taking(stream: av.stream.Stream, besides: str) -> str:
-    """A hint naming the outputs whose muxer takes ``stream`` as it is, other than the container
-    ``besides`` (an MP4's own subtitles, mov_text, go into no Matroska: not "try an .mkv")."""
+    """A hint naming the outputs that keep ``stream``, other than the container ``besides``: those
+    whose muxer takes it as it is, and for text subtitles those with text subtitles of their own
+    (DVD's picture subtitles go into no MP4: not "try an .mp4")."""
+    text = stream.type == "subtitle" and stream.codec_context.codec.canonical_name in TEXT_CODECS
     taking = [name for container, name in SUGGESTED_OUTPUTS.items()
-              if container != besides and _muxer_takes(stream, container)]
+              if container != besides and (text and container in TEXT_SUBTITLES or _muxer_takes(stream, container))]
     if not taking:
         return ""
     return f" (try {', '.join(taking[:-1]) + ' or ' + taking[-1] if len(taking) > 1 else taking[0]} output)"
@@ -99,8 +125,9 @@ class StreamCarrier:
     """Copies one audio or subtitle stream of the source into the output, on demand up to a time.
 
     Audio is remuxed when its codec fits the container and transcoded otherwise (AAC; Opus in
-    WebM; MP3 or AC-3 in AVI); subtitles are remuxed, so only a container that takes their codec
-    can carry them (``ValueError`` otherwise). Each carrier reads the source through its own handle.
+    WebM; MP3 or AC-3 in AVI); subtitles are remuxed, text ones converted to the container's own
+    where it takes no other, so only a container that takes their codec or has text subtitles can
+    carry them (``ValueError`` otherwise). Each carrier reads the source through its own handle.
     """
 
     def __init__(self, source_path: str, index: int, output: av.container.OutputContainer, start_time: float,
@@ -133,6 +160,8 @@ class StreamCarrier:
             self.index, self.kind = index, self.in_stream.type  # kept: the stream dies with its closed input
             codec = self.in_stream.codec_context.codec.canonical_name  # the format's name, not its decoder's (mp3float)
             self.remux = self._copied(codec, output.format.name)
+            self.codec = codec
+            self.text_as = self._text_as(codec, output.format.name)
             if part and not is_url(source_path):  # a part of a file: its packets from there (a URL reads on)
                 with contextlib.suppress(av.error.FFmpegError):
                     self.input.seek(math.floor(start_time / self.in_stream.time_base), stream=self.in_stream,
@@ -163,10 +192,21 @@ class StreamCarrier:
         return (copyable is None or codec in copyable) and not (self.avi and late) and not half_frames \
             and _muxer_takes(stream, container)
 
+    def _text_as(self, codec: str, container: str) -> str | None:
+        """The container's own text subtitle codec, for text subtitles it cannot hold as they are."""
+        stream = self.in_stream
+        if stream.type != "subtitle" or codec not in TEXT_CODECS or _muxer_takes(stream, container):
+            return None
+        return TEXT_SUBTITLES.get(container)
+
     def _add_to(self, output: av.container.OutputContainer, codec: str) -> None:
         stream = self.in_stream
         ctx = stream.codec_context
-        if self.remux:
+        if self.text_as:
+            self.out_stream = output.add_mux_stream(self.text_as)
+            self.out_stream.time_base = stream.time_base
+            self.action = f"converted {codec} -> {self.text_as}"
+        elif self.remux:
             self.out_stream = output.add_stream_from_template(stream)
             self.action = f"copied ({codec})"
         else:
@@ -259,6 +299,10 @@ class StreamCarrier:
         if self.first_packet is None and not p.is_discard:  # (an edit list's pre-roll: the decoder skips it)
             self.first_packet = pt
         shift = round(self.offset / p.time_base)
+        if self.text_as:  # the cue's words in the output's text codec, at its time
+            cue = av.Packet(subtitle_payload(self.text_as, subtitle_text(self.codec, bytes(p))))
+            cue.pts, cue.dts, cue.duration, cue.time_base = p.pts, p.dts, p.duration, p.time_base
+            p = cue
         if self.remux:
             p.pts, p.dts = p.pts - shift, p.dts - shift  # negative for AAC priming: kept
             p.stream = self.out_stream

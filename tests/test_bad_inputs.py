@@ -180,34 +180,59 @@ def test_subtitles_kept_where_the_container_takes_them(data: Path, tmp_path: Pat
         assert [s.type for s in c.streams] == ["video", "audio", "subtitle"]
         cues = [pk for pk in c.demux(c.streams.subtitles[0]) if pk.size]
     assert len(cues) == 4
-    r = render(p.src, tmp_path / "out.mp4", tiny_model)  # MP4 takes no SubRip: said, not silently lost
-    assert r.exit_code == 0 and "note: subtitle stream 2 (srt) not carried over" in r.stderr, r.stderr
-    assert "(try an .mkv output)" in r.stderr, r.stderr
+    r = render(p.src, tmp_path / "out.avi", tiny_model)  # AVI takes no subtitles: said, not silently lost
+    assert r.exit_code == 0 and "note: subtitle stream 2 (srt) not carried over: 'avi' format does not support " \
+                                "'srt' codec (try an .mkv, an .mp4, a .mov or a .webm output)" in r.stderr, r.stderr
 
 
-def test_mp4_subtitles_into_matroska_are_said_to_go_where_they_fit(tmp_path: Path, tiny_model: Path):
-    """An MP4's own subtitles (mov_text: an iPhone's, QuickTime's) into an .mkv, which takes none:
-    the note names the outputs that do (it said "try an .mkv output" of an .mkv)."""
-    src = tmp_path / "movie.mp4"
-    with av.open(str(src), "w") as out:
+def cues(path: Path) -> list[tuple[float, float, str]]:
+    """Each subtitle cue's start, duration and words, as FFmpeg's decoder for its codec reads them
+    (empty cues, which MP4 puts in the gaps, left out)."""
+    with av.open(str(path)) as c:
+        stream = c.streams.subtitles[0]
+        found = [(p.pts * p.time_base, p.duration * p.time_base, [r.dialogue.decode() for r in p.decode()])
+                 for p in c.demux(stream) if p.size]
+    return [(round(float(t), 3), round(float(d), 3), "\n".join(words)) for t, d, words in found if any(words)]
+
+
+def subtitled(path: Path, codec: str, texts: list[str]) -> Path:
+    """A 2 s clip with a cue at 0.2 s and 1.2 s, 0.6 s each, ``texts`` as ``codec`` stores them."""
+    with av.open(str(path), "w") as out:
         video = out.add_stream("libx264", rate=10)
         video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
-        subtitles = out.add_mux_stream("mov_text")
+        subtitles = out.add_mux_stream(codec)
         subtitles.time_base = Fraction(1, 1000)
         for i in range(20):
             frame = av.VideoFrame.from_ndarray(np.zeros((48, 64, 3), np.uint8), format="rgb24")
             frame.pts = i
             out.mux(video.encode(frame))
         out.mux(video.encode(None))
-        for start, text in ((200, b"Hello"), (1200, b"World")):  # a mov_text sample: its length, then the text
-            cue = av.Packet(len(text).to_bytes(2, "big") + text)
+        for start, text in zip((200, 1200), texts):
+            cue = av.Packet(text.encode())
             cue.stream, cue.pts, cue.dts, cue.duration, cue.time_base = subtitles, start, start, 600, Fraction(1, 1000)
             out.mux(cue)
-    r = render(src, tmp_path / "out.mkv", tiny_model)
-    assert r.exit_code == 0 and "note: subtitle stream 1 (mov_text) not carried over: 'matroska' format does not " \
-                                "support 'mov_text' codec (try an .mp4 or a .mov output)" in r.stderr, r.stderr
-    r = render(src, tmp_path / "out.mov", tiny_model)
-    assert r.exit_code == 0 and "not carried over" not in r.stderr, r.stderr
+    return path
+
+
+@pytest.mark.parametrize("codec, texts, suffix, action", [
+    # An iPhone's or QuickTime's mov_text (the text's length, then the text) into Matroska.
+    ("mov_text", ["\x00\x0bHello\nthere", "\x00\x0bWorld again"], ".mkv", "converted mov_text -> subrip"),
+    # A film's SubRip, with its italics, into MP4 and WebM.
+    ("subrip", ["<i>Hello</i>\nthere", "World again"], ".mp4", "converted subrip -> mov_text"),
+    ("subrip", ["<i>Hello</i>\nthere", "World again"], ".webm", "converted subrip -> webvtt"),
+    # An anime's ASS: its override tags and line breaks (the cue's text after eight fields).
+    ("ass", ["0,0,Default,,0,0,0,,{\\i1}Hello{\\i0}\\Nthere", "1,0,Default,,0,0,0,,World again"], ".mov",
+     "converted ass -> mov_text"),
+])
+def test_text_subtitles_go_into_any_container_with_text_subtitles(codec: str, texts: list[str], suffix: str,
+                                                                   action: str, tmp_path: Path, tiny_model: Path):
+    """Text subtitles the output cannot hold as they are become its own text subtitles, each cue
+    at its time with its words, the styling left out, as FFmpeg's command line converts them
+    (they were left out: a film's SubRip in an .mp4, an iPhone's mov_text in an .mkv)."""
+    src = subtitled(tmp_path / f"in{'.mp4' if codec == 'mov_text' else '.mkv'}", codec, texts)
+    r = render(src, tmp_path / f"out{suffix}", tiny_model)
+    assert r.exit_code == 0 and f"audio {action}" in r.stderr and "not carried over" not in r.stderr, r.stderr
+    assert cues(tmp_path / f"out{suffix}") == [(0.2, 0.6, "Hello\nthere"), (1.2, 0.6, "World again")]
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
