@@ -303,6 +303,9 @@ class StreamCarrier:
             cue = av.Packet(subtitle_payload(self.text_as, subtitle_text(self.codec, bytes(p))))
             cue.pts, cue.dts, cue.duration, cue.time_base = p.pts, p.dts, p.duration, p.time_base
             p = cue
+        if self.kind == "subtitle" and p.pts < shift:  # a cue on screen when the part starts: shown from its zero
+            p.duration = max(0, p.duration - (shift - p.pts)) if p.duration else p.duration
+            p.pts = p.dts = shift
         if self.remux:
             p.pts, p.dts = p.pts - shift, p.dts - shift  # negative for AAC priming: kept
             p.stream = self.out_stream

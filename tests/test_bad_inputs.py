@@ -235,6 +235,18 @@ def test_text_subtitles_go_into_any_container_with_text_subtitles(codec: str, te
     assert cues(tmp_path / f"out{suffix}") == [(0.2, 0.6, "Hello\nthere"), (1.2, 0.6, "World again")]
 
 
+@pytest.mark.parametrize("suffix", [".mkv", ".mp4"])
+def test_a_parts_subtitles_start_with_it(suffix: str, tmp_path: Path, tiny_model: Path):
+    """A part from 0.5 s of a clip whose first cue shows from 0.2 to 0.8 s: the part opens on that
+    cue's last 0.3 s, and the next one comes 0.7 s in (copied into Matroska, the whole track
+    came 0.3 s late, as the muxer moved the cue that started before zero; into MP4 that cue
+    ended at zero, unseen)."""
+    src = subtitled(tmp_path / "in.mkv", "subrip", ["Hello", "World"])
+    r = render(src, tmp_path / f"part{suffix}", tiny_model, "--start", "0.5", "--duration", "1")
+    assert r.exit_code == 0, r.stderr
+    assert cues(tmp_path / f"part{suffix}") == [(0.0, 0.3, "Hello"), (0.7, 0.6, "World")]
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
 def test_read_only_folder(data: Path, tmp_path: Path, tiny_model: Path):
     folder = tmp_path / "ro"
