@@ -76,7 +76,7 @@ TEXT_CODECS = {"mov_text", "ass", "subrip", "webvtt", "text"}  # not DVD's and B
 _ASS_OVERRIDES = re.compile(r"\{[^}]*\}")
 
 
-def subtitle_text(codec: str, payload: bytes) -> str:
+def _subtitle_text(codec: str, payload: bytes) -> str:
     """The words of one cue of a text subtitle ``codec`` (TEXT_CODECS), lines apart, without styling."""
     if codec == "mov_text":  # the text's length (two bytes), the text, then style boxes
         return payload[2:2 + int.from_bytes(payload[:2], "big")].decode("utf-8", "replace")
@@ -86,7 +86,7 @@ def subtitle_text(codec: str, payload: bytes) -> str:
     return re.sub(r"</?[a-z][^>]*>", "", payload.decode("utf-8", "replace"))  # SubRip's <i>, <b>, <font ...>
 
 
-def subtitle_payload(codec: str, text: str) -> bytes:
+def _subtitle_payload(codec: str, text: str) -> bytes:
     """One cue's ``text`` as ``codec`` (TEXT_SUBTITLES) stores it."""
     data = text.encode("utf-8")
     return len(data).to_bytes(2, "big") + data if codec == "mov_text" else data
@@ -158,10 +158,9 @@ class StreamCarrier:
             self.input = opened.enter_context(av.open(source_path, "r", timeout=stream_timeout(source_path, timeout)))
             self.in_stream = self.input.streams[index]
             self.index, self.kind = index, self.in_stream.type  # kept: the stream dies with its closed input
-            codec = self.in_stream.codec_context.codec.canonical_name  # the format's name, not its decoder's (mp3float)
-            self.remux = self._copied(codec, output.format.name)
-            self.codec = codec
-            self.text_as = self._text_as(codec, output.format.name)
+            self.codec = self.in_stream.codec_context.codec.canonical_name  # the format's, not its decoder's (mp3float)
+            self.remux = self._copied(output.format.name)
+            self.text_as = self._text_as(output.format.name)
             if part and not is_url(source_path):  # a part of a file: its packets from there (a URL reads on)
                 with contextlib.suppress(av.error.FFmpegError):
                     self.input.seek(math.floor(start_time / self.in_stream.time_base), stream=self.in_stream,
@@ -177,12 +176,12 @@ class StreamCarrier:
             elif length is not None and self._time(self.queue[0]) >= length - 1e-6:
                 self.empty = "starts after the part rendered ends"
             if not self.empty:
-                self._add_to(output, codec)
+                self._add_to(output)
             opened.pop_all()
 
-    def _copied(self, codec: str, container: str) -> bool:
+    def _copied(self, container: str) -> bool:
         """Whether the stream goes in as it is (else its sound is encoded again)."""
-        stream, copyable = self.in_stream, _copyable_audio(container)
+        stream, codec, copyable = self.in_stream, self.codec, _copyable_audio(container)
         late = stream.start_time is not None and float(stream.start_time * stream.time_base) > self.offset + 1e-3
         if stream.type != "audio":
             return True
@@ -192,15 +191,15 @@ class StreamCarrier:
         return (copyable is None or codec in copyable) and not (self.avi and late) and not half_frames \
             and _muxer_takes(stream, container)
 
-    def _text_as(self, codec: str, container: str) -> str | None:
+    def _text_as(self, container: str) -> str | None:
         """The container's own text subtitle codec, for text subtitles it cannot hold as they are."""
         stream = self.in_stream
-        if stream.type != "subtitle" or codec not in TEXT_CODECS or _muxer_takes(stream, container):
+        if stream.type != "subtitle" or self.codec not in TEXT_CODECS or _muxer_takes(stream, container):
             return None
         return TEXT_SUBTITLES.get(container)
 
-    def _add_to(self, output: av.container.OutputContainer, codec: str) -> None:
-        stream = self.in_stream
+    def _add_to(self, output: av.container.OutputContainer) -> None:
+        stream, codec = self.in_stream, self.codec
         ctx = stream.codec_context
         if self.text_as:
             self.out_stream = output.add_mux_stream(self.text_as)
@@ -300,7 +299,7 @@ class StreamCarrier:
             self.first_packet = pt
         shift = round(self.offset / p.time_base)
         if self.text_as:  # the cue's words in the output's text codec, at its time
-            cue = av.Packet(subtitle_payload(self.text_as, subtitle_text(self.codec, bytes(p))))
+            cue = av.Packet(_subtitle_payload(self.text_as, _subtitle_text(self.codec, bytes(p))))
             cue.pts, cue.dts, cue.duration, cue.time_base = p.pts, p.dts, p.duration, p.time_base
             p = cue
         if self.kind == "subtitle" and p.pts < shift:  # a cue on screen when the part starts: shown from its zero

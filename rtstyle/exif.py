@@ -13,6 +13,7 @@ from typing import BinaryIO
 import numpy as np
 
 ORIENTATION_TAG = 0x0112
+TIFF_MAGIC = (b"II*\0", b"MM\0*")  # a TIFF file's first four bytes (little- or big-endian)
 # Each EXIF orientation as FFmpeg's av_exif_orientation_to_matrix makes it: a rotation, then a mirror.
 TURNS = {1: (0, False), 2: (0, True), 3: (180, False), 4: (180, True), 5: (90, True), 6: (90, False), 7: (-90, True),
          8: (-90, False)}
@@ -34,7 +35,7 @@ def orientation(path: Path) -> int | None:
     try:
         with open(path, "rb") as f:
             head = f.read(12)
-            if head[:4] in (b"II*\0", b"MM\0*"):
+            if head[:4] in TIFF_MAGIC:
                 return _ifd0_orientation(f, 0)
             if head[:2] == b"\xff\xd8":
                 return _jpeg_orientation(f)

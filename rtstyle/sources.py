@@ -66,7 +66,7 @@ def read_image(path: str | Path, alpha: bool = False, straight: bool = False) ->
     if alpha:
         whole = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)  # with the alpha, but not turned as the EXIF says
         if whole is not None and whole.ndim == 3 and whole.shape[2] == 4:
-            if bytes(data[:4]) in (b"II*\0", b"MM\0*"):  # OpenCV (libtiff's RGBA reader) premultiplies its colours
+            if bytes(data[:4]) in exif.TIFF_MAGIC:  # OpenCV (libtiff's RGBA reader) premultiplies a TIFF's colours
                 return _read_with_ffmpeg(p, alpha, straight)
             eight = (whole >> (8 * whole.dtype.itemsize - 8)).astype(np.uint8)
             for turned in _turns(eight):  # the turn that makes its colours the upright picture's
@@ -346,7 +346,8 @@ class VideoFileSource(Closing):
         end = min(seconds, self.start + self.duration) if self.duration is not None else seconds
         if is_url(self.path) or end <= self.start:
             return False
-        return any(alpha is not None and alpha.min() < 255 for alpha in self._alphas_at([(self.start + end) / 2, end]))
+        middle_and_end = [(self.start + end) / 2, end]
+        return any(alpha is not None and alpha.min() < 255 for alpha in self._alphas_at(middle_and_end))
 
     def _alphas_at(self, times: list[float]) -> Iterator[np.ndarray | None]:
         """The alpha of the last frame before each time (seconds from the start; the first after

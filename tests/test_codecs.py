@@ -133,22 +133,19 @@ def test_a_transparent_webm_is_read_with_its_alpha(data: Path, tmp_path: Path, s
     are): FFmpeg's own VP9 decoder reads no alpha, so it was painted as opaque and nothing said
     so. Into numbered PNGs, each keeps the alpha libvpx decodes from the input, level for level."""
     alpha = transparent_shot(decode_video(data / CLIP)[:6], tmp_path / "rgba")
-    with av.open(str(tmp_path / "in.webm"), "w") as out:
-        stream = out.add_stream("libvpx-vp9", rate=10, options={"crf": "20", "b": "0", "deadline": "realtime"})
-        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuva420p"
-        for n in range(1, 7):
-            frame = av.VideoFrame.from_ndarray(cv2.cvtColor(cv2.imread(str(tmp_path / "rgba" / f"c_{n:04d}.png"),
-                                                                    cv2.IMREAD_UNCHANGED), cv2.COLOR_BGRA2RGBA),
-                                               format="rgba")
-            frame.pts = n - 1
-            out.mux(stream.encode(frame))
-        out.mux(stream.encode(None))
+    _transparent_video(tmp_path / "in.webm", _shot_pictures(tmp_path / "rgba"), "libvpx-vp9", "yuva420p")
     wanted = vp9_alphas(tmp_path / "in.webm")
     assert max(np.abs(a.astype(int) - alpha).max() for a in wanted) <= 3  # the input holds the shot's alpha
     report = rtstyle.render(tmp_path / "in.webm", tmp_path / "p_%04d.png", style, smooth="none")
     assert report.check.ok and not any("alpha" in n for n in report.notes), report.notes
     got = [cv2.imread(str(tmp_path / f"p_{n:04d}.png"), cv2.IMREAD_UNCHANGED) for n in range(1, 7)]
     assert all(g.shape == (240, 320, 4) and np.array_equal(g[..., 3], w) for g, w in zip(got, wanted))
+
+
+def _shot_pictures(folder: Path) -> list[np.ndarray]:
+    """The six RGBA pictures :func:`transparent_shot` wrote, as arrays."""
+    return [cv2.cvtColor(cv2.imread(str(folder / f"c_{n:04d}.png"), cv2.IMREAD_UNCHANGED), cv2.COLOR_BGRA2RGBA)
+            for n in range(1, 7)]
 
 
 def _transparent_video(path: Path, pictures: list[np.ndarray], codec: str, pix_fmt: str) -> None:
@@ -174,8 +171,7 @@ def test_a_video_whose_first_frame_is_opaque_keeps_its_later_alpha(name: str, co
     first frame alone decided: ProRes 422 HQ, the alpha dropped without a note). A part is looked
     at itself: one whose second frame alone is transparent, in a video opaque after it."""
     alpha = transparent_shot(decode_video(data / CLIP)[:6], tmp_path / "rgba")
-    pictures = [cv2.cvtColor(cv2.imread(str(tmp_path / "rgba" / f"c_{n:04d}.png"), cv2.IMREAD_UNCHANGED),
-                             cv2.COLOR_BGRA2RGBA) for n in range(1, 7)]
+    pictures = _shot_pictures(tmp_path / "rgba")
     pictures[0][..., 3] = 255
     _transparent_video(tmp_path / name, pictures, codec, pix_fmt)
     wanted = vp9_alphas(tmp_path / name) if codec == "libvpx-vp9" else _alphas(tmp_path / name)

@@ -20,24 +20,31 @@ from rtstyle import avcheck
 SECONDS = 1.0
 
 
-def sound_clip(path: Path, codec: str, rate: int, layout: str, tones: dict[int, float]) -> None:
-    """A 10 fps clip of SECONDS with a sound in ``codec``: channel i a sine at ``tones[i]`` Hz, others silent."""
+def tones(layout: str, rate: int, hz: dict[int, float]) -> np.ndarray:
+    """SECONDS of sound in ``layout`` (channels x samples): channel i a sine at ``hz[i]``, the others silent."""
+    t = np.arange(round(rate * SECONDS)) / rate
+    samples = np.zeros((len(av.AudioLayout(layout).channels), t.size), np.float32)
+    for channel, frequency in hz.items():
+        samples[channel] = 0.3 * np.sin(2 * np.pi * frequency * t)
+    return samples
+
+
+def sound_clip(path: Path, codec: str, rate: int, layout: str, samples: np.ndarray, video_codec: str = "mpeg4",
+               bit_rate: int | None = None) -> None:
+    """A 10 fps clip of SECONDS, ``samples`` (channels x samples, floats) its sound in ``codec``."""
     with av.open(str(path), "w") as out:
-        video = out.add_stream("mpeg4", rate=10)
+        video = out.add_stream(video_codec, rate=10)
         video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
         sound = out.add_stream(codec, rate=rate, layout=layout)
+        if bit_rate:
+            sound.codec_context.bit_rate = bit_rate
         for i in range(round(10 * SECONDS)):
             frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 20 * i, np.uint8), format="rgb24")
             frame.pts = i
             out.mux(video.encode(frame))
         out.mux(video.encode(None))
-        channels = len(sound.codec_context.layout.channels)
-        t = np.arange(round(rate * SECONDS)) / rate
-        samples = np.zeros((channels, t.size), np.float32)
-        for channel, hz in tones.items():
-            samples[channel] = 0.3 * np.sin(2 * np.pi * hz * t)
         chunk = sound.codec_context.frame_size or 1024
-        for start in range(0, t.size, chunk):
+        for start in range(0, samples.shape[1], chunk):
             interleaved = np.ascontiguousarray(samples[:, start:start + chunk].T).reshape(1, -1)  # PyAV: 8 planes fail
             frame = av.AudioFrame.from_ndarray(interleaved, format="flt", layout=layout)
             frame.sample_rate, frame.pts, frame.time_base = rate, start, Fraction(1, rate)
@@ -81,7 +88,7 @@ def tone(channel: np.ndarray, rate: int) -> float:
 ])
 def test_sound_is_copied_where_the_muxer_takes_it_else_encoded(codec: str, rate: int, layout: str, source: str,
                                                                output: str, action: str, tmp_path: Path, style):
-    sound_clip(tmp_path / source, codec, rate, layout, {0: 440.0})
+    sound_clip(tmp_path / source, codec, rate, layout, tones(layout, rate, {0: 440.0}))
     report = rtstyle.render(tmp_path / source, tmp_path / output, style, smooth="none")
     assert report.audio == action and report.check.ok, (report.audio, report.check.summary())
     got, got_rate, _ = decoded_sound(tmp_path / output)
@@ -95,7 +102,8 @@ def test_a_mov_keeps_pcm_as_recorded(codec: str, tmp_path: Path, style):
     """A camera's (or an editing program's) PCM in a .mov output, as editors take it: copied,
     every sample as the input's (it was encoded as AAC); MP4 has no PCM players take: AAC there."""
     rate = 8000 if codec == "pcm_alaw" else 48000
-    sound_clip(tmp_path / "in.mov", codec, rate, "stereo" if codec != "pcm_alaw" else "mono", {0: 440.0})
+    layout = "stereo" if codec != "pcm_alaw" else "mono"
+    sound_clip(tmp_path / "in.mov", codec, rate, layout, tones(layout, rate, {0: 440.0}))
     report = rtstyle.render(tmp_path / "in.mov", tmp_path / "out.mov", style, smooth="none")
     assert report.audio == f"copied ({codec})" and report.check.ok, (report.audio, report.check.summary())
     assert np.array_equal(decoded_sound(tmp_path / "out.mov")[0], decoded_sound(tmp_path / "in.mov")[0])
@@ -108,7 +116,8 @@ def test_a_films_surround_sound_goes_into_webm(tmp_path: Path, style):
     channels only, and the render failed before any frame (`Invalid argument`). Each channel's
     sound comes out where a player puts it: the centre's in the centre, the left side's at the
     back left, the bass in the LFE."""
-    sound_clip(tmp_path / "in.mkv", "ac3", 48000, "5.1(side)", {2: 440.0, 3: 60.0, 4: 1000.0})
+    centre_bass_left_side = tones("5.1(side)", 48000, {2: 440.0, 3: 60.0, 4: 1000.0})
+    sound_clip(tmp_path / "in.mkv", "ac3", 48000, "5.1(side)", centre_bass_left_side)
     report = rtstyle.render(tmp_path / "in.mkv", tmp_path / "out.webm", style, smooth="none")
     assert report.audio == "transcoded ac3 -> opus" and report.check.ok, (report.audio, report.check.summary())
     got, rate, layout = decoded_sound(tmp_path / "out.webm")
@@ -120,7 +129,7 @@ def test_a_films_surround_sound_goes_into_webm(tmp_path: Path, style):
 def test_seven_one_sound_goes_into_avi_as_five_one(tmp_path: Path, style):
     """7.1 sound into AVI, which takes surround as AC-3, at most 5.1: mixed down to it (the
     encoder refused 7.1, and the render failed before any frame), the centre kept in the centre."""
-    sound_clip(tmp_path / "in.mkv", "aac", 48000, "7.1", {2: 440.0})
+    sound_clip(tmp_path / "in.mkv", "aac", 48000, "7.1", tones("7.1", 48000, {2: 440.0}))
     report = rtstyle.render(tmp_path / "in.mkv", tmp_path / "out.avi", style, smooth="none")
     assert report.audio == "transcoded aac -> ac3" and report.check.ok, (report.audio, report.check.summary())
     got, rate, layout = decoded_sound(tmp_path / "out.avi")
@@ -133,24 +142,9 @@ def test_windows_media_sound_keeps_its_place_after_the_decoders_delay(tmp_path: 
     (`starts at 0.068 s against the video, the input's at 0.000 s`). A click written 0.5 s after
     the first frame is heard 0.5 s after the output's first frame."""
     rate = 44100
-    with av.open(str(tmp_path / "in.wmv"), "w") as out:
-        video = out.add_stream("wmv2", rate=25)
-        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
-        sound = out.add_stream("wmav2", rate=rate, layout="mono")
-        sound.codec_context.bit_rate = 128000
-        for i in range(25):
-            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 10 * i, np.uint8), format="rgb24")
-            frame.pts = i
-            out.mux(video.encode(frame))
-        out.mux(video.encode(None))
-        samples = np.zeros(rate, np.float32)
-        samples[rate // 2:rate // 2 + rate // 100] = 0.8  # 10 ms
-        chunk = sound.codec_context.frame_size
-        for start in range(0, rate, chunk):
-            frame = av.AudioFrame.from_ndarray(samples[None, start:start + chunk].copy(), format="flt", layout="mono")
-            frame.sample_rate, frame.pts = rate, start
-            out.mux(sound.encode(frame))
-        out.mux(sound.encode(None))
+    click = np.zeros((1, rate), np.float32)
+    click[0, rate // 2:rate // 2 + rate // 100] = 0.8  # 10 ms
+    sound_clip(tmp_path / "in.wmv", "wmav2", rate, "mono", click, video_codec="wmv2", bit_rate=128000)
     for suffix in (".mp4", ".mkv"):
         report = rtstyle.render(tmp_path / "in.wmv", tmp_path / f"out{suffix}", style, smooth="none")
         assert report.audio == "transcoded wmav2 -> aac" and report.check.ok, report.check.summary()
