@@ -2,11 +2,14 @@
 
 FFmpeg 8 turns a JPEG's, TIFF's, PNG's or WebP's EXIF orientation into a display matrix on each
 frame, beside the EXIF itself; PyAV 18 has no name for that EXIF side data and then reads none of
-the frame's, so a picture sequence's orientation is read here from its first picture's header.
+the frame's, so a picture sequence's orientation is read here from its first picture's header,
+with walkers over the headers' parts (JPEG segments, PNG and WebP chunks, a TIFF directory) that
+rtstyle.icc reads the colour profile with too.
 """
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -14,6 +17,8 @@ import numpy as np
 
 ORIENTATION_TAG = 0x0112
 TIFF_MAGIC = (b"II*\0", b"MM\0*")  # a TIFF file's first four bytes (little- or big-endian)
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+PNG, WEBP = (8, True), (12, False)  # where a file's first chunk is, and whether its length comes first (chunks)
 # Each EXIF orientation as FFmpeg's av_exif_orientation_to_matrix makes it: a rotation, then a mirror.
 TURNS = {1: (0, False), 2: (0, True), 3: (180, False), 4: (180, True), 5: (90, True), 6: (90, False), 7: (-90, True),
          8: (-90, False)}
@@ -36,63 +41,74 @@ def orientation(path: Path) -> int | None:
         with open(path, "rb") as f:
             head = f.read(12)
             if head[:4] in TIFF_MAGIC:
-                return _ifd0_orientation(f, 0)
+                return _orientation_of(f, 0)
             if head[:2] == b"\xff\xd8":
-                return _jpeg_orientation(f)
-            if head[:8] == b"\x89PNG\r\n\x1a\n":
-                return _chunk_orientation(f, 8, b"eXIf", length_first=True)
+                for marker, start, _ in jpeg_segments(f):
+                    f.seek(start)
+                    if marker == 0xE1 and f.read(6) == b"Exif\0\0":
+                        return _orientation_of(f, start + 6)
+            if head[:8] == PNG_MAGIC:
+                return next((_orientation_of(f, start) for kind, start, _ in chunks(f, PNG) if kind == b"eXIf"), None)
             if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-                return _chunk_orientation(f, 12, b"EXIF", length_first=False)
+                return next((_orientation_of(f, start) for kind, start, _ in chunks(f, WEBP) if kind == b"EXIF"), None)
     except (OSError, ValueError):
         pass
     return None
 
 
-def _jpeg_orientation(f: BinaryIO) -> int | None:
-    """From the APP1 ``Exif`` segment, among those before the picture data."""
+def jpeg_segments(f: BinaryIO) -> Iterator[tuple[int, int, int]]:
+    """Each segment of a JPEG file before its picture data: (marker, where its payload starts,
+    the payload's size)."""
     position = 2
     while True:
         f.seek(position)
         marker = f.read(4)
         if len(marker) < 4 or marker[0] != 0xFF or marker[1] in (0xD9, 0xDA):  # end of image, start of scan
-            return None
-        if marker[1] == 0xE1 and f.read(6) == b"Exif\0\0":
-            return _ifd0_orientation(f, position + 10)
-        position += 2 + int.from_bytes(marker[2:], "big")
+            return
+        size = int.from_bytes(marker[2:], "big")
+        yield marker[1], position + 4, size - 2
+        position += 2 + size
 
 
-def _chunk_orientation(f: BinaryIO, position: int, name: bytes, length_first: bool) -> int | None:
-    """From a PNG's ``eXIf`` chunk (length, name, big-endian) or a WebP's ``EXIF`` (name, length,
-    little-endian; padded to even), which hold the EXIF's TIFF block."""
+def chunks(f: BinaryIO, layout: tuple[int, bool]) -> Iterator[tuple[bytes, int, int]]:
+    """Each chunk of a PNG (:data:`PNG`: length, name, big-endian, a CRC after) or a WebP file
+    (:data:`WEBP`: name, length, little-endian, padded to even): (name, where its data starts,
+    its size)."""
+    position, png = layout
     while True:
         f.seek(position)
         header = f.read(8)
         if len(header) < 8:
-            return None
-        if length_first:
-            size, kind, start = int.from_bytes(header[:4], "big"), header[4:], position + 8
-            after = start + size + 4  # the CRC
+            return
+        if png:
+            size, kind = int.from_bytes(header[:4], "big"), header[4:]
         else:
-            kind, size, start = header[:4], int.from_bytes(header[4:], "little"), position + 8
-            after = start + size + size % 2
-        if kind == name:
-            return _ifd0_orientation(f, start)
-        position = after
+            kind, size = header[:4], int.from_bytes(header[4:], "little")
+        yield kind, position + 8, size
+        position += 8 + size + (4 if png else size % 2)
 
 
-def _ifd0_orientation(f: BinaryIO, base: int) -> int | None:
-    """The orientation tag of a TIFF block's first directory (``base``: where the block starts)."""
+def ifd0(f: BinaryIO, base: int) -> tuple[str, list[tuple[int, int, int, bytes]]]:
+    """A TIFF block's byte order and its first directory's entries: (tag, type, count, the
+    value or where it is, as stored); ``base``: where the block starts."""
     f.seek(base)
     header = f.read(8)
     order = {b"II": "little", b"MM": "big"}.get(header[:2])
     if order is None or len(header) < 8:
-        return None
+        raise ValueError("not a TIFF block")
     f.seek(base + int.from_bytes(header[4:], order))
     count = int.from_bytes(f.read(2), order)
     entries = f.read(12 * count)
-    for at in range(0, len(entries) - 11, 12):
-        tag, kind = int.from_bytes(entries[at:at + 2], order), int.from_bytes(entries[at + 2:at + 4], order)
+    return order, [(int.from_bytes(entries[at:at + 2], order), int.from_bytes(entries[at + 2:at + 4], order),
+                    int.from_bytes(entries[at + 4:at + 8], order), entries[at + 8:at + 12])
+                   for at in range(0, len(entries) - 11, 12)]
+
+
+def _orientation_of(f: BinaryIO, base: int) -> int | None:
+    """The orientation tag of a TIFF block's first directory."""
+    order, entries = ifd0(f, base)
+    for tag, kind, _, value in entries:
         if tag == ORIENTATION_TAG and kind == 3:  # SHORT: the value in the entry's first two bytes
-            value = int.from_bytes(entries[at + 8:at + 10], order)
-            return value if value in TURNS else None
+            said = int.from_bytes(value[:2], order)
+            return said if said in TURNS else None
     return None

@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 from av.bitstream import BitStreamFilterContext
 
-from rtstyle import encoders, sequences, yuv
+from rtstyle import encoders, icc, sequences, yuv
 from rtstyle.avcheck import main_video, playable_frames
 from rtstyle.carry import (CHAPTER_CONTAINERS, TIMECODE_CONTAINERS, Soundtrack, StreamCarrier, carry_pictures, chapters,
                            description, is_chapter_track, is_picture, is_timecode_track, outputs_taking, sound_streams,
@@ -170,13 +170,17 @@ PICTURE_FORMATS = ".png, .jpg, .webp, .avif, .heic, .exr, .bmp or .tiff"
 ALPHA_SUFFIXES = {".png", ".webp", ".tif", ".tiff", ".exr"}
 
 
-def write_image(path: str | Path, rgb: np.ndarray) -> None:
-    """Write an RGB (or RGBA, for :data:`ALPHA_SUFFIXES`) picture in the format of the suffix."""
+def write_image(path: str | Path, rgb: np.ndarray, profile: bytes | None = None) -> None:
+    """Write an RGB (or RGBA, for :data:`ALPHA_SUFFIXES`) picture in the format of the suffix,
+    with the ICC colour ``profile`` of the photo it was painted from where the format keeps one
+    (rtstyle.icc.KEEPS)."""
     p = Path(path)
     if p.suffix.lower() in (".heic", ".heif"):
-        _write_heif(p, rgb)
+        _write_heif(p, rgb, profile)
         return
     data = encode_exr(rgb) if p.suffix.lower() == ".exr" else encode_image(p.suffix, rgb)
+    if profile and p.suffix.lower() in icc.KEEPS:
+        data = icc.embed(data, profile)
     try:
         p.write_bytes(data)
     except OSError as e:
@@ -222,12 +226,12 @@ def _heif(path: Path) -> ModuleType:
     return pillow_heif
 
 
-def _write_heif(path: Path, rgb: np.ndarray) -> None:
+def _write_heif(path: Path, rgb: np.ndarray, profile: bytes | None) -> None:
     """A HEIC picture (pillow-heif's HEVC encoder), so that a folder of iPhone photos comes
-    out in their own format."""
+    out in their own format (and colours: an iPhone's Display P3 profile)."""
     try:
         _heif(path).from_bytes("RGB", (rgb.shape[1], rgb.shape[0]), np.ascontiguousarray(rgb[..., :3]).tobytes()
-                               ).save(path, quality=90)
+                               ).save(path, quality=90, **({"icc_profile": profile} if profile else {}))
     except (ValueError, RuntimeError, OSError) as e:
         raise SinkError(f"cannot write {path}: {getattr(e, 'strerror', None) or e}") from None
 
