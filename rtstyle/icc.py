@@ -29,15 +29,16 @@ SAME_COLORANT = 0.003
 
 
 def read(path: str | Path) -> bytes | None:
-    """The RGB profile a JPEG, PNG, WebP, TIFF or HEIC file embeds; None where it has none or
-    one that is not for RGB, or the header cannot be read."""
+    """The RGB profile a JPEG, PNG, WebP, TIFF or HEIC file embeds; None where it has none, one
+    that is not for RGB or not whole (a JPEG segment of it lost), or the header cannot be read."""
     try:
         with open(path, "rb") as f:
             head = f.read(12)
             profile = _heif_profile(path) if head[4:8] == b"ftyp" else _header_profile(f, head)
     except (OSError, ValueError, IndexError, zlib.error):
         return None
-    return profile if profile and profile[16:20] == RGB else None
+    whole = profile and len(profile) == int.from_bytes(profile[:4], "big")  # a profile states its size first
+    return profile if whole and profile[16:20] == RGB else None
 
 
 def _header_profile(f: BinaryIO, head: bytes) -> bytes | None:

@@ -107,7 +107,7 @@ def test_the_painting_keeps_the_photos_profile(tmp_path: Path, tiny_model: Path,
 
 def test_a_large_profile_in_several_jpeg_segments(tmp_path: Path, tiny_model: Path, photo: np.ndarray):
     """A profile of 160 KB (a camera's or a printer's tables) spans three JPEG segments: read
-    in their order, written as three again."""
+    in their order, written as three again; one whose last segment was lost is not carried."""
     large = make_profile("Camera RGB", curve_points=26_000)
     assert len(large) > 2 * icc.JPEG_PART
     src = _save(photo, tmp_path / "photo.jpg", large)
@@ -115,6 +115,10 @@ def test_a_large_profile_in_several_jpeg_segments(tmp_path: Path, tiny_model: Pa
     lib.stylize_image(src, tmp_path / "painted.jpg", lib.load_style(tiny_model))
     assert Image.open(tmp_path / "painted.jpg").info["icc_profile"] == large
     assert cv2.imread(str(tmp_path / "painted.jpg")).shape == photo.shape
+
+    jpeg = cv2.imencode(".jpg", photo)[1].tobytes()
+    (tmp_path / "cut.jpg").write_bytes(icc.embed(jpeg, large[:2 * icc.JPEG_PART]))  # its last segment lost
+    assert icc.read(tmp_path / "cut.jpg") is None
 
 
 def test_a_transparent_webp_and_tiff_keep_alpha_and_profile(tmp_path: Path, tiny_model: Path, photo: np.ndarray,
