@@ -75,6 +75,28 @@ def pair_outputs(inputs: Sequence[str | Path], out_dir: Path, pictures: bool = F
     return pairs
 
 
+def left_out(inputs: Sequence[str | Path], out_dir: Path, pictures: bool = False) -> list[str]:
+    """What each folder among the inputs holds that is not painted, named so that nothing is
+    skipped without a word: its folders (not walked into; the output folder aside) and files of
+    other kinds (an iPhone's Live Photo videos and .AAE edits beside its photos)."""
+    suffixes, kind, verb = (IMAGE_SUFFIXES, "pictures", "painted") if pictures else (VIDEO_SUFFIXES, "videos", "rendered")
+    notes = []
+    for folder in (Path(item) for item in inputs if Path(item).is_dir()):
+        taken = set(files_in(folder, suffixes))
+        shown = sorted(f for f in folder.iterdir() if not f.name.startswith(".") and f not in taken)
+        folders = [f.name + "/" for f in shown if f.is_dir() and f.resolve() != out_dir.resolve()]
+        others = [f.name for f in shown if f.is_file()]
+        said = [f"{_names(folders)} (folders are not walked into: give one as SRC too)"] if folders else []
+        said += [f"{_names(others)} (not {kind})"] if others else []
+        if said:
+            notes.append(f"{folder}: not {verb}: {'; '.join(said)}")
+    return notes
+
+
+def _names(names: list[str], most: int = 5) -> str:
+    return ", ".join(names[:most]) + (f" and {len(names) - most} more" if len(names) > most else "")
+
+
 def render_each(pairs: Sequence[tuple[Path, Path]], render: Callable[[Path, Path], RenderReport]) -> list[FileResult]:
     """Render the files one after another; a user error (bad input, unwritable output) fails only its file."""
     results = []

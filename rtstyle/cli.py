@@ -19,7 +19,7 @@ import numpy as np
 import rtstyle
 from rtstyle import live as lv
 from rtstyle import distributed, encoders, icc, metrics, sequences, temporal, training
-from rtstyle.batch import FileResult, holds_videos, pair_outputs, render_each, summary_table
+from rtstyle.batch import FileResult, holds_videos, left_out, pair_outputs, render_each, summary_table
 from rtstyle.controls import LiveControls
 from rtstyle.providers import PRECISIONS, PROVIDERS
 from rtstyle.errors import MissingExtraError, RtstyleError
@@ -331,6 +331,8 @@ def render(src: tuple[str, ...], dst: Path | None, style: str | None, mix: str |
                              style_images=parse_style_images(style_images, folders=False), precision=precision,
                              scale=scale)
         pairs = pair_outputs(inputs, output_dir or dst, suffix=suffix) if many else [(Path(inputs[0]), dst)]
+        for note in left_out(inputs, output_dir or dst) if many else []:
+            click.echo(f"note: {note}", err=True)
         smoothing = (smooth, smooth_strength, deadband)
         if ray_address is None:
             _render_each(pairs, style, style_options, smoothing, overwrite, crf, workers, stream_timeout, framing)
@@ -519,6 +521,8 @@ def image(src: tuple[str, ...], dst: Path | None, style: str | None, mix: str | 
     if output_dir is None and len(inputs) > 1:
         raise click.UsageError("several pictures go to a folder: SRC... -o OUT_DIR")
     pairs = pair_outputs(inputs, output_dir or dst, pictures=True)
+    for note in left_out(inputs, output_dir or dst, pictures=True):
+        click.echo(f"note: {note}", err=True)
     (output_dir or dst).mkdir(parents=True, exist_ok=True)
     _suggest_render(inputs, output_dir or dst)
     stylizer = _load(style, provider, threads, strength, keep_colours, mix, style_images, precision, scale)

@@ -33,10 +33,14 @@ def test_folder_in_folder_out(data: Path, tiny_model: Path, tmp_path: Path):
     (inputs / "a.mp4").write_bytes((data / "walk_tone.mp4").read_bytes())
     (inputs / "notes.txt").write_text("not a video: not taken")
     (inputs / "._a.mp4").write_bytes(b"\0\5\26\7")  # macOS's AppleDouble file on an exFAT drive: hidden, not taken
-    result = CliRunner().invoke(main, ["render", str(inputs), str(tmp_path / "out"), "--style", str(tiny_model),
+    (inputs / "day2").mkdir()  # not walked into, and said so; the output folder inside is not
+    (inputs / "out").mkdir()
+    result = CliRunner().invoke(main, ["render", str(inputs), str(inputs / "out"), "--style", str(tiny_model),
                                        "--smooth", "none"])
     assert result.exit_code == 0, result.output
-    assert [p.name for p in (tmp_path / "out").iterdir()] == ["a.mp4"]
+    assert [p.name for p in (inputs / "out").iterdir()] == ["a.mp4"]
+    assert (f"note: {inputs}: not rendered: day2/ (folders are not walked into: give one as SRC too); notes.txt "
+            "(not videos)") in result.output.splitlines(), result.output
 
 
 def test_two_inputs_with_the_same_output_name_are_refused_before_any_work(data: Path, tiny_model: Path,

@@ -121,8 +121,13 @@ def test_a_folder_of_pictures_is_painted_into_a_folder(data: Path, tmp_path: Pat
     shutil.copy(data / "rubberwhale2.png", pictures / "b.png")
     (pictures / "broken.png").write_bytes(b"not a picture")
     (pictures / "notes.txt").write_text("not a picture either, and not looked at")
+    (pictures / "a.MOV").write_bytes((data / "walk_tone.mp4").read_bytes())  # an iPhone's Live Photo beside it
+    (pictures / "._a.png").write_bytes(b"\0\5\26\7")  # macOS's AppleDouble file: hidden, not said
+    (pictures / "2023").mkdir()  # not walked into: said, as is each file not taken
     r = rtstyle("image", pictures, tmp_path / "out", "--style", tiny_model)
     assert r.returncode == 1 and "FAILED broken.png: cannot read image" in r.stderr, r.stderr
+    assert (f"note: {pictures}: not painted: 2023/ (folders are not walked into: give one as SRC too); a.MOV, "
+            "notes.txt (not pictures)") in r.stderr.splitlines(), r.stderr
     assert [ln for ln in r.stderr.splitlines() if ln.startswith("error: ")] == \
         ["error: 1 of 3 pictures failed (see above)"]
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.png", "b.png"]
