@@ -19,7 +19,7 @@ RGB = b"RGB "  # a profile's colour space field, for RGB pictures (not CMYK or g
 JPEG_NAME = b"ICC_PROFILE\0"  # an APP2 segment holding a part of the profile, then its number and the count
 JPEG_PART = 65519  # the most of a profile one segment holds (65535, less the length, name, number and count)
 TIFF_TAG = 34675  # InterColorProfile
-WEBP_ICC, WEBP_ALPHA = 0x20, 0x10  # flags of a WebP's extended header (VP8X)
+WEBP_ICC = 0x20  # the flag of a WebP's extended header (VP8X) that says a profile follows
 # Formats written with the profile (write_image); others say it was dropped (rtstyle.stylize_image).
 KEEPS = {".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".heic", ".heif"}
 # sRGB's red, green and blue as an ICC profile states them (XYZ, adapted to D50), and how near
@@ -135,16 +135,21 @@ def _jpeg(data: bytes, profile: bytes) -> bytes:
 
 
 def _webp(data: bytes, profile: bytes) -> bytes:
-    """The profile in an ICCP chunk, which needs an extended header (VP8X) before it: OpenCV
-    writes a lossless picture (VP8L), whose own header gives the size and whether it has alpha."""
-    if data[12:16] != b"VP8L":
-        raise ValueError("not a lossless WebP picture")
-    bits = int.from_bytes(data[21:25], "little")  # after a signature byte: 14 bits each of width and height less one
-    width, height, alpha = (bits & 0x3FFF) + 1, (bits >> 14 & 0x3FFF) + 1, bits >> 28 & 1
-    header = (b"VP8X" + (10).to_bytes(4, "little") + bytes([WEBP_ICC | (WEBP_ALPHA if alpha else 0), 0, 0, 0])
-              + (width - 1).to_bytes(3, "little") + (height - 1).to_bytes(3, "little"))
+    """The profile in an ICCP chunk, after the extended header (VP8X) that says it is there:
+    OpenCV writes one before a transparent picture's alpha (ALPH), none before an opaque one
+    (VP8), whose own header then gives the canvas size."""
+    if data[12:16] == b"VP8X":
+        header = data[12:20] + bytes([data[20] | WEBP_ICC]) + data[21:30]
+        rest = data[30:]
+    elif data[12:16] == b"VP8 ":  # after the chunk's header, a frame tag, a start code, 14 bits each of width, height
+        width, height = (int.from_bytes(data[at:at + 2], "little") & 0x3FFF for at in (26, 28))
+        header = (b"VP8X" + (10).to_bytes(4, "little") + bytes([WEBP_ICC, 0, 0, 0]) + (width - 1).to_bytes(3, "little")
+                  + (height - 1).to_bytes(3, "little"))
+        rest = data[12:]
+    else:
+        raise ValueError("not a WebP picture as OpenCV writes one")
     iccp = b"ICCP" + len(profile).to_bytes(4, "little") + profile + b"\0" * (len(profile) % 2)
-    body = b"WEBP" + header + iccp + data[12:]
+    body = b"WEBP" + header + iccp + rest
     return b"RIFF" + len(body).to_bytes(4, "little") + body
 
 

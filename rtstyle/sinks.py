@@ -166,6 +166,9 @@ def check_pattern(pattern: Path, overwrite: bool) -> None:
 PICTURE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp", ".exr"}
 # What a picture can be written as (write_image), for the messages.
 PICTURE_FORMATS = ".png, .jpg, .webp, .avif, .heic, .exr, .bmp or .tiff"
+# WebP's quality, as image editors write one (GIMP's default): OpenCV's own is lossless, 5x the size
+# and 3x the time for a 12-megapixel painting (18.8 MB in 6.8 s against 4.0 MB in 2.0 s).
+WEBP_QUALITY = 90
 # Image formats that keep a picture's transparency.
 ALPHA_SUFFIXES = {".png", ".webp", ".tif", ".tiff", ".exr"}
 
@@ -189,10 +192,12 @@ def write_image(path: str | Path, rgb: np.ndarray, profile: bytes | None = None)
 
 
 def encode_image(suffix: str, rgb: np.ndarray) -> bytes:
-    """The bytes of a picture file in the format of ``suffix`` (OpenCV's encoders)."""
+    """The bytes of a picture file in the format of ``suffix`` (OpenCV's encoders); a WebP lossy
+    at :data:`WEBP_QUALITY`, its alpha lossless."""
     try:
         bgr = cv2.cvtColor(rgb, cv2.COLOR_RGBA2BGRA if rgb.shape[2] == 4 else cv2.COLOR_RGB2BGR)
-        ok, data = cv2.imencode(suffix or ".png", bgr)
+        webp = [cv2.IMWRITE_WEBP_QUALITY, WEBP_QUALITY] if suffix.lower() == ".webp" else []
+        ok, data = cv2.imencode(suffix or ".png", bgr, webp)
     except cv2.error:  # no encoder for the suffix
         ok = False
     if not ok:

@@ -227,6 +227,22 @@ def test_sheet_shows_a_frame_in_each_style_to_choose_from(data: Path, tmp_path: 
                           "not found")
 
 
+def test_a_webp_is_written_as_image_editors_write_one(data: Path, tmp_path: Path, tiny_model: Path):
+    """Lossy at quality 90, as GIMP and Pillow write a WebP (OpenCV's own is lossless: 5x the
+    size for a photo's painting), within a JPEG's distance of the painting."""
+    import cv2
+    import numpy as np
+
+    import rtstyle as lib
+
+    r = rtstyle("image", data / "messi5.jpg", tmp_path / "out.webp", "--style", tiny_model)
+    assert r.returncode == 0, r.stderr
+    painted = cv2.cvtColor(lib.load_style(tiny_model)(lib.sources.read_image(data / "messi5.jpg")), cv2.COLOR_RGB2BGR)
+    written = (tmp_path / "out.webp").read_bytes()
+    assert len(written) < len(cv2.imencode(".webp", painted)[1]) / 2  # OpenCV's default: lossless
+    assert cv2.PSNR(cv2.imread(str(tmp_path / "out.webp")), painted) > 35
+
+
 def test_a_transparent_tiff_keeps_its_colours(data: Path, tmp_path: Path, tiny_model: Path):
     """A TIFF logo with soft edges, its alpha straight (as Photoshop, GIMP and Pillow write it)
     and stored transposed (EXIF orientation 5: transpose to show): read upright, level for level

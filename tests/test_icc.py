@@ -92,7 +92,7 @@ def test_the_profile_is_read_from_every_format(tmp_path: Path, photo: np.ndarray
 def test_the_painting_keeps_the_photos_profile(tmp_path: Path, tiny_model: Path, photo: np.ndarray, p3: bytes):
     """A Display P3 photo painted into each format that keeps a profile: Pillow reads the same
     profile from the painting, and the picture around it whole: the network's own painting,
-    level for level where the format is lossless, within JPEG's and HEVC's loss where not."""
+    level for level where the format is lossless, within JPEG's, WebP's and HEVC's loss where not."""
     src = _save(photo, tmp_path / "photo.png", p3)
     style = lib.load_style(tiny_model)
     painted = style(photo)
@@ -102,7 +102,7 @@ def test_the_painting_keeps_the_photos_profile(tmp_path: Path, tiny_model: Path,
         assert _profile_pillow_reads(out) == p3, suffix
         shown = np.asarray(pillow_heif.open_heif(out) if suffix == ".heic" else Image.open(out).convert("RGB"))
         error = np.abs(shown.astype(int) - painted).mean()
-        assert error == 0 if suffix in (".png", ".webp", ".tif") else error < 4, (suffix, error)
+        assert error == 0 if suffix in (".png", ".tif") else error < 4, (suffix, error)
 
 
 def test_a_large_profile_in_several_jpeg_segments(tmp_path: Path, tiny_model: Path, photo: np.ndarray):
@@ -123,9 +123,9 @@ def test_a_large_profile_in_several_jpeg_segments(tmp_path: Path, tiny_model: Pa
 
 def test_a_transparent_webp_and_tiff_keep_alpha_and_profile(tmp_path: Path, tiny_model: Path, photo: np.ndarray,
                                                             p3: bytes):
-    """The WebP's extended header, made to hold the profile, says it has alpha too; the TIFF's
-    directory, moved to point to the profile, keeps its other entries: the painting and the alpha
-    as they were."""
+    """The WebP's extended header keeps saying it has alpha beside the profile; the TIFF's
+    directory, moved to point to the profile, keeps its other entries: the painting (within
+    WebP's loss) and the alpha as they were."""
     alpha = np.zeros(photo.shape[:2], np.uint8)
     cv2.circle(alpha, (photo.shape[1] // 3, photo.shape[0] // 2), photo.shape[0] // 3, 255, -1)
     src = _save(np.dstack([photo, alpha]), tmp_path / "logo.png", p3)
@@ -136,7 +136,8 @@ def test_a_transparent_webp_and_tiff_keep_alpha_and_profile(tmp_path: Path, tiny
         shown = Image.open(out)
         assert shown.info["icc_profile"] == p3 and shown.mode == "RGBA", suffix
         pixels, seen = np.asarray(shown), alpha > 0  # libwebp drops the colours where nothing shows
-        assert np.array_equal(pixels[..., 3], alpha) and np.array_equal(pixels[seen, :3], painted[seen]), suffix
+        error = np.abs(pixels[seen, :3].astype(int) - painted[seen]).mean()
+        assert np.array_equal(pixels[..., 3], alpha) and error <= (4 if suffix == ".webp" else 0), (suffix, error)
         # OpenCV (libwebp's WebPGetFeatures) asks the extended header whether there is alpha
         assert cv2.imread(str(out), cv2.IMREAD_UNCHANGED).shape[2] == 4, suffix
 
