@@ -170,7 +170,7 @@ PICTURE_FORMATS = ".png, .jpg, .webp, .avif, .heic, .exr, .bmp or .tiff"
 # and 3x the time for a 12-megapixel painting (18.8 MB in 6.8 s against 4.0 MB in 2.0 s).
 WEBP_QUALITY = 90
 # Image formats that keep a picture's transparency.
-ALPHA_SUFFIXES = {".png", ".webp", ".tif", ".tiff", ".exr"}
+ALPHA_SUFFIXES = {".png", ".webp", ".tif", ".tiff", ".exr", ".heic", ".heif"}
 
 
 def write_image(path: str | Path, rgb: np.ndarray, profile: bytes | None = None) -> None:
@@ -233,9 +233,11 @@ def _heif(path: Path) -> ModuleType:
 
 def _write_heif(path: Path, rgb: np.ndarray, profile: bytes | None) -> None:
     """A HEIC picture (pillow-heif's HEVC encoder), so that a folder of iPhone photos comes
-    out in their own format (and colours: an iPhone's Display P3 profile)."""
+    out in their own format (and colours: an iPhone's Display P3 profile), with the alpha of an
+    RGBA one (HEIF's auxiliary alpha picture, as iOS writes a cut-out subject)."""
+    mode = "RGBA" if rgb.shape[2] == 4 else "RGB"
     try:
-        _heif(path).from_bytes("RGB", (rgb.shape[1], rgb.shape[0]), np.ascontiguousarray(rgb[..., :3]).tobytes()
+        _heif(path).from_bytes(mode, (rgb.shape[1], rgb.shape[0]), np.ascontiguousarray(rgb).tobytes()
                                ).save(path, quality=90, **({"icc_profile": profile} if profile else {}))
     except (ValueError, RuntimeError, OSError) as e:
         raise SinkError(f"cannot write {path}: {getattr(e, 'strerror', None) or e}") from None

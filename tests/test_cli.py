@@ -68,11 +68,12 @@ def test_image_command(data: Path, tmp_path: Path, tiny_model: Path):
 
 
 def test_a_transparent_picture_keeps_its_alpha(data: Path, tmp_path: Path, tiny_model: Path):
-    """A logo on a transparent background: the painting keeps the picture's alpha in PNG and
-    WebP, also when an EXIF orientation turns the picture (the alpha turns with it); JPEG has
-    none, and a note says so."""
+    """A logo on a transparent background: the painting keeps the picture's alpha in PNG, WebP
+    and HEIC, also when an EXIF orientation turns the picture (the alpha turns with it); JPEG
+    has none, and a note says so."""
     import cv2
     import numpy as np
+    import pillow_heif
 
     import rtstyle as lib
 
@@ -91,6 +92,10 @@ def test_a_transparent_picture_keeps_its_alpha(data: Path, tmp_path: Path, tiny_
             assert np.array_equal(cv2.cvtColor(out[..., :3], cv2.COLOR_BGR2RGB), painted)
     r = rtstyle("image", src, tmp_path / "out.jpg", "--style", tiny_model)
     assert r.returncode == 0 and "note: transparency dropped: .jpg has none" in r.stderr, r.stderr
+    r = rtstyle("image", src, tmp_path / "out.heic", "--style", tiny_model)  # HEIF's alpha picture, as iOS writes one
+    assert r.returncode == 0 and "note" not in r.stderr, r.stderr
+    heic = pillow_heif.open_heif(tmp_path / "out.heic")
+    assert heic.mode == "RGBA" and np.abs(np.asarray(heic)[..., 3].astype(int) - alpha).mean() < 1
 
     turned = lib.sources.read_image(_with_orientation(src, tmp_path / "turned.png"), alpha=True)
     assert np.array_equal(turned[..., 3], alpha)  # stored turned, read upright with its alpha
