@@ -756,7 +756,8 @@ def _listed(values: tuple[str, ...]) -> list[str]:
               help="fp32, fp16 (GPU), bf16 (OpenVINO), int8 (needs a tools/quantize.py model); repeatable")
 @click.option("--threads", "threads", multiple=True, type=click.IntRange(1, MAX_THREADS), help="CPU threads; repeatable (default: ORT's)")
 @scale_option
-@click.option("--warmup", type=click.IntRange(0, 10_000), default=3, show_default=True, help="untimed frames first")
+@click.option("--warmup", type=click.IntRange(0, 10_000), default=3, show_default=True,
+              help="frames before the timed ones (the first timed apart: 'first frame', after 'load')")
 @click.option("--frames", type=click.IntRange(1, 1_000_000), default=30, show_default=True, help="timed frames per row")
 @click.option("--video", type=click.Path(path_type=Path), default=None,
               help="also run end-to-end: render this video through the real pipeline")

@@ -75,11 +75,17 @@ def test_reduced_scale_comes_back_through_guided_upsampling(tiny_model: Path, da
 
 
 def test_inference_case_reports_every_stage(tiny_model: Path):
-    r = bench.run_case(bench.Case(str(tiny_model), 96, 64, "cpu", threads=1), warmup=1, frames=4, models=[])
+    """Each stage of the steady frames, and the start a user waits for timed apart, once each:
+    the load (session, graph optimisation) and the first warm-up frame; no warm-up, no first frame."""
+    r = bench.run_case(bench.Case(str(tiny_model), 96, 64, "cpu", threads=1), warmup=2, frames=4, models=[])
     assert r.skipped is None and r.frames == 4 and r.fps > 0 and r.provider == "CPU"
-    assert set(r.stages) == {"frame", "preprocess", "inference", "postprocess"}
-    assert all(s.n == 4 for s in r.stages.values()) and len(r.latencies_ms) == 4
+    assert list(r.stages)[:2] == ["load", "first frame"] and r.stages["load"].n == r.stages["first frame"].n == 1
+    steady = {name: s for name, s in r.stages.items() if name not in ("load", "first frame")}
+    assert set(steady) == {"frame", "preprocess", "inference", "postprocess"}
+    assert all(s.n == 4 for s in steady.values()) and len(r.latencies_ms) == 4
     assert r.stages["frame"].p50_ms >= r.stages["inference"].p50_ms
+    cold = bench.run_case(bench.Case(str(tiny_model), 96, 64, "cpu", threads=1), warmup=0, frames=2, models=[])
+    assert "first frame" not in cold.stages and cold.stages["frame"].n == 2
 
 
 def test_cases_that_cannot_run_say_why(tiny_model: Path):
@@ -93,7 +99,7 @@ def test_end_to_end_case_times_the_real_pipeline(tiny_model: Path, data: Path):
     case = bench.Case(str(tiny_model), 0, 0, "cpu", threads=1, video=data / "walk_tone.mp4")
     r = bench.run_case(case, warmup=1, models=[])
     assert r.skipped is None and r.mode == "end-to-end" and r.size == "320x240" and r.frames == 30
-    assert {"decode", "preprocess", "inference", "postprocess", "encode"} <= set(r.stages)
+    assert {"load", "first frame", "decode", "preprocess", "inference", "postprocess", "encode"} <= set(r.stages)
     assert r.stages["decode"].n == 30 and r.stages["encode"].n == 30
 
 
@@ -116,6 +122,7 @@ def test_bench_cli_table_json_and_plot(tiny_model: Path, tmp_path: Path, data: P
                 "--json", out, "--plot", png)
     assert r.returncode == 0, r.stderr
     assert "inference" in r.stdout and "end-to-end" in r.stdout and "skipped: fp16 needs a GPU" in r.stdout
+    assert "load " in r.stdout and "first frame " in r.stdout
     doc = json.loads(out.read_text())
     assert doc["machine"]["cores"] >= 1 and doc["machine"]["onnxruntime"]
     ran = [row for row in doc["results"] if not row["skipped"]]
