@@ -21,7 +21,7 @@ from pathlib import Path
 import cv2  # isort: skip
 import numpy as np
 
-from rtstyle import avcheck, icc, sequences
+from rtstyle import avcheck, sequences
 from rtstyle.errors import ModelError, RtstyleError, SinkError, SourceError, StyleNotFoundError
 from rtstyle.frames import fit_within
 from rtstyle.models import ModelCard, list_models, list_styles
@@ -56,20 +56,17 @@ def stylize_image(src: str | Path, dst: str | Path, style: str | Path | Stylizer
     still = read_still(src, at, max_size, straight=Path(dst).suffix.lower() in ALPHA_SUFFIXES)
     painter, look = Painter.of(stylizer)
     painted = painter.paint(still.image[..., :3], dataclasses.replace(look, picture=still.box))
-    return still.notes + _write_painting(dst, painted, still.image[..., 3] if still.image.shape[2] == 4 else None,
-                                         still.profile)
+    return still.notes + _write_painting(dst, painted, still.image[..., 3] if still.image.shape[2] == 4 else None)
 
 
 @dataclasses.dataclass
 class Still:
     """A picture to paint once: RGB, or RGBA when it has transparency; ``box``, the picture inside
-    black bars (a video's), the only part a render paints; ``notes``, what was done to read it;
-    ``profile``, the picture file's ICC colour profile (rtstyle.icc), for the painting."""
+    black bars (a video's), the only part a render paints; ``notes``, what was done to read it."""
 
     image: np.ndarray
     box: tuple[int, int, int, int] | None
     notes: list[str]
-    profile: bytes | None = None
 
 
 def read_still(src: str | Path, at: float | None = None, max_size: tuple[int, int] | None = None,
@@ -92,7 +89,7 @@ def read_still(src: str | Path, at: float | None = None, max_size: tuple[int, in
         render = f" (`rtstyle render {Path(src).name} OUT.gif` paints them all)" if Path(src).suffix.lower() == ".gif" \
             else ""
         notes.append(f"{Path(src).name} holds {frames} pictures: only the first was painted{render}")
-    return Still(picture, None, notes, icc.read(src))
+    return Still(picture, None, notes)
 
 
 def _video_still(src: str | Path, at: float | None, max_size: tuple[int, int] | None) -> Still:
@@ -109,21 +106,16 @@ def _video_still(src: str | Path, at: float | None, max_size: tuple[int, int] | 
                                                                           " (--at TIME picks another)")])
 
 
-def _write_painting(dst: str | Path, painted: np.ndarray, alpha: np.ndarray | None, profile: bytes | None) -> list[str]:
-    """Write the painting with the input's transparency and colour profile where DST's format
-    keeps them; a note for each it does not."""
-    suffix = Path(dst).suffix.lower()
-    notes = []
-    if alpha is not None and suffix in ALPHA_SUFFIXES:
-        painted = np.dstack([painted, alpha])
-    elif alpha is not None:
-        notes.append(f"transparency dropped: {suffix or 'that format'} has none (use .png, .webp or .exr to keep it)")
-    write_image(dst, painted, profile)
-    if profile and suffix not in icc.KEEPS and not icc.is_srgb(profile):
-        notes.append(f"colour profile '{icc.describe(profile)}' dropped: {suffix or 'that format'} is written without "
-                     "one, so its colours show as sRGB, not as the picture's (use .jpg, .png, .webp, .tif or .heic to "
-                     "keep it)")
-    return notes
+def _write_painting(dst: str | Path, painted: np.ndarray, alpha: np.ndarray | None) -> list[str]:
+    """Write the painting with the input's transparency where DST's format keeps it; a note where not."""
+    if alpha is not None and Path(dst).suffix.lower() in ALPHA_SUFFIXES:
+        write_image(dst, np.dstack([painted, alpha]))
+        return []
+    write_image(dst, painted)
+    if alpha is None:
+        return []
+    return [f"transparency dropped: {Path(dst).suffix or 'that format'} has none (use .png, .webp, .heic or .exr to "
+            "keep it)"]
 
 
 def _frame_count(path: Path) -> int:

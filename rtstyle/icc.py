@@ -1,31 +1,34 @@
-"""A picture's ICC colour profile, carried from a photo into its painting.
+"""A picture's ICC colour profile, and its colours converted to sRGB, which the networks paint in.
 
 A photo that is not in sRGB says so by the ICC profile in its header: an iPhone's Display P3, a
-camera's Adobe RGB. OpenCV reads the levels as stored and writes no profile, so without it the
-painting shows duller or shifted colours, against the photo beside it, in every colour-managed
-viewer (browsers, Photos, Lightroom). The network paints the levels it is given: the photo's
-profile describes the painting's levels as well, and is written into it unchanged.
+camera's Adobe RGB. OpenCV reads the levels as stored: taken as sRGB, a Display P3 photo's
+colours are duller than it shows (an Adobe RGB one's greens too), the networks see other
+colours than the photo's, and its painting shows them so. The networks learnt their palettes
+from sRGB pictures, and a picture without a profile is shown as sRGB: a picture's colours are
+converted to sRGB as it is read (rtstyle.sources.read_image; a sequence's frames as they are
+decoded), from a display profile's tone curves and primaries, as LittleCMS converts them
+(relative colorimetric); colours outside sRGB's gamut are clipped to it.
 """
 from __future__ import annotations
 
-import io
 import zlib
 from pathlib import Path
 from typing import BinaryIO
 
-from rtstyle import exif
+import cv2
+import numpy as np
 
-RGB = b"RGB "  # a profile's colour space field, for RGB pictures (not CMYK or grey ones, which a painting is not)
+from rtstyle import exif, yuv
+
+RGB = b"RGB "  # a profile's colour space field, for RGB pictures (not CMYK or grey ones)
 JPEG_NAME = b"ICC_PROFILE\0"  # an APP2 segment holding a part of the profile, then its number and the count
-JPEG_PART = 65519  # the most of a profile one segment holds (65535, less the length, name, number and count)
 TIFF_TAG = 34675  # InterColorProfile
-WEBP_ICC = 0x20  # the flag of a WebP's extended header (VP8X) that says a profile follows
-# Formats written with the profile (write_image); others say it was dropped (rtstyle.stylize_image).
-KEEPS = {".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".heic", ".heif"}
-# sRGB's red, green and blue as an ICC profile states them (XYZ, adapted to D50), and how near
-# another's must be to show the same: then nothing is lost where a profile cannot be written.
-SRGB_COLORANTS = ((0.4361, 0.2225, 0.0139), (0.3851, 0.7169, 0.0971), (0.1431, 0.0606, 0.7141))
-SAME_COLORANT = 0.003
+# sRGB's red, green and blue as LittleCMS's sRGB profile states them: XYZ adapted to D50, rows.
+SRGB_COLORANTS = np.array([[0.43603515625, 0.2224884033203125, 0.013916015625],
+                           [0.3851165771484375, 0.7169036865234375, 0.0970611572265625],
+                           [0.1430511474609375, 0.06060791015625, 0.7139129638671875]])
+PARAMETERS = {0: 1, 1: 3, 2: 4, 3: 5, 4: 7}  # an ICC parametric curve's type: how many numbers it has
+ENCODE_STEPS = 65536  # linear light quantised this finely before sRGB's curve (a table)
 
 
 def read(path: str | Path) -> bytes | None:
@@ -79,27 +82,6 @@ def _heif_profile(path: str | Path) -> bytes | None:
         return None
 
 
-def describe(profile: bytes) -> str:
-    """The name the profile gives itself ('Display P3'), for the notes."""
-    tag = _tag(profile, b"desc")
-    if tag[:4] == b"desc":  # ICC v2: ASCII, its length counting the closing zero
-        return tag[12:12 + int.from_bytes(tag[8:12], "big")].rstrip(b"\0").decode("latin-1")
-    if tag[:4] == b"mluc" and len(tag) >= 28:  # ICC v4: the first of its languages, UTF-16
-        size, at = int.from_bytes(tag[20:24], "big"), int.from_bytes(tag[24:28], "big")
-        return tag[at:at + size].decode("utf-16-be", "replace").rstrip("\0")
-    return "unnamed"
-
-
-def is_srgb(profile: bytes) -> bool:
-    """Whether the profile's primaries are sRGB's (many cameras and phones embed an sRGB profile):
-    a picture written without it shows the same colours."""
-    colorants = [_tag(profile, name) for name in (b"rXYZ", b"gXYZ", b"bXYZ")]
-    if any(len(tag) < 20 or tag[:4] != b"XYZ " for tag in colorants):
-        return False  # a profile of tables, not primaries: not to be told apart this way
-    return all(abs(int.from_bytes(tag[8 + 4 * i:12 + 4 * i], "big", signed=True) / 65536 - want) <= SAME_COLORANT
-               for tag, primary in zip(colorants, SRGB_COLORANTS) for i, want in enumerate(primary))
-
-
 def _tag(profile: bytes, name: bytes) -> bytes:
     """A tag's data (empty where the profile has no such tag): its table follows the 128-byte header."""
     for at in range(132, 132 + 12 * int.from_bytes(profile[128:132], "big"), 12):
@@ -109,63 +91,77 @@ def _tag(profile: bytes, name: bytes) -> bytes:
     return b""
 
 
-def embed(data: bytes, profile: bytes) -> bytes:
-    """A JPEG, PNG, WebP or TIFF file's bytes (as OpenCV writes them) with ``profile`` in its header."""
-    if data[:2] == b"\xff\xd8":
-        return _jpeg(data, profile)
-    if data[:8] == exif.PNG_MAGIC:
-        chunk = b"iCCP" + b"ICC profile\0\0" + zlib.compress(profile)
-        header_end = 8 + 8 + 13 + 4  # the signature, then IHDR (length, name, 13 bytes, CRC), which must come first
-        return (data[:header_end] + (len(chunk) - 4).to_bytes(4, "big") + chunk
-                + zlib.crc32(chunk).to_bytes(4, "big") + data[header_end:])
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return _webp(data, profile)
-    if data[:4] in exif.TIFF_MAGIC:
-        return _tiff(data, profile)
-    raise ValueError("not a JPEG, PNG, WebP or TIFF file")
+class ToSrgb:
+    """A display profile's levels -> sRGB's: its tone curves to linear light, its primaries to
+    sRGB's (XYZ at D50 between, as the profile states its primaries), sRGB's curve again.
+    Made once per profile: a sequence converts every frame with it."""
+
+    def __init__(self, profile: bytes):
+        """ValueError for a profile without primaries and curves (one of tables: a printer's)."""
+        colorants = np.array([_xyz(_tag(profile, name)) for name in (b"rXYZ", b"gXYZ", b"bXYZ")])
+        self.matrix = (np.linalg.inv(SRGB_COLORANTS.T) @ colorants.T).astype(np.float32)
+        levels = np.arange(256) / 255
+        curves = [_curve(_tag(profile, name), levels) for name in (b"rTRC", b"gTRC", b"bTRC")]
+        self.linear = np.stack(curves, axis=-1)[None].astype(np.float32)  # a 1x256 table of 3 channels, cv2.LUT's
+        self.encode = yuv.srgb(np.linspace(0, 1, ENCODE_STEPS, dtype=np.float32))
+
+    def __call__(self, rgb: np.ndarray) -> np.ndarray:
+        """8-bit RGB in the profile's colours -> 8-bit sRGB (20 ms for a 1080p frame on 2 slow cores)."""
+        converted = cv2.transform(cv2.LUT(np.ascontiguousarray(rgb), self.linear), self.matrix)
+        np.clip(converted, 0, 1, out=converted)
+        converted *= ENCODE_STEPS - 1
+        converted += 0.5
+        return np.take(self.encode, converted.astype(np.uint16))
+
+    def changes_colours(self) -> bool:
+        """Whether it moves any colour by more than a level: an sRGB profile (many cameras and
+        phones embed one) needs no conversion."""
+        ramp = np.arange(256)
+        mixes = [(1, 0, 0), (0, 1, 0), (0, 0, 1), (1, 1, 0), (0, 1, 1), (1, 0, 1), (1, 1, 1)]  # ramps of each hue, grey
+        colours = np.stack([np.outer(ramp, mix) for mix in mixes]).astype(np.uint8)
+        return int(np.abs(self(colours).astype(int) - colours).max()) > 1
 
 
-def _jpeg(data: bytes, profile: bytes) -> bytes:
-    """The profile in APP2 segments (as many as it needs), after the JFIF segment."""
-    after = 2 + (2 + int.from_bytes(data[4:6], "big") if data[2:4] == b"\xff\xe0" else 0)
-    parts = [profile[at:at + JPEG_PART] for at in range(0, len(profile), JPEG_PART)]
-    segments = b"".join(b"\xff\xe2" + (2 + len(JPEG_NAME) + 2 + len(part)).to_bytes(2, "big") + JPEG_NAME
-                        + bytes([number, len(parts)]) + part for number, part in enumerate(parts, 1))
-    return data[:after] + segments + data[after:]
+def to_srgb(profile: bytes | None) -> ToSrgb | None:
+    """The conversion of a picture's profile to sRGB; None where there is none to make (no
+    profile, an sRGB one) or it cannot be made here (a profile of tables: read as sRGB)."""
+    if profile is None:
+        return None
+    try:
+        convert = ToSrgb(profile)
+    except (ValueError, ZeroDivisionError, np.linalg.LinAlgError):
+        return None
+    return convert if convert.changes_colours() else None
 
 
-def _webp(data: bytes, profile: bytes) -> bytes:
-    """The profile in an ICCP chunk, after the extended header (VP8X) that says it is there:
-    OpenCV writes one before a transparent picture's alpha (ALPH), none before an opaque one
-    (VP8), whose own header then gives the canvas size."""
-    if data[12:16] == b"VP8X":
-        header = data[12:20] + bytes([data[20] | WEBP_ICC]) + data[21:30]
-        rest = data[30:]
-    elif data[12:16] == b"VP8 ":  # after the chunk's header, a frame tag, a start code, 14 bits each of width, height
-        width, height = (int.from_bytes(data[at:at + 2], "little") & 0x3FFF for at in (26, 28))
-        header = (b"VP8X" + (10).to_bytes(4, "little") + bytes([WEBP_ICC, 0, 0, 0]) + (width - 1).to_bytes(3, "little")
-                  + (height - 1).to_bytes(3, "little"))
-        rest = data[12:]
-    else:
-        raise ValueError("not a WebP picture as OpenCV writes one")
-    iccp = b"ICCP" + len(profile).to_bytes(4, "little") + profile + b"\0" * (len(profile) % 2)
-    body = b"WEBP" + header + iccp + rest
-    return b"RIFF" + len(body).to_bytes(4, "little") + body
+def _xyz(tag: bytes) -> list[float]:
+    """An XYZType tag's three numbers (ICC's signed 16.16 fixed point)."""
+    if tag[:4] != b"XYZ " or len(tag) < 20:
+        raise ValueError("no primaries")
+    return [int.from_bytes(tag[at:at + 4], "big", signed=True) / 65536 for at in (8, 12, 16)]
 
 
-def _tiff(data: bytes, profile: bytes) -> bytes:
-    """The profile appended, with a copy of the first directory that points to it appended after
-    it (its tag last, as TIFF wants them in order: OpenCV writes none above it); the header
-    points to the copy."""
-    order = "little" if data[:2] == b"II" else "big"
-    _, entries = exif.ifd0(io.BytesIO(data), 0)
-    first = int.from_bytes(data[4:8], order)
-    next_ifd = data[first + 2 + 12 * len(entries):first + 6 + 12 * len(entries)]
-    where = len(data) + len(data) % 2  # TIFF's offsets are even
-    ifd_at = where + len(profile) + len(profile) % 2
-    entries.append((TIFF_TAG, 7, len(profile), where.to_bytes(4, order)))  # type 7: bytes
-    ifd = len(entries).to_bytes(2, order) + b"".join(
-        tag.to_bytes(2, order) + kind.to_bytes(2, order) + count.to_bytes(4, order) + value
-        for tag, kind, count, value in entries) + next_ifd
-    return (data[:4] + ifd_at.to_bytes(4, order) + data[8:] + b"\0" * (len(data) % 2) + profile
-            + b"\0" * (len(profile) % 2) + ifd)
+def _curve(tag: bytes, x: np.ndarray) -> np.ndarray:
+    """A tone curve (curveType: none, a gamma or a table; parametricCurveType 0-4) at ``x`` in 0-1."""
+    if tag[:4] == b"curv":
+        count = int.from_bytes(tag[8:12], "big")
+        if count == 0:
+            return x
+        if count == 1:
+            return x ** (int.from_bytes(tag[12:14], "big") / 256)
+        table = np.frombuffer(tag[12:12 + 2 * count], ">u2")
+        if len(table) < count:
+            raise ValueError("a tone curve cut short")
+        return np.interp(x, np.linspace(0, 1, count), table / 65535)
+    if tag[:4] == b"para" and int.from_bytes(tag[8:10], "big") in PARAMETERS:
+        kind = int.from_bytes(tag[8:10], "big")
+        numbers = [int.from_bytes(tag[at:at + 4], "big", signed=True) / 65536
+                   for at in range(12, 12 + 4 * PARAMETERS[kind], 4)]
+        g, a, b, c, d, e, f = numbers + [0.0] * (7 - len(numbers))
+        if kind == 0:
+            return x ** g
+        if kind in (1, 2):  # from (a x + b)^g (+ c), c (0 for type 1) below x = -b/a
+            d, c = -b / a, (c if kind == 2 else 0.0)
+            return np.where(x >= d, np.maximum(a * x + b, 0) ** g + c, c)
+        return np.where(x >= d, np.maximum(a * x + b, 0) ** g + e, c * x + f)  # types 3 and 4 (3: e = f = 0)
+    raise ValueError("not a tone curve")

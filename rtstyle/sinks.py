@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 from av.bitstream import BitStreamFilterContext
 
-from rtstyle import encoders, icc, sequences, yuv
+from rtstyle import encoders, sequences, yuv
 from rtstyle.avcheck import main_video, playable_frames
 from rtstyle.carry import (CHAPTER_CONTAINERS, TIMECODE_CONTAINERS, Soundtrack, StreamCarrier, carry_pictures, chapters,
                            description, is_chapter_track, is_picture, is_timecode_track, outputs_taking, sound_streams,
@@ -173,17 +173,13 @@ WEBP_QUALITY = 90
 ALPHA_SUFFIXES = {".png", ".webp", ".tif", ".tiff", ".exr", ".heic", ".heif"}
 
 
-def write_image(path: str | Path, rgb: np.ndarray, profile: bytes | None = None) -> None:
-    """Write an RGB (or RGBA, for :data:`ALPHA_SUFFIXES`) picture in the format of the suffix,
-    with the ICC colour ``profile`` of the photo it was painted from where the format keeps one
-    (rtstyle.icc.KEEPS)."""
+def write_image(path: str | Path, rgb: np.ndarray) -> None:
+    """Write an RGB (or RGBA, for :data:`ALPHA_SUFFIXES`) picture in the format of the suffix."""
     p = Path(path)
     if p.suffix.lower() in (".heic", ".heif"):
-        _write_heif(p, rgb, profile)
+        _write_heif(p, rgb)
         return
     data = encode_exr(rgb) if p.suffix.lower() == ".exr" else encode_image(p.suffix, rgb)
-    if profile and p.suffix.lower() in icc.KEEPS:
-        data = icc.embed(data, profile)
     try:
         p.write_bytes(data)
     except OSError as e:
@@ -231,14 +227,14 @@ def _heif(path: Path) -> ModuleType:
     return pillow_heif
 
 
-def _write_heif(path: Path, rgb: np.ndarray, profile: bytes | None) -> None:
+def _write_heif(path: Path, rgb: np.ndarray) -> None:
     """A HEIC picture (pillow-heif's HEVC encoder), so that a folder of iPhone photos comes
-    out in their own format (and colours: an iPhone's Display P3 profile), with the alpha of an
-    RGBA one (HEIF's auxiliary alpha picture, as iOS writes a cut-out subject)."""
+    out in their own format, with the alpha of an RGBA one (HEIF's auxiliary alpha picture, as
+    iOS writes a cut-out subject)."""
     mode = "RGBA" if rgb.shape[2] == 4 else "RGB"
     try:
         _heif(path).from_bytes(mode, (rgb.shape[1], rgb.shape[0]), np.ascontiguousarray(rgb).tobytes()
-                               ).save(path, quality=90, **({"icc_profile": profile} if profile else {}))
+                               ).save(path, quality=90)
     except (ValueError, RuntimeError, OSError) as e:
         raise SinkError(f"cannot write {path}: {getattr(e, 'strerror', None) or e}") from None
 

@@ -23,7 +23,7 @@ import av
 import cv2
 import numpy as np
 
-from rtstyle import avcheck, exif, hdr, sequences, yuv
+from rtstyle import avcheck, exif, hdr, icc, sequences, yuv
 from rtstyle.deinterlace import deinterlaced
 from rtstyle.errors import SourceError
 from rtstyle.frames import VideoFrame, fit_within, picture_box, square_pixels
@@ -42,14 +42,25 @@ FFMPEG_PICTURES = {".exr", ".dpx", ".tga"}
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".avif", ".bmp", ".tif", ".tiff", ".heic", ".heif"} | FFMPEG_PICTURES
 VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".mts", ".flv", ".wmv",
                   ".ogv", ".3gp"}
+PNG_CODECS = {"png", "apng"}  # decoders that name a picture's colour profile (rtstyle.sources._display_matrix)
 HEIF_MISSING = "HEIC/HEIF (an iPhone's photo format) needs pillow-heif: pip install 'rtstyle[heic]'"
 
 
 def read_image(path: str | Path, alpha: bool = False, straight: bool = False) -> np.ndarray:
-    """Still image file -> RGB uint8, turned upright as its EXIF says; with ``alpha``, RGBA
-    when the file has transparency (a logo, an overlay), with ``straight`` too in colours not
-    premultiplied by it (rtstyle.yuv.to_rgb: an OpenEXR's), for an output that keeps it."""
-    p = Path(path)
+    """Still image file -> RGB uint8, turned upright as its EXIF says, in sRGB (a Display P3 or
+    Adobe RGB photo's colours converted as its ICC profile says: rtstyle.icc); with ``alpha``,
+    RGBA when the file has transparency (a logo, an overlay), with ``straight`` too in colours
+    not premultiplied by it (rtstyle.yuv.to_rgb: an OpenEXR's), for an output that keeps it."""
+    picture = _read_picture(Path(path), alpha, straight)
+    convert = icc.to_srgb(icc.read(path))
+    if convert is None:
+        return picture
+    rgb = convert(picture[..., :3])
+    return rgb if picture.shape[2] == 3 else np.dstack([rgb, picture[..., 3]])
+
+
+def _read_picture(p: Path, alpha: bool, straight: bool) -> np.ndarray:
+    """The picture's levels as stored (read_image)."""
     if p.is_dir():
         raise SourceError(f"input is a folder: {p} (give an image file)")
     if not p.is_file():
@@ -167,25 +178,30 @@ class Orientation:
         return image if self.flip is None else cv2.flip(image, self.flip)
 
 
-def _display_matrix(frame: av.VideoFrame, picture: Path | None) -> np.ndarray | None:
+def _display_matrix(frame: av.VideoFrame, picture: Path | None, codec: str) -> np.ndarray | None:
     """The frame's display matrix (nine 32-bit numbers, libavutil/display.h), None without one.
-    Beside FFmpeg 8's EXIF side data, which this PyAV has no name for and then reads none: the
-    matrix FFmpeg made of the ``picture`` file's EXIF orientation, else of the frame's rotation."""
-    try:
-        found = frame.side_data.get(av.sidedata.sidedata.Type.DISPLAYMATRIX)
-        return None if found is None else np.frombuffer(bytes(found), "<i4")
-    except ValueError:
-        said = exif.orientation(picture) if picture else None
-        if said is not None:
-            return exif.display_matrix(*exif.TURNS[said])
-        return exif.display_matrix(-frame.rotation) if frame.rotation else None
+    A picture's is the one FFmpeg makes of its EXIF orientation, read from the ``picture`` file
+    itself: PyAV 18 has no name for FFmpeg 8's EXIF side data beside it (and then reads none), and
+    frees the name FFmpeg gives a PNG's colour profile a second time after FFmpeg did (a crash when
+    the frame goes): a PNG frame's side data is never looked at, only its rotation."""
+    if picture is None and codec not in PNG_CODECS:
+        try:
+            found = frame.side_data.get(av.sidedata.sidedata.Type.DISPLAYMATRIX)
+            return None if found is None else np.frombuffer(bytes(found), "<i4")
+        except ValueError:  # EXIF side data (a Motion JPEG's frames may carry it): the rotation, as below
+            pass
+    said = exif.orientation(picture) if picture else None
+    if said is not None:
+        return exif.display_matrix(*exif.TURNS[said])
+    return exif.display_matrix(-frame.rotation) if frame.rotation else None
 
 
-def orientation(frame: av.VideoFrame, picture: Path | None = None) -> Orientation:
+def orientation(frame: av.VideoFrame, picture: Path | None = None, codec: str = "") -> Orientation:
     """The frame's :class:`Orientation` from its display matrix (none: as stored); ``picture``:
-    the file it was decoded from, for a sequence. FFmpeg's ``frame.rotation`` alone reads a
-    left-to-right mirror as 180 degrees, and an upside-down flip as nothing."""
-    matrix = _display_matrix(frame, picture)
+    the file it was decoded from, for a sequence; ``codec``: its decoder's name. FFmpeg's
+    ``frame.rotation`` alone reads a left-to-right mirror as 180 degrees, and an upside-down flip
+    as nothing."""
+    matrix = _display_matrix(frame, picture, codec)
     if matrix is None or len(matrix) != 9:
         return Orientation()
     scale = math.hypot(matrix[0], matrix[3]), math.hypot(matrix[1], matrix[4])
@@ -312,7 +328,9 @@ class VideoFileSource(Closing):
             self._decoded = deinterlaced(itertools.chain([self._first], self._decoded), self.time_base)
             self._first = next(self._decoded)
         first_picture = self.sequence.picture(self.sequence.first) if self.sequence else None
-        self.orientation = orientation(self._first, first_picture)
+        self.orientation = orientation(self._first, first_picture, self.stream.codec_context.name)
+        # Pictures in Display P3 or Adobe RGB: their colours converted to sRGB, as read_image converts a picture's.
+        self.colours = icc.to_srgb(icc.read(first_picture)) if first_picture else None
         stored = (self._first.width, self._first.height)
         # Stored pixels may not be square (a DVD's, HDV's): frames are stretched to look as players
         # show them, so that every output (a GIF, a window, a picture) and the strokes keep the shape.
@@ -513,6 +531,8 @@ class VideoFileSource(Closing):
 
     def _upright(self, frame: av.VideoFrame) -> np.ndarray:
         rgb = self.orientation.apply(yuv.to_rgb(frame, straight=self.keep_alpha))
+        if self.colours is not None:
+            rgb = self.colours(rgb)
         if (rgb.shape[1], rgb.shape[0]) != self.decoded_size:  # the stream changed size: keep the first one's
             self.resized_frames += 1
         return resize_to(rgb, (self.width, self.height))
