@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -317,17 +318,20 @@ def _gif_input(data: Path, work: Path) -> Prepared:
 
 
 def _sequence(name: str, first: int = 1, depth: int = 8, *args: str, gap: bool = False, cut: bool = False,
-              second: bool = False) -> Callable[[Path, Path], Prepared]:
+              second: bool = False, profile: bool = False) -> Callable[[Path, Path], Prepared]:
     """The test clip's first 12 frames as numbered pictures in a folder (``name``: printf), as a
     3D or compositing program renders them; ``depth`` 16: 16-bit; ``gap``: two numbers missing;
     ``cut``: one picture cut short (a render that crashed while writing it); ``second``: a
-    second sequence in the folder."""
+    second sequence in the folder; ``profile``: PNGs with a named colour profile (iCCP), as a
+    Mac's screenshots and Photoshop's exports have."""
     def make(data: Path, work: Path) -> Prepared:
         folder = work / "frames"
         folder.mkdir()
         for n, frame in enumerate(clip_frames(data, 12), start=first):
             bgr = cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)
             cv2.imwrite(str(folder / (name % n)), bgr.astype(np.uint16) * 257 if depth == 16 else bgr)
+            if profile:
+                _with_png_profile(folder / (name % n))
             if second and n < first + 3:
                 cv2.imwrite(str(folder / ("depth_" + name % n)), bgr)
         if gap:
@@ -338,6 +342,18 @@ def _sequence(name: str, first: int = 1, depth: int = 8, *args: str, gap: bool =
             picture.write_bytes(picture.read_bytes()[:2000])
         return Prepared(folder, work / "out.mp4", list(args))
     return make
+
+
+def _with_png_profile(png: Path) -> None:
+    """An iCCP chunk after the PNG's header: a profile named "Display", an ICC header of an RGB
+    display profile and no tags (FFmpeg's decoder names its side data so whatever it holds)."""
+    icc = bytearray(132)
+    icc[0:4], icc[12:20], icc[36:40] = (132).to_bytes(4, "big"), b"mntrRGB ", b"acsp"
+    chunk = b"iCCP" + b"Display\0\0" + zlib.compress(bytes(icc))
+    data = png.read_bytes()
+    header_end = 8 + 8 + 13 + 4  # the signature and IHDR
+    png.write_bytes(data[:header_end] + (len(chunk) - 4).to_bytes(4, "big") + chunk
+                    + zlib.crc32(chunk).to_bytes(4, "big") + data[header_end:])
 
 
 def _exr_sequence(data: Path, work: Path) -> Prepared:
@@ -571,6 +587,7 @@ def cases() -> list[Case]:
         Case("GIF", "an animated GIF as the input", _gif_input),
         Case("image sequence", "numbered PNGs in a folder at 24 fps", _sequence("%04d.png", 1, 8, "--fps", "24")),
         Case("image sequence", "16-bit TIFFs numbered from 1001", _sequence("shot.%04d.tif", 1001, 16)),
+        Case("image sequence", "PNGs with a colour profile", _sequence("shot_%04d.png", profile=True)),
         Case("image sequence", "a picture cut short", _sequence("f_%03d.png", cut=True)),
         Case("image sequence", "two pictures missing", _sequence("f_%03d.png", gap=True), "error", "are missing"),
         Case("image sequence", "two sequences in the folder", _sequence("f_%03d.png", second=True), "error",
