@@ -1,4 +1,5 @@
-"""HDR video frames (PQ or HLG, BT.2020) to the SDR BT.709 RGB the style networks were trained on.
+"""HDR video frames (PQ or HLG, BT.2020), and SDR ones in BT.2020 colours, to the SDR BT.709 RGB
+the style networks were trained on.
 
 Phones record HDR by default (iPhones HLG, many Android phones PQ). Read as if it were SDR, an
 HDR frame comes out flat and grey with washed-out colours, and so does its painting. The
@@ -13,7 +14,8 @@ off smoothly instead of clipped, and the result is encoded with the BT.1886 gamm
 The YUV matrix is the one the frame is tagged with (BT.2020 in practice), and so are the
 primaries: BT.2020 unless tagged BT.709 (some cameras record HLG in BT.709 colours). A 1080p
 frame costs 0.14x what candy_fast takes to paint it (benchmarks/hdr.py, docs/hdr_cost.txt);
-only HDR sources pay it.
+only HDR sources pay it. An SDR frame in BT.2020 colours (UHD broadcast, cameras' BT.2020 colour
+mode) is turned into BT.709's as players do (BT.1886's 2.4 gamma, BT.2087's matrix).
 """
 from __future__ import annotations
 
@@ -74,6 +76,26 @@ _STEPS, _BRIGHTEST = 4096, 8.0
 _OUTPUT = np.round(np.power(roll_off((np.arange(int(np.sqrt(_BRIGHTEST) * _STEPS) + 1) / _STEPS) ** 2),
                             1 / 2.4) * 255).astype(np.uint8)
 _LINEAR = {transfer: _linear_lut(transfer) for transfer in TRANSFERS}
+
+
+# SDR: every 10-bit code's display light (BT.1886, black at 0: a 2.4 power, as players show it),
+# and BT.709 light back to an 8-bit code, indexed as _OUTPUT is, without its highlight shoulder.
+_SDR_LINEAR = (np.arange(1024, dtype=np.float32) / 1023) ** 2.4
+_SDR_OUTPUT = np.round((np.arange(_STEPS + 1) / _STEPS) ** (2 / 2.4) * 255).astype(np.uint8)
+
+
+def is_wide_sdr(frame: av.VideoFrame) -> bool:
+    """An SDR frame in BT.2020 colours (UHD broadcast, cameras' "BT.2020" colour mode), whose
+    colours a player turns into BT.709's: read as BT.709's, they would be dull."""
+    return frame.color_primaries == BT2020 and frame.color_trc not in TRANSFERS
+
+
+def wide_to_bt709(frame: av.VideoFrame) -> np.ndarray:
+    """An SDR frame in BT.2020 colours -> RGB uint8 in BT.709's (BT.2087), colours outside them clipped."""
+    codes = frame.to_ndarray(format="rgb48le", src_color_range=frame.color_range)
+    light = cv2.transform(_SDR_LINEAR[codes >> 6], _TO_BT709[BT2020])
+    np.clip(light, 0, 1, out=light)
+    return _SDR_OUTPUT[(cv2.sqrt(light) * _STEPS).astype(np.uint16)]
 
 
 def to_sdr(frame: av.VideoFrame) -> np.ndarray:

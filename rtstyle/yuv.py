@@ -53,6 +53,8 @@ def to_rgb(frame: av.VideoFrame, straight: bool = False) -> np.ndarray:
     """
     if frame.color_trc in hdr.TRANSFERS:
         return hdr.to_sdr(frame)
+    if hdr.is_wide_sdr(frame):
+        return hdr.wide_to_bt709(frame)
     if is_linear_light(frame):  # OpenEXR renders: shown through sRGB's curve
         return srgb(_linear_rgb(frame, straight))
     untagged_hd = frame.colorspace == UNSPECIFIED and is_hd(frame.width, frame.height)

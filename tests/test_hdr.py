@@ -30,14 +30,18 @@ from rtstyle.sources import read_image
 from tools.image_scores import psnr
 
 BT709, BT2020 = colour.RGB_COLOURSPACES["ITU-R BT.709"], colour.RGB_COLOURSPACES["ITU-R BT.2020"]
-X265_TRANSFER = {hdr.PQ: "smpte2084", hdr.HLG: "arib-std-b67"}
+SDR_BT2020 = 14  # AVColorTransferCharacteristic bt2020-10: SDR, BT.709's curve
+X265_TRANSFER = {hdr.PQ: "smpte2084", hdr.HLG: "arib-std-b67", SDR_BT2020: "bt2020-10"}
 
 
 def hdr_signal(sdr: np.ndarray, transfer: int, primaries: str) -> np.ndarray:
-    """SDR RGB uint8 -> the BT.2100 signal (0-1, in ``primaries``) that shows it on an HDR display (BT.2408)."""
+    """SDR RGB uint8 -> the BT.2100 signal (0-1, in ``primaries``) that shows it on an HDR display
+    (BT.2408); for SDR_BT2020, the SDR signal in BT.2020 colours that shows it (BT.1886's 2.4 gamma)."""
     linear = (sdr / 255.0) ** 2.4
     if primaries == "bt2020":
         linear = np.maximum(colour.RGB_to_RGB(linear, BT709, BT2020), 0)
+    if transfer == SDR_BT2020:
+        return linear ** (1 / 2.4)
     nits = linear * hdr.REFERENCE_WHITE
     if transfer == hdr.PQ:
         return colour.models.eotf_inverse_BT2100_PQ(nits)
@@ -98,6 +102,24 @@ def test_an_hdr_clip_renders_as_it_looks_in_sdr(transfer: int, primaries: str, p
     assert len(out) == 4
     assert psnr(out[0], picture) >= 28  # 30.5 (PQ), 33.2 and 33.6 (HLG): the rest is 10-bit 4:2:0 HEVC, not the mapping
     assert psnr(out[0], picture) >= psnr(as_if_sdr, picture) + 10  # read as SDR: 13.4, 18.9 and 19.2 dB
+
+
+def test_an_sdr_clip_in_bt2020_colours_renders_as_players_show_it(data: Path, tmp_path: Path, tiny_model: Path):
+    """UHD broadcast and cameras' "BT.2020" colour mode: SDR, in BT.2020 colours. Read as BT.709's
+    the colours were dull (a colourful picture 23.5 dB from itself); converted as players convert
+    them, the picture again, its 10-bit 4:2:0 HEVC aside (32.7 dB)."""
+    picture = read_image(data / "rubberwhale1.png")[100:196, 200:328]
+    src = hdr_clip(picture, SDR_BT2020, tmp_path / "uhd.mp4")
+    with av.open(str(src)) as c:
+        as_709 = next(c.decode(video=0)).to_ndarray(format="rgb24")
+    dst = tmp_path / "out.mp4"
+    r = CliRunner().invoke(main, ["render", str(src), str(dst), "--style", str(tiny_model), "--strength", "0",
+                                  "--smooth", "none", "--threads", "1"])
+    assert r.exit_code == 0, r.stderr
+    assert "note: BT.2020 colours converted to BT.709's, as players show them" in r.stderr
+    out = decoded(dst)
+    assert psnr(out[0], picture) >= 30 and psnr(out[0], picture) >= psnr(as_709, picture) + 6, \
+        (psnr(out[0], picture), psnr(as_709, picture))
 
 
 def test_transfer_functions_match_an_independent_implementation():
