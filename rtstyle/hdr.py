@@ -25,6 +25,7 @@ import numpy as np
 
 PQ, HLG = 16, 18  # AVColorTransferCharacteristic values
 TRANSFERS = {PQ: "PQ", HLG: "HLG"}
+SDR_TRANSFERS = {1, 2, 6, 14, 15}  # BT.709's curve (as BT.601's and BT.2020's 10- and 12-bit), or none said
 REFERENCE_WHITE = 203.0  # cd/m², BT.2408: what SDR white (100 %) corresponds to
 HLG_PEAK = 1000.0        # cd/m², the display the HLG OOTF is taken for
 KNEE = 0.8               # SDR linear light above which the highlights are rolled off
@@ -87,7 +88,7 @@ _SDR_OUTPUT = np.round((np.arange(_STEPS + 1) / _STEPS) ** (2 / 2.4) * 255).asty
 def is_wide_sdr(frame: av.VideoFrame) -> bool:
     """An SDR frame in BT.2020 colours (UHD broadcast, cameras' "BT.2020" colour mode), whose
     colours a player turns into BT.709's: read as BT.709's, they would be dull."""
-    return frame.color_primaries == BT2020 and frame.color_trc not in TRANSFERS
+    return frame.color_primaries == BT2020 and frame.color_trc in SDR_TRANSFERS
 
 
 def wide_to_bt709(frame: av.VideoFrame) -> np.ndarray:

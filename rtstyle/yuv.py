@@ -53,10 +53,10 @@ def to_rgb(frame: av.VideoFrame, straight: bool = False) -> np.ndarray:
     """
     if frame.color_trc in hdr.TRANSFERS:
         return hdr.to_sdr(frame)
-    if hdr.is_wide_sdr(frame):
-        return hdr.wide_to_bt709(frame)
     if is_linear_light(frame):  # OpenEXR renders: shown through sRGB's curve
         return srgb(_linear_rgb(frame, straight))
+    if hdr.is_wide_sdr(frame):
+        return hdr.wide_to_bt709(frame)
     untagged_hd = frame.colorspace == UNSPECIFIED and is_hd(frame.width, frame.height)
     if frame.format.name == "yuv420p" and frame.colorspace in _BT601 and frame.color_range != FULL_RANGE and not (
             frame.width % 2 or frame.height % 2 or untagged_hd):
