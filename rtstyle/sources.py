@@ -7,6 +7,7 @@ and counted, so the caller can report them instead of crashing.
 from __future__ import annotations
 
 import contextlib
+import errno
 import itertools
 import logging
 import math
@@ -527,6 +528,12 @@ class VideoFileSource(Closing):
             # The demuxer itself gave up (truncated file): keep what was decoded.
             self.skipped_packets += 1
             log.warning("stopped reading %s: %s", self.path, e)
+            if count == 0 and isinstance(e, OSError) and e.errno == errno.EIO and is_url(self.path) and \
+                    self.container.format.name.startswith("mov"):
+                raise SourceError(f"{self.name}: the server stopped sending before the first frame (an MP4 or MOV "
+                                  "whose index is at its end is read by jumping back to its start, which a server "
+                                  "that serves no byte ranges, as this one may, cannot do): download the file first"
+                                  ) from None
         if count == 0:
             raise SourceError(f"{self.name}: no video frame could be decoded ({self.skipped_packets} packet(s) "
                               f"rejected, {self.damaged_packets} damaged: the file is damaged or truncated)")

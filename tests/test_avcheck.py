@@ -180,7 +180,7 @@ class FileServer:
     """Serves one file over HTTP; once ``stall`` is set, new connections are accepted and
     then get nothing, as from a server that hangs."""
 
-    def __init__(self, payload: bytes):
+    def __init__(self, payload: bytes, name: str = "clip.mkv"):
         import http.server
 
         outer = self
@@ -204,7 +204,7 @@ class FileServer:
 
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/clip.mkv"
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/{name}"
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
     def close(self) -> None:
@@ -255,6 +255,22 @@ def test_a_part_of_a_network_input_is_read_from_its_start(suffix: str, audio: st
         server.close()
     assert report.frames_out == 10 and report.audio == audio and report.check.ok, report.check.summary()
     assert abs(first_audio_packet(tmp_path / f"out{suffix}")) <= avcheck.OFFSET_TOLERANCE
+
+
+def test_an_mp4_indexed_at_its_end_from_a_server_without_ranges_says_so(data: Path, tmp_path: Path,
+                                                                        tiny_model: Path):
+    """walk_tone.mp4 has its index (moov) after its frames: FFmpeg reads it there, then cannot
+    jump back to the frames through a server that serves no byte ranges. One line that says so
+    and what to do, not "the file is damaged or truncated"."""
+    server = FileServer((data / "walk_tone.mp4").read_bytes(), "walk_tone.mp4")
+    try:
+        r = CliRunner().invoke(main, ["render", server.url, str(tmp_path / "out.mp4"), "--style", str(tiny_model)])
+    finally:
+        server.close()
+    errors = [line for line in r.stderr.splitlines() if line.startswith("error: ")]
+    assert r.exit_code == 1 and len(errors) == 1, r.stderr
+    assert "the server stopped sending before the first frame" in errors[0] and "download the file first" in errors[0]
+    assert not (tmp_path / "out.mp4").exists()
 
 
 def test_an_input_deleted_during_the_render_is_no_error(data: Path, tmp_path: Path, tiny_model: Path):
