@@ -19,6 +19,7 @@ import contextlib
 import io
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -70,26 +71,100 @@ def _copyable_audio(container: str) -> set[str] | None:
 
 
 # Each container's text subtitles, which another's are written as when it cannot hold them as they
-# are (a film's SubRip or ASS into MP4, an iPhone's mov_text into Matroska), their styling left out.
+# are (a film's SubRip or ASS into MP4, an iPhone's mov_text into Matroska): the words in bold,
+# italics and underline kept, the rest of the styling (fonts, colours, places) left out.
 TEXT_SUBTITLES = {"mp4": "mov_text", "mov": "mov_text", "ipod": "mov_text", "matroska": "subrip", "webm": "webvtt"}
 TEXT_CODECS = {"mov_text", "ass", "subrip", "webvtt", "text"}  # not DVD's and Blu-ray's pictures
-_ASS_OVERRIDES = re.compile(r"\{[^}]*\}")
+BOLD, ITALIC, UNDERLINE = 1, 2, 4  # mov_text's face-style flags, the styles every text format keeps
+_TAGS = {"b": BOLD, "i": ITALIC, "u": UNDERLINE}  # SubRip's and WebVTT's tags, ASS's override letters
+_HTML = re.compile(r"<(/?)([a-z]+)[^>]*>", re.IGNORECASE)  # SubRip's <i>, </i>, <font ...>; WebVTT's <c.x>
+_ASS_BLOCK = re.compile(r"\{([^}]*)\}")
+_ASS_STYLE = re.compile(r"\\([biu])(\d+)|\\r")
+# The ASS header FFmpeg's mov_text encoder makes the sample description of (a font table, the
+# default style: white Arial): without one, Apple's players show no subtitles.
+MOV_TEXT_HEADER = ("[Script Info]\r\nScriptType: v4.00+\r\nPlayResX: 384\r\nPlayResY: 288\r\n\r\n[V4+ Styles]\r\n"
+                   "Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, Bold, "
+                   "Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, "
+                   "Alignment, MarginL, MarginR, MarginV, Encoding\r\nStyle: Default,Arial,16,&Hffffff,&Hffffff,&H0,"
+                   "&H0,0,0,0,0,100,100,0,0,1,1,0,2,10,10,10,0\r\n\r\n[Events]\r\nFormat: Layer, Start, End, "
+                   "Style, Name, MarginL, MarginR, MarginV, Effect, Text\r\n").encode()
+Runs = list[tuple[str, int]]  # a cue's words, lines apart, in runs of one style (BOLD | ITALIC | UNDERLINE)
 
 
-def _subtitle_text(codec: str, payload: bytes) -> str:
-    """The words of one cue of a text subtitle ``codec`` (TEXT_CODECS), lines apart, without styling."""
-    if codec == "mov_text":  # the text's length (two bytes), the text, then style boxes
-        return payload[2:2 + int.from_bytes(payload[:2], "big")].decode("utf-8", "replace")
+def _subtitle_runs(codec: str, payload: bytes) -> Runs:
+    """The words of one cue of a text subtitle ``codec`` (TEXT_CODECS) and their styles."""
+    if codec == "mov_text":  # the text's length (two bytes), the text, then boxes: 'styl' holds the styles
+        size = int.from_bytes(payload[:2], "big")
+        return _mov_text_runs(payload[2:2 + size].decode("utf-8", "replace"), payload[2 + size:])
     if codec == "ass":  # ReadOrder, Layer, Style, Name, MarginL, MarginR, MarginV, Effect, Text
-        text = payload.decode("utf-8", "replace").split(",", 8)[-1]
-        return _ASS_OVERRIDES.sub("", text).replace("\\N", "\n").replace("\\n", "\n")
-    return re.sub(r"</?[a-z][^>]*>", "", payload.decode("utf-8", "replace"))  # SubRip's <i>, <b>, <font ...>
+        text = payload.decode("utf-8", "replace").split(",", 8)[-1].replace("\\N", "\n").replace("\\n", "\n")
+        return _styled(text, _ASS_BLOCK, _ass_style)
+    return _styled(payload.decode("utf-8", "replace"), _HTML, _tag_style)
 
 
-def _subtitle_payload(codec: str, text: str) -> bytes:
-    """One cue's ``text`` as ``codec`` (TEXT_SUBTITLES) stores it."""
-    data = text.encode("utf-8")
-    return len(data).to_bytes(2, "big") + data if codec == "mov_text" else data
+def _styled(text: str, marks: re.Pattern, restyle: Callable[[re.Match, int], int]) -> Runs:
+    """``text`` cut at each of its style ``marks`` (tags, override blocks), which are left out
+    and change the style of the words after them as ``restyle`` says."""
+    runs, style, at = [], 0, 0
+    for mark in marks.finditer(text):
+        if mark.start() > at:
+            runs.append((text[at:mark.start()], style))
+        style, at = restyle(mark, style), mark.end()
+    return runs + ([(text[at:], style)] if at < len(text) else [])
+
+
+def _tag_style(tag: re.Match, style: int) -> int:
+    """After SubRip's or WebVTT's tag: <i> adds italics, </i> ends them; others change nothing."""
+    flag = _TAGS.get(tag.group(2).lower(), 0)
+    return style & ~flag if tag.group(1) else style | flag
+
+
+def _ass_style(block: re.Match, style: int) -> int:
+    """After an ASS override block: {\\i1} adds italics, {\\i0} ends them, {\\r} ends all."""
+    for letter, value in _ASS_STYLE.findall(block.group(1)):
+        if not letter:
+            style = 0
+        else:
+            style = style & ~_TAGS[letter] if value == "0" else style | _TAGS[letter]
+    return style
+
+
+def _mov_text_runs(text: str, boxes: bytes) -> Runs:
+    """mov_text's words in runs, from its 'styl' box's records (character ranges, face-style flags)."""
+    styles = [0] * len(text)
+    while len(boxes) >= 8:
+        size = int.from_bytes(boxes[:4], "big")
+        if boxes[4:8] == b"styl":
+            for at in range(10, 10 + 12 * int.from_bytes(boxes[8:10], "big"), 12):
+                start, end = int.from_bytes(boxes[at:at + 2], "big"), int.from_bytes(boxes[at + 2:at + 4], "big")
+                for char in range(start, min(end, len(text))):
+                    styles[char] = boxes[at + 6] & (BOLD | ITALIC | UNDERLINE)
+        boxes = boxes[max(size, 8):]
+    runs: Runs = []
+    for char, style in zip(text, styles):
+        if runs and runs[-1][1] == style:
+            runs[-1] = (runs[-1][0] + char, style)
+        else:
+            runs.append((char, style))
+    return runs
+
+
+def _subtitle_payload(codec: str, runs: Runs, default_style: bytes = b"") -> bytes:
+    """One cue as ``codec`` (TEXT_SUBTITLES) stores it: SubRip's and WebVTT's words with their
+    tags, mov_text's length, words and a 'styl' box of records, each the sample description's
+    ``default_style`` record (font, size, colour) with the run's flags."""
+    if codec != "mov_text":
+        return "".join("".join(f"<{tag}>" for tag, flag in _TAGS.items() if style & flag) + words +
+                       "".join(f"</{tag}>" for tag, flag in reversed(_TAGS.items()) if style & flag)
+                       for words, style in runs).encode("utf-8")
+    data, records, at = "".join(words for words, _ in runs).encode("utf-8"), b"", 0
+    for words, style in runs:
+        if style and len(default_style) == 12:
+            records += (at.to_bytes(2, "big") + (at + len(words)).to_bytes(2, "big") + default_style[4:6]
+                        + bytes([style]) + default_style[7:])
+        at += len(words)
+    box = b"styl" + (len(records) // 12).to_bytes(2, "big") + records
+    return len(data).to_bytes(2, "big") + data + ((len(box) + 4).to_bytes(4, "big") + box if records else b"")
 
 
 # The outputs a stream that the one asked for cannot hold is suggested for, in this order.
@@ -201,7 +276,13 @@ class StreamCarrier:
     def _add_to(self, output: av.container.OutputContainer) -> None:
         stream, codec = self.in_stream, self.codec
         ctx = stream.codec_context
-        if self.text_as:
+        if self.text_as == "mov_text":  # through the encoder: it writes the sample description players need
+            self.out_stream = output.add_stream("mov_text")
+            self.out_stream.codec_context.subtitle_header = MOV_TEXT_HEADER
+            self.out_stream.codec_context.open()
+            self.out_stream.time_base = stream.time_base
+            self.action = f"converted {codec} -> {self.text_as}"
+        elif self.text_as:
             self.out_stream = output.add_mux_stream(self.text_as)
             self.out_stream.time_base = stream.time_base
             self.action = f"converted {codec} -> {self.text_as}"
@@ -299,7 +380,8 @@ class StreamCarrier:
             self.first_packet = pt
         shift = round(self.offset / p.time_base)
         if self.text_as:  # the cue's words in the output's text codec, at its time
-            cue = av.Packet(_subtitle_payload(self.text_as, _subtitle_text(self.codec, bytes(p))))
+            default_style = self.out_stream.codec_context.extradata[18:30] if self.text_as == "mov_text" else b""
+            cue = av.Packet(_subtitle_payload(self.text_as, _subtitle_runs(self.codec, bytes(p)), default_style))
             cue.pts, cue.dts, cue.duration, cue.time_base = p.pts, p.dts, p.duration, p.time_base
             p = cue
         if self.kind == "subtitle" and p.pts < shift:  # a cue on screen when the part starts: shown from its zero

@@ -186,8 +186,8 @@ def test_subtitles_kept_where_the_container_takes_them(data: Path, tmp_path: Pat
 
 
 def cues(path: Path) -> list[tuple[float, float, str]]:
-    """Each subtitle cue's start, duration and words, as FFmpeg's decoder for its codec reads them
-    (empty cues, which MP4 puts in the gaps, left out)."""
+    """Each subtitle cue's start, duration and words with their ASS style tags, as FFmpeg's decoder
+    for its codec reads them (empty cues, which MP4 puts in the gaps, left out)."""
     with av.open(str(path)) as c:
         stream = c.streams.subtitles[0]
         found = [(p.pts * p.time_base, p.duration * p.time_base, [r.dialogue.decode() for r in p.decode()])
@@ -214,25 +214,38 @@ def subtitled(path: Path, codec: str, texts: list[str]) -> Path:
     return path
 
 
-@pytest.mark.parametrize("codec, texts, suffix, action", [
-    # An iPhone's or QuickTime's mov_text (the text's length, then the text) into Matroska.
-    ("mov_text", ["\x00\x0bHello\nthere", "\x00\x0bWorld again"], ".mkv", "converted mov_text -> subrip"),
-    # A film's SubRip, with its italics, into MP4 and WebM.
-    ("subrip", ["<i>Hello</i>\nthere", "World again"], ".mp4", "converted subrip -> mov_text"),
-    ("subrip", ["<i>Hello</i>\nthere", "World again"], ".webm", "converted subrip -> webvtt"),
-    # An anime's ASS: its override tags and line breaks (the cue's text after eight fields).
-    ("ass", ["0,0,Default,,0,0,0,,{\\i1}Hello{\\i0}\\Nthere", "1,0,Default,,0,0,0,,World again"], ".mov",
-     "converted ass -> mov_text"),
+# A mov_text cue whose first word is in italics: its length, its text, a 'styl' box of one record
+# (characters 0-5, font 1, italic, size 16, white), as QuickTime writes one.
+ITALIC_MOV_TEXT = "\x00\x0bHello\nthere\x00\x00\x00\x16styl\x00\x01\x00\x00\x00\x05\x00\x01\x02\x10\xff\xff\xff\xff"
+
+
+@pytest.mark.parametrize("codec, texts, suffix, action, first", [
+    # An iPhone's or QuickTime's mov_text (the text's length, then the text, then its styles) into Matroska.
+    ("mov_text", [ITALIC_MOV_TEXT, "\x00\x0bWorld again"], ".mkv", "converted mov_text -> subrip",
+     "{\\i1}Hello{\\i0}\nthere"),
+    # A film's SubRip, with its italics, into MP4 and WebM (mov_text's italics end with {\r} as FFmpeg reads them).
+    ("subrip", ["<i>Hello</i>\nthere", "World again"], ".mp4", "converted subrip -> mov_text",
+     "{\\i1}Hello{\\r}\nthere"),
+    ("subrip", ["<i>Hello</i>\nthere", "World again"], ".webm", "converted subrip -> webvtt",
+     "{\\i1}Hello{\\i0}\nthere"),
+    # An anime's ASS: its override tags (bold and underline, reset), line breaks, the text after eight fields.
+    ("ass", ["0,0,Default,,0,0,0,,{\\b1\\u1}Hello{\\r}\\Nthere", "1,0,Default,,0,0,0,,World again"], ".mov",
+     "converted ass -> mov_text", "{\\b1}{\\u1}Hello{\\r}\nthere"),
 ])
 def test_text_subtitles_go_into_any_container_with_text_subtitles(codec: str, texts: list[str], suffix: str,
-                                                                   action: str, tmp_path: Path, tiny_model: Path):
+                                                                   action: str, first: str, tmp_path: Path,
+                                                                   tiny_model: Path):
     """Text subtitles the output cannot hold as they are become its own text subtitles, each cue
-    at its time with its words, the styling left out, as FFmpeg's command line converts them
-    (they were left out: a film's SubRip in an .mp4, an iPhone's mov_text in an .mkv)."""
+    at its time with its words in their bold, italics and underline, as FFmpeg's command line
+    converts them (they were left out: a film's SubRip in an .mp4, an iPhone's mov_text in an
+    .mkv; then the styling was). Read back by FFmpeg's decoder for the output's codec, as ASS."""
     src = subtitled(tmp_path / f"in{'.mp4' if codec == 'mov_text' else '.mkv'}", codec, texts)
     r = render(src, tmp_path / f"out{suffix}", tiny_model)
     assert r.exit_code == 0 and f"audio {action}" in r.stderr and "not carried over" not in r.stderr, r.stderr
-    assert cues(tmp_path / f"out{suffix}") == [(0.2, 0.6, "Hello\nthere"), (1.2, 0.6, "World again")]
+    assert cues(tmp_path / f"out{suffix}") == [(0.2, 0.6, first), (1.2, 0.6, "World again")]
+    if suffix in (".mp4", ".mov"):  # a sample description with a font table, without which Apple's players show none
+        with av.open(str(tmp_path / f"out{suffix}")) as c:
+            assert b"ftab" in c.streams.subtitles[0].codec_context.extradata
 
 
 @pytest.mark.parametrize("suffix", [".mkv", ".mp4"])
