@@ -236,7 +236,6 @@ def test_a_webp_is_written_as_image_editors_write_one(data: Path, tmp_path: Path
     """Lossy at quality 90, as GIMP and Pillow write a WebP (OpenCV's own is lossless: 5x the
     size for a photo's painting), within a JPEG's distance of the painting."""
     import cv2
-    import numpy as np
 
     import rtstyle as lib
 
