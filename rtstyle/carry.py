@@ -80,8 +80,8 @@ _TAGS = {"b": BOLD, "i": ITALIC, "u": UNDERLINE}  # SubRip's and WebVTT's tags, 
 _HTML = re.compile(r"<(/?)([a-z]+)[^>]*>", re.IGNORECASE)  # SubRip's <i>, </i>, <font ...>; WebVTT's <c.x>
 _ASS_BLOCK = re.compile(r"\{([^}]*)\}")
 _ASS_STYLE = re.compile(r"\\([biu])(\d+)|\\r")
-# The ASS header FFmpeg's mov_text encoder makes the sample description of (a font table, the
-# default style: white Arial): without one, Apple's players show no subtitles.
+# The ASS header FFmpeg's mov_text encoder makes the sample description of: the font table and the
+# default style (white Arial) that Apple's players read a text track by (ours was written empty).
 MOV_TEXT_HEADER = ("[Script Info]\r\nScriptType: v4.00+\r\nPlayResX: 384\r\nPlayResY: 288\r\n\r\n[V4+ Styles]\r\n"
                    "Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, Bold, "
                    "Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, "
