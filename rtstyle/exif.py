@@ -39,20 +39,28 @@ def orientation(path: Path) -> int | None:
     says none, the file is none of these, or cannot be read."""
     try:
         with open(path, "rb") as f:
-            head = f.read(12)
-            if head[:4] in TIFF_MAGIC:
-                return _orientation_of(f, 0)
-            if head[:2] == b"\xff\xd8":
-                for marker, start, _ in jpeg_segments(f):
-                    f.seek(start)
-                    if marker == 0xE1 and f.read(6) == b"Exif\0\0":
-                        return _orientation_of(f, start + 6)
-            if head[:8] == PNG_MAGIC:
-                return next((_orientation_of(f, start) for kind, start, _ in chunks(f, PNG) if kind == b"eXIf"), None)
-            if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-                return next((_orientation_of(f, start) for kind, start, _ in chunks(f, WEBP) if kind == b"EXIF"), None)
+            base = tiff_block(f)
+            return None if base is None else _orientation_of(f, base)
     except (OSError, ValueError):
-        pass
+        return None
+
+
+def tiff_block(f: BinaryIO) -> int | None:
+    """Where a JPEG's, TIFF's, PNG's or WebP's EXIF (a TIFF block: a TIFF file is one) starts;
+    None where it has none."""
+    f.seek(0)
+    head = f.read(12)
+    if head[:4] in TIFF_MAGIC:
+        return 0
+    if head[:2] == b"\xff\xd8":
+        for marker, start, _ in jpeg_segments(f):
+            f.seek(start)
+            if marker == 0xE1 and f.read(6) == b"Exif\0\0":
+                return start + 6
+    elif head[:8] == PNG_MAGIC:
+        return next((start for kind, start, _ in chunks(f, PNG) if kind == b"eXIf"), None)
+    elif head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return next((start for kind, start, _ in chunks(f, WEBP) if kind == b"EXIF"), None)
     return None
 
 
@@ -88,15 +96,16 @@ def chunks(f: BinaryIO, layout: tuple[int, bool]) -> Iterator[tuple[bytes, int, 
         position += 8 + size + (4 if png else size % 2)
 
 
-def ifd0(f: BinaryIO, base: int) -> tuple[str, list[tuple[int, int, int, bytes]]]:
-    """A TIFF block's byte order and its first directory's entries: (tag, type, count, the
-    value or where it is, as stored); ``base``: where the block starts."""
+def ifd(f: BinaryIO, base: int, at: int | None = None) -> tuple[str, list[tuple[int, int, int, bytes]]]:
+    """A TIFF block's byte order and the entries of its directory at ``at`` (from the block's
+    start; None: its first one): (tag, type, count, the value or where it is, as stored);
+    ``base``: where the block starts."""
     f.seek(base)
     header = f.read(8)
     order = {b"II": "little", b"MM": "big"}.get(header[:2])
     if order is None or len(header) < 8:
         raise ValueError("not a TIFF block")
-    f.seek(base + int.from_bytes(header[4:], order))
+    f.seek(base + (int.from_bytes(header[4:], order) if at is None else at))
     count = int.from_bytes(f.read(2), order)
     entries = f.read(12 * count)
     return order, [(int.from_bytes(entries[at:at + 2], order), int.from_bytes(entries[at + 2:at + 4], order),
@@ -106,7 +115,7 @@ def ifd0(f: BinaryIO, base: int) -> tuple[str, list[tuple[int, int, int, bytes]]
 
 def _orientation_of(f: BinaryIO, base: int) -> int | None:
     """The orientation tag of a TIFF block's first directory."""
-    order, entries = ifd0(f, base)
+    order, entries = ifd(f, base)
     for tag, kind, _, value in entries:
         if tag == ORIENTATION_TAG and kind == 3:  # SHORT: the value in the entry's first two bytes
             said = int.from_bytes(value[:2], order)

@@ -7,10 +7,12 @@ colours than the photo's, and its painting shows them so. The networks learnt th
 from sRGB pictures, and a picture without a profile is shown as sRGB: a picture's colours are
 converted to sRGB as it is read (rtstyle.sources.read_image; a sequence's frames as they are
 decoded), from a display profile's tone curves and primaries, as LittleCMS converts them
-(relative colorimetric); colours outside sRGB's gamut are clipped to it.
+(relative colorimetric); colours outside sRGB's gamut are clipped to it. A camera set to Adobe
+RGB may embed no profile and say so in its EXIF only, as DCF has it: read as Adobe RGB then.
 """
 from __future__ import annotations
 
+import functools
 import zlib
 from pathlib import Path
 from typing import BinaryIO
@@ -27,6 +29,10 @@ TIFF_TAG = 34675  # InterColorProfile
 SRGB_COLORANTS = np.array([[0.43603515625, 0.2224884033203125, 0.013916015625],
                            [0.3851165771484375, 0.7169036865234375, 0.0970611572265625],
                            [0.1430511474609375, 0.06060791015625, 0.7139129638671875]])
+ADOBE_RGB_COLORANTS = ((0.60974, 0.31111, 0.01947), (0.20528, 0.62567, 0.06087), (0.14919, 0.06322, 0.74457))
+# EXIF's tags that say a camera's colour space without a profile (DCF): the Exif directory, its
+# ColorSpace (1: sRGB, 0xFFFF: uncalibrated) and Interoperability directory, and that one's index.
+EXIF_IFD, COLOR_SPACE, INTEROP_IFD, INTEROP_INDEX, UNCALIBRATED = 0x8769, 0xA001, 0xA005, 0x0001, 0xFFFF
 PARAMETERS = {0: 1, 1: 3, 2: 4, 3: 5, 4: 7}  # an ICC parametric curve's type: how many numbers it has
 ENCODE_STEPS = 65536  # linear light quantised this finely before sRGB's curve (a table)
 
@@ -46,7 +52,7 @@ def read(path: str | Path) -> bytes | None:
 
 def _header_profile(f: BinaryIO, head: bytes) -> bytes | None:
     if head[:4] in exif.TIFF_MAGIC:
-        order, entries = exif.ifd0(f, 0)
+        order, entries = exif.ifd(f, 0)
         for tag, _, count, where in entries:
             if tag == TIFF_TAG:
                 f.seek(int.from_bytes(where, order))
@@ -93,15 +99,13 @@ def _tag(profile: bytes, name: bytes) -> bytes:
 
 class ToSrgb:
     """A display profile's levels -> sRGB's: its tone curves to linear light, its primaries to
-    sRGB's (XYZ at D50 between, as the profile states its primaries), sRGB's curve again.
+    sRGB's (XYZ at D50 between, as a profile states its primaries), sRGB's curve again.
     Made once per profile: a sequence converts every frame with it."""
 
-    def __init__(self, profile: bytes):
-        """ValueError for a profile without primaries and curves (one of tables: a printer's)."""
-        colorants = np.array([_xyz(_tag(profile, name)) for name in (b"rXYZ", b"gXYZ", b"bXYZ")])
+    def __init__(self, colorants: np.ndarray, curves: list[np.ndarray]):
+        """``colorants``: red's, green's and blue's XYZ (rows); ``curves``: each channel's linear
+        light at the 256 levels."""
         self.matrix = (np.linalg.inv(SRGB_COLORANTS.T) @ colorants.T).astype(np.float32)
-        levels = np.arange(256) / 255
-        curves = [_curve(_tag(profile, name), levels) for name in (b"rTRC", b"gTRC", b"bTRC")]
         self.linear = np.stack(curves, axis=-1)[None].astype(np.float32)  # a 1x256 table of 3 channels, cv2.LUT's
         self.encode = yuv.srgb(np.linspace(0, 1, ENCODE_STEPS, dtype=np.float32))
 
@@ -122,16 +126,66 @@ class ToSrgb:
         return int(np.abs(self(colours).astype(int) - colours).max()) > 1
 
 
+def from_profile(profile: bytes) -> ToSrgb:
+    """The conversion a display profile states; ValueError for one without primaries and curves
+    (one of tables: a printer's)."""
+    colorants = np.array([_xyz(_tag(profile, name)) for name in (b"rXYZ", b"gXYZ", b"bXYZ")])
+    levels = np.arange(256) / 255
+    return ToSrgb(colorants, [_curve(_tag(profile, name), levels) for name in (b"rTRC", b"gTRC", b"bTRC")])
+
+
 def to_srgb(profile: bytes | None) -> ToSrgb | None:
     """The conversion of a picture's profile to sRGB; None where there is none to make (no
     profile, an sRGB one) or it cannot be made here (a profile of tables: read as sRGB)."""
     if profile is None:
         return None
     try:
-        convert = ToSrgb(profile)
+        convert = from_profile(profile)
     except (ValueError, ZeroDivisionError, np.linalg.LinAlgError):
         return None
     return convert if convert.changes_colours() else None
+
+
+def converter(path: str | Path) -> ToSrgb | None:
+    """How a picture file's colours become sRGB's: as its ICC profile says, or, without one, as
+    Adobe RGB where its EXIF says so as cameras do (:func:`says_adobe_rgb`); None: they are."""
+    profile = read(path)
+    if profile is not None:
+        return to_srgb(profile)
+    return adobe_rgb() if says_adobe_rgb(path) else None
+
+
+def says_adobe_rgb(path: str | Path) -> bool:
+    """Whether a picture's EXIF says Adobe RGB as a camera set to it says so in a JPEG without a
+    profile (a Canon's: DCF's ColorSpace "uncalibrated" with InteropIndex "R03")."""
+    try:
+        with open(path, "rb") as f:
+            base = exif.tiff_block(f)
+            if base is None:
+                return False
+            order, entries = exif.ifd(f, base)
+            order, entries = exif.ifd(f, base, int.from_bytes(_value(entries, EXIF_IFD), order))
+            space, interop = _value(entries, COLOR_SPACE), _value(entries, INTEROP_IFD)
+            if int.from_bytes(space[:2], order) != UNCALIBRATED:
+                return False
+            _, entries = exif.ifd(f, base, int.from_bytes(interop, order))
+            return _value(entries, INTEROP_INDEX)[:3] == b"R03"
+    except (OSError, ValueError, KeyError):
+        return False
+
+
+def _value(entries: list[tuple[int, int, int, bytes]], tag: int) -> bytes:
+    """A directory entry's value field (the value, or where it is); KeyError without the tag."""
+    for found, _, _, value in entries:
+        if found == tag:
+            return value
+    raise KeyError(tag)
+
+
+@functools.cache
+def adobe_rgb() -> ToSrgb:
+    """Adobe RGB (1998) to sRGB: its primaries as ICC profiles state them, its gamma 563/256."""
+    return ToSrgb(np.array(ADOBE_RGB_COLORANTS), [(np.arange(256) / 255) ** (563 / 256)] * 3)
 
 
 def _xyz(tag: bytes) -> list[float]:

@@ -49,11 +49,12 @@ HEIF_MISSING = "HEIC/HEIF (an iPhone's photo format) needs pillow-heif: pip inst
 
 def read_image(path: str | Path, alpha: bool = False, straight: bool = False) -> np.ndarray:
     """Still image file -> RGB uint8, turned upright as its EXIF says, in sRGB (a Display P3 or
-    Adobe RGB photo's colours converted as its ICC profile says: rtstyle.icc); with ``alpha``,
-    RGBA when the file has transparency (a logo, an overlay), with ``straight`` too in colours
-    not premultiplied by it (rtstyle.yuv.to_rgb: an OpenEXR's), for an output that keeps it."""
+    Adobe RGB photo's colours converted as its ICC profile, or a camera's EXIF, says:
+    rtstyle.icc); with ``alpha``, RGBA when the file has transparency (a logo, an overlay), with
+    ``straight`` too in colours not premultiplied by it (rtstyle.yuv.to_rgb: an OpenEXR's), for
+    an output that keeps it."""
     picture = _read_picture(Path(path), alpha, straight)
-    convert = icc.to_srgb(icc.read(path))
+    convert = icc.converter(path)
     if convert is None:
         return picture
     rgb = convert(picture[..., :3])
@@ -331,7 +332,7 @@ class VideoFileSource(Closing):
         first_picture = self.sequence.picture(self.sequence.first) if self.sequence else None
         self.orientation = orientation(self._first, first_picture, self.stream.codec_context.name)
         # Pictures in Display P3 or Adobe RGB: their colours converted to sRGB, as read_image converts a picture's.
-        self.colours = icc.to_srgb(icc.read(first_picture)) if first_picture else None
+        self.colours = icc.converter(first_picture) if first_picture else None
         stored = (self._first.width, self._first.height)
         # Stored pixels may not be square (a DVD's, HDV's): frames are stretched to look as players
         # show them, so that every output (a GIF, a window, a picture) and the strokes keep the shape.

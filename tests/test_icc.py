@@ -135,6 +135,23 @@ def test_colours_are_converted_to_srgb_as_littlecms_does(kind: str, tmp_path: Pa
                               stored if suffix == ".heic" else photo)
 
 
+@pytest.mark.parametrize("space, index", [(0xFFFF, "R03"), (1, "R98"), (0xFFFF, "R98"), (1, "R03"), (0xFFFF, None)])
+def test_a_cameras_adobe_rgb_jpeg_without_a_profile(space: int, index: str | None, tmp_path: Path,
+                                                    photo: np.ndarray):
+    """A camera set to Adobe RGB (a Canon) embeds no profile and says so in EXIF as DCF does:
+    ColorSpace uncalibrated, InteroperabilityIndex R03. Converted as LittleCMS converts with an
+    Adobe RGB profile (its primaries, gamma 563/256), within a level; an sRGB one (R98, ColorSpace
+    1), and one that says only one of the two, read as stored."""
+    exif_ifd = {0xA001: space} | ({0xA005: {1: index}} if index else {})
+    tags = Image.Exif()
+    tags[0x8769] = exif_ifd
+    Image.fromarray(photo).save(tmp_path / "IMG_0001.JPG", exif=tags, quality=95)
+    stored = np.asarray(Image.open(tmp_path / "IMG_0001.JPG"))
+    adobe = space == 0xFFFF and index == "R03"
+    want = littlecms(stored, make_profile("Adobe RGB (1998)", ADOBE, "gamma")) if adobe else stored
+    assert np.abs(lib.sources.read_image(tmp_path / "IMG_0001.JPG").astype(int) - want).max() <= 1
+
+
 def test_an_srgb_profile_changes_nothing(tmp_path: Path, photo: np.ndarray):
     """Many cameras and phones embed an sRGB profile (LittleCMS's here, ICC v4): the levels as stored."""
     srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
