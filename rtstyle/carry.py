@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import math
 import re
 from collections.abc import Callable
@@ -140,13 +141,8 @@ def _mov_text_runs(text: str, boxes: bytes) -> Runs:
                 for char in range(start, min(end, len(text))):
                     styles[char] = boxes[at + 6] & (BOLD | ITALIC | UNDERLINE)
         boxes = boxes[max(size, 8):]
-    runs: Runs = []
-    for char, style in zip(text, styles):
-        if runs and runs[-1][1] == style:
-            runs[-1] = (runs[-1][0] + char, style)
-        else:
-            runs.append((char, style))
-    return runs
+    return [("".join(char for char, _ in run), style)
+            for style, run in itertools.groupby(zip(text, styles), key=lambda pair: pair[1])]
 
 
 def _subtitle_payload(codec: str, runs: Runs, default_style: bytes = b"") -> bytes:
@@ -276,14 +272,13 @@ class StreamCarrier:
     def _add_to(self, output: av.container.OutputContainer) -> None:
         stream, codec = self.in_stream, self.codec
         ctx = stream.codec_context
-        if self.text_as == "mov_text":  # through the encoder: it writes the sample description players need
-            self.out_stream = output.add_stream("mov_text")
-            self.out_stream.codec_context.subtitle_header = MOV_TEXT_HEADER
-            self.out_stream.codec_context.open()
-            self.out_stream.time_base = stream.time_base
-            self.action = f"converted {codec} -> {self.text_as}"
-        elif self.text_as:
-            self.out_stream = output.add_mux_stream(self.text_as)
+        if self.text_as:
+            if self.text_as == "mov_text":  # through the encoder: it writes the sample description players read
+                self.out_stream = output.add_stream("mov_text")
+                self.out_stream.codec_context.subtitle_header = MOV_TEXT_HEADER
+                self.out_stream.codec_context.open()
+            else:
+                self.out_stream = output.add_mux_stream(self.text_as)
             self.out_stream.time_base = stream.time_base
             self.action = f"converted {codec} -> {self.text_as}"
         elif self.remux:

@@ -113,11 +113,21 @@ def ifd(f: BinaryIO, base: int, at: int | None = None) -> tuple[str, list[tuple[
                    for at in range(0, len(entries) - 11, 12)]
 
 
+def entry(entries: list[tuple[int, int, int, bytes]], tag: int) -> tuple[int, int, bytes]:
+    """A directory's entry for ``tag`` (:func:`ifd`): its type, count and value field (the value,
+    or where it is); KeyError where the directory has none."""
+    for found, kind, count, value in entries:
+        if found == tag:
+            return kind, count, value
+    raise KeyError(tag)
+
+
 def _orientation_of(f: BinaryIO, base: int) -> int | None:
     """The orientation tag of a TIFF block's first directory."""
     order, entries = ifd(f, base)
-    for tag, kind, _, value in entries:
-        if tag == ORIENTATION_TAG and kind == 3:  # SHORT: the value in the entry's first two bytes
-            said = int.from_bytes(value[:2], order)
-            return said if said in TURNS else None
-    return None
+    try:
+        kind, _, value = entry(entries, ORIENTATION_TAG)
+    except KeyError:
+        return None
+    said = int.from_bytes(value[:2], order)  # SHORT (type 3): the value in the field's first two bytes
+    return said if kind == 3 and said in TURNS else None

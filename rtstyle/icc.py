@@ -44,7 +44,7 @@ def read(path: str | Path) -> bytes | None:
         with open(path, "rb") as f:
             head = f.read(12)
             profile = _heif_profile(path) if head[4:8] == b"ftyp" else _header_profile(f, head)
-    except (OSError, ValueError, IndexError, zlib.error):
+    except (OSError, ValueError, IndexError, KeyError, zlib.error):  # KeyError: a TIFF without one
         return None
     whole = profile and len(profile) == int.from_bytes(profile[:4], "big")  # a profile states its size first
     return profile if whole and profile[16:20] == RGB else None
@@ -53,10 +53,9 @@ def read(path: str | Path) -> bytes | None:
 def _header_profile(f: BinaryIO, head: bytes) -> bytes | None:
     if head[:4] in exif.TIFF_MAGIC:
         order, entries = exif.ifd(f, 0)
-        for tag, _, count, where in entries:
-            if tag == TIFF_TAG:
-                f.seek(int.from_bytes(where, order))
-                return f.read(count)
+        _, count, where = exif.entry(entries, TIFF_TAG)
+        f.seek(int.from_bytes(where, order))
+        return f.read(count)
     elif head[:2] == b"\xff\xd8":
         parts = {}
         for marker, start, size in exif.jpeg_segments(f):
@@ -107,7 +106,6 @@ class ToSrgb:
         light at the 256 levels."""
         self.matrix = (np.linalg.inv(SRGB_COLORANTS.T) @ colorants.T).astype(np.float32)
         self.linear = np.stack(curves, axis=-1)[None].astype(np.float32)  # a 1x256 table of 3 channels, cv2.LUT's
-        self.encode = yuv.srgb(np.linspace(0, 1, ENCODE_STEPS, dtype=np.float32))
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray:
         """8-bit RGB in the profile's colours -> 8-bit sRGB (20 ms for a 1080p frame on 2 slow cores)."""
@@ -115,7 +113,7 @@ class ToSrgb:
         np.clip(converted, 0, 1, out=converted)
         converted *= ENCODE_STEPS - 1
         converted += 0.5
-        return np.take(self.encode, converted.astype(np.uint16))
+        return np.take(_srgb_table(), converted.astype(np.uint16))
 
     def changes_colours(self) -> bool:
         """Whether it moves any colour by more than a level: an sRGB profile (many cameras and
@@ -134,9 +132,17 @@ def from_profile(profile: bytes) -> ToSrgb:
     return ToSrgb(colorants, [_curve(_tag(profile, name), levels) for name in (b"rTRC", b"gTRC", b"bTRC")])
 
 
+@functools.cache
+def _srgb_table() -> np.ndarray:
+    """sRGB's 8-bit code of each of ENCODE_STEPS linear lights from 0 to 1, made once for every conversion."""
+    return yuv.srgb(np.linspace(0, 1, ENCODE_STEPS, dtype=np.float32))
+
+
+@functools.lru_cache(maxsize=8)
 def to_srgb(profile: bytes | None) -> ToSrgb | None:
     """The conversion of a picture's profile to sRGB; None where there is none to make (no
-    profile, an sRGB one) or it cannot be made here (a profile of tables: read as sRGB)."""
+    profile, an sRGB one) or it cannot be made here (a profile of tables: read as sRGB). Kept
+    for the next picture with the same profile (a folder of one phone's photos)."""
     if profile is None:
         return None
     try:
@@ -164,22 +170,14 @@ def says_adobe_rgb(path: str | Path) -> bool:
             if base is None:
                 return False
             order, entries = exif.ifd(f, base)
-            order, entries = exif.ifd(f, base, int.from_bytes(_value(entries, EXIF_IFD), order))
-            space, interop = _value(entries, COLOR_SPACE), _value(entries, INTEROP_IFD)
+            order, entries = exif.ifd(f, base, int.from_bytes(exif.entry(entries, EXIF_IFD)[2], order))
+            space, interop = exif.entry(entries, COLOR_SPACE)[2], exif.entry(entries, INTEROP_IFD)[2]
             if int.from_bytes(space[:2], order) != UNCALIBRATED:
                 return False
             _, entries = exif.ifd(f, base, int.from_bytes(interop, order))
-            return _value(entries, INTEROP_INDEX)[:3] == b"R03"
+            return exif.entry(entries, INTEROP_INDEX)[2][:3] == b"R03"
     except (OSError, ValueError, KeyError):
         return False
-
-
-def _value(entries: list[tuple[int, int, int, bytes]], tag: int) -> bytes:
-    """A directory entry's value field (the value, or where it is); KeyError without the tag."""
-    for found, _, _, value in entries:
-        if found == tag:
-            return value
-    raise KeyError(tag)
 
 
 @functools.cache

@@ -243,7 +243,7 @@ def test_text_subtitles_go_into_any_container_with_text_subtitles(codec: str, te
     r = render(src, tmp_path / f"out{suffix}", tiny_model)
     assert r.exit_code == 0 and f"audio {action}" in r.stderr and "not carried over" not in r.stderr, r.stderr
     assert cues(tmp_path / f"out{suffix}") == [(0.2, 0.6, first), (1.2, 0.6, "World again")]
-    if suffix in (".mp4", ".mov"):  # a sample description with a font table, without which Apple's players show none
+    if suffix in (".mp4", ".mov"):  # a sample description with a font table, which Apple's players read a track by
         with av.open(str(tmp_path / f"out{suffix}")) as c:
             assert b"ftab" in c.streams.subtitles[0].codec_context.extradata
 
