@@ -21,7 +21,7 @@ from pathlib import Path
 import cv2  # isort: skip
 import numpy as np
 
-from rtstyle import avcheck, sequences
+from rtstyle import avcheck, exif, sequences
 from rtstyle.errors import ModelError, RtstyleError, SinkError, SourceError, StyleNotFoundError
 from rtstyle.frames import fit_within
 from rtstyle.models import ModelCard, list_models, list_styles
@@ -56,17 +56,20 @@ def stylize_image(src: str | Path, dst: str | Path, style: str | Path | Stylizer
     still = read_still(src, at, max_size, straight=Path(dst).suffix.lower() in ALPHA_SUFFIXES)
     painter, look = Painter.of(stylizer)
     painted = painter.paint(still.image[..., :3], dataclasses.replace(look, picture=still.box))
-    return still.notes + _write_painting(dst, painted, still.image[..., 3] if still.image.shape[2] == 4 else None)
+    return still.notes + _write_painting(dst, painted, still.image[..., 3] if still.image.shape[2] == 4 else None,
+                                         still.metadata)
 
 
 @dataclasses.dataclass
 class Still:
     """A picture to paint once: RGB, or RGBA when it has transparency; ``box``, the picture inside
-    black bars (a video's), the only part a render paints; ``notes``, what was done to read it."""
+    black bars (a video's), the only part a render paints; ``notes``, what was done to read it;
+    ``metadata``, what its painting keeps of a photo's EXIF (date, place, camera: rtstyle.exif)."""
 
     image: np.ndarray
     box: tuple[int, int, int, int] | None
     notes: list[str]
+    metadata: bytes | None = None
 
 
 def read_still(src: str | Path, at: float | None = None, max_size: tuple[int, int] | None = None,
@@ -89,7 +92,7 @@ def read_still(src: str | Path, at: float | None = None, max_size: tuple[int, in
         render = f" (`rtstyle render {Path(src).name} OUT.gif` paints them all)" if Path(src).suffix.lower() == ".gif" \
             else ""
         notes.append(f"{Path(src).name} holds {frames} pictures: only the first was painted{render}")
-    return Still(picture, None, notes)
+    return Still(picture, None, notes, exif.for_painting(src))
 
 
 def _video_still(src: str | Path, at: float | None, max_size: tuple[int, int] | None) -> Still:
@@ -106,12 +109,14 @@ def _video_still(src: str | Path, at: float | None, max_size: tuple[int, int] | 
                                                                           " (--at TIME picks another)")])
 
 
-def _write_painting(dst: str | Path, painted: np.ndarray, alpha: np.ndarray | None) -> list[str]:
-    """Write the painting with the input's transparency where DST's format keeps it; a note where not."""
+def _write_painting(dst: str | Path, painted: np.ndarray, alpha: np.ndarray | None,
+                    metadata: bytes | None) -> list[str]:
+    """Write the painting with the input's transparency where DST's format keeps it (a note where
+    not) and the photo's ``metadata``."""
     if alpha is not None and Path(dst).suffix.lower() in ALPHA_SUFFIXES:
-        write_image(dst, np.dstack([painted, alpha]))
+        write_image(dst, np.dstack([painted, alpha]), metadata)
         return []
-    write_image(dst, painted)
+    write_image(dst, painted, metadata)
     if alpha is None:
         return []
     return [f"transparency dropped: {Path(dst).suffix or 'that format'} has none (use .png, .webp, .heic or .exr to "

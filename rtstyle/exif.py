@@ -1,14 +1,18 @@
-"""A picture file's EXIF orientation, and the display matrices FFmpeg makes of orientations.
+"""A picture file's EXIF: its orientation, what a painting keeps of it, and the display matrices
+FFmpeg makes of orientations.
 
 FFmpeg 8 turns a JPEG's, TIFF's, PNG's or WebP's EXIF orientation into a display matrix on each
 frame, beside the EXIF itself; PyAV 18 has no name for that EXIF side data and then reads none of
 the frame's, so a picture sequence's orientation is read here from its first picture's header,
 with walkers over the headers' parts (JPEG segments, PNG and WebP chunks, a TIFF directory) that
-rtstyle.icc reads the colour profile with too.
+rtstyle.icc reads the colour profile with too. A painting gets a new EXIF block with the photo's
+date, place and camera (:func:`kept`), written into the file OpenCV encoded (:func:`embed`).
 """
 from __future__ import annotations
 
 import math
+import io
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -22,6 +26,19 @@ PNG, WEBP = (8, True), (12, False)  # where a file's first chunk is, and whether
 # Each EXIF orientation as FFmpeg's av_exif_orientation_to_matrix makes it: a rotation, then a mirror.
 TURNS = {1: (0, False), 2: (0, True), 3: (180, False), 4: (180, True), 5: (90, True), 6: (90, False), 7: (-90, True),
          8: (-90, False)}
+EXIF_POINTER, GPS_POINTER, COLOUR_SPACE_TAG = 0x8769, 0x8825, 0xA001
+# Bytes per value of each TIFF field type (BYTE, ASCII, SHORT, LONG, RATIONAL, SBYTE, UNDEFINED, SSHORT, SLONG,
+# SRATIONAL, FLOAT, DOUBLE).
+TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8}
+# What a painting keeps of its photo's EXIF, by directory: what photo libraries file and show a picture by (when
+# and where it was taken, with what camera, whose it is). IFD0: Make, Model, DateTime, Artist, Copyright. EXIF:
+# its version, DateTimeOriginal and Digitized, their time zones and fractions of a second. GPS: all of it (None).
+# Not the thumbnail (the photo unpainted), nor maker notes (offsets into the old file), nor the orientation.
+KEPT: dict[int, set[int] | None] = {0: {0x010F, 0x0110, 0x0132, 0x013B, 0x8298},
+                                    EXIF_POINTER: {0x9000, 0x9003, 0x9004, 0x9010, 0x9011, 0x9012, 0x9290, 0x9291,
+                                                   0x9292},
+                                    GPS_POINTER: None}
+Entry = tuple[int, int, int, bytes]  # tag, type, count, the value's bytes
 
 
 def display_matrix(angle: float, mirrored: bool = False) -> np.ndarray:
@@ -131,3 +148,121 @@ def _orientation_of(f: BinaryIO, base: int) -> int | None:
         return None
     said = int.from_bytes(value[:2], order)  # SHORT (type 3): the value in the field's first two bytes
     return said if kind == 3 and said in TURNS else None
+
+
+def for_painting(path: str | Path) -> bytes | None:
+    """What a painting of the picture at ``path`` keeps of its EXIF (:func:`kept`); a HEIC's is
+    read through pillow-heif (rtstyle[heic]). None where there is nothing to keep."""
+    try:
+        with open(path, "rb") as f:
+            if f.read(8)[4:8] != b"ftyp":
+                return kept(f)
+        import pillow_heif
+        data = pillow_heif.open_heif(path).info.get("exif")
+    except (ImportError, OSError, ValueError, RuntimeError):  # no pillow-heif, or libheif's errors
+        return None
+    return kept(io.BytesIO(data)) if data else None
+
+
+def kept(f: BinaryIO) -> bytes | None:
+    """A new EXIF block (a TIFF block) with what a painting keeps of a picture's (:data:`KEPT`), in
+    its byte order; upright (orientation 1) and in sRGB, as the painting is. ``f`` is a JPEG, TIFF,
+    PNG or WebP file, or a HEIC's EXIF as pillow-heif gives it; None where nothing is to be kept."""
+    try:
+        f.seek(0)
+        base = 6 if f.read(6) == b"Exif\0\0" else tiff_block(f)
+        if base is None:
+            return None
+        order, first = ifd(f, base)
+        found = {0: _values(f, base, order, first, KEPT[0])}
+        for pointer in (EXIF_POINTER, GPS_POINTER):
+            try:
+                _, _, at = entry(first, pointer)
+                found[pointer] = _values(f, base, order, ifd(f, base, int.from_bytes(at, order))[1], KEPT[pointer])
+            except (KeyError, ValueError):
+                found[pointer] = []
+    except (OSError, ValueError):
+        return None
+    if not any(found.values()):
+        return None
+    found[0].append((ORIENTATION_TAG, 3, 1, (1).to_bytes(2, order)))
+    if found[EXIF_POINTER]:
+        found[EXIF_POINTER].append((COLOUR_SPACE_TAG, 3, 1, (1).to_bytes(2, order)))  # 1: sRGB
+    return _pack(order, found[0], {tag: found[tag] for tag in (EXIF_POINTER, GPS_POINTER) if found[tag]})
+
+
+def _values(f: BinaryIO, base: int, order: str, entries: list[Entry], wanted: set[int] | None) -> list[Entry]:
+    """The entries of a directory that are ``wanted`` (None: all), each with its value's own bytes."""
+    out = []
+    for tag, kind, count, field in entries:
+        if wanted is not None and tag not in wanted or kind not in TYPE_SIZES:
+            continue
+        size = TYPE_SIZES[kind] * count
+        if size > 4:
+            f.seek(base + int.from_bytes(field, order))
+            field = f.read(size)
+        if len(field) >= size:
+            out.append((tag, kind, count, field[:size]))
+    return out
+
+
+def _pack(order: str, first: list[Entry], pointed: dict[int, list[Entry]]) -> bytes:
+    """A TIFF block: directory ``first``, then the directories it points to by the tags of ``pointed``."""
+    placeholders = [(tag, 4, 1, bytes(4)) for tag in pointed]  # LONG offsets: same size once known
+    at, rest, offsets = 8 + len(_directory(order, first + placeholders, 8)), b"", {}
+    for tag, entries in pointed.items():
+        offsets[tag] = at + len(rest)
+        rest += _directory(order, entries, offsets[tag])
+    pointers = [(tag, 4, 1, offset.to_bytes(4, order)) for tag, offset in offsets.items()]
+    return TIFF_MAGIC[order == "big"] + (8).to_bytes(4, order) + _directory(order, first + pointers, 8) + rest
+
+
+def _directory(order: str, entries: list[Entry], at: int) -> bytes:
+    """One TIFF directory that starts ``at`` in its block, entries by tag as TIFF wants them, values
+    longer than four bytes after it; no next directory (so no thumbnail)."""
+    entries = sorted(entries)
+    data_at = at + 2 + 12 * len(entries) + 4
+    fields, data = [len(entries).to_bytes(2, order)], b""
+    for tag, kind, count, value in entries:
+        if len(value) > 4:
+            field = (data_at + len(data)).to_bytes(4, order)
+            data += value + bytes(len(value) % 2)  # values start on a word boundary
+        else:
+            field = value.ljust(4, b"\0")
+        fields.append(tag.to_bytes(2, order) + kind.to_bytes(2, order) + count.to_bytes(4, order) + field)
+    return b"".join(fields) + bytes(4) + data
+
+
+def embed(data: bytes, block: bytes) -> bytes:
+    """A JPEG's, PNG's or WebP's bytes with ``block`` as its EXIF (the file has none: OpenCV's
+    encoders write none); other formats' bytes as they are."""
+    if data[:2] == b"\xff\xd8":
+        payload = b"Exif\0\0" + block
+        if len(payload) + 2 > 0xFFFF:
+            return data
+        at = 2 + (2 + int.from_bytes(data[4:6], "big") if data[2:4] == b"\xff\xe0" else 0)  # after JFIF's APP0
+        return data[:at] + b"\xff\xe1" + (len(payload) + 2).to_bytes(2, "big") + payload + data[at:]
+    if data[:8] == PNG_MAGIC:
+        at = 8 + 8 + int.from_bytes(data[8:12], "big") + 4  # after IHDR: eXIf comes before the picture
+        chunk = b"eXIf" + block
+        return data[:at] + len(block).to_bytes(4, "big") + chunk + zlib.crc32(chunk).to_bytes(4, "big") + data[at:]
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return _webp_with(data, block)
+    return data
+
+
+def _webp_with(data: bytes, block: bytes) -> bytes:
+    """A WebP with an EXIF chunk, which its extended header (VP8X) must announce: OpenCV's lossy
+    WebP of an RGBA picture has one (for the alpha), of an RGB one it has none (a simple file, one
+    VP8 picture) and gets one, with the picture's size read from its key frame."""
+    body = data[12:]
+    if body[:4] == b"VP8X":
+        body = body[:8] + bytes([body[8] | 0x08]) + body[9:]  # the EXIF flag
+    elif body[:4] == b"VP8 ":
+        width, height = (int.from_bytes(body[8 + i:10 + i], "little") & 0x3FFF for i in (6, 8))  # after its start code
+        header = bytes([0x08, 0, 0, 0]) + (width - 1).to_bytes(3, "little") + (height - 1).to_bytes(3, "little")
+        body = b"VP8X" + len(header).to_bytes(4, "little") + header + body
+    else:
+        return data
+    body += b"EXIF" + len(block).to_bytes(4, "little") + block + bytes(len(block) % 2)
+    return b"RIFF" + (4 + len(body)).to_bytes(4, "little") + b"WEBP" + body

@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 from av.bitstream import BitStreamFilterContext
 
-from rtstyle import encoders, sequences, yuv
+from rtstyle import encoders, exif, sequences, yuv
 from rtstyle.avcheck import main_video, playable_frames
 from rtstyle.carry import (CHAPTER_CONTAINERS, TIMECODE_CONTAINERS, Soundtrack, StreamCarrier, carry_pictures, chapters,
                            description, is_chapter_track, is_picture, is_timecode_track, outputs_taking, sound_streams,
@@ -173,13 +173,16 @@ WEBP_QUALITY = 90
 ALPHA_SUFFIXES = {".png", ".webp", ".tif", ".tiff", ".exr", ".heic", ".heif"}
 
 
-def write_image(path: str | Path, rgb: np.ndarray) -> None:
-    """Write an RGB (or RGBA, for :data:`ALPHA_SUFFIXES`) picture in the format of the suffix."""
+def write_image(path: str | Path, rgb: np.ndarray, metadata: bytes | None = None) -> None:
+    """Write an RGB (or RGBA, for :data:`ALPHA_SUFFIXES`) picture in the format of the suffix;
+    ``metadata``, an EXIF block (rtstyle.exif.kept), goes into a JPEG, PNG, WebP or HEIC."""
     p = Path(path)
     if p.suffix.lower() in (".heic", ".heif"):
-        _write_heif(p, rgb)
+        _write_heif(p, rgb, metadata)
         return
     data = encode_exr(rgb) if p.suffix.lower() == ".exr" else encode_image(p.suffix, rgb)
+    if metadata:
+        data = exif.embed(data, metadata)
     try:
         p.write_bytes(data)
     except OSError as e:
@@ -227,14 +230,14 @@ def _heif(path: Path) -> ModuleType:
     return pillow_heif
 
 
-def _write_heif(path: Path, rgb: np.ndarray) -> None:
+def _write_heif(path: Path, rgb: np.ndarray, metadata: bytes | None) -> None:
     """A HEIC picture (pillow-heif's HEVC encoder), so that a folder of iPhone photos comes
     out in their own format, with the alpha of an RGBA one (HEIF's auxiliary alpha picture, as
     iOS writes a cut-out subject)."""
     mode = "RGBA" if rgb.shape[2] == 4 else "RGB"
     try:
         _heif(path).from_bytes(mode, (rgb.shape[1], rgb.shape[0]), np.ascontiguousarray(rgb).tobytes()
-                               ).save(path, quality=90)
+                               ).save(path, quality=90, **({"exif": b"Exif\0\0" + metadata} if metadata else {}))
     except (ValueError, RuntimeError, OSError) as e:
         raise SinkError(f"cannot write {path}: {getattr(e, 'strerror', None) or e}") from None
 
