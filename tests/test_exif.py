@@ -111,3 +111,16 @@ def test_damaged_exif_loses_what_it_cannot_say_and_nothing_else(data: Path, tmp_
             exif = painted.getexif()
     assert exif[0x010F] == "Apple" and exif.get_ifd(EXIF_IFD)[0x9003] == TAKEN
     assert 0x0110 not in exif and not exif.get_ifd(GPS_IFD)
+
+
+def test_an_exif_too_long_for_a_jpeg_is_left_out_of_one(data: Path, tmp_path: Path, tiny_model: Path):
+    """A PNG's EXIF may be any length, a JPEG's must fit one 64 KB segment: a 70,000-character artist
+    leaves the JPEG painting without EXIF (and whole), the PNG one with it."""
+    exif = Image.Exif()
+    exif[0x013B] = "A" * 70_000
+    Image.open(data / "messi5.jpg").save(tmp_path / "long.png", exif=exif)
+    for dst in ("painted.jpg", "painted.png"):
+        rtstyle.stylize_image(tmp_path / "long.png", tmp_path / dst, tiny_model)
+    with Image.open(tmp_path / "painted.jpg") as jpeg, Image.open(tmp_path / "painted.png") as png:
+        jpeg.load()
+        assert not jpeg.getexif() and png.getexif()[0x013B] == "A" * 70_000
