@@ -9,6 +9,8 @@ import sys
 
 import pytest
 
+from benchmarks.memory import NETWORK_PROBE, probe
+
 DATA = os.path.join(os.path.dirname(__file__), "data")
 
 # A fresh process allocates, fills and frees four 640x360 RGB float buffers (what one guided
@@ -45,33 +47,12 @@ def test_freed_frame_buffers_are_reused_not_faulted_in_again():
     assert faults("keep") < 40 * 10
 
 
-# A fresh process runs a style net on one 1280x720 frame, then on three more of that size, and
-# prints its peak memory's growth (KB) after the first run and after all four.
-NETWORK_PROBE = """
-import sys
-import numpy as np
-from rtstyle.engine import Engine
-def peak():  # this process's own high-water mark: ru_maxrss would start at pytest's
-    return next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM"))
-engine = Engine(sys.argv[1], "cpu", threads=1)
-x = np.random.default_rng(0).random((1, 3, 720, 1280), dtype=np.float32)
-start = peak()
-engine.run(x)
-first = peak() - start
-for _ in range(3):
-    engine.run(x)
-print(first, peak() - start)
-"""
-
-
 @pytest.mark.skipif(platform.system() != "Linux", reason="reads /proc/self/status")
 @pytest.mark.parametrize("model", ["fast_random.onnx", "textured.onnx"])
 def test_a_videos_later_frames_take_no_more_memory_than_its_first(model):
     """With ONNX Runtime's memory pattern (its default) every run after the first gets one block
-    for all activations beside the arena chunks the first left: the peak doubled (126 -> 260 MB
-    here for fast_random at 720p, 1.2 -> 2.5 GB for candy_fast at 4K)."""
-    out = subprocess.run([sys.executable, "-c", NETWORK_PROBE, os.path.join(DATA, model)], capture_output=True,
-                         text=True, check=True)
-    first, after_four = map(int, out.stdout.split())
-    assert first > 50_000  # the frame's activations: the measure sees them
+    for all activations beside the arena chunks the first left: the peak doubled (fast_random at
+    720p: 126 -> 260 MB; candy_fast at 4K: 950 MB -> 2.3 GB, docs/cpu_report/memory.txt)."""
+    first, after_four = probe(NETWORK_PROBE, os.path.join(DATA, model), 1280, 720, "rtstyle")  # a fresh process, MB
+    assert first > 50  # the frame's activations: the measure sees them
     assert after_four < 1.25 * first
