@@ -10,8 +10,8 @@ date, place and camera (:func:`kept`), written into the file OpenCV encoded (:fu
 """
 from __future__ import annotations
 
-import math
 import io
+import math
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
