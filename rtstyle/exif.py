@@ -113,7 +113,7 @@ def chunks(f: BinaryIO, layout: tuple[int, bool]) -> Iterator[tuple[bytes, int, 
         position += 8 + size + (4 if png else size % 2)
 
 
-def ifd(f: BinaryIO, base: int, at: int | None = None) -> tuple[str, list[tuple[int, int, int, bytes]]]:
+def ifd(f: BinaryIO, base: int, at: int | None = None) -> tuple[str, list[Entry]]:
     """A TIFF block's byte order and the entries of its directory at ``at`` (from the block's
     start; None: its first one): (tag, type, count, the value or where it is, as stored);
     ``base``: where the block starts."""
@@ -130,13 +130,19 @@ def ifd(f: BinaryIO, base: int, at: int | None = None) -> tuple[str, list[tuple[
                    for at in range(0, len(entries) - 11, 12)]
 
 
-def entry(entries: list[tuple[int, int, int, bytes]], tag: int) -> tuple[int, int, bytes]:
+def entry(entries: list[Entry], tag: int) -> tuple[int, int, bytes]:
     """A directory's entry for ``tag`` (:func:`ifd`): its type, count and value field (the value,
     or where it is); KeyError where the directory has none."""
     for found, kind, count, value in entries:
         if found == tag:
             return kind, count, value
     raise KeyError(tag)
+
+
+def pointed(f: BinaryIO, base: int, order: str, entries: list[Entry], tag: int) -> list[Entry]:
+    """The entries of the directory that ``tag`` of ``entries`` points to (EXIF's, GPS's, the
+    Interoperability one); KeyError where there is no such tag."""
+    return ifd(f, base, int.from_bytes(entry(entries, tag)[2], order))[1]
 
 
 def _orientation_of(f: BinaryIO, base: int) -> int | None:
@@ -177,8 +183,7 @@ def kept(f: BinaryIO) -> bytes | None:
         found = {0: _values(f, base, order, first, KEPT[0])}
         for pointer in (EXIF_POINTER, GPS_POINTER):
             try:
-                _, _, at = entry(first, pointer)
-                found[pointer] = _values(f, base, order, ifd(f, base, int.from_bytes(at, order))[1], KEPT[pointer])
+                found[pointer] = _values(f, base, order, pointed(f, base, order, first, pointer), KEPT[pointer])
             except (KeyError, ValueError):
                 found[pointer] = []
     except (OSError, ValueError):

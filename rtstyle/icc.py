@@ -30,9 +30,9 @@ SRGB_COLORANTS = np.array([[0.43603515625, 0.2224884033203125, 0.013916015625],
                            [0.3851165771484375, 0.7169036865234375, 0.0970611572265625],
                            [0.1430511474609375, 0.06060791015625, 0.7139129638671875]])
 ADOBE_RGB_COLORANTS = ((0.60974, 0.31111, 0.01947), (0.20528, 0.62567, 0.06087), (0.14919, 0.06322, 0.74457))
-# EXIF's tags that say a camera's colour space without a profile (DCF): the Exif directory, its
-# ColorSpace (1: sRGB, 0xFFFF: uncalibrated) and Interoperability directory, and that one's index.
-EXIF_IFD, COLOR_SPACE, INTEROP_IFD, INTEROP_INDEX, UNCALIBRATED = 0x8769, 0xA001, 0xA005, 0x0001, 0xFFFF
+# EXIF's tags that say a camera's colour space without a profile (DCF), beside the Exif directory's
+# ColorSpace (rtstyle.exif: 1 sRGB, 0xFFFF uncalibrated): its Interoperability directory and that one's index.
+INTEROP_IFD, INTEROP_INDEX, UNCALIBRATED = 0xA005, 0x0001, 0xFFFF
 PARAMETERS = {0: 1, 1: 3, 2: 4, 3: 5, 4: 7}  # an ICC parametric curve's type: how many numbers it has
 ENCODE_STEPS = 65536  # linear light quantised this finely before sRGB's curve (a table)
 
@@ -170,12 +170,10 @@ def says_adobe_rgb(path: str | Path) -> bool:
             if base is None:
                 return False
             order, entries = exif.ifd(f, base)
-            order, entries = exif.ifd(f, base, int.from_bytes(exif.entry(entries, EXIF_IFD)[2], order))
-            space, interop = exif.entry(entries, COLOR_SPACE)[2], exif.entry(entries, INTEROP_IFD)[2]
-            if int.from_bytes(space[:2], order) != UNCALIBRATED:
+            entries = exif.pointed(f, base, order, entries, exif.EXIF_POINTER)
+            if int.from_bytes(exif.entry(entries, exif.COLOUR_SPACE_TAG)[2][:2], order) != UNCALIBRATED:
                 return False
-            _, entries = exif.ifd(f, base, int.from_bytes(interop, order))
-            return exif.entry(entries, INTEROP_INDEX)[2][:3] == b"R03"
+            return exif.entry(exif.pointed(f, base, order, entries, INTEROP_IFD), INTEROP_INDEX)[2][:3] == b"R03"
     except (OSError, ValueError, KeyError):
         return False
 
