@@ -26,6 +26,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+from av.bitstream import BitStreamFilterContext
 
 from rtstyle.avcheck import main_video
 from rtstyle.errors import SourceError
@@ -41,6 +42,8 @@ ENCODING_TAGS = {"encoder", "major_brand", "minor_version", "compatible_brands",
 # Where an iPhone keeps the place a video was shot (a QuickTime key); MP4's own is "location" (©xyz).
 APPLE_LOCATION = "com.apple.quicktime.location.iso6709"
 
+# The mov muxer's files (.mp4, .mov, .m4v): an AAC stream's configuration goes in their header.
+MOV_FAMILY = {"mp4", "mov", "ipod"}
 # Audio codecs that MP4/MOV players accept as they are; anything else becomes AAC.
 MP4_AUDIO = {"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"}
 # QuickTime's own PCM too, as cameras record it and editing programs take it: kept as recorded.
@@ -224,6 +227,7 @@ class StreamCarrier:
         self.first_packet: float | None = None  # seconds: the first packet written
         self.lead: int | None = None if self.avi else 0  # AVI: found from the first packet
         self.cut_at: float | None = None  # seconds: a transcoded stream's sound ends here exactly (finish)
+        self.adts: BitStreamFilterContext | None = None  # strips ADTS headers for an MP4 (:meth:`_unwrap_adts`)
         # A stream that stalls ends the carried stream (as a read error does) instead of hanging the render.
         with contextlib.ExitStack() as opened:  # the input is closed again if the stream cannot be added
             self.input = opened.enter_context(av.open(source_path, "r", timeout=stream_timeout(source_path, timeout)))
@@ -284,6 +288,8 @@ class StreamCarrier:
         elif self.remux:
             self.out_stream = output.add_stream_from_template(stream)
             self.action = f"copied ({codec})"
+            if codec == "aac" and not ctx.extradata and output.format.name in MOV_FAMILY:
+                self._unwrap_adts()
         else:
             channels = ctx.channels or 2
             # Some demuxers give only a channel count; the encoders need a named layout.
@@ -305,6 +311,19 @@ class StreamCarrier:
         self.out_stream.metadata.update({k.lower(): v for k, v in stream.metadata.items()
                                          if k.lower() in ("language", "title")})
         self.out_stream.disposition = stream.disposition
+
+    def _unwrap_adts(self) -> None:
+        """AAC in ADTS frames (an MPEG-TS's, a .aac file's) carries its configuration in every
+        frame's header; an MP4 or MOV wants it once, in its header, and the frames bare. FFmpeg's
+        muxer converts them itself, but not while writing fragments (rtstyle.fragments): it
+        refused the first frame. So the configuration is read from the first frame here, before
+        the header is written, and every frame loses its header on the way (aac_adtstoasc)."""
+        if not self.queue:
+            self.queue = self._first()
+        first = bytes(self.queue[0]) if self.queue else b""
+        if len(first) > 3 and first[0] == 0xFF and first[1] & 0xF0 == 0xF0:
+            self.out_stream.codec_context.extradata = audio_specific_config(first)
+            self.adts = BitStreamFilterContext("aac_adtstoasc", self.in_stream)
 
     def _next_packet(self) -> av.Packet | None:
         """The next packet with data and a time. Of those an edit list leaves out (a phone's trim),
@@ -384,8 +403,10 @@ class StreamCarrier:
             p.pts = p.dts = shift
         if self.remux:
             p.pts, p.dts = p.pts - shift, p.dts - shift  # negative for AAC priming: kept
-            p.stream = self.out_stream
-            self._mux([p])
+            copied = self.adts.filter(p) if self.adts else [p]
+            for packet in copied:
+                packet.stream = self.out_stream
+            self._mux(copied)
         else:
             try:
                 frames = p.decode()
@@ -455,6 +476,14 @@ def sound_streams(path: str, timeout: float = STREAM_TIMEOUT) -> tuple[float, li
         raise SourceError(f"{Path(path).name} has no sound to put under the video (--audio takes a file with "
                           "an audio stream)")
     return origin, streams
+
+
+def audio_specific_config(adts: bytes) -> bytes:
+    """The two-byte AudioSpecificConfig (ISO/IEC 14496-3) that an ADTS frame's header says:
+    object type (the header's profile + 1), sampling frequency index, channel configuration."""
+    profile, frequency = adts[2] >> 6, (adts[2] >> 2) & 0x0F
+    channels = (adts[2] & 0x01) << 2 | adts[3] >> 6
+    return ((profile + 1) << 11 | frequency << 7 | channels << 3).to_bytes(2, "big")
 
 
 def _cut(frame: av.AudioFrame, samples: int) -> av.AudioFrame | None:

@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 from av.bitstream import BitStreamFilterContext
 
-from rtstyle import encoders, exif, sequences, yuv
+from rtstyle import encoders, exif, fragments, sequences, yuv
 from rtstyle.avcheck import main_video, playable_frames
 from rtstyle.carry import (CHAPTER_CONTAINERS, TIMECODE_CONTAINERS, Soundtrack, StreamCarrier, carry_pictures, chapters,
                            description, is_chapter_track, is_picture, is_timecode_track, outputs_taking, sound_streams,
@@ -289,6 +289,10 @@ class VideoFileSink(ClosesCutShortOnError):
         # times: its frames are counted in ticks of the grid rate, without B-frames (copied
         # packets too: rtstyle.segments encodes an AVI's segments so).
         self.avi = self.container.format.name == "avi"
+        # An MP4 or MOV file is written in fragments and made regular once complete (rtstyle.fragments).
+        self.fragmented = self.path is not None and self.container.format.name in fragments.CONTAINERS
+        if self.fragmented:
+            self.container.container_options.update(fragments.WRITING)
         self.out_time_base = (1 / Fraction(grid_rate or fps)).limit_denominator(1001000) if self.avi else time_base
         # H.264 from MP4 carries its parameter sets apart (avcC); AVI wants them in the stream.
         self.annexb: BitStreamFilterContext | None = None
@@ -522,7 +526,8 @@ class VideoFileSink(ClosesCutShortOnError):
         """Flush the encoder and finish the file; safe to call after an interruption or a failure.
 
         ``complete=False`` (interrupted render) cuts audio and subtitles at the last video frame.
-        A file that got no frame is removed: it would not play.
+        A file that got no frame is removed: it would not play. An MP4 or MOV, written in
+        fragments, is then made one regular file (rtstyle.fragments).
         """
         if self.closed:
             return
@@ -542,6 +547,16 @@ class VideoFileSink(ClosesCutShortOnError):
             self.container.close()
         if not self.frames_written:
             self.discard()
+        elif self.fragmented:
+            self._finish()
+
+    def _finish(self) -> None:
+        """Make the fragmented file regular; where that fails, the fragments stay and play."""
+        try:
+            fragments.finish(self.path, self.container.format.name)
+        except (OSError, av.error.FFmpegError) as e:
+            raise SinkError(f"cannot finish {self.path}: {write_failure(e)}; the file plays as written, in "
+                            "fragments (which some editing programs do not open)") from None
 
     def discard(self) -> None:
         """Remove the output file unless it plays (closing was cut short); nothing to do for a stream."""

@@ -257,20 +257,28 @@ def test_a_second_signal_while_finishing_only_says_so():
             os.kill(os.getpid(), signal.SIGTERM)
 
 
-def test_stopping_at_once_while_finishing_removes_a_file_that_would_not_play(data: Path, tmp_path: Path,
-                                                                            tiny_model: Path):
-    """The third signal lands between the encoder's last packets and the MP4 index."""
+@pytest.mark.parametrize("frames, kept", [(30, True), (5, False)])
+def test_stopping_at_once_while_finishing_keeps_the_file_only_if_it_plays(frames: int, kept: bool, data: Path,
+                                                                          tmp_path: Path, tiny_model: Path):
+    """The third signal lands between the encoder's last packets and the MP4's finishing: the
+    fragments written so far stay where they play (3 s of video: its first seconds), and a file
+    stopped within its first second, which holds no fragment yet, is removed."""
+    from tools.bad_inputs import clip_frames, write_video
+
     class CutShort(rtstyle.sinks.VideoFileSink):
         def close(self, complete: bool = True) -> None:
             self.container.mux(self.stream.encode(None))
             raise KeyboardInterrupt
 
-    source = VideoFileSource(data / "walk_tone.mp4")
+    clip = write_video(tmp_path / "clip.mp4", clip_frames(data, frames))
+    source = VideoFileSource(clip)
     sink = CutShort(tmp_path / "out.mp4", source.width, source.height, source.time_base, source.fps,
-                    carry_from=str(data / "walk_tone.mp4"))
+                    carry_from=str(clip))
     with pytest.raises(KeyboardInterrupt):
         rtstyle.pipeline.render_video(source, sink, *Painter.of(rtstyle.load_style(tiny_model, threads=1)))
-    assert not sink.path.exists()
+    assert sink.path.exists() == kept
+    if kept:
+        assert 10 <= stream_info(sink.path)["frames"] < frames
 
 
 # --- a camera that goes away ----------------------------------------------------------
