@@ -110,6 +110,24 @@ def test_the_check_fails_on_collapsed_intervals(data: Path, tmp_path: Path):
     assert "frame intervals are shorter than half the input's shortest (100.0 ms)" in check.summary()
 
 
+def test_the_check_fails_on_video_late_against_its_sound_with_a_stretched_packet(data: Path, tmp_path: Path):
+    """The clip copied as `ffmpeg -movflags +frag_keyframe+empty_moov` writes it: no edit list, so its
+    video (B-frames) starts 0.2 s after its sound, and the last sound packet stretched to the
+    fragment's end (0.2 s). The longest packet set the tolerances, and the check passed."""
+    out = tmp_path / "fragmented.mp4"
+    with av.open(str(data / CLIP)) as src, \
+            av.open(str(out), "w", container_options={"movflags": "+frag_keyframe+empty_moov"}) as dst:
+        copies = {s.index: dst.add_stream_from_template(s) for s in src.streams}
+        for packet in src.demux():
+            if packet.dts is not None:
+                packet.stream = copies[packet.stream.index]
+                dst.mux(packet)
+    assert avcheck.probe(out).video_times[0] == pytest.approx(0.2)
+    problems = avcheck.verify(out, avcheck.probe(data / CLIP)).problems
+    assert problems == ["audio stream 1 lasts 3.200 s, expected 3.023 s",
+                        "audio stream 1 starts at -0.200 s against the video, the input's at 0.000 s"]
+
+
 @pytest.mark.parametrize("case_id", ["variable-rate AVI-cinepak with drop chunks", "variable-rate AVI-mp4 rendered to avi"])
 def test_variable_rate_avi_keeps_its_timing(case_id: str, data: Path, tmp_path: Path, tiny_model: Path):
     """Gaps stored as empty chunks are kept; an AVI output keeps the input's intervals."""
