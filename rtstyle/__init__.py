@@ -22,6 +22,7 @@ import cv2  # isort: skip
 import numpy as np
 
 from rtstyle import avcheck, exif, sequences
+from rtstyle.carry import description
 from rtstyle.errors import ModelError, RtstyleError, SinkError, SourceError, StyleNotFoundError
 from rtstyle.frames import fit_within
 from rtstyle.models import ModelCard, list_models, list_styles
@@ -104,9 +105,11 @@ def _video_still(src: str | Path, at: float | None, max_size: tuple[int, int] | 
         if frame is None:
             raise SourceError(f"{name} has no frame from {at or 0:g} s on")
         image = frame.image if frame.alpha is None else np.dstack([frame.image, frame.alpha])
-        note = f"painted the frame of {name} at {source.start + frame.time:.3f} s"
+        seconds = source.start + frame.time
+        note = f"painted the frame of {name} at {seconds:.3f} s"
         return Still(image, source.picture_box(), source.notes + [note + ("" if at is not None else
-                                                                          " (--at TIME picks another)")])
+                                                                          " (--at TIME picks another)")],
+                     exif.for_video_frame(description(source.container), seconds))
 
 
 def _write_painting(dst: str | Path, painted: np.ndarray, alpha: np.ndarray | None,

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import io
 import math
+import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import BinaryIO
 
@@ -39,6 +41,13 @@ KEPT: dict[int, set[int] | None] = {0: {0x010F, 0x0110, 0x0132, 0x013B, 0x8298},
                                                    0x9292},
                                     GPS_POINTER: None}
 Entry = tuple[int, int, int, bytes]  # tag, type, count, the value's bytes
+# A video's recording date: an iPhone's own key says it in local time with the zone; FFmpeg's
+# creation_time (MP4's, Matroska's) in UTC. Its place: ISO 6709 ("+48.8584+002.2945+035.000/").
+VIDEO_DATES = ("com.apple.quicktime.creationdate", "creation_time")
+VIDEO_CAMERA = {0x010F: ("com.apple.quicktime.make", "com.android.manufacturer", "make"),
+                0x0110: ("com.apple.quicktime.model", "com.android.model", "model")}
+_ISO_DATE = re.compile(r"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(\.\d+)?(Z|[+-]\d\d:?\d\d)?")
+_ISO_6709 = re.compile(r"([+-]\d+(?:\.\d*)?)([+-]\d+(?:\.\d*)?)([+-]\d+(?:\.\d*)?)?")
 
 
 def display_matrix(angle: float, mirrored: bool = False) -> np.ndarray:
@@ -194,6 +203,75 @@ def kept(f: BinaryIO) -> bytes | None:
     if found[EXIF_POINTER]:
         found[EXIF_POINTER].append((COLOUR_SPACE_TAG, 3, 1, (1).to_bytes(2, order)))  # 1: sRGB
     return _pack(order, found[0], {tag: found[tag] for tag in (EXIF_POINTER, GPS_POINTER) if found[tag]})
+
+
+def for_video_frame(tags: Mapping[str, str], seconds: float) -> bytes | None:
+    """An EXIF block for a still painted from the frame ``seconds`` into a video with these
+    container ``tags``: when that frame was filmed (the recording date moved on, with its time zone,
+    UTC where only FFmpeg's creation_time says it), where (the video's place) and with what camera,
+    as a photo library files a picture; upright and sRGB. None where the video says neither date nor place."""
+    lower = {k.lower(): v for k, v in tags.items()}
+    when = next((d for d in (_iso_date(lower.get(key, "")) for key in VIDEO_DATES) if d is not None), None)
+    place = _ISO_6709.match(lower.get("location", "").strip())
+    if when is None and place is None:
+        return None
+    order = "little"
+    first: list[Entry] = [(ORIENTATION_TAG, 3, 1, (1).to_bytes(2, order))]
+    first += [(tag, 2, len(value) + 1, value.encode("ascii", "replace") + b"\0")
+              for tag, keys in VIDEO_CAMERA.items() for value in [next((lower[k] for k in keys if lower.get(k)), "")]
+              if value]
+    exif: list[Entry] = [(0x9000, 7, 4, b"0232"), (COLOUR_SPACE_TAG, 3, 1, (1).to_bytes(2, order))]
+    if when is not None:
+        when += timedelta(seconds=seconds)
+        stamp = when.strftime("%Y:%m:%d %H:%M:%S").encode() + b"\0"
+        offset = when.strftime("%z")
+        zone = f"{offset[:3]}:{offset[3:]}".encode() + b"\0"
+        fraction = f"{when.microsecond // 1000:03d}".encode() + b"\0"
+        first.append((0x0132, 2, 20, stamp))  # DateTime
+        exif += [(tag, 2, 20, stamp) for tag in (0x9003, 0x9004)]  # DateTimeOriginal, DateTimeDigitized
+        exif += [(tag, 2, 7, zone) for tag in (0x9010, 0x9011, 0x9012)]  # OffsetTime, ...Original, ...Digitized
+        exif += [(tag, 2, 4, fraction) for tag in (0x9291, 0x9292)]  # SubSecTimeOriginal, ...Digitized
+    pointed = {EXIF_POINTER: exif}
+    if place is not None:
+        pointed[GPS_POINTER] = _gps(place, order)
+    return _pack(order, first, pointed)
+
+
+def _iso_date(text: str) -> datetime | None:
+    """An ISO 8601 date and time (a zone-less one taken as UTC, as MP4 keeps its dates); None if not one."""
+    match = _ISO_DATE.match(text.strip())
+    if match is None:
+        return None
+    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    offset = timedelta(0)
+    if zone and zone != "Z":
+        digits = zone[1:].replace(":", "")
+        offset = (-1 if zone[0] == "-" else 1) * timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+    try:
+        return datetime(int(year), int(month), int(day), int(hour), int(minute), int(second),
+                        round(float(fraction or 0) * 1e6) % 1000000, timezone(offset))
+    except ValueError:  # a 30 February
+        return None
+
+
+def _gps(place: re.Match, order: str) -> list[Entry]:
+    """The GPS directory of an ISO 6709 place: latitude, longitude (degrees, minutes, seconds as
+    rationals, each with its hemisphere) and, where given, the altitude."""
+    def rational(value: float, scale: int) -> bytes:
+        return round(value * scale).to_bytes(4, order) + scale.to_bytes(4, order)
+
+    def angle(degrees: float) -> bytes:
+        minutes, seconds = divmod(abs(degrees) * 3600, 60)
+        whole, minutes = divmod(minutes, 60)
+        return rational(whole, 1) + rational(minutes, 1) + rational(seconds, 10000)
+
+    latitude, longitude, altitude = (float(v) if v else None for v in place.groups())
+    entries = [(0x0000, 1, 4, bytes([2, 3, 0, 0])),  # GPSVersionID 2.3
+               (0x0001, 2, 2, (b"N" if latitude >= 0 else b"S") + b"\0"), (0x0002, 5, 3, angle(latitude)),
+               (0x0003, 2, 2, (b"E" if longitude >= 0 else b"W") + b"\0"), (0x0004, 5, 3, angle(longitude))]
+    if altitude is not None:  # above sea level (0) or below (1)
+        entries += [(0x0005, 1, 1, bytes([altitude < 0])), (0x0006, 5, 1, rational(abs(altitude), 1000))]
+    return entries
 
 
 def _values(f: BinaryIO, base: int, order: str, entries: list[Entry], wanted: set[int] | None) -> list[Entry]:

@@ -124,3 +124,48 @@ def test_an_exif_too_long_for_a_jpeg_is_left_out_of_one(data: Path, tmp_path: Pa
     with Image.open(tmp_path / "painted.jpg") as jpeg, Image.open(tmp_path / "painted.png") as png:
         jpeg.load()
         assert not jpeg.getexif() and png.getexif()[0x013B] == "A" * 70_000
+
+
+def dated_video(data: Path, path: Path, tags: dict[str, str]) -> Path:
+    """The test clip with these container tags (Apple's own keys written as QuickTime's mdta keys)."""
+    import av
+
+    options = {"movflags": "use_metadata_tags"} if any(k.startswith("com.apple") for k in tags) else {}
+    with av.open(str(data / "walk_tone.mp4")) as src, av.open(str(path), "w", options=options) as out:
+        out.metadata.update(tags)
+        copies = {s.index: out.add_stream_from_template(s) for s in src.streams}
+        for packet in src.demux():
+            if packet.dts is not None:
+                packet.stream = copies[packet.stream.index]
+                out.mux(packet)
+    return path
+
+
+@pytest.mark.parametrize("tags, taken, zone", [
+    ({"creation_time": "2024-06-01T10:00:00.000000Z", "location": "+48.8584+002.2945+035.000/"},
+     "2024:06:01 10:00:02", "+00:00"),
+    ({"com.apple.quicktime.creationdate": "2023-05-01T23:59:58+0200", "creation_time": "2023-05-01T21:59:58.000000Z",
+      "com.apple.quicktime.location.ISO6709": "+48.8584+002.2945+035.000/", "com.apple.quicktime.make": "Apple",
+      "com.apple.quicktime.model": "iPhone 15 Pro"}, "2023:05:02 00:00:00", "+02:00")])
+def test_a_still_from_a_video_says_when_and_where_its_frame_was_filmed(tags: dict, taken: str, zone: str, data: Path,
+                                                                      tmp_path: Path, tiny_model: Path):
+    """`image --at 2.5` of a video: the painting's EXIF dates the frame (the recording's start moved
+    on 2.5 s, in the iPhone's local time and zone where it says them, else UTC as MP4 does; across
+    midnight here) and places it where the video was filmed (ISO 6709 as GPS degrees, minutes,
+    seconds), read back by Pillow."""
+    video = dated_video(data, tmp_path / "clip.mov", tags)
+    rtstyle.stylize_image(video, tmp_path / "still.jpg", tiny_model, at=2.5)
+    exif = Image.open(tmp_path / "still.jpg").getexif()
+    filmed = exif.get_ifd(EXIF_IFD)
+    assert (filmed[0x9003], filmed[0x9011], filmed[0x9291]) == (taken, zone, "500")
+    assert exif[0x0132] == taken and exif[0x0112] == 1
+    place = exif.get_ifd(GPS_IFD)
+    assert (place[1], place[3], place[6]) == ("N", "E", 35.0)
+    assert place[2] == pytest.approx((48, 51, 30.24)) and place[4] == pytest.approx((2, 17, 40.2))
+    if "com.apple.quicktime.make" in tags:
+        assert (exif[0x010F], exif[0x0110]) == ("Apple", "iPhone 15 Pro")
+
+
+def test_a_still_from_a_video_that_says_nothing_has_no_exif(data: Path, tmp_path: Path, tiny_model: Path):
+    rtstyle.stylize_image(data / "walk_tone.mp4", tmp_path / "still.jpg", tiny_model, at=1.0)
+    assert not Image.open(tmp_path / "still.jpg").getexif()
