@@ -13,6 +13,7 @@ from click.testing import CliRunner, Result
 
 import rtstyle
 from conftest import decode_sound
+from test_render import tagged_copy
 from rtstyle import avcheck
 from rtstyle.cli import main
 from rtstyle.pipeline import render_video
@@ -114,14 +115,7 @@ def test_the_check_fails_on_video_late_against_its_sound_with_a_stretched_packet
     """The clip copied as `ffmpeg -movflags +frag_keyframe+empty_moov` writes it: no edit list, so its
     video (B-frames) starts 0.2 s after its sound, and the last sound packet stretched to the
     fragment's end (0.2 s). The longest packet set the tolerances, and the check passed."""
-    out = tmp_path / "fragmented.mp4"
-    with av.open(str(data / CLIP)) as src, \
-            av.open(str(out), "w", container_options={"movflags": "+frag_keyframe+empty_moov"}) as dst:
-        copies = {s.index: dst.add_stream_from_template(s) for s in src.streams}
-        for packet in src.demux():
-            if packet.dts is not None:
-                packet.stream = copies[packet.stream.index]
-                dst.mux(packet)
+    out = tagged_copy(data, tmp_path / "fragmented.mp4", {}, {"movflags": "+frag_keyframe+empty_moov"})
     assert avcheck.probe(out).video_times[0] == pytest.approx(0.2)
     problems = avcheck.verify(out, avcheck.probe(data / CLIP)).problems
     assert problems == ["audio stream 1 lasts 3.200 s, expected 3.023 s",

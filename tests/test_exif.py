@@ -13,6 +13,7 @@ pillow_heif = pytest.importorskip("pillow_heif")
 pillow_heif.register_heif_opener()
 
 import rtstyle  # noqa: E402  after the skips: Pillow comes with the [test] extra
+from test_render import tagged_copy  # noqa: E402
 
 EXIF_IFD, GPS_IFD, THUMBNAIL_IFD = 0x8769, 0x8825, 1
 TAKEN = "2024:05:01 09:59:58"
@@ -126,21 +127,6 @@ def test_an_exif_too_long_for_a_jpeg_is_left_out_of_one(data: Path, tmp_path: Pa
         assert not jpeg.getexif() and png.getexif()[0x013B] == "A" * 70_000
 
 
-def dated_video(data: Path, path: Path, tags: dict[str, str]) -> Path:
-    """The test clip with these container tags (Apple's own keys written as QuickTime's mdta keys)."""
-    import av
-
-    options = {"movflags": "use_metadata_tags"} if any(k.startswith("com.apple") for k in tags) else {}
-    with av.open(str(data / "walk_tone.mp4")) as src, av.open(str(path), "w", options=options) as out:
-        out.metadata.update(tags)
-        copies = {s.index: out.add_stream_from_template(s) for s in src.streams}
-        for packet in src.demux():
-            if packet.dts is not None:
-                packet.stream = copies[packet.stream.index]
-                out.mux(packet)
-    return path
-
-
 @pytest.mark.parametrize("tags, taken, zone", [
     ({"creation_time": "2024-06-01T10:00:00.000000Z", "location": "+48.8584+002.2945+035.000/"},
      "2024:06:01 10:00:02", "+00:00"),
@@ -153,7 +139,8 @@ def test_a_still_from_a_video_says_when_and_where_its_frame_was_filmed(tags: dic
     on 2.5 s, in the iPhone's local time and zone where it says them, else UTC as MP4 does; across
     midnight here) and places it where the video was filmed (ISO 6709 as GPS degrees, minutes,
     seconds), read back by Pillow."""
-    video = dated_video(data, tmp_path / "clip.mov", tags)
+    apple = any(k.startswith("com.apple") for k in tags)  # written as QuickTime's own (mdta) keys
+    video = tagged_copy(data, tmp_path / "clip.mov", tags, {"movflags": "use_metadata_tags"} if apple else None)
     rtstyle.stylize_image(video, tmp_path / "still.jpg", tiny_model, at=2.5)
     exif = Image.open(tmp_path / "still.jpg").getexif()
     filmed = exif.get_ifd(EXIF_IFD)
