@@ -333,7 +333,8 @@ def verify(output: str | Path, reference: Probe, rejected: int = 0, until: float
         end = max(times) + last
     # Each input stream with sound in the part rendered (from the output's zero): one that ended
     # before the part starts, or starts after it ends, has none to carry.
-    streams = [(start - since, length, heard - since, reference.audio_packets.get(i, 0.0))
+    packets_in = reference.audio_packets
+    streams = [(start - since, length, heard - since, packets_in.get(i, 0.0))
                for i, start, length, heard in zip(sorted(reference.audio_spans), reference.audio_starts,
                                                   reference.audio, reference.audio_heard)
                if start - since + length > 1e-6 and (end is None or start - since < end) and not found.gif]
@@ -342,7 +343,7 @@ def verify(output: str | Path, reference: Probe, rejected: int = 0, until: float
         check.problems.append(f"{len(found.audio)} audio streams written, the input has {len(streams)}{part}")
     # Sound is judged against the frames, as a player syncs it, whatever the container did to both.
     shifts = _shifts(found.video_times, times, rejected, frame)
-    written = [found.audio_packets[i] for i in sorted(found.audio_spans)]
+    written = [length for _, length in sorted(found.audio_packets.items())]
     delays = list(decoder_delays) + [0.0] * len(streams)
     for i, (got, start, written_packet, delay, (start_in, want, heard, packet)) in enumerate(
             zip(found.audio, found.audio_heard, written, delays, streams)):
