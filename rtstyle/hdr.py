@@ -12,10 +12,11 @@ off smoothly instead of clipped, and the result is encoded with the BT.1886 gamm
   for a 1,000 cd/m² display (system gamma 1.2, on the pixel's luminance, not per channel).
 
 The YUV matrix is the one the frame is tagged with (BT.2020 in practice), and so are the
-primaries: BT.2020 unless tagged BT.709 (some cameras record HLG in BT.709 colours). A 1080p
-frame costs 0.14x what candy_fast takes to paint it (benchmarks/hdr.py, docs/hdr_cost.txt);
-only HDR sources pay it. An SDR frame in BT.2020 colours (UHD broadcast, cameras' BT.2020 colour
-mode) is turned into BT.709's as players do (BT.1886's 2.4 gamma, BT.2087's matrix).
+primaries: BT.2020 unless tagged BT.709 (some cameras record HLG in BT.709 colours) or Display P3
+(P3-D65, SMPTE EG 432: Apple's wide colours). A 1080p frame costs 0.14x what candy_fast takes to
+paint it (benchmarks/hdr.py, docs/hdr_cost.txt); only HDR sources pay it. An SDR frame in BT.2020
+or Display P3 colours (UHD broadcast, cameras' BT.2020 colour mode, a Mac's wide-colour exports)
+is turned into BT.709's as players do (BT.1886's 2.4 gamma, then the primaries' matrix).
 """
 from __future__ import annotations
 
@@ -30,14 +31,20 @@ REFERENCE_WHITE = 203.0  # cd/m², BT.2408: what SDR white (100 %) corresponds t
 HLG_PEAK = 1000.0        # cd/m², the display the HLG OOTF is taken for
 KNEE = 0.8               # SDR linear light above which the highlights are rolled off
 
-BT709, BT2020 = 1, 9  # AVColorPrimaries; any tag but BT.709 is read as BT.2020
-# Per primaries: linear light to BT.709 (BT.2087 for BT.2020), and the luminance weights of the HLG OOTF.
+BT709, BT2020, DISPLAY_P3 = 1, 9, 12  # AVColorPrimaries (12: SMPTE 432, P3-D65); any other is read as BT.2020
+NAMES = {BT2020: "BT.2020", DISPLAY_P3: "Display P3"}
+# Per primaries: linear light to BT.709 (BT.2087 for BT.2020; P3-D65's from its chromaticities, the
+# same white), and the luminance weights of the HLG OOTF.
 _TO_BT709 = {BT709: np.eye(3, dtype=np.float32),
              BT2020: np.array([[1.6605, -0.5876, -0.0728],
                                [-0.1246, 1.1329, -0.0083],
-                               [-0.0182, -0.1006, 1.1187]], np.float32)}
+                               [-0.0182, -0.1006, 1.1187]], np.float32),
+             DISPLAY_P3: np.array([[1.2249, -0.2249, 0.0],
+                                   [-0.0421, 1.0421, 0.0],
+                                   [-0.0196, -0.0786, 1.0983]], np.float32)}
 _LUMA = {BT709: np.array([0.2126, 0.7152, 0.0722], np.float32),
-         BT2020: np.array([0.2627, 0.6780, 0.0593], np.float32)}
+         BT2020: np.array([0.2627, 0.6780, 0.0593], np.float32),
+         DISPLAY_P3: np.array([0.2290, 0.6917, 0.0793], np.float32)}
 
 # Constants of the two transfer functions (BT.2100, Table 4 and 5).
 _M1, _M2, _C1, _C2, _C3 = 2610 / 16384, 2523 / 4096 * 128, 3424 / 4096, 2413 / 4096 * 32, 2392 / 4096 * 32
@@ -86,22 +93,23 @@ _SDR_OUTPUT = np.round((np.arange(_STEPS + 1) / _STEPS) ** (2 / 2.4) * 255).asty
 
 
 def is_wide_sdr(frame: av.VideoFrame) -> bool:
-    """An SDR frame in BT.2020 colours (UHD broadcast, cameras' "BT.2020" colour mode), whose
-    colours a player turns into BT.709's: read as BT.709's, they would be dull."""
-    return frame.color_primaries == BT2020 and frame.color_trc in SDR_TRANSFERS
+    """An SDR frame in BT.2020 or Display P3 colours (UHD broadcast, cameras' "BT.2020" colour mode, a
+    Mac's wide-colour export), whose colours a player turns into BT.709's: read as BT.709's, they
+    would be dull."""
+    return frame.color_primaries in NAMES and frame.color_trc in SDR_TRANSFERS
 
 
 def wide_to_bt709(frame: av.VideoFrame) -> np.ndarray:
-    """An SDR frame in BT.2020 colours -> RGB uint8 in BT.709's (BT.2087), colours outside them clipped."""
+    """An SDR frame in BT.2020 or Display P3 colours -> RGB uint8 in BT.709's, colours outside them clipped."""
     codes = frame.to_ndarray(format="rgb48le", src_color_range=frame.color_range)
-    light = cv2.transform(_SDR_LINEAR[codes >> 6], _TO_BT709[BT2020])
+    light = cv2.transform(_SDR_LINEAR[codes >> 6], _TO_BT709[frame.color_primaries])
     np.clip(light, 0, 1, out=light)
     return _SDR_OUTPUT[(cv2.sqrt(light) * _STEPS).astype(np.uint16)]
 
 
 def to_sdr(frame: av.VideoFrame) -> np.ndarray:
     """A PQ or HLG frame (any YUV/RGB format FFmpeg decodes, matrix and primaries as tagged) -> RGB uint8."""
-    primaries = BT709 if frame.color_primaries == BT709 else BT2020
+    primaries = frame.color_primaries if frame.color_primaries in _TO_BT709 else BT2020
     codes = frame.to_ndarray(format="rgb48le", src_color_range=frame.color_range)
     light = _LINEAR[frame.color_trc][codes >> 6]  # H x W x 3 float32, the frame's primaries
     if frame.color_trc == HLG:

@@ -416,7 +416,8 @@ class VideoFileSource(Closing):
             notes.append(f"{max(c.bits for c in components)}-bit {'pictures' if self.sequence else 'video'} "
                          "converted to 8-bit")
         if hdr.is_wide_sdr(frame):
-            notes.append("BT.2020 colours converted to BT.709's, as players show them (colours outside BT.709 clipped)")
+            notes.append(f"{hdr.NAMES[frame.color_primaries]} colours converted to BT.709's, as players show them "
+                         "(colours outside BT.709 clipped)")
         return notes
 
     def _reference(self) -> avcheck.Probe:

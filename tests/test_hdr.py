@@ -30,23 +30,26 @@ from rtstyle.sources import read_image
 from tools.image_scores import psnr
 
 BT709, BT2020 = colour.RGB_COLOURSPACES["ITU-R BT.709"], colour.RGB_COLOURSPACES["ITU-R BT.2020"]
-SDR_BT2020 = 14  # AVColorTransferCharacteristic bt2020-10: SDR, BT.709's curve
-X265_TRANSFER = {hdr.PQ: "smpte2084", hdr.HLG: "arib-std-b67", SDR_BT2020: "bt2020-10"}
+WIDE = {"bt2020": BT2020, "smpte432": colour.RGB_COLOURSPACES["P3-D65"]}  # x265's names: colour-science's spaces
+SDR_BT2020, SDR_BT709 = 14, 1  # AVColorTransferCharacteristic bt2020-10 and bt709: SDR, BT.709's curve
+X265_TRANSFER = {hdr.PQ: "smpte2084", hdr.HLG: "arib-std-b67", SDR_BT2020: "bt2020-10", SDR_BT709: "bt709"}
 
 
 def hdr_signal(sdr: np.ndarray, transfer: int, primaries: str) -> np.ndarray:
     """SDR RGB uint8 -> the BT.2100 signal (0-1, in ``primaries``) that shows it on an HDR display
-    (BT.2408); for SDR_BT2020, the SDR signal in BT.2020 colours that shows it (BT.1886's 2.4 gamma)."""
+    (BT.2408); for SDR_BT2020 and SDR_BT709, the SDR signal in those colours that shows it (BT.1886's
+    2.4 gamma)."""
     linear = (sdr / 255.0) ** 2.4
-    if primaries == "bt2020":
-        linear = np.maximum(colour.RGB_to_RGB(linear, BT709, BT2020), 0)
-    if transfer == SDR_BT2020:
+    if primaries in WIDE:
+        linear = np.maximum(colour.RGB_to_RGB(linear, BT709, WIDE[primaries]), 0)
+    if transfer in (SDR_BT2020, SDR_BT709):
         return linear ** (1 / 2.4)
     nits = linear * hdr.REFERENCE_WHITE
     if transfer == hdr.PQ:
         return colour.models.eotf_inverse_BT2100_PQ(nits)
     # colour-science's HLG OOTF takes the luminance with BT.2020 weights; BT.709 colours need BT.709's.
-    weights = {"bt2020": None, "bt709": BT709.matrix_RGB_to_XYZ[1]}[primaries]
+    weights = {"bt2020": None, "bt709": BT709.matrix_RGB_to_XYZ[1],
+               "smpte432": WIDE["smpte432"].matrix_RGB_to_XYZ[1]}[primaries]
     with np.errstate(divide="ignore", invalid="ignore"):  # its OOTF divides by the luminance: black is 0/0
         if weights is None:
             return np.nan_to_num(colour.models.eotf_inverse_BT2100_HLG(nits, L_B=0, L_W=hdr.HLG_PEAK))
@@ -104,22 +107,39 @@ def test_an_hdr_clip_renders_as_it_looks_in_sdr(transfer: int, primaries: str, p
     assert psnr(out[0], picture) >= psnr(as_if_sdr, picture) + 10  # read as SDR: 13.4, 18.9 and 19.2 dB
 
 
-def test_an_sdr_clip_in_bt2020_colours_renders_as_players_show_it(data: Path, tmp_path: Path, tiny_model: Path):
-    """UHD broadcast and cameras' "BT.2020" colour mode: SDR, in BT.2020 colours. Read as BT.709's
-    the colours were dull (a colourful picture 23.5 dB from itself); converted as players convert
-    them, the picture again, its 10-bit 4:2:0 HEVC aside (32.7 dB)."""
+@pytest.mark.parametrize("transfer, primaries, name", [(SDR_BT2020, "bt2020", "BT.2020"),
+                                                      (SDR_BT709, "smpte432", "Display P3")])
+def test_an_sdr_clip_in_wide_colours_renders_as_players_show_it(transfer: int, primaries: str, name: str, data: Path,
+                                                                tmp_path: Path, tiny_model: Path):
+    """UHD broadcast and cameras' "BT.2020" colour mode, a Mac's Display P3 export: SDR, in wider
+    colours than BT.709's. Read as BT.709's the colours were dull (a colourful picture 23.5 dB from
+    itself in BT.2020, 28.1 dB in Display P3); converted as players convert them, the picture again,
+    its 10-bit 4:2:0 HEVC aside (32.7 and 33.8 dB)."""
     picture = read_image(data / "rubberwhale1.png")[100:196, 200:328]
-    src = hdr_clip(picture, SDR_BT2020, tmp_path / "uhd.mp4")
+    src = hdr_clip(picture, transfer, tmp_path / "wide.mp4", primaries=primaries)
     with av.open(str(src)) as c:
         as_709 = next(c.decode(video=0)).to_ndarray(format="rgb24")
     dst = tmp_path / "out.mp4"
     r = CliRunner().invoke(main, ["render", str(src), str(dst), "--style", str(tiny_model), "--strength", "0",
                                   "--smooth", "none", "--threads", "1"])
     assert r.exit_code == 0, r.stderr
-    assert "note: BT.2020 colours converted to BT.709's, as players show them" in r.stderr
+    assert f"note: {name} colours converted to BT.709's, as players show them" in r.stderr
     out = decoded(dst)
-    assert psnr(out[0], picture) >= 30 and psnr(out[0], picture) >= psnr(as_709, picture) + 6, \
+    assert psnr(out[0], picture) >= 30 and psnr(out[0], picture) >= psnr(as_709, picture) + 3, \
         (psnr(out[0], picture), psnr(as_709, picture))
+
+
+def test_hdr_in_display_p3_colours_is_not_read_as_bt2020(data: Path, tmp_path: Path, tiny_model: Path):
+    """PQ video tagged Display P3 (P3-D65) primaries: its colours were read as BT.2020's, any tag but
+    BT.709 being taken for it, and came out far too strong (a colourful picture 18.2 dB from itself);
+    converted from P3, the picture (32.6 dB)."""
+    picture = read_image(data / "rubberwhale1.png")[100:196, 200:328]
+    src = hdr_clip(picture, hdr.PQ, tmp_path / "p3.mp4", primaries="smpte432")
+    dst = tmp_path / "out.mp4"
+    r = CliRunner().invoke(main, ["render", str(src), str(dst), "--style", str(tiny_model), "--strength", "0",
+                                  "--smooth", "none", "--threads", "1"])
+    assert r.exit_code == 0, r.stderr
+    assert psnr(decoded(dst)[0], picture) >= 30
 
 
 def test_transfer_functions_match_an_independent_implementation():
