@@ -51,8 +51,10 @@ def finish(path: Path, container: str) -> None:
                     continue
                 copy = out.add_stream_from_template(stream)
                 # (not the handler's name, which FFmpeg's reader gives and its writer would pass on to
-                # the timecode track written from the video's tag: "VideoHandler" for "TimeCodeHandler")
-                copy.metadata.update({k: v for k, v in stream.metadata.items() if k != "handler_name"})
+                # the timecode track written from the video's tag: "VideoHandler" for "TimeCodeHandler";
+                # a track's title, stored as its 'name', the reader gives as "name", the writer takes as "title")
+                copy.metadata.update({"title" if k == "name" else k: v for k, v in stream.metadata.items()
+                                      if k != "handler_name"})
                 copy.disposition = stream.disposition
                 copy.time_base = stream.time_base
                 if stream.codec_tag:

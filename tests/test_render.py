@@ -334,7 +334,8 @@ def test_each_sound_tracks_language_name_and_role_are_kept(suffix: str, copied: 
                                                            style):
     """A film's two sound tracks, English and a French commentary that plays by default: the
     output's tracks say so too, copied (they came out unnamed, in no language, the commentary no
-    longer the default) or encoded again (Opus in WebM). MP4 keeps no track title."""
+    longer the default) or encoded again (Opus in WebM). MP4 keeps a track's title as its 'name',
+    which FFmpeg reads back as "name" (an MP4 is made one regular file after fragments: rtstyle.fragments)."""
     tracks = [("eng", "Main", av.stream.Disposition(0)),
               ("fra", "Commentary", av.stream.Disposition.default | av.stream.Disposition.comment)]
     src = tmp_path / "film.mkv"
@@ -353,9 +354,8 @@ def test_each_sound_tracks_language_name_and_role_are_kept(suffix: str, copied: 
     report = rtstyle.render(src, tmp_path / f"out{suffix}", style, smooth="none")
     assert report.check.ok and report.audio == ", ".join(["copied (aac)" if copied else "transcoded aac -> opus"] * 2)
     with av.open(str(tmp_path / f"out{suffix}")) as c:
-        got = [(s.metadata.get("language"), s.metadata.get("title"), s.disposition) for s in c.streams.audio]
-    if suffix == ".mp4":
-        tracks = [(language, None, role) for language, _, role in tracks]
+        title = "name" if suffix == ".mp4" else "title"
+        got = [(s.metadata.get("language"), s.metadata.get(title), s.disposition) for s in c.streams.audio]
     if suffix == ".webm":  # WebM's tracks have no commentary flag
         tracks[1] = (*tracks[1][:2], av.stream.Disposition.default)
     assert got == tracks
