@@ -30,13 +30,17 @@ def fit(rgb: np.ndarray, width: int, height: int) -> np.ndarray:
     return cv2.resize(rgb[y:y + ch, x:x + cw], (width, height), interpolation=cv2.INTER_CUBIC)
 
 
-def make_clip(dst: Path, width: int, height: int, src: Path = EXAMPLE) -> Path:
-    """Re-encode a real clip at ``width`` x ``height`` (centre crop to the aspect, then resize)."""
+def make_clip(dst: Path, width: int, height: int, src: Path = EXAMPLE,
+              paint: Callable[[np.ndarray], np.ndarray] | None = None, crf: int = 20, sound: bool = False) -> Path:
+    """Re-encode a real clip at ``width`` x ``height`` (centre crop to the aspect, then resize),
+    each frame through ``paint`` where given (a style), with the clip's sound where ``sound``."""
     source = VideoFileSource(src)
-    sink = VideoFileSink(dst, width, height, source.time_base, source.fps, crf=20)
+    sink = VideoFileSink(dst, width, height, source.time_base, source.fps, crf=crf,
+                         carry_from=str(src) if sound else None)
     try:
         for frame in source.frames():
-            sink.write(fit(frame.image, width, height), frame.pts)
+            picture = fit(frame.image, width, height)
+            sink.write(paint(picture) if paint else picture, frame.pts)
     finally:
         sink.close(complete=True)
         source.close()

@@ -21,25 +21,9 @@ from pathlib import Path
 
 import av
 
-from benchmarks.common import EXAMPLE, fit
+from benchmarks.common import EXAMPLE, make_clip
 from rtstyle import fragments, load_style
 from rtstyle.bench import machine_info
-from rtstyle.sinks import VideoFileSink
-from rtstyle.sources import VideoFileSource
-
-
-def encoded_clip(dst: Path) -> Path:
-    """The example clip at 1080p, painted and encoded by rtstyle's sink with its sound (a finished MP4)."""
-    style = load_style("candy_fast", threads=2)
-    source = VideoFileSource(EXAMPLE)
-    sink = VideoFileSink(dst, 1920, 1080, source.time_base, source.fps, carry_from=str(EXAMPLE))
-    try:
-        for frame in source.frames():
-            sink.write(style(fit(frame.image, 1920, 1080)), frame.pts)
-    finally:
-        sink.close()
-        source.close()
-    return dst
 
 
 def long_fragmented(clip: Path, dst: Path, minutes: float) -> tuple[int, int]:
@@ -72,7 +56,8 @@ def main() -> None:
     print(machine_info())
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        clip = encoded_clip(work / "clip.mp4")
+        clip = make_clip(work / "clip.mp4", 1920, 1080, paint=load_style("candy_fast", threads=2), crf=18,
+                         sound=True)
         fragmented = work / "fragmented.mp4"
         loops, packets = long_fragmented(clip, fragmented, args.minutes)
         size = fragmented.stat().st_size

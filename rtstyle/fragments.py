@@ -17,7 +17,7 @@ from pathlib import Path
 
 import av
 
-from rtstyle.carry import ENCODING_TAGS, MOV_FAMILY, is_chapter_track, is_timecode_track
+from rtstyle.carry import ENCODING_TAGS, MOV_FAMILY
 
 CONTAINERS = MOV_FAMILY  # the mov muxer's files (.mp4, .mov, .m4v)
 # Container options while writing: fragments of a second (what a killed render loses at most).
@@ -45,9 +45,10 @@ def finish(path: Path, container: str) -> None:
             out.metadata.update({k: v for k, v in written.metadata.items() if k.lower() not in ENCODING_TAGS})
             copies = {}
             for stream in written.streams:
-                if is_chapter_track(stream) or is_timecode_track(stream) or stream.codec_context is None:
-                    # written again from the chapters and from the video's timecode tag; the empty
-                    # track that fragmented writing adds for a cover picture (also in the header)
+                if stream.codec_context is None:
+                    # tracks of no media: the chapter and timecode tracks (written again from the
+                    # chapters and from the video's timecode tag), and the empty track that fragmented
+                    # writing adds for a cover picture (also in the header)
                     continue
                 copy = out.add_stream_from_template(stream)
                 # (not the handler's name, which FFmpeg's reader gives and its writer would pass on to

@@ -13,9 +13,9 @@ import pytest
 
 import rtstyle
 from conftest import decode_video, stream_info
+from tools.bad_inputs import CLIP  # 30 frames at 10 fps with a tone, B-frames in its H.264
 
 ROOT = Path(__file__).resolve().parents[1]
-CLIP = "walk_tone.mp4"  # 30 frames at 10 fps with a tone, B-frames in its H.264
 
 
 def top_level_boxes(path: Path) -> list[str]:
