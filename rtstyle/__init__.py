@@ -21,7 +21,8 @@ from pathlib import Path
 import cv2  # isort: skip
 import numpy as np
 
-from rtstyle import avcheck, exif, sequences
+from rtstyle import avcheck, exif, sequences, sources
+from rtstyle import resume as resuming
 from rtstyle.carry import description
 from rtstyle.errors import ModelError, RtstyleError, SinkError, SourceError, StyleNotFoundError
 from rtstyle.frames import fit_within
@@ -33,6 +34,7 @@ from rtstyle.sinks import (ALPHA_SUFFIXES, VideoFileSink, check_output, check_so
                            keeps_alpha, write_image)
 from rtstyle.sources import IMAGE_SUFFIXES, STREAM_TIMEOUT, VIDEO_SUFFIXES, VideoFileSource, read_image, resize_to
 from rtstyle.stylizer import Stylizer
+from rtstyle.segments import warmup_frames
 from rtstyle.temporal import DEFAULT_MODE, Smoother, make_smoother
 
 __all__ = ["Look", "ModelCard", "ModelError", "Painter", "RenderReport", "RtstyleError", "SinkError", "Smoother", "SourceError",
@@ -143,7 +145,8 @@ def render(src: str | Path, dst: str | Path | None, style: str | Path | Stylizer
            outputs: Mapping[str, object] | None = None, start: float = 0.0,
            duration: float | None = None, max_size: tuple[int, int] | None = None,
            rate: Fraction | float | str | None = None, audio: str | Path | None = None,
-           codec: str | None = None, on_finishing: Callable[[int, int], None] | None = None) -> RenderReport:
+           codec: str | None = None, on_finishing: Callable[[int, int], None] | None = None,
+           resume: bool = False) -> RenderReport:
     """Render a video file (or stream URL) in a style to a video file (H.264; VP9 in a .webm), keeping timestamps,
     audio and subtitles, or to an animated GIF (a .gif: no sound, frames at least 20 ms apart).
 
@@ -181,14 +184,23 @@ def render(src: str | Path, dst: str | Path | None, style: str | Path | Stylizer
     ``codec`` is the video codec of ``dst`` (rtstyle.encoders.CODECS: "h264", "hevc", "vp9",
     "prores"; default: H.264, VP9 in a .webm); a container that does not hold it is a SinkError
     before any work.
+
+    ``resume`` goes on with a render into ``dst`` that was stopped (interrupted, killed, a full
+    disk; rtstyle.resume): its frames up to its last keyframe are kept and the rest painted, with
+    the same input and settings (else a SinkError, the file left as it is). Where ``dst`` is not
+    there, the render starts from the beginning.
     """
     chosen = {**(outputs or {}), "record": dst}
     if not any(chosen.values()):
         raise SinkError("give an output file, a stream URL or both")
     if codec and dst is None:
         raise SinkError("a codec is for a video file: a stream is sent in H.264, as its receivers take")
+    if resume and (not resuming.resumable(dst) or outputs and any(outputs.values())):
+        raise SinkError("resuming writes a video file only (not numbered pictures, a GIF or a stream)")
+    if resume and sources.is_url(src):
+        raise SourceError("resuming takes a file or an image sequence as input, not a stream URL")
     if dst is not None:
-        dst = check_output(dst, overwrite, source=src, video=True, pictures=True, codec=codec)
+        dst = check_output(dst, overwrite or resume, source=src, video=True, pictures=True, codec=codec)
     soundtrack = check_soundtrack(audio, dst) if audio is not None else None
     smoother = make_smoother(smooth) if isinstance(smooth, str) else smooth
     if isinstance(style, Stylizer):
@@ -215,11 +227,31 @@ def render(src: str | Path, dst: str | Path | None, style: str | Path | Stylizer
         timing = RenderTiming(source.time_base, source.fps, source.start_time + source.start, crf,
                               part=source.start > 0, length=length, grid_rate=source.grid_rate(), numbers=numbers,
                               soundtrack=soundtrack)
+        record = None if sources.is_url(src) or not resuming.resumable(dst) else \
+            resuming.record(source, stylizer, smoother, crf=crf, start=start, duration=duration, max_size=max_size,
+                            rate=rate, audio=audio, codec=codec)
+        done = resuming.prepare(dst, record, warmup_frames(smoother), source.first_time) if resume else None
+        if done:
+            source.resume_at(done.warmup, done.until, done.frames)
+        if record:
+            resuming.write_record(dst, record)
         ctx = OutputContext(source.width, source.height, float(source.fps), source=str(src), render=timing,
                             timeout=stream_timeout, finishing=on_finishing,
                             encoder=encoder_for(dst, codec)[0] if codec else None,
                             alpha=source.has_alpha and keep_alpha)
-        with RenderOutputs(open_outputs(chosen, ctx)) as sink:  # type: ignore[arg-type]
-            painter, look = Painter.of(stylizer, smoother)
-            look = dataclasses.replace(look, picture=source.picture_box())
-            return render_video(source, sink, painter, look, on_frame=on_frame, stop=stop, workers=workers)
+        try:
+            with RenderOutputs(open_outputs(chosen, ctx)) as sink:  # type: ignore[arg-type]
+                if done:
+                    resuming.seed(next(o for o in sink.outputs if getattr(o, "path", None) == dst), done)
+                painter, look = Painter.of(stylizer, smoother)
+                look = dataclasses.replace(look, picture=source.picture_box())
+                report = render_video(source, sink, painter, look, on_frame=on_frame, stop=stop, workers=workers)
+        except BaseException:
+            if done:
+                resuming.restore(dst, done)
+            raise
+    if done:
+        done.path.unlink()
+    if record and not report.interrupted:
+        resuming.remove_record(dst)
+    return report

@@ -28,10 +28,11 @@ class FileResult:
     segments: int = 0  # the pieces it was rendered in (0: it failed before)
     check: AVCheck | None = None
     error: str | None = None
+    kept: bool = False  # complete from an earlier run (render --resume): left as it is
 
     @property
     def ok(self) -> bool:
-        return self.error is None and self.check is not None and self.check.ok
+        return self.error is None and (self.kept or self.check is not None and self.check.ok)
 
 
 def holds_videos(path: str | Path) -> bool:
@@ -97,8 +98,10 @@ def _names(names: list[str], most: int = 5) -> str:
     return ", ".join(names[:most]) + (f" and {len(names) - most} more" if len(names) > most else "")
 
 
-def render_each(pairs: Sequence[tuple[Path, Path]], render: Callable[[Path, Path], RenderReport]) -> list[FileResult]:
-    """Render the files one after another; a user error (bad input, unwritable output) fails only its file."""
+def render_each(pairs: Sequence[tuple[Path, Path]],
+                render: Callable[[Path, Path], RenderReport | None]) -> list[FileResult]:
+    """Render the files one after another; a user error (bad input, unwritable output) fails only its file.
+    ``render`` returns None for an output it left as it was (complete from an earlier run)."""
     results = []
     for src, dst in pairs:
         result = FileResult(src, dst)
@@ -107,6 +110,10 @@ def render_each(pairs: Sequence[tuple[Path, Path]], render: Callable[[Path, Path
         except RtstyleError as e:
             result.error = str(e)
         else:
+            if report is None:
+                result.kept = True
+                results.append(result)
+                continue
             result.frames, result.seconds, result.check = report.frames_out, report.seconds, report.check
             result.segments = 1
             if report.check and not report.check.ok:
@@ -120,7 +127,7 @@ def summary_table(results: Sequence[FileResult]) -> str:
     rows = [("input", "frames", "seconds", "fps", "segments", "result")]
     for r in results:
         fps = f"{r.frames / r.seconds:.1f}" if r.seconds else "-"
-        outcome = "ok" if r.ok else f"FAILED: {r.error}"
+        outcome = "kept (rendered before)" if r.kept else "ok" if r.ok else f"FAILED: {r.error}"
         rows.append((r.src.name, str(r.frames), f"{r.seconds:.1f}", fps, str(r.segments), outcome))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[-1] for row in rows)

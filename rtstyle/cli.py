@@ -261,7 +261,9 @@ def _size(ctx: click.Context, param: click.Parameter, value: str | None) -> tupl
 @click.option("--segment-seconds", type=Number(0, MAX_SECONDS, min_open=True),
               help="with --ray: cut each video at keyframes into pieces about this long "
                    f"[default: 2 per worker, at least {distributed.MIN_SEGMENT_SECONDS:g} s]")
-@click.option("--resume", is_flag=True, help="with --ray: reuse the segments a failed render kept")
+@click.option("--resume", is_flag=True,
+              help="go on with a stopped render: DST's frames are kept and the rest painted (outputs of several "
+                   "inputs: those complete are kept); with --ray, reuse the segments a failed render kept")
 @click.option("--start", type=Timecode(), default=0.0, help="render from this time on: seconds or [HH:]MM:SS "
               "(from the first frame at or after it; its sound with it)")
 @click.option("--duration", type=Timecode(min_open=True), default=None,
@@ -335,7 +337,8 @@ def render(src: tuple[str, ...], dst: Path | None, style: str | None, mix: str |
             click.echo(f"note: {note}", err=True)
         smoothing = (smooth, smooth_strength, deadband)
         if ray_address is None:
-            _render_each(pairs, style, style_options, smoothing, overwrite, crf, workers, stream_timeout, framing)
+            _render_each(pairs, style, style_options, smoothing, overwrite, resume, crf, workers, stream_timeout,
+                         framing)
         else:
             settings = distributed.Settings(style or ARBITRARY, style_options, smoothing, crf, segment_seconds,
                                             **framing)
@@ -344,7 +347,7 @@ def render(src: tuple[str, ...], dst: Path | None, style: str | None, mix: str |
     src = inputs[0]
     interrupt = click.get_current_context().with_resource(Interrupt())  # handlers restored at the end
     if dst is not None:
-        rtstyle.sinks.check_output(dst, overwrite, source=src, video=True, pictures=True, codec=codec)
+        rtstyle.sinks.check_output(dst, overwrite or resume, source=src, video=True, pictures=True, codec=codec)
     if audio is not None:
         rtstyle.sinks.check_soundtrack(audio, dst)
     smoother = rtstyle.make_smoother(smooth, smooth_strength, deadband)
@@ -369,7 +372,9 @@ def render(src: tuple[str, ...], dst: Path | None, style: str | None, mix: str |
             nonlocal bar
             interrupt.arm(stop.set)  # from the first frame written on, a signal finishes the file
             if bar is None:  # no frame count in the header (a damaged file): a bar without an end
-                length = report.frames_expected
+                length = report.frames_expected and max(1, report.frames_expected - report.frames_kept)
+                if report.frames_kept:
+                    click.echo(f"resuming: {report.frames_kept} frames of {dst} kept, painting the rest", err=True)
                 bar = painting.enter_context(click.progressbar(None if length else itertools.count(), length=length,
                                                                label="rendering", file=sys.stderr, show_pos=True,
                                                                show_eta=True))
@@ -378,13 +383,15 @@ def render(src: tuple[str, ...], dst: Path | None, style: str | None, mix: str |
         try:
             report = rtstyle.render(src, dst, stylizer, overwrite=overwrite, crf=crf, smooth=smoother,
                                     on_frame=on_frame, stop=stop, stream_timeout=stream_timeout, workers=workers,
-                                    outputs={"stream": stream_url}, on_finishing=on_finishing, **framing)
+                                    outputs={"stream": stream_url}, on_finishing=on_finishing, resume=resume,
+                                    **framing)
         except KeyboardInterrupt:
             kept = "the file written so far is kept" if dst and dst.exists() else "nothing was kept"
             click.echo(f"\ninterrupted ({interrupt.name}) while finishing: {kept}", err=True)
             sys.exit(interrupt.exit_code)
     sent = " and ".join(str(out) for out in (dst, stream_url) if out is not None)
-    summary = (f"{report.frames_out} frames in {report.seconds:.1f} s ({report.processing_fps:.1f} fps), "
+    kept = f" after the {report.frames_kept} kept" if report.frames_kept else ""
+    summary = (f"{report.frames_out} frames{kept} in {report.seconds:.1f} s ({report.processing_fps:.1f} fps), "
                f"audio {report.audio} -> {sent}")
     if report.skipped_packets or report.damaged_packets:
         summary += (f"; damaged input: {report.damaged_packets} packet(s) decoded with errors, "
@@ -395,6 +402,8 @@ def render(src: tuple[str, ...], dst: Path | None, style: str | None, mix: str |
         click.echo(f"interrupted ({interrupt.name}): {summary}", err=True)
         if report.check:
             click.echo(f"A/V check: {report.check.summary()}", err=True)
+        if dst is not None and rtstyle.resume.stopped(dst):
+            click.echo("the same command with --resume paints the rest", err=True)
         sys.exit(interrupt.exit_code)
     click.echo(summary, err=True)
     if report.check and not report.check.ok:
@@ -421,10 +430,12 @@ def _outputs_checked(pairs: list[tuple[Path, Path]], overwrite: bool, many: bool
 
 
 def _render_each(pairs: list[tuple[Path, Path]], style: str | None, style_options: dict, smoothing: tuple,
-                 overwrite: bool, crf: int, workers: int | None, stream_timeout: float, framing: dict) -> None:
+                 overwrite: bool, resume: bool, crf: int, workers: int | None, stream_timeout: float,
+                 framing: dict) -> None:
     """Several videos on this machine, one after the other, the style loaded once (``framing``:
-    rtstyle.render's start, duration and max_size, the same for each)."""
-    _outputs_checked(pairs, overwrite, many=True, audio=framing["audio"], codec=framing["codec"])
+    rtstyle.render's start, duration and max_size, the same for each); with ``resume``, an output
+    that is complete is kept, a stopped one resumed."""
+    _outputs_checked(pairs, overwrite or resume, many=True, audio=framing["audio"], codec=framing["codec"])
     threads, workers = rtstyle.render_plan(style_options["providers"], style_options["threads"], workers)
     stylizer = rtstyle.load_style(style or ARBITRARY, **{**style_options, "threads": threads})
     _announce(stylizer)
@@ -433,14 +444,17 @@ def _render_each(pairs: list[tuple[Path, Path]], style: str | None, style_option
     interrupt = click.get_current_context().with_resource(Interrupt())
     interrupt.arm(lambda: [event.set() for event in (cancel, *stops)])
 
-    def one(src: Path, dst: Path) -> rtstyle.RenderReport:
+    def one(src: Path, dst: Path) -> rtstyle.RenderReport | None:
         if cancel.is_set():  # the signal came between two files
             raise KeyboardInterrupt(interrupt.signum)
+        if resume and dst.exists() and not rtstyle.resume.stopped(dst):
+            click.echo(f"{src} -> {dst}: rendered before, kept", err=True)
+            return None
         click.echo(f"{src} -> {dst}", err=True)
         stops.append(threading.Event())
         report = rtstyle.render(src, dst, stylizer, overwrite=overwrite, crf=crf,
                                 smooth=rtstyle.make_smoother(*smoothing), stop=stops[-1],
-                                stream_timeout=stream_timeout, workers=workers, **framing)
+                                stream_timeout=stream_timeout, workers=workers, resume=resume, **framing)
         if report.interrupted:  # the file of the frames done is kept; the rest of the batch is not started
             raise KeyboardInterrupt(interrupt.signum)
         return report

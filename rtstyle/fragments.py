@@ -1,4 +1,4 @@
-"""MP4 and MOV outputs that play however the writing ends.
+"""Video files that play however the writing ends: MP4 and MOV in fragments, Matroska in short clusters.
 
 An MP4 (or MOV) file plays only once its index (the 'moov' box) is written, and FFmpeg writes it
 when the file is closed: a render killed on the way (out of memory, a power cut, ``kill -9``), or
@@ -26,10 +26,20 @@ CONTAINERS = MOV_FAMILY  # the mov muxer's files (.mp4, .mov, .m4v)
 # lists say where each stream starts (the B-frames' delay; without, the video began 0.2 s late).
 WRITING = {"movflags": "+frag_keyframe+empty_moov+delay_moov+default_base_moof", "frag_duration": "1000000",
            "flush_packets": "1"}
+# Matroska (.mkv, .webm) plays cut anywhere, but its muxer holds a cluster of 5 s back and FFmpeg
+# its 32 KB write buffer: a killed render of a small video left an empty file. Clusters of a second,
+# flushed as they close; an AVI's packets flushed as they are written.
+STREAMED = {"matroska": {"cluster_time_limit": "1000", "flush_packets": "1"},
+            "webm": {"cluster_time_limit": "1000", "flush_packets": "1"}, "avi": {"flush_packets": "1"}}
 # The regular file's edit lists, which say where each stream starts, count in the movie's timescale:
 # at FFmpeg's 1000 a sound that started 40.997 ms in came to start at 40 ms; at 90 kHz within a
 # sample of 44.1 or 48 kHz sound.
 FINISHED = {"movie_timescale": "90000"}
+
+
+def writing_options(container: str) -> dict[str, str]:
+    """The options a video file of ``container`` is written with, so that a killed render's plays."""
+    return WRITING if container in CONTAINERS else STREAMED.get(container, {})
 
 
 def finish(path: Path, container: str) -> None:

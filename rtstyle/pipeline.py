@@ -53,6 +53,7 @@ class RenderReport:
     frames_expected: int | None = None  # from the source's header, for progress bars; None if unknown
     frames_in: int = 0
     frames_out: int = 0
+    frames_kept: int = 0       # a resumed render's: frames kept from the stopped render's file (rtstyle.resume)
     skipped_packets: int = 0   # rejected by the decoder: their frames are missing
     damaged_packets: int = 0   # decoded with errors the decoder concealed
     seconds: float = 0.0
@@ -195,7 +196,7 @@ def render_video(source: VideoFileSource, sink: RenderOutput, painter: Painter, 
     stop = stop or threading.Event()
     sink = sink if isinstance(sink, RenderOutputs) else RenderOutputs([sink])
     report = RenderReport(audio=sink.actions, notes=source.notes + sink.dropped,
-                          frames_expected=source.frame_count_hint or None)
+                          frames_expected=source.frame_count_hint or None, frames_kept=source.frames_kept)
     painter.reset()  # a new source: nothing from a previous one may bleed in
 
     def paint(frame: VideoFrame) -> tuple[VideoFrame, np.ndarray]:

@@ -291,8 +291,8 @@ class VideoFileSink(ClosesCutShortOnError):
         self.avi = self.container.format.name == "avi"
         # An MP4 or MOV file is written in fragments and made regular once complete (rtstyle.fragments).
         self.fragmented = self.path is not None and self.container.format.name in fragments.CONTAINERS
-        if self.fragmented:
-            self.container.container_options.update(fragments.WRITING)
+        if self.path is not None:
+            self.container.container_options.update(fragments.writing_options(self.container.format.name))
         self.out_time_base = (1 / Fraction(grid_rate or fps)).limit_denominator(1001000) if self.avi else time_base
         # H.264 from MP4 carries its parameter sets apart (avcC); AVI wants them in the stream.
         self.annexb: BitStreamFilterContext | None = None

@@ -329,6 +329,11 @@ class VideoFileSource(Closing):
         if self.interlaced:  # camcorder, broadcast, DVD: made progressive before painting
             self._decoded = deinterlaced(itertools.chain([self._first], self._decoded), self.time_base)
             self._first = next(self._decoded)
+        # When the render's first frame shows (seconds from the container's start; a part's: 0), as its
+        # file says unless the muxer moved every stream (rtstyle.resume reads a stopped render's file from it).
+        lead = round(self.reference.pts_lead / self.time_base) if self.reference else 0
+        self.first_time = float((self._first.pts - lead) * self.time_base - self.start_time) \
+            if self._first.pts is not None else 0.0
         first_picture = self.sequence.picture(self.sequence.first) if self.sequence else None
         self.orientation = orientation(self._first, first_picture, self.stream.codec_context.name)
         # Pictures in Display P3 or Adobe RGB: their colours converted to sRGB, as read_image converts a picture's.
@@ -565,6 +570,9 @@ class VideoFileSource(Closing):
         """Upright RGB frames in presentation order with increasing timestamps; with a
         ``start`` or ``duration``, those of that part only, timed and numbered from its first
         frame (``start`` moves to that frame's time when the source opens)."""
+        if self._resumed is not None:
+            yield from self._resumed_frames(*self._resumed)
+            return
         if not self.trimmed:
             yield from self._timed_frames()
             return
@@ -573,30 +581,54 @@ class VideoFileSource(Closing):
             frame.index, frame.pts, frame.time = index, frame.pts - self._part_ticks, frame.time - self.start
             yield frame
 
+    _resumed: tuple[float, float, int] | None = None
+    frames_kept = 0  # frames of a stopped render's file that its resumption keeps (:meth:`resume_at`)
+    _part_ticks = 0
+    part_end: float | None = None  # seconds on the whole video's clock: where ``duration`` ends the part
+
+    def resume_at(self, warmup: float, until: float, kept: int) -> None:
+        """Read on where a stopped render's file ends (rtstyle.resume): the frames from ``warmup``
+        seconds into the render (its zero: ``start``) on, those before ``until`` (already in the
+        file: painted again for the smoother's history) numbered -1, the others from ``kept``."""
+        self._resumed = (warmup, until, kept)
+        self.frames_kept = kept
+
+    def _resumed_frames(self, warmup: float, until: float, kept: int) -> Iterator[VideoFrame]:
+        half_tick = float(self.time_base) / 2
+        index = kept
+        for frame in self._between(self.start + warmup, self.part_end):
+            frame.pts, frame.time = frame.pts - self._part_ticks, frame.time - self.start
+            if frame.time < until - half_tick:
+                frame.index = -1
+            else:
+                frame.index, index = index, index + 1
+            yield frame
+
     def _open_part(self) -> None:
         """Find the part's first frame (the first at or after ``start``): its time becomes ``start``."""
-        self._part = self._part_frames()
+        self.part_end = self.start + self.duration if self.duration is not None else None
+        self._part = self._between(self.start, self.part_end)
         self._part_first = next(self._part, None)
         if self._part_first is None:
-            until = f" and before {self.start + self.duration:g} s" if self.duration is not None else ""
+            until = f" and before {self.part_end:g} s" if self.part_end is not None else ""
             raise SourceError(f"{self.name}: no video frame at or after {self.start:g} s{until}")
         self._part_ticks, self.start = self._part_first.pts, self._part_first.time
+        self.first_time = 0.0
 
-    def _part_frames(self) -> Iterator[VideoFrame]:
-        """The frames from ``start`` on, for ``duration``, on the whole video's clock. The read
-        starts at the keyframe before ``start`` (a seek); one that lands after it, or where no
-        frame decodes (an inaccurate index; MPEG-TS seeks by bytes), reads from the beginning."""
+    def _between(self, start: float, end: float | None) -> Iterator[VideoFrame]:
+        """The frames from ``start`` seconds to ``end`` (None: the video's end), on the whole video's
+        clock. The read starts at the keyframe before ``start`` (a seek); one that lands after it, or
+        where no frame decodes (an inaccurate index; MPEG-TS seeks by bytes), reads from the beginning."""
         half_tick = float(self.time_base) / 2
-        end = self.start + self.duration if self.duration is not None else None
         # A seek whose first frame is still to be seen; a URL is read from its start (a server
         # need not take ranges, and a live stream cannot seek).
-        sought = bool(self.start) and not is_url(self.path) and self._seek(self.start)
+        sought = bool(start) and not is_url(self.path) and self._seek(start)
         while True:
             for frame in self._timed_frames():
-                if sought and frame.time > self.start + float(1 / self.fps):
+                if sought and frame.time > start + float(1 / self.fps):
                     break
                 sought = False
-                if frame.time < self.start - half_tick:
+                if frame.time < start - half_tick:
                     continue
                 if end is not None and frame.time >= end - half_tick:
                     return
