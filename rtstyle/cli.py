@@ -456,6 +456,7 @@ def _render_each(pairs: list[tuple[Path, Path]], style: str | None, style_option
                                 smooth=rtstyle.make_smoother(*smoothing), stop=stops[-1],
                                 stream_timeout=stream_timeout, workers=workers, resume=resume, **framing)
         if report.interrupted:  # the file of the frames done is kept; the rest of the batch is not started
+            click.echo(f"{dst}: stopped; the same command with --resume goes on from there", err=True)
             raise KeyboardInterrupt(interrupt.signum)
         return report
 

@@ -117,7 +117,8 @@ def prepare(dst: Path, current: dict, warmup_frames: int, first_time: float) -> 
     found = {path: _kept(path, warmup_frames, first_time) for path in (dst, aside) if path.exists()}
     best = max(found, key=lambda path: found[path][0] if found[path] else -1.0)
     done = found[best]
-    if done is None:
+    if done is None:  # nothing to keep: rendered again from the start
+        aside.unlink(missing_ok=True)
         return None
     os.replace(best, aside)
     return Done(aside, *done)
