@@ -218,7 +218,7 @@ def seed(sink: VideoFileSink, done: Done) -> None:
                 packet.pts -= shift
                 if packet.dts is not None:
                     packet.dts -= shift
-                if packet.pts * packet.time_base >= done.until:
+                if packet.pts * packet.time_base >= done.until - float(packet.time_base) / 2:
                     if packet.is_keyframe:  # the last keyframe: what follows is not kept, and may be cut short
                         break
                     continue

@@ -110,6 +110,21 @@ def test_a_stopped_render_goes_on_where_its_file_ends(pan: Path, style, tmp_path
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4", "whole.mp4"]
 
 
+def test_a_part_in_webm_resumes_as_it_was_rendered(pan: Path, style, tmp_path: Path):
+    """A part (--start 4.55 --duration 20) into WebM, whose muxer moved the file's streams 2 ms later (the
+    part's sound begins before its first frame): the seam is found on the render's own clock, to half
+    a tick (without, the keyframe at the seam was both copied and painted: 201 frames)."""
+    part = dict(start=4.55, duration=20)
+    whole, out = tmp_path / "whole.webm", tmp_path / "out.webm"
+    assert rtstyle.render(pan, whole, style, **part).check.ok
+    stop = threading.Event()
+    rtstyle.render(pan, out, style, stop=stop, on_frame=lambda r: r.frames_out == 180 and stop.set(), **part)
+    report = rtstyle.render(pan, out, style, resume=True, **part)
+    assert report.frames_kept + report.frames_out == 200 and report.frames_kept > 100
+    assert report.check.ok, report.check.summary()
+    assert_like(decode_video(whole), decode_video(out), report.frames_kept)
+
+
 KILLED_RENDER = """
 import os, signal, sys
 import rtstyle
