@@ -203,9 +203,9 @@ def seed(sink: VideoFileSink, done: Done) -> None:
     with av.open(str(done.path)) as c:
         stream = c.streams.video[0]
         sink.container.start_encoding()  # opens the encoder: its parameter sets are known from here
-        codec = stream.codec_context.name
-        if parameter_sets(codec, stream.codec_context.extradata) != \
-                parameter_sets(codec, sink.stream.codec_context.extradata):
+        codec, new = stream.codec_context.name, sink.stream.codec_context.extradata
+        # (An encoder that gives none writes them before each keyframe, as into an AVI: the new frames bring their own.)
+        if new and parameter_sets(codec, stream.codec_context.extradata) != parameter_sets(codec, new):
             raise SinkError(f"{sink.path} was encoded with other encoder parameters than this render's (another "
                             "version of rtstyle or FFmpeg?): use --overwrite to render it again")
         # The encoder gives H.264 and HEVC with start codes, and the muxer converts what it is given

@@ -139,12 +139,15 @@ rtstyle.render(src, dst, rtstyle.load_style(model, threads=2), on_frame=on_frame
 """
 
 
-@pytest.mark.parametrize("suffix", [".mp4", ".mkv"])
-def test_a_killed_render_resumes_from_the_command_line(suffix: str, scenes: Path, whole: Path, tiny_model: Path,
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv", ".avi"])
+def test_a_killed_render_resumes_from_the_command_line(suffix: str, scenes: Path, style, tiny_model: Path,
                                                        tmp_path: Path):
-    """A render killed after 75 of 90 frames (nothing closed: an MP4 in fragments, a Matroska file cut
-    anywhere) is resumed by the same command with --resume: the file keeps what was written up to a
-    keyframe, holds every frame in the end, each the whole render's at its place, with its sound."""
+    """A render killed after 75 of 90 frames (nothing closed: an MP4 in fragments, a Matroska file in
+    clusters, an AVI whose parameter sets travel with its keyframes) is resumed by the same command
+    with --resume: the file keeps what was written up to a keyframe, holds every frame in the end,
+    each the whole render's at its place, with its sound."""
+    whole = tmp_path / f"whole{suffix}"  # (an AVI's H.264 has no B-frames: the whole render in the same container)
+    assert rtstyle.render(scenes, whole, style).check.ok
     out = tmp_path / f"out{suffix}"
     r = subprocess.run([sys.executable, "-c", KILLED_RENDER, str(scenes), str(out), str(tiny_model), "75"], cwd=ROOT,
                        capture_output=True, text=True, timeout=300)
@@ -158,7 +161,7 @@ def test_a_killed_render_resumes_from_the_command_line(suffix: str, scenes: Path
     assert f"{90 - kept} frames after the {kept} kept" in r.stderr and "A/V check: ok" in r.stderr, r.stderr
     assert_like(decode_video(whole), decode_video(out), kept)
     assert stream_info(out)["audio_duration"] == pytest.approx(9.0, abs=0.05)
-    assert sorted(p.name for p in tmp_path.iterdir()) == [out.name]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([out.name, whole.name])
 
 
 def resume_cli(src: Path, out: Path, model: Path) -> subprocess.CompletedProcess:
