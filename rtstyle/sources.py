@@ -725,8 +725,8 @@ class VideoFileSource(Closing):
 
     def lost_pictures(self, until: float | None = None) -> list[str]:
         """The names of an image sequence's pictures that were read and did not decode (cut
-        short, damaged), from the part's start to ``until`` seconds into it (the last frame
-        rendered; None: to the end). By number, not by the decoder's errors: frame threads
+        short, damaged), from the part's start (a resumed render's: where its new frames
+        begin) to ``until`` seconds into it (the last frame rendered; None: to the end). By number, not by the decoder's errors: frame threads
         report a picture's error while decoding a later one, and a stopped read leaves
         pictures in the decoder."""
         if not self.sequence:
@@ -734,8 +734,9 @@ class VideoFileSource(Closing):
         half = float(self.time_base) / 2
         lost = sorted(self.pictures_read - self.pictures_decoded)
         times = [float(p * self.time_base) - self.start_time - self.start for p in lost]
+        since = self._resumed[1] if self._resumed else 0.0
         return [self.sequence.picture(self.sequence.first + p).name for p, t in zip(lost, times)
-                if t > -half and (until is None or t < until + half)]
+                if t > since - half and (until is None or t < until + half)]
 
     closed = False
 

@@ -125,6 +125,30 @@ def test_a_part_in_webm_resumes_as_it_was_rendered(pan: Path, style, tmp_path: P
     assert_like(decode_video(whole), decode_video(out), report.frames_kept)
 
 
+def test_transparent_pictures_into_webm_resume_with_their_transparency(pan: Path, style, tmp_path: Path):
+    """Numbered RGBA pictures (a render with a transparent background) into a WebM that keeps the
+    transparency: resumed, every frame's alpha is the whole render's, and the A/V check counts the
+    pictures from the seam on (the ones read before the seek did not count as lost: 2 of them did)."""
+    from conftest import vp9_alphas
+
+    pictures = tmp_path / "shot"
+    pictures.mkdir()
+    for i, rgb in enumerate(decode_video(pan)):
+        alpha = np.full(rgb.shape[:2], 255, np.uint8)
+        alpha[:, :20 + i % 50] = 0  # an edge that moves
+        cv2.imwrite(str(pictures / f"f_{i + 1:04d}.png"), cv2.cvtColor(np.dstack([rgb, alpha]), cv2.COLOR_RGBA2BGRA))
+    whole, out = tmp_path / "whole.webm", tmp_path / "out.webm"
+    assert rtstyle.render(pictures, whole, style, rate=10).check.ok
+    stop = threading.Event()
+    rtstyle.render(pictures, out, style, rate=10, stop=stop, on_frame=lambda r: r.frames_out == 260 and stop.set())
+    report = rtstyle.render(pictures, out, style, rate=10, resume=True)
+    assert report.frames_kept + report.frames_out == 270 and report.frames_kept > 100
+    assert report.check.ok, report.check.summary()
+    assert_like(decode_video(whole), decode_video(out), report.frames_kept)
+    alphas = vp9_alphas(whole)
+    assert len(alphas) == 270 and all(np.array_equal(a, b) for a, b in zip(alphas, vp9_alphas(out), strict=True))
+
+
 KILLED_RENDER = """
 import os, signal, sys
 import rtstyle
