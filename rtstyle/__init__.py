@@ -254,4 +254,6 @@ def render(src: str | Path, dst: str | Path | None, style: str | Path | Stylizer
         done.path.unlink()
     if record and not report.interrupted:
         resuming.remove_record(dst)
+    elif record and report.check and report.check.ok:
+        resuming.mark_closed(dst, record)
     return report

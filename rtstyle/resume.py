@@ -67,6 +67,13 @@ def record(source: VideoFileSource, stylizer: Stylizer, smoother: Smoother | Non
             "settings": hashlib.sha256(json.dumps(picture, sort_keys=True).encode()).hexdigest()}
 
 
+def mark_closed(dst: Path, content: dict) -> None:
+    """Say in the record that the render stopped between two frames and closed its file: every frame
+    in it is whole (the encoder was flushed), so a resumption keeps them all, not only those before
+    the last keyframe. The file's size says it is still that file."""
+    write_record(dst, {**content, "closed_bytes": dst.stat().st_size})
+
+
 def stopped(dst: Path) -> bool:
     """Whether ``dst`` is (or was, set aside) the file of a render that did not complete."""
     return record_path(dst).exists() or set_aside_path(dst).exists()
@@ -114,7 +121,8 @@ def prepare(dst: Path, current: dict, warmup_frames: int, first_time: float) -> 
                         "give the same options, or --overwrite to render it again")
     # A resumption that was stopped in turn left two files: the one it resumed, set aside, and its
     # own, which holds more unless it was stopped while still copying. The one that keeps more is kept.
-    found = {path: _kept(path, warmup_frames, first_time) for path in (dst, aside) if path.exists()}
+    found = {path: _kept(path, warmup_frames, first_time, stored.get("closed_bytes") == path.stat().st_size)
+             for path in (dst, aside) if path.exists()}
     best = max(found, key=lambda path: found[path][0] if found[path] else -1.0)
     done = found[best]
     if done is None:  # nothing to keep: rendered again from the start
@@ -124,16 +132,18 @@ def prepare(dst: Path, current: dict, warmup_frames: int, first_time: float) -> 
     return Done(aside, *done)
 
 
-def _kept(path: Path, warmup_frames: int, first_time: float) -> tuple[float, int, float, float] | None:
-    """Where the stopped file's kept frames end (its last keyframe's time, seconds into the render),
-    how many they are, the time of the first one painted again, and how much later the file shows
-    every stream than the render did; None when no frame comes before a keyframe. Read as far as it
-    reads: a killed file's cut tail ends it."""
+def _kept(path: Path, warmup_frames: int, first_time: float, closed: bool) -> tuple[float, int, float, float] | None:
+    """Where the stopped file's kept frames end (its last keyframe's time, seconds into the render;
+    in a ``closed`` file, where a frame after its last would be), how many they are, the time of the first one
+    painted again, and how much later the file shows every stream than the render did; None when no
+    frame comes before a keyframe. Read as far as it reads: a killed file's cut tail ends it."""
     times: list[Fraction] = []
     keys: list[Fraction] = []
     try:
         with av.open(str(path)) as c:
-            for p in c.demux(c.streams.video[0]):
+            stream = c.streams.video[0]
+            tick = stream.time_base
+            for p in c.demux(stream):
                 if p.pts is None or not p.size:
                     continue
                 times.append(p.pts * p.time_base)
@@ -144,7 +154,11 @@ def _kept(path: Path, warmup_frames: int, first_time: float) -> tuple[float, int
     if not keys:
         return None
     shift = min(times) - Fraction(first_time)
-    until = max(keys)
+    if closed:  # the next frame's time: its shortest frame interval after its last frame
+        shown = sorted(times)
+        until = shown[-1] + min((b - a for a, b in zip(shown, shown[1:]) if b > a), default=tick)
+    else:
+        until = max(keys)
     kept = sorted(t for t in times if t < until)
     if not kept:
         return None
