@@ -186,9 +186,9 @@ def render(src: str | Path, dst: str | Path | None, style: str | Path | Stylizer
     before any work.
 
     ``resume`` goes on with a render into ``dst`` that was stopped (interrupted, killed, a full
-    disk; rtstyle.resume): its frames up to its last keyframe are kept and the rest painted, with
-    the same input and settings (else a SinkError, the file left as it is). Where ``dst`` is not
-    there, the render starts from the beginning.
+    disk; rtstyle.resume): its frames are kept (a killed one's up to its last keyframe) and the rest
+    painted, with the same input and settings (else a SinkError, the file left as it is);
+    ``report.frames_kept`` counts them. Where ``dst`` is not there, the render starts from the beginning.
     """
     chosen = {**(outputs or {}), "record": dst}
     if not any(chosen.values()):

@@ -3,15 +3,17 @@
 While a render writes a video file, a small record lies beside it (:func:`record_path`: the
 input, and the settings that decide the picture); it is removed once the render completes. A
 render that stops early (Ctrl-C, SIGTERM, killed, a full disk) leaves its file playable
-(rtstyle.fragments for MP4 and MOV), and the record. Resuming checks the record against the new
-render, keeps the file's video up to its last keyframe (the frames before it decode without
-anything after it), copies those packets into the new file and paints on from that keyframe. A
-few frames before it are painted again first and not kept, so that the smoother's history at the
-seam is the one the stopped render had (rtstyle.segments.warmup_frames). The sound, subtitles
-and the rest are carried from the input again, whole, and the A/V check reads the whole file.
+(rtstyle.fragments), and the record; one stopped between two frames (Ctrl-C, SIGTERM), which
+closed its file, says so in the record. Resuming checks the record against the new render, keeps
+the file's video (all of a closed file; else up to its last keyframe, as the frames before it
+decode without anything after it, while what follows may be cut short), copies those packets into
+the new file and paints on from there. A few frames before the seam are painted again first and not
+kept, so that the smoother's history at the seam is the one the stopped render had
+(rtstyle.segments.warmup_frames). The sound, subtitles and the rest are carried from the input
+again, whole, and the A/V check reads the whole file.
 
-A stopped render loses the frames after its last keyframe: at most x264's 250 (10 s at 25 fps),
-fewer after a scene cut. A resumed render that is stopped again resumes the same way.
+A killed render loses the frames after its file's last keyframe: at most x264's 250 (10 s at 25
+fps), fewer after a scene cut. A resumed render that is stopped again resumes the same way.
 """
 from __future__ import annotations
 

@@ -726,9 +726,9 @@ class VideoFileSource(Closing):
     def lost_pictures(self, until: float | None = None) -> list[str]:
         """The names of an image sequence's pictures that were read and did not decode (cut
         short, damaged), from the part's start (a resumed render's: where its new frames
-        begin) to ``until`` seconds into it (the last frame rendered; None: to the end). By number, not by the decoder's errors: frame threads
-        report a picture's error while decoding a later one, and a stopped read leaves
-        pictures in the decoder."""
+        begin) to ``until`` seconds into it (the last frame rendered; None: to the end). By
+        number, not by the decoder's errors: frame threads report a picture's error while
+        decoding a later one, and a stopped read leaves pictures in the decoder."""
         if not self.sequence:
             return []
         half = float(self.time_base) / 2
