@@ -465,8 +465,18 @@ def _render_each(pairs: list[tuple[Path, Path]], style: str | None, style_option
 
 def _render_on_ray(pairs: list[tuple[Path, Path]], settings: distributed.Settings, address: str | None,
                    overwrite: bool, resume: bool, many: bool) -> None:
-    """Segments of every video on a Ray cluster, one progress bar over all their frames."""
+    """Segments of every video on a Ray cluster, one progress bar over all their frames; with
+    ``resume``, the outputs of several inputs that are complete (no segments left) are kept."""
     distributed.require_ray()
+    order = {dst: n for n, (_, dst) in enumerate(pairs)}
+    kept = [FileResult(src, dst, kept=True) for src, dst in pairs
+            if resume and many and dst.exists() and not distributed.segment_folder(dst).exists()]
+    pairs = [(src, dst) for src, dst in pairs if dst not in {k.dst for k in kept}]
+    for k in kept:
+        click.echo(f"{k.src} -> {k.dst}: rendered before, kept", err=True)
+    if not pairs:
+        _summarise(kept)
+        return
     _outputs_checked(pairs, overwrite, many, ray=True, audio=settings.audio, codec=settings.codec)
     _announce(rtstyle.load_style(settings.style, **settings.style_options))  # a bad style fails here, not on a worker
     stop = threading.Event()
@@ -488,7 +498,7 @@ def _render_on_ray(pairs: list[tuple[Path, Path]], settings: distributed.Setting
         click.echo(f"interrupted ({interrupt.name}): workers stopped, unfinished outputs and segments removed", err=True)
         sys.exit(interrupt.exit_code)
     if many:
-        _summarise(results)
+        _summarise(sorted(kept + results, key=lambda r: order[r.dst]))
         return
     [result] = results
     if result.error:

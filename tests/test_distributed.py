@@ -456,6 +456,18 @@ def test_folder_with_a_broken_file_renders_the_others(ray_runtime, clip: Path, d
     assert lines[-1] == "error: 1 of 3 inputs failed (see the table above)"
     assert sorted(p.name for p in out.iterdir()) == ["a.mp4", "c.mp4"]
     assert stream_info(out / "c.mp4")["frames"] == stream_info(data / "walk_pcm.mkv")["frames"]
+    # The broken file mended, the same command with --resume: the outputs done are kept, the third rendered.
+    (inputs / "b_broken.mp4").write_bytes(clip.read_bytes())
+    done = {name: (out / name).stat().st_mtime_ns for name in ("a.mp4", "c.mp4")}
+    again = CliRunner().invoke(main, ["render", str(inputs), str(out), "--style", str(tiny_model), "--ray",
+                                      "--segment-seconds", "1", "--resume"])
+    assert again.exit_code == 0, again.output
+    lines = again.output.splitlines()
+    table = lines[next(i for i, line in enumerate(lines) if line.startswith("input ")) + 1:]
+    outcomes = {line.split()[0]: line.split("  ")[-1].strip() for line in table}
+    assert outcomes == {"a.mp4": "kept (rendered before)", "b_broken.mp4": "ok", "c.mkv": "kept (rendered before)"}, \
+        again.output
+    assert {name: (out / name).stat().st_mtime_ns for name in ("a.mp4", "c.mp4")} == done
 
 
 def test_without_ray_the_option_says_how_to_get_it(data: Path, tiny_model: Path, tmp_path: Path):
