@@ -122,6 +122,7 @@ def test_a_killed_part_in_webm_resumes_as_it_was_rendered(pan: Path, style, tiny
     killed(pan, out, tiny_model, 190, **part)
     report = rtstyle.render(pan, out, style, resume=True, **part)
     assert report.frames_kept + report.frames_out == 200 and report.frames_kept >= 100
+    assert report.frames_kept / 10 in [round(t, 1) for t in keyframe_times(whole)]  # cut at a keyframe
     assert report.check.ok, report.check.summary()
     assert_like(decode_video(whole), decode_video(out), report.frames_kept, report.frames_kept)
 
