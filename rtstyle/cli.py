@@ -300,7 +300,8 @@ def render(src: tuple[str, ...], dst: Path | None, style: str | None, mix: str |
     instead of DST: `rtstyle render in.mp4 --stream udp://127.0.0.1:5000 --style candy`.
 
     Ctrl-C or SIGTERM stops early with a playable file of the frames done and their audio
-    (exit status 130 or 143); with --ray it cancels and leaves nothing behind."""
+    (exit status 130 or 143): the same command with --resume paints the rest (so it does after a
+    kill or a full disk). With --ray, Ctrl-C cancels and leaves nothing behind."""
     if stream_url is not None and not src and dst is not None:  # SRC --stream URL: no file
         src, dst = (str(dst),), None
     inputs = [*src, str(dst)] if output_dir else list(src)
