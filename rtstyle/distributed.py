@@ -37,6 +37,7 @@ from rtstyle.batch import FileResult
 from rtstyle.errors import MissingExtraError, RtstyleError, SinkError
 from rtstyle.pipeline import CPU_WORKERS
 from rtstyle.providers import CPU, choose_providers
+from rtstyle.resume import input_identity
 from rtstyle.sequence_sink import remove_pictures
 from rtstyle.sources import VideoFileSource
 from rtstyle.temporal import make_smoother
@@ -173,14 +174,11 @@ def segment_folder(dst: Path) -> Path:
     return dst.parent / f".{dst.name}.segments"
 
 
-def _manifest(src: Path, files: list[Path], settings: Settings, seconds: float, plan: list[segments.Segment]) -> dict:
-    """What a resumed render must find unchanged: the input's files (an image sequence's
-    pictures), the settings and the plan."""
-    stats = [f.stat() for f in files]
-    return {"input": str(src.resolve()), "size": sum(s.st_size for s in stats),
-            "mtime_ns": max(s.st_mtime_ns for s in stats), "files": len(files),
-            "settings": hashlib.sha256(settings.fingerprint().encode()).hexdigest(), "segment_seconds": seconds,
-            "segments": [[s.start, s.end] for s in plan]}
+def _manifest(identity: dict, settings: Settings, seconds: float, plan: list[segments.Segment]) -> dict:
+    """What a resumed render must find unchanged: the input (rtstyle.resume.input_identity), the
+    settings and the plan."""
+    return {**identity, "settings": hashlib.sha256(settings.fingerprint().encode()).hexdigest(),
+            "segment_seconds": seconds, "segments": [[s.start, s.end] for s in plan]}
 
 
 def segment_seconds(video: segments.Index, workers: int) -> float:
@@ -199,11 +197,11 @@ def _prepare(job: _Job, settings: Settings, resume: bool, workers: int) -> None:
     with VideoFileSource(job.src, reference=False, max_size=settings.max_size, rate=settings.rate) as source:
         job.picture = source.picture_box()
         job.alpha = source.has_alpha and not job.pictures and sinks.keeps_alpha(job.dst, settings.codec)
-        files = source.sequence.files() if source.sequence else [job.src]
+        identity = input_identity(source)
         job.numbers = (source.sequence.first, source.sequence.rate) if source.sequence else None
     seconds = stored.get("segment_seconds") or settings.segment_seconds or segment_seconds(job.index, workers)
     job.plan = segments.plan(job.index, seconds, settings.warmup, start=settings.start, duration=settings.duration)
-    manifest = _manifest(job.src, files, settings, seconds, job.plan)
+    manifest = _manifest(identity, settings, seconds, job.plan)
     if job.folder.exists():
         if not resume:
             raise SinkError(f"{job.folder} holds the segments of an earlier render of {job.src.name}: "

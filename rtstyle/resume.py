@@ -51,21 +51,27 @@ def resumable(dst: Path | None) -> bool:
     return dst is not None and not sequences.is_pattern(dst) and not is_gif(dst)
 
 
-def record(source: VideoFileSource, stylizer: Stylizer, smoother: Smoother | None, **settings: object) -> dict:
-    """What a resumed render must find unchanged: the input's files, and what decides the
-    picture (the model, its style and strength, the smoothing, the encoder's quality and the
-    part, size and sound ``settings`` of rtstyle.render), hashed. Not the provider or the
-    threads: a render stopped on a CPU may go on on a GPU."""
+def input_identity(source: VideoFileSource) -> dict:
+    """The input as a resumed render (this one's, or rtstyle.distributed's) must find it again: its
+    files (an image sequence's pictures), their total size and latest change."""
     files = source.sequence.files() if source.sequence else [Path(source.path)]
     stats = [f.stat() for f in files]
+    return {"input": str(Path(source.path).resolve()), "size": sum(s.st_size for s in stats),
+            "mtime_ns": max(s.st_mtime_ns for s in stats), "files": len(files)}
+
+
+def record(source: VideoFileSource, stylizer: Stylizer, smoother: Smoother | None, **settings: object) -> dict:
+    """What a resumed render must find unchanged: the input (:func:`input_identity`), and what
+    decides the picture (the model, its style and strength, the smoothing, the encoder's quality and
+    the part, size and sound ``settings`` of rtstyle.render), hashed. Not the provider or the
+    threads: a render stopped on a CPU may go on on a GPU."""
     model = stylizer.card.path
     picture = {"model": model.name, "model_bytes": model.stat().st_size, "strength": stylizer.strength,
                "keep_colours": stylizer.keep_colours, "scale": stylizer.scale,
                "style": None if stylizer.space is None else [round(float(v), 6) for v in stylizer.target],
                "smooth": None if smoother is None else [smoother.mode, smoother.strength, smoother.deadband],
                **{k: str(v) if isinstance(v, (Path, Fraction, tuple)) else v for k, v in settings.items()}}
-    return {"input": str(Path(source.path).resolve()), "bytes": sum(s.st_size for s in stats),
-            "mtime_ns": max(s.st_mtime_ns for s in stats), "files": len(files),
+    return {**input_identity(source),
             "settings": hashlib.sha256(json.dumps(picture, sort_keys=True).encode()).hexdigest()}
 
 
@@ -114,7 +120,7 @@ def prepare(dst: Path, current: dict, warmup_frames: int, first_time: float) -> 
     except (OSError, ValueError):
         raise SinkError(f"{dst} holds no stopped render to resume (it was completed, or not written by rtstyle "
                         "render): use --overwrite to render it again") from None
-    differs = next((what for what, keys in (("another input", ("input", "bytes", "mtime_ns", "files")),
+    differs = next((what for what, keys in (("another input", ("input", "size", "mtime_ns", "files")),
                                             ("other settings", ("settings",)))
                     if any(stored.get(k) != current[k] for k in keys)), None)
     if differs:
