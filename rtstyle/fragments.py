@@ -33,8 +33,9 @@ STREAMED = {"matroska": {"cluster_time_limit": "1000", "flush_packets": "1"},
             "webm": {"cluster_time_limit": "1000", "flush_packets": "1"}, "avi": {"flush_packets": "1"}}
 # The regular file's edit lists, which say where each stream starts, count in the movie's timescale:
 # at FFmpeg's 1000 a sound that started 40.997 ms in came to start at 40 ms; at 90 kHz within a
-# sample of 44.1 or 48 kHz sound.
-FINISHED = {"movie_timescale": "90000"}
+# sample of 44.1 or 48 kHz sound. faststart: the index before the packets, so that a browser or a
+# video site plays the file before all of it has come (FFmpeg moves the packets once written).
+FINISHED = {"movie_timescale": "90000", "movflags": "+faststart"}
 
 
 def writing_options(container: str) -> dict[str, str]:
