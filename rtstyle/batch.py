@@ -14,7 +14,7 @@ from rtstyle.errors import RtstyleError, SinkError, SourceError
 from rtstyle.pipeline import RenderReport
 from rtstyle.sequences import files_in
 from rtstyle.sinks import PICTURE_SUFFIXES
-from rtstyle.sources import FFMPEG_PICTURES, IMAGE_SUFFIXES, VIDEO_SUFFIXES
+from rtstyle.sources import FFMPEG_PICTURES, IMAGE_SUFFIXES, VIDEO_SUFFIXES, not_found
 
 
 @dataclass
@@ -61,7 +61,7 @@ def pair_outputs(inputs: Sequence[str | Path], out_dir: Path, pictures: bool = F
         elif item.is_file():
             files.append(item)
         else:
-            raise SourceError(f"input not found: {item}")
+            raise not_found(item)
     def written_as(f: Path) -> str:
         if not pictures:
             return f.stem + suffix

@@ -419,7 +419,7 @@ def _outputs_checked(pairs: list[tuple[Path, Path]], overwrite: bool, many: bool
     output can be written (the output folder of several inputs is made), in ``codec`` and with ``audio``'s sound."""
     for src, dst in pairs:
         if not src.is_file() and not sequences.is_sequence(src):  # a sequence's pictures: checked when read
-            raise rtstyle.SourceError(f"input not found: {src}")
+            raise rtstyle.sources.not_found(src)
         if ray and rtstyle.sinks.is_gif(dst):
             raise rtstyle.SinkError(f"{dst.name}: a GIF is not rendered on Ray (its palette comes from all its "
                                     "frames at once): leave out --ray")

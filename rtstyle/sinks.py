@@ -32,7 +32,8 @@ from rtstyle.carry import (CHAPTER_CONTAINERS, TIMECODE_CONTAINERS, Soundtrack, 
 from rtstyle.errors import SinkError, SourceError
 from rtstyle.frames import VideoFrame
 from rtstyle.outputs import ClosesCutShortOnError
-from rtstyle.sources import HEIF_MISSING, STREAM_TIMEOUT, VIDEO_SUFFIXES, is_url, stream_timeout, url_scheme
+from rtstyle.sources import (HEIF_MISSING, STREAM_TIMEOUT, VIDEO_SUFFIXES, is_url, special_file, stream_timeout,
+                             url_scheme)
 from rtstyle.stalls import Watchdog, with_socket_timeout
 
 
@@ -92,6 +93,10 @@ def check_output(path: str | Path, overwrite: bool, source: str | Path | None = 
         return p
     if p.is_dir():
         raise SinkError(f"output is a folder: {p} (give a file name)")
+    kind = special_file(p) if video or picture else None  # (a JSON log may go to a pipe)
+    if kind:
+        to_program = "; render and live send the painting to a program with --stream URL" if video else ""
+        raise SinkError(f"output is {kind}, not a file: {p} (rtstyle reads back what it writes{to_program})")
     if source is not None and p.exists() and Path(source).exists() and p.samefile(source):
         raise SinkError(f"output is the input file: {p} (writing it would destroy the input; choose another name)")
     if p.exists() and not overwrite:

@@ -11,6 +11,8 @@ import errno
 import itertools
 import logging
 import math
+import os
+import stat
 import sys
 import threading
 import time
@@ -66,7 +68,7 @@ def _read_picture(p: Path, alpha: bool, straight: bool) -> np.ndarray:
     if p.is_dir():
         raise SourceError(f"input is a folder: {p} (give an image file)")
     if not p.is_file():
-        raise SourceError(f"input not found: {p}")
+        raise not_found(p)
     data = np.fromfile(p, dtype=np.uint8)  # np.fromfile + imdecode also handles non-ASCII paths
     img = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     if img is None:
@@ -133,6 +135,31 @@ COMMON_RATES = [Fraction(24000, 1001), Fraction(24), Fraction(25), Fraction(3000
 
 def is_url(path: str | Path) -> bool:
     return "://" in str(path)
+
+
+def special_file(path: str | Path) -> str | None:
+    """What ``path`` is when it is there but is neither a file nor a folder ("a named pipe"):
+    rtstyle reads an input more than once and reads back what it wrote, which a pipe
+    (``<(command)`` too) or a device cannot give; without this, a pipe read as "not found"
+    and an output pipe hung the check after the render."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return None
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else None
+
+
+def not_found(path: str | Path) -> SourceError:
+    """The error for an input that is not a file or a folder: not there, or a pipe or device."""
+    kind = special_file(path)
+    if kind:
+        return SourceError(f"input is {kind}, not a file: {path} (rtstyle reads its input more than once: "
+                           "save it to a file first)")
+    return SourceError(f"input not found: {path}")
 
 
 def url_scheme(url: str) -> str:
@@ -259,7 +286,7 @@ class VideoFileSource(Closing):
             if Path(self.path).is_dir():
                 raise SourceError(f"input is a folder: {self.path} (give a video file)")
             if not Path(self.path).is_file():
-                raise SourceError(f"input not found: {self.path}")
+                raise not_found(self.path)
             if Path(self.path).stat().st_size == 0:
                 raise SourceError(f"{name} is empty (0 bytes)")
         try:

@@ -11,6 +11,7 @@ tests/test_bad_inputs.py runs every case; benchmarks/bad_inputs.py prints the ta
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import zlib
 from collections.abc import Callable, Sequence
@@ -445,6 +446,22 @@ def _output(where: str) -> Callable[[Path, Path], Prepared]:
     return make
 
 
+def _not_a_file(which: str) -> Callable[[Path, Path], Prepared]:
+    """A named pipe given as the input or the output, or a device as the output (no process
+    writes to or reads from the pipe: a render that opened it would wait for ever)."""
+    def make(data: Path, work: Path) -> Prepared:
+        src, dst = work / CLIP, work / "out.mp4"
+        if which == "input":
+            os.mkfifo(src)
+            return Prepared(src, dst)
+        shutil.copyfile(data / CLIP, src)
+        if which == "device":
+            return Prepared(src, Path(os.devnull), ["--overwrite"])
+        os.mkfifo(dst)
+        return Prepared(src, dst, ["--overwrite"])
+    return make
+
+
 def _exists(overwrite: bool, same: bool = False) -> Callable[[Path, Path], Prepared]:
     def make(data: Path, work: Path) -> Prepared:
         src = work / CLIP
@@ -603,6 +620,9 @@ def cases() -> list[Case]:
         Case("another file's sound", "a file that is not there", _soundtrack(_to(".mp4"), "missing"), "error",
              "not found"),
         Case("another file's sound", "under a GIF", _soundtrack(_to(".gif"), ".wav"), "error", "holds no sound"),
+        Case("not a file", "input: a named pipe", _not_a_file("input"), "error", "input is a named pipe"),
+        Case("not a file", "output: a named pipe", _not_a_file("output"), "error", "output is a named pipe"),
+        Case("not a file", "output: /dev/null", _not_a_file("device"), "error", "output is a device"),
         Case("output exists", "without --overwrite", _exists(False), "error", "--overwrite"),
         Case("output exists", "with --overwrite", _exists(True)),
         Case("output exists", "is the input", _exists(True, same=True), "error", "input"),
