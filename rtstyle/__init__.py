@@ -187,8 +187,8 @@ def render(src: str | Path, dst: str | Path | None, style: str | Path | Stylizer
 
     ``resume`` goes on with a render into ``dst`` that was stopped (interrupted, killed, a full
     disk; rtstyle.resume): its frames are kept (a killed one's up to its last keyframe) and the rest
-    painted, with the same input and settings (else a SinkError, the file left as it is);
-    ``report.frames_kept`` counts them. Where ``dst`` is not there, the render starts from the beginning.
+    painted, with the same input and settings (else a SinkError, the file left as it is; with
+    ``overwrite`` too, rendered again from the start, with a note); ``report.frames_kept`` counts them. Where ``dst`` is not there, the render starts from the beginning.
     """
     chosen = {**(outputs or {}), "record": dst}
     if not any(chosen.values()):
@@ -230,7 +230,12 @@ def render(src: str | Path, dst: str | Path | None, style: str | Path | Stylizer
         record = None if sources.is_url(src) or not resuming.resumable(dst) else \
             resuming.record(source, stylizer, smoother, crf=crf, start=start, duration=duration, max_size=max_size,
                             rate=rate, audio=audio, codec=codec)
-        done = resuming.prepare(dst, record, warmup_frames(smoother), source.first_time) if resume else None
+        # --resume --overwrite: what cannot be resumed is rendered again from the start, with a note.
+        again = resuming.refusal(dst, record) if resume and overwrite and record else None
+        if again:
+            resuming.start_over(dst)
+        done = resuming.prepare(dst, record, warmup_frames(smoother), source.first_time) \
+            if resume and not again else None
         if done:
             source.resume_at(done.warmup, done.until, done.frames)
         if record:
@@ -252,6 +257,8 @@ def render(src: str | Path, dst: str | Path | None, style: str | Path | Stylizer
             raise
     if done:
         done.path.unlink()
+    if again:
+        report.notes.insert(0, f"{dst.name} {again}: rendered again from the start (--overwrite)")
     if record and not report.interrupted:
         resuming.remove_record(dst)
     elif record and report.check and report.check.ok:

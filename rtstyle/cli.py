@@ -263,7 +263,8 @@ def _size(ctx: click.Context, param: click.Parameter, value: str | None) -> tupl
                    f"[default: 2 per worker, at least {distributed.MIN_SEGMENT_SECONDS:g} s]")
 @click.option("--resume", is_flag=True,
               help="go on with a stopped render: DST's frames are kept and the rest painted (outputs of several "
-                   "inputs: those complete are kept); with --ray, reuse the segments a failed render kept")
+                   "inputs: those complete are kept; with --overwrite, one that cannot be resumed is rendered again); with "
+                   "--ray, reuse the segments a failed render kept")
 @click.option("--start", type=Timecode(), default=0.0, help="render from this time on: seconds or [HH:]MM:SS "
               "(from the first frame at or after it; its sound with it)")
 @click.option("--duration", type=Timecode(min_open=True), default=None,

@@ -106,27 +106,45 @@ class Done:
     shift: float    # seconds the file's muxer moved every stream by (Matroska: none may start before 0)
 
 
+def refusal(dst: Path, current: dict) -> str | None:
+    """Why ``dst`` cannot be resumed by a render of ``current`` (from :func:`record`), as words
+    that follow its name ("holds no stopped render ..."); None where it can, or is not there."""
+    if not dst.exists() and not set_aside_path(dst).exists():
+        return None
+    try:
+        stored = json.loads(record_path(dst).read_text())
+    except (OSError, ValueError):
+        return "holds no stopped render to resume (it was completed, or not written by rtstyle render)"
+    differs = next((what for what, keys in (("another input", ("input", "size", "mtime_ns", "files")),
+                                            ("other settings", ("settings",)))
+                    if any(stored.get(k) != current[k] for k in keys)), None)
+    return f"is a stopped render of {differs}" if differs else None
+
+
+def start_over(dst: Path) -> None:
+    """Forget a stopped render that is rendered again from the start (--resume --overwrite): its
+    record and its set-aside file (the new render replaces ``dst`` itself)."""
+    remove_record(dst)
+    set_aside_path(dst).unlink(missing_ok=True)
+
+
 def prepare(dst: Path, current: dict, warmup_frames: int, first_time: float) -> Done | None:
     """Check that ``dst`` is a stopped render of the same input and settings (``current``, from
     :func:`record`), and set its file aside for :func:`seed`. ``first_time``: when the render's first
     frame shows (rtstyle.sources.VideoFileSource.first_time). None where it holds no frame worth
     keeping (or is not there: the render starts from the beginning). A file that is no stopped
-    render of this one is a SinkError, and stays as it is."""
+    render of this one (:func:`refusal`) is a SinkError, and stays as it is."""
+    why = refusal(dst, current)
+    if why and why.startswith("holds no"):
+        raise SinkError(f"{dst} {why}: use --overwrite to render it again")
+    if why:
+        raise SinkError(f"{dst} {why} (the style, its strength, smoothing, --crf, --codec, --start, --duration, "
+                        "--max-size, --fps and --audio must be as before): give the same options, or --overwrite "
+                        "to render it again")
     aside = set_aside_path(dst)
     if not dst.exists() and not aside.exists():
         return None
-    try:
-        stored = json.loads(record_path(dst).read_text())
-    except (OSError, ValueError):
-        raise SinkError(f"{dst} holds no stopped render to resume (it was completed, or not written by rtstyle "
-                        "render): use --overwrite to render it again") from None
-    differs = next((what for what, keys in (("another input", ("input", "size", "mtime_ns", "files")),
-                                            ("other settings", ("settings",)))
-                    if any(stored.get(k) != current[k] for k in keys)), None)
-    if differs:
-        raise SinkError(f"{dst} is a stopped render of {differs} (the style, its strength, smoothing, --crf, "
-                        "--codec, --start, --duration, --max-size, --fps and --audio must be as before): "
-                        "give the same options, or --overwrite to render it again")
+    stored = json.loads(record_path(dst).read_text())
     # A resumption that was stopped in turn left two files: the one it resumed, set aside, and its
     # own, which holds more unless it was stopped while still copying. The one that keeps more is kept.
     found = {path: _kept(path, warmup_frames, first_time, stored.get("closed_bytes") == path.stat().st_size)

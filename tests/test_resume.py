@@ -197,9 +197,9 @@ def test_a_killed_render_resumes_from_the_command_line(suffix: str, scenes: Path
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([out.name, whole.name])
 
 
-def resume_cli(src: Path, out: Path, model: Path) -> subprocess.CompletedProcess:
+def resume_cli(src: Path, out: Path, model: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "rtstyle", "render", str(src), str(out), "--style", str(model),
-                           "--resume"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+                           "--resume", *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
 
 
 def test_resuming_with_another_style_is_refused_and_leaves_the_file(scenes: Path, style, two_styles: dict,
@@ -224,6 +224,29 @@ def test_resuming_a_complete_render_is_refused(scenes: Path, whole: Path, tiny_m
         f"error: {out} holds no stopped render to resume (it was completed, or not written by rtstyle render): "
         "use --overwrite to render it again")
     assert out.read_bytes() == whole.read_bytes()
+
+
+@pytest.mark.parametrize("stopped", [True, False], ids=["other style", "complete"])
+def test_with_overwrite_what_cannot_be_resumed_is_rendered_again(stopped: bool, scenes: Path, style, whole: Path,
+                                                                two_styles: dict, tmp_path: Path):
+    """--resume --overwrite (a script's "go on where you can"): a stopped render of another style, or
+    a complete one, is rendered again from the start, as a render with --overwrite alone would, with a note;
+    nothing of the stopped render is left."""
+    out = tmp_path / "out.mp4"
+    if stopped:  # and a resumption of it stopped in turn: its file set aside too
+        stopped_render(scenes, out, style, 45)
+        shutil.copy(out, set_aside_path(out))
+    else:
+        shutil.copy(whole, out)
+    r = resume_cli(scenes, out, two_styles["other"], "--overwrite")
+    assert r.returncode == 0 and "A/V check: ok" in r.stderr, r.stderr
+    why = "is a stopped render of other settings" if stopped else "holds no stopped render to resume"
+    assert f"note: {out.name} {why}" in r.stderr and "rendered again from the start (--overwrite)" in r.stderr
+    fresh = tmp_path / "fresh.mp4"
+    rtstyle.render(scenes, fresh, two_styles["other"])
+    painted, again = decode_video(fresh), decode_video(out)
+    assert len(painted) == len(again) == 90 and all(np.array_equal(a, b) for a, b in zip(painted, again))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fresh.mp4", "out.mp4"]
 
 
 def test_resuming_a_render_never_started_renders_it_all(scenes: Path, style, tmp_path: Path):
