@@ -6,6 +6,7 @@ median of each figure is printed. Run it on an otherwise idle machine:
 
     python -m benchmarks.live_latency                       # fastest installed style
     python -m benchmarks.live_latency --style models/x.onnx --seconds 20
+    python -m benchmarks.live_latency --size 1280x720 --scales 1.0,auto   # live --scale auto against full size
 
 With no style installed, a random-weight network of the fast architecture is exported
 with tools.export (needs torch) and the output says so: its speed is the architecture's,
@@ -23,6 +24,7 @@ import numpy as np
 
 import rtstyle
 from benchmarks.common import fast_model
+from rtstyle.autoscale import AutoScale
 from rtstyle.controls import LiveControls
 from rtstyle.frames import parse_size
 from rtstyle.live import LivePipeline
@@ -57,13 +59,16 @@ def engine_ms(style: str, size: tuple[int, int], threads: int | None, runs: int 
     return statistics.median(times) * 1000
 
 
-def run_once(style: str, size: tuple[int, int], fps: float, scale: float, seconds: float,
+def run_once(style: str, size: tuple[int, int], fps: float, scale: float | str, seconds: float,
              threads: int | None) -> dict:
+    """One live run; ``scale`` "auto" as live --scale auto runs (rtstyle.autoscale)."""
     named = style_names([style])
-    painter = Painter(named, threads=threads, scale=scale)
-    painter.stylizer(next(iter(named)))  # load before the clock starts
+    painter = Painter(named, threads=threads, scale=None if scale == "auto" else scale)
+    first = painter.stylizer(next(iter(named)))  # load before the clock starts
+    auto = AutoScale(1 / fps, top=first.scale) if scale == "auto" else None
     source = PacedSource(CLIP, loop=True, size=size, fps=fps)
-    return LivePipeline(source, painter, LiveControls(list(named), smoothing=False)).run(duration=seconds)
+    return LivePipeline(source, painter, LiveControls(list(named), smoothing=False), autoscale=auto).run(
+        duration=seconds)
 
 
 def main() -> None:
@@ -71,7 +76,7 @@ def main() -> None:
     ap.add_argument("--style", help="style name or .onnx (default: the fastest installed)")
     ap.add_argument("--size", default="640x360")
     ap.add_argument("--fps", type=float, default=30.0)
-    ap.add_argument("--scales", default="1.0,0.5", help="processing scales to compare")
+    ap.add_argument("--scales", default="1.0,0.5", help="processing scales to compare (auto: live --scale auto)")
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, default=None)
@@ -81,16 +86,23 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         style, note = (args.style, f"style {args.style}") if args.style else fastest_style(Path(tmp))
         print(f"{note}\nsource: {CLIP.name} paced as a {size[0]}x{size[1]} @ {args.fps:g} fps live source, looped; "
-              f"{args.repeats} runs x {args.seconds:g} s per row, medians")
+              f"{args.repeats} runs x {args.seconds:g} s per row (rows taking turns), medians")
         ms = engine_ms(style, size, args.threads)
         print(f"stylize one {size[0]}x{size[1]} frame outside the pipeline: {ms:.1f} ms")
-        print(f"{'scale':>5} {'out fps':>8} {'dropped':>8} {'lat p50':>8} {'lat p95':>8} {'infer p50':>9}")
-        for scale in (float(s) for s in args.scales.split(",")):
-            runs = [run_once(style, size, args.fps, scale, args.seconds, args.threads) for _ in range(args.repeats)]
-            med = lambda f: statistics.median(f(r) for r in runs)  # noqa: E731
-            print(f"{scale:5.2f} {med(lambda r: r['output_fps']):8.1f} {100 * med(lambda r: r['dropped_rate']):7.1f}% "
-                  f"{med(lambda r: r['latency_ms']['p50']):6.0f}ms {med(lambda r: r['latency_ms']['p95']):6.0f}ms "
-                  f"{med(lambda r: r['inference_ms']['p50']):7.0f}ms")
+        scales = [s if s == "auto" else float(s) for s in args.scales.split(",")]
+        runs: dict[float | str, list[dict]] = {s: [] for s in scales}
+        for _ in range(args.repeats):
+            for scale in scales:
+                runs[scale].append(run_once(style, size, args.fps, scale, args.seconds, args.threads))
+        print(f"{'scale':>5} {'out fps':>8} {'dropped':>8} {'lat p50':>8} {'lat p95':>8} {'infer p50':>9}  auto's scales")
+        for scale, done in runs.items():
+            med = lambda f: statistics.median(f(r) for r in done)  # noqa: E731
+            steps = "; ".join(" ".join(f"{s}:{n}" for s, n in r["scale_auto"]["frames"].items())
+                              for r in done) if scale == "auto" else ""
+            print(f"{scale if scale == 'auto' else f'{scale:.2f}':>5} {med(lambda r: r['output_fps']):8.1f} "
+                  f"{100 * med(lambda r: r['dropped_rate']):7.1f}% {med(lambda r: r['latency_ms']['p50']):6.0f}ms "
+                  f"{med(lambda r: r['latency_ms']['p95']):6.0f}ms {med(lambda r: r['inference_ms']['p50']):7.0f}ms  "
+                  f"{steps}")
 
 
 if __name__ == "__main__":

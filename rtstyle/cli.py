@@ -19,6 +19,7 @@ import numpy as np
 import rtstyle
 from rtstyle import live as lv
 from rtstyle import distributed, encoders, metrics, sequences, temporal, training
+from rtstyle.autoscale import AutoScale
 from rtstyle.batch import FileResult, holds_videos, left_out, pair_outputs, render_each, summary_table
 from rtstyle.controls import LiveControls
 from rtstyle.providers import PRECISIONS, PROVIDERS
@@ -89,6 +90,20 @@ colour_option = click.option("--keep-colours", is_flag=True, help="keep the inpu
 scale_option = click.option("--scale", type=Number(0.1, 1.0), default=None,
                             help="paint at this fraction of the size, then guided upsampling to full size: faster, "
                                  "and larger strokes on big frames [default: the model's own]")
+
+
+class ScaleOrAuto(Number):
+    """live's --scale: a fraction, or ``auto`` (rtstyle.autoscale)."""
+
+    name = "scale"
+
+    def convert(self, value, param, ctx):  # noqa: ANN001 (click's signature)
+        if isinstance(value, str) and value.strip().lower() == "auto":
+            return "auto"
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter:
+            self.fail(f"{value!r} is neither a fraction from {self.min:g} to {self.max:g} nor auto", param, ctx)
 
 
 
@@ -638,7 +653,10 @@ def cameras() -> None:
 @click.option("--fps", type=Number(1, 1000), help="rate to ask the camera for (a --source plays at it)")
 @click.option("--mirror", is_flag=True,
               help="flip the picture left to right, as a mirror (a selfie view) shows it, in every output; m toggles")
-@scale_option
+@click.option("--scale", type=ScaleOrAuto(0.1, 1.0), default=None, metavar="FRACTION|auto",
+              help="paint at this fraction of the size, then guided upsampling to full size: faster, and larger "
+                   "strokes on big frames; auto: the largest that keeps up with the source, stepping down and back "
+                   "up as the machine keeps up (on a CPU) [default: the model's own]")
 @click.option("--style", "-s", "styles", multiple=True,
               help="as for render: name, MODEL:STYLE or .onnx path; repeat for several (n/p switch); a mixable "
                    "model alone: each of its styles [default: all installed, cheapest first]")
@@ -700,21 +718,28 @@ def live(camera: str | None, source: str | None, loop: bool, start: float, strea
     interrupt = click.get_current_context().with_resource(Interrupt())
     with src:
         click.echo(src.describe(), err=True)
-        engine = dict(providers=provider, threads=threads, scale=scale, precision=precision, fade_seconds=fade)
+        auto = scale == "auto"
+        engine = dict(providers=provider, threads=threads, scale=None if auto else scale, precision=precision,
+                      fade_seconds=fade)
         _add_pictures(named, pictures, engine)
         painter = rtstyle.Painter(named, rtstyle.make_smoother(smooth, smooth_strength, deadband), **engine)
         controls = LiveControls(list(named), strength=strength, keep_colours=keep_colours,
                                 smoothing=smooth != "none" or deadband > 0, mirror=mirror)
         first = painter.stylizer(controls.styles[0])
         _announce(first)
-        click.echo(_pace(first, src, chosen=bool(styles or pictures)), err=True)
+        if auto and first.engine.device != "cpu":
+            click.echo(f"note: --scale auto adapts on a CPU; on {first.engine.provider} frames are painted at the "
+                       "model's own scale", err=True)
+            auto = False
+        click.echo(_pace(first, src, chosen=bool(styles or pictures), auto=auto), err=True)
+        autoscale = AutoScale(1 / src.fps if src.fps > 0 else 1 / 30, top=first.scale) if auto else None
         ctx = OutputContext(src.width, src.height, src.fps, controls, source, timeout=stream_timeout,
                             encoder=rtstyle.sinks.encoder_for(record, codec)[0] if codec else None)
         outputs = open_outputs({"window": not (serve or vcam or record or stream_url) if window is None else window,
                                 "serve": serve, "vcam": vcam, "record": record, "stream": stream_url}, ctx,
                                say=lambda line: click.echo(line, err=True))
         interrupt.arm(controls.quit)  # Ctrl-C and SIGTERM end the session like the quit key
-        summary = lv.LivePipeline(src, painter, controls, outputs, snapshot_dir).run(duration)  # closes outputs
+        summary = lv.LivePipeline(src, painter, controls, outputs, snapshot_dir, autoscale).run(duration)  # closes outputs
     if log_json:
         lv.write_log(log_json, summary)
     lat = summary["latency_ms"]
@@ -747,9 +772,9 @@ def _add_pictures(named: dict[str, Spec], pictures: list[Path], engine: dict[str
     named.update({f"{any_picture.name}:{n}": (any_picture, n) for n in any_picture.styles if n not in shipped})
 
 
-def _pace(stylizer: rtstyle.Stylizer, src: lv.LiveSource, chosen: bool) -> str:
+def _pace(stylizer: rtstyle.Stylizer, src: lv.LiveSource, chosen: bool, auto: bool = False) -> str:
     """Time frames at the source's size (median of three, after two untimed) and say whether the
-    style keeps up with the source."""
+    style keeps up with the source (``auto``: --scale auto will make it)."""
     blank = np.zeros((src.height, src.width, 3), np.uint8)
     for _ in range(2):
         stylizer(blank)  # first-run costs stay out of the timing
@@ -761,8 +786,11 @@ def _pace(stylizer: rtstyle.Stylizer, src: lv.LiveSource, chosen: bool) -> str:
     why = "" if chosen else " (the cheapest installed style; --style chooses, n/p switch)"
     if ms * src.fps <= 1000:
         return f"{stylizer.label}{why}: {ms:.0f} ms a frame, keeps up with {src.fps:g} fps"
+    if auto:
+        return (f"{stylizer.label}{why}: {ms:.0f} ms a frame, slower than the source's {src.fps:g} fps: --scale auto "
+                "paints smaller until it keeps up")
     return (f"{stylizer.label}{why}: {ms:.0f} ms a frame, slower than the source's {src.fps:g} fps: frames will be "
-            f"dropped (a lower --scale or a smaller --size helps)")
+            f"dropped (a lower --scale, --scale auto or a smaller --size helps)")
 
 
 def _listed(values: tuple[str, ...]) -> list[str]:

@@ -25,6 +25,7 @@ from typing import Generic, Protocol, TypeVar
 
 import cv2
 
+from rtstyle.autoscale import AutoScale
 from rtstyle.controls import LiveControls
 from rtstyle.errors import SinkError
 from rtstyle.frames import VideoFrame
@@ -133,8 +134,12 @@ class LivePipeline:
     """Wires a live source, the styles and the outputs together; :meth:`run` until done."""
 
     def __init__(self, source: LiveSource, painter: Painter, controls: LiveControls,
-                 outputs: list[Output] | None = None, snapshot_dir: str | Path = "."):
+                 outputs: list[Output] | None = None, snapshot_dir: str | Path = ".",
+                 autoscale: AutoScale | None = None):
+        """``autoscale``: paint each frame at the scale it says, and tell it each frame's time
+        (live --scale auto); None: at the painter's own."""
         self.source, self.painter, self.controls = source, painter, controls
+        self.autoscale = autoscale
         self.outputs = list(outputs or [])
         self.snapshot_dir = Path(snapshot_dir)
         self.stats = LiveStats()
@@ -174,11 +179,15 @@ class LivePipeline:
                     self.painter.reset()
                     self._mirrored = state.mirror
                 if state.painting:
-                    look = Look(state.style, state.strength, state.keep_colours, state.smoothing, picture)
+                    look = Look(state.style, state.strength, state.keep_colours, state.smoothing, picture,
+                                self.autoscale.scale if self.autoscale else None)
                     t = time.perf_counter()
                     painted = self.painter.paint(frame.image, look)
                     frame.image = self.painter.settle(frame.image, painted, look)
-                    self.stats.add_inference(time.perf_counter() - t)
+                    seconds = time.perf_counter() - t
+                    self.stats.add_inference(seconds)
+                    if self.autoscale:
+                        self.autoscale.add(seconds)
                 else:  # the camera as it is: smoothing starts afresh when painting comes back
                     self.painter.reset()
                 self.stylized.put(StyledFrame(frame, state.style))
@@ -195,7 +204,8 @@ class LivePipeline:
         lat = summarize(s.recent_latency) if s.recent_latency else None
         infer = summarize(s.recent_infer).p50_ms if s.recent_infer else math.nan
         return LiveStatus(style, s.fps(), infer, lat.p50_ms if lat else math.nan, lat.p95_ms if lat else math.nan,
-                          s.captured, self.dropped, self.controls.state(), self.source.problem)
+                          s.captured, self.dropped, self.controls.state(), self.source.problem,
+                          self.autoscale.scale if self.autoscale else None)
 
     def _hold(self, last: StyledFrame) -> float:
         """While the source has trouble, show the last picture again with the trouble on the HUD:
@@ -258,7 +268,9 @@ class LivePipeline:
 
     @property
     def scale(self) -> float:
-        """The processing scale: the one asked for, else the first style's own."""
+        """The processing scale: --scale auto's last, the one asked for, else the first style's own."""
+        if self.autoscale:
+            return self.autoscale.scale
         asked = self.painter.options.get("scale")
         return float(asked) if asked is not None else self.painter.stylizer(self.controls.styles[0]).scale  # type: ignore[arg-type]
 
@@ -267,6 +279,9 @@ class LivePipeline:
         s = self.stats
         return {
             "source": self.source.describe(), "styles": list(self.controls.styles), "scale": self.scale,
+            **({"scale_auto": {"changes": self.autoscale.changes, "frames": {
+                f"{scale:g}": n for scale, n in sorted(self.autoscale.frames.items(), reverse=True)}}}
+               if self.autoscale else {}),
             "seconds": round(self.seconds, 3), "frames_captured": s.captured, "frames_stylized": s.stylized,
             "frames_shown": s.shown, "dropped_before_inference": self.captured.dropped,
             "dropped_before_output": self.stylized.dropped, "dropped": self.dropped,

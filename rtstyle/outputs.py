@@ -42,6 +42,7 @@ class LiveStatus:
     dropped: int
     controls: ControlState
     source_problem: str | None = None  # the source's trouble, shown first
+    auto_scale: float | None = None  # the scale live --scale auto paints at now
 
     def hud_lines(self) -> list[str]:
         c = self.controls
@@ -49,7 +50,8 @@ class LiveStatus:
         lines = [f"{self.style}  strength {c.strength:.1f}" + ("  colours kept" if c.keep_colours else "")
                  + ("  smoothing" if c.smoothing else "") + ("  mirrored" if c.mirror else "")
                  + ("" if c.painting else "  PAINTING OFF"),
-                 f"{self.fps:4.1f} fps  inference {self.infer_ms:.0f} ms",
+                 f"{self.fps:4.1f} fps  inference {self.infer_ms:.0f} ms"
+                 + (f"  scale {self.auto_scale:g} (auto)" if self.auto_scale is not None else ""),
                  f"latency {self.latency_p50_ms:.0f} / {self.latency_p95_ms:.0f} ms (p50 / p95)",
                  f"dropped {self.dropped} of {self.captured} ({rate})"]
         trouble = [self.source_problem] if self.source_problem else []

@@ -36,6 +36,7 @@ class Look:
     smoothing: bool = True
     # The picture inside black bars (rtstyle.frames.picture_box): only it is painted, the bars stay.
     picture: tuple[int, int, int, int] | None = None
+    scale: float | None = None  # the internal scale (live's --scale auto); None: the stylizer's own
 
 
 def style_names(specs: Iterable[str | Path], every_style: bool = False) -> dict[str, Spec]:
@@ -113,10 +114,11 @@ class Painter:
         frame, only the picture: a network paints black bars as coloured bands."""
         stylizer = self.stylizer(look.style)
         if look.picture is None:
-            return stylizer.paint(rgb, look.strength, look.keep_colours)
+            return stylizer.paint(rgb, look.strength, look.keep_colours, look.scale)
         left, top, right, bottom = look.picture
         framed = rgb.copy()
-        framed[top:bottom, left:right] = stylizer.paint(rgb[top:bottom, left:right], look.strength, look.keep_colours)
+        framed[top:bottom, left:right] = stylizer.paint(rgb[top:bottom, left:right], look.strength, look.keep_colours,
+                                                        look.scale)
         return framed
 
     def settle(self, rgb: np.ndarray, painted: np.ndarray, look: Look) -> np.ndarray:

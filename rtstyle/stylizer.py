@@ -197,10 +197,12 @@ class Stylizer:
             vec = strength * vec + (1.0 - strength) * self.predictor.vector(rgb)
         return vec
 
-    def preprocess(self, rgb: np.ndarray) -> np.ndarray:
+    def preprocess(self, rgb: np.ndarray, scale: float | None = None) -> np.ndarray:
+        """RGB frame -> the network's input, at ``scale`` (default: the stylizer's own)."""
+        scale = self.scale if scale is None else scale
         rgb = frames.as_rgb(rgb)
-        if self.scale < 1:
-            rgb = guided.downscale(rgb, *guided.scaled_size(*rgb.shape[:2], self.scale))
+        if scale < 1:
+            rgb = guided.downscale(rgb, *guided.scaled_size(*rgb.shape[:2], scale))
         return frames.to_tensor(rgb, self.card)
 
     def infer(self, x: np.ndarray, vector: np.ndarray | None = None) -> np.ndarray:
@@ -210,14 +212,15 @@ class Stylizer:
         return self.engine.run(x, **{self.space.input: self.space.feed(vector)})
 
     def postprocess(self, y: np.ndarray, original: np.ndarray, strength: float | None = None,
-                    keep_colours: bool | None = None) -> np.ndarray:
+                    keep_colours: bool | None = None, scale: float | None = None) -> np.ndarray:
         """Network output -> frame at the original's size: guided upsampling, colours, strength
-        (defaults: the stylizer's own settings)."""
+        (defaults: the stylizer's own settings; ``scale``: the one :meth:`preprocess` painted at)."""
         strength = self.strength if strength is None else strength
         keep_colours = self.keep_colours if keep_colours is None else keep_colours
+        scale = self.scale if scale is None else scale
         original = frames.as_rgb(original)
-        if self.scale < 1:
-            low = frames.from_tensor(y, self.card, *guided.scaled_size(*original.shape[:2], self.scale))
+        if scale < 1:
+            low = frames.from_tensor(y, self.card, *guided.scaled_size(*original.shape[:2], scale))
             out = guided.guided_upsample(low, original)
         else:
             out = frames.from_tensor(y, self.card, *original.shape[:2])
@@ -225,14 +228,18 @@ class Stylizer:
             out = frames.keep_colours(out, original)
         return out if self.identity_strength else frames.blend(out, original, strength)
 
-    def paint(self, rgb: np.ndarray, strength: float, keep_colours: bool) -> np.ndarray:
-        """Stylize one frame with these finishing options instead of the stylizer's own
-        (the live controls change them per frame; thread-safe on a CPU engine)."""
+    def paint(self, rgb: np.ndarray, strength: float, keep_colours: bool, scale: float | None = None) -> np.ndarray:
+        """Stylize one frame with these finishing options instead of the stylizer's own (the live
+        controls change them per frame, live's --scale auto the scale; thread-safe on a CPU engine)."""
         if not 0.0 <= strength <= 1.0:
             raise ValueError(f"strength must be in [0, 1], got {strength}")
+        if scale is not None and not 0 < scale <= 1:
+            raise ValueError(f"scale must be in (0, 1], got {scale}")
+        if scale is not None and scale < 1:
+            memory.keep_freed_buffers()
         rgb = frames.as_rgb(rgb)
-        y = self.infer(self.preprocess(rgb), self.frame_vector(rgb, strength))
-        return self.postprocess(y, rgb, strength, keep_colours)
+        y = self.infer(self.preprocess(rgb, scale), self.frame_vector(rgb, strength))
+        return self.postprocess(y, rgb, strength, keep_colours, scale)
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray:
         """Stylize one RGB uint8 frame (H x W x 3; grey and RGBA accepted) at its own size."""

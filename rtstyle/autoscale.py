@@ -1,0 +1,63 @@
+"""Live's automatic scale (``live --scale auto``): the largest that paints as fast as the source sends.
+
+A camera sends a frame every 33 ms; two CPU cores paint a 1280x720 frame in about 90 ms, so
+two frames in three were dropped and the picture moved in jerks. Painting at a smaller internal
+scale (rtstyle.guided brings it back to full size) costs about the square of the scale, so
+:class:`AutoScale` watches how long the inference thread takes per frame; when the recent median
+overruns the source's frame interval it goes down to the rung predicted to fit (time x scale
+ratio squared: at once, not a rung every dozen frames), and it steps back up a rung when the
+rung above is predicted to fit with room to spare. Rungs, not a continuous value: each size's first run
+costs extra (ONNX Runtime plans it), and the strokes, whose size follows the scale, must not
+creep. The gap between the two thresholds keeps it from going back and forth between two rungs.
+"""
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+
+RUNGS = (1.0, 0.85, 0.7, 0.6, 0.5, 0.42, 0.35)  # each about 0.7x the pixels of the one before
+WINDOW = 12         # frames timed at one scale before a decision (the first at a new size is slow)
+DOWN_ABOVE = 1.0    # the median frame over this fraction of the source's interval: down...
+DOWN_TO = 0.9       # ...to the largest rung predicted under this fraction (else the last)
+UP_BELOW = 0.75     # the rung above predicted under this fraction: a rung up
+
+
+class AutoScale:
+    """The scale to paint the next frame at, from the times of the frames before it.
+
+    ``interval``: seconds between the source's frames; ``top``: the largest scale (the model's own).
+    Not thread-safe: the inference thread alone reads and feeds it."""
+
+    def __init__(self, interval: float, top: float = 1.0):
+        if interval <= 0:
+            raise ValueError(f"interval must be positive, got {interval}")
+        self.interval = interval
+        self.rungs = [top] + [r for r in RUNGS if r < top]
+        self.rung = 0
+        self.changes = 0
+        self.frames: Counter[float] = Counter()  # frames painted at each scale
+        self._times: list[float] = []
+
+    @property
+    def scale(self) -> float:
+        return self.rungs[self.rung]
+
+    def add(self, seconds: float) -> None:
+        """One frame painted at :attr:`scale` took ``seconds`` (painting and smoothing)."""
+        self.frames[self.scale] += 1
+        self._times.append(seconds)
+        if len(self._times) < WINDOW:
+            return
+        median = statistics.median(self._times)
+        self._times.clear()
+        def predicted(rung: int) -> float:  # the frame's time at another rung
+            return median * (self.rungs[rung] / self.scale) ** 2
+
+        last = len(self.rungs) - 1
+        if median > DOWN_ABOVE * self.interval and self.rung < last:
+            self.rung = next((r for r in range(self.rung + 1, last) if predicted(r) <= DOWN_TO * self.interval), last)
+        elif self.rung > 0 and predicted(self.rung - 1) < UP_BELOW * self.interval:
+            self.rung -= 1
+        else:
+            return
+        self.changes += 1
