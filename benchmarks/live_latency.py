@@ -36,7 +36,7 @@ CLIP = Path(__file__).resolve().parent.parent / "examples" / "pedestrians.mp4"
 
 def fastest_style(folder: Path) -> tuple[str, str]:
     """(style, note): the installed model with the fewest MACs per pixel, or an exported random fast net."""
-    cards = [c for c in rtstyle.list_models() if c.info.get("macs_per_pixel")]
+    cards = [c for c in rtstyle.list_styles() if c.info.get("macs_per_pixel")]
     if cards:
         card = min(cards, key=lambda c: c.info["macs_per_pixel"])
         return str(card.path), f"installed style {card.name} ({card.info['macs_per_pixel'] / 1000:.0f}k MAC/px)"
