@@ -788,7 +788,7 @@ def _pace(stylizer: rtstyle.Stylizer, src: lv.LiveSource, chosen: bool, auto: bo
         return f"{stylizer.label}{why}: {ms:.0f} ms a frame, keeps up with {src.fps:g} fps"
     if auto:
         return (f"{stylizer.label}{why}: {ms:.0f} ms a frame, slower than the source's {src.fps:g} fps: --scale auto "
-                "paints smaller until it keeps up")
+                "paints smaller, down to half size, to keep up")
     return (f"{stylizer.label}{why}: {ms:.0f} ms a frame, slower than the source's {src.fps:g} fps: frames will be "
             f"dropped (a lower --scale, --scale auto or a smaller --size helps)")
 
