@@ -507,8 +507,8 @@ def _render_on_ray(pairs: list[tuple[Path, Path]], settings: distributed.Setting
             bar.update(done - bar.pos, f"{done / (time.perf_counter() - t0):.1f} fps")
 
         try:
-            results = distributed.render_files(pairs, settings, address, resume=resume, on_progress=on_progress,
-                                               stop=stop)
+            results = distributed.render_files(pairs, settings, address, resume=resume, overwrite=overwrite,
+                                               on_progress=on_progress, stop=stop)
         except distributed.Cancelled:
             results = None
     if results is None:

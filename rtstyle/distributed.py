@@ -186,8 +186,9 @@ def segment_seconds(video: segments.Index, workers: int) -> float:
     return max(MIN_SEGMENT_SECONDS, video.seconds / (SEGMENTS_PER_WORKER * workers))
 
 
-def _prepare(job: _Job, settings: Settings, resume: bool, workers: int) -> None:
-    """Plan the input and set up its segment folder; with ``resume``, keep the segments already done."""
+def _prepare(job: _Job, settings: Settings, resume: bool, workers: int, overwrite: bool = False) -> None:
+    """Plan the input and set up its segment folder; with ``resume``, keep the segments already done;
+    with ``overwrite``, segments that are not kept (not ``resume``, or of other settings) are removed."""
     path = job.folder / "plan.json"
     stored = json.loads(path.read_text()) if resume and path.is_file() else {}
     job.encoder = None if job.pictures else sinks.encoder_for(job.dst, settings.codec)
@@ -202,13 +203,15 @@ def _prepare(job: _Job, settings: Settings, resume: bool, workers: int) -> None:
     seconds = stored.get("segment_seconds") or settings.segment_seconds or segment_seconds(job.index, workers)
     job.plan = segments.plan(job.index, seconds, settings.warmup, start=settings.start, duration=settings.duration)
     manifest = _manifest(identity, settings, seconds, job.plan)
+    if job.folder.exists() and overwrite and (not resume or stored != manifest):
+        shutil.rmtree(job.folder)  # an earlier render's, rendered again from the start
     if job.folder.exists():
         if not resume:
             raise SinkError(f"{job.folder} holds the segments of an earlier render of {job.src.name}: "
-                            "add --resume to reuse them, or remove the folder")
+                            "add --resume to reuse them, or --overwrite to render it again")
         if stored != manifest:
             raise SinkError(f"{job.folder} holds segments of another input or other settings: "
-                            "remove it to render from the start")
+                            "add --overwrite to render it again")
         for seg in job.plan:
             part = segments.part_path(job.folder, seg.index, job.pictures)
             if part.is_file():
@@ -235,7 +238,7 @@ class Cancelled(Exception):
 
 
 def render_files(pairs: Sequence[tuple[Path, Path]], settings: Settings, address: str | None = None,
-                 workers: int | None = None, resume: bool = False,
+                 workers: int | None = None, resume: bool = False, overwrite: bool = False,
                  on_progress: Callable[[int, int], None] | None = None,
                  stop: threading.Event | None = None,
                  on_segment: Callable[[Path, segments.SegmentResult], None] | None = None) -> list[FileResult]:
@@ -245,7 +248,9 @@ def render_files(pairs: Sequence[tuple[Path, Path]], settings: Settings, address
     already initialised; a runtime started here is shut down at the end. ``workers``
     actors (default: as many as the cluster's CPUs, or GPUs, allow) render segments from
     all inputs. ``on_progress(frames_done, frames_total)`` is called a few times a second,
-    ``on_segment(input, result)`` with each segment rendered (which worker, when).
+    ``on_segment(input, result)`` with each segment rendered (which worker, when). ``resume``
+    reuses the segments an earlier render of the same input and settings kept; ``overwrite``
+    removes those it does not reuse (else they are an error: nothing is thrown away unasked).
     ``stop`` (or KeyboardInterrupt) cancels: workers are killed, unfinished outputs and
     segment folders removed, and :class:`Cancelled` is raised.
     """
@@ -260,7 +265,7 @@ def render_files(pairs: Sequence[tuple[Path, Path]], settings: Settings, address
         jobs = [_Job(n, Path(src), Path(dst), segment_folder(Path(dst))) for n, (src, dst) in enumerate(pairs)]
         for job in jobs:
             try:
-                _prepare(job, settings, resume, workers)
+                _prepare(job, settings, resume, workers, overwrite)
             except RtstyleError as e:
                 job.result = FileResult(job.src, job.dst, error=str(e))
         return _Driver(ray, jobs, settings, workers, on_progress, stop, on_segment).run()

@@ -397,6 +397,25 @@ def test_failed_segment_is_named_and_resume_finishes(ray_runtime, clip: Path, se
     assert not folder.exists()
 
 
+def test_overwrite_renders_again_what_is_not_reused(ray_runtime, clip: Path, settings, segmented, tmp_path: Path):
+    """Segments an earlier render kept: refused without --resume or --overwrite, and with --resume
+    when the settings changed; with --overwrite they are removed and everything is rendered again."""
+    dst = tmp_path / "out.mp4"
+    folder = distributed.segment_folder(dst)
+    distributed._prepare(distributed._Job(0, clip, dst, folder), dataclasses.replace(settings, crf=30), False, 1)
+    segments.part_path(folder, 1).write_bytes(b"a segment of the render at --crf 30")
+    [refused] = distributed.render_files([(clip, dst)], settings, workers=1)
+    assert "add --resume to reuse them, or --overwrite to render it again" in refused.error
+    [refused] = distributed.render_files([(clip, dst)], settings, workers=1, resume=True)
+    assert "holds segments of another input or other settings: add --overwrite" in refused.error
+    assert segments.part_path(folder, 1).exists() and not dst.exists()
+    seen: list[int] = []
+    [again] = distributed.render_files([(clip, dst)], settings, workers=1, resume=True, overwrite=True,
+                                       on_progress=lambda done, total: seen.append(done))
+    assert again.ok, again.error
+    assert seen[0] < 10 and video_packets(dst) == video_packets(segmented[0]) and not folder.exists()
+
+
 def test_numbered_pictures_resume_from_the_segments_done(ray_runtime, clip: Path, settings, tmp_path: Path):
     """A segment that fails leaves the pictures of those done, and their marks; --resume renders
     the rest only and keeps those pictures (a fresh render would have removed them)."""
