@@ -94,7 +94,8 @@ def main() -> None:
         for _ in range(args.repeats):
             for scale in scales:
                 runs[scale].append(run_once(style, size, args.fps, scale, args.seconds, args.threads))
-        print(f"{'scale':>5} {'out fps':>8} {'dropped':>8} {'lat p50':>8} {'lat p95':>8} {'infer p50':>9}  auto's scales")
+        print(f"{'scale':>5} {'out fps':>8} {'dropped':>8} {'lat p50':>8} {'lat p95':>8} {'infer p50':>9}  "
+              "auto's scales")
         for scale, done in runs.items():
             med = lambda f: statistics.median(f(r) for r in done)  # noqa: E731
             steps = "; ".join(" ".join(f"{s}:{n}" for s, n in r["scale_auto"]["frames"].items())

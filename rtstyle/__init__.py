@@ -188,7 +188,8 @@ def render(src: str | Path, dst: str | Path | None, style: str | Path | Stylizer
     ``resume`` goes on with a render into ``dst`` that was stopped (interrupted, killed, a full
     disk; rtstyle.resume): its frames are kept (a killed one's up to its last keyframe) and the rest
     painted, with the same input and settings (else a SinkError, the file left as it is; with
-    ``overwrite`` too, rendered again from the start, with a note); ``report.frames_kept`` counts them. Where ``dst`` is not there, the render starts from the beginning.
+    ``overwrite`` too, rendered again from the start, with a note); ``report.frames_kept`` counts
+    them. Where ``dst`` is not there, the render starts from the beginning.
     """
     chosen = {**(outputs or {}), "record": dst}
     if not any(chosen.values()):
@@ -258,7 +259,7 @@ def render(src: str | Path, dst: str | Path | None, style: str | Path | Stylizer
     if done:
         done.path.unlink()
     if again:
-        report.notes.insert(0, f"{dst.name} {again}: rendered again from the start (--overwrite)")
+        report.notes.insert(0, f"{dst.name} {again[0]}: rendered again from the start (--overwrite)")
     if record and not report.interrupted:
         resuming.remove_record(dst)
     elif record and report.check and report.check.ok:

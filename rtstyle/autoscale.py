@@ -6,9 +6,9 @@ scale (rtstyle.guided brings it back to full size) costs about the square of the
 :class:`AutoScale` watches how long the inference thread takes per frame; when the recent median
 overruns the source's frame interval it goes down to the rung predicted to fit (time x scale
 ratio squared: at once, not a rung every dozen frames), and it steps back up a rung when the
-rung above is predicted to fit with room to spare. Rungs, not a continuous value: each size's first run
-costs extra (ONNX Runtime plans it), and the strokes, whose size follows the scale, must not
-creep. The gap between the two thresholds keeps it from going back and forth between two rungs.
+rung above is predicted to fit with room to spare. Rungs, not a continuous value: each size's
+first run costs extra (ONNX Runtime plans it), and the strokes, whose size follows the scale,
+must not creep. The gap between the two thresholds keeps it from going back and forth.
 """
 from __future__ import annotations
 
@@ -53,6 +53,7 @@ class AutoScale:
             return
         median = statistics.median(self._times)
         self._times.clear()
+
         def predicted(rung: int) -> float:  # the frame's time at another rung
             return median * (self.rungs[rung] / self.scale) ** 2
 

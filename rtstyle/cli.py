@@ -106,7 +106,6 @@ class ScaleOrAuto(Number):
             self.fail(f"{value!r} is neither a fraction from {self.min:g} to {self.max:g} nor auto", param, ctx)
 
 
-
 def file_options(f, many: bool = False):
     """SRC, DST and the style options shared by `render` and `image` (``many``: SRC... [DST], for render)."""
     src = click.argument("src", nargs=-1) if many else click.argument("src")  # str: a stream URL's "//" must survive
@@ -278,8 +277,8 @@ def _size(ctx: click.Context, param: click.Parameter, value: str | None) -> tupl
                    f"[default: 2 per worker, at least {distributed.MIN_SEGMENT_SECONDS:g} s]")
 @click.option("--resume", is_flag=True,
               help="go on with a stopped render: DST's frames are kept and the rest painted (outputs of several "
-                   "inputs: those complete are kept; with --overwrite, one that cannot be resumed is rendered again); with "
-                   "--ray, reuse the segments a failed render kept")
+                   "inputs: those complete are kept; with --overwrite, one that cannot be resumed is rendered "
+                   "again); with --ray, reuse the segments a failed render kept")
 @click.option("--start", type=Timecode(), default=0.0, help="render from this time on: seconds or [HH:]MM:SS "
               "(from the first frame at or after it; its sound with it)")
 @click.option("--duration", type=Timecode(min_open=True), default=None,
@@ -739,7 +738,8 @@ def live(camera: str | None, source: str | None, loop: bool, start: float, strea
                                 "serve": serve, "vcam": vcam, "record": record, "stream": stream_url}, ctx,
                                say=lambda line: click.echo(line, err=True))
         interrupt.arm(controls.quit)  # Ctrl-C and SIGTERM end the session like the quit key
-        summary = lv.LivePipeline(src, painter, controls, outputs, snapshot_dir, autoscale).run(duration)  # closes outputs
+        pipeline = lv.LivePipeline(src, painter, controls, outputs, snapshot_dir, autoscale)
+        summary = pipeline.run(duration)  # closes outputs
     if log_json:
         lv.write_log(log_json, summary)
     lat = summary["latency_ms"]

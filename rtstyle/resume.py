@@ -106,19 +106,24 @@ class Done:
     shift: float    # seconds the file's muxer moved every stream by (Matroska: none may start before 0)
 
 
-def refusal(dst: Path, current: dict) -> str | None:
+def refusal(dst: Path, current: dict) -> tuple[str, str] | None:
     """Why ``dst`` cannot be resumed by a render of ``current`` (from :func:`record`), as words
-    that follow its name ("holds no stopped render ..."); None where it can, or is not there."""
+    that follow its name ("holds no stopped render ..."), and what to do, as words that follow
+    those; None where it can, or is not there."""
     if not dst.exists() and not set_aside_path(dst).exists():
         return None
     try:
         stored = json.loads(record_path(dst).read_text())
     except (OSError, ValueError):
-        return "holds no stopped render to resume (it was completed, or not written by rtstyle render)"
+        return ("holds no stopped render to resume (it was completed, or not written by rtstyle render)",
+                ": use --overwrite to render it again")
     differs = next((what for what, keys in (("another input", ("input", "size", "mtime_ns", "files")),
                                             ("other settings", ("settings",)))
                     if any(stored.get(k) != current[k] for k in keys)), None)
-    return f"is a stopped render of {differs}" if differs else None
+    return None if differs is None else (
+        f"is a stopped render of {differs}", " (the style, its strength, smoothing, --crf, --codec, --start, "
+        "--duration, --max-size, --fps and --audio must be as before): give the same options, or --overwrite to "
+        "render it again")
 
 
 def start_over(dst: Path) -> None:
@@ -135,12 +140,8 @@ def prepare(dst: Path, current: dict, warmup_frames: int, first_time: float) -> 
     keeping (or is not there: the render starts from the beginning). A file that is no stopped
     render of this one (:func:`refusal`) is a SinkError, and stays as it is."""
     why = refusal(dst, current)
-    if why and why.startswith("holds no"):
-        raise SinkError(f"{dst} {why}: use --overwrite to render it again")
     if why:
-        raise SinkError(f"{dst} {why} (the style, its strength, smoothing, --crf, --codec, --start, --duration, "
-                        "--max-size, --fps and --audio must be as before): give the same options, or --overwrite "
-                        "to render it again")
+        raise SinkError(f"{dst} {why[0]}{why[1]}")
     aside = set_aside_path(dst)
     if not dst.exists() and not aside.exists():
         return None

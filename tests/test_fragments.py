@@ -42,9 +42,9 @@ def first_times(path: Path) -> tuple[float, float]:
 
 @pytest.mark.parametrize("suffix", [".mp4", ".mov", ".m4v"])
 def test_a_finished_file_is_one_regular_file_in_step_with_its_sound(suffix: str, data: Path, tmp_path: Path, style):
-    """Written in fragments, then copied into one file: its index (moov) before the packets (mdat),
-    as web video has it, no fragment (moof) left; B-frames' delay kept out of sight by the index (the first frame shows at 0, as
-    the input's, beside the sound), and nothing left beside it."""
+    """Written in fragments, then copied into one file: its index (moov) before the packets
+    (mdat), as web video has it, no fragment (moof) left; B-frames' delay kept out of sight by the
+    index (the first frame shows at 0, as the input's, beside the sound), and nothing left beside it."""
     out = tmp_path / f"out{suffix}"
     report = rtstyle.render(data / CLIP, out, style, smooth="none")
     assert report.check.ok, report.check.summary()
