@@ -5,6 +5,8 @@ A. The network alone: the peak memory a session adds over a video's first frame 
    rtstyle.engine sets a CPU session up (pattern off), then ms/frame of the two side by side.
 B. `rtstyle render` end to end as the command plans it (two frames at once on a CPU, flow
    smoothing, H.264): the process's peak memory and fps by frame size, both ways, taking turns.
+C. `rtstyle image` of a photo (a JPEG of the sample clip's first frame, enlarged) at 12, 24 and
+   48 megapixels, at full scale and at --scale 0.5: the process's peak memory and seconds.
 
     python -m benchmarks.memory [--models candy_fast candy] [--json out.json]
 Medians are quoted; run it on an otherwise idle machine.
@@ -94,6 +96,21 @@ print(report.frames_out, report.processing_fps, peak_mb())
 """
 
 
+# argv: photo, output, style, scale. Paints the photo as `rtstyle image` does; prints the seconds and the
+# process's peak memory in MB.
+IMAGE_PROBE = """
+import sys, time
+import rtstyle
+from benchmarks.memory import peak_mb
+photo, out, style, scale = sys.argv[1:]
+stylizer = rtstyle.load_style(style, providers="cpu", scale=float(scale))
+start = time.perf_counter()
+rtstyle.stylize_image(photo, out, stylizer, overwrite=True)
+print(time.perf_counter() - start, peak_mb())
+"""
+PHOTOS = ((4000, 3000), (6000, 4000), (8000, 6000))  # 12, 24 and 48 megapixels (a phone's 48 MP mode)
+
+
 def probe(script: str, *args: object) -> list[float]:
     out = subprocess.run([sys.executable, "-c", script, *map(str, args)], capture_output=True, text=True,
                          check=True, cwd=ROOT)
@@ -147,13 +164,35 @@ def render(style: str, tmp: Path, rounds: int = 3) -> list[dict]:
     return rows
 
 
+def image(styles: list[str], tmp: Path) -> list[dict]:
+    """Each photo size, style and scale in a fresh process."""
+    import av
+    import cv2
+
+    with av.open(str(ROOT / "examples" / "pedestrians.mp4")) as clip:
+        first = next(clip.decode(video=0)).to_ndarray(format="bgr24")
+    rows = []
+    for width, height in PHOTOS:
+        photo = tmp / f"photo_{width}x{height}.jpg"
+        cv2.imwrite(str(photo), cv2.resize(first, (width, height), interpolation=cv2.INTER_CUBIC))
+        for style in styles:
+            for scale in (1.0, 0.5):
+                seconds, peak = probe(IMAGE_PROBE, photo, tmp / "painted.jpg", style, scale)
+                rows.append({"style": style, "size": f"{width}x{height}", "megapixels": width * height / 1e6,
+                             "scale": scale, "peak_mb": peak, "bytes_per_pixel": peak * 2 ** 20 / (width * height),
+                             "seconds": seconds})
+                print(json.dumps(rows[-1], default=lambda v: round(v, 2)), flush=True)
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--models", nargs="+", default=["candy_fast", "candy", "multistyle26", "arbitrary"],
                     help="section A's models (names or .onnx paths)")
     ap.add_argument("--style", default="candy_fast", help="section B's style")
     ap.add_argument("--runs", type=int, default=8, help="timing rounds of section A")
-    ap.add_argument("--skip", default="", help="comma list of sections to skip: A,B")
+    ap.add_argument("--photo-styles", nargs="+", default=["candy_fast", "candy"], help="section C's styles")
+    ap.add_argument("--skip", default="", help="comma list of sections to skip: A,B,C")
     ap.add_argument("--json", type=Path)
     a = ap.parse_args()
     skip = set(a.skip.upper().split(","))
@@ -165,6 +204,9 @@ def main() -> None:
         if "B" not in skip:
             print(f"== B. render: the process's peak memory (MB), {a.style}", flush=True)
             results["render"] = render(a.style, Path(tmp))
+        if "C" not in skip:
+            print("== C. image: the process's peak memory (MB) painting a photo, by its size", flush=True)
+            results["image"] = image(a.photo_styles, Path(tmp))
     if a.json:
         a.json.write_text(json.dumps({"machine": machine_info(), "results": results}, indent=1) + "\n")
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import cv2  # isort: skip
 import numpy as np
 
-from rtstyle import avcheck, exif, sequences, sources
+from rtstyle import avcheck, exif, headroom, sequences, sources
 from rtstyle import resume as resuming
 from rtstyle.carry import description
 from rtstyle.errors import ModelError, RtstyleError, SinkError, SourceError, StyleNotFoundError
@@ -49,15 +49,21 @@ def load_style(style: str | Path, **options) -> Stylizer:
 
 
 def stylize_image(src: str | Path, dst: str | Path, style: str | Path | Stylizer, overwrite: bool = False,
-                  max_size: tuple[int, int] | None = None, at: float | None = None) -> list[str]:
+                  max_size: tuple[int, int] | None = None, at: float | None = None,
+                  warn: Callable[[str], None] | None = None) -> list[str]:
     """Stylize one still image file into another (format from the suffix), or one frame of a
     video (:func:`read_still`). A transparent picture keeps its alpha where the format takes it
     (PNG, WebP, TIFF, OpenEXR); the returned notes say when it could not be kept. ``max_size``
-    (width, height) shrinks a larger picture to fit in it first (aspect kept)."""
+    (width, height) shrinks a larger picture to fit in it first (aspect kept). ``warn`` is told,
+    before a big picture is painted, when it would take more memory than is available
+    (rtstyle.headroom: the system would stop the process on the way)."""
     check_output(dst, overwrite, source=src, picture=True)
     stylizer = style if isinstance(style, Stylizer) else load_style(style)
     still = read_still(src, at, max_size, straight=Path(dst).suffix.lower() in ALPHA_SUFFIXES)
     painter, look = Painter.of(stylizer)
+    said = headroom.warning(stylizer, still.image.shape[1], still.image.shape[0]) if warn else None
+    if said:
+        warn(said)
     painted = painter.paint(still.image[..., :3], dataclasses.replace(look, picture=still.box))
     return still.notes + _write_painting(dst, painted, still.image[..., 3] if still.image.shape[2] == 4 else None,
                                          still.metadata)

@@ -555,7 +555,8 @@ def image(src: tuple[str, ...], dst: Path | None, style: str | None, mix: str | 
     if output_dir is None and len(inputs) == 1 and not Path(inputs[0]).is_dir():
         rtstyle.sinks.check_output(dst, overwrite, source=inputs[0], picture=True)
         stylizer = _load(style, provider, threads, strength, keep_colours, mix, style_images, precision, scale)
-        for note in rtstyle.stylize_image(inputs[0], dst, stylizer, overwrite=overwrite, max_size=max_size, at=at):
+        for note in rtstyle.stylize_image(inputs[0], dst, stylizer, overwrite=overwrite, max_size=max_size, at=at,
+                                          warn=lambda said: click.echo(f"warning: {said}", err=True)):
             click.echo(f"note: {note}", err=True)
         click.echo(f"wrote {dst}", err=True)
         return
@@ -570,7 +571,8 @@ def image(src: tuple[str, ...], dst: Path | None, style: str | None, mix: str | 
     failed = 0
     for picture, out in pairs:
         try:
-            for note in rtstyle.stylize_image(picture, out, stylizer, overwrite=overwrite, max_size=max_size, at=at):
+            for note in rtstyle.stylize_image(picture, out, stylizer, overwrite=overwrite, max_size=max_size, at=at,
+                                              warn=lambda said: click.echo(f"warning: {picture.name}: {said}", err=True)):
                 click.echo(f"note: {picture.name}: {note}", err=True)
             click.echo(f"wrote {out}", err=True)
         except rtstyle.RtstyleError as e:

@@ -1,0 +1,95 @@
+"""Whether a big picture fits in memory, said before it is painted.
+
+Painting takes memory in proportion to the picture's pixels, most of it the network's
+activations: a 48-megapixel photo (a phone's 48 MP mode) took 9.2 GB with candy_fast, 7.8 GB
+with candy (benchmarks/memory.py, section C). A machine without that much free memory stops
+the process (Linux's out-of-memory killer: the shell says "Killed", rtstyle nothing). So a
+picture above :data:`PROBE_ABOVE` pixels is first painted at a quarter of its width and height
+in a fresh process (in this one, what ONNX Runtime keeps from pictures painted before would hide
+the growth), the growth of its peak memory (Linux: VmHWM) scaled to the picture's size (8.3 GB
+foreseen for candy_fast's 48 MP, 8.0 for candy's); :func:`warning` says when that is more than the
+memory available (MemAvailable, or a cgroup's limit where one is set), and what ``--max-size``
+would fit. On a GPU, and where there is no /proc, nothing is measured and nothing said.
+"""
+from __future__ import annotations
+
+import functools
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+from rtstyle.stylizer import Stylizer
+
+PROBE_ABOVE = 16_000_000  # pixels: below, a painting takes under about 3.5 GB (200 bytes a pixel)
+PROBE_SHRINK = 4          # the probe's width and height are the picture's over this
+FITS = 0.8                # the share of the available memory a suggested --max-size is sized to
+
+
+def available_bytes() -> int | None:
+    """Memory this process may still take: Linux's MemAvailable, or less where a cgroup (a
+    container's --memory) sets a limit; None where neither can be read."""
+    try:
+        meminfo = Path("/proc/meminfo").read_text()
+    except OSError:
+        return None
+    available = next((int(line.split()[1]) * 1024 for line in meminfo.splitlines()
+                      if line.startswith("MemAvailable:")), None)
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        used = int(Path("/sys/fs/cgroup/memory.current").read_text())
+        if limit != "max" and available is not None:
+            available = min(available, int(limit) - used)
+    except (OSError, ValueError):
+        pass
+    return available
+
+
+# argv: model, scale, width, height. Paints a picture of that size (its content does not change
+# the memory) in a fresh process and prints how much its peak memory grew, in bytes.
+PROBE = """
+import sys
+from pathlib import Path
+import numpy as np
+from rtstyle.stylizer import Stylizer
+model, scale, width, height = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+stylizer = Stylizer(model, providers="cpu", scale=scale)
+peak = lambda: next(int(l.split()[1]) * 1024 for l in Path("/proc/self/status").read_text().splitlines()
+                    if l.startswith("VmHWM:"))
+picture = np.zeros((height, width, 3), np.uint8)
+before = peak()
+stylizer(picture)
+print(peak() - before)
+"""
+
+
+@functools.lru_cache(maxsize=16)
+def bytes_per_pixel(model: Path, scale: float, width: int, height: int) -> float | None:
+    """The memory a painting with ``model`` at ``scale`` takes per pixel of the picture, measured
+    on a ``width`` x ``height`` one in a fresh process; None where it cannot be measured. Kept per
+    model and size, as a batch of one camera's photos asks again and again."""
+    try:
+        done = subprocess.run([sys.executable, "-c", PROBE, str(model), str(scale), str(width), str(height)],
+                              capture_output=True, text=True, timeout=600, check=True)
+        return int(done.stdout.split()[-1]) / (width * height)
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+        return None
+
+
+def warning(stylizer: Stylizer, width: int, height: int, available: int | None = None) -> str | None:
+    """What to say before ``stylizer`` paints a ``width`` x ``height`` picture when that would
+    take more memory than is ``available`` (default: :func:`available_bytes`); None when it fits,
+    the picture is small, or nothing can be measured."""
+    if width * height <= PROBE_ABOVE or stylizer.engine.device != "cpu" or not Path("/proc/self/status").is_file():
+        return None  # (a GPU's memory is another matter)
+    available = available_bytes() if available is None else available
+    if available is None:
+        return None
+    rate = bytes_per_pixel(stylizer.card.path, stylizer.scale, width // PROBE_SHRINK, height // PROBE_SHRINK)
+    needed = rate * width * height if rate else None
+    if not needed or needed <= available:
+        return None
+    shrink = math.sqrt(FITS * max(available, 0) / needed)
+    size = f"{max(1, int(width * shrink))}x{max(1, int(height * shrink))}"
+    return (f"painting {width}x{height} takes about {needed / 1e9:.1f} GB of memory and {max(available, 0) / 1e9:.1f} "
+            f"GB is available: the system may stop rtstyle before it is done (--max-size {size} fits)")
