@@ -45,6 +45,18 @@ class AutoScale:
     def scale(self) -> float:
         return self.rungs[self.rung]
 
+    def start(self, seconds: float) -> None:
+        """Begin at the rung predicted to fit from one frame's time at the top rung (measured
+        before the session), not a dozen slow frames later."""
+        self.rung = self._fitting(lambda rung: seconds * (self.rungs[rung] / self.rungs[0]) ** 2, 0)
+
+    def _fitting(self, predicted, above: int) -> int:  # noqa: ANN001 (rung -> seconds)
+        """The first rung after ``above`` predicted to fit, else the last; ``above`` itself if it fits."""
+        if predicted(above) <= DOWN_ABOVE * self.interval:
+            return above
+        last = len(self.rungs) - 1
+        return next((r for r in range(above + 1, last) if predicted(r) <= DOWN_TO * self.interval), last)
+
     def add(self, seconds: float) -> None:
         """One frame painted at :attr:`scale` took ``seconds`` (painting and smoothing)."""
         self.frames[self.scale] += 1
@@ -57,9 +69,8 @@ class AutoScale:
         def predicted(rung: int) -> float:  # the frame's time at another rung
             return median * (self.rungs[rung] / self.scale) ** 2
 
-        last = len(self.rungs) - 1
-        if median > DOWN_ABOVE * self.interval and self.rung < last:
-            self.rung = next((r for r in range(self.rung + 1, last) if predicted(r) <= DOWN_TO * self.interval), last)
+        if median > DOWN_ABOVE * self.interval and self.rung < len(self.rungs) - 1:
+            self.rung = self._fitting(predicted, self.rung)
         elif self.rung > 0 and predicted(self.rung - 1) < UP_BELOW * self.interval:
             self.rung -= 1
         else:

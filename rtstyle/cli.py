@@ -732,8 +732,11 @@ def live(camera: str | None, source: str | None, loop: bool, start: float, strea
             click.echo(f"note: --scale auto adapts on a CPU; on {first.engine.provider} frames are painted at the "
                        "model's own scale", err=True)
             auto = False
-        click.echo(_pace(first, src, chosen=bool(styles or pictures), auto=auto), err=True)
+        ms, pace = _pace(first, src, chosen=bool(styles or pictures), auto=auto)
+        click.echo(pace, err=True)
         autoscale = AutoScale(1 / src.fps if src.fps > 0 else 1 / 30, top=first.scale) if auto else None
+        if autoscale:
+            autoscale.start(ms / 1000)
         ctx = OutputContext(src.width, src.height, src.fps, controls, source, timeout=stream_timeout,
                             encoder=rtstyle.sinks.encoder_for(record, codec)[0] if codec else None)
         outputs = open_outputs({"window": not (serve or vcam or record or stream_url) if window is None else window,
@@ -774,9 +777,9 @@ def _add_pictures(named: dict[str, Spec], pictures: list[Path], engine: dict[str
     named.update({f"{any_picture.name}:{n}": (any_picture, n) for n in any_picture.styles if n not in shipped})
 
 
-def _pace(stylizer: rtstyle.Stylizer, src: lv.LiveSource, chosen: bool, auto: bool = False) -> str:
+def _pace(stylizer: rtstyle.Stylizer, src: lv.LiveSource, chosen: bool, auto: bool = False) -> tuple[float, str]:
     """Time frames at the source's size (median of three, after two untimed) and say whether the
-    style keeps up with the source (``auto``: --scale auto will make it)."""
+    style keeps up with the source (``auto``: --scale auto will make it); (ms a frame, what to say)."""
     blank = np.zeros((src.height, src.width, 3), np.uint8)
     for _ in range(2):
         stylizer(blank)  # first-run costs stay out of the timing
@@ -787,12 +790,12 @@ def _pace(stylizer: rtstyle.Stylizer, src: lv.LiveSource, chosen: bool, auto: bo
     ms = timer.summary()["frame"].p50_ms
     why = "" if chosen else " (the cheapest installed style; --style chooses, n/p switch)"
     if ms * src.fps <= 1000:
-        return f"{stylizer.label}{why}: {ms:.0f} ms a frame, keeps up with {src.fps:g} fps"
+        return ms, f"{stylizer.label}{why}: {ms:.0f} ms a frame, keeps up with {src.fps:g} fps"
     if auto:
-        return (f"{stylizer.label}{why}: {ms:.0f} ms a frame, slower than the source's {src.fps:g} fps: --scale auto "
-                "paints smaller, down to half size, to keep up")
-    return (f"{stylizer.label}{why}: {ms:.0f} ms a frame, slower than the source's {src.fps:g} fps: frames will be "
-            f"dropped (a lower --scale, --scale auto or a smaller --size helps)")
+        return ms, (f"{stylizer.label}{why}: {ms:.0f} ms a frame, slower than the source's {src.fps:g} fps: --scale "
+                    "auto paints smaller, down to half size, to keep up")
+    return ms, (f"{stylizer.label}{why}: {ms:.0f} ms a frame, slower than the source's {src.fps:g} fps: frames "
+                "will be dropped (a lower --scale, --scale auto or a smaller --size helps)")
 
 
 def _listed(values: tuple[str, ...]) -> list[str]:

@@ -62,6 +62,13 @@ def test_it_comes_back_up_a_rung_at_a_time_when_the_machine_frees_up():
     assert steps == [0.6, 0.7, 0.85, 1.0] and auto.scale == 1.0
 
 
+@pytest.mark.parametrize("first, scale", [(0.090, 0.5), (0.045, 0.7), (0.030, 1.0), (0.500, 0.5)])
+def test_it_starts_where_the_frame_timed_before_the_session_fits(first: float, scale: float):
+    auto = AutoScale(CAMERA)
+    auto.start(first)
+    assert auto.scale == scale
+
+
 def test_the_top_rung_is_the_models_own_scale():
     auto = AutoScale(CAMERA, top=0.6)
     assert auto.rungs == [0.6, 0.5] and auto.scale == 0.6
@@ -109,12 +116,15 @@ def test_live_paints_each_frame_at_the_scale_chosen(data: Path, two_styles):
 
 
 def test_live_command_takes_scale_auto(data: Path, tmp_path: Path, tiny_model: Path):
+    """A source at 1000 fps no machine keeps up with: the frame timed before the session sends
+    auto to half size from the first frame on."""
     log = tmp_path / "live.json"
     r = CliRunner().invoke(main, ["live", "--source", str(data / "walk_tone.mp4"), "-s", str(tiny_model), "--no-window",
-                                  "--scale", "auto", "--duration", "2", "--log-json", str(log), "--threads", "1"])
+                                  "--scale", "auto", "--fps", "1000", "--loop", "--size", "640x480", "--duration", "2",
+                                  "--log-json", str(log), "--threads", "1"])
     assert r.exit_code == 0, r.output
+    assert "slower than the source's 1000 fps: --scale auto paints smaller, down to half size" in r.stderr
     summary = json.loads(log.read_text())
-    assert summary["scale_auto"]["frames"] and sum(summary["scale_auto"]["frames"].values()) == \
-        summary["frames_stylized"]
+    assert summary["scale_auto"]["frames"] == {"0.5": summary["frames_stylized"]} and summary["scale"] == 0.5
     r = CliRunner().invoke(main, ["live", "--source", str(data / "walk_tone.mp4"), "--scale", "fast"])
     assert r.exit_code == 2 and "'fast' is neither a fraction from 0.1 to 1 nor auto" in r.stderr
