@@ -570,9 +570,12 @@ def image(src: tuple[str, ...], dst: Path | None, style: str | None, mix: str | 
     stylizer = _load(style, provider, threads, strength, keep_colours, mix, style_images, precision, scale)
     failed = 0
     for picture, out in pairs:
+        def warn(said: str, name: str = picture.name) -> None:
+            click.echo(f"warning: {name}: {said}", err=True)
+
         try:
             for note in rtstyle.stylize_image(picture, out, stylizer, overwrite=overwrite, max_size=max_size, at=at,
-                                              warn=lambda said: click.echo(f"warning: {picture.name}: {said}", err=True)):
+                                              warn=warn):
                 click.echo(f"note: {picture.name}: {note}", err=True)
             click.echo(f"wrote {out}", err=True)
         except rtstyle.RtstyleError as e:
@@ -584,7 +587,7 @@ def image(src: tuple[str, ...], dst: Path | None, style: str | None, mix: str | 
 
 def _suggest_render(inputs: list[str], out: Path) -> None:
     """A folder that holds the frames of one shot flickers painted one by one: say how to paint it steadily."""
-    if len(inputs) != 1:
+    if len(inputs) != 1 or not Path(inputs[0]).is_dir():  # (one picture into a folder: sequences.find takes none)
         return
     try:
         shot = sequences.find(inputs[0])

@@ -142,6 +142,9 @@ def test_a_folder_of_pictures_is_painted_into_a_folder(data: Path, tmp_path: Pat
         assert np.array_equal(out, paint(lib.sources.read_image(pictures / name)))
     r = rtstyle("image", pictures / "a.png", pictures / "b.png", "-o", tmp_path / "out2", "--style", tiny_model)
     assert r.returncode == 0 and sorted(p.name for p in (tmp_path / "out2").iterdir()) == ["a.png", "b.png"]
+    r = rtstyle("image", pictures / "a.png", "-o", tmp_path / "out3", "--style", tiny_model)  # one picture, a folder
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    assert [p.name for p in (tmp_path / "out3").iterdir()] == ["a.png"]
 
 
 def test_a_frame_of_a_video_is_painted_as_a_render_paints_it(data: Path, tmp_path: Path, tiny_model: Path):

@@ -51,3 +51,6 @@ def test_image_warns_before_painting(tmp_path: Path, tiny_model: Path, monkeypat
     warned = next(i for i, line in enumerate(lines) if line.startswith("warning: painting 5000x3400 takes about"))
     assert "0.1 GB is available" in lines[warned] and lines[-1] == f"wrote {tmp_path / 'painted.jpg'}"
     assert warned < len(lines) - 1
+    r = CliRunner().invoke(main, ["image", str(photo), "-o", str(tmp_path / "painted"), "-s", str(tiny_model)])
+    assert r.exit_code == 0, r.output
+    assert any(line.startswith("warning: big.jpg: painting 5000x3400 takes about") for line in r.stderr.splitlines())
