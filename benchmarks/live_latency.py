@@ -65,9 +65,9 @@ def run_once(style: str, size: tuple[int, int], fps: float, scale: float | str, 
     named = style_names([style])
     painter = Painter(named, threads=threads, scale=None if scale == "auto" else scale)
     first = painter.stylizer(next(iter(named)))  # load before the clock starts
-    auto = AutoScale(1 / fps, top=first.scale) if scale == "auto" else None
+    auto = AutoScale(1 / fps) if scale == "auto" else None
     if auto:  # as live does: from a frame timed before the session
-        auto.start(engine_ms(style, size, threads, runs=3) / 1000)
+        auto.start(engine_ms(style, size, threads, runs=3) / 1000, at=first.scale)
     source = PacedSource(CLIP, loop=True, size=size, fps=fps)
     return LivePipeline(source, painter, LiveControls(list(named), smoothing=False), autoscale=auto).run(
         duration=seconds)

@@ -28,8 +28,9 @@ UP_BELOW = 0.75     # the rung above predicted under this fraction: a rung up
 class AutoScale:
     """The scale to paint the next frame at, from the times of the frames before it.
 
-    ``interval``: seconds between the source's frames; ``top``: the largest scale (the model's own).
-    Not thread-safe: the inference thread alone reads and feeds it."""
+    ``interval``: seconds between the source's frames; ``top``: the largest scale (a style is
+    painted at no more than its own: rtstyle.painter.Painter.paint). Not thread-safe: the
+    inference thread alone reads and feeds it."""
 
     def __init__(self, interval: float, top: float = 1.0):
         if interval <= 0:
@@ -45,10 +46,11 @@ class AutoScale:
     def scale(self) -> float:
         return self.rungs[self.rung]
 
-    def start(self, seconds: float) -> None:
-        """Begin at the rung predicted to fit from one frame's time at the top rung (measured
-        before the session), not a dozen slow frames later."""
-        self.rung = self._fitting(lambda rung: seconds * (self.rungs[rung] / self.rungs[0]) ** 2, 0)
+    def start(self, seconds: float, at: float = 1.0) -> None:
+        """Begin at the rung predicted to fit from one frame's time at scale ``at`` (measured
+        before the session; a style is painted at no more than its own scale), not a dozen slow
+        frames later."""
+        self.rung = self._fitting(lambda rung: seconds * (min(self.rungs[rung], at) / at) ** 2, 0)
 
     def _fitting(self, predicted, above: int) -> int:  # noqa: ANN001 (rung -> seconds)
         """The first rung after ``above`` predicted to fit, else the last; ``above`` itself if it fits."""

@@ -657,10 +657,10 @@ def cameras() -> None:
 @click.option("--fps", type=Number(1, 1000), help="rate to ask the camera for (a --source plays at it)")
 @click.option("--mirror", is_flag=True,
               help="flip the picture left to right, as a mirror (a selfie view) shows it, in every output; m toggles")
-@click.option("--scale", type=ScaleOrAuto(0.1, 1.0), default=None, metavar="FRACTION|auto",
+@click.option("--scale", type=ScaleOrAuto(0.1, 1.0), default="auto", metavar="FRACTION|auto",
               help="paint at this fraction of the size, then guided upsampling to full size: faster, and larger "
-                   "strokes on big frames; auto: the largest that keeps up with the source, stepping down and back "
-                   "up as the machine keeps up (on a CPU) [default: the model's own]")
+                   "strokes on big frames; auto: on a CPU, each style's own scale, smaller (down to half) while the "
+                   "machine cannot keep up with the source  [default: auto]")
 @click.option("--style", "-s", "styles", multiple=True,
               help="as for render: name, MODEL:STYLE or .onnx path; repeat for several (n/p switch); a mixable "
                    "model alone: each of its styles [default: all installed, cheapest first]")
@@ -692,7 +692,7 @@ def cameras() -> None:
 @smooth_options
 def live(camera: str | None, source: str | None, loop: bool, start: float, stream_timeout: float,
          camera_timeout: float, size: tuple[int, int] | None, fps: float | None, mirror: bool,
-         scale: float | None, styles: tuple[str, ...], style_images: tuple[str, ...], fade: float, provider: str,
+         scale: float | str, styles: tuple[str, ...], style_images: tuple[str, ...], fade: float, provider: str,
          threads: int | None, precision: str, strength: float,
          keep_colours: bool, window: bool | None, serve: str | None, vcam: bool, record: Path | None,
          stream_url: str | None, codec: str | None, overwrite: bool, duration: float | None, log_json: Path | None,
@@ -731,15 +731,12 @@ def live(camera: str | None, source: str | None, loop: bool, start: float, strea
                                 smoothing=smooth != "none" or deadband > 0, mirror=mirror)
         first = painter.stylizer(controls.styles[0])
         _announce(first)
-        if auto and first.engine.device != "cpu":
-            click.echo(f"note: --scale auto adapts on a CPU; on {first.engine.provider} frames are painted at the "
-                       "model's own scale", err=True)
-            auto = False
+        auto = auto and first.engine.device == "cpu"  # a GPU: each style at its own scale
         ms, pace = _pace(first, src, chosen=bool(styles or pictures), auto=auto)
         click.echo(pace, err=True)
-        autoscale = AutoScale(1 / src.fps if src.fps > 0 else 1 / 30, top=first.scale) if auto else None
+        autoscale = AutoScale(1 / src.fps if src.fps > 0 else 1 / 30) if auto else None
         if autoscale:
-            autoscale.start(ms / 1000)
+            autoscale.start(ms / 1000, at=first.scale)
         ctx = OutputContext(src.width, src.height, src.fps, controls, source, timeout=stream_timeout,
                             encoder=rtstyle.sinks.encoder_for(record, codec)[0] if codec else None)
         outputs = open_outputs({"window": not (serve or vcam or record or stream_url) if window is None else window,
@@ -795,10 +792,10 @@ def _pace(stylizer: rtstyle.Stylizer, src: lv.LiveSource, chosen: bool, auto: bo
     if ms * src.fps <= 1000:
         return ms, f"{stylizer.label}{why}: {ms:.0f} ms a frame, keeps up with {src.fps:g} fps"
     if auto:
-        return ms, (f"{stylizer.label}{why}: {ms:.0f} ms a frame, slower than the source's {src.fps:g} fps: --scale "
-                    "auto paints smaller, down to half size, to keep up")
+        return ms, (f"{stylizer.label}{why}: {ms:.0f} ms a frame, slower than the source's {src.fps:g} fps: painted "
+                    "smaller to keep up, down to half size (--scale auto; --scale 1 keeps the full size)")
     return ms, (f"{stylizer.label}{why}: {ms:.0f} ms a frame, slower than the source's {src.fps:g} fps: frames "
-                "will be dropped (a lower --scale, --scale auto or a smaller --size helps)")
+                "will be dropped (--scale auto, a lower --scale or a smaller --size helps)")
 
 
 def _listed(values: tuple[str, ...]) -> list[str]:

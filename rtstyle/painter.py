@@ -36,7 +36,8 @@ class Look:
     smoothing: bool = True
     # The picture inside black bars (rtstyle.frames.picture_box): only it is painted, the bars stay.
     picture: tuple[int, int, int, int] | None = None
-    scale: float | None = None  # the internal scale (live's --scale auto); None: the stylizer's own
+    # The internal scale (live's --scale auto), at most the stylizer's own; None: the stylizer's own.
+    scale: float | None = None
 
 
 def style_names(specs: Iterable[str | Path], every_style: bool = False) -> dict[str, Spec]:
@@ -113,12 +114,13 @@ class Painter:
         """The frame in the look's style, strength and colours (thread-safe); of a letterboxed
         frame, only the picture: a network paints black bars as coloured bands."""
         stylizer = self.stylizer(look.style)
+        scale = None if look.scale is None else min(look.scale, stylizer.scale)  # (a model made to run at half size)
         if look.picture is None:
-            return stylizer.paint(rgb, look.strength, look.keep_colours, look.scale)
+            return stylizer.paint(rgb, look.strength, look.keep_colours, scale)
         left, top, right, bottom = look.picture
         framed = rgb.copy()
         framed[top:bottom, left:right] = stylizer.paint(rgb[top:bottom, left:right], look.strength, look.keep_colours,
-                                                        look.scale)
+                                                        scale)
         return framed
 
     def settle(self, rgb: np.ndarray, painted: np.ndarray, look: Look) -> np.ndarray:

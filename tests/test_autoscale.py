@@ -19,7 +19,7 @@ from rtstyle.controls import LiveControls
 from rtstyle.frames import VideoFrame
 from rtstyle.live import LivePipeline
 from rtstyle.outputs import LiveStatus
-from rtstyle.painter import Painter
+from rtstyle.painter import Look, Painter
 from rtstyle.sources import PacedSource
 from rtstyle.stylizer import Stylizer
 
@@ -69,11 +69,25 @@ def test_it_starts_where_the_frame_timed_before_the_session_fits(first: float, s
     assert auto.scale == scale
 
 
-def test_the_top_rung_is_the_models_own_scale():
+def test_the_top_rung_can_be_lower():
     auto = AutoScale(CAMERA, top=0.6)
     assert auto.rungs == [0.6, 0.5] and auto.scale == 0.6
     with pytest.raises(ValueError):
         AutoScale(0.0)
+
+
+def test_a_style_made_to_run_at_half_size_is_painted_at_no_more(data: Path, tiny_model: Path):
+    """A model whose own scale is 0.5 (its card's internal_scale; here asked for) stays at 0.5 when
+    auto says 1, and goes no lower than auto says."""
+    clip = decode_video(data / "walk_tone.mp4")
+    half = Stylizer(tiny_model, threads=1, scale=0.5)
+    painter = Painter({"half": half})
+    assert np.array_equal(painter.paint(clip[0], Look("half", scale=1.0)), half(clip[0]))
+    assert np.array_equal(painter.paint(clip[0], Look("half", scale=0.35)),
+                          Stylizer(tiny_model, threads=1, scale=0.35)(clip[0]))
+    auto = AutoScale(CAMERA)
+    auto.start(0.025, at=0.5)  # 25 ms at its own half size: it keeps up at every rung above it too
+    assert auto.scale == 1.0
 
 
 class Keep:
@@ -115,16 +129,22 @@ def test_live_paints_each_frame_at_the_scale_chosen(data: Path, two_styles):
     assert f"scale {RUNGS[-1]:g} (auto)" in out.hud[-1][1]
 
 
-def test_live_command_takes_scale_auto(data: Path, tmp_path: Path, tiny_model: Path):
-    """A source at 1000 fps no machine keeps up with: the frame timed before the session sends
-    auto to half size from the first frame on."""
+@pytest.mark.parametrize("asked", [[], ["--scale", "auto"], ["--scale", "1"]], ids=["default", "auto", "pinned"])
+def test_live_command_paints_smaller_to_keep_up_unless_told(asked: list[str], data: Path, tmp_path: Path,
+                                                            tiny_model: Path):
+    """A source at 1000 fps no machine keeps up with: by default (and with --scale auto) the frame
+    timed before the session sends live to half size from the first frame on; --scale 1 keeps it."""
     log = tmp_path / "live.json"
     r = CliRunner().invoke(main, ["live", "--source", str(data / "walk_tone.mp4"), "-s", str(tiny_model), "--no-window",
-                                  "--scale", "auto", "--fps", "1000", "--loop", "--size", "640x480", "--duration", "2",
-                                  "--log-json", str(log), "--threads", "1"])
+                                  "--fps", "1000", "--loop", "--size", "640x480", "--duration", "2",
+                                  "--log-json", str(log), "--threads", "1", *asked])
     assert r.exit_code == 0, r.output
-    assert "slower than the source's 1000 fps: --scale auto paints smaller, down to half size" in r.stderr
     summary = json.loads(log.read_text())
+    if asked[1:] == ["1"]:
+        assert "frames will be dropped (--scale auto, a lower --scale" in r.stderr
+        assert "scale_auto" not in summary and summary["scale"] == 1.0
+        return
+    assert "slower than the source's 1000 fps: painted smaller to keep up, down to half size" in r.stderr
     assert summary["scale_auto"]["frames"] == {"0.5": summary["frames_stylized"]} and summary["scale"] == 0.5
     r = CliRunner().invoke(main, ["live", "--source", str(data / "walk_tone.mp4"), "--scale", "fast"])
     assert r.exit_code == 2 and "'fast' is neither a fraction from 0.1 to 1 nor auto" in r.stderr
