@@ -7,6 +7,7 @@ a copy, every sample.
 """
 from __future__ import annotations
 
+import shutil
 from fractions import Fraction
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import numpy as np
 import pytest
 
 import rtstyle
+from conftest import DATA
 from rtstyle import avcheck
 
 SECONDS = 1.0
@@ -88,7 +90,10 @@ def tone(channel: np.ndarray, rate: int) -> float:
 ])
 def test_sound_is_copied_where_the_muxer_takes_it_else_encoded(codec: str, rate: int, layout: str, source: str,
                                                                output: str, action: str, tmp_path: Path, style):
-    sound_clip(tmp_path / source, codec, rate, layout, tones(layout, rate, {0: 440.0}))
+    if codec in av.codecs_available:
+        sound_clip(tmp_path / source, codec, rate, layout, tones(layout, rate, {0: 440.0}))
+    else:  # PyAV 18.1.1's wheels have no AMR encoder: the same clip, written by PyAV 18.1.0
+        shutil.copy(DATA / "amr_nb_tone.3gp", tmp_path / source)
     report = rtstyle.render(tmp_path / source, tmp_path / output, style, smooth="none")
     assert report.audio == action and report.check.ok, (report.audio, report.check.summary())
     got, got_rate, _ = decoded_sound(tmp_path / output)
