@@ -45,9 +45,8 @@ def fastest_style(folder: Path) -> tuple[str, str]:
                        f"({rtstyle.models.find_model(path).info['macs_per_pixel'] / 1000:.1f}k MAC/px)")
 
 
-def engine_ms(style: str, size: tuple[int, int], threads: int | None, runs: int = 20) -> float:
+def engine_ms(stylizer: rtstyle.Stylizer, size: tuple[int, int], runs: int = 20) -> float:
     """Median time of one stylization at ``size`` outside the pipeline, for reference."""
-    stylizer = rtstyle.load_style(style, threads=threads)
     rgb = np.random.default_rng(0).integers(0, 255, (size[1], size[0], 3), np.uint8)
     for _ in range(3):
         stylizer(rgb)
@@ -67,7 +66,7 @@ def run_once(style: str, size: tuple[int, int], fps: float, scale: float | str, 
     first = painter.stylizer(next(iter(named)))  # load before the clock starts
     auto = AutoScale(1 / fps) if scale == "auto" else None
     if auto:  # as live does: from a frame timed before the session
-        auto.start(engine_ms(style, size, threads, runs=3) / 1000, at=first.scale)
+        auto.start(engine_ms(first, size, runs=3) / 1000, at=first.scale)
     source = PacedSource(CLIP, loop=True, size=size, fps=fps)
     return LivePipeline(source, painter, LiveControls(list(named), smoothing=False), autoscale=auto).run(
         duration=seconds)
@@ -89,7 +88,7 @@ def main() -> None:
         style, note = (args.style, f"style {args.style}") if args.style else fastest_style(Path(tmp))
         print(f"{note}\nsource: {CLIP.name} paced as a {size[0]}x{size[1]} @ {args.fps:g} fps live source, looped; "
               f"{args.repeats} runs x {args.seconds:g} s per row (rows taking turns), medians")
-        ms = engine_ms(style, size, args.threads)
+        ms = engine_ms(rtstyle.load_style(style, threads=args.threads), size)
         print(f"stylize one {size[0]}x{size[1]} frame outside the pipeline: {ms:.1f} ms")
         scales = [s if s == "auto" else float(s) for s in args.scales.split(",")]
         runs: dict[float | str, list[dict]] = {s: [] for s in scales}

@@ -28,6 +28,7 @@ import onnxruntime as ort
 from benchmarks.common import ROOT, make_clip, time_rounds
 from rtstyle.bench import machine_info
 from rtstyle.engine import Engine
+from rtstyle.headroom import peak_bytes
 from rtstyle.models import find_model
 
 SIZES = ((640, 360), (1920, 1080), (3840, 2160))
@@ -53,9 +54,8 @@ def memory_pattern() -> Iterator[None]:
 
 
 def peak_mb() -> float:
-    """This process's own peak memory (Linux): ru_maxrss of a child starts at its parent's."""
-    with open("/proc/self/status") as status:
-        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM")) / 1024
+    """This process's own peak memory in MiB (rtstyle.headroom.peak_bytes)."""
+    return peak_bytes() / 2 ** 20
 
 
 def frame(engine: Engine, width: int, height: int) -> np.ndarray:
@@ -69,6 +69,7 @@ NETWORK_PROBE = """
 import sys, contextlib
 from benchmarks.memory import frame, memory_pattern, peak_mb
 from rtstyle.engine import Engine
+from rtstyle.headroom import peak_bytes
 model, width, height, setting = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 with memory_pattern() if setting == "onnxruntime default" else contextlib.nullcontext():
     engine = Engine(model, "cpu", threads=2)

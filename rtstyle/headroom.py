@@ -49,18 +49,22 @@ def available_bytes() -> int | None:
 # the memory) in a fresh process and prints how much its peak memory grew, in bytes.
 PROBE = """
 import sys
-from pathlib import Path
 import numpy as np
+from rtstyle.headroom import peak_bytes
 from rtstyle.stylizer import Stylizer
 model, scale, width, height = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 stylizer = Stylizer(model, providers="cpu", scale=scale)
-peak = lambda: next(int(l.split()[1]) * 1024 for l in Path("/proc/self/status").read_text().splitlines()
-                    if l.startswith("VmHWM:"))
 picture = np.zeros((height, width, 3), np.uint8)
-before = peak()
+before = peak_bytes()
 stylizer(picture)
-print(peak() - before)
+print(peak_bytes() - before)
 """
+
+
+def peak_bytes() -> int:
+    """This process's own peak memory (Linux's VmHWM: a child's ru_maxrss starts at its parent's)."""
+    return next(int(line.split()[1]) * 1024 for line in Path("/proc/self/status").read_text().splitlines()
+                if line.startswith("VmHWM:"))
 
 
 @functools.lru_cache(maxsize=16)

@@ -112,9 +112,20 @@ def refusal(dst: Path, current: dict) -> tuple[str, str] | None:
     those; None where it can, or is not there."""
     if not dst.exists() and not set_aside_path(dst).exists():
         return None
+    return _refused(_stored(dst), current)
+
+
+def _stored(dst: Path) -> dict | None:
+    """The record of the stopped render whose file is ``dst``; None where there is none to read."""
     try:
-        stored = json.loads(record_path(dst).read_text())
+        return json.loads(record_path(dst).read_text())
     except (OSError, ValueError):
+        return None
+
+
+def _refused(stored: dict | None, current: dict) -> tuple[str, str] | None:
+    """:func:`refusal` of a file whose record is ``stored``."""
+    if stored is None:
         return ("holds no stopped render to resume (it was completed, or not written by rtstyle render)",
                 ": use --overwrite to render it again")
     differs = next((what for what, keys in (("another input", ("input", "size", "mtime_ns", "files")),
@@ -139,13 +150,13 @@ def prepare(dst: Path, current: dict, warmup_frames: int, first_time: float) -> 
     frame shows (rtstyle.sources.VideoFileSource.first_time). None where it holds no frame worth
     keeping (or is not there: the render starts from the beginning). A file that is no stopped
     render of this one (:func:`refusal`) is a SinkError, and stays as it is."""
-    why = refusal(dst, current)
-    if why:
-        raise SinkError(f"{dst} {why[0]}{why[1]}")
     aside = set_aside_path(dst)
     if not dst.exists() and not aside.exists():
         return None
-    stored = json.loads(record_path(dst).read_text())
+    stored = _stored(dst)
+    why = _refused(stored, current)
+    if why:
+        raise SinkError(f"{dst} {why[0]}{why[1]}")
     # A resumption that was stopped in turn left two files: the one it resumed, set aside, and its
     # own, which holds more unless it was stopped while still copying. The one that keeps more is kept.
     found = {path: _kept(path, warmup_frames, first_time, stored.get("closed_bytes") == path.stat().st_size)
