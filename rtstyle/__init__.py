@@ -10,6 +10,7 @@
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import threading
 from collections.abc import Callable, Mapping
@@ -152,7 +153,7 @@ def render(src: str | Path, dst: str | Path | None, style: str | Path | Stylizer
            duration: float | None = None, max_size: tuple[int, int] | None = None,
            rate: Fraction | float | str | None = None, audio: str | Path | None = None,
            codec: str | None = None, on_finishing: Callable[[int, int], None] | None = None,
-           resume: bool = False) -> RenderReport:
+           resume: bool = False, warn: Callable[[str], None] | None = None) -> RenderReport:
     """Render a video file (or stream URL) in a style to a video file (H.264; VP9 in a .webm), keeping timestamps,
     audio and subtitles, or to an animated GIF (a .gif: no sound, frames at least 20 ms apart).
 
@@ -196,6 +197,11 @@ def render(src: str | Path, dst: str | Path | None, style: str | Path | Stylizer
     painted, with the same input and settings (else a SinkError, the file left as it is; with
     ``overwrite`` too, rendered again from the start, with a note); ``report.frames_kept`` counts
     them. Where ``dst`` is not there, the render starts from the beginning.
+
+    Big frames on a CPU are measured first (rtstyle.headroom.render_fit): where ``workers`` frames
+    at once would not fit in the memory available and one would, one is painted at a time, on the
+    threads of all (a note says so); where one does not fit either, ``warn`` is told before any
+    frame is painted (the system would stop the process on the way), and the render is tried.
     """
     chosen = {**(outputs or {}), "record": dst}
     if not any(chosen.values()):
@@ -221,7 +227,14 @@ def render(src: str | Path, dst: str | Path | None, style: str | Path | Stylizer
     keep_alpha = dst is not None and (dst.suffix.lower() in ALPHA_SUFFIXES if sequences.is_pattern(dst)
                                       else not is_gif(dst) and keeps_alpha(dst, codec))
     with VideoFileSource(src, stream_timeout, start=start, duration=duration, max_size=max_size,
-                         rate=rate, alpha=keep_alpha) as source:
+                         rate=rate, alpha=keep_alpha) as source, contextlib.ExitStack() as afterwards:
+        fit = headroom.render_fit(stylizer, workers, source.width, source.height)
+        if fit.workers < workers and stylizer.threads:  # a stylizer given is given back as it was (a batch's next file)
+            afterwards.callback(stylizer.use_threads, stylizer.threads)
+            stylizer.use_threads(stylizer.threads * workers // fit.workers)
+        workers = fit.workers
+        if fit.warning and warn:
+            warn(fit.warning)
         stylizer(np.zeros((source.height, source.width, 3), np.uint8))  # warm-up: first-run costs stay out of the timing
         sequence = source.sequence
         numbers = (sequence.first + round(source.start * sequence.rate), sequence.rate) if sequence else None
@@ -264,6 +277,8 @@ def render(src: str | Path, dst: str | Path | None, style: str | Path | Stylizer
             raise
     if done:
         done.path.unlink()
+    if fit.note:
+        report.notes.insert(0, fit.note)
     if again:
         report.notes.insert(0, f"{dst.name} {again[0]}: rendered again from the start (--overwrite)")
     if record and not report.interrupted:

@@ -227,6 +227,11 @@ def _load(style: str | None, provider: str, threads: int | None, strength: float
     return stylizer
 
 
+def _warn(said: str) -> None:
+    """A warning before the work it is about (the library's ``warn`` callbacks)."""
+    click.echo(f"warning: {said}", err=True)
+
+
 def _announce(stylizer: rtstyle.Stylizer) -> None:
     """Say which style runs where and in what precision, and why not where it was asked to."""
     engine = stylizer.engine
@@ -400,7 +405,7 @@ def render(src: tuple[str, ...], dst: Path | None, style: str | None, mix: str |
             report = rtstyle.render(src, dst, stylizer, overwrite=overwrite, crf=crf, smooth=smoother,
                                     on_frame=on_frame, stop=stop, stream_timeout=stream_timeout, workers=workers,
                                     outputs={"stream": stream_url}, on_finishing=on_finishing, resume=resume,
-                                    **framing)
+                                    warn=_warn, **framing)
         except KeyboardInterrupt:
             kept = "the file written so far is kept" if dst and dst.exists() else "nothing was kept"
             click.echo(f"\ninterrupted ({interrupt.name}) while finishing: {kept}", err=True)
@@ -470,7 +475,7 @@ def _render_each(pairs: list[tuple[Path, Path]], style: str | None, style_option
         stops.append(threading.Event())
         report = rtstyle.render(src, dst, stylizer, overwrite=overwrite, crf=crf,
                                 smooth=rtstyle.make_smoother(*smoothing), stop=stops[-1],
-                                stream_timeout=stream_timeout, workers=workers, resume=resume, **framing)
+                                stream_timeout=stream_timeout, workers=workers, resume=resume, warn=_warn, **framing)
         if report.interrupted:  # the file of the frames done is kept; the rest of the batch is not started
             click.echo(f"{dst}: stopped; the same command with --resume goes on from there", err=True)
             raise KeyboardInterrupt(interrupt.signum)
@@ -556,7 +561,7 @@ def image(src: tuple[str, ...], dst: Path | None, style: str | None, mix: str | 
         rtstyle.sinks.check_output(dst, overwrite, source=inputs[0], picture=True)
         stylizer = _load(style, provider, threads, strength, keep_colours, mix, style_images, precision, scale)
         for note in rtstyle.stylize_image(inputs[0], dst, stylizer, overwrite=overwrite, max_size=max_size, at=at,
-                                          warn=lambda said: click.echo(f"warning: {said}", err=True)):
+                                          warn=_warn):
             click.echo(f"note: {note}", err=True)
         click.echo(f"wrote {dst}", err=True)
         return

@@ -10,6 +10,12 @@ the growth), the growth of its peak memory (Linux: VmHWM) scaled to the picture'
 foreseen for candy_fast's 48 MP, 8.0 for candy's); :func:`warning` says when that is more than the
 memory available (MemAvailable, or a cgroup's limit where one is set), and what ``--max-size``
 would fit. On a GPU, and where there is no /proc, nothing is measured and nothing said.
+
+A render holds more than the network for each frame painted at once (the frame's buffers and those
+queued around it) and the pipeline's own (decoded frames, smoothing, the encoder): an 8K render of
+candy_fast peaked at 16.9 GB, two frames at once. :func:`render_fit` foresees it from the same
+probe: where two frames at once would not fit and one would, it paints one at a time (slower, not
+stopped); where one does not fit either, it says so as :func:`warning` does.
 """
 from __future__ import annotations
 
@@ -17,6 +23,7 @@ import functools
 import math
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from rtstyle.stylizer import Stylizer
@@ -24,6 +31,16 @@ from rtstyle.stylizer import Stylizer
 PROBE_ABOVE = 16_000_000  # pixels: below, a painting takes under about 3.5 GB (200 bytes a pixel)
 PROBE_SHRINK = 4          # the probe's width and height are the picture's over this
 FITS = 0.8                # the share of the available memory a suggested --max-size is sized to
+# A render's memory in bytes a pixel of its frames: for each frame painted at once, the probe's
+# figure and RENDER_PER_FRAME more; RENDER_PIPELINE once. Fitted as an upper bound over renders of
+# candy_fast at 1080p and 4K and of the tests' tiny net at 1280x960, flow smoothing and none, one
+# and two frames at once (growth measured 285-747 bytes a pixel, foreseen 401-862:
+# docs/cpu_report/memory_render_fit.txt).
+RENDER_PER_FRAME = 120
+RENDER_PIPELINE = 130
+# Bytes a pixel for each frame painted at once that a render (of the zoo's largest network)
+# stays under: where that fits, nothing is measured (a 1080p render, two at once: 2.5 GB).
+RENDER_BOUND = 600
 
 
 def available_bytes() -> int | None:
@@ -80,20 +97,68 @@ def bytes_per_pixel(model: Path, scale: float, width: int, height: int) -> float
         return None
 
 
+def _measurable(stylizer: Stylizer) -> bool:
+    """Whether a painting's memory can be measured: on a CPU (a GPU's memory is another matter) with /proc."""
+    return stylizer.engine.device == "cpu" and Path("/proc/self/status").is_file()
+
+
+def _probe(stylizer: Stylizer, width: int, height: int) -> float | None:
+    """:func:`bytes_per_pixel` of ``stylizer`` for a ``width`` x ``height`` picture."""
+    return bytes_per_pixel(stylizer.card.path, stylizer.scale, width // PROBE_SHRINK, height // PROBE_SHRINK)
+
+
+def _may_stop(doing: str, width: int, height: int, needed: float, available: int) -> str:
+    """What to say where ``doing`` a ``width`` x ``height`` picture ("painting 8000x6000")
+    needs more memory than is available."""
+    shrink = math.sqrt(FITS * max(available, 0) / needed)
+    size = f"{max(1, int(width * shrink))}x{max(1, int(height * shrink))}"
+    return (f"{doing} takes about {needed / 1e9:.1f} GB of memory and {max(available, 0) / 1e9:.1f} "
+            f"GB is available: the system may stop rtstyle before it is done (--max-size {size} fits)")
+
+
 def warning(stylizer: Stylizer, width: int, height: int, available: int | None = None) -> str | None:
     """What to say before ``stylizer`` paints a ``width`` x ``height`` picture when that would
     take more memory than is ``available`` (default: :func:`available_bytes`); None when it fits,
     the picture is small, or nothing can be measured."""
-    if width * height <= PROBE_ABOVE or stylizer.engine.device != "cpu" or not Path("/proc/self/status").is_file():
-        return None  # (a GPU's memory is another matter)
-    available = available_bytes() if available is None else available
-    if available is None:
+    if width * height <= PROBE_ABOVE or not _measurable(stylizer):
         return None
-    rate = bytes_per_pixel(stylizer.card.path, stylizer.scale, width // PROBE_SHRINK, height // PROBE_SHRINK)
+    available = available_bytes() if available is None else available
+    rate = _probe(stylizer, width, height) if available is not None else None
     needed = rate * width * height if rate else None
     if not needed or needed <= available:
         return None
-    shrink = math.sqrt(FITS * max(available, 0) / needed)
-    size = f"{max(1, int(width * shrink))}x{max(1, int(height * shrink))}"
-    return (f"painting {width}x{height} takes about {needed / 1e9:.1f} GB of memory and {max(available, 0) / 1e9:.1f} "
-            f"GB is available: the system may stop rtstyle before it is done (--max-size {size} fits)")
+    return _may_stop(f"painting {width}x{height}", width, height, needed, available)
+
+
+@dataclass(frozen=True)
+class RenderFit:
+    """How many frames a render paints at once for its memory, and what to say about it."""
+
+    workers: int                 # frames painted at once
+    note: str | None = None      # fewer than planned, and why
+    warning: str | None = None   # even so it may not fit
+
+
+def render_fit(stylizer: Stylizer, workers: int, width: int, height: int,
+               available: int | None = None) -> RenderFit:
+    """Frames a render of ``width`` x ``height`` frames paints at once: ``workers``, or one
+    where only one fits in the memory ``available`` (default: :func:`available_bytes`; a
+    render stopped by the system is of no use, however many frames at once were asked for);
+    with a warning where one at a time does not fit either."""
+    if not _measurable(stylizer):
+        return RenderFit(workers)
+    pixels = width * height
+    available = available_bytes() if available is None else available
+    if available is None or pixels * RENDER_BOUND * workers <= available:
+        return RenderFit(workers)
+    rate = _probe(stylizer, width, height)
+    if not rate:
+        return RenderFit(workers)
+    needed = {n: pixels * (n * (rate + RENDER_PER_FRAME) + RENDER_PIPELINE) for n in {1, workers}}
+    if needed[workers] <= available:
+        return RenderFit(workers)
+    if workers > 1 and needed[1] <= available:
+        return RenderFit(1, note=f"painted one frame at a time: {workers} at once would take about "
+                                 f"{needed[workers] / 1e9:.1f} GB of memory and {available / 1e9:.1f} GB was available")
+    return RenderFit(1, warning=_may_stop(f"rendering {width}x{height} one frame at a time", width, height, needed[1],
+                                          available))

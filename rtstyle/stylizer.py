@@ -59,6 +59,7 @@ class Stylizer:
         self.engine = Engine(card.path, providers=providers, threads=threads, shape=shape, **engine_options)
         self.card = self.engine.card
         self.providers, self.threads = providers, threads
+        self._engine_options = {"shape": shape, **engine_options}  # for :meth:`use_threads`
         self.strength = strength
         self.keep_colours = keep_colours
         self.fade_seconds = fade_seconds
@@ -196,6 +197,13 @@ class Stylizer:
         if self.identity_strength and strength < 1.0 and rgb is not None:
             vec = strength * vec + (1.0 - strength) * self.predictor.vector(rgb)
         return vec
+
+    def use_threads(self, threads: int) -> None:
+        """Paint with ``threads`` from now on: a render that paints one frame at a time where it
+        planned two (rtstyle.headroom.render_fit) gives that frame the cores of both. The
+        engine is built again; the style and its settings stay."""
+        self.engine = Engine(self.card.path, providers=self.providers, threads=threads, **self._engine_options)
+        self.threads = threads
 
     def preprocess(self, rgb: np.ndarray, scale: float | None = None) -> np.ndarray:
         """RGB frame -> the network's input, at ``scale`` (default: the stylizer's own)."""

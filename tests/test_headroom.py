@@ -1,13 +1,17 @@
 """A big picture that would not fit in memory is said to before it is painted (rtstyle.headroom)."""
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
+import av
 import cv2
 import numpy as np
 import pytest
 from click.testing import CliRunner
 
+import rtstyle
 from rtstyle import headroom
 from rtstyle.cli import main
 from rtstyle.stylizer import Stylizer
@@ -54,3 +58,80 @@ def test_image_warns_before_painting(tmp_path: Path, tiny_model: Path, monkeypat
     r = CliRunner().invoke(main, ["image", str(photo), "-o", str(tmp_path / "painted"), "-s", str(tiny_model)])
     assert r.exit_code == 0, r.output
     assert any(line.startswith("warning: big.jpg: painting 5000x3400 takes about") for line in r.stderr.splitlines())
+
+
+RENDER = """
+import sys
+import rtstyle
+from rtstyle.headroom import peak_bytes
+clip, out, style = sys.argv[1:]
+before = peak_bytes()
+report = rtstyle.render(clip, out, style, workers=2)
+print(report.frames_out, peak_bytes() - before)
+"""
+
+
+def _clip(path: Path, data: Path, width: int, height: int) -> Path:
+    """The test clip's 30 frames enlarged to ``width`` x ``height``, as H.264."""
+    with av.open(str(data / "walk_tone.mp4")) as clip, av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        for n, frame in enumerate(clip.decode(video=0)):
+            big = cv2.resize(frame.to_ndarray(format="rgb24"), (width, height), interpolation=cv2.INTER_CUBIC)
+            picture = av.VideoFrame.from_ndarray(big, format="rgb24")
+            picture.pts = n
+            out.mux(stream.encode(picture))
+        out.mux(stream.encode(None))
+    return path
+
+
+def test_a_renders_memory_is_foreseen_from_the_probe(tmp_path: Path, data: Path, tiny_model: Path):
+    """A render as planned (two frames at once, flow smoothing), in a fresh process: its peak
+    memory grows by no more than render_fit foresees, and not by far less."""
+    clip = _clip(tmp_path / "clip.mp4", data, 1280, 960)
+    done = subprocess.run([sys.executable, "-c", RENDER, str(clip), str(tmp_path / "out.mp4"), str(tiny_model)],
+                          capture_output=True, text=True, check=True)
+    frames, grew = (int(v) for v in done.stdout.split())
+    rate = headroom.bytes_per_pixel(tiny_model, 1.0, 1280 // 4, 960 // 4)
+    foreseen = 1280 * 960 * (2 * (rate + headroom.RENDER_PER_FRAME) + headroom.RENDER_PIPELINE)
+    assert frames == 30 and grew <= foreseen <= 1.5 * grew, (grew, foreseen)
+
+
+def _needs(tiny_model: Path, width: int, height: int) -> tuple[float, float]:
+    """What render_fit foresees for one and for two frames at once."""
+    rate = headroom.bytes_per_pixel(tiny_model, 1.0, width // 4, height // 4)
+    return tuple(width * height * (n * (rate + headroom.RENDER_PER_FRAME) + headroom.RENDER_PIPELINE) for n in (1, 2))
+
+
+def test_a_render_paints_one_frame_at_a_time_where_two_would_not_fit(tmp_path: Path, data: Path, tiny_model: Path,
+                                                                    monkeypatch):
+    """Where two frames at once would not fit and one would: one at a time, on the threads of
+    both, a note saying so, the stylizer given back as it was; the file is whole."""
+    one, two = _needs(tiny_model, 320, 240)
+    monkeypatch.setattr(headroom, "available_bytes", lambda: int((one + two) / 2))
+    stylizer = Stylizer(tiny_model, providers="cpu", threads=1)
+    threads = []
+    report = rtstyle.render(data / "walk_tone.mp4", tmp_path / "out.mp4", stylizer, workers=2,
+                            on_frame=lambda r: threads.append(stylizer.threads))
+    assert report.check.ok and report.frames_out == 30
+    assert report.notes[0] == (f"painted one frame at a time: 2 at once would take about {two / 1e9:.1f} GB of "
+                               f"memory and {(one + two) / 2e9:.1f} GB was available")
+    assert set(threads) == {2} and stylizer.threads == 1
+    monkeypatch.setattr(headroom, "available_bytes", lambda: int(two * 1.1))
+    report = rtstyle.render(data / "walk_tone.mp4", tmp_path / "out.mp4", stylizer, workers=2, overwrite=True)
+    assert report.check.ok and not any("one frame at a time" in note for note in report.notes)
+
+
+def test_render_warns_where_one_frame_at_a_time_does_not_fit(tmp_path: Path, data: Path, tiny_model: Path,
+                                                            monkeypatch):
+    """Less memory than one frame at a time needs: a warning first, then the render is tried."""
+    one, _ = _needs(tiny_model, 320, 240)
+    monkeypatch.setattr(headroom, "available_bytes", lambda: int(one / 3))
+    r = CliRunner().invoke(main, ["render", str(data / "walk_tone.mp4"), str(tmp_path / "out.mp4"),
+                                  "-s", str(tiny_model)])
+    assert r.exit_code == 0, r.output
+    lines = r.stderr.splitlines()
+    warned = next(i for i, line in enumerate(lines)
+                  if line.startswith("warning: rendering 320x240 one frame at a time takes about"))
+    assert f"{one / 1e9:.1f} GB of memory and {one / 3e9:.1f} GB is available" in lines[warned]
+    assert "--max-size" in lines[warned] and lines[-1].startswith("A/V check: ok")
