@@ -98,8 +98,10 @@ def bytes_per_pixel(model: Path, scale: float, width: int, height: int) -> float
 
 
 def _measurable(stylizer: Stylizer) -> bool:
-    """Whether a painting's memory can be measured: on a CPU (a GPU's memory is another matter) with /proc."""
-    return stylizer.engine.device == "cpu" and Path("/proc/self/status").is_file()
+    """Whether a painting's memory can be measured: on a CPU (a GPU's memory is another matter), with
+    /proc, and where ``sys.executable`` is Python (in a program frozen by PyInstaller or the like it is
+    the program itself, which the probe would start again)."""
+    return stylizer.engine.device == "cpu" and Path("/proc/self/status").is_file() and not getattr(sys, "frozen", False)
 
 
 def _probe(stylizer: Stylizer, width: int, height: int) -> float | None:

@@ -135,3 +135,13 @@ def test_render_warns_where_one_frame_at_a_time_does_not_fit(tmp_path: Path, dat
                   if line.startswith("warning: rendering 320x240 one frame at a time takes about"))
     assert f"{one / 1e9:.1f} GB of memory and {one / 3e9:.1f} GB is available" in lines[warned]
     assert "--max-size" in lines[warned] and lines[-1].startswith("A/V check: ok")
+
+
+def test_a_frozen_program_is_not_started_again_to_measure(tiny_model: Path, monkeypatch):
+    """In a program frozen by PyInstaller, sys.executable is that program: no probe runs (it
+    would start the program again), and nothing is said or changed."""
+    stylizer = Stylizer(tiny_model, providers="cpu")
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(headroom, "bytes_per_pixel", lambda *args: pytest.fail("probed"))
+    assert headroom.render_fit(stylizer, 2, 7680, 4320, available=1) == headroom.RenderFit(2)
+    assert headroom.warning(stylizer, 8000, 6000, available=1) is None
