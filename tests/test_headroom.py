@@ -71,13 +71,16 @@ print(report.frames_out, peak_bytes() - before)
 """
 
 
-def _clip(path: Path, data: Path, width: int, height: int) -> Path:
-    """The test clip's 30 frames enlarged to ``width`` x ``height``, as H.264."""
+@pytest.fixture(scope="module")
+def big_clip(tmp_path_factory: pytest.TempPathFactory, data: Path) -> Path:
+    """The test clip's 30 frames enlarged to 1280x960, as H.264: big enough for the memory of a
+    frame to outweigh a process's own (at 320x240 the probe's figure a pixel is 1.5-2.5x as large)."""
+    path = tmp_path_factory.mktemp("big") / "clip.mp4"
     with av.open(str(data / "walk_tone.mp4")) as clip, av.open(str(path), "w") as out:
         stream = out.add_stream("libx264", rate=10)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.width, stream.height, stream.pix_fmt = 1280, 960, "yuv420p"
         for n, frame in enumerate(clip.decode(video=0)):
-            big = cv2.resize(frame.to_ndarray(format="rgb24"), (width, height), interpolation=cv2.INTER_CUBIC)
+            big = cv2.resize(frame.to_ndarray(format="rgb24"), (1280, 960), interpolation=cv2.INTER_CUBIC)
             picture = av.VideoFrame.from_ndarray(big, format="rgb24")
             picture.pts = n
             out.mux(stream.encode(picture))
@@ -85,11 +88,10 @@ def _clip(path: Path, data: Path, width: int, height: int) -> Path:
     return path
 
 
-def test_a_renders_memory_is_foreseen_from_the_probe(tmp_path: Path, data: Path, tiny_model: Path):
+def test_a_renders_memory_is_foreseen_from_the_probe(tmp_path: Path, big_clip: Path, tiny_model: Path):
     """A render as planned (two frames at once, flow smoothing), in a fresh process: its peak
     memory grows by no more than render_fit foresees, and not by far less."""
-    clip = _clip(tmp_path / "clip.mp4", data, 1280, 960)
-    done = subprocess.run([sys.executable, "-c", RENDER, str(clip), str(tmp_path / "out.mp4"), str(tiny_model)],
+    done = subprocess.run([sys.executable, "-c", RENDER, str(big_clip), str(tmp_path / "out.mp4"), str(tiny_model)],
                           capture_output=True, text=True, check=True)
     frames, grew = (int(v) for v in done.stdout.split())
     rate = headroom.bytes_per_pixel(tiny_model, 1.0, 1280 // 4, 960 // 4)
@@ -103,22 +105,23 @@ def _needs(tiny_model: Path, width: int, height: int) -> tuple[float, float]:
     return tuple(width * height * (n * (rate + headroom.RENDER_PER_FRAME) + headroom.RENDER_PIPELINE) for n in (1, 2))
 
 
-def test_a_render_paints_one_frame_at_a_time_where_two_would_not_fit(tmp_path: Path, data: Path, tiny_model: Path,
-                                                                    monkeypatch):
+def test_a_render_paints_one_frame_at_a_time_where_two_would_not_fit(tmp_path: Path, big_clip: Path,
+                                                                    tiny_model: Path, monkeypatch):
     """Where two frames at once would not fit and one would: one at a time, on the threads of
     both, a note saying so, the stylizer given back as it was; the file is whole."""
-    one, two = _needs(tiny_model, 320, 240)
+    one, two = _needs(tiny_model, 1280, 960)
+    assert (one + two) / 2 < 1280 * 960 * headroom.RENDER_BOUND * 2, "measured, not taken to fit unmeasured"
     monkeypatch.setattr(headroom, "available_bytes", lambda: int((one + two) / 2))
     stylizer = Stylizer(tiny_model, providers="cpu", threads=1)
     threads = []
-    report = rtstyle.render(data / "walk_tone.mp4", tmp_path / "out.mp4", stylizer, workers=2,
+    report = rtstyle.render(big_clip, tmp_path / "out.mp4", stylizer, workers=2,
                             on_frame=lambda r: threads.append(stylizer.threads))
     assert report.check.ok and report.frames_out == 30
     assert report.notes[0] == (f"painted one frame at a time: 2 at once would take about {two / 1e9:.1f} GB of "
                                f"memory and {(one + two) / 2e9:.1f} GB was available")
     assert set(threads) == {2} and stylizer.threads == 1
     monkeypatch.setattr(headroom, "available_bytes", lambda: int(two * 1.1))
-    report = rtstyle.render(data / "walk_tone.mp4", tmp_path / "out.mp4", stylizer, workers=2, overwrite=True)
+    report = rtstyle.render(big_clip, tmp_path / "out.mp4", stylizer, workers=2, overwrite=True)
     assert report.check.ok and not any("one frame at a time" in note for note in report.notes)
 
 
