@@ -267,7 +267,8 @@ def _size(ctx: click.Context, param: click.Parameter, value: str | None) -> tupl
 @click.option("--crf", type=click.IntRange(0, 51), default=18, show_default=True,
               help="quality, H.264's or (.webm) VP9's constant-rate factor: lower = better, larger")
 @click.option("--workers", type=click.IntRange(1, 16), default=None,
-              help="frames stylized at once (default: 2 on a CPU, with half the cores each; 1 on a GPU)")
+              help="frames stylized at once (default: 2 on a CPU, with half the cores each; 1 on a GPU); "
+                   "one at a time, on the cores of all, where the memory available holds only one")
 @stream_timeout_option
 @smooth_options
 @click.option("-o", "--output-dir", type=click.Path(path_type=Path, file_okay=False),
