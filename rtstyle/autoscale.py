@@ -28,15 +28,14 @@ UP_BELOW = 0.75     # the rung above predicted under this fraction: a rung up
 class AutoScale:
     """The scale to paint the next frame at, from the times of the frames before it.
 
-    ``interval``: seconds between the source's frames; ``top``: the largest scale (a style is
-    painted at no more than its own: rtstyle.painter.Painter.paint). Not thread-safe: the
-    inference thread alone reads and feeds it."""
+    ``interval``: seconds between the source's frames. The top rung is 1: a style is painted at
+    no more than its own scale (rtstyle.painter.Painter.paint). Not thread-safe: the inference
+    thread alone reads and feeds it."""
 
-    def __init__(self, interval: float, top: float = 1.0):
+    def __init__(self, interval: float):
         if interval <= 0:
             raise ValueError(f"interval must be positive, got {interval}")
         self.interval = interval
-        self.rungs = [top] + [r for r in RUNGS if r < top]
         self.rung = 0
         self.changes = 0
         self.frames: Counter[float] = Counter()  # frames painted at each scale
@@ -44,19 +43,19 @@ class AutoScale:
 
     @property
     def scale(self) -> float:
-        return self.rungs[self.rung]
+        return RUNGS[self.rung]
 
     def start(self, seconds: float, at: float = 1.0) -> None:
         """Begin at the rung predicted to fit from one frame's time at scale ``at`` (measured
         before the session; a style is painted at no more than its own scale), not a dozen slow
         frames later."""
-        self.rung = self._fitting(lambda rung: seconds * (min(self.rungs[rung], at) / at) ** 2, 0)
+        self.rung = self._fitting(lambda rung: seconds * (min(RUNGS[rung], at) / at) ** 2, 0)
 
     def _fitting(self, predicted, above: int) -> int:  # noqa: ANN001 (rung -> seconds)
         """The first rung after ``above`` predicted to fit, else the last; ``above`` itself if it fits."""
         if predicted(above) <= DOWN_ABOVE * self.interval:
             return above
-        last = len(self.rungs) - 1
+        last = len(RUNGS) - 1
         return next((r for r in range(above + 1, last) if predicted(r) <= DOWN_TO * self.interval), last)
 
     def add(self, seconds: float) -> None:
@@ -69,9 +68,9 @@ class AutoScale:
         self._times.clear()
 
         def predicted(rung: int) -> float:  # the frame's time at another rung
-            return median * (self.rungs[rung] / self.scale) ** 2
+            return median * (RUNGS[rung] / self.scale) ** 2
 
-        if median > DOWN_ABOVE * self.interval and self.rung < len(self.rungs) - 1:
+        if median > DOWN_ABOVE * self.interval and self.rung < len(RUNGS) - 1:
             self.rung = self._fitting(predicted, self.rung)
         elif self.rung > 0 and predicted(self.rung - 1) < UP_BELOW * self.interval:
             self.rung -= 1

@@ -69,9 +69,7 @@ def test_it_starts_where_the_frame_timed_before_the_session_fits(first: float, s
     assert auto.scale == scale
 
 
-def test_the_top_rung_can_be_lower():
-    auto = AutoScale(CAMERA, top=0.6)
-    assert auto.rungs == [0.6, 0.5] and auto.scale == 0.6
+def test_the_interval_must_be_positive():
     with pytest.raises(ValueError):
         AutoScale(0.0)
 
