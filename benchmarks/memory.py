@@ -69,7 +69,6 @@ NETWORK_PROBE = """
 import sys, contextlib
 from benchmarks.memory import frame, memory_pattern, peak_mb
 from rtstyle.engine import Engine
-from rtstyle.headroom import peak_bytes
 model, width, height, setting = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 with memory_pattern() if setting == "onnxruntime default" else contextlib.nullcontext():
     engine = Engine(model, "cpu", threads=2)

@@ -88,21 +88,20 @@ def big_clip(tmp_path_factory: pytest.TempPathFactory, data: Path) -> Path:
     return path
 
 
+def _needs(tiny_model: Path, width: int, height: int) -> tuple[float, float]:
+    """What render_fit foresees for one and for two frames at once."""
+    rate = headroom.bytes_per_pixel(tiny_model, 1.0, width // 4, height // 4)
+    return tuple(width * height * (n * (rate + headroom.RENDER_PER_FRAME) + headroom.RENDER_PIPELINE) for n in (1, 2))
+
+
 def test_a_renders_memory_is_foreseen_from_the_probe(tmp_path: Path, big_clip: Path, tiny_model: Path):
     """A render as planned (two frames at once, flow smoothing), in a fresh process: its peak
     memory grows by no more than render_fit foresees, and not by far less."""
     done = subprocess.run([sys.executable, "-c", RENDER, str(big_clip), str(tmp_path / "out.mp4"), str(tiny_model)],
                           capture_output=True, text=True, check=True)
     frames, grew = (int(v) for v in done.stdout.split())
-    rate = headroom.bytes_per_pixel(tiny_model, 1.0, 1280 // 4, 960 // 4)
-    foreseen = 1280 * 960 * (2 * (rate + headroom.RENDER_PER_FRAME) + headroom.RENDER_PIPELINE)
+    _, foreseen = _needs(tiny_model, 1280, 960)
     assert frames == 30 and grew <= foreseen <= 1.5 * grew, (grew, foreseen)
-
-
-def _needs(tiny_model: Path, width: int, height: int) -> tuple[float, float]:
-    """What render_fit foresees for one and for two frames at once."""
-    rate = headroom.bytes_per_pixel(tiny_model, 1.0, width // 4, height // 4)
-    return tuple(width * height * (n * (rate + headroom.RENDER_PER_FRAME) + headroom.RENDER_PIPELINE) for n in (1, 2))
 
 
 def test_a_render_paints_one_frame_at_a_time_where_two_would_not_fit(tmp_path: Path, big_clip: Path,
