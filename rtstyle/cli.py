@@ -505,15 +505,21 @@ def _render_on_ray(pairs: list[tuple[Path, Path]], settings: distributed.Setting
     interrupt = click.get_current_context().with_resource(Interrupt())
     interrupt.arm(stop.set)
     t0 = time.perf_counter()
-    with click.progressbar(length=1, label="rendering on Ray", file=sys.stderr, show_pos=True, show_eta=True,
-                           item_show_func=lambda fps: fps) as bar:
+    with contextlib.ExitStack() as bars:
+        bar = None  # opened with the first progress, after what the driver says before it starts
+
         def on_progress(done: int, total: int) -> None:
+            nonlocal bar
+            bar = bar or bars.enter_context(click.progressbar(length=1, label="rendering on Ray", file=sys.stderr,
+                                                              show_pos=True, show_eta=True,
+                                                              item_show_func=lambda fps: fps))
             bar.length = max(total, 1)
             bar.update(done - bar.pos, f"{done / (time.perf_counter() - t0):.1f} fps")
 
         try:
             results = distributed.render_files(pairs, settings, address, resume=resume, overwrite=overwrite,
-                                               on_progress=on_progress, stop=stop)
+                                               on_progress=on_progress, stop=stop,
+                                               on_note=lambda line: click.echo(line, err=True))
         except distributed.Cancelled:
             results = None
     if results is None:

@@ -32,7 +32,8 @@ from types import ModuleType
 from typing import Any
 
 
-from rtstyle import segments, sequences, sinks
+import rtstyle
+from rtstyle import headroom, segments, sequences, sinks
 from rtstyle.batch import FileResult
 from rtstyle.errors import MissingExtraError, RtstyleError, SinkError
 from rtstyle.pipeline import CPU_WORKERS
@@ -40,6 +41,7 @@ from rtstyle.providers import CPU, choose_providers
 from rtstyle.resume import input_identity
 from rtstyle.sequence_sink import remove_pictures
 from rtstyle.sources import VideoFileSource
+from rtstyle.stylizer import Stylizer
 from rtstyle.temporal import make_smoother
 
 RETRIES = 3            # restarts of a dead worker, and new attempts of the segment it held
@@ -90,18 +92,17 @@ class Settings:
 
 
 class SegmentWorker:
-    """A Ray actor: one loaded style, rendering the segments it is given in turn.
+    """A Ray actor: one loaded style, rendering the segments it is given in turn, ``frames`` at
+    once (default: :func:`frames_at_once`, or one on a GPU).
 
     It runs two calls at once (``max_concurrency=2``) so that the driver can ask how far the
     segment in hand has got (:meth:`written`) while :meth:`render` works.
     """
 
-    def __init__(self, settings: Settings):
-        import rtstyle
-
+    def __init__(self, settings: Settings, frames: int | None = None):
         self.settings = settings
         cpu = choose_providers(settings.style_options.get("providers", "auto"))[0] == CPU
-        self.workers = min(CPU_WORKERS, settings.cpus_per_worker) if cpu else 1
+        self.workers = frames or (frames_at_once(settings) if cpu else 1)
         threads = settings.style_options.get("threads") or max(1, settings.cpus_per_worker // self.workers)
         self.stylizer = rtstyle.load_style(settings.style, **{**settings.style_options, "threads": threads})
         self.frames = 0
@@ -144,6 +145,8 @@ class _Job:
     picture: tuple[int, int, int, int] | None = None
     # Whether the output keeps the input's transparency (ProRes 4444, VP9 in WebM), decided once as on one machine.
     alpha: bool = False
+    size: tuple[int, int] = (0, 0)  # the frames' width and height as painted (after max_size)
+    identity: dict = field(default_factory=dict)  # rtstyle.resume.input_identity, for the manifest
     plan: list[segments.Segment] = field(default_factory=list)
     joiner: segments.Joiner | None = None
     joined: int = 0  # segments of the plan copied into the output so far
@@ -169,6 +172,11 @@ class _Job:
         return str(self.dst), 1 + sum(s.frames for s in self.plan[:self.plan.index(seg)]), None
 
 
+def frames_at_once(settings: Settings) -> int:
+    """Frames a worker paints at once on its CPUs: two where it has two or more."""
+    return min(CPU_WORKERS, settings.cpus_per_worker)
+
+
 def segment_folder(dst: Path) -> Path:
     """Where a render's segments wait to be joined: beside the output, on the same storage."""
     return dst.parent / f".{dst.name}.segments"
@@ -186,23 +194,28 @@ def segment_seconds(video: segments.Index, workers: int) -> float:
     return max(MIN_SEGMENT_SECONDS, video.seconds / (SEGMENTS_PER_WORKER * workers))
 
 
-def _prepare(job: _Job, settings: Settings, resume: bool, workers: int, overwrite: bool = False) -> None:
-    """Plan the input and set up its segment folder; with ``resume``, keep the segments already done;
-    with ``overwrite``, segments that are not kept (not ``resume``, or of other settings) are removed."""
-    path = job.folder / "plan.json"
-    stored = json.loads(path.read_text()) if resume and path.is_file() else {}
+def _inspect(job: _Job, settings: Settings) -> None:
+    """Read what the input is (its index, frames, transparency) and how its output is encoded."""
     job.encoder = None if job.pictures else sinks.encoder_for(job.dst, settings.codec)
     if settings.audio:
         sinks.check_soundtrack(settings.audio, job.dst)
     job.index = segments.read_index(job.src, settings.rate)
     with VideoFileSource(job.src, reference=False, max_size=settings.max_size, rate=settings.rate) as source:
         job.picture = source.picture_box()
+        job.size = (source.width, source.height)
         job.alpha = source.has_alpha and not job.pictures and sinks.keeps_alpha(job.dst, settings.codec)
-        identity = input_identity(source)
         job.numbers = (source.sequence.first, source.sequence.rate) if source.sequence else None
+        job.identity = input_identity(source)
+
+
+def _prepare(job: _Job, settings: Settings, resume: bool, workers: int, overwrite: bool = False) -> None:
+    """Plan the :func:`_inspect`-ed input and set up its segment folder; with ``resume``, keep the segments already done;
+    with ``overwrite``, segments that are not kept (not ``resume``, or of other settings) are removed."""
+    path = job.folder / "plan.json"
+    stored = json.loads(path.read_text()) if resume and path.is_file() else {}
     seconds = stored.get("segment_seconds") or settings.segment_seconds or segment_seconds(job.index, workers)
     job.plan = segments.plan(job.index, seconds, settings.warmup, start=settings.start, duration=settings.duration)
-    manifest = _manifest(identity, settings, seconds, job.plan)
+    manifest = _manifest(job.identity, settings, seconds, job.plan)
     if job.folder.exists() and overwrite and (not resume or stored != manifest):
         shutil.rmtree(job.folder)  # an earlier render's, rendered again from the start
     if job.folder.exists():
@@ -241,14 +254,16 @@ def render_files(pairs: Sequence[tuple[Path, Path]], settings: Settings, address
                  workers: int | None = None, resume: bool = False, overwrite: bool = False,
                  on_progress: Callable[[int, int], None] | None = None,
                  stop: threading.Event | None = None,
-                 on_segment: Callable[[Path, segments.SegmentResult], None] | None = None) -> list[FileResult]:
+                 on_segment: Callable[[Path, segments.SegmentResult], None] | None = None,
+                 on_note: Callable[[str], None] | None = None) -> list[FileResult]:
     """Render every (input, output) pair on Ray; one result per pair, failures included.
 
     Connects to ``address`` (or RAY_ADDRESS, or starts a local runtime) unless Ray is
     already initialised; a runtime started here is shut down at the end. ``workers``
     actors (default: as many as the cluster's CPUs, or GPUs, allow) render segments from
     all inputs. ``on_progress(frames_done, frames_total)`` is called a few times a second,
-    ``on_segment(input, result)`` with each segment rendered (which worker, when). ``resume``
+    ``on_segment(input, result)`` with each segment rendered (which worker, when), ``on_note(line)``
+    where the memory of the nodes holds fewer workers than their CPUs (:func:`_fit`). ``resume``
     reuses the segments an earlier render of the same input and settings kept; ``overwrite``
     removes those it does not reuse (else they are an error: nothing is thrown away unasked).
     ``stop`` (or KeyboardInterrupt) cancels: workers are killed, unfinished outputs and
@@ -260,18 +275,47 @@ def render_files(pairs: Sequence[tuple[Path, Path]], settings: Settings, address
     if started:
         ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False, include_dashboard=False)
     try:
-        resource, per_worker = ("GPU", 1) if settings.gpu else ("CPU", settings.cpus_per_worker)
-        workers = workers or max(1, int(ray.cluster_resources().get(resource, 1) // per_worker))
         jobs = [_Job(n, Path(src), Path(dst), segment_folder(Path(dst))) for n, (src, dst) in enumerate(pairs)]
         for job in jobs:
             try:
-                _prepare(job, settings, resume, workers, overwrite)
+                _inspect(job, settings)
             except RtstyleError as e:
                 job.result = FileResult(job.src, job.dst, error=str(e))
-        return _Driver(ray, jobs, settings, workers, on_progress, stop, on_segment).run()
+        fit = None
+        if settings.gpu:
+            workers = workers or int(ray.cluster_resources().get("GPU", 1))
+        else:
+            fit = _fit(ray, settings, [job for job in jobs if not job.result])
+            if (fit.note or fit.warning) and on_note:
+                on_note(f"note: {fit.note}" if fit.note else f"warning: {fit.warning}")
+            workers = workers or fit.workers
+        workers = max(1, workers)
+        for job in jobs:
+            try:
+                if not job.result:
+                    _prepare(job, settings, resume, workers, overwrite)
+            except RtstyleError as e:
+                job.result = FileResult(job.src, job.dst, error=str(e))
+        return _Driver(ray, jobs, settings, workers, on_progress, stop, on_segment, fit).run()
     finally:
         if started:
             ray.shutdown()
+
+
+def _fit(ray: ModuleType, settings: Settings, jobs: list[_Job]) -> headroom.ClusterFit:
+    """Workers for the CPUs and the memory of the cluster's nodes (rtstyle.headroom.cluster_fit),
+    sized for the largest frames of ``jobs``."""
+    nodes = [(int(node["Resources"].get("CPU", 0) // settings.cpus_per_worker), node["Resources"].get("memory", 0.0))
+             for node in ray.nodes() if node["Alive"]]
+    width, height = max((job.size for job in jobs), key=lambda size: size[0] * size[1], default=(0, 0))
+
+    def load() -> Stylizer | None:
+        try:
+            return rtstyle.load_style(settings.style, **settings.style_options)
+        except RtstyleError:
+            return None  # the workers say why, one line for each video
+
+    return headroom.cluster_fit(load, nodes, frames_at_once(settings), width, height)
 
 
 class _Driver:
@@ -279,7 +323,8 @@ class _Driver:
 
     def __init__(self, ray: ModuleType, jobs: list[_Job], settings: Settings, workers: int,
                  on_progress: Callable[[int, int], None] | None, stop: threading.Event,
-                 on_segment: Callable[[Path, segments.SegmentResult], None] | None = None):
+                 on_segment: Callable[[Path, segments.SegmentResult], None] | None = None,
+                 fit: headroom.ClusterFit | None = None):
         self.ray, self.jobs, self.settings, self.on_progress, self.stop = ray, jobs, settings, on_progress, stop
         self.on_segment = on_segment
         live = [job for job in jobs if job.live]
@@ -288,10 +333,17 @@ class _Driver:
         self.done = sum(job.done[i].frames for job in live for i in job.resumed)  # frames of finished segments
         self.shown = 0
         count = max(1, min(workers, len(self.todo)))
+        # Where the frames are big for the nodes, each worker reserves its memory (Ray's memory resource).
+        reserved = fit.memory if fit else None
         actor = ray.remote(SegmentWorker).options(num_cpus=settings.cpus_per_worker, num_gpus=int(settings.gpu),
-                                                  max_restarts=RETRIES, max_task_retries=RETRIES, max_concurrency=2)
-        self.workers = [actor.remote(settings) for _ in range(count)] if self.todo else []
-        self.idle = list(self.workers)
+                                                  memory=reserved, max_restarts=RETRIES,
+                                                  max_task_retries=RETRIES, max_concurrency=2)
+        frames = fit.frames if reserved else None
+        self.workers = [actor.remote(settings, frames) for _ in range(count)] if self.todo else []
+        # A worker is given segments once it has started: one that Ray cannot place yet (a shared
+        # cluster's CPUs or memory taken by other work) would hold a segment the others could render.
+        self.starting = {worker.pid.remote(): worker for worker in self.workers}
+        self.idle: list[Any] = []
         self.inflight: dict[Any, tuple[Any, _Job, segments.Segment]] = {}
         self.written: dict[Any, int] = {}  # in-flight segment -> frames its worker has written
 
@@ -301,14 +353,16 @@ class _Driver:
                 if job.live:
                     self._join(job)  # segments from an earlier run
             while self.todo or self.inflight:
+                self._start()
                 self._dispatch()
-                if not self.inflight:
+                if not self.inflight and not self.starting:
                     break  # what was left belonged to videos that have failed
-                ready, _ = self.ray.wait(list(self.inflight), num_returns=1, timeout=POLL_SECONDS)
+                ready, _ = self.ray.wait([*self.inflight, *self.starting], num_returns=1, timeout=POLL_SECONDS)
                 if self.stop.is_set():
                     raise Cancelled()
                 for ref in ready:
-                    self._collect(ref)
+                    if ref in self.inflight:
+                        self._collect(ref)
                 if self.on_progress:
                     self.on_progress(self._frames_done(), self.total)
         except (KeyboardInterrupt, Cancelled):
@@ -318,6 +372,26 @@ class _Driver:
             for actor in self.workers:
                 self.ray.kill(actor)
         return [job.result or FileResult(job.src, job.dst, error="not rendered") for job in self.jobs]
+
+    def _start(self) -> None:
+        """Workers that have started become idle; where none could start, every video left fails
+        with the reason, named at its first segment not done."""
+        ready, _ = self.ray.wait(list(self.starting), num_returns=len(self.starting), timeout=0) \
+            if self.starting else ([], [])
+        for ref in ready:
+            worker = self.starting.pop(ref)
+            try:
+                self.ray.get(ref)
+                self.idle.append(worker)
+            except self.ray.exceptions.RayActorError as e:
+                if self.starting or self.idle or self.inflight:
+                    continue  # the others render its share
+                reason = f"its worker could not start: {str(e).strip().splitlines()[-1]}"
+                for job, seg in self.todo:
+                    if not job.errors and not job.result:
+                        job.errors[seg.index] = f"{seg.describe(job.src.name)}: {reason}"
+                        self._fail(job)
+                self.todo.clear()
 
     def _dispatch(self) -> None:
         """One segment per idle worker: a segment queued behind another on a busy worker could

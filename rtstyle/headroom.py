@@ -15,7 +15,8 @@ A render holds more than the network for each frame painted at once (the frame's
 queued around it) and the pipeline's own (decoded frames, smoothing, the encoder): an 8K render of
 candy_fast peaked at 16.9 GB, two frames at once. :func:`render_fit` foresees it from the same
 probe: where two frames at once would not fit and one would, it paints one at a time (slower, not
-stopped); where one does not fit either, it says so as :func:`warning` does.
+stopped); where one does not fit either, it says so as :func:`warning` does. :func:`cluster_fit` sizes a Ray
+render's workers to the memory of the cluster's nodes with the same figure.
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ import functools
 import math
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -141,6 +143,11 @@ class RenderFit:
     warning: str | None = None   # even so it may not fit
 
 
+def _render_bytes(pixels: int, rate: float, frames: int) -> float:
+    """A render's memory: ``frames`` painted at once with the probe's ``rate``, and the pipeline's."""
+    return pixels * (frames * (rate + RENDER_PER_FRAME) + RENDER_PIPELINE)
+
+
 def render_fit(stylizer: Stylizer, workers: int, width: int, height: int,
                available: int | None = None) -> RenderFit:
     """Frames a render of ``width`` x ``height`` frames paints at once: ``workers``, or one
@@ -156,7 +163,7 @@ def render_fit(stylizer: Stylizer, workers: int, width: int, height: int,
     rate = _probe(stylizer, width, height)
     if not rate:
         return RenderFit(workers)
-    needed = {n: pixels * (n * (rate + RENDER_PER_FRAME) + RENDER_PIPELINE) for n in {1, workers}}
+    needed = {n: _render_bytes(pixels, rate, n) for n in {1, workers}}
     if needed[workers] <= available:
         return RenderFit(workers)
     if workers > 1 and needed[1] <= available:
@@ -164,3 +171,60 @@ def render_fit(stylizer: Stylizer, workers: int, width: int, height: int,
                                  f"{needed[workers] / 1e9:.1f} GB of memory and {available / 1e9:.1f} GB was available")
     return RenderFit(1, warning=_may_stop(f"rendering {width}x{height} one frame at a time", width, height, needed[1],
                                           available))
+
+
+@dataclass(frozen=True)
+class ClusterFit:
+    """How many Ray workers a render starts for the memory of the cluster's nodes, how many
+    frames each paints at once, and the memory each reserves (Ray's ``memory`` resource)."""
+
+    workers: int
+    frames: int
+    memory: int | None = None    # bytes a worker reserves; None: nothing reserved
+    note: str | None = None      # fewer than the CPUs hold, and why
+    warning: str | None = None   # even one may not fit
+
+
+def cluster_fit(load: Callable[[], Stylizer | None], nodes: list[tuple[int, float]], frames: int, width: int,
+                height: int) -> ClusterFit:
+    """Ray workers for a render of ``width`` x ``height`` frames: ``nodes`` are (workers its
+    CPUs hold, its memory for Ray in bytes) for each node of the cluster, each worker painting
+    ``frames`` at once; ``load`` gives the style's stylizer (None where it does not load here),
+    called only where the frames are big for the nodes.
+
+    Ray places a worker on a node where its CPUs are free and knows nothing of its memory, so
+    eight workers rendering 8K on one node would take the memory of eight renders, and the
+    system would stop them. Where the frames are big for that, each worker reserves what a
+    render takes (:func:`render_fit`'s figure, from the probe here; where there is no probe,
+    :data:`RENDER_BOUND` a frame): fewer workers, or one frame at a time where that keeps more
+    frames painting at once. Where not even one worker fits on any node, one is started all
+    the same, with a warning. On a GPU nothing is measured.
+    """
+    held = sum(workers for workers, _ in nodes)
+    pixels = width * height
+    if all(workers * pixels * RENDER_BOUND * frames <= memory for workers, memory in nodes):
+        return ClusterFit(held, frames)
+    stylizer = load()
+    if stylizer and stylizer.engine.device != "cpu":
+        return ClusterFit(held, frames)
+    rate = _probe(stylizer, width, height) if stylizer and _measurable(stylizer) else None
+
+    def need(n: int) -> float:
+        return _render_bytes(pixels, rate, n) if rate else pixels * RENDER_BOUND * n
+
+    def fits(n: int) -> int:
+        return sum(min(workers, int(memory // need(n))) for workers, memory in nodes)
+
+    count, n = max((fits(n) * n, n) for n in {frames, 1})
+    count //= n
+    if not count:
+        most = max(memory for _, memory in nodes)
+        return ClusterFit(1, 1, warning=_may_stop(f"rendering {width}x{height} on a Ray worker", width, height,
+                                                  need(1), int(most)))
+    note = None
+    if (count, n) != (held, frames):
+        note = (f"{count} Ray worker{'s' if count > 1 else ''} painting {n} frame{'s' if n > 1 else ''} at once, "
+                f"not {held}: each takes about "
+                f"{need(n) / 1e9:.1f} GB of memory for {width}x{height} frames, and the cluster has "
+                f"{sum(memory for _, memory in nodes) / 1e9:.1f} GB for Ray")
+    return ClusterFit(count, n, int(math.ceil(need(n))), note)

@@ -283,6 +283,33 @@ def test_two_workers_render_two_segments_at_once(segmented):
     assert third.started >= min(first.finished, second.finished)
 
 
+def test_a_worker_ray_cannot_place_yet_holds_no_segment(ray_runtime, clip: Path, settings, segmented,
+                                                        tmp_path: Path):
+    """Other work holds one of the 2 CPUs all along (a shared cluster): the second worker never
+    starts, and the first renders every segment instead of the render waiting on the second."""
+
+    @ray.remote(num_cpus=1)
+    class Other:
+        def ready(self) -> bool:
+            return True
+
+    other = Other.remote()
+    ray.get(other.ready.remote())
+    stop = threading.Event()
+    waited_on = threading.Timer(120, stop.set)  # a render waiting on the second worker is stopped: red, not hung
+    waited_on.start()
+    try:
+        parts: list[segments.SegmentResult] = []
+        [result] = distributed.render_files([(clip, tmp_path / "out.mp4")], settings, workers=2, stop=stop,
+                                            on_segment=lambda src, part: parts.append(part))
+    finally:
+        waited_on.cancel()
+        ray.kill(other)
+    assert result.ok, result.error
+    assert len(parts) == 3 and len({part.worker for part in parts}) == 1
+    assert video_packets(tmp_path / "out.mp4") == video_packets(segmented[0])
+
+
 def test_seams_flicker_like_one_machine(segmented, one_machine: Path, clip: Path):
     """E_warp over the pairs around each seam (frames 7-12 and 17-22) within 10 % of one machine's."""
     dst = segmented[0]
@@ -402,7 +429,9 @@ def test_overwrite_renders_again_what_is_not_reused(ray_runtime, clip: Path, set
     when the settings changed; with --overwrite they are removed and everything is rendered again."""
     dst = tmp_path / "out.mp4"
     folder = distributed.segment_folder(dst)
-    distributed._prepare(distributed._Job(0, clip, dst, folder), dataclasses.replace(settings, crf=30), False, 1)
+    earlier, crf30 = distributed._Job(0, clip, dst, folder), dataclasses.replace(settings, crf=30)
+    distributed._inspect(earlier, crf30)
+    distributed._prepare(earlier, crf30, False, 1)
     segments.part_path(folder, 1).write_bytes(b"a segment of the render at --crf 30")
     [refused] = distributed.render_files([(clip, dst)], settings, workers=1)
     assert "add --resume to reuse them, or --overwrite to render it again" in refused.error

@@ -1,6 +1,7 @@
 """A big picture that would not fit in memory is said to before it is painted (rtstyle.headroom)."""
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -147,3 +148,25 @@ def test_a_frozen_program_is_not_started_again_to_measure(tiny_model: Path, monk
     monkeypatch.setattr(headroom, "bytes_per_pixel", lambda *args: pytest.fail("probed"))
     assert headroom.render_fit(stylizer, 2, 7680, 4320, available=1) == headroom.RenderFit(2)
     assert headroom.warning(stylizer, 8000, 6000, available=1) is None
+
+
+def test_ray_workers_reserve_what_a_render_takes_where_the_frames_are_big_for_the_nodes(tiny_model: Path):
+    """Each node holds the workers its memory for Ray fits (rtstyle.headroom.cluster_fit), each
+    reserving render_fit's figure; one frame at a time where that keeps more frames painting."""
+    one, two = _needs(tiny_model, 1280, 960)
+    stylizer = Stylizer(tiny_model, providers="cpu")
+    roomy = headroom.cluster_fit(lambda: pytest.fail("measured"), [(2, 1280 * 960 * headroom.RENDER_BOUND * 4)], 2,
+                                 1280, 960)
+    assert roomy == headroom.ClusterFit(2, 2), "room for the bound: nothing measured, nothing reserved"
+    fit = headroom.cluster_fit(lambda: stylizer, [(2, 1.5 * two)], 2, 1280, 960)
+    assert fit == headroom.ClusterFit(1, 2, math.ceil(two), note=(
+        f"1 Ray worker painting 2 frames at once, not 2: each takes about {two / 1e9:.1f} GB of memory for "
+        f"1280x960 frames, and the cluster has {1.5 * two / 1e9:.1f} GB for Ray"))
+    fit = headroom.cluster_fit(lambda: stylizer, [(1, 0.9 * one), (4, 3.2 * one)], 2, 1280, 960)
+    assert (fit.workers, fit.frames, fit.memory) == (3, 1, math.ceil(one)), "3 painting one beat 1 painting two"
+    fit = headroom.cluster_fit(lambda: stylizer, [(2, 0.5 * one)], 2, 1280, 960)
+    assert (fit.workers, fit.frames, fit.memory, fit.note) == (1, 1, None, None)
+    assert fit.warning.startswith(f"rendering 1280x960 on a Ray worker takes about {one / 1e9:.1f} GB of memory and "
+                                  f"{0.5 * one / 1e9:.1f} GB is available")
+    unmeasured = headroom.cluster_fit(lambda: None, [(2, 1280 * 960 * headroom.RENDER_BOUND * 3)], 2, 1280, 960)
+    assert (unmeasured.workers, unmeasured.frames, unmeasured.memory) == (1, 2, 1280 * 960 * headroom.RENDER_BOUND * 2)
