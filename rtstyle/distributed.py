@@ -209,8 +209,9 @@ def _inspect(job: _Job, settings: Settings) -> None:
 
 
 def _prepare(job: _Job, settings: Settings, resume: bool, workers: int, overwrite: bool = False) -> None:
-    """Plan the :func:`_inspect`-ed input and set up its segment folder; with ``resume``, keep the segments already done;
-    with ``overwrite``, segments that are not kept (not ``resume``, or of other settings) are removed."""
+    """Plan the :func:`_inspect`-ed input and set up its segment folder; with ``resume``, keep the
+    segments already done; with ``overwrite``, segments that are not kept (not ``resume``, or of
+    other settings) are removed."""
     path = job.folder / "plan.json"
     stored = json.loads(path.read_text()) if resume and path.is_file() else {}
     seconds = stored.get("segment_seconds") or settings.segment_seconds or segment_seconds(job.index, workers)
