@@ -93,7 +93,7 @@ class Settings:
 
 class SegmentWorker:
     """A Ray actor: one loaded style, rendering the segments it is given in turn, ``frames`` at
-    once (default: :func:`frames_at_once`, or one on a GPU).
+    once on a CPU (default: :func:`frames_at_once`; one on a GPU).
 
     It runs two calls at once (``max_concurrency=2``) so that the driver can ask how far the
     segment in hand has got (:meth:`written`) while :meth:`render` works.
@@ -102,7 +102,7 @@ class SegmentWorker:
     def __init__(self, settings: Settings, frames: int | None = None):
         self.settings = settings
         cpu = choose_providers(settings.style_options.get("providers", "auto"))[0] == CPU
-        self.workers = frames or (frames_at_once(settings) if cpu else 1)
+        self.workers = (frames or frames_at_once(settings)) if cpu else 1
         threads = settings.style_options.get("threads") or max(1, settings.cpus_per_worker // self.workers)
         self.stylizer = rtstyle.load_style(settings.style, **{**settings.style_options, "threads": threads})
         self.frames = 0

@@ -215,16 +215,17 @@ def cluster_fit(load: Callable[[], Stylizer | None], nodes: list[tuple[int, floa
     def fits(n: int) -> int:
         return sum(min(workers, int(memory // need(n))) for workers, memory in nodes)
 
-    count, n = max((fits(n) * n, n) for n in {frames, 1})
-    count //= n
+    n = max({frames, 1}, key=lambda k: (fits(k) * k, k))  # the most frames painting at once; ties: fewer workers
+    count = fits(n)
     if not count:
         most = max(memory for _, memory in nodes)
         return ClusterFit(1, 1, warning=_may_stop(f"rendering {width}x{height} on a Ray worker", width, height,
                                                   need(1), int(most)))
     note = None
     if (count, n) != (held, frames):
-        note = (f"{count} Ray worker{'s' if count > 1 else ''} painting {n} frame{'s' if n > 1 else ''} at once, "
-                f"not {held}: each takes about "
+        held_frames = f" painting {frames}" if frames != n else ""
+        note = (f"{count} Ray worker{'s' if count > 1 else ''} painting {n} frame{'s' if n > 1 else ''} at once where "
+                f"the CPUs hold {held}{held_frames}: each takes about "
                 f"{need(n) / 1e9:.1f} GB of memory for {width}x{height} frames, and the cluster has "
                 f"{sum(memory for _, memory in nodes) / 1e9:.1f} GB for Ray")
     return ClusterFit(count, n, int(math.ceil(need(n))), note)

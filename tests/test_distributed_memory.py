@@ -54,7 +54,7 @@ def test_one_worker_where_the_memory_holds_one(small_runtime, clip: Path, tiny_m
     assert result.ok and result.frames == 30, result.error
     assert len(parts) == 3 and len({part.worker for part in parts}) == 1
     assert max(reserved) == pytest.approx(one_worker, abs=2), "the worker's memory is reserved in Ray"
-    assert notes == [f"note: 1 Ray worker painting 1 frame at once, not 2: each takes about {one_worker / 1e9:.1f} GB "
+    assert notes == [f"note: 1 Ray worker painting 1 frame at once where the CPUs hold 2: each takes about {one_worker / 1e9:.1f} GB "
                      f"of memory for 320x240 frames, and the cluster has {1.5 * one_worker / 1e9:.1f} GB for Ray"]
 
 

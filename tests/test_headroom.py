@@ -160,10 +160,11 @@ def test_ray_workers_reserve_what_a_render_takes_where_the_frames_are_big_for_th
     assert roomy == headroom.ClusterFit(2, 2), "room for the bound: nothing measured, nothing reserved"
     fit = headroom.cluster_fit(lambda: stylizer, [(2, 1.5 * two)], 2, 1280, 960)
     assert fit == headroom.ClusterFit(1, 2, math.ceil(two), note=(
-        f"1 Ray worker painting 2 frames at once, not 2: each takes about {two / 1e9:.1f} GB of memory for "
+        f"1 Ray worker painting 2 frames at once where the CPUs hold 2: each takes about {two / 1e9:.1f} GB of memory for "
         f"1280x960 frames, and the cluster has {1.5 * two / 1e9:.1f} GB for Ray"))
     fit = headroom.cluster_fit(lambda: stylizer, [(1, 0.9 * one), (4, 3.2 * one)], 2, 1280, 960)
     assert (fit.workers, fit.frames, fit.memory) == (3, 1, math.ceil(one)), "3 painting one beat 1 painting two"
+    assert fit.note.startswith("3 Ray workers painting 1 frame at once where the CPUs hold 5 painting 2: ")
     fit = headroom.cluster_fit(lambda: stylizer, [(2, 0.5 * one)], 2, 1280, 960)
     assert (fit.workers, fit.frames, fit.memory, fit.note) == (1, 1, None, None)
     assert fit.warning.startswith(f"rendering 1280x960 on a Ray worker takes about {one / 1e9:.1f} GB of memory and "
