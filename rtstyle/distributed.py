@@ -21,6 +21,7 @@ import json
 import logging
 import os
 import shutil
+import signal
 import threading
 import time
 from collections import deque
@@ -274,7 +275,12 @@ def render_files(pairs: Sequence[tuple[Path, Path]], settings: Settings, address
     stop = stop or threading.Event()
     started = not ray.is_initialized()
     if started:
+        term = signal.getsignal(signal.SIGTERM)
         ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False, include_dashboard=False)
+        if callable(term) and threading.current_thread() is threading.main_thread():
+            # ray.init puts its own in (exit at once, after a dump of the C stack): the caller's
+            # (the command's: cancel as Ctrl-C does) is put back.
+            signal.signal(signal.SIGTERM, term)
     try:
         jobs = [_Job(n, Path(src), Path(dst), segment_folder(Path(dst))) for n, (src, dst) in enumerate(pairs)]
         for job in jobs:
@@ -291,6 +297,11 @@ def render_files(pairs: Sequence[tuple[Path, Path]], settings: Settings, address
                 on_note(f"note: {fit.note}" if fit.note else f"warning: {fit.warning}")
             workers = workers or fit.workers
         workers = max(1, workers)
+        lacking = _lacking(ray, settings)
+        if lacking and started:
+            raise RtstyleError(lacking)  # the local runtime gets no more nodes: a worker would wait for ever
+        if lacking and on_note:
+            on_note(f"warning: {lacking}: the render waits until the cluster has one (an autoscaler adding it)")
         for job in jobs:
             try:
                 if not job.result:
@@ -301,6 +312,17 @@ def render_files(pairs: Sequence[tuple[Path, Path]], settings: Settings, address
     finally:
         if started:
             ray.shutdown()
+
+
+def _lacking(ray: ModuleType, settings: Settings) -> str | None:
+    """What no node of the cluster has for a worker (its CPUs, a GPU), said in a line; None where one has it."""
+    wants = {"CPU": settings.cpus_per_worker, **({"GPU": 1} if settings.gpu else {})}
+    if any(all(node["Resources"].get(name, 0) >= count for name, count in wants.items())
+           for node in ray.nodes() if node["Alive"]):
+        return None
+    what = " and ".join(f"{count} {name}{'s' if count > 1 else ''}" for name, count in wants.items())
+    hint = " (leave out --provider to render on the CPUs)" if settings.gpu else ""
+    return f"no node of the Ray cluster has the {what} a worker takes{hint}"
 
 
 def _fit(ray: ModuleType, settings: Settings, jobs: list[_Job]) -> headroom.ClusterFit:

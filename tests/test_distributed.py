@@ -310,6 +310,32 @@ def test_a_worker_ray_cannot_place_yet_holds_no_segment(ray_runtime, clip: Path,
     assert video_packets(tmp_path / "out.mp4") == video_packets(segmented[0])
 
 
+def test_a_worker_no_node_can_take_is_said_and_waited_for_on_a_cluster(ray_runtime, clip: Path, settings,
+                                                                       tmp_path: Path):
+    """A GPU worker on a cluster without GPUs (this 2-CPU runtime): a warning first, then the
+    render waits (an autoscaler may add a node) until it is stopped, leaving nothing."""
+    stop, notes = threading.Event(), []
+    timer = threading.Timer(3, stop.set)
+    timer.start()
+    gpu = dataclasses.replace(settings, style_options={"providers": "cuda"})
+    with pytest.raises(distributed.Cancelled):
+        distributed.render_files([(clip, tmp_path / "out.mp4")], gpu, stop=stop, on_note=notes.append)
+    timer.cancel()
+    assert notes == ["warning: no node of the Ray cluster has the 1 CPU and 1 GPU a worker takes (leave out --provider "
+                     "to render on the CPUs): the render waits until the cluster has one (an autoscaler adding it)"]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_worker_the_local_runtime_cannot_take_is_one_line(clip: Path, tiny_model: Path, tmp_path: Path):
+    """The same on the local runtime the command starts (no node will come): one line, exit 1, nothing written."""
+    done = subprocess.run([sys.executable, "-m", "rtstyle", "render", str(clip), str(tmp_path / "out.mp4"), "--style",
+                           str(tiny_model), "--ray", "--provider", "cuda"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.strip().splitlines()[-1] == ("error: no node of the Ray cluster has the 1 CPU and 1 GPU a worker "
+                                                    "takes (leave out --provider to render on the CPUs)")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_seams_flicker_like_one_machine(segmented, one_machine: Path, clip: Path):
     """E_warp over the pairs around each seam (frames 7-12 and 17-22) within 10 % of one machine's."""
     dst = segmented[0]
@@ -581,8 +607,11 @@ def test_a_soundtrack_on_ray_is_joined_in_as_on_one_machine(ray_runtime, clip: P
 
 
 @pytest.mark.slow  # a second Ray runtime in a subprocess: about a minute on a busy 2-core machine
-def test_ctrl_c_on_the_command_line_cancels_and_leaves_nothing(clip: Path, tiny_model: Path, tmp_path: Path):
-    """A real SIGINT to `rtstyle render --ray` (its own local runtime): exit 130, no output, no segments."""
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_on_the_command_line_cancels_and_leaves_nothing(signum: int, clip: Path, tiny_model: Path,
+                                                               tmp_path: Path):
+    """A real SIGINT (Ctrl-C) or SIGTERM (kill, docker stop) to `rtstyle render --ray` (its own local
+    runtime): exit 128 + the signal's number, no output, no segments."""
     dst = tmp_path / "out.mp4"
     folder = distributed.segment_folder(dst)
     env = {**os.environ, "RAY_worker_niceness": "0"}
@@ -593,12 +622,12 @@ def test_ctrl_c_on_the_command_line_cancels_and_leaves_nothing(clip: Path, tiny_
             if folder.is_dir() and any(folder.glob("segment-*")) or proc.poll() is not None:
                 break
             threading.Event().wait(0.1)
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signum)
         _, err = proc.communicate(timeout=120)
     finally:
         proc.kill()
-    assert proc.returncode == 130, err
-    assert err.strip().splitlines()[-1].startswith("interrupted (SIGINT): workers stopped")
+    assert proc.returncode == 128 + signum, err
+    assert err.strip().splitlines()[-1].startswith(f"interrupted ({signal.Signals(signum).name}): workers stopped")
     assert list(tmp_path.iterdir()) == []
 
 
