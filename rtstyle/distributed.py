@@ -265,7 +265,9 @@ def render_files(pairs: Sequence[tuple[Path, Path]], settings: Settings, address
     actors (default: as many as the cluster's CPUs, or GPUs, allow) render segments from
     all inputs. ``on_progress(frames_done, frames_total)`` is called a few times a second,
     ``on_segment(input, result)`` with each segment rendered (which worker, when), ``on_note(line)``
-    where the memory of the nodes holds fewer workers than their CPUs (:func:`_fit`). ``resume``
+    where the memory of the nodes holds fewer workers than their CPUs (:func:`_fit`), or where no
+    node has what a worker takes (a GPU, its CPUs) on a cluster given by address, which an
+    autoscaler may grow (on the local runtime that is an RtstyleError). ``resume``
     reuses the segments an earlier render of the same input and settings kept; ``overwrite``
     removes those it does not reuse (else they are an error: nothing is thrown away unasked).
     ``stop`` (or KeyboardInterrupt) cancels: workers are killed, unfinished outputs and
@@ -298,7 +300,7 @@ def render_files(pairs: Sequence[tuple[Path, Path]], settings: Settings, address
             workers = workers or fit.workers
         workers = max(1, workers)
         lacking = _lacking(ray, settings)
-        if lacking and started:
+        if lacking and started and not (address or os.environ.get("RAY_ADDRESS")):
             raise RtstyleError(lacking)  # the local runtime gets no more nodes: a worker would wait for ever
         if lacking and on_note:
             on_note(f"warning: {lacking}: the render waits until the cluster has one (an autoscaler adding it)")

@@ -336,6 +336,30 @@ def test_a_worker_the_local_runtime_cannot_take_is_one_line(clip: Path, tiny_mod
     assert list(tmp_path.iterdir()) == []
 
 
+def test_on_a_cluster_given_by_address_the_command_warns_and_waits(ray_runtime, clip: Path, tiny_model: Path,
+                                                                    tmp_path: Path):
+    """`--ray=ADDRESS` of a cluster without GPUs and `--provider cuda`: the warning, then the
+    render waits for a node (an autoscaler's) until Ctrl-C; nothing is left."""
+    address = ray_runtime.get_runtime_context().gcs_address
+    proc = subprocess.Popen([sys.executable, "-m", "rtstyle", "render", str(clip), str(tmp_path / "out.mp4"),
+                             "--style", str(tiny_model), "--ray=" + address, "--provider", "cuda"],
+                            stderr=subprocess.PIPE, text=True)
+    silent = threading.Timer(120, proc.kill)  # a command that waits without the warning: red, not hung
+    silent.start()
+    try:
+        said = [proc.stderr.readline()]
+        while said[-1] and not said[-1].startswith(("warning: no node", "error")):
+            said.append(proc.stderr.readline())
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        silent.cancel()
+        proc.kill()
+    assert said[-1].startswith("warning: no node of the Ray cluster has the 1 CPU and 1 GPU a worker takes"), said
+    assert proc.returncode == 130, err
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_seams_flicker_like_one_machine(segmented, one_machine: Path, clip: Path):
     """E_warp over the pairs around each seam (frames 7-12 and 17-22) within 10 % of one machine's."""
     dst = segmented[0]

@@ -54,8 +54,9 @@ def test_one_worker_where_the_memory_holds_one(small_runtime, clip: Path, tiny_m
     assert result.ok and result.frames == 30, result.error
     assert len(parts) == 3 and len({part.worker for part in parts}) == 1
     assert max(reserved) == pytest.approx(one_worker, abs=2), "the worker's memory is reserved in Ray"
-    assert notes == [f"note: 1 Ray worker painting 1 frame at once where the CPUs hold 2: each takes about {one_worker / 1e9:.1f} GB "
-                     f"of memory for 320x240 frames, and the cluster has {1.5 * one_worker / 1e9:.1f} GB for Ray"]
+    assert notes == [f"note: 1 Ray worker painting 1 frame at once where the CPUs hold 2: each takes about "
+                     f"{one_worker / 1e9:.1f} GB of memory for 320x240 frames, and the cluster has "
+                     f"{1.5 * one_worker / 1e9:.1f} GB for Ray"]
 
 
 def test_the_command_says_so_before_it_starts(small_runtime, data: Path, tiny_model: Path, tmp_path: Path):
