@@ -262,7 +262,7 @@ def render_files(pairs: Sequence[tuple[Path, Path]], settings: Settings, address
 
     Connects to ``address`` (or RAY_ADDRESS, or starts a local runtime) unless Ray is
     already initialised; a runtime started here is shut down at the end. ``workers``
-    actors (default: as many as the cluster's CPUs, or GPUs, allow) render segments from
+    actors (default: as many as the nodes' CPUs and memory, or GPUs, hold) render segments from
     all inputs. ``on_progress(frames_done, frames_total)`` is called a few times a second,
     ``on_segment(input, result)`` with each segment rendered (which worker, when), ``on_note(line)``
     where the memory of the nodes holds fewer workers than their CPUs (:func:`_fit`), or where no
