@@ -532,7 +532,7 @@ def _render_on_ray(pairs: list[tuple[Path, Path]], settings: distributed.Setting
     if result.error:
         raise rtstyle.RtstyleError(result.error)
     click.echo(f"{result.frames} frames in {result.seconds:.1f} s ({result.frames / result.seconds:.1f} fps), "
-               f"{result.segments} segments on Ray -> {result.dst}", err=True)
+               f"{result.segments} segment{'s' if result.segments != 1 else ''} on Ray -> {result.dst}", err=True)
     click.echo(f"A/V check: {result.check.summary()}", err=True)
 
 

@@ -69,10 +69,11 @@ def test_one_worker_where_the_memory_holds_one(small_runtime, clip: Path, tiny_m
 
 
 def test_the_command_says_so_before_it_starts(small_runtime, data: Path, tiny_model: Path, tmp_path: Path):
-    r = CliRunner().invoke(main, ["render", str(data / "walk_tone.mp4"), str(tmp_path / "out.mp4"), "-s",
-                                  str(tiny_model), "--ray"])
+    out = tmp_path / "out.mp4"
+    r = CliRunner().invoke(main, ["render", str(data / "walk_tone.mp4"), str(out), "-s", str(tiny_model), "--ray"])
     assert r.exit_code == 0, r.output
     lines = r.stderr.splitlines()
     noted = next(i for i, line in enumerate(lines) if line.startswith("note: 1 Ray worker painting 1 frame at once"))
     assert noted < next(i for i, line in enumerate(lines) if "rendering on Ray" in line)
     assert lines[-1].startswith("A/V check: ok")
+    assert lines[-2].endswith(f"1 segment on Ray -> {out}"), "one keyframe: one segment, said in the singular"
