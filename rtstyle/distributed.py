@@ -248,6 +248,11 @@ def _cause(error: BaseException) -> str:
     return f"{type(cause).__name__}: {cause}".splitlines()[0]
 
 
+def _could_not_start(error: BaseException) -> str:
+    """Why a worker did not start (its style did not load there, say), in one line."""
+    return f"its worker could not start: {str(error).strip().splitlines()[-1]}"
+
+
 class Cancelled(Exception):
     """The render was stopped (Ctrl-C, SIGTERM): workers killed, segment folders removed."""
 
@@ -290,16 +295,17 @@ def render_files(pairs: Sequence[tuple[Path, Path]], settings: Settings, address
                 _inspect(job, settings)
             except RtstyleError as e:
                 job.result = FileResult(job.src, job.dst, error=str(e))
+        nodes = [node["Resources"] for node in ray.nodes() if node["Alive"]]  # each node's CPUs, GPUs, memory
         fit = None
         if settings.gpu:
-            workers = workers or int(ray.cluster_resources().get("GPU", 1))
+            workers = workers or int(sum(node.get("GPU", 0) for node in nodes))
         else:
-            fit = _fit(ray, settings, [job for job in jobs if not job.result])
+            fit = _fit(nodes, settings, [job for job in jobs if not job.result])
             if (fit.note or fit.warning) and on_note:
                 on_note(f"note: {fit.note}" if fit.note else f"warning: {fit.warning}")
             workers = workers or fit.workers
         workers = max(1, workers)
-        lacking = _lacking(ray, settings)
+        lacking = _lacking(nodes, settings)
         if lacking and started and not (address or os.environ.get("RAY_ADDRESS")):
             raise RtstyleError(lacking)  # the local runtime gets no more nodes: a worker would wait for ever
         if lacking and on_note:
@@ -316,22 +322,21 @@ def render_files(pairs: Sequence[tuple[Path, Path]], settings: Settings, address
             ray.shutdown()
 
 
-def _lacking(ray: ModuleType, settings: Settings) -> str | None:
-    """What no node of the cluster has for a worker (its CPUs, a GPU), said in a line; None where one has it."""
+def _lacking(nodes: list[dict[str, float]], settings: Settings) -> str | None:
+    """What no node of the cluster (``nodes``: each one's Ray resources) has for a worker (its CPUs,
+    a GPU), said in a line; None where one has it."""
     wants = {"CPU": settings.cpus_per_worker, **({"GPU": 1} if settings.gpu else {})}
-    if any(all(node["Resources"].get(name, 0) >= count for name, count in wants.items())
-           for node in ray.nodes() if node["Alive"]):
+    if any(all(node.get(name, 0) >= count for name, count in wants.items()) for node in nodes):
         return None
     what = " and ".join(f"{count} {name}{'s' if count > 1 else ''}" for name, count in wants.items())
     hint = " (leave out --provider to render on the CPUs)" if settings.gpu else ""
     return f"no node of the Ray cluster has the {what} a worker takes{hint}"
 
 
-def _fit(ray: ModuleType, settings: Settings, jobs: list[_Job]) -> headroom.ClusterFit:
-    """Workers for the CPUs and the memory of the cluster's nodes (rtstyle.headroom.cluster_fit),
-    sized for the largest frames of ``jobs``."""
-    nodes = [(int(node["Resources"].get("CPU", 0) // settings.cpus_per_worker), node["Resources"].get("memory", 0.0))
-             for node in ray.nodes() if node["Alive"]]
+def _fit(nodes: list[dict[str, float]], settings: Settings, jobs: list[_Job]) -> headroom.ClusterFit:
+    """Workers for the CPUs and the memory of the cluster's ``nodes`` (each one's Ray resources;
+    rtstyle.headroom.cluster_fit), sized for the largest frames of ``jobs``."""
+    held = [(int(node.get("CPU", 0) // settings.cpus_per_worker), node.get("memory", 0.0)) for node in nodes]
     width, height = max((job.size for job in jobs), key=lambda size: size[0] * size[1], default=(0, 0))
 
     def load() -> Stylizer | None:
@@ -340,7 +345,7 @@ def _fit(ray: ModuleType, settings: Settings, jobs: list[_Job]) -> headroom.Clus
         except RtstyleError:
             return None  # the workers say why, one line for each video
 
-    return headroom.cluster_fit(load, nodes, frames_at_once(settings), width, height)
+    return headroom.cluster_fit(load, held, frames_at_once(settings), width, height)
 
 
 class _Driver:
@@ -411,7 +416,7 @@ class _Driver:
             except self.ray.exceptions.RayActorError as e:
                 if self.starting or self.idle or self.inflight:
                     continue  # the others render its share
-                reason = f"its worker could not start: {str(e).strip().splitlines()[-1]}"
+                reason = _could_not_start(e)
                 for job, seg in self.todo:
                     if not job.errors and not job.result:
                         job.errors[seg.index] = f"{seg.describe(job.src.name)}: {reason}"
@@ -454,7 +459,7 @@ class _Driver:
                 self.on_segment(job.src, job.done[seg.index])
         except self.ray.exceptions.RayActorError as e:
             if getattr(e, "actor_init_failed", False):  # the style did not load there: a restart would fail too
-                reason = f"its worker could not start: {str(e).strip().splitlines()[-1]}"
+                reason = _could_not_start(e)
             else:
                 reason = f"its worker died {RETRIES + 1} times"
             job.errors[seg.index] = f"{seg.describe(job.src.name)}: {reason}"
