@@ -283,7 +283,14 @@ def render_files(pairs: Sequence[tuple[Path, Path]], settings: Settings, address
     started = not ray.is_initialized()
     if started:
         term = signal.getsignal(signal.SIGTERM)
+        # On a runtime that lives as long as this render, Ray's notice that it turned token
+        # authentication on says nothing the user can act on.
+        auth = logging.getLogger("ray._private.authentication.authentication_token_setup")
+        level = auth.level
+        if not (address or os.environ.get("RAY_ADDRESS")):
+            auth.setLevel(logging.ERROR)
         ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False, include_dashboard=False)
+        auth.setLevel(level)
         if callable(term) and threading.current_thread() is threading.main_thread():
             # ray.init puts its own in (exit at once, after a dump of the C stack): the caller's
             # (the command's: cancel as Ctrl-C does) is put back.
