@@ -260,8 +260,8 @@ def render(src: str | Path, dst: str | Path | None, style: str | Path | Stylizer
             source.resume_at(done.warmup, done.until, done.frames)
         if record:
             resuming.write_record(dst, record)
-        ctx = OutputContext(source.width, source.height, float(source.fps), source=str(src), render=timing,
-                            timeout=stream_timeout, finishing=on_finishing,
+        ctx = OutputContext(source.width, source.height, float(source.fps), source=str(src), shared=source.shared,
+                            render=timing, timeout=stream_timeout, finishing=on_finishing,
                             encoder=encoder_for(dst, codec)[0] if codec else None,
                             alpha=source.has_alpha and keep_alpha)
         try:

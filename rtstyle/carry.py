@@ -2,8 +2,9 @@
 
 Or another file's sound in place of the source's (:class:`Soundtrack`, render --audio).
 
-Each stream is read through its own handle on the source and written up to the time the
-video has reached, so the file interleaves and a render cut short ends with matching sound.
+Each stream of a file is read through its own handle on it, a URL's from its one reading
+(rtstyle.demux), and written up to the time the video has reached, so the file interleaves and
+a render cut short ends with matching sound.
 Audio is remuxed when its codec fits the container and transcoded otherwise (to AAC; to
 Opus in WebM; to MP3, or AC-3 above two channels, in AVI); subtitles are remuxed, or text ones
 written as the container's own text subtitles where it takes no other (:data:`TEXT_SUBTITLES`). Pictures
@@ -20,7 +21,7 @@ import io
 import itertools
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -29,8 +30,9 @@ import av
 from av.bitstream import BitStreamFilterContext
 
 from rtstyle.avcheck import main_video
+from rtstyle.demux import SharedDemux
 from rtstyle.errors import SourceError
-from rtstyle.sources import STREAM_TIMEOUT, frame_rate, is_url, stream_timeout
+from rtstyle.sources import STREAM_TIMEOUT, frame_rate, stream_timeout
 
 # Tags that describe how the input was written, not what it shows: the output says its own.
 ENCODING_TAGS = {"encoder", "major_brand", "minor_version", "compatible_brands", "duration",
@@ -201,10 +203,11 @@ class StreamCarrier:
     Audio is remuxed when its codec fits the container and transcoded otherwise (AAC; Opus in
     WebM; MP3 or AC-3 in AVI); subtitles are remuxed, text ones converted to the container's own
     where it takes no other, so only a container that takes their codec or has text subtitles can
-    carry them (``ValueError`` otherwise). Each carrier reads the source through its own handle.
+    carry them (``ValueError`` otherwise). Each carrier reads a file through its own handle, a
+    URL from the source's one reading of it (a :class:`SharedDemux`).
     """
 
-    def __init__(self, source_path: str, index: int, output: av.container.OutputContainer, start_time: float,
+    def __init__(self, source: str | SharedDemux, index: int, output: av.container.OutputContainer, start_time: float,
                  timeout: float = STREAM_TIMEOUT, part: bool = False, ends_with_video: bool = False,
                  length: float | None = None):
         """``part``: the render starts after the source does (at ``start_time``); ``length``: it ends
@@ -230,17 +233,25 @@ class StreamCarrier:
         self.adts: BitStreamFilterContext | None = None  # strips ADTS headers for an MP4 (:meth:`_unwrap_adts`)
         # A stream that stalls ends the carried stream (as a read error does) instead of hanging the render.
         with contextlib.ExitStack() as opened:  # the input is closed again if the stream cannot be added
-            self.input = opened.enter_context(av.open(source_path, "r", timeout=stream_timeout(source_path, timeout)))
+            self.input = opened.enter_context(opening(source, timeout))
             self.in_stream = self.input.streams[index]
+            # A second reader of a URL's sound decodes it with a decoder of its own: sharing the
+            # stream's would feed it every packet twice.
+            self.decoder = self.in_stream.codec_context
             self.index, self.kind = index, self.in_stream.type  # kept: the stream dies with its closed input
             self.codec = self.in_stream.codec_context.codec.canonical_name  # the format's, not its decoder's (mp3float)
             self.remux = self._copied(output.format.name)
             self.text_as = self._text_as(output.format.name)
-            if part and not is_url(source_path):  # a part of a file: its packets from there (a URL reads on)
-                with contextlib.suppress(av.error.FFmpegError):
-                    self.input.seek(math.floor(start_time / self.in_stream.time_base), stream=self.in_stream,
-                                    backward=True)
-            self.packets = self.input.demux(self.in_stream)
+            if isinstance(source, SharedDemux):  # a URL reads on from its start
+                self.packets: Iterator[av.Packet] = opened.enter_context(contextlib.closing(source.subscribe(index)))
+                if not self.packets.first:
+                    self.decoder = _decoder_like(self.in_stream)
+            else:
+                if part:  # a part of a file: its packets from there
+                    with contextlib.suppress(av.error.FFmpegError):
+                        self.input.seek(math.floor(start_time / self.in_stream.time_base), stream=self.in_stream,
+                                        backward=True)
+                self.packets = self.input.demux(self.in_stream)
             # Read, not yet written: the first packets of a part, or the first one when the part ends early.
             self.queue: list[av.Packet] = self._from_zero() if part else self._first() if length is not None else []
             # No sound in the part (it ended before the part starts, or starts after it ends): no empty
@@ -252,7 +263,7 @@ class StreamCarrier:
                 self.empty = "starts after the part rendered ends"
             if not self.empty:
                 self._add_to(output)
-            opened.pop_all()
+            self._opened = opened.pop_all()
 
     def _copied(self, container: str) -> bool:
         """Whether the stream goes in as it is (else its sound is encoded again)."""
@@ -409,7 +420,7 @@ class StreamCarrier:
             self._mux(copied)
         else:
             try:
-                frames = p.decode()
+                frames = self.decoder.decode(p)
             except av.error.FFmpegError:
                 return
             for f in frames:
@@ -447,7 +458,7 @@ class StreamCarrier:
             self._mux(self.out_stream.encode(None))
 
     def close(self) -> None:
-        self.input.close()
+        self._opened.close()
 
 
 @dataclass(frozen=True)
@@ -462,6 +473,29 @@ class Soundtrack:
     @property
     def name(self) -> str:
         return Path(self.path).name
+
+
+def opening(source: str | SharedDemux, timeout: float = STREAM_TIMEOUT) -> contextlib.AbstractContextManager:
+    """The input, to read what it holds: a file opened for it (closed after), a URL's one reading
+    as it is (rtstyle.demux: a second connection would download it again, or be refused)."""
+    if isinstance(source, SharedDemux):
+        return contextlib.nullcontext(source.container)
+    return av.open(source, "r", timeout=stream_timeout(source, timeout))
+
+
+def named(source: str | SharedDemux) -> str:
+    """How messages name the input: a file by its name, a URL as given."""
+    return source.name if isinstance(source, SharedDemux) else Path(source).name
+
+
+def _decoder_like(stream: av.stream.Stream) -> av.CodecContext:
+    """A decoder of its own for an audio ``stream``'s packets, set up as the stream's."""
+    ctx = stream.codec_context
+    decoder = av.CodecContext.create(ctx.codec.name, "r")
+    if ctx.extradata:
+        decoder.extradata = ctx.extradata
+    decoder.sample_rate, decoder.layout = ctx.sample_rate, ctx.layout
+    return decoder
 
 
 def sound_streams(path: str, timeout: float = STREAM_TIMEOUT) -> tuple[float, list[int]]:
@@ -586,16 +620,16 @@ def description(source: av.container.InputContainer) -> dict[str, str]:
     return tags
 
 
-def left_out(source: str, output: str) -> list[str]:
+def left_out(source: str | SharedDemux, output: str) -> list[str]:
     """One note for each stream of ``source`` that ``output`` ("a GIF") cannot hold: all but the video."""
     try:
-        with av.open(source, timeout=stream_timeout(source, STREAM_TIMEOUT)) as probe:
+        with opening(source) as probe:
             video = main_video(probe)
             return [f"{s.type} stream {s.index} ({s.codec_context.name if s.codec_context else 'data'}) left out: "
                     f"{output} {'has no sound' if s.type == 'audio' else 'holds only pictures'}"
                     for s in probe.streams if (video is None or s.index != video.index) and not is_chapter_track(s)]
     except (OSError, av.error.FFmpegError) as e:
-        raise SourceError(f"cannot read {Path(source).name}: {e}") from None
+        raise SourceError(f"cannot read {named(source)}: {e}") from None
 
 
 def is_picture(stream: av.stream.Stream) -> bool:

@@ -28,6 +28,7 @@ import numpy as np
 
 from rtstyle.avcheck import GIF_MIN_TICKS, gif_tick, playable_frames
 from rtstyle.carry import left_out
+from rtstyle.demux import SharedDemux
 from rtstyle.errors import SinkError
 from rtstyle.frames import VideoFrame
 from rtstyle.outputs import ClosesCutShortOnError
@@ -48,7 +49,7 @@ class GifSink(ClosesCutShortOnError):
     actions = "none"  # no stream is carried over
 
     def __init__(self, path: str | Path, width: int, height: int, time_base: Fraction, fps: Fraction,
-                 carry_from: str | None = None, progress: Callable[[int, int], None] | None = None):
+                 carry_from: str | SharedDemux | None = None, progress: Callable[[int, int], None] | None = None):
         self.path = Path(path)
         self.progress = progress  # told (frames written, of all) as the GIF is written at the end
         self.width, self.height = width, height

@@ -24,6 +24,7 @@ from typing import Protocol, TypeVar
 
 from rtstyle.carry import Soundtrack
 from rtstyle.controls import ControlState, LiveControls
+from rtstyle.demux import SharedDemux
 from rtstyle.errors import RtstyleError
 from rtstyle.frames import VideoFrame
 from rtstyle.sources import STREAM_TIMEOUT
@@ -167,6 +168,7 @@ class OutputContext:
     fps: float
     controls: LiveControls | None = None  # live only
     source: str | None = None  # the --source file or URL (None for a camera); a render's input
+    shared: SharedDemux | None = None  # a render's URL input, read once: its outputs carry its sound from there
     render: RenderTiming | None = None  # set for a render's outputs; None: a live run
     timeout: float = STREAM_TIMEOUT  # seconds a network peer may stall (--stream-timeout)
     # An output written when the render ends (a GIF) tells how far it has got: frames done, of all.

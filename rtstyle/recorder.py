@@ -62,6 +62,7 @@ def open_video(target: str | Path, ctx: OutputContext) -> Opened:
         note = sound_note(source, "stream" if stream else "recording") if source else None
         return Recorder(target, ctx.width, ctx.height, ctx.fps, ctx.timeout, ctx.encoder), [note] if note else []
     shape = (ctx.width, ctx.height, timing.time_base, timing.fps)
+    source = ctx.shared or source  # a URL's one reading (rtstyle.demux)
     carry = dict(carry_from=source, start_time=timing.start_time, crf=timing.crf, part=timing.part,
                  length=timing.length, soundtrack=timing.soundtrack)
     if stream:  # sent at the video's pace, as a player would play the file

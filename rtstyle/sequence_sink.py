@@ -17,6 +17,7 @@ import numpy as np
 
 from rtstyle import sequences
 from rtstyle.carry import left_out
+from rtstyle.demux import SharedDemux
 from rtstyle.errors import SinkError
 from rtstyle.frames import VideoFrame
 from rtstyle.outputs import ClosesCutShortOnError
@@ -35,7 +36,7 @@ class SequenceSink(ClosesCutShortOnError):
     actions = "none"  # no stream is carried over
 
     def __init__(self, pattern: str | Path, fps: Fraction, first: int = 1, rate: Fraction | None = None,
-                 carry_from: str | None = None, replace: bool = True):
+                 carry_from: str | SharedDemux | None = None, replace: bool = True):
         self.path = Path(pattern)
         self.first, self.rate = first, rate
         if replace:
@@ -62,7 +63,7 @@ class SequenceSink(ClosesCutShortOnError):
         """Pictures stay: each one is whole (a video cut short may not play; a picture does)."""
 
 
-def notes(carry_from: str | None, fps: Fraction) -> list[str]:
+def notes(carry_from: str | SharedDemux | None, fps: Fraction) -> list[str]:
     """What numbered pictures leave out of the source: its other streams, and the rate."""
     left = left_out(carry_from, "an image sequence") if carry_from else []
     return [*left, f"pictures carry no frame rate: import them at {float(fps):g} fps"]

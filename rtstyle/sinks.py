@@ -27,8 +27,9 @@ from av.bitstream import BitStreamFilterContext
 from rtstyle import encoders, exif, fragments, sequences, yuv
 from rtstyle.avcheck import main_video, playable_frames
 from rtstyle.carry import (CHAPTER_CONTAINERS, TIMECODE_CONTAINERS, Soundtrack, StreamCarrier, carry_pictures, chapters,
-                           description, is_chapter_track, is_picture, is_timecode_track, outputs_taking, sound_streams,
-                           timecode)
+                           description, is_chapter_track, is_picture, is_timecode_track, named, opening, outputs_taking,
+                           sound_streams, timecode)
+from rtstyle.demux import SharedDemux
 from rtstyle.errors import SinkError, SourceError
 from rtstyle.frames import VideoFrame
 from rtstyle.outputs import ClosesCutShortOnError
@@ -256,7 +257,8 @@ class VideoFileSink(ClosesCutShortOnError):
     (disk full, file size limit, a stream that broke) raises :class:`SinkError` saying
     whether the file written so far plays; a file that does not is removed.
 
-    ``target`` is a path or a URL (``path`` is None for a URL); ``format`` names the
+    ``carry_from`` is the source whose sound and subtitles go along: a file's path, or a URL's
+    one reading (rtstyle.demux). ``target`` is a path or a URL (``path`` is None for a URL); ``format`` names the
     container when the target's name does not say it, ``codec`` the video encoder when it
     is not the container's own (rtstyle.encoders), ``options`` are the encoder's on top
     of the quality settings; ``start_time`` is the source's time (seconds) that becomes the
@@ -274,7 +276,8 @@ class VideoFileSink(ClosesCutShortOnError):
     """
 
     def __init__(self, target: str | Path, width: int, height: int, time_base: Fraction, fps: Fraction,
-                 carry_from: str | None = None, start_time: float = 0.0, crf: int = 18, preset: str = "veryfast",
+                 carry_from: str | SharedDemux | None = None, start_time: float = 0.0, crf: int = 18,
+                 preset: str = "veryfast",
                  carry_timeout: float = STREAM_TIMEOUT, video_template: av.video.stream.VideoStream | None = None,
                  format: str | None = None, options: dict[str, str] | None = None, realtime: bool = False,
                  timeout: float = STREAM_TIMEOUT, codec: str | None = None, part: bool = False,
@@ -388,8 +391,9 @@ class VideoFileSink(ClosesCutShortOnError):
                 self.container.close()
             raise _cannot_open(self.name, e) from None
 
-    def _carry(self, source: str, start_time: float, timeout: float, part: bool, length: float | None) -> None:
-        with av.open(source, "r", timeout=stream_timeout(source, timeout)) as probe:
+    def _carry(self, source: str | SharedDemux, start_time: float, timeout: float, part: bool,
+               length: float | None) -> None:
+        with opening(source, timeout) as probe:
             video = main_video(probe)
             rendered = video.index if video else None
             streams = [(s.index, s.type, s.codec_context.name if s.codec_context else "data", is_picture(s))
@@ -422,7 +426,7 @@ class VideoFileSink(ClosesCutShortOnError):
                     self.dropped.append(f"{kind} stream {index} ({codec}) not carried over: {e}"
                                         + outputs_taking(probe.streams[index], self.container.format.name))
                 except av.error.FFmpegError as e:
-                    raise SourceError(f"cannot read {kind} stream {index} of {Path(source).name}: {e}") from None
+                    raise SourceError(f"cannot read {kind} stream {index} of {named(source)}: {e}") from None
 
     def _kept(self, containers: set[str], what: str, outputs: str) -> bool:
         """Whether the output's container is one of ``containers``, those that keep ``what`` of the

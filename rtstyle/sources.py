@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 
 from rtstyle import avcheck, exif, hdr, icc, sequences, yuv
+from rtstyle.demux import SharedDemux
 from rtstyle.deinterlace import deinterlaced
 from rtstyle.errors import SourceError
 from rtstyle.frames import VideoFrame, fit_within, picture_box, square_pixels
@@ -350,6 +351,9 @@ class VideoFileSource(Closing):
             span = min(left, self.duration if self.duration is not None else left)
             self.frame_count_hint = round(span * self.fps) if span != float("inf") else 0
         self.reference = self._reference() if reference else None
+        # A URL is read once, its sound and subtitles beside the video (rtstyle.demux): the outputs carry them from here.
+        self.shared = SharedDemux(self.container, self.stream, self.reference.add if self._recorded else None) \
+            if is_url(self.path) else None
         self._decoded = self._decode()
         self._first: av.VideoFrame | None = next(self._decoded)  # no frame at all: SourceError
         self.interlaced = bool(self._first.interlaced_frame)
@@ -532,13 +536,8 @@ class VideoFileSource(Closing):
     def _decode(self) -> Iterator[av.VideoFrame]:
         """Decoded frames in presentation order; undecodable packets are skipped and counted."""
         count = self.frames_decoded
-        streams = [self.stream] + (list(self.container.streams.audio) if self._recorded else [])
         try:
-            for packet in self.container.demux(streams):
-                if self._recorded:
-                    self.reference.add(packet)
-                if packet.stream.index != self.stream.index:
-                    continue
+            for packet in self.shared.video_packets() if self.shared else self._file_packets():
                 self.packets_read += packet.size > 0 and not packet.is_discard  # (an edit list's: no frame)
                 if self.sequence and packet.size:
                     self.pictures_read.add(packet.pts)
@@ -572,6 +571,15 @@ class VideoFileSource(Closing):
             raise SourceError(f"{self.name}: no video frame could be decoded ({self.skipped_packets} packet(s) "
                               f"rejected, {self.damaged_packets} damaged: the file is damaged or truncated)")
 
+    def _file_packets(self) -> Iterator[av.Packet]:
+        """A file's video packets; recorded for the A/V check where it could not be probed, its sound's too."""
+        streams = [self.stream] + (list(self.container.streams.audio) if self._recorded else [])
+        for packet in self.container.demux(streams):
+            if self._recorded:
+                self.reference.add(packet)
+            if packet.stream.index == self.stream.index:
+                yield packet
+
     def _upright(self, frame: av.VideoFrame) -> np.ndarray:
         rgb = self.orientation.apply(yuv.to_rgb(frame, straight=self.keep_alpha))
         if self.colours is not None:
@@ -597,6 +605,8 @@ class VideoFileSource(Closing):
         """Upright RGB frames in presentation order with increasing timestamps; with a
         ``start`` or ``duration``, those of that part only, timed and numbered from its first
         frame (``start`` moves to that frame's time when the source opens)."""
+        if self.shared:
+            self.shared.seal()  # the outputs are open: they have taken the sound read so far
         if self._resumed is not None:
             yield from self._resumed_frames(*self._resumed)
             return

@@ -12,6 +12,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from rtstyle.carry import Soundtrack
+from rtstyle.demux import SharedDemux
 from rtstyle.errors import SinkError
 from rtstyle.sinks import VideoFileSink
 from rtstyle.sources import STREAM_TIMEOUT, is_url, url_scheme
@@ -33,7 +34,8 @@ def encoder_options(fps: float) -> dict[str, str]:
     return {"tune": "zerolatency", "bf": "0", "g": gop, "keyint_min": gop}
 
 
-def open_stream(url: str, width: int, height: int, time_base: Fraction, fps: Fraction, carry_from: str | None = None,
+def open_stream(url: str, width: int, height: int, time_base: Fraction, fps: Fraction,
+                carry_from: str | SharedDemux | None = None,
                 start_time: float = 0.0, crf: int = 23, realtime: bool = False,
                 timeout: float = STREAM_TIMEOUT, part: bool = False, length: float | None = None,
                 soundtrack: Soundtrack | None = None) -> VideoFileSink:
