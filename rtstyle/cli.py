@@ -750,6 +750,7 @@ def live(camera: str | None, source: str | None, loop: bool, start: float, strea
         if autoscale:
             autoscale.start(ms / 1000, at=first.scale)
         ctx = OutputContext(src.width, src.height, src.fps, controls, source, timeout=stream_timeout,
+                            source_sound=isinstance(src, rtstyle.sources.PacedSource) and src.has_audio,
                             encoder=rtstyle.sinks.encoder_for(record, codec)[0] if codec else None)
         outputs = open_outputs({"window": not (serve or vcam or record or stream_url) if window is None else window,
                                 "serve": serve, "vcam": vcam, "record": record, "stream": stream_url}, ctx,

@@ -169,6 +169,7 @@ class OutputContext:
     controls: LiveControls | None = None  # live only
     source: str | None = None  # the --source file or URL (None for a camera); a render's input
     shared: SharedDemux | None = None  # a render's URL input, read once: its outputs carry its sound from there
+    source_sound: bool = False  # live: the --source has sound, which a recording of the run has not
     render: RenderTiming | None = None  # set for a render's outputs; None: a live run
     timeout: float = STREAM_TIMEOUT  # seconds a network peer may stall (--stream-timeout)
     # An output written when the render ends (a GIF) tells how far it has got: frames done, of all.

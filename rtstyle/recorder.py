@@ -12,13 +12,12 @@ from fractions import Fraction
 from pathlib import Path
 
 from rtstyle import sequences
-from rtstyle.errors import SourceError
 from rtstyle.frames import VideoFrame
 from rtstyle.outputs import LiveStatus, Opened, OutputContext
 from rtstyle.gif import GifSink
 from rtstyle.sequence_sink import SequenceSink
 from rtstyle.sinks import VideoFileSink, is_gif
-from rtstyle.sources import STREAM_TIMEOUT, VideoFileSource, is_url
+from rtstyle.sources import STREAM_TIMEOUT, is_url
 from rtstyle.stream import open_stream
 
 TIME_BASE = Fraction(1, 1000)  # capture times in milliseconds
@@ -59,8 +58,11 @@ def open_video(target: str | Path, ctx: OutputContext) -> Opened:
     timing = ctx.render
     source = None if ctx.source and sequences.is_sequence(ctx.source) else ctx.source  # pictures: nothing to carry
     if timing is None:
-        note = sound_note(source, "stream" if stream else "recording") if source else None
-        return Recorder(target, ctx.width, ctx.height, ctx.fps, ctx.timeout, ctx.encoder), [note] if note else []
+        # A live run drops frames: the source's sound would not line up, so none goes along (the user is told).
+        notes = [f"note: the {'stream' if stream else 'recording'} has no sound (a live run drops frames, so "
+                 f"{Path(source).name}'s audio would not line up); `rtstyle render` keeps it"] \
+            if source and ctx.source_sound else []
+        return Recorder(target, ctx.width, ctx.height, ctx.fps, ctx.timeout, ctx.encoder), notes
     shape = (ctx.width, ctx.height, timing.time_base, timing.fps)
     source = ctx.shared or source  # a URL's one reading (rtstyle.demux)
     carry = dict(carry_from=source, start_time=timing.start_time, crf=timing.crf, part=timing.part,
@@ -75,15 +77,3 @@ def open_video(target: str | Path, ctx: OutputContext) -> Opened:
     return VideoFileSink(target, *shape, carry_timeout=ctx.timeout, grid_rate=timing.grid_rate, codec=ctx.encoder,
                          alpha=ctx.alpha, **carry), []
 
-
-def sound_note(source: str, output: str = "recording") -> str | None:
-    """What the user should know when recording a live run of a file that has sound."""
-    try:
-        with VideoFileSource(source, reference=False) as probe:
-            has_audio = probe.has_audio
-    except SourceError:
-        return None  # the live source itself reports it
-    if not has_audio:
-        return None
-    return (f"note: the {output} has no sound (a live run drops frames, so {Path(source).name}'s audio "
-            f"would not line up); `rtstyle render` keeps it")

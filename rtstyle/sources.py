@@ -835,19 +835,27 @@ class PacedSource(Closing):
     Frames are released when their timestamp comes due on the wall clock (``fps``
     overrides the file's rate), so the live pipeline can be run and tested without a
     camera. ``loop`` plays the file again and again with increasing indices and times;
-    ``start`` (seconds) plays it from there (each pass of a loop too).
+    ``start`` (seconds) plays it from there (each pass of a loop too). A stream URL's first pass
+    plays from the connection opened here: a second one would be refused (a listening or UDP
+    input: OBS sending to rtstyle) or join a live stream anew.
     """
 
     def __init__(self, path: str | Path, loop: bool = False, size: tuple[int, int] | None = None,
                  fps: float | None = None, timeout: float = STREAM_TIMEOUT, start: float = 0.0):
         self.path, self.loop, self.size, self.timeout, self.start = str(path), loop, size, timeout, start
-        with VideoFileSource(self.path, timeout, reference=False, start=start) as probe:  # fails early, clearly
+        probe = self._open()  # fails early, clearly
+        with contextlib.ExitStack() as closing:
+            closing.callback(probe.close)
             self.native_fps = float(probe.fps)
             self.width, self.height = size or (probe.width, probe.height)
             box = probe.picture_box()  # black bars stay black, as in a render (at the size played)
             sx, sy = self.width / probe.width, self.height / probe.height
             self.picture = None if box is None else (round(box[0] * sx), round(box[1] * sy), round(box[2] * sx),
                                                      round(box[3] * sy))
+            self.has_audio = probe.has_audio  # a recording of the run has none: the outputs say so
+            if is_url(self.path):
+                closing.pop_all()
+        self._opened: VideoFileSource | None = None if probe.closed else probe
         self.fps = fps or self.native_fps
         self.speed = self.fps / self.native_fps
         self.passes = 0
@@ -865,13 +873,9 @@ class PacedSource(Closing):
         index, offset = 0, 0.0
         start: float | None = None  # wall clock of time 0, set when the first frame is ready
         while True:
-            # Slice threads, not frame threads: frame threading holds back several frames
-            # (latency), and its workers can deadlock with PyAV's log callback when a live
-            # run closes the file mid-stream.
             last = None
-            with VideoFileSource(self.path, self.timeout, thread_type="SLICE", reference=False,
-                                 start=self.start) as source, \
-                    contextlib.closing(source.frames()) as decoded:
+            opened, self._opened = self._opened or self._open(), None
+            with opened as source, contextlib.closing(source.frames()) as decoded:
                 for frame in decoded:
                     t = offset + frame.time / self.speed
                     if start is None:
@@ -887,8 +891,17 @@ class PacedSource(Closing):
                 return
             offset += last + 1 / self.fps
 
+    def _open(self) -> VideoFileSource:
+        """The file or stream opened for a pass. Slice threads, not frame threads: frame threading
+        holds back several frames (latency), and its workers can deadlock with PyAV's log callback
+        when a live run closes the file mid-stream."""
+        return VideoFileSource(self.path, self.timeout, thread_type="SLICE", reference=False, start=self.start)
+
     def close(self) -> None:
-        """Nothing stays open between passes; present for the live source interface."""
+        """A stream's connection, if no pass has taken it; nothing else stays open between passes."""
+        if self._opened is not None:
+            self._opened.close()
+            self._opened = None
 
 
 def parse_device(device: str | int) -> str | int:

@@ -3,6 +3,7 @@ source's own reading, not from a second connection that downloads the file again
 live stream later than the picture, or is refused (a listening or UDP input)."""
 from __future__ import annotations
 
+import re
 import threading
 import time
 from fractions import Fraction
@@ -11,9 +12,11 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
 import rtstyle
 from rtstyle.carry import StreamCarrier
+from rtstyle.cli import main
 from rtstyle.demux import SharedDemux
 from rtstyle.sources import VideoFileSource
 from test_avcheck import FileServer
@@ -143,3 +146,23 @@ def test_the_sound_is_kept_for_outputs_until_the_first_frame_is_read(data: Path)
     everything = [b for _, b in audio_packets(data / "walk_pcm.mkv")]
     assert [b for b in early_packets if b] == everything
     assert 0 < len([b for b in late_packets if b]) < len(everything)
+
+
+def test_a_listening_input_is_played_live_from_its_one_connection(tmp_path: Path, tiny_model: Path):
+    """`live --source tcp://HOST:PORT?listen=1 --record`: the source was opened to learn its size,
+    closed, and opened again for the frames, which waited for a second sender and failed."""
+    port, stop = free_port(), threading.Event()
+    sender = threading.Thread(target=send_mpegts, args=(f"tcp://127.0.0.1:{port}", 30, stop), daemon=True)
+    sender.start()
+    try:
+        r = CliRunner().invoke(main, ["live", "--source", f"tcp://127.0.0.1:{port}?listen=1", "--no-window",
+                                      "--record", str(tmp_path / "rec.mp4"), "-s", str(tiny_model),
+                                      "--stream-timeout", "20"])
+    finally:
+        stop.set()
+        sender.join(30)
+    assert r.exit_code == 0, r.stderr
+    assert "note: the recording has no sound (a live run drops frames" in r.stderr  # the sender's tone
+    assert re.search(r"dropped \d+ of 30 ", r.stderr), r.stderr  # every frame sent arrived
+    with av.open(str(tmp_path / "rec.mp4")) as c:
+        assert c.streams.video[0].frames > 0 and not c.streams.audio
