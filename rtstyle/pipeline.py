@@ -258,7 +258,9 @@ def render_video(source: VideoFileSource, sink: RenderOutput, painter: Painter, 
         report.notes.append(f"{source.resized_frames} frames of a different size resized to the first one's")
     if report.frames_out and source.reference is not None and sink.path is not None:
         # Checked against the part of the input it rendered.
-        lost = source.skipped_packets if cut else source.lost_frames  # frames still in the decoder are not lost
+        # Frames still in the decoder are not lost; those before its first frame, in the part rendered, are.
+        lost = source.skipped_packets + sum(t >= source.start - 1e-6 for t in source.lost_at_start) if cut \
+            else source.lost_frames
         if source.sequence:  # known exactly: not the errors of pictures read ahead of a part's end
             lost = len(lost_pictures)
         report.check = avcheck.verify(sink.path, source.reference, rejected=lost, since=source.start,

@@ -332,6 +332,9 @@ class VideoFileSource(Closing):
         # Common origin for all streams so audio stays aligned when video does not start at 0.
         self.start_time = (self.container.start_time or 0) / av.time_base
         self.skipped_packets = 0  # packets the decoder rejected
+        # Times (seconds) of the packets read before the decoder's first frame and shown before it, that
+        # gave none: a stream joined between two keyframes (every live one), a recording cut there.
+        self.lost_at_start: list[float] = []
         # An image sequence's pictures (by timestamp: number - first) read and decoded, to name those lost.
         self.pictures_read: set[int] = set()
         self.pictures_decoded: set[int] = set()
@@ -536,9 +539,12 @@ class VideoFileSource(Closing):
     def _decode(self) -> Iterator[av.VideoFrame]:
         """Decoded frames in presentation order; undecodable packets are skipped and counted."""
         count = self.frames_decoded
+        waiting: list[int] | None = []  # the times of the packets read before the first frame
         try:
             for packet in self.shared.video_packets() if self.shared else self._file_packets():
                 self.packets_read += packet.size > 0 and not packet.is_discard  # (an edit list's: no frame)
+                if waiting is not None and packet.size and packet.pts is not None and not packet.is_discard:
+                    waiting.append(packet.pts)
                 if self.sequence and packet.size:
                     self.pictures_read.add(packet.pts)
                 try:
@@ -548,6 +554,10 @@ class VideoFileSource(Closing):
                     log.debug("skipped packet at %s: %s", packet.pts, e)
                     continue
                 for frame in decoded:
+                    if waiting is not None and frame.pts is not None:
+                        self.lost_at_start = [float(pts * self.time_base) - self.start_time
+                                              for pts in waiting if pts < frame.pts]
+                        waiting = None
                     if self.sequence:
                         self.pictures_decoded.add(frame.pts)
                     self.damaged_packets += frame.is_corrupt
@@ -699,6 +709,7 @@ class VideoFileSource(Closing):
         self.stream.thread_type = self.thread_type
         self.decoder = decoder_for(self.stream)
         self.skipped_packets = self.damaged_packets = self.frames_decoded = 0
+        self.lost_at_start = []
         self.pictures_read, self.pictures_decoded = set(), set()
         if self._recorded:
             self.reference = avcheck.Probe()

@@ -349,3 +349,31 @@ def test_a_copied_sound_keeps_every_packet_its_priming_included(data: Path, tmp_
     with av.open(str(p.dst.with_suffix(".mp4"))) as c:
         copied_out = sum(1 for pk in c.demux(c.streams.audio[0]) if pk.size)
     assert copied_out == copied_in
+
+
+@pytest.mark.parametrize("stopped, start", [(True, 0.0), (False, 0.0), (True, 1.0)])
+def test_a_video_that_starts_between_keyframes_checks_ok_when_stopped(stopped: bool, start: float, data: Path,
+                                                                      tmp_path: Path, tiny_model: Path):
+    """A recording cut between two keyframes (a DVB or IPTV capture; every live stream joined):
+    the decoder gives no frame for the packets before the first keyframe. A render stopped on
+    the way (Ctrl-C, SIGTERM) failed its check, expecting those frames too (`10 video frames
+    written, 15 expected`); it counts them as undecodable now, as a complete render did (a part
+    from 1 s on, which they precede, expects none of them either way)."""
+    whole = write_video(tmp_path / "whole.ts", clip_frames(data, 30), options={"g": "10"})
+    payload = whole.read_bytes()
+    cut = tmp_path / "cut.ts"
+    cut.write_bytes(payload[len(payload) // 188 * 35 // 100 * 188:])
+    with av.open(str(cut)) as c:
+        first = next(p for p in c.demux(video=0) if p.size)
+        assert not first.is_keyframe  # the premise: it starts between two keyframes
+    stop = threading.Event()
+
+    def on_frame(report: rtstyle.RenderReport) -> None:
+        if stopped and report.frames_out == 5:
+            stop.set()
+
+    report = rtstyle.render(cut, tmp_path / "out.mp4", rtstyle.load_style(tiny_model, threads=2), stop=stop,
+                            on_frame=on_frame, smooth="none", start=start)
+    assert report.interrupted == stopped
+    assert report.check.ok, report.check.summary()
+    assert len(video_times(tmp_path / "out.mp4")) == (5 if stopped else report.frames_in) > 0
