@@ -845,7 +845,7 @@ class PacedSource(Closing):
 
     Frames are released when their timestamp comes due on the wall clock (``fps``
     overrides the file's rate), so the live pipeline can be run and tested without a
-    camera. ``loop`` plays the file again and again with increasing indices and times;
+    camera; a live stream's as they arrive (``live``). ``loop`` plays the file again and again with increasing indices and times;
     ``start`` (seconds) plays it from there (each pass of a loop too). A stream URL's first pass
     plays from the connection opened here: a second one would be refused (a listening or UDP
     input: OBS sending to rtstyle) or join a live stream anew.
@@ -864,6 +864,10 @@ class PacedSource(Closing):
             self.picture = None if box is None else (round(box[0] * sx), round(box[1] * sy), round(box[2] * sx),
                                                      round(box[3] * sy))
             self.has_audio = probe.has_audio  # a recording of the run has none: the outputs say so
+            # A live stream (a URL that says no duration) comes at its sender's pace: each frame is
+            # released as it arrives, so what was read while the styles loaded is caught up at once
+            # (the live pipeline paints the newest frame), not played late for ever.
+            self.live = is_url(self.path) and not probe.container.duration
             if is_url(self.path):
                 closing.pop_all()
         self._opened: VideoFileSource | None = None if probe.closed else probe
@@ -872,7 +876,7 @@ class PacedSource(Closing):
         self.passes = 0
 
     def describe(self) -> str:
-        looped = ", looped" if self.loop else ""
+        looped = ", looped" if self.loop else ", live" if self.live else ""
         return f"{Path(self.path).name}: {self.width}x{self.height} @ {self.fps:g} fps{looped}"
 
     problem: str | None = None  # a file never goes away: nothing for the HUD to report
@@ -891,7 +895,7 @@ class PacedSource(Closing):
                     t = offset + frame.time / self.speed
                     if start is None:
                         start = time.monotonic() - t
-                    if stop.wait(max(0.0, start + t - time.monotonic())):
+                    if stop.wait(0.0 if self.live else max(0.0, start + t - time.monotonic())):
                         return
                     last = frame.time / self.speed
                     yield VideoFrame(resize_to(frame.image, self.size), index, pts=None, time=t,

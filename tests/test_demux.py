@@ -18,7 +18,7 @@ import rtstyle
 from rtstyle.carry import StreamCarrier
 from rtstyle.cli import main
 from rtstyle.demux import SharedDemux
-from rtstyle.sources import VideoFileSource
+from rtstyle.sources import PacedSource, VideoFileSource
 from test_avcheck import FileServer
 from test_stream import free_port
 
@@ -166,3 +166,28 @@ def test_a_listening_input_is_played_live_from_its_one_connection(tmp_path: Path
     assert re.search(r"dropped \d+ of 30 ", r.stderr), r.stderr  # every frame sent arrived
     with av.open(str(tmp_path / "rec.mp4")) as c:
         assert c.streams.video[0].frames > 0 and not c.streams.audio
+
+
+def test_a_live_stream_is_played_as_it_arrives(data: Path):
+    """A live stream (no duration) comes at its sender's pace: what arrived while the run started
+    (the styles loading) is released at once, not played at the stream's rate for ever after,
+    which kept the whole run that far behind. A URL with a duration is a file: played at its pace."""
+    port, stop = free_port(), threading.Event()
+    sender = threading.Thread(target=send_mpegts, args=(f"tcp://127.0.0.1:{port}", 30, stop), daemon=True)
+    sender.start()
+    try:
+        with PacedSource(f"tcp://127.0.0.1:{port}?listen=1", timeout=20) as source:
+            sender.join(30)  # all 30 frames (3 s of them) sent and waiting
+            assert source.live and source.describe().endswith("@ 10 fps, live")
+            frames = list(source.frames())
+    finally:
+        stop.set()
+    assert len(frames) == 30
+    shown, timed = frames[-1].captured_at - frames[0].captured_at, frames[-1].time - frames[0].time
+    assert timed > 2.8 and shown < timed - 1.0  # released ahead of the stream's own times
+    server = FileServer((data / "walk_pcm.mkv").read_bytes())
+    try:
+        with PacedSource(server.url, timeout=5) as played:
+            assert not played.live
+    finally:
+        server.close()
