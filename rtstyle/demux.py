@@ -10,6 +10,7 @@ other streams wait in theirs.
 """
 from __future__ import annotations
 
+import math
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -22,13 +23,14 @@ class SharedDemux:
     and of its audio and subtitle streams (any number of readers each: :meth:`subscribe`).
 
     Until :meth:`seal` (the first frame of the render is read: every output is open), the
-    sound and subtitles read so far are kept for readers still to come; after it, a stream
-    nobody reads is dropped as it is read. ``on_packet`` sees every video and audio packet as
+    sound and subtitles read so far are kept for readers still to come, from ``keep_from``
+    (seconds on the packets' clock) on: a part of a long video starts far into it; after the
+    seal, a stream nobody reads is dropped as it is read. ``on_packet`` sees every video and audio packet as
     it is demuxed (the A/V check's record of a URL: rtstyle.avcheck.Probe.add).
     """
 
     def __init__(self, container: av.container.InputContainer, video: av.video.stream.VideoStream,
-                 on_packet: Callable[[av.Packet], None] | None = None):
+                 on_packet: Callable[[av.Packet], None] | None = None, keep_from: float = -math.inf):
         self.container, self.name, self.video = container, container.name, video.index
         self.on_packet = on_packet
         carried = [s for s in container.streams if s.type in ("audio", "subtitle")]
@@ -39,6 +41,7 @@ class SharedDemux:
         self._kept: dict[int, list[av.Packet]] | None = {s.index: [] for s in carried}
         self._ended = False
         self._error: av.error.FFmpegError | None = None
+        self.keep_from = keep_from
 
     def video_packets(self) -> Iterator[av.Packet]:
         """The video stream's packets in demux order; the demuxer's error (a stream that stalled,
@@ -97,7 +100,7 @@ class SharedDemux:
         if index == self.video:
             self._video.append(packet)
             return
-        if self._kept is not None:
+        if self._kept is not None and (packet.pts is None or packet.pts * packet.time_base >= self.keep_from):
             self._kept[index].append(packet)
         for n, queue in enumerate(self._readers[index]):
             queue.append(packet if n == 0 else _copy(packet))

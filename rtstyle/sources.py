@@ -47,6 +47,9 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".avif", ".bmp", ".tif", ".t
 VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".mts", ".flv", ".wmv",
                   ".ogv", ".3gp"}
 PNG_CODECS = {"png", "apng"}  # decoders that name a picture's colour profile (rtstyle.sources._display_matrix)
+# Seconds of a URL's sound and subtitles kept from before a part's start (the packet that spans it, a cue
+# on screen then): the rest is read and dropped (rtstyle.demux).
+KEPT_BEFORE_PART = 60.0
 HEIF_MISSING = "HEIC/HEIF (an iPhone's photo format) needs pillow-heif: pip install 'rtstyle[heic]'"
 
 
@@ -355,8 +358,10 @@ class VideoFileSource(Closing):
             self.frame_count_hint = round(span * self.fps) if span != float("inf") else 0
         self.reference = self._reference() if reference else None
         # A URL is read once, its sound and subtitles beside the video (rtstyle.demux): the outputs carry them from here.
-        self.shared = SharedDemux(self.container, self.stream, self.reference.add if self._recorded else None) \
-            if is_url(self.path) else None
+        # The sound before a part is read, not kept: only from KEPT_BEFORE_PART seconds before its start.
+        self.shared = None if not is_url(self.path) else \
+            SharedDemux(self.container, self.stream, self.reference.add if self._recorded else None,
+                        keep_from=self.start_time + self.start - KEPT_BEFORE_PART)
         self._decoded = self._decode()
         self._first: av.VideoFrame | None = next(self._decoded)  # no frame at all: SourceError
         self.interlaced = bool(self._first.interlaced_frame)

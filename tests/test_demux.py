@@ -191,3 +191,24 @@ def test_a_live_stream_is_played_as_it_arrives(data: Path):
             assert not played.live
     finally:
         server.close()
+
+
+def test_a_part_keeps_only_the_sound_near_its_start(data: Path, tmp_path: Path, tiny_model: Path,
+                                                    monkeypatch: pytest.MonkeyPatch):
+    """A URL's part is read from the URL's start (it cannot be sought): the sound before it is
+    read and dropped, not kept for the outputs (an hour into a film, an hour of sound), all but
+    KEPT_BEFORE_PART seconds of it (here 0.5), which still hold the packet that spans the start."""
+    monkeypatch.setattr(rtstyle.sources, "KEPT_BEFORE_PART", 0.5)
+    server = FileServer((data / "walk_pcm.mkv").read_bytes())  # 20 frames, PCM audio
+    try:
+        with VideoFileSource(server.url, timeout=5, start=1.5) as source:
+            audio = source.container.streams.audio[0]
+            kept = [float(p.pts * p.time_base) - source.start_time for p in source.shared.subscribe(audio.index)
+                    if p.size]
+        report = rtstyle.render(server.url, tmp_path / "out.mkv", rtstyle.load_style(tiny_model, threads=2),
+                                stream_timeout=5, smooth="none", start=1.5)
+    finally:
+        server.close()
+    assert 1.0 - 1e-6 <= kept[0] < 1.5  # from 0.5 s before the start: the packet that spans it too
+    assert report.frames_out == 5 and report.check.ok, report.check.summary()
+    assert abs(audio_packets(tmp_path / "out.mkv")[0][0]) <= 50  # the output's sound starts with its picture (ms)
