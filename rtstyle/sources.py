@@ -357,8 +357,8 @@ class VideoFileSource(Closing):
             span = min(left, self.duration if self.duration is not None else left)
             self.frame_count_hint = round(span * self.fps) if span != float("inf") else 0
         self.reference = self._reference() if reference else None
-        # A URL is read once, its sound and subtitles beside the video (rtstyle.demux): the outputs carry them from here.
-        # The sound before a part is read, not kept: only from KEPT_BEFORE_PART seconds before its start.
+        # A URL is read once, its sound and subtitles beside the video (rtstyle.demux): the outputs carry
+        # them from here. The sound before a part is read, not kept: only from KEPT_BEFORE_PART seconds before it.
         self.shared = None if not is_url(self.path) else \
             SharedDemux(self.container, self.stream, self.reference.add if self._recorded else None,
                         keep_from=self.start_time + self.start - KEPT_BEFORE_PART)
@@ -850,10 +850,11 @@ class PacedSource(Closing):
 
     Frames are released when their timestamp comes due on the wall clock (``fps``
     overrides the file's rate), so the live pipeline can be run and tested without a
-    camera; a live stream's as they arrive (``live``). ``loop`` plays the file again and again with increasing indices and times;
-    ``start`` (seconds) plays it from there (each pass of a loop too). A stream URL's first pass
-    plays from the connection opened here: a second one would be refused (a listening or UDP
-    input: OBS sending to rtstyle) or join a live stream anew.
+    camera; a live stream's as they arrive (``live``). ``loop`` plays the file again and
+    again with increasing indices and times; ``start`` (seconds) plays it from there (each
+    pass of a loop too). A stream URL's first pass plays from the connection opened here: a
+    second one would be refused (a listening or UDP input: OBS sending to rtstyle) or join a
+    live stream anew.
     """
 
     def __init__(self, path: str | Path, loop: bool = False, size: tuple[int, int] | None = None,

@@ -117,7 +117,7 @@ def test_two_readers_of_one_stream_carry_the_same_sound(muxers: tuple[str, str],
     with av.open(str(clip)) as container, av.open(str(tmp_path / "out0"), "w", format=muxers[0]) as one, \
             av.open(str(tmp_path / "out1"), "w", format=muxers[1]) as two:
         shared = SharedDemux(container, container.streams.video[0])
-        carriers = [StreamCarrier(shared, index, one, 0.5, part=True), StreamCarrier(shared, index, two, 0.5, part=True)]
+        carriers = [StreamCarrier(shared, index, output, 0.5, part=True) for output in (one, two)]
         shared.seal()
         assert sum(1 for _ in shared.video_packets()) == 30 + 1  # the video's, and the decoder's flush
         for carrier in carriers:
