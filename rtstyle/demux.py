@@ -5,8 +5,10 @@ stream its own. A URL cannot: a second connection downloads the file again, a li
 second connection starts later than the first (its sound out of step with the picture), and
 a UDP input, or one that listens for its sender, refuses it ("Address already in use"). So a
 URL's packets are demuxed once and handed out: each reader takes its stream's packets from its
-own queue and, where that is empty, demuxes on (one reader at a time) while the packets of the
-other streams wait in theirs.
+own queue and, where that is empty, demuxes on while the packets of the other streams wait in
+theirs. One reader demuxes at a time, and not under the lock while it waits for the network: a
+live stream's next packet may be seconds away, and the others meanwhile take what is theirs
+(the sink the sound it has, while the decoder waits for the next frame).
 """
 from __future__ import annotations
 
@@ -25,8 +27,8 @@ class SharedDemux:
     Until :meth:`seal` (the first frame of the render is read: every output is open), the
     sound and subtitles read so far are kept for readers still to come, from ``keep_from``
     (seconds on the packets' clock) on: a part of a long video starts far into it; after the
-    seal, a stream nobody reads is dropped as it is read. ``on_packet`` sees every video and audio packet as
-    it is demuxed (the A/V check's record of a URL: rtstyle.avcheck.Probe.add).
+    seal, a stream nobody reads is dropped as it is read. ``on_packet`` sees every video and
+    audio packet as it is demuxed (the A/V check's record of a URL: rtstyle.avcheck.Probe.add).
     """
 
     def __init__(self, container: av.container.InputContainer, video: av.video.stream.VideoStream,
@@ -35,7 +37,8 @@ class SharedDemux:
         self.on_packet = on_packet
         carried = [s for s in container.streams if s.type in ("audio", "subtitle")]
         self._packets = container.demux([video, *carried])
-        self._lock = threading.Lock()
+        self._changed = threading.Condition()  # a packet routed, the end reached, a reader done demuxing
+        self._reading = False  # a reader is demuxing (outside the lock)
         self._video: deque[av.Packet] = deque()
         self._readers: dict[int, list[deque[av.Packet]]] = {s.index: [] for s in carried}
         self._kept: dict[int, list[av.Packet]] | None = {s.index: [] for s in carried}
@@ -57,7 +60,7 @@ class SharedDemux:
     def subscribe(self, index: int) -> Subscription:
         """A reader of stream ``index``'s packets from its first (those kept so far, then each as
         read); it ends at the input's end or its error. Close it once done."""
-        with self._lock:
+        with self._changed:
             kept = self._kept[index] if self._kept is not None else []
             first = not self._readers[index]
             queue = deque(kept if first else map(_copy, kept))
@@ -65,35 +68,45 @@ class SharedDemux:
         return Subscription(self, index, queue, first)
 
     def unsubscribe(self, index: int, queue: deque[av.Packet]) -> None:
-        with self._lock:
+        with self._changed:
             self._readers[index] = [q for q in self._readers[index] if q is not queue]
 
     def seal(self) -> None:
         """Every reader is there: no more packets are kept for readers still to come."""
-        with self._lock:
+        with self._changed:
             self._kept = None
 
     def _next(self, queue: deque[av.Packet]) -> av.Packet | None:
-        """The next packet of ``queue``, demuxing on until one is there; None at the end."""
-        with self._lock:
-            while not queue:
+        """The next packet of ``queue``, demuxing on until one is there (or waiting for the reader
+        that is); None at the end."""
+        while True:
+            with self._changed:
+                while not queue and not self._ended and self._reading:
+                    self._changed.wait()
+                if queue:
+                    return queue.popleft()
                 if self._ended:
                     return None
-                self._read()
-            return queue.popleft()
+                self._reading = True
+            packet, ended, error = None, False, None
+            try:
+                packet = next(self._packets)  # may wait for the network
+            except StopIteration:
+                ended = True
+            except av.error.FFmpegError as e:
+                ended, error = True, e
+            finally:
+                with self._changed:
+                    self._reading = False
+                    self._ended, self._error = self._ended or ended, self._error or error
+                    if packet is not None:
+                        self._route(packet)
+                    self._changed.notify_all()
 
-    def _read(self) -> None:
-        """Demux one packet and put it where it goes: the first reader of its stream gets it, each
-        other one a copy (a reader moves a packet's times and stream as it writes it, and the
-        muxer takes its data)."""
-        try:
-            packet = next(self._packets)
-        except StopIteration:
-            self._ended = True
-            return
-        except av.error.FFmpegError as e:
-            self._ended, self._error = True, e
-            return
+    def _route(self, packet: av.Packet) -> None:
+        """Put a packet where it goes: the first reader of its stream gets it, each other one a
+        copy (a reader moves a packet's times and stream as it writes it, and the muxer takes its
+        data)."""
         index = packet.stream.index
         if self.on_packet is not None and (index == self.video or packet.stream.type == "audio"):
             self.on_packet(packet)
