@@ -235,8 +235,6 @@ class StreamCarrier:
         with contextlib.ExitStack() as opened:  # the input is closed again if the stream cannot be added
             self.input = opened.enter_context(opening(source, timeout))
             self.in_stream = self.input.streams[index]
-            # A second reader of a URL's sound decodes it with a decoder of its own: sharing the
-            # stream's would feed it every packet twice.
             self.decoder = self.in_stream.codec_context
             self.index, self.kind = index, self.in_stream.type  # kept: the stream dies with its closed input
             self.codec = self.in_stream.codec_context.codec.canonical_name  # the format's, not its decoder's (mp3float)
@@ -244,7 +242,7 @@ class StreamCarrier:
             self.text_as = self._text_as(output.format.name)
             if isinstance(source, SharedDemux):  # a URL reads on from its start
                 self.packets: Iterator[av.Packet] = opened.enter_context(contextlib.closing(source.subscribe(index)))
-                if not self.packets.first:
+                if not self.packets.first:  # the stream's decoder would be fed every packet twice
                     self.decoder = _decoder_like(self.in_stream)
             else:
                 if part:  # a part of a file: its packets from there

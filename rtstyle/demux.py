@@ -44,7 +44,7 @@ class SharedDemux:
         self._kept: dict[int, list[av.Packet]] | None = {s.index: [] for s in carried}
         self._ended = False
         self._error: av.error.FFmpegError | None = None
-        self.keep_from = keep_from
+        self._keep_from = keep_from
 
     def video_packets(self) -> Iterator[av.Packet]:
         """The video stream's packets in demux order; the demuxer's error (a stream that stalled,
@@ -113,7 +113,7 @@ class SharedDemux:
         if index == self.video:
             self._video.append(packet)
             return
-        if self._kept is not None and (packet.pts is None or packet.pts * packet.time_base >= self.keep_from):
+        if self._kept is not None and (packet.pts is None or packet.pts * packet.time_base >= self._keep_from):
             self._kept[index].append(packet)
         for n, queue in enumerate(self._readers[index]):
             queue.append(packet if n == 0 else _copy(packet))

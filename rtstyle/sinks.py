@@ -258,8 +258,8 @@ class VideoFileSink(ClosesCutShortOnError):
     whether the file written so far plays; a file that does not is removed.
 
     ``carry_from`` is the source whose sound and subtitles go along: a file's path, or a URL's
-    one reading (rtstyle.demux). ``target`` is a path or a URL (``path`` is None for a URL); ``format`` names the
-    container when the target's name does not say it, ``codec`` the video encoder when it
+    one reading (rtstyle.demux). ``target`` is a path or a URL (``path`` is None for a URL);
+    ``format`` names the container when the target's name does not say it, ``codec`` the video encoder when it
     is not the container's own (rtstyle.encoders), ``options`` are the encoder's on top
     of the quality settings; ``start_time`` is the source's time (seconds) that becomes the
     output's zero, and ``part`` says it is later than the source's start (a render of part of
@@ -277,8 +277,8 @@ class VideoFileSink(ClosesCutShortOnError):
 
     def __init__(self, target: str | Path, width: int, height: int, time_base: Fraction, fps: Fraction,
                  carry_from: str | SharedDemux | None = None, start_time: float = 0.0, crf: int = 18,
-                 preset: str = "veryfast",
-                 carry_timeout: float = STREAM_TIMEOUT, video_template: av.video.stream.VideoStream | None = None,
+                 preset: str = "veryfast", carry_timeout: float = STREAM_TIMEOUT,
+                 video_template: av.video.stream.VideoStream | None = None,
                  format: str | None = None, options: dict[str, str] | None = None, realtime: bool = False,
                  timeout: float = STREAM_TIMEOUT, codec: str | None = None, part: bool = False,
                  grid_rate: Fraction | None = None, soundtrack: Soundtrack | None = None, alpha: bool = False,

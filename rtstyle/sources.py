@@ -874,9 +874,10 @@ class PacedSource(Closing):
             # released as it arrives, so what was read while the styles loaded is caught up at once
             # (the live pipeline paints the newest frame), not played late for ever.
             self.live = is_url(self.path) and not probe.container.duration
+            self._opened: VideoFileSource | None = None  # a stream's connection, for the first pass
             if is_url(self.path):
+                self._opened = probe
                 closing.pop_all()
-        self._opened: VideoFileSource | None = None if probe.closed else probe
         self.fps = fps or self.native_fps
         self.speed = self.fps / self.native_fps
         self.passes = 0
